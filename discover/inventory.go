@@ -1,0 +1,152 @@
+package discover
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Location is where something was read: a file path as the user gave it
+// ("-" for standard input) and a 1-based line, 0 when unknown.
+type Location struct {
+	File string `json:"file"`
+	Line int    `json:"line,omitempty"`
+}
+
+// String renders the location as file:line, the form editors and CI
+// annotations understand.
+func (l Location) String() string {
+	if l.Line > 0 {
+		return fmt.Sprintf("%s:%d", l.File, l.Line)
+	}
+	return l.File
+}
+
+// Object is one Kubernetes object read from a source.
+//
+// Core kinds are decoded into their k8s.io/api types and held in Typed (for
+// example *appsv1.Deployment). Other kinds, CRDs such as Istio or Gateway API
+// resources, keep their content as decoded JSON in Fields. Secret values are
+// removed by the collector before an Object is built: only key names remain.
+type Object struct {
+	APIVersion string
+	Kind       string
+	Namespace  string // empty for cluster-scoped kinds
+	Name       string
+	Location   Location // the line where the object's document starts
+	Typed      any
+	Fields     map[string]any
+	Lines      LineIndex
+}
+
+// Ref names the object the way a reader searches for it: "Deployment shop/cart".
+func (o *Object) Ref() string {
+	if o.Namespace == "" {
+		return o.Kind + " " + o.Name
+	}
+	return o.Kind + " " + o.Namespace + "/" + o.Name
+}
+
+// Group is the API group of the object ("" for the core group).
+func (o *Object) Group() string {
+	group, _, found := strings.Cut(o.APIVersion, "/")
+	if !found {
+		return ""
+	}
+	return group
+}
+
+// LineOf returns the line of a field path such as
+// "spec.template.spec.containers[0].env[2].value", falling back to the
+// nearest indexed ancestor and finally to the object's first line.
+func (o *Object) LineOf(path string) int {
+	for p := path; p != ""; p = parentPath(p) {
+		if line, ok := o.Lines.Lookup(p); ok {
+			return line
+		}
+	}
+	return o.Location.Line
+}
+
+// At is the Location of a field of the object.
+func (o *Object) At(path string) Location {
+	return Location{File: o.Location.File, Line: o.LineOf(path)}
+}
+
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i <= 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+// Severity says whether a problem made the scan partial.
+type Severity string
+
+const (
+	// SeverityError means an input, or part of it, could not be used.
+	SeverityError Severity = "error"
+	// SeverityWarning means the input was used but something looks wrong.
+	SeverityWarning Severity = "warning"
+)
+
+// Problem is one thing that went wrong while reading a source. It names the
+// file (and line and object where known) and says what the user can do.
+type Problem struct {
+	Severity Severity `json:"severity"`
+	Code     string   `json:"code"` // stable machine-readable kind, e.g. "yaml", "duplicate"
+	Location Location `json:"location"`
+	Object   string   `json:"object,omitempty"`
+	Message  string   `json:"message"`
+}
+
+// String is the one-line form printed to users.
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.Location.String())
+	b.WriteString(": ")
+	if p.Object != "" {
+		b.WriteString(p.Object)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// SourceKind says how a source was named on the command line.
+type SourceKind string
+
+const (
+	SourceFile      SourceKind = "file"
+	SourceDir       SourceKind = "dir"
+	SourceStdin     SourceKind = "stdin"
+	SourceKustomize SourceKind = "kustomize"
+)
+
+// Source is one input the user named, with a digest of what was read so a
+// later scan can tell whether it changed.
+type Source struct {
+	Kind    SourceKind `json:"kind"`
+	Path    string     `json:"path"`
+	Files   int        `json:"files"`
+	Objects int        `json:"objects"`
+	SHA256  string     `json:"sha256"`
+}
+
+// Inventory is everything collectors found: the objects, the sources they
+// came from, and the problems met on the way.
+type Inventory struct {
+	Sources  []Source
+	Objects  []*Object
+	Problems []Problem
+}
+
+// Partial reports whether any input could not be used.
+func (inv *Inventory) Partial() bool {
+	for _, p := range inv.Problems {
+		if p.Severity == SeverityError {
+			return true
+		}
+	}
+	return false
+}

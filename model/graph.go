@@ -1,0 +1,264 @@
+package model
+
+import "github.com/stridemap/stridemap/discover"
+
+// SchemaVersion is the version of the Graph's JSON form (docs/graph-json.md).
+// Bump it when a field changes meaning or disappears; adding a field does not.
+const SchemaVersion = 1
+
+// NodeType follows data-flow-diagram conventions.
+type NodeType string
+
+const (
+	// Process is a workload that runs code: Deployment, StatefulSet, Job …
+	Process NodeType = "process"
+	// DataStore is a workload recognised as holding data (a database, cache,
+	// queue or object store).
+	DataStore NodeType = "datastore"
+	// ExternalEntity is something outside the cluster: the internet or a host.
+	ExternalEntity NodeType = "external"
+	// Gateway is where traffic enters the cluster: an Ingress, a Gateway API
+	// Gateway or an Istio Gateway.
+	Gateway NodeType = "gateway"
+)
+
+// InternetID is the ID of the node that stands for the internet.
+const InternetID = "external:internet"
+
+// Evidence says where a fact came from, precisely enough to go and look.
+type Evidence struct {
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Object string `json:"object,omitempty"` // "Deployment shop/cart"
+	Field  string `json:"field,omitempty"`  // "spec.template.spec.containers[0].env[2].value"
+	Detail string `json:"detail,omitempty"` // what was seen there, never a secret value
+}
+
+// Location renders file:line.
+func (e Evidence) Location() string {
+	return discover.Location{File: e.File, Line: e.Line}.String()
+}
+
+// Node is one element of the data-flow diagram.
+type Node struct {
+	ID        string   `json:"id"`
+	Type      NodeType `json:"type"`
+	Name      string   `json:"name"`
+	Namespace string   `json:"namespace,omitempty"`
+	Kind      string   `json:"kind,omitempty"` // the Kubernetes kind, or "Internet" / "Host"
+
+	Workload  *Workload      `json:"workload,omitempty"`
+	DataStore *DataStoreInfo `json:"datastore,omitempty"`
+	Services  []string       `json:"services,omitempty"` // "ns/name" of Services selecting this workload
+	Exposure  []Exposure     `json:"exposure,omitempty"`
+	Labels    Labels         `json:"labels,omitempty"`
+	Notes     Annotations    `json:"annotations,omitempty"`
+	Evidence  []Evidence     `json:"evidence,omitempty"`
+}
+
+// Labels and Annotations are string maps; annotations that embed whole
+// objects (kubectl's last-applied-configuration) are dropped on the way in.
+type (
+	Labels      map[string]string
+	Annotations map[string]string
+)
+
+// Workload summarises a pod template: what a reviewer and the threat
+// catalog ask about a process.
+type Workload struct {
+	Replicas                     *int32      `json:"replicas,omitempty"`
+	ServiceAccount               string      `json:"serviceAccount,omitempty"`
+	AutomountServiceAccountToken *bool       `json:"automountServiceAccountToken,omitempty"`
+	HostNetwork                  bool        `json:"hostNetwork,omitempty"`
+	HostPID                      bool        `json:"hostPID,omitempty"`
+	HostIPC                      bool        `json:"hostIPC,omitempty"`
+	Containers                   []Container `json:"containers"`
+	Volumes                      []Volume    `json:"volumes,omitempty"`
+	MeshSidecar                  string      `json:"meshSidecar,omitempty"` // "istio", "linkerd" when injection is declared
+	Schedule                     string      `json:"schedule,omitempty"`    // CronJob schedule
+}
+
+// Container is one container (init containers included, marked).
+type Container struct {
+	Name      string          `json:"name"`
+	Init      bool            `json:"init,omitempty"`
+	Image     Image           `json:"image"`
+	Ports     []ContainerPort `json:"ports,omitempty"`
+	Env       []EnvVar        `json:"env,omitempty"`
+	Security  Security        `json:"security"`
+	Resources Resources       `json:"resources"`
+	Probes    Probes          `json:"probes"`
+}
+
+// Image is a container image reference split into its parts.
+type Image struct {
+	Ref        string `json:"ref"`
+	Registry   string `json:"registry,omitempty"`
+	Repository string `json:"repository"`
+	Tag        string `json:"tag,omitempty"`
+	Digest     string `json:"digest,omitempty"`
+}
+
+// ContainerPort is a port a container declares.
+type ContainerPort struct {
+	Name     string `json:"name,omitempty"`
+	Port     int32  `json:"port"`
+	Protocol string `json:"protocol,omitempty"` // TCP/UDP/SCTP
+	HostPort int32  `json:"hostPort,omitempty"`
+}
+
+// EnvSource says where an environment variable's value comes from.
+type EnvSource string
+
+const (
+	EnvLiteral   EnvSource = "literal"
+	EnvSecret    EnvSource = "secret"
+	EnvConfigMap EnvSource = "configmap"
+	EnvField     EnvSource = "field"
+	EnvResource  EnvSource = "resource"
+)
+
+// EnvVar records an environment variable's name and source, never its value.
+// Sensitive is set when the name looks like it holds a credential and the
+// value is a literal in the manifest.
+type EnvVar struct {
+	Name      string    `json:"name"`
+	Source    EnvSource `json:"source"`
+	From      string    `json:"from,omitempty"` // "secret/NAME:KEY", "configmap/NAME:KEY"
+	Sensitive bool      `json:"sensitive,omitempty"`
+	Line      int       `json:"line,omitempty"`
+}
+
+// Security is a container's effective security context: the container's
+// own settings over the pod's.
+type Security struct {
+	RunAsNonRoot             *bool    `json:"runAsNonRoot,omitempty"`
+	RunAsUser                *int64   `json:"runAsUser,omitempty"`
+	Privileged               bool     `json:"privileged,omitempty"`
+	AllowPrivilegeEscalation *bool    `json:"allowPrivilegeEscalation,omitempty"`
+	ReadOnlyRootFilesystem   bool     `json:"readOnlyRootFilesystem,omitempty"`
+	CapabilitiesAdd          []string `json:"capabilitiesAdd,omitempty"`
+	CapabilitiesDrop         []string `json:"capabilitiesDrop,omitempty"`
+	SeccompProfile           string   `json:"seccompProfile,omitempty"`
+}
+
+// Resources records which requests and limits are set.
+type Resources struct {
+	CPURequest    string `json:"cpuRequest,omitempty"`
+	CPULimit      string `json:"cpuLimit,omitempty"`
+	MemoryRequest string `json:"memoryRequest,omitempty"`
+	MemoryLimit   string `json:"memoryLimit,omitempty"`
+}
+
+// Probes records which health probes are declared.
+type Probes struct {
+	Liveness  bool `json:"liveness,omitempty"`
+	Readiness bool `json:"readiness,omitempty"`
+	Startup   bool `json:"startup,omitempty"`
+}
+
+// Volume is a pod volume, summarised by its source.
+type Volume struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`             // "configMap", "secret", "hostPath", "persistentVolumeClaim", "emptyDir", …
+	Source   string `json:"source,omitempty"` // the ConfigMap/Secret/claim name or host path
+	ReadOnly bool   `json:"readOnly,omitempty"`
+}
+
+// DataStoreInfo says what kind of data store a node is and why we think so.
+type DataStoreInfo struct {
+	Engine   string   `json:"engine"` // "postgres", "redis", …
+	Evidence Evidence `json:"evidence"`
+}
+
+// Exposure is one way a node can be reached from outside the cluster.
+type Exposure struct {
+	Kind     string   `json:"kind"` // "LoadBalancer", "NodePort", "Ingress", "Gateway", "hostPort", "hostNetwork"
+	Via      string   `json:"via"`  // the object that exposes it: "Service shop/frontend-external"
+	Port     int32    `json:"port,omitempty"`
+	Evidence Evidence `json:"evidence"`
+}
+
+// Encryption is what we know about whether a flow is encrypted.
+type Encryption string
+
+const (
+	EncryptionUnknown   Encryption = "unknown"
+	EncryptionPlaintext Encryption = "plaintext"
+	EncryptionTLS       Encryption = "tls"
+	EncryptionMTLS      Encryption = "mtls"
+)
+
+// Edge is a data flow from one node to another on one port.
+type Edge struct {
+	ID       string `json:"id"` // FROM->TO:PORT
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Port     int32  `json:"port,omitempty"` // the port dialled; 0 when the declaration names none and the target has several
+	Protocol string `json:"protocol"`       // "http", "grpc", "redis", … or "tcp" when unknown
+	// ProtocolSource says how the protocol was decided: "port-name",
+	// "app-protocol", "url-scheme", "well-known-port", "image".
+	ProtocolSource   string     `json:"protocolSource,omitempty"`
+	Encryption       Encryption `json:"encryption"`
+	EncryptionSource string     `json:"encryptionSource,omitempty"`
+	Via              string     `json:"via,omitempty"` // the Service or route the flow goes through
+	Declared         bool       `json:"declared"`
+	Observed         bool       `json:"observed"`
+	Crosses          []string   `json:"crosses,omitempty"` // IDs of boundaries crossed
+	Evidence         []Evidence `json:"evidence"`
+}
+
+// BoundaryType classifies a trust boundary.
+type BoundaryType string
+
+const (
+	BoundaryInternet  BoundaryType = "internet"
+	BoundaryCluster   BoundaryType = "cluster"
+	BoundaryNamespace BoundaryType = "namespace"
+)
+
+// Boundary is a trust boundary and the nodes inside it.
+type Boundary struct {
+	ID      string       `json:"id"` // "boundary:internet", "boundary:cluster", "boundary:namespace:NAME"
+	Type    BoundaryType `json:"type"`
+	Name    string       `json:"name"`
+	Parent  string       `json:"parent,omitempty"`
+	Members []string     `json:"members"`
+}
+
+// Control is a mitigation detected in the sources, attached to a node, edge
+// or boundary.
+type Control struct {
+	ID       string     `json:"id"`     // TYPE@TARGET
+	Type     string     `json:"type"`   // "run-as-non-root", "read-only-root-fs", "network-policy-default-deny", …
+	Target   string     `json:"target"` // node, edge or boundary ID
+	Evidence []Evidence `json:"evidence"`
+}
+
+// DanglingRef is a reference to something the inventory does not hold: a
+// host name that matches no Service, a route to a missing backend.
+type DanglingRef struct {
+	From     string   `json:"from"`   // node ID of the referrer
+	Target   string   `json:"target"` // what was named: "cartservice:7070"
+	Reason   string   `json:"reason"`
+	Evidence Evidence `json:"evidence"`
+}
+
+// Graph is the architecture of one scan.
+type Graph struct {
+	Nodes      []Node        `json:"nodes"`
+	Edges      []Edge        `json:"edges"`
+	Boundaries []Boundary    `json:"boundaries"`
+	Controls   []Control     `json:"controls"`
+	Dangling   []DanglingRef `json:"dangling"`
+}
+
+// Node returns the node with id, or nil.
+func (g *Graph) Node(id string) *Node {
+	for i := range g.Nodes {
+		if g.Nodes[i].ID == id {
+			return &g.Nodes[i]
+		}
+	}
+	return nil
+}
