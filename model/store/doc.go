@@ -1,0 +1,52 @@
+// Package store keeps the history of scans in one SQLite file
+// (modernc.org/sqlite, no cgo), so any scan can be reviewed again and any
+// two can be diffed.
+//
+// # Connections
+//
+// The file is in WAL mode. All writes go through one connection in
+// immediate transactions, so writers queue on busy_timeout instead of
+// failing on a lock upgrade; reads use a pool of at most four query-only
+// connections and, in WAL, see the last committed scan while another is
+// being written. A scan is saved in a single transaction: a crash, a
+// cancelled context or a bad element never leaves part of a scan behind.
+//
+// # Schema
+//
+// The schema is a sequence of numbered migrations embedded from
+// migrations/NNNN_description.sql. Open applies the missing ones in order
+// in one transaction and records the count in PRAGMA user_version; it
+// refuses a file whose version is newer than this build knows, and a SQLite
+// file whose PRAGMA application_id says it is not a stridemap store. A new
+// feature (findings, triage, drift) adds a migration; released migrations
+// never change.
+//
+// Table scans has one row per scan with its times, tool version and the
+// Counts computed at save time. Every other table holds the elements of
+// scans, one row per element, keyed by (scan_id, ord) and deleted with
+// their scan (ON DELETE CASCADE):
+//
+//	sources     discover.Source    the inputs named on the command line
+//	objects     ObjectRef          the inventory index: names and lines, no content
+//	problems    discover.Problem   what went wrong reading the sources
+//	nodes       model.Node         unique on (scan_id, id)
+//	edges       model.Edge         unique on (scan_id, id)
+//	boundaries  model.Boundary     unique on (scan_id, id); members inside data
+//	controls    model.Control      unique on (scan_id, id)
+//	dangling    model.DanglingRef
+//
+// ord is the element's position in its slice, so a graph reads back in the
+// order it was saved. Elements are stored twice over, on purpose: scalar
+// columns copy the fields later queries filter and join on (a node's type,
+// namespace and name; an edge's ends, port, protocol, encryption and
+// whether it was declared or observed), and a data column holds the whole
+// element as encoding/json writes the model struct. Reads decode data only,
+// so a field added to the model is stored without a migration, and the
+// graph read back equals the one saved (reflect.DeepEqual) with two
+// normalisations: the Graph's five slices are never nil, and a slice or map
+// field tagged omitempty that was empty comes back nil. Objects are the
+// store's own small type and have no data column.
+//
+// Secret values are never stored: the inventory index has names only, and
+// the model records where a value comes from, never the value.
+package store
