@@ -1,0 +1,340 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/stridemap/stridemap/discover"
+)
+
+// Annotations stridemap reads from the manifests themselves.
+const (
+	// annotationDataStore declares a workload a data store of the given
+	// engine when its image and ports don't show it ("postgres").
+	annotationDataStore = "stridemap.io/datastore"
+	// lastApplied embeds a whole object (possibly a Secret); never kept.
+	lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+)
+
+// Build derives the architecture graph from an inventory. It never fails:
+// what it cannot resolve is reported in Graph.Dangling.
+func Build(inv *discover.Inventory) *Graph {
+	b := newBuilder()
+	b.index(inv.Objects)
+	b.selectBackends()
+	b.addWorkloadNodes()
+	b.addDeclaredFlows()
+	b.addServiceExposure()
+	b.addHostExposure()
+	b.addIngresses()
+	b.addGatewayAPI()
+	b.addIstioGateways()
+	b.applyMeshEncryption()
+	b.addBoundaries()
+	b.addControls()
+	return b.finish()
+}
+
+type nsName struct{ ns, name string }
+
+func (k nsName) String() string { return k.ns + "/" + k.name }
+
+// workload is a pod-running object and its node.
+type workload struct {
+	id   string
+	tmpl podTemplate
+}
+
+// service is a Service and the workloads its selector picks.
+type service struct {
+	obj      *discover.Object
+	svc      *corev1.Service
+	backends []*workload
+}
+
+func (s *service) ref() string { return s.obj.Ref() }
+
+type builder struct {
+	graph        *Graph
+	nodeIndex    map[string]int
+	edgeIndex    map[string]int
+	controlIndex map[string]int
+	dangling     map[string]bool
+	workloads    []*workload
+	services     map[nsName]*service
+	serviceIPs   map[string]*service
+	configMaps   map[nsName]*corev1.ConfigMap
+	namespaces   map[string]bool
+	// byKind holds unstructured objects by "group/Kind" for routes and mesh.
+	byKind map[string][]*discover.Object
+	typed  []*discover.Object
+}
+
+func newBuilder() *builder {
+	return &builder{
+		graph: &Graph{
+			Nodes: []Node{}, Edges: []Edge{}, Boundaries: []Boundary{}, Controls: []Control{}, Dangling: []DanglingRef{},
+		},
+		nodeIndex:    map[string]int{},
+		edgeIndex:    map[string]int{},
+		controlIndex: map[string]int{},
+		dangling:     map[string]bool{},
+		services:     map[nsName]*service{},
+		serviceIPs:   map[string]*service{},
+		configMaps:   map[nsName]*corev1.ConfigMap{},
+		namespaces:   map[string]bool{},
+		byKind:       map[string][]*discover.Object{},
+	}
+}
+
+// index sorts objects into the lookups the later steps need, so that every
+// step is one pass over the objects it concerns.
+func (b *builder) index(objects []*discover.Object) {
+	for _, obj := range objects {
+		if obj.Namespace != "" {
+			b.namespaces[obj.Namespace] = true
+		}
+		switch o := obj.Typed.(type) {
+		case *corev1.Service:
+			s := &service{obj: obj, svc: o}
+			b.services[nsName{obj.Namespace, obj.Name}] = s
+			if ip := o.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
+				b.serviceIPs[ip] = s
+			}
+		case *corev1.ConfigMap:
+			b.configMaps[nsName{obj.Namespace, obj.Name}] = o
+		case *corev1.Namespace:
+			b.namespaces[obj.Name] = true
+		}
+		if obj.Typed != nil {
+			b.typed = append(b.typed, obj)
+		} else {
+			b.byKind[obj.Group()+"/"+obj.Kind] = append(b.byKind[obj.Group()+"/"+obj.Kind], obj)
+		}
+		if tmpl, ok := podTemplateOf(obj); ok {
+			b.workloads = append(b.workloads, &workload{tmpl: tmpl})
+		}
+	}
+}
+
+// selectBackends matches each Service's selector against pod template
+// labels in its namespace.
+func (b *builder) selectBackends() {
+	byNamespace := map[string][]*workload{}
+	for _, w := range b.workloads {
+		byNamespace[w.tmpl.obj.Namespace] = append(byNamespace[w.tmpl.obj.Namespace], w)
+	}
+	for _, s := range b.services {
+		if len(s.svc.Spec.Selector) == 0 {
+			continue
+		}
+		selector := labels.SelectorFromSet(s.svc.Spec.Selector)
+		for _, w := range byNamespace[s.obj.Namespace] {
+			if selector.Matches(labels.Set(w.tmpl.labels)) {
+				s.backends = append(s.backends, w)
+			}
+		}
+	}
+}
+
+func (b *builder) addWorkloadNodes() {
+	for _, w := range b.workloads {
+		obj := w.tmpl.obj
+		n := Node{
+			ID:        "workload:" + obj.Namespace + "/" + obj.Name,
+			Type:      Process,
+			Name:      obj.Name,
+			Namespace: obj.Namespace,
+			Kind:      obj.Kind,
+			Workload:  w.tmpl.summarise(),
+			Labels:    Labels(objectLabels(obj)),
+			Notes:     keptAnnotations(objectAnnotations(obj)),
+			Evidence:  []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref()}},
+		}
+		if ds := recogniseDataStore(w.tmpl); ds != nil {
+			n.Type, n.DataStore = DataStore, ds
+		}
+		w.id = b.addNode(n, obj.Kind)
+	}
+	for _, s := range b.services {
+		for _, w := range s.backends {
+			n := b.node(w.id)
+			n.Services = append(n.Services, s.obj.Namespace+"/"+s.obj.Name)
+		}
+	}
+}
+
+// addNode adds n, keeping IDs unique: two objects of different kinds with the
+// same name get the kind appended ("workload:shop/x~statefulset"). It
+// returns the ID used.
+func (b *builder) addNode(n Node, kind string) string {
+	if _, taken := b.nodeIndex[n.ID]; taken {
+		n.ID += "~" + strings.ToLower(kind)
+	}
+	b.nodeIndex[n.ID] = len(b.graph.Nodes)
+	b.graph.Nodes = append(b.graph.Nodes, n)
+	return n.ID
+}
+
+func (b *builder) node(id string) *Node {
+	if i, ok := b.nodeIndex[id]; ok {
+		return &b.graph.Nodes[i]
+	}
+	return nil
+}
+
+// externalNode returns the node for a host outside the cluster, adding it
+// on first use.
+func (b *builder) externalNode(host string) string {
+	id := "external:" + host
+	if host == "internet" {
+		id = InternetID
+	}
+	if b.node(id) == nil {
+		kind := "Host"
+		if id == InternetID {
+			kind = "Internet"
+		}
+		b.addNode(Node{ID: id, Type: ExternalEntity, Name: host, Kind: kind}, kind)
+	}
+	return id
+}
+
+// flow is an edge about to be added or merged.
+type flow struct {
+	from, to         string
+	port             int32
+	protocol         string
+	protocolSource   string
+	encryption       Encryption
+	encryptionSource string
+	via              string
+	evidence         []Evidence
+}
+
+// addFlow adds an edge, or merges evidence into the edge already there for
+// the same from, to and port.
+func (b *builder) addFlow(f flow) {
+	if f.from == f.to {
+		return // a workload calling its own Service is not a flow between elements
+	}
+	if f.protocol == "" {
+		f.protocol = "tcp"
+	}
+	if f.encryption == "" {
+		f.encryption = EncryptionUnknown
+	}
+	id := fmt.Sprintf("%s->%s:%d", f.from, f.to, f.port)
+	if i, ok := b.edgeIndex[id]; ok {
+		e := &b.graph.Edges[i]
+		for _, ev := range f.evidence {
+			if !slices.Contains(e.Evidence, ev) {
+				e.Evidence = append(e.Evidence, ev)
+			}
+		}
+		if e.Protocol == "tcp" && f.protocol != "tcp" {
+			e.Protocol, e.ProtocolSource = f.protocol, f.protocolSource
+		}
+		if e.Encryption == EncryptionUnknown && f.encryption != EncryptionUnknown {
+			e.Encryption, e.EncryptionSource = f.encryption, f.encryptionSource
+		}
+		return
+	}
+	b.edgeIndex[id] = len(b.graph.Edges)
+	b.graph.Edges = append(b.graph.Edges, Edge{
+		ID: id, From: f.from, To: f.to, Port: f.port,
+		Protocol: f.protocol, ProtocolSource: f.protocolSource,
+		Encryption: f.encryption, EncryptionSource: f.encryptionSource,
+		Via: f.via, Declared: true, Evidence: f.evidence,
+	})
+}
+
+func (b *builder) addDangling(d DanglingRef) {
+	key := d.From + "|" + d.Target + "|" + d.Evidence.Location() + "|" + d.Evidence.Field
+	if b.dangling[key] {
+		return
+	}
+	b.dangling[key] = true
+	b.graph.Dangling = append(b.graph.Dangling, d)
+}
+
+// finish sorts everything so the same input always gives the same graph.
+func (b *builder) finish() *Graph {
+	g := b.graph
+	sort.SliceStable(g.Nodes, func(i, j int) bool { return g.Nodes[i].ID < g.Nodes[j].ID })
+	sort.SliceStable(g.Edges, func(i, j int) bool { return g.Edges[i].ID < g.Edges[j].ID })
+	sort.SliceStable(g.Controls, func(i, j int) bool { return g.Controls[i].ID < g.Controls[j].ID })
+	sort.SliceStable(g.Dangling, func(i, j int) bool {
+		a, c := g.Dangling[i], g.Dangling[j]
+		if a.From != c.From {
+			return a.From < c.From
+		}
+		if a.Evidence.File != c.Evidence.File {
+			return a.Evidence.File < c.Evidence.File
+		}
+		return a.Evidence.Line < c.Evidence.Line
+	})
+	for i := range g.Nodes {
+		sort.Strings(g.Nodes[i].Services)
+	}
+	return g
+}
+
+func objectLabels(obj *discover.Object) map[string]string {
+	if m, ok := obj.Typed.(interface{ GetLabels() map[string]string }); ok {
+		return m.GetLabels()
+	}
+	return stringMap(obj.Fields, "metadata", "labels")
+}
+
+func objectAnnotations(obj *discover.Object) map[string]string {
+	if m, ok := obj.Typed.(interface{ GetAnnotations() map[string]string }); ok {
+		return m.GetAnnotations()
+	}
+	return stringMap(obj.Fields, "metadata", "annotations")
+}
+
+// annotation returns one annotation of a typed or unstructured object.
+func annotation(obj *discover.Object, key string) string {
+	return objectAnnotations(obj)[key]
+}
+
+// keptAnnotations drops annotations that embed whole objects.
+func keptAnnotations(in map[string]string) Annotations {
+	if len(in) == 0 {
+		return nil
+	}
+	out := Annotations{}
+	for k, v := range in {
+		if k != lastApplied {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+// sortedServices lists Services in namespace/name order, so edges and
+// dangling references come out in the same order on every run.
+func sortedServices(m map[nsName]*service) []*service {
+	out := make([]*service, 0, len(m))
+	for _, s := range m {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].obj.Namespace != out[j].obj.Namespace {
+			return out[i].obj.Namespace < out[j].obj.Namespace
+		}
+		return out[i].obj.Name < out[j].obj.Name
+	})
+	return out
+}

@@ -1,0 +1,453 @@
+package model
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/stridemap/stridemap/discover"
+)
+
+// reference is a value in a workload's configuration that may name a peer,
+// with where it was found.
+type reference struct {
+	value    string
+	nameHint string // env var, ConfigMap key or flag name the value was assigned to
+	field    string // field path in the object the value was read from
+	obj      *discover.Object
+	detail   string // how it was found: "env CART_ADDR", "ConfigMap shop/app key DB_URL"
+	// configFile marks text of a mounted config file: only URLs and
+	// host:port that resolve to a Service count there, since config files
+	// are full of host-like words and documentation links.
+	configFile bool
+}
+
+// addDeclaredFlows turns every address named in a workload's env, args,
+// command and referenced ConfigMaps into an edge, an external entity or a
+// dangling reference.
+func (b *builder) addDeclaredFlows() {
+	for _, w := range b.workloads {
+		for _, ref := range b.referencesOf(w.tmpl) {
+			for _, a := range addressesIn(ref.value) {
+				b.resolveReference(w, ref, a)
+			}
+		}
+	}
+}
+
+// referencesOf lists the values of one pod template that may name peers.
+func (b *builder) referencesOf(t podTemplate) []reference {
+	var refs []reference
+	ns := t.obj.Namespace
+	for _, cr := range t.containers() {
+		c := cr.c
+		env := map[string]string{}
+		for i, e := range c.Env {
+			field := fmt.Sprintf("%s.env[%d]", cr.path, i)
+			switch {
+			case e.ValueFrom == nil:
+				env[e.Name] = e.Value
+				if sensitiveName.MatchString(e.Name) {
+					continue // a credential's value is never parsed, so it can never be shown
+				}
+				refs = append(refs, reference{value: expandVars(e.Value, env), nameHint: e.Name, field: field + ".value", obj: t.obj, detail: "env " + e.Name})
+			case e.ValueFrom.ConfigMapKeyRef != nil:
+				sel := e.ValueFrom.ConfigMapKeyRef
+				cm := b.configMaps[nsName{ns, sel.Name}]
+				if cm == nil || sensitiveName.MatchString(sel.Key) || sensitiveName.MatchString(e.Name) {
+					continue
+				}
+				refs = append(refs, reference{
+					value: cm.Data[sel.Key], nameHint: e.Name, field: field + ".valueFrom.configMapKeyRef", obj: t.obj,
+					detail: fmt.Sprintf("env %s from ConfigMap %s/%s key %s", e.Name, ns, sel.Name, sel.Key),
+				})
+			}
+		}
+		for i, ef := range c.EnvFrom {
+			if ef.ConfigMapRef == nil {
+				continue
+			}
+			cm := b.configMaps[nsName{ns, ef.ConfigMapRef.Name}]
+			if cm == nil {
+				continue
+			}
+			for _, key := range sortedKeys(cm.Data) {
+				if sensitiveName.MatchString(key) {
+					continue
+				}
+				refs = append(refs, reference{
+					value: cm.Data[key], nameHint: key, field: fmt.Sprintf("%s.envFrom[%d].configMapRef", cr.path, i), obj: t.obj,
+					detail: fmt.Sprintf("envFrom ConfigMap %s/%s key %s", ns, ef.ConfigMapRef.Name, key),
+				})
+			}
+		}
+		for _, part := range []struct {
+			name string
+			args []string
+		}{{"command", c.Command}, {"args", c.Args}} {
+			for i, arg := range part.args {
+				hint := ""
+				if i > 0 && strings.HasPrefix(part.args[i-1], "-") && !strings.Contains(part.args[i-1], "=") {
+					hint = part.args[i-1] // ["--redis-host", "redis"]
+				}
+				refs = append(refs, reference{
+					value: expandVars(arg, env), nameHint: hint, field: fmt.Sprintf("%s.%s[%d]", cr.path, part.name, i), obj: t.obj,
+					detail: part.name,
+				})
+			}
+		}
+		refs = append(refs, b.mountedConfigFiles(t, cr)...)
+	}
+	return refs
+}
+
+// mountedConfigFiles returns the data of ConfigMaps the container mounts as
+// files (nginx.conf with proxy_pass, application.yaml with a JDBC URL).
+func (b *builder) mountedConfigFiles(t podTemplate, cr containerRef) []reference {
+	var refs []reference
+	for _, m := range cr.c.VolumeMounts {
+		for vi, v := range t.spec.Volumes {
+			if v.Name != m.Name || v.ConfigMap == nil {
+				continue
+			}
+			cm := b.configMaps[nsName{t.obj.Namespace, v.ConfigMap.Name}]
+			if cm == nil {
+				continue
+			}
+			for _, key := range sortedKeys(cm.Data) {
+				refs = append(refs, reference{
+					value: cm.Data[key], field: fmt.Sprintf("%s.volumes[%d].configMap", t.prefix, vi), obj: t.obj,
+					detail:     fmt.Sprintf("file %s/%s from ConfigMap %s/%s", m.MountPath, key, t.obj.Namespace, v.ConfigMap.Name),
+					configFile: true,
+				})
+			}
+		}
+	}
+	return refs
+}
+
+// expandVars replaces $(VAR) with the value of an earlier literal env var,
+// as the kubelet does for env values, command and args.
+func expandVars(s string, env map[string]string) string {
+	if !strings.Contains(s, "$(") {
+		return s
+	}
+	var out strings.Builder
+	for {
+		i := strings.Index(s, "$(")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(s[i:], ")")
+		if j < 0 {
+			break
+		}
+		out.WriteString(s[:i])
+		if v, ok := env[s[i+2:i+j]]; ok {
+			out.WriteString(v)
+		} else {
+			out.WriteString(s[i : i+j+1])
+		}
+		s = s[i+j+1:]
+	}
+	out.WriteString(s)
+	return out.String()
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// resolveReference decides what one address found in a workload's
+// configuration points at.
+func (b *builder) resolveReference(w *workload, ref reference, a address) {
+	if a.Bare && (ref.configFile || !(isAddressName(ref.nameHint) || isAddressName(a.Key))) {
+		return // a lone word is an address only where its name says so
+	}
+	ev := Evidence{
+		File: ref.obj.Location.File, Line: ref.obj.LineOf(ref.field), Object: ref.obj.Ref(), Field: ref.field,
+		Detail: ref.detail + " → " + a.Shown,
+	}
+	ns := ref.obj.Namespace
+	target := b.resolveHost(ns, a.Host)
+	switch {
+	case target.ignore:
+		return
+	case target.svc != nil:
+		b.flowToService(w.id, target.svc, a, ev, routeHints{weak: ref.configFile})
+	case target.external != "":
+		if ref.configFile {
+			return
+		}
+		b.flowToExternal(w.id, target.external, a, ev)
+	case ref.configFile && a.Scheme == "":
+		// host:port in free text that names no Service: too weak to report.
+	default:
+		b.addDangling(DanglingRef{From: w.id, Target: a.Shown, Reason: target.reason, Evidence: ev})
+	}
+}
+
+// hostTarget is what a host name resolves to.
+type hostTarget struct {
+	svc      *service
+	external string // host outside the cluster
+	ignore   bool   // loopback: the workload talking to itself
+	reason   string // why nothing was found
+}
+
+// resolveHost follows cluster DNS: "svc", "svc.ns", "svc.ns.svc",
+// "svc.ns.svc.cluster.local", "pod.svc.ns.svc.cluster.local" resolve to a
+// Service; other dotted names are hosts outside the cluster.
+func (b *builder) resolveHost(ns, host string) hostTarget {
+	if ip := net.ParseIP(host); ip != nil {
+		switch {
+		case ip.IsLoopback() || ip.IsUnspecified():
+			return hostTarget{ignore: true}
+		case b.serviceIPs[host] != nil:
+			return hostTarget{svc: b.serviceIPs[host]}
+		case ip.IsPrivate() || ip.IsLinkLocalUnicast():
+			return hostTarget{reason: "private IP address that is no Service's clusterIP in the manifests"}
+		}
+		return hostTarget{external: host}
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return hostTarget{ignore: true}
+	}
+	labels := strings.Split(host, ".")
+	for i := 2; i < len(labels); i++ {
+		if labels[i] == "svc" { // NAME.NS.svc[.cluster-domain]
+			return b.lookupService(labels[i-1], labels[i-2], host)
+		}
+	}
+	switch {
+	case len(labels) == 1:
+		return b.lookupService(ns, labels[0], host)
+	case b.namespaces[labels[len(labels)-1]]:
+		// svc.ns, or pod.svc.ns for a headless Service.
+		return b.lookupService(labels[len(labels)-1], labels[len(labels)-2], host)
+	case len(labels) == 2 && !publicSuffixes[labels[1]]:
+		return hostTarget{reason: fmt.Sprintf("looks like Service %q in namespace %q, which is not in the scanned manifests", labels[0], labels[1])}
+	}
+	return hostTarget{external: host}
+}
+
+func (b *builder) lookupService(ns, name, host string) hostTarget {
+	if s := b.services[nsName{ns, name}]; s != nil {
+		return hostTarget{svc: s}
+	}
+	if !b.namespaces[ns] {
+		return hostTarget{reason: fmt.Sprintf("no Service %s/%s: namespace %q is not in the scanned manifests", ns, name, ns)}
+	}
+	return hostTarget{reason: fmt.Sprintf("no Service named %q in namespace %q", name, ns)}
+}
+
+// publicSuffixes are top-level domains common enough that "name.TLD" is a
+// host on the internet rather than "service.namespace".
+var publicSuffixes = map[string]bool{
+	"com": true, "net": true, "org": true, "io": true, "dev": true, "app": true, "ai": true, "co": true,
+	"cloud": true, "example": true, "test": true, "local": true, "internal": true, "info": true, "biz": true,
+	"us": true, "uk": true, "de": true, "eu": true, "fr": true, "jp": true, "cn": true, "in": true, "me": true,
+	"tech": true, "xyz": true, "gov": true, "edu": true, "corp": true, "lan": true, "home": true,
+}
+
+// routeHints carry what the caller knows about a flow beyond the address:
+// a gateway route speaks HTTP unless the port says otherwise, an Ingress
+// controller proxies in plaintext unless told to use TLS.
+type routeHints struct {
+	weak             bool // from free text: an unknown port is not worth a dangling report
+	defaultProtocol  string
+	encryption       Encryption
+	encryptionSource string
+}
+
+// flowToService adds an edge to each workload behind a Service.
+func (b *builder) flowToService(from string, s *service, a address, ev Evidence, hints routeHints) {
+	if s.svc.Spec.Type == corev1.ServiceTypeExternalName {
+		host := strings.TrimSuffix(strings.ToLower(s.svc.Spec.ExternalName), ".")
+		ev2 := Evidence{File: s.obj.Location.File, Line: s.obj.LineOf("spec.externalName"), Object: s.ref(), Field: "spec.externalName", Detail: "ExternalName " + host}
+		a.Host = host
+		b.flowToExternal(from, b.externalNode(host), a, ev, ev2)
+		return
+	}
+	ports, reason := servicePortsFor(s.svc, a)
+	if reason != "" {
+		if !hints.weak {
+			b.addDangling(DanglingRef{From: from, Target: a.Shown, Reason: reason, Evidence: ev})
+		}
+		return
+	}
+	if len(s.backends) == 0 {
+		why := fmt.Sprintf("%s selects no workload in the scanned manifests", s.ref())
+		if len(s.svc.Spec.Selector) == 0 {
+			why = fmt.Sprintf("%s has no selector; its endpoints are not in the manifests", s.ref())
+		}
+		b.addDangling(DanglingRef{From: from, Target: a.Shown, Reason: why, Evidence: ev})
+		return
+	}
+	selEv := Evidence{File: s.obj.Location.File, Line: s.obj.LineOf("spec.selector"), Object: s.ref(), Field: "spec.selector"}
+	for _, w := range s.backends {
+		for _, p := range ports {
+			f := flow{from: from, to: w.id, via: s.ref()}
+			f.port = a.Port
+			if p != nil {
+				f.port = p.Port
+			}
+			f.protocol, f.protocolSource = protocolOf(a, p, w, b.node(w.id))
+			if f.protocolSource == "" && hints.defaultProtocol != "" {
+				f.protocol, f.protocolSource = hints.defaultProtocol, "route"
+			}
+			f.encryption, f.encryptionSource = encryptionOf(a, p, f.protocol)
+			if f.encryption == EncryptionUnknown && hints.encryption != "" {
+				f.encryption, f.encryptionSource = hints.encryption, hints.encryptionSource
+			}
+			se := selEv
+			se.Detail = "selects " + w.tmpl.obj.Ref()
+			f.evidence = []Evidence{ev, se}
+			b.addFlow(f)
+		}
+	}
+}
+
+// servicePortsFor picks the Service ports an address dials. A nil entry
+// means "the port is not known" (the address names none and the Service
+// exposes several).
+func servicePortsFor(svc *corev1.Service, a address) ([]*corev1.ServicePort, string) {
+	ports := svc.Spec.Ports
+	if a.Port != 0 {
+		for i := range ports {
+			if ports[i].Port == a.Port {
+				return []*corev1.ServicePort{&ports[i]}, ""
+			}
+		}
+		if len(ports) == 0 && svc.Spec.ClusterIP == corev1.ClusterIPNone {
+			return []*corev1.ServicePort{nil}, "" // headless without ports: any port reaches the pods
+		}
+		var have []string
+		for _, p := range ports {
+			have = append(have, itoa(p.Port))
+		}
+		return nil, fmt.Sprintf("Service %s/%s has no port %d (it exposes %s)", svc.Namespace, svc.Name, a.Port, strings.Join(have, ", "))
+	}
+	if sp, ok := schemeProtocols[a.Scheme]; ok && sp.defaultPort != 0 {
+		for i := range ports {
+			if ports[i].Port == sp.defaultPort {
+				return []*corev1.ServicePort{&ports[i]}, ""
+			}
+		}
+	}
+	if len(ports) == 1 {
+		return []*corev1.ServicePort{&ports[0]}, ""
+	}
+	return []*corev1.ServicePort{nil}, ""
+}
+
+// protocolOf decides the protocol of a flow, strongest evidence first: the
+// scheme the client uses, the Service port's appProtocol and name, the
+// container port's name, the port number, the target's data store engine.
+func protocolOf(a address, p *corev1.ServicePort, w *workload, target *Node) (string, string) {
+	if sp, ok := schemeProtocols[a.Scheme]; ok {
+		return sp.protocol, "url-scheme"
+	}
+	if p != nil {
+		if p.AppProtocol != nil {
+			if proto := protocolFromName(*p.AppProtocol); proto != "" {
+				return normaliseProtocol(proto), "app-protocol"
+			}
+		}
+		if proto := protocolFromName(p.Name); proto != "" && proto != "tcp" {
+			return normaliseProtocol(proto), "port-name"
+		}
+		if w != nil {
+			if name := containerPortName(w.tmpl, p); name != "" {
+				if proto := protocolFromName(name); proto != "" && proto != "tcp" {
+					return normaliseProtocol(proto), "port-name"
+				}
+			}
+		}
+	}
+	port := a.Port
+	if p != nil {
+		port = p.Port
+	}
+	if proto, ok := wellKnownPorts[port]; ok {
+		return normaliseProtocol(proto), "well-known-port"
+	}
+	if p != nil && p.TargetPort.IntVal != 0 {
+		if proto, ok := wellKnownPorts[p.TargetPort.IntVal]; ok {
+			return normaliseProtocol(proto), "well-known-port"
+		}
+	}
+	if target != nil && target.DataStore != nil {
+		return target.DataStore.Engine, "image"
+	}
+	return "tcp", ""
+}
+
+// containerPortName finds the name of the container port a Service port
+// targets, since Istio-style names ("grpc", "http-metrics") say the protocol.
+func containerPortName(t podTemplate, p *corev1.ServicePort) string {
+	if p.TargetPort.StrVal != "" {
+		return p.TargetPort.StrVal
+	}
+	want := p.TargetPort.IntVal
+	if want == 0 {
+		want = p.Port
+	}
+	for _, c := range t.spec.Containers {
+		for _, cp := range c.Ports {
+			if cp.ContainerPort == want {
+				return cp.Name
+			}
+		}
+	}
+	return ""
+}
+
+// encryptionOf decides what is known about TLS on a flow from the address
+// and the port. A service mesh verdict is applied later and wins.
+func encryptionOf(a address, p *corev1.ServicePort, protocol string) (Encryption, string) {
+	if a.Encryption != EncryptionUnknown && a.Encryption != "" {
+		return a.Encryption, a.EncryptionReason
+	}
+	if p != nil {
+		if p.AppProtocol != nil {
+			if enc, ok := encryptionOfProtocol(protocolFromName(*p.AppProtocol)); ok {
+				return enc, "appProtocol " + *p.AppProtocol
+			}
+		}
+		if enc, ok := encryptionOfProtocol(protocolFromName(p.Name)); ok {
+			return enc, "port name " + p.Name
+		}
+		if p.Port == 443 || p.Port == 8443 {
+			return EncryptionTLS, fmt.Sprintf("port %d convention", p.Port)
+		}
+	}
+	if a.Port == 443 {
+		return EncryptionTLS, "port 443 convention"
+	}
+	return EncryptionUnknown, ""
+}
+
+// flowToExternal adds an edge to a host outside the cluster.
+func (b *builder) flowToExternal(from, to string, a address, evidence ...Evidence) {
+	if !strings.HasPrefix(to, "external:") {
+		to = b.externalNode(to)
+	}
+	port := a.Port
+	sp, known := schemeProtocols[a.Scheme]
+	if port == 0 && known {
+		port = sp.defaultPort
+	}
+	f := flow{from: from, to: to, port: port, evidence: evidence}
+	f.protocol, f.protocolSource = protocolOf(address{Scheme: a.Scheme, Port: port}, nil, nil, nil)
+	f.encryption, f.encryptionSource = encryptionOf(a, nil, f.protocol)
+	b.addFlow(f)
+}

@@ -1,0 +1,76 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+const istioSecurity = "security.istio.io"
+
+// applyMeshEncryption sets the encryption of in-cluster edges from Istio
+// policy: a DestinationRule's client TLS mode for its host, and a STRICT
+// PeerAuthentication for the workloads it covers. A mesh verdict wins over
+// what the application's URL says, because the sidecar wraps the traffic.
+func (b *builder) applyMeshEncryption() {
+	for _, dr := range b.byKind[istioNetworking+"/DestinationRule"] {
+		host := strings.ToLower(str(dr.Fields, "spec", "host"))
+		mode := str(dr.Fields, "spec", "trafficPolicy", "tls", "mode")
+		enc, ok := map[string]Encryption{"ISTIO_MUTUAL": EncryptionMTLS, "MUTUAL": EncryptionMTLS, "SIMPLE": EncryptionTLS, "DISABLE": EncryptionPlaintext}[mode]
+		if !ok || host == "" {
+			continue
+		}
+		source := fmt.Sprintf("DestinationRule %s/%s tls mode %s (%s:%d)", dr.Namespace, dr.Name, mode, dr.Location.File, dr.LineOf("spec.trafficPolicy.tls.mode"))
+		for _, s := range b.servicesMatching(dr.Namespace, host) {
+			via := s.ref()
+			for i := range b.graph.Edges {
+				e := &b.graph.Edges[i]
+				if e.Via == via && e.From != InternetID {
+					e.Encryption, e.EncryptionSource = enc, source
+				}
+			}
+		}
+	}
+	for _, pa := range b.byKind[istioSecurity+"/PeerAuthentication"] {
+		if str(pa.Fields, "spec", "mtls", "mode") != "STRICT" {
+			continue
+		}
+		selector := labels.SelectorFromSet(stringMap(pa.Fields, "spec", "selector", "matchLabels"))
+		meshWide := pa.Namespace == "istio-system" && len(stringMap(pa.Fields, "spec", "selector", "matchLabels")) == 0
+		source := fmt.Sprintf("PeerAuthentication %s/%s mtls STRICT (%s:%d)", pa.Namespace, pa.Name, pa.Location.File, pa.LineOf("spec.mtls.mode"))
+		covered := map[string]bool{}
+		for _, w := range b.workloads {
+			if (meshWide || w.tmpl.obj.Namespace == pa.Namespace) && selector.Matches(labels.Set(w.tmpl.labels)) {
+				covered[w.id] = true
+			}
+		}
+		for i := range b.graph.Edges {
+			e := &b.graph.Edges[i]
+			if covered[e.To] && e.From != InternetID && !strings.HasPrefix(e.From, "external:") {
+				e.Encryption, e.EncryptionSource = EncryptionMTLS, source
+			}
+		}
+	}
+}
+
+// servicesMatching resolves an Istio host, which may be a short name
+// relative to ns, a FQDN, or a wildcard such as "*.shop.svc.cluster.local"
+// or "*.local".
+func (b *builder) servicesMatching(ns, host string) []*service {
+	if strings.HasPrefix(host, "*") {
+		suffix := strings.TrimPrefix(host, "*")
+		var out []*service
+		for _, s := range sortedServices(b.services) {
+			fqdn := s.obj.Name + "." + s.obj.Namespace + ".svc.cluster.local"
+			if strings.HasSuffix(fqdn, suffix) {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	if t := b.resolveHost(ns, host); t.svc != nil {
+		return []*service{t.svc}
+	}
+	return nil
+}

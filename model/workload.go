@@ -1,0 +1,263 @@
+package model
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/stridemap/stridemap/discover"
+)
+
+// podTemplate is the part of a workload object the graph is built from:
+// where its pod spec is, so evidence can point into it.
+type podTemplate struct {
+	obj      *discover.Object
+	spec     *corev1.PodSpec
+	labels   map[string]string
+	annots   map[string]string
+	prefix   string // field path of the pod spec, e.g. "spec.template.spec"
+	replicas *int32
+	schedule string
+}
+
+// podTemplateOf extracts the pod template of a workload kind; ok is false
+// for objects that run no pods.
+func podTemplateOf(obj *discover.Object) (podTemplate, bool) {
+	t := podTemplate{obj: obj, prefix: "spec.template.spec"}
+	switch o := obj.Typed.(type) {
+	case *appsv1.Deployment:
+		t.spec, t.labels, t.annots, t.replicas = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations, o.Spec.Replicas
+	case *appsv1.StatefulSet:
+		t.spec, t.labels, t.annots, t.replicas = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations, o.Spec.Replicas
+	case *appsv1.DaemonSet:
+		t.spec, t.labels, t.annots = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations
+	case *appsv1.ReplicaSet:
+		t.spec, t.labels, t.annots, t.replicas = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations, o.Spec.Replicas
+	case *batchv1.Job:
+		t.spec, t.labels, t.annots = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations
+	case *batchv1.CronJob:
+		tmpl := &o.Spec.JobTemplate.Spec.Template
+		t.spec, t.labels, t.annots, t.schedule = &tmpl.Spec, tmpl.Labels, tmpl.Annotations, o.Spec.Schedule
+		t.prefix = "spec.jobTemplate.spec.template.spec"
+	case *corev1.Pod:
+		t.spec, t.labels, t.annots = &o.Spec, o.Labels, o.Annotations
+		t.prefix = "spec"
+	default:
+		return podTemplate{}, false
+	}
+	return t, true
+}
+
+// containerRef is one container with the field path it lives at.
+type containerRef struct {
+	c    *corev1.Container
+	path string // "spec.template.spec.containers[0]"
+	init bool
+}
+
+func (t podTemplate) containers() []containerRef {
+	var out []containerRef
+	for i := range t.spec.InitContainers {
+		out = append(out, containerRef{c: &t.spec.InitContainers[i], path: fmt.Sprintf("%s.initContainers[%d]", t.prefix, i), init: true})
+	}
+	for i := range t.spec.Containers {
+		out = append(out, containerRef{c: &t.spec.Containers[i], path: fmt.Sprintf("%s.containers[%d]", t.prefix, i)})
+	}
+	return out
+}
+
+// sensitiveName matches environment variable names that usually hold
+// credentials; a literal value under such a name is a secret in a manifest.
+var sensitiveName = regexp.MustCompile(`(?i)(pass(word|wd)?|secret|token|api_?key|private_?key|credential|auth|access_?key|signing_?key|client_?secret|dsn)`)
+
+// summarise builds the Workload summary a reviewer and the catalog read.
+func (t podTemplate) summarise() *Workload {
+	spec := t.spec
+	w := &Workload{
+		Replicas:                     t.replicas,
+		ServiceAccount:               spec.ServiceAccountName,
+		AutomountServiceAccountToken: spec.AutomountServiceAccountToken,
+		HostNetwork:                  spec.HostNetwork,
+		HostPID:                      spec.HostPID,
+		HostIPC:                      spec.HostIPC,
+		Schedule:                     t.schedule,
+		MeshSidecar:                  meshSidecar(t.annots, t.labels, spec),
+		Containers:                   []Container{},
+	}
+	if w.ServiceAccount == "" {
+		w.ServiceAccount = "default"
+	}
+	for _, cr := range t.containers() {
+		w.Containers = append(w.Containers, t.summariseContainer(cr))
+	}
+	for _, v := range spec.Volumes {
+		w.Volumes = append(w.Volumes, summariseVolume(v))
+	}
+	return w
+}
+
+func (t podTemplate) summariseContainer(cr containerRef) Container {
+	c := cr.c
+	out := Container{
+		Name:  c.Name,
+		Init:  cr.init,
+		Image: ParseImage(c.Image),
+		Probes: Probes{
+			Liveness:  c.LivenessProbe != nil,
+			Readiness: c.ReadinessProbe != nil,
+			Startup:   c.StartupProbe != nil,
+		},
+		Security: effectiveSecurity(t.spec.SecurityContext, c.SecurityContext),
+	}
+	for _, p := range c.Ports {
+		out.Ports = append(out.Ports, ContainerPort{Name: p.Name, Port: p.ContainerPort, Protocol: string(p.Protocol), HostPort: p.HostPort})
+	}
+	for i, e := range c.Env {
+		v := EnvVar{Name: e.Name, Source: EnvLiteral, Line: t.obj.LineOf(fmt.Sprintf("%s.env[%d]", cr.path, i))}
+		switch {
+		case e.ValueFrom == nil:
+			v.Sensitive = e.Value != "" && sensitiveName.MatchString(e.Name)
+		case e.ValueFrom.SecretKeyRef != nil:
+			v.Source, v.From = EnvSecret, "secret/"+e.ValueFrom.SecretKeyRef.Name+":"+e.ValueFrom.SecretKeyRef.Key
+		case e.ValueFrom.ConfigMapKeyRef != nil:
+			v.Source, v.From = EnvConfigMap, "configmap/"+e.ValueFrom.ConfigMapKeyRef.Name+":"+e.ValueFrom.ConfigMapKeyRef.Key
+		case e.ValueFrom.FieldRef != nil:
+			v.Source, v.From = EnvField, e.ValueFrom.FieldRef.FieldPath
+		case e.ValueFrom.ResourceFieldRef != nil:
+			v.Source, v.From = EnvResource, e.ValueFrom.ResourceFieldRef.Resource
+		}
+		out.Env = append(out.Env, v)
+	}
+	for i, ef := range c.EnvFrom {
+		line := t.obj.LineOf(fmt.Sprintf("%s.envFrom[%d]", cr.path, i))
+		switch {
+		case ef.SecretRef != nil:
+			out.Env = append(out.Env, EnvVar{Name: ef.Prefix + "*", Source: EnvSecret, From: "secret/" + ef.SecretRef.Name, Line: line})
+		case ef.ConfigMapRef != nil:
+			out.Env = append(out.Env, EnvVar{Name: ef.Prefix + "*", Source: EnvConfigMap, From: "configmap/" + ef.ConfigMapRef.Name, Line: line})
+		}
+	}
+	if r := c.Resources.Requests; r != nil {
+		out.Resources.CPURequest = quantity(r, corev1.ResourceCPU)
+		out.Resources.MemoryRequest = quantity(r, corev1.ResourceMemory)
+	}
+	if l := c.Resources.Limits; l != nil {
+		out.Resources.CPULimit = quantity(l, corev1.ResourceCPU)
+		out.Resources.MemoryLimit = quantity(l, corev1.ResourceMemory)
+	}
+	return out
+}
+
+func quantity(list corev1.ResourceList, name corev1.ResourceName) string {
+	if q, ok := list[name]; ok {
+		return q.String()
+	}
+	return ""
+}
+
+// effectiveSecurity applies the Kubernetes precedence: a container's
+// security context overrides the pod's for the fields both have.
+func effectiveSecurity(pod *corev1.PodSecurityContext, c *corev1.SecurityContext) Security {
+	var s Security
+	if pod != nil {
+		s.RunAsNonRoot, s.RunAsUser = pod.RunAsNonRoot, pod.RunAsUser
+		if pod.SeccompProfile != nil {
+			s.SeccompProfile = string(pod.SeccompProfile.Type)
+		}
+	}
+	if c == nil {
+		return s
+	}
+	if c.RunAsNonRoot != nil {
+		s.RunAsNonRoot = c.RunAsNonRoot
+	}
+	if c.RunAsUser != nil {
+		s.RunAsUser = c.RunAsUser
+	}
+	if c.SeccompProfile != nil {
+		s.SeccompProfile = string(c.SeccompProfile.Type)
+	}
+	s.Privileged = c.Privileged != nil && *c.Privileged
+	s.AllowPrivilegeEscalation = c.AllowPrivilegeEscalation
+	s.ReadOnlyRootFilesystem = c.ReadOnlyRootFilesystem != nil && *c.ReadOnlyRootFilesystem
+	if c.Capabilities != nil {
+		for _, cap := range c.Capabilities.Add {
+			s.CapabilitiesAdd = append(s.CapabilitiesAdd, string(cap))
+		}
+		for _, cap := range c.Capabilities.Drop {
+			s.CapabilitiesDrop = append(s.CapabilitiesDrop, string(cap))
+		}
+	}
+	return s
+}
+
+func summariseVolume(v corev1.Volume) Volume {
+	out := Volume{Name: v.Name, Type: "other"}
+	switch {
+	case v.ConfigMap != nil:
+		out.Type, out.Source = "configMap", v.ConfigMap.Name
+	case v.Secret != nil:
+		out.Type, out.Source = "secret", v.Secret.SecretName
+	case v.HostPath != nil:
+		out.Type, out.Source = "hostPath", v.HostPath.Path
+	case v.PersistentVolumeClaim != nil:
+		out.Type, out.Source, out.ReadOnly = "persistentVolumeClaim", v.PersistentVolumeClaim.ClaimName, v.PersistentVolumeClaim.ReadOnly
+	case v.EmptyDir != nil:
+		out.Type = "emptyDir"
+	case v.Projected != nil:
+		out.Type = "projected"
+	case v.CSI != nil:
+		out.Type, out.Source = "csi", v.CSI.Driver
+	case v.NFS != nil:
+		out.Type, out.Source = "nfs", v.NFS.Server+":"+v.NFS.Path
+	case v.DownwardAPI != nil:
+		out.Type = "downwardAPI"
+	case v.Ephemeral != nil:
+		out.Type = "ephemeral"
+	}
+	return out
+}
+
+// meshSidecar says which service mesh injects a sidecar into the pod, as far
+// as the manifests declare it.
+func meshSidecar(annots, labels map[string]string, spec *corev1.PodSpec) string {
+	if annots["sidecar.istio.io/inject"] == "true" || labels["sidecar.istio.io/inject"] == "true" {
+		return "istio"
+	}
+	if annots["linkerd.io/inject"] == "enabled" {
+		return "linkerd"
+	}
+	for _, c := range spec.Containers {
+		if c.Name == "istio-proxy" {
+			return "istio"
+		}
+		if c.Name == "linkerd-proxy" {
+			return "linkerd"
+		}
+	}
+	return ""
+}
+
+// ParseImage splits an image reference into registry, repository, tag and
+// digest, following the Docker reference grammar closely enough for review:
+// the first path component is a registry when it has a dot or a port or is
+// "localhost".
+func ParseImage(ref string) Image {
+	img := Image{Ref: ref}
+	rest := ref
+	if name, digest, ok := strings.Cut(rest, "@"); ok {
+		rest, img.Digest = name, digest
+	}
+	if i := strings.LastIndex(rest, ":"); i > strings.LastIndex(rest, "/") {
+		rest, img.Tag = rest[:i], rest[i+1:]
+	}
+	if first, remainder, ok := strings.Cut(rest, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		img.Registry, rest = first, remainder
+	}
+	img.Repository = rest
+	return img
+}
