@@ -1,0 +1,56 @@
+// Command stridemap builds a threat model of microservices on Kubernetes
+// from their manifests: it discovers the architecture, stores it in SQLite
+// and shows it. Run "stridemap --help" for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes, documented in the README and in "stridemap --help".
+const (
+	exitOK      = 0
+	exitUsage   = 2 // bad flags or arguments, or nothing could be read
+	exitPartial = 3 // the scan was stored, but some inputs could not be used
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+// run executes the CLI and returns the process exit code. It is separate
+// from main so tests can drive the real command tree.
+func run(ctx context.Context, args []string) int {
+	app := newApp(os.Stdin, os.Stdout, os.Stderr)
+	cmd := app.rootCommand()
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	var exit *exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &exit):
+		if exit.message != "" {
+			fmt.Fprintln(app.stderr, "stridemap:", exit.message)
+		}
+		return exit.code
+	default:
+		fmt.Fprintln(app.stderr, "stridemap:", err)
+		return exitUsage
+	}
+}
+
+// exitError carries a specific exit code out of a command.
+type exitError struct {
+	code    int
+	message string
+}
+
+func (e *exitError) Error() string { return e.message }

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stridemap/stridemap/model/store"
+)
+
+// app holds what every command shares: the streams and the store location.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	dbPath         string
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr}
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "stridemap",
+		Short: "Threat-model microservices on Kubernetes from what is really deployed",
+		Long: `stridemap discovers the architecture of microservices on Kubernetes — workloads,
+data stores, gateways, the data flows between them and the trust boundaries they
+cross — from manifests, and stores it in a SQLite file so every scan is kept and
+can be compared.
+
+Start with a scan, then look at what was found:
+
+  stridemap scan -f deploy/              # files and directories of YAML/JSON
+  stridemap scan -k overlays/production  # a kustomization, rendered in-process
+  helm template my-chart | stridemap scan -f -
+  stridemap scans                        # scan history
+  stridemap graph --format dot | dot -Tsvg > graph.svg
+
+The store is .stridemap/stridemap.db in the current directory unless --db or
+STRIDEMAP_DB says otherwise.
+
+Exit codes: 0 success; 2 usage error or nothing could be read; 3 the scan was
+stored but some inputs could not be used (each is listed on stderr).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		CompletionOptions: cobra.CompletionOptions{
+			HiddenDefaultCmd: false,
+		},
+	}
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	defaultDB := os.Getenv("STRIDEMAP_DB")
+	if defaultDB == "" {
+		defaultDB = store.DefaultPath
+	}
+	root.PersistentFlags().StringVar(&a.dbPath, "db", defaultDB, "SQLite store to use (env STRIDEMAP_DB)")
+	root.AddCommand(a.scanCommand(), a.scansCommand(), a.graphCommand(), versionCommand())
+	return root
+}
+
+// openStore opens the store named by --db.
+func (a *app) openStore(ctx context.Context) (*store.Store, error) {
+	s, err := store.Open(ctx, a.dbPath)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/discover/manifests"
+	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/store"
+)
+
+type scanOptions struct {
+	files       []string
+	kustomize   []string
+	namespace   string
+	maxFileSize int64
+}
+
+func (a *app) scanCommand() *cobra.Command {
+	var opts scanOptions
+	cmd := &cobra.Command{
+		Use:   "scan (-f PATH... | -k DIR...)",
+		Short: "Discover the architecture from manifests and store it as a new scan",
+		Long: `Read Kubernetes manifests, build the architecture graph (workloads, data stores,
+gateways, data flows, trust boundaries, detected controls) and store it as a new
+scan. A summary is printed; problems with individual files are listed on stderr
+while the rest is still scanned.
+
+Sources:
+  -f PATH   a YAML or JSON file, a directory (read recursively for .yaml, .yml and
+            .json), or - for standard input. Multi-document YAML and "kind: List"
+            are understood. Repeat -f for several sources.
+  -k DIR    a kustomization directory, rendered in-process (no kubectl needed).
+
+Helm charts: render them first and pipe the result in:
+  helm template my-release ./chart -f values.yaml | stridemap scan -f -
+
+Secret values are never stored: only the names and keys of Secrets, and the
+names of environment variables.`,
+		Example: `  stridemap scan -f k8s/
+  stridemap scan -f app.yaml -f db.yaml --namespace shop
+  stridemap scan -k overlays/production
+  kubectl get deploy,svc,ing,cm -A -o yaml | stridemap scan -f -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(opts.files) == 0 && len(opts.kustomize) == 0 {
+				return fmt.Errorf("nothing to scan: name manifests with -f PATH or a kustomization with -k DIR (see stridemap scan --help)")
+			}
+			return a.runScan(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&opts.files, "filename", "f", nil, "manifest file or directory to scan, - for stdin (repeatable)")
+	cmd.Flags().StringArrayVarP(&opts.kustomize, "kustomize", "k", nil, "kustomization directory to render and scan (repeatable)")
+	cmd.Flags().StringVarP(&opts.namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
+	cmd.Flags().Int64Var(&opts.maxFileSize, "max-file-size", manifests.DefaultMaxFileBytes, "largest file to read, in bytes")
+	_ = cmd.MarkFlagDirname("kustomize")
+	return cmd
+}
+
+func (a *app) runScan(ctx context.Context, opts scanOptions) error {
+	started := time.Now()
+	req := manifests.Request{
+		Paths:            opts.files,
+		Kustomize:        opts.kustomize,
+		Stdin:            a.stdin,
+		DefaultNamespace: opts.namespace,
+		MaxFileBytes:     opts.maxFileSize,
+	}
+	progress := newProgress(a.stderr)
+	req.Progress = progress.file
+	inv, err := manifests.Collect(ctx, req)
+	progress.done()
+	if err != nil {
+		return err
+	}
+	for _, p := range inv.Problems {
+		fmt.Fprintf(a.stderr, "%s: %s\n", p.Severity, p)
+	}
+	if len(inv.Objects) == 0 {
+		return &exitError{code: exitUsage, message: "no Kubernetes objects could be read; nothing was stored"}
+	}
+	graph := model.Build(inv)
+
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	id, err := s.SaveScan(ctx, store.ScanRecord{
+		StartedAt:   started,
+		FinishedAt:  time.Now(),
+		ToolVersion: toolVersion(),
+		Sources:     inv.Sources,
+		Objects:     objectRefs(inv.Objects),
+		Problems:    inv.Problems,
+		Graph:       graph,
+	})
+	if err != nil {
+		return err
+	}
+	info, err := s.Scan(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := writeScanSummary(a.stdout, info, graph, inv, s.Path()); err != nil {
+		return err
+	}
+	if inv.Partial() {
+		return &exitError{code: exitPartial, message: fmt.Sprintf("scan #%d is partial: %d input problem(s) listed above", id, info.Counts.Errors)}
+	}
+	return nil
+}
+
+func objectRefs(objects []*discover.Object) []store.ObjectRef {
+	refs := make([]store.ObjectRef, len(objects))
+	for i, o := range objects {
+		refs[i] = store.ObjectRef{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Location: o.Location}
+	}
+	return refs
+}
+
+// progress shows which file is being read, on a terminal only, so logs
+// and pipes stay clean.
+type progress struct {
+	out    *os.File
+	count  int
+	last   time.Time
+	active bool
+}
+
+func newProgress(w any) *progress {
+	f, ok := w.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) {
+		return &progress{}
+	}
+	return &progress{out: f}
+}
+
+func (p *progress) file(path string) {
+	if p.out == nil {
+		return
+	}
+	p.count++
+	if time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last, p.active = time.Now(), true
+	fmt.Fprintf(p.out, "\r\033[Kreading %d: %s", p.count, path)
+}
+
+func (p *progress) done() {
+	if p.active {
+		fmt.Fprint(p.out, "\r\033[K")
+	}
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/store"
+)
+
+// writeScanSummary prints what a scan found, in the order a reviewer asks:
+// how big, what is exposed, what could not be resolved.
+func writeScanSummary(w io.Writer, info store.ScanInfo, g *model.Graph, inv *discover.Inventory, dbPath string) error {
+	c := info.Counts
+	var b strings.Builder
+	fmt.Fprintf(&b, "Scan #%d stored in %s (%s)\n", info.ID, dbPath, info.FinishedAt.Sub(info.StartedAt).Round(1e6))
+	var files int
+	for _, s := range inv.Sources {
+		files += s.Files
+	}
+	fmt.Fprintf(&b, "Read %d objects from %d file(s) in %d source(s)\n\n", c.Objects, files, len(inv.Sources))
+
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Nodes\t%d\t%s\n", c.Nodes, byType(c.NodesByType))
+	declared, observed := 0, 0
+	for _, e := range g.Edges {
+		if e.Declared {
+			declared++
+		}
+		if e.Observed {
+			observed++
+		}
+	}
+	fmt.Fprintf(tw, "Edges\t%d\tdeclared %d, observed %d\n", c.Edges, declared, observed)
+	fmt.Fprintf(tw, "Boundaries\t%d\t\n", c.Boundaries)
+	fmt.Fprintf(tw, "Controls\t%d\t\n", c.Controls)
+	fmt.Fprintf(tw, "Entry points\t%d\texposed to the internet\n", c.Exposed)
+	fmt.Fprintf(tw, "Dangling references\t%d\t\n", c.Dangling)
+	fmt.Fprintf(tw, "Skipped / problems\t%d\t%d error(s)\n", c.Problems, c.Errors)
+	tw.Flush()
+
+	if c.Exposed > 0 {
+		b.WriteString("\nEntry points:\n")
+		for _, e := range g.Edges {
+			if e.From != model.InternetID {
+				continue
+			}
+			via := e.Via
+			if via == "" && len(e.Evidence) > 0 {
+				via = e.Evidence[0].Object
+			}
+			fmt.Fprintf(&b, "  internet → %s :%d %s via %s\n", e.To, e.Port, e.Protocol, via)
+		}
+	}
+	if len(g.Dangling) > 0 {
+		b.WriteString("\nDangling references (named but not found):\n")
+		for _, d := range g.Dangling {
+			fmt.Fprintf(&b, "  %s → %s: %s (%s)\n", d.From, d.Target, d.Reason, d.Evidence.Location())
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func byType(m map[model.NodeType]int) string {
+	var parts []string
+	for _, t := range []model.NodeType{model.Process, model.DataStore, model.Gateway, model.ExternalEntity} {
+		if m[t] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", t, m[t]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
