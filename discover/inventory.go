@@ -58,6 +58,9 @@ func (o *Object) Group() string {
 // LineOf returns the line of a field path such as
 // "spec.template.spec.containers[0].env[2].value", falling back to the
 // nearest indexed ancestor and finally to the object's first line.
+// Mapping keys that are empty or contain '.', '[' or ']' are written in
+// brackets: "metadata.annotations[example.com/x]" (see PathKey). A mapping
+// value is indexed at the line of its key, a sequence item at its own line.
 func (o *Object) LineOf(path string) int {
 	for p := path; p != ""; p = parentPath(p) {
 		if line, ok := o.Lines.Lookup(p); ok {
@@ -73,6 +76,13 @@ func (o *Object) At(path string) Location {
 }
 
 func parentPath(p string) string {
+	if strings.HasSuffix(p, "]") {
+		// A bracketed key may itself hold dots: step over it whole.
+		if i := strings.LastIndexByte(p, '['); i > 0 {
+			return p[:i]
+		}
+		return ""
+	}
 	i := strings.LastIndexAny(p, ".[")
 	if i <= 0 {
 		return ""

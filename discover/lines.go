@@ -1,8 +1,9 @@
 package discover
 
 import (
-	"hash/fnv"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // LineIndex maps field paths of one object to the lines they start on. It
@@ -28,6 +29,16 @@ type lineEntry struct {
 func (b *LineIndexBuilder) Add(path string, line int) {
 	b.entries = append(b.entries, lineEntry{key: hashPath(path), line: int32(line)})
 }
+
+// AddBytes is Add for a path held in a reusable buffer, so a collector
+// walking a document need not allocate a string per field.
+func (b *LineIndexBuilder) AddBytes(path []byte, line int) {
+	b.entries = append(b.entries, lineEntry{key: hashPathBytes(path), line: int32(line)})
+}
+
+// Reset drops the paths collected so far, for an object that is abandoned
+// half-way.
+func (b *LineIndexBuilder) Reset() { b.entries = b.entries[:0] }
 
 // Build returns the finished index; the builder may be reused afterwards.
 func (b *LineIndexBuilder) Build() LineIndex {
@@ -57,8 +68,45 @@ func (idx LineIndex) Lookup(path string) (int, bool) {
 // Len is the number of indexed paths.
 func (idx LineIndex) Len() int { return len(idx.keys) }
 
+// PathKey extends a field path by a mapping key: "metadata" and "name" give
+// "metadata.name". A key that is empty or holds '.', '[' or ']' is written in
+// brackets, as in "metadata.annotations[example.com/x]", so the path stays
+// unambiguous.
+func PathKey(parent, key string) string {
+	if key == "" || strings.ContainsAny(key, ".[]") {
+		return parent + "[" + key + "]"
+	}
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+// PathIndex extends a field path by a sequence index, as in "containers[2]".
+func PathIndex(parent string, i int) string {
+	return parent + "[" + strconv.Itoa(i) + "]"
+}
+
+// FNV-1a, written out so hashing a path allocates nothing.
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
 func hashPath(path string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(path))
-	return h.Sum64()
+	h := uint64(fnvOffset64)
+	for i := 0; i < len(path); i++ {
+		h ^= uint64(path[i])
+		h *= fnvPrime64
+	}
+	return h
+}
+
+func hashPathBytes(path []byte) uint64 {
+	h := uint64(fnvOffset64)
+	for _, c := range path {
+		h ^= uint64(c)
+		h *= fnvPrime64
+	}
+	return h
 }

@@ -1,0 +1,759 @@
+package manifests
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/stridemap/stridemap/discover"
+)
+
+const (
+	// maxDepth bounds nesting; real manifests stay far below it, and the
+	// bound keeps recursion shallow whatever the input.
+	maxDepth = 1000
+	// maxAliasNodes caps how many nodes a document may expand to through
+	// aliases, whatever its size.
+	maxAliasNodes = 1_000_000
+	// aliasFactor caps alias expansion relative to the document's own size.
+	aliasFactor = 10
+	// minAliasNodes lets small documents use anchors freely.
+	minAliasNodes = 10_000
+
+	lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+)
+
+// convertError is a reason a document cannot be converted, at a line of the
+// stream. Its message never quotes scalar values, only keys and tags.
+type convertError struct {
+	line int
+	code string
+	msg  string
+}
+
+func (e *convertError) Error() string { return e.msg }
+
+// objectRules are the edits made to an object while it is converted: they
+// are applied on the way so the removed content never exists as JSON.
+type objectRules struct {
+	secret      bool   // drop data/stringData values, keep their keys under data
+	namespace   string // set metadata.namespace to this when non-empty
+	dropNS      bool   // remove metadata.namespace (cluster-scoped kinds)
+	lineOffset  int    // added to node lines: the stream line before the document
+	indexFields bool   // record field lines
+}
+
+// converter turns one YAML node tree into JSON, records the line of every
+// field in a LineIndexBuilder and expands aliases within a budget. It walks
+// each node once and holds no state between objects except reusable buffers.
+type converter struct {
+	out   []byte
+	path  []byte
+	lines discover.LineIndexBuilder
+	rules objectRules
+
+	doc    *yaml.Node   // document root, to size the alias budget
+	visits int          // nodes converted, aliases expanded included
+	budget int          // visit limit, set once the first alias is met
+	active []*yaml.Node // anchors being expanded, to catch self-reference
+	depth  int
+
+	warnings []convertError // duplicate keys and similar, reported but not fatal
+}
+
+// pair is one key/value of a mapping after merge keys are applied.
+type pair struct {
+	key   string
+	kline int
+	value *yaml.Node
+}
+
+// startDocument prepares for the objects of one document; the alias budget
+// covers the whole document, List items included.
+func (c *converter) startDocument(doc *yaml.Node, lineOffset int) {
+	c.doc = doc
+	c.visits = 0
+	c.budget = 0
+	c.rules = objectRules{lineOffset: lineOffset}
+	c.active = c.active[:0]
+	c.depth = 0
+	c.warnings = c.warnings[:0]
+}
+
+// startObject prepares to convert one object of the current document.
+func (c *converter) startObject(rules objectRules) {
+	c.out = c.out[:0]
+	c.path = c.path[:0]
+	c.rules = rules
+	c.active = c.active[:0]
+	c.depth = 0
+	c.warnings = c.warnings[:0]
+	c.lines.Reset()
+}
+
+// field returns the value of key in mapping m, aliases followed, or nil.
+func (c *converter) field(m *yaml.Node, key string) (*yaml.Node, error) {
+	pairs, simple, err := c.pairs(m)
+	if err != nil {
+		return nil, err
+	}
+	var v *yaml.Node
+	if simple {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k := m.Content[i]
+			if k.Kind == yaml.AliasNode && k.Alias != nil {
+				k = k.Alias
+			}
+			if k.Value == key {
+				v = m.Content[i+1]
+				break
+			}
+		}
+	} else {
+		for _, p := range pairs {
+			if p.key == key {
+				v = p.value
+				break
+			}
+		}
+	}
+	if v == nil {
+		return nil, nil
+	}
+	return c.deref(v)
+}
+
+// stringField returns the text of a scalar field of m ("" when absent or
+// null). bad describes the value when it is not a string, for messages.
+func (c *converter) stringField(m *yaml.Node, key string) (value, bad string, err error) {
+	v, err := c.field(m, key)
+	if err != nil || v == nil {
+		return "", "", err
+	}
+	switch v.Kind {
+	case yaml.MappingNode:
+		return "", "a mapping", nil
+	case yaml.SequenceNode:
+		return "", "a list", nil
+	}
+	switch v.ShortTag() {
+	case "!!null":
+		return "", "", nil
+	case "!!str":
+		return v.Value, "", nil
+	case "!!int", "!!float":
+		return v.Value, "a number", nil
+	case "!!bool":
+		return v.Value, "true or false", nil
+	}
+	return v.Value, "", nil
+}
+
+func (c *converter) line(n *yaml.Node) int { return n.Line + c.rules.lineOffset }
+
+func (c *converter) fail(n *yaml.Node, code, format string, args ...any) *convertError {
+	line := 0
+	if n != nil {
+		line = c.line(n)
+	}
+	return &convertError{line: line, code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// pathString is the current field path, for messages.
+func (c *converter) pathString() string {
+	if len(c.path) == 0 {
+		return "the document"
+	}
+	return string(c.path)
+}
+
+// deref follows an alias, charging the budget and refusing self-reference.
+func (c *converter) deref(n *yaml.Node) (*yaml.Node, error) {
+	hops := 0
+	for n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			return nil, c.fail(n, "yaml", "alias at %s refers to no anchor; define the anchor before using it", c.pathString())
+		}
+		if c.budget == 0 {
+			c.budget = aliasBudget(c.doc)
+		}
+		for _, a := range c.active {
+			if a == n.Alias {
+				return nil, c.fail(n, "alias", "alias at %s refers to a node that contains it; YAML aliases must not be recursive", c.pathString())
+			}
+		}
+		n = n.Alias
+		if hops++; hops > maxDepth {
+			return nil, c.fail(n, "alias", "alias chain at %s is too long", c.pathString())
+		}
+	}
+	return n, nil
+}
+
+// aliasBudget is how many nodes a document may expand to: a multiple of its
+// own size, bounded both ways. Counting happens only for documents that use
+// aliases, so plain manifests never pay for it.
+func aliasBudget(doc *yaml.Node) int {
+	own := 0
+	stack := []*yaml.Node{doc}
+	for len(stack) > 0 && own <= maxAliasNodes {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		own++
+		if n.Kind != yaml.AliasNode {
+			stack = append(stack, n.Content...)
+		}
+	}
+	return min(max(own*aliasFactor, minAliasNodes), maxAliasNodes)
+}
+
+// value converts node n (found at c.path) to JSON.
+func (c *converter) value(n *yaml.Node) error {
+	if n.Kind == yaml.AliasNode {
+		target, err := c.deref(n)
+		if err != nil {
+			return err
+		}
+		c.active = append(c.active, target)
+		err = c.value(target)
+		c.active = c.active[:len(c.active)-1]
+		return err
+	}
+	c.visits++
+	if c.budget > 0 && c.visits > c.budget {
+		return c.fail(n, "alias", "YAML aliases expand this document to more than %d nodes (an alias bomb?); it is skipped", c.budget)
+	}
+	if c.depth >= maxDepth {
+		return c.fail(n, "yaml", "document nests deeper than %d levels; it is skipped", maxDepth)
+	}
+	c.depth++
+	var err error
+	switch n.Kind {
+	case yaml.MappingNode:
+		err = c.mapping(n)
+	case yaml.SequenceNode:
+		err = c.sequence(n)
+	case yaml.ScalarNode:
+		err = c.scalar(n)
+	default:
+		err = c.fail(n, "yaml", "unexpected YAML node at %s", c.pathString())
+	}
+	c.depth--
+	return err
+}
+
+func (c *converter) sequence(n *yaml.Node) error {
+	c.out = append(c.out, '[')
+	base := len(c.path)
+	for i, item := range n.Content {
+		if i > 0 {
+			c.out = append(c.out, ',')
+		}
+		c.path = append(c.path, '[')
+		c.path = strconv.AppendInt(c.path, int64(i), 10)
+		c.path = append(c.path, ']')
+		if c.rules.indexFields {
+			c.lines.AddBytes(c.path, c.line(item))
+		}
+		if err := c.value(item); err != nil {
+			return err
+		}
+		c.path = c.path[:base]
+	}
+	c.out = append(c.out, ']')
+	return nil
+}
+
+// where says which of the object-level edits applies to the mapping at the
+// current path.
+type where int
+
+const (
+	elsewhere where = iota
+	atRoot
+	atMetadata
+	atAnnotations
+)
+
+func (c *converter) where() where {
+	switch {
+	case len(c.path) == 0 && c.depth == 1:
+		return atRoot
+	case string(c.path) == "metadata":
+		return atMetadata
+	case string(c.path) == "metadata.annotations":
+		return atAnnotations
+	}
+	return elsewhere
+}
+
+func (c *converter) mapping(n *yaml.Node) error {
+	pairs, simple, err := c.pairs(n)
+	if err != nil {
+		return err
+	}
+	at := c.where()
+	c.out = append(c.out, '{')
+	base := len(c.path)
+	first := true
+	secretDone := false
+	count := len(n.Content) / 2
+	if !simple {
+		count = len(pairs)
+	}
+	for i := 0; i < count; i++ {
+		var p pair
+		if simple {
+			k, v := n.Content[2*i], n.Content[2*i+1]
+			if k.Kind == yaml.AliasNode {
+				if k, err = c.deref(k); err != nil {
+					return err
+				}
+			}
+			p = pair{key: k.Value, kline: c.line(k), value: v}
+		} else {
+			p = pairs[i]
+			p.kline += c.rules.lineOffset
+		}
+		switch at {
+		case atRoot:
+			if c.rules.secret && (p.key == "data" || p.key == "stringData") {
+				if secretDone {
+					continue
+				}
+				secretDone = true
+				if !first {
+					c.out = append(c.out, ',')
+				}
+				first = false
+				if err := c.secretData(n, pairs, simple); err != nil {
+					return err
+				}
+				continue
+			}
+		case atMetadata:
+			if p.key == "namespace" && (c.rules.dropNS || c.rules.namespace != "") {
+				continue // replaced below, or removed for a cluster-scoped kind
+			}
+		case atAnnotations:
+			if p.key == lastAppliedAnnotation {
+				continue // may embed a whole Secret
+			}
+		}
+		if !first {
+			c.out = append(c.out, ',')
+		}
+		first = false
+		c.out = appendJSONString(c.out, p.key)
+		c.out = append(c.out, ':')
+		c.path = appendPathKey(c.path, p.key)
+		if c.rules.indexFields {
+			c.lines.AddBytes(c.path, p.kline)
+		}
+		if err := c.value(p.value); err != nil {
+			return err
+		}
+		c.path = c.path[:base]
+	}
+	if at == atMetadata && c.rules.namespace != "" {
+		if !first {
+			c.out = append(c.out, ',')
+		}
+		c.out = append(c.out, `"namespace":`...)
+		c.out = appendJSONString(c.out, c.rules.namespace)
+	}
+	c.out = append(c.out, '}')
+	return nil
+}
+
+// secretData writes "data" for a Secret: the keys of data and stringData,
+// every value null. The values are never converted, so they cannot reach
+// the JSON, the line index or a message.
+func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
+	if simple {
+		pairs = pairs[:0]
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, err := c.deref(n.Content[i])
+			if err != nil {
+				return err
+			}
+			pairs = append(pairs, pair{key: k.Value, kline: k.Line, value: n.Content[i+1]})
+		}
+	}
+	c.out = append(c.out, `"data":{`...)
+	base := len(c.path)
+	first := true
+	var seen map[string]bool
+	for _, p := range pairs {
+		if p.key != "data" && p.key != "stringData" {
+			continue
+		}
+		v, err := c.deref(p.value)
+		if err != nil {
+			return err
+		}
+		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+			continue
+		}
+		if v.Kind != yaml.MappingNode {
+			return c.fail(v, "secret", "Secret %s must be a mapping of key names to values", p.key)
+		}
+		inner, innerSimple, err := c.pairs(v)
+		if err != nil {
+			return err
+		}
+		count := len(v.Content) / 2
+		if !innerSimple {
+			count = len(inner)
+		}
+		for i := 0; i < count; i++ {
+			var key string
+			var kline int
+			if innerSimple {
+				k, err := c.deref(v.Content[2*i])
+				if err != nil {
+					return err
+				}
+				if k.Kind != yaml.ScalarNode {
+					return c.fail(k, "yaml", "a key of Secret %s is not a scalar", p.key)
+				}
+				key, kline = k.Value, k.Line
+			} else {
+				key, kline = inner[i].key, inner[i].kline
+			}
+			if seen == nil {
+				seen = map[string]bool{}
+			}
+			if seen[key] {
+				continue // stringData overrides data, as the API server does
+			}
+			seen[key] = true
+			if !first {
+				c.out = append(c.out, ',')
+			}
+			first = false
+			c.out = appendJSONString(c.out, key)
+			c.out = append(c.out, ":null"...)
+			if c.rules.indexFields {
+				c.path = append(c.path, "data"...)
+				c.path = appendPathKey(c.path, key)
+				c.lines.AddBytes(c.path, kline+c.rules.lineOffset)
+				c.path = c.path[:base]
+			}
+		}
+	}
+	c.out = append(c.out, '}')
+	return nil
+}
+
+// pairs returns the key/value pairs of mapping n when they are not simply
+// n.Content: when the mapping uses merge keys ("<<") or repeats a key. simple
+// reports that n.Content can be used as it is, the common case, which then
+// costs no allocation. Key lines in the returned pairs are node lines,
+// without the stream offset.
+func (c *converter) pairs(n *yaml.Node) (pairs []pair, simple bool, err error) {
+	if len(n.Content)%2 != 0 {
+		return nil, false, c.fail(n, "yaml", "malformed mapping at %s", c.pathString())
+	}
+	merge, dup := false, false
+	for i := 0; i < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind == yaml.AliasNode {
+			if k, err = c.deref(k); err != nil {
+				return nil, false, err
+			}
+		}
+		if k.Kind != yaml.ScalarNode {
+			return nil, false, c.fail(k, "yaml", "mapping at %s has a key that is not a scalar; Kubernetes objects need string keys", c.pathString())
+		}
+		if k.ShortTag() == "!!merge" {
+			merge = true
+		}
+	}
+	if !merge {
+		dup = hasDuplicateKeys(n.Content, c)
+		if !dup {
+			return nil, true, nil
+		}
+	}
+	pairs, err = c.collectPairs(n, 0)
+	return pairs, false, err
+}
+
+// hasDuplicateKeys reports whether a key occurs twice among the keys of
+// content (a mapping's key/value list).
+func hasDuplicateKeys(content []*yaml.Node, c *converter) bool {
+	n := len(content) / 2
+	key := func(i int) string {
+		k := content[2*i]
+		if k.Kind == yaml.AliasNode && k.Alias != nil {
+			k = k.Alias
+		}
+		return k.Value
+	}
+	if n <= 12 {
+		for i := 1; i < n; i++ {
+			ki := key(i)
+			for j := 0; j < i; j++ {
+				if key(j) == ki {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	seen := make(map[string]struct{}, n)
+	for i := 0; i < n; i++ {
+		k := key(i)
+		if _, ok := seen[k]; ok {
+			return true
+		}
+		seen[k] = struct{}{}
+	}
+	return false
+}
+
+// collectPairs applies merge keys: explicit keys win over merged ones, and
+// earlier merge sources win over later ones, as the YAML merge key type
+// specifies. A repeated explicit key keeps its last value, as kubectl does,
+// with a warning.
+func (c *converter) collectPairs(n *yaml.Node, depth int) ([]pair, error) {
+	if depth > maxDepth {
+		return nil, c.fail(n, "alias", "merge keys at %s nest too deeply", c.pathString())
+	}
+	var explicit, merged []pair
+	index := map[string]int{}
+	var sources []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, err := c.deref(n.Content[i])
+		if err != nil {
+			return nil, err
+		}
+		c.visits++
+		if c.budget > 0 && c.visits > c.budget {
+			return nil, c.fail(n, "alias", "YAML aliases expand this document to more than %d nodes (an alias bomb?); it is skipped", c.budget)
+		}
+		if k.Kind != yaml.ScalarNode {
+			return nil, c.fail(k, "yaml", "mapping at %s has a key that is not a scalar; Kubernetes objects need string keys", c.pathString())
+		}
+		v := n.Content[i+1]
+		if k.ShortTag() == "!!merge" {
+			src, err := c.deref(v)
+			if err != nil {
+				return nil, err
+			}
+			switch src.Kind {
+			case yaml.MappingNode:
+				sources = append(sources, src)
+			case yaml.SequenceNode:
+				for _, item := range src.Content {
+					m, err := c.deref(item)
+					if err != nil {
+						return nil, err
+					}
+					if m.Kind != yaml.MappingNode {
+						return nil, c.fail(m, "yaml", "merge key at %s lists something that is not a mapping", c.pathString())
+					}
+					sources = append(sources, m)
+				}
+			default:
+				return nil, c.fail(src, "yaml", "merge key at %s must refer to a mapping or a list of mappings", c.pathString())
+			}
+			continue
+		}
+		p := pair{key: k.Value, kline: k.Line, value: v}
+		if j, ok := index[p.key]; ok {
+			c.warnings = append(c.warnings, convertError{
+				line: k.Line + c.rules.lineOffset, code: "duplicate-key",
+				msg: fmt.Sprintf("key %q appears more than once in %s; the last value is used, as kubectl does — remove the other", p.key, c.pathString()),
+			})
+			explicit[j] = p
+			continue
+		}
+		index[p.key] = len(explicit)
+		explicit = append(explicit, p)
+	}
+	for _, src := range sources {
+		for _, a := range c.active {
+			if a == src {
+				return nil, c.fail(src, "alias", "merge key at %s refers to a mapping that contains it", c.pathString())
+			}
+		}
+		c.active = append(c.active, src)
+		inner, err := c.collectPairs(src, depth+1)
+		c.active = c.active[:len(c.active)-1]
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range inner {
+			if _, ok := index[p.key]; ok {
+				continue
+			}
+			index[p.key] = -1
+			merged = append(merged, p)
+		}
+	}
+	return append(explicit, merged...), nil
+}
+
+// scalar writes a scalar as the JSON value its YAML tag says it is. Plain
+// yes/no/on/off are booleans, as in the YAML 1.1 that kubectl reads.
+func (c *converter) scalar(n *yaml.Node) error {
+	tag := n.ShortTag()
+	v := n.Value
+	switch tag {
+	case "!!null":
+		c.out = append(c.out, "null"...)
+		return nil
+	case "!!bool":
+		b, ok := parseBool(v)
+		if !ok {
+			return c.fail(n, "yaml", "value at %s is tagged !!bool but is not true or false", c.pathString())
+		}
+		c.out = strconv.AppendBool(c.out, b)
+		return nil
+	case "!!int":
+		out, ok := appendInt(c.out, v)
+		if !ok {
+			return c.fail(n, "yaml", "value at %s is tagged !!int but is not an integer", c.pathString())
+		}
+		c.out = out
+		return nil
+	case "!!float":
+		plain := strings.ReplaceAll(v, "_", "")
+		f, err := strconv.ParseFloat(plain, 64)
+		if err != nil {
+			if out, ok := appendInt(c.out, v); ok { // "!!float 0x10" and friends
+				c.out = out
+				return nil
+			}
+			if special(v) {
+				c.out = appendJSONString(c.out, v) // .inf and .nan have no JSON form
+				return nil
+			}
+			return c.fail(n, "yaml", "value at %s is tagged !!float but is not a number", c.pathString())
+		}
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			c.out = appendJSONString(c.out, v)
+			return nil
+		}
+		c.out = strconv.AppendFloat(c.out, f, 'g', -1, 64)
+		return nil
+	case "!!str":
+		if n.Style == 0 {
+			if b, ok := yaml11Bool(v); ok {
+				c.out = strconv.AppendBool(c.out, b)
+				return nil
+			}
+		}
+	}
+	// Strings, timestamps, binary and custom tags keep their text.
+	c.out = appendJSONString(c.out, v)
+	return nil
+}
+
+func special(v string) bool {
+	switch strings.ToLower(strings.TrimLeft(v, "+-")) {
+	case ".inf", ".nan":
+		return true
+	}
+	return false
+}
+
+func parseBool(v string) (bool, bool) {
+	switch v {
+	case "true", "True", "TRUE":
+		return true, true
+	case "false", "False", "FALSE":
+		return false, true
+	}
+	return yaml11Bool(v)
+}
+
+// yaml11Bool recognises the YAML 1.1 booleans that kubectl's YAML reader
+// still honours, so "enabled: yes" means what it means to the cluster.
+func yaml11Bool(v string) (bool, bool) {
+	switch v {
+	case "y", "Y", "yes", "Yes", "YES", "on", "On", "ON":
+		return true, true
+	case "n", "N", "no", "No", "NO", "off", "Off", "OFF":
+		return false, true
+	}
+	return false, false
+}
+
+// appendInt appends the decimal form of a YAML integer (decimal, 0x, 0o,
+// 0b, YAML 1.1 leading-zero octal, underscores allowed).
+func appendInt(out []byte, v string) ([]byte, bool) {
+	plain := strings.ReplaceAll(v, "_", "")
+	if i, err := strconv.ParseInt(plain, 0, 64); err == nil {
+		return strconv.AppendInt(out, i, 10), true
+	}
+	if u, err := strconv.ParseUint(strings.TrimPrefix(plain, "+"), 0, 64); err == nil {
+		return strconv.AppendUint(out, u, 10), true
+	}
+	return out, false
+}
+
+// appendPathKey extends a field path by key in the notation of
+// discover.PathKey.
+func appendPathKey(path []byte, key string) []byte {
+	if key == "" || strings.ContainsAny(key, ".[]") {
+		path = append(path, '[')
+		path = append(path, key...)
+		return append(path, ']')
+	}
+	if len(path) > 0 {
+		path = append(path, '.')
+	}
+	return append(path, key...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
+// as encoding/json would make it.
+func appendJSONString(out []byte, s string) []byte {
+	out = append(out, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			out = append(out, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				out = append(out, '\\', b)
+			case '\n':
+				out = append(out, '\\', 'n')
+			case '\r':
+				out = append(out, '\\', 'r')
+			case '\t':
+				out = append(out, '\\', 't')
+			default:
+				out = append(out, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			out = append(out, s[start:i]...)
+			out = append(out, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	out = append(out, s[start:]...)
+	return append(out, '"')
+}
