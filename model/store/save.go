@@ -41,9 +41,11 @@ type ScanRecord struct {
 // They are computed once, when the scan is saved.
 type Counts struct {
 	Objects, Nodes, Edges, Boundaries, Controls, Dangling int
+
 	Problems int // all problems
 	Errors   int // problems with SeverityError; the scan is partial if any
 	Exposed  int // edges from model.InternetID
+
 	// NodesByType is never nil on a ScanInfo read from the store.
 	NodesByType map[model.NodeType]int
 }

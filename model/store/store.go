@@ -75,6 +75,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.w.Close()
 		return nil, err
 	}
+	// WAL is set here, once the file is known to be ours, rather than in the
+	// DSN, which would convert any SQLite file Open is pointed at before the
+	// checks in migrate could refuse it. The mode is stored in the file.
+	var mode string
+	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		s.w.Close()
+		return nil, s.openErr(err)
+	}
+	if mode != "wal" {
+		s.w.Close()
+		return nil, fmt.Errorf("open store %s: cannot use WAL mode (got %q); put the store on a local file system with --db", path, mode)
+	}
 
 	s.r, err = sql.Open("sqlite", dsn(abs, true))
 	if err != nil {
@@ -92,15 +104,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // dsn builds the modernc.org/sqlite data source name for the file at abs.
 // The file: URI form lets any path through (percent-encoded), including
-// ones containing '?' or '#'. Readers get query_only so a bug can never
-// write through them, and no journal_mode pragma, which would need a lock.
+// ones containing '?' or '#'. The writer begins transactions IMMEDIATE so
+// it takes the write lock up front instead of failing on an upgrade;
+// readers get query_only so a bug can never write through them.
 func dsn(abs string, readOnly bool) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	q := "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
 	if readOnly {
 		q += "&_pragma=query_only(1)"
 	} else {
-		q += "&_pragma=journal_mode(WAL)&_txlock=immediate"
+		q += "&_txlock=immediate"
 	}
 	// url.URL renders "file:///abs"; SQLite reads that as the path /abs.
 	return u.String() + "?" + q
