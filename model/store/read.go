@@ -108,7 +108,7 @@ func (s *Store) LatestScanID(ctx context.Context) (int64, error) {
 		return 0, s.readErr("find the latest scan", err)
 	}
 	if !id.Valid {
-		return 0, fmt.Errorf("%w %s; run `stridemap scan -f DIR` first", ErrNoScans, s.path)
+		return 0, fmt.Errorf("%w %s yet; run `stridemap scan -f DIR` first", ErrNoScans, s.path)
 	}
 	return id.Int64, nil
 }
@@ -231,7 +231,7 @@ func (s *Store) scanRow(ctx context.Context, tx *sql.Tx, id int64) (ScanInfo, er
 	if !latest.Valid {
 		return ScanInfo{}, fmt.Errorf("%w: no scan %d in %s, which has no scans yet; run `stridemap scan -f DIR` first", ErrScanNotFound, id, s.path)
 	}
-	return ScanInfo{}, fmt.Errorf("%w: no scan %d in %s; the latest is %d", ErrScanNotFound, id, s.path, latest.Int64)
+	return ScanInfo{}, fmt.Errorf("%w: no scan %d in %s; the latest is %d, `stridemap scans` lists them all", ErrScanNotFound, id, s.path, latest.Int64)
 }
 
 // scanInfo reads the scanColumns of one row into a ScanInfo, without
