@@ -28,11 +28,11 @@ var ErrNoSources = errors.New("no manifests to read: name files or directories, 
 
 // Request says which sources Collect reads.
 type Request struct {
-	Paths            []string           // files or directories; "-" means Stdin
-	Kustomize        []string           // kustomization directories, rendered in-process
-	Stdin            io.Reader          // read when Paths holds "-"
-	DefaultNamespace string             // namespace for namespaced objects that have none; "" means "default"
-	MaxFileBytes     int64              // 0 means DefaultMaxFileBytes; larger files/stdin are refused with a Problem
+	Paths            []string          // files or directories; "-" means Stdin
+	Kustomize        []string          // kustomization directories, rendered in-process
+	Stdin            io.Reader         // read when Paths holds "-"
+	DefaultNamespace string            // namespace for namespaced objects that have none; "" means "default"
+	MaxFileBytes     int64             // 0 means DefaultMaxFileBytes; larger files/stdin are refused with a Problem
 	Progress         func(path string) // optional, called as each file starts, from one goroutine at a time
 }
 
