@@ -56,7 +56,7 @@ func addressesIn(value string) []address {
 			if before, after, ok := strings.Cut(token, "="); ok {
 				key, token = before, after // --flag=host:port, -Dkey=host:port
 			}
-			if a, ok := parseHostPort(strings.Trim(token, "()[]{}<>")); ok {
+			if a, ok := parseHostPort(strings.Trim(token, "(){}<>")); ok {
 				a.Key = key
 				out = append(out, a)
 			}
@@ -122,10 +122,19 @@ func parseHostPort(token string) (address, bool) {
 	if !ok || !validHost(host) {
 		return address{}, false
 	}
-	if port == 0 && strings.Contains(token, ":") {
+	if port == 0 && strings.Contains(token, ":") && !strings.HasPrefix(token, "[") {
 		return address{}, false // "a:b" where b is not a port: not an address
 	}
+	if port == 0 && notHosts[host] {
+		return address{}, false
+	}
 	return address{Host: host, Port: port, Shown: hostPortString(host, port), Bare: port == 0, Encryption: EncryptionUnknown}, true
+}
+
+// notHosts are words that fill configuration values but never name a host.
+var notHosts = map[string]bool{
+	"true": true, "false": true, "yes": true, "no": true, "on": true, "off": true, "null": true, "none": true,
+	"enabled": true, "disabled": true, "debug": true, "info": true, "warn": true, "error": true, "default": true,
 }
 
 // splitHostPort splits host[:port]; ok is false for a malformed port.

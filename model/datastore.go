@@ -33,7 +33,7 @@ var notAStore = []string{"exporter", "express", "ui", "operator", "commander", "
 var enginePorts = map[int32]string{
 	5432: "postgres", 3306: "mysql", 27017: "mongodb", 6379: "redis", 11211: "memcached",
 	5672: "rabbitmq", 9092: "kafka", 4222: "nats", 9200: "elasticsearch", 9042: "cassandra",
-	2379: "etcd", 8500: "consul", 2181: "zookeeper", 5984: "couchdb", 8086: "influxdb",
+	2379: "etcd", 2181: "zookeeper",
 	26257: "cockroachdb", 7687: "neo4j", 1433: "mssql", 1521: "oracle",
 }
 

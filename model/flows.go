@@ -50,14 +50,14 @@ func (b *builder) referencesOf(t podTemplate) []reference {
 			switch {
 			case e.ValueFrom == nil:
 				env[e.Name] = e.Value
-				if sensitiveName.MatchString(e.Name) {
+				if isSensitiveName(e.Name) {
 					continue // a credential's value is never parsed, so it can never be shown
 				}
 				refs = append(refs, reference{value: expandVars(e.Value, env), nameHint: e.Name, field: field + ".value", obj: t.obj, detail: "env " + e.Name})
 			case e.ValueFrom.ConfigMapKeyRef != nil:
 				sel := e.ValueFrom.ConfigMapKeyRef
 				cm := b.configMaps[nsName{ns, sel.Name}]
-				if cm == nil || sensitiveName.MatchString(sel.Key) || sensitiveName.MatchString(e.Name) {
+				if cm == nil || isSensitiveName(sel.Key) || isSensitiveName(e.Name) {
 					continue
 				}
 				refs = append(refs, reference{
@@ -75,7 +75,7 @@ func (b *builder) referencesOf(t podTemplate) []reference {
 				continue
 			}
 			for _, key := range sortedKeys(cm.Data) {
-				if sensitiveName.MatchString(key) {
+				if isSensitiveName(key) {
 					continue
 				}
 				refs = append(refs, reference{

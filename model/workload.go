@@ -70,9 +70,35 @@ func (t podTemplate) containers() []containerRef {
 	return out
 }
 
-// sensitiveName matches environment variable names that usually hold
-// credentials; a literal value under such a name is a secret in a manifest.
-var sensitiveName = regexp.MustCompile(`(?i)(pass(word|wd)?|secret|token|api_?key|private_?key|credential|auth|access_?key|signing_?key|client_?secret|dsn)`)
+// secretWords match environment variable names that usually hold
+// credentials. Names that announce an address (TOKEN_URL, AUTH_ENDPOINT)
+// are not credentials: their values are parsed for peers, with any user
+// information removed before they are shown.
+var secretWords = regexp.MustCompile(`(?i)(pass(word|wd)?$|passwd|password|pwd$|secret|token|api_?key|private_?key|credential|access_?key|signing_?key|encryption_?key|[_-]key$)`)
+
+// isSensitiveName reports whether a variable of this name holds a secret.
+func isSensitiveName(name string) bool {
+	return secretWords.MatchString(name) && !isAddressName(name)
+}
+
+// hasPassword reports whether a literal value embeds a password in a URL
+// ("postgres://app:hunter2@db/app"): a secret in the manifest too.
+func hasPassword(value string) bool {
+	for _, field := range strings.Fields(value) {
+		i := strings.Index(field, "://")
+		if i < 0 {
+			continue
+		}
+		rest := field[i+3:]
+		if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+			rest = rest[:end]
+		}
+		if at := strings.LastIndex(rest, "@"); at >= 0 && strings.Contains(rest[:at], ":") {
+			return true
+		}
+	}
+	return false
+}
 
 // summarise builds the Workload summary a reviewer and the catalog read.
 func (t podTemplate) summarise() *Workload {
@@ -120,7 +146,7 @@ func (t podTemplate) summariseContainer(cr containerRef) Container {
 		v := EnvVar{Name: e.Name, Source: EnvLiteral, Line: t.obj.LineOf(fmt.Sprintf("%s.env[%d]", cr.path, i))}
 		switch {
 		case e.ValueFrom == nil:
-			v.Sensitive = e.Value != "" && sensitiveName.MatchString(e.Name)
+			v.Sensitive = e.Value != "" && (isSensitiveName(e.Name) || hasPassword(e.Value))
 		case e.ValueFrom.SecretKeyRef != nil:
 			v.Source, v.From = EnvSecret, "secret/"+e.ValueFrom.SecretKeyRef.Name+":"+e.ValueFrom.SecretKeyRef.Key
 		case e.ValueFrom.ConfigMapKeyRef != nil:
