@@ -1,0 +1,176 @@
+package model_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stridemap/stridemap/discover/manifests"
+	"github.com/stridemap/stridemap/model"
+)
+
+// corpusDir returns ../shared/corpus next to the repository. Outside CI a
+// missing corpus skips the test; in CI it fails, so the corpus checks can
+// never silently stop running.
+func corpusDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "shared", "corpus"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("corpus missing in CI: %v", err)
+		}
+		t.Skipf("skipping: corpus not found at %s (it sits beside the repository as shared/corpus)", dir)
+	}
+	return dir
+}
+
+func scanCorpus(t *testing.T, req manifests.Request) *model.Graph {
+	t.Helper()
+	inv, err := manifests.Collect(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range inv.Problems {
+		t.Errorf("problem reading corpus: %s", p)
+	}
+	return model.Build(inv)
+}
+
+// TestCorpusFlows checks, for every app in the corpus, that the graph holds
+// exactly the flows its manifests declare: every one, and nothing more.
+// Most apps name their peers only in code, so their declared flows are few;
+// the eBPF observer is what finds the rest.
+func TestCorpusFlows(t *testing.T) {
+	corpus := corpusDir(t)
+	tests := []struct {
+		app      string
+		edges    []string
+		dangling []string
+		stores   []string
+	}{
+		{"online-boutique", []string{
+			"external:internet->workload:default/frontend:80",
+			"workload:default/cartservice->workload:default/redis-cart:6379",
+			"workload:default/checkoutservice->workload:default/cartservice:7070",
+			"workload:default/checkoutservice->workload:default/currencyservice:7000",
+			"workload:default/checkoutservice->workload:default/emailservice:5000",
+			"workload:default/checkoutservice->workload:default/paymentservice:50051",
+			"workload:default/checkoutservice->workload:default/productcatalogservice:3550",
+			"workload:default/checkoutservice->workload:default/shippingservice:50051",
+			"workload:default/frontend->workload:default/adservice:9555",
+			"workload:default/frontend->workload:default/cartservice:7070",
+			"workload:default/frontend->workload:default/checkoutservice:5050",
+			"workload:default/frontend->workload:default/currencyservice:7000",
+			"workload:default/frontend->workload:default/productcatalogservice:3550",
+			"workload:default/frontend->workload:default/recommendationservice:8080",
+			"workload:default/frontend->workload:default/shippingservice:50051",
+			"workload:default/loadgenerator->workload:default/frontend:80",
+			"workload:default/recommendationservice->workload:default/productcatalogservice:3550",
+		}, []string{"workload:default/frontend => shoppingassistantservice:80"}, []string{"workload:default/redis-cart"}},
+		{"bookinfo", []string{
+			"external:internet->gateway:default/bookinfo-gateway:8080",
+			"gateway:default/bookinfo-gateway->workload:default/productpage-v1:9080",
+			"workload:default/ratings-v2->workload:default/mongodb-v1:27017",
+		}, nil, []string{"workload:default/mongodb-v1"}},
+		{"sock-shop", []string{
+			"external:internet->workload:sock-shop/front-end:30001",
+			"workload:sock-shop/user->workload:sock-shop/user-db:27017",
+		}, nil, []string{"workload:sock-shop/carts-db", "workload:sock-shop/catalogue-db", "workload:sock-shop/orders-db",
+			"workload:sock-shop/rabbitmq", "workload:sock-shop/session-db", "workload:sock-shop/user-db"}},
+		{"kubernetes-goat", []string{"external:internet->workload:default/internal-proxy-deployment:30003"}, nil,
+			[]string{"workload:secure-middleware/cache-store-deployment"}},
+		{"train-ticket", []string{
+			"external:internet->workload:default/ts-auth-service:12340",
+			"external:internet->workload:default/ts-ui-dashboard:32677",
+		}, nil, nil},
+		{"deathstarbench-hotelreservation", nil, nil, []string{
+			"workload:default/consul", "workload:default/memcached-profile", "workload:default/memcached-rate", "workload:default/memcached-reserve",
+			"workload:default/mongodb-geo", "workload:default/mongodb-profile", "workload:default/mongodb-rate",
+			"workload:default/mongodb-recommendation", "workload:default/mongodb-reservation", "workload:default/mongodb-user"}},
+		{"deathstarbench-socialnetwork", []string{"external:internet->workload:social-network/jaeger-agent:16686"}, nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.app, func(t *testing.T) {
+			g := scanCorpus(t, manifests.Request{Paths: []string{filepath.Join(corpus, tc.app)}})
+			if got := edgeIDs(g); !slices.Equal(got, tc.edges) {
+				t.Errorf("edges:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(tc.edges, "\n     "))
+			}
+			if got := danglingTargets(g); !slices.Equal(got, tc.dangling) {
+				t.Errorf("dangling = %v, want %v", got, tc.dangling)
+			}
+			var stores []string
+			for _, n := range g.Nodes {
+				if n.Type == model.DataStore {
+					stores = append(stores, n.ID)
+				}
+			}
+			if tc.stores != nil && !slices.Equal(stores, tc.stores) {
+				t.Errorf("data stores = %v, want %v", stores, tc.stores)
+			}
+			for _, e := range g.Edges {
+				if len(e.Evidence) == 0 || e.Evidence[0].Line == 0 || !strings.HasPrefix(e.Evidence[0].File, corpus) {
+					t.Errorf("edge %s lacks file:line evidence: %+v", e.ID, e.Evidence)
+				}
+			}
+		})
+	}
+}
+
+func TestOnlineBoutiqueExposureAndStores(t *testing.T) {
+	g := scanCorpus(t, manifests.Request{Paths: []string{filepath.Join(corpusDir(t), "online-boutique")}})
+	frontend := g.Node("workload:default/frontend")
+	if frontend == nil || len(frontend.Exposure) != 1 {
+		t.Fatalf("frontend exposure = %+v", frontend)
+	}
+	if x := frontend.Exposure[0]; x.Kind != "LoadBalancer" || x.Via != "Service default/frontend-external" || x.Port != 80 || x.Evidence.Line == 0 {
+		t.Errorf("frontend-external exposure = %+v", x)
+	}
+	redis := g.Node("workload:default/redis-cart")
+	if redis.Type != model.DataStore || redis.DataStore.Engine != "redis" {
+		t.Errorf("redis-cart = %s %+v", redis.Type, redis.DataStore)
+	}
+	if !slices.Equal(redis.Services, []string{"default/redis-cart"}) {
+		t.Errorf("redis-cart services = %v", redis.Services)
+	}
+}
+
+// TestOnlineBoutiqueWithPolicies scans the app with its NetworkPolicies (a
+// kustomize Component, rendered with -k) and its Istio/Gateway API manifests:
+// segmentation becomes detected controls and the Gateway an entry point.
+func TestOnlineBoutiqueWithPolicies(t *testing.T) {
+	corpus := corpusDir(t)
+	g := scanCorpus(t, manifests.Request{
+		Paths:     []string{filepath.Join(corpus, "online-boutique"), filepath.Join(corpus, "online-boutique-policies", "istio")},
+		Kustomize: []string{filepath.Join(corpus, "online-boutique-policies", "network-policies")},
+	})
+	controls := map[string]model.Control{}
+	for _, c := range g.Controls {
+		controls[c.ID] = c
+	}
+	deny, ok := controls["network-policy-default-deny-ingress@boundary:namespace:default"]
+	if !ok {
+		t.Fatal("the deny-all NetworkPolicy was not detected as a default-deny control")
+	}
+	if ev := deny.Evidence[0]; !strings.HasSuffix(ev.File, "network-policy-deny-all.yaml") || ev.Line == 0 {
+		t.Errorf("default-deny evidence should point into the original file: %+v", ev)
+	}
+	for _, n := range g.Nodes {
+		if n.Type == model.ExternalEntity || n.Type == model.Gateway {
+			continue
+		}
+		if _, ok := controls["network-policy@"+n.ID]; !ok {
+			t.Errorf("%s has no NetworkPolicy control", n.ID)
+		}
+	}
+	for _, want := range []string{"external:internet->gateway:default/istio-gateway:80", "gateway:default/istio-gateway->workload:default/frontend:80"} {
+		if !slices.Contains(edgeIDs(g), want) {
+			t.Errorf("missing edge %s", want)
+		}
+	}
+}
