@@ -612,14 +612,14 @@ func (c *converter) scalar(n *yaml.Node) error {
 	case "!!bool":
 		b, ok := parseBool(v)
 		if !ok {
-			return c.fail(n, "yaml", "value at %s is tagged !!bool but is not true or false", c.pathString())
+			return c.fail(n, "yaml", "value at %s is tagged !!bool but is not true or false; fix the value or its tag", c.pathString())
 		}
 		c.out = strconv.AppendBool(c.out, b)
 		return nil
 	case "!!int":
 		out, ok := appendInt(c.out, v)
 		if !ok {
-			return c.fail(n, "yaml", "value at %s is tagged !!int but is not an integer", c.pathString())
+			return c.fail(n, "yaml", "value at %s is tagged !!int but is not an integer; fix the value or its tag", c.pathString())
 		}
 		c.out = out
 		return nil
@@ -635,7 +635,7 @@ func (c *converter) scalar(n *yaml.Node) error {
 				c.out = appendJSONString(c.out, v) // .inf and .nan have no JSON form
 				return nil
 			}
-			return c.fail(n, "yaml", "value at %s is tagged !!float but is not a number", c.pathString())
+			return c.fail(n, "yaml", "value at %s is tagged !!float but is not a number; fix the value or its tag", c.pathString())
 		}
 		if math.IsInf(f, 0) || math.IsNaN(f) {
 			c.out = appendJSONString(c.out, v)

@@ -81,7 +81,7 @@ func (d *decoder) chunk(data []byte, first int) {
 			return
 		}
 		if err != nil {
-			line, msg := yamlErrorLine(err)
+			line, msg := yamlErrorLine(err, data)
 			if line == 0 {
 				line = 1
 			}
@@ -93,16 +93,46 @@ func (d *decoder) chunk(data []byte, first int) {
 	}
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
+var (
+	yamlLineRE   = regexp.MustCompile(`^yaml: line (\d+): `)
+	yamlAnchorRE = regexp.MustCompile(`^unknown anchor '([^']*)' referenced$`)
+)
 
-// yamlErrorLine splits a go-yaml error into its line and its message.
-func yamlErrorLine(err error) (int, string) {
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+// yamlParserErrors are the go-yaml messages raised by its parser rather
+// than its scanner. go-yaml reports their line 0-based.
+var yamlParserErrors = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found undefined tag handle":             true,
+	"found duplicate %YAML directive":        true,
+	"found duplicate %TAG directive":         true,
+	"found incompatible YAML document":       true,
+}
+
+// yamlErrorLine splits a go-yaml error about piece into the 1-based line
+// (0 when unknown) and the message.
+func yamlErrorLine(err error, piece []byte) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return line, msg[len(m[0]):]
+		msg = err.Error()[len(m[0]):]
+		if yamlParserErrors[msg] {
+			line++
+		}
+		return line, msg
 	}
-	return 0, strings.TrimPrefix(msg, "yaml: ")
+	if m := yamlAnchorRE.FindStringSubmatch(msg); m != nil {
+		// go-yaml gives no line here: find the alias itself.
+		if i := bytes.Index(piece, []byte("*"+m[1])); i >= 0 {
+			return 1 + bytes.Count(piece[:i], []byte("\n")), msg
+		}
+	}
+	return 0, msg
 }
 
 func (d *decoder) problem(sev discover.Severity, code string, line int, object, format string, args ...any) {
