@@ -282,6 +282,9 @@ func (b *builder) finish() *Graph {
 	for i := range g.Nodes {
 		sort.Strings(g.Nodes[i].Services)
 	}
+	for i := range g.Boundaries {
+		sort.Strings(g.Boundaries[i].Members)
+	}
 	return g
 }
 
