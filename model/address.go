@@ -229,15 +229,20 @@ func schemeEncryption(scheme string, query url.Values) (Encryption, string) {
 	return EncryptionUnknown, ""
 }
 
-// addressName says whether an environment variable or flag name announces
-// that its value is a network address; only then is a bare host name
-// ("orders-db") taken as a reference.
-var addressName = regexp.MustCompile(`(?i)(host|hostname|addr|address|url|uri|endpoint|server|servers|broker|brokers|dsn|upstream|backend|peers|seeds|nodes|service_name|svc)$`)
+// addressSuffixes end the names of variables and flags whose value is a
+// network address; only then is a bare host name ("orders-db") taken as a
+// reference.
+var addressSuffixes = []string{"host", "hostname", "addr", "address", "url", "uri", "endpoint", "server", "servers", "broker",
+	"brokers", "dsn", "upstream", "backend", "peers", "seeds", "nodes", "service_name", "svc"}
 
 // isAddressName reports whether name (an env var or a "--flag") announces an
 // address. "DB_HOST", "--redis-addr", "orders.endpoint" all do.
 func isAddressName(name string) bool {
-	name = strings.TrimLeft(name, "-")
-	name = strings.NewReplacer("-", "_", ".", "_").Replace(name)
-	return addressName.MatchString(name)
+	name = strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToLower(strings.TrimLeft(name, "-")))
+	for _, suffix := range addressSuffixes {
+		if strings.HasSuffix(name, suffix) {
+			return true
+		}
+	}
+	return false
 }

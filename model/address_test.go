@@ -127,3 +127,27 @@ func TestExpandVars(t *testing.T) {
 		t.Errorf("expandVars = %q", got)
 	}
 }
+
+func TestIsSensitiveName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"MYSQL_ROOT_PASSWORD": true, "DB_PASS": true, "PAYMENT_API_KEY": true, "apiKey": true, "GITHUB_TOKEN": true,
+		"CLIENT_SECRET": true, "K8S_GOAT_VAULT_KEY": true, "AWS_SECRET_ACCESS_KEY": true, "signing.key": true,
+		"AUTH_ADDR": false, "TOKEN_URL": false, "OIDC_TOKEN_ENDPOINT": false, "AUTHOR": false, "PASSENGER_COUNT": false,
+		"KEYCLOAK_HOST": false, "MONKEY": false, "PORT": false,
+	} {
+		if got := isSensitiveName(name); got != want {
+			t.Errorf("isSensitiveName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestHasPassword(t *testing.T) {
+	for value, want := range map[string]bool{
+		"postgres://app:hunter2@db/app": true, "amqp://guest:guest@mq:5672": true,
+		"postgres://app@db/app": false, "http://cart:8080": false, "user:pass": false,
+	} {
+		if got := hasPassword(value); got != want {
+			t.Errorf("hasPassword(%q) = %v, want %v", value, got, want)
+		}
+	}
+}

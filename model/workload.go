@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -70,15 +69,34 @@ func (t podTemplate) containers() []containerRef {
 	return out
 }
 
-// secretWords match environment variable names that usually hold
-// credentials. Names that announce an address (TOKEN_URL, AUTH_ENDPOINT)
-// are not credentials: their values are parsed for peers, with any user
-// information removed before they are shown.
-var secretWords = regexp.MustCompile(`(?i)(pass(word|wd)?$|passwd|password|pwd$|secret|token|api_?key|private_?key|credential|access_?key|signing_?key|encryption_?key|[_-]key$)`)
+// secretWords appear in the names of environment variables that usually
+// hold credentials; secretSuffixes end such names. Names that announce an
+// address (TOKEN_URL, AUTH_ENDPOINT) are not credentials: their values are
+// parsed for peers, with any user information removed before they are shown.
+var (
+	secretWords = []string{"password", "passwd", "secret", "token", "apikey", "api_key", "api-key", "privatekey", "private_key",
+		"credential", "accesskey", "access_key", "signingkey", "signing_key", "encryptionkey", "encryption_key"}
+	secretSuffixes = []string{"pass", "pwd", "_key", "-key", ".key"}
+)
 
 // isSensitiveName reports whether a variable of this name holds a secret.
+// It runs for every variable of every container, so it avoids regexps.
 func isSensitiveName(name string) bool {
-	return secretWords.MatchString(name) && !isAddressName(name)
+	lower := strings.ToLower(name)
+	found := false
+	for _, w := range secretWords {
+		if strings.Contains(lower, w) {
+			found = true
+			break
+		}
+	}
+	for _, suffix := range secretSuffixes {
+		if found {
+			break
+		}
+		found = strings.HasSuffix(lower, suffix)
+	}
+	return found && !isAddressName(name)
 }
 
 // hasPassword reports whether a literal value embeds a password in a URL

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -127,54 +128,61 @@ func (s *Store) SaveScan(ctx context.Context, rec ScanRecord) (int64, error) {
 	w.enc = json.NewEncoder(&w.buf)
 	w.enc.SetEscapeHTML(false)
 
-	w.table("sources", "source", `INSERT INTO sources (scan_id, ord, kind, path, sha256, data) VALUES (?, ?, ?, ?, ?, ?)`,
-		len(rec.Sources), func(i int) (string, []any, error) {
+	w.table("sources", "source", []string{"kind", "path", "sha256", "data"}, len(rec.Sources),
+		func(i int, args []any) ([]any, error) {
 			src := &rec.Sources[i]
 			data, err := w.json(src)
-			return src.Path, []any{string(src.Kind), src.Path, src.SHA256, data}, err
-		})
-	w.table("objects", "object", `INSERT INTO objects (scan_id, ord, api_version, kind, namespace, name, file, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		len(rec.Objects), func(i int) (string, []any, error) {
+			return append(args, string(src.Kind), src.Path, src.SHA256, data), err
+		},
+		func(i int) string { return rec.Sources[i].Path })
+	w.table("objects", "object", []string{"api_version", "kind", "namespace", "name", "file", "line"}, len(rec.Objects),
+		func(i int, args []any) ([]any, error) {
 			o := &rec.Objects[i]
-			return o.Kind + " " + o.Namespace + "/" + o.Name,
-				[]any{o.APIVersion, o.Kind, o.Namespace, o.Name, o.Location.File, o.Location.Line}, nil
-		})
-	w.table("problems", "problem", `INSERT INTO problems (scan_id, ord, severity, code, file, line, object, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		len(rec.Problems), func(i int) (string, []any, error) {
+			return append(args, o.APIVersion, o.Kind, o.Namespace, o.Name, o.Location.File, o.Location.Line), nil
+		},
+		func(i int) string { o := &rec.Objects[i]; return o.Kind + " " + o.Namespace + "/" + o.Name })
+	w.table("problems", "problem", []string{"severity", "code", "file", "line", "object", "data"}, len(rec.Problems),
+		func(i int, args []any) ([]any, error) {
 			p := &rec.Problems[i]
 			data, err := w.json(p)
-			return p.Location.String(), []any{string(p.Severity), p.Code, p.Location.File, p.Location.Line, p.Object, data}, err
-		})
-	w.table("nodes", "node", `INSERT INTO nodes (scan_id, ord, id, type, namespace, name, kind, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		len(g.Nodes), func(i int) (string, []any, error) {
+			return append(args, string(p.Severity), p.Code, p.Location.File, p.Location.Line, p.Object, data), err
+		},
+		func(i int) string { return rec.Problems[i].String() })
+	w.table("nodes", "node", []string{"id", "type", "namespace", "name", "kind", "data"}, len(g.Nodes),
+		func(i int, args []any) ([]any, error) {
 			n := &g.Nodes[i]
 			data, err := w.json(n)
-			return n.ID, []any{n.ID, string(n.Type), n.Namespace, n.Name, n.Kind, data}, err
-		})
-	w.table("edges", "edge", `INSERT INTO edges (scan_id, ord, id, from_id, to_id, port, protocol, encryption, declared, observed, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		len(g.Edges), func(i int) (string, []any, error) {
+			return append(args, n.ID, string(n.Type), n.Namespace, n.Name, n.Kind, data), err
+		},
+		func(i int) string { return g.Nodes[i].ID })
+	w.table("edges", "edge", []string{"id", "from_id", "to_id", "port", "protocol", "encryption", "declared", "observed", "data"}, len(g.Edges),
+		func(i int, args []any) ([]any, error) {
 			e := &g.Edges[i]
 			data, err := w.json(e)
-			return e.ID, []any{e.ID, e.From, e.To, e.Port, e.Protocol, string(e.Encryption), e.Declared, e.Observed, data}, err
-		})
-	w.table("boundaries", "boundary", `INSERT INTO boundaries (scan_id, ord, id, type, name, parent, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		len(g.Boundaries), func(i int) (string, []any, error) {
+			return append(args, e.ID, e.From, e.To, e.Port, e.Protocol, string(e.Encryption), e.Declared, e.Observed, data), err
+		},
+		func(i int) string { return g.Edges[i].ID })
+	w.table("boundaries", "boundary", []string{"id", "type", "name", "parent", "data"}, len(g.Boundaries),
+		func(i int, args []any) ([]any, error) {
 			b := &g.Boundaries[i]
 			data, err := w.json(b)
-			return b.ID, []any{b.ID, string(b.Type), b.Name, b.Parent, data}, err
-		})
-	w.table("controls", "control", `INSERT INTO controls (scan_id, ord, id, type, target, data) VALUES (?, ?, ?, ?, ?, ?)`,
-		len(g.Controls), func(i int) (string, []any, error) {
-			ct := &g.Controls[i]
-			data, err := w.json(ct)
-			return ct.ID, []any{ct.ID, ct.Type, ct.Target, data}, err
-		})
-	w.table("dangling", "dangling reference", `INSERT INTO dangling (scan_id, ord, from_id, target, reason, data) VALUES (?, ?, ?, ?, ?, ?)`,
-		len(g.Dangling), func(i int) (string, []any, error) {
+			return append(args, b.ID, string(b.Type), b.Name, b.Parent, data), err
+		},
+		func(i int) string { return g.Boundaries[i].ID })
+	w.table("controls", "control", []string{"id", "type", "target", "data"}, len(g.Controls),
+		func(i int, args []any) ([]any, error) {
+			c := &g.Controls[i]
+			data, err := w.json(c)
+			return append(args, c.ID, c.Type, c.Target, data), err
+		},
+		func(i int) string { return g.Controls[i].ID })
+	w.table("dangling", "dangling reference", []string{"from_id", "target", "reason", "data"}, len(g.Dangling),
+		func(i int, args []any) ([]any, error) {
 			d := &g.Dangling[i]
 			data, err := w.json(d)
-			return d.From + " -> " + d.Target, []any{d.From, d.Target, d.Reason, data}, err
-		})
+			return append(args, d.From, d.Target, d.Reason, data), err
+		},
+		func(i int) string { d := &g.Dangling[i]; return d.From + " -> " + d.Target })
 	if w.err != nil {
 		return 0, s.saveErr(w.err)
 	}
@@ -188,11 +196,11 @@ func (s *Store) saveErr(err error) error {
 	return fmt.Errorf("save scan to %s: %w; nothing was saved", s.path, err)
 }
 
-// checkEvery is how many rows are inserted between checks of the caller's
-// context. Rows are executed with a context that cannot be cancelled: the
-// driver starts a watcher goroutine per statement for a cancellable one,
-// which costs more than the insert itself.
-const checkEvery = 512
+// batchRows is how many rows one INSERT statement writes. Executing a
+// statement through database/sql costs more than SQLite's work for a small
+// row, so rows go in batches; 64 rows of at most 11 columns stay far below
+// SQLite's limit on bound parameters.
+const batchRows = 64
 
 // writer inserts the rows of one scan into one table after another inside
 // the scan's transaction. The first error stops it; later calls do nothing.
@@ -206,54 +214,104 @@ type writer struct {
 	err  error
 }
 
-// table prepares query once and executes it for n rows. row returns the
-// element's name for error messages and the column values after scan_id
-// and ord.
-func (w *writer) table(table, what, query string, n int, row func(i int) (string, []any, error)) {
-	if w.err != nil {
+// table inserts n rows into table, whose columns after scan_id and ord are
+// cols. values appends row i's column values to args; name names row i in an
+// error message, and is only called then. Full batches go through one
+// prepared multi-row INSERT, the rest through a prepared single-row one.
+//
+// Statements run with a context that cannot be cancelled, and the caller's
+// context is checked between batches instead: for a cancellable context the
+// driver starts a watcher goroutine per statement.
+func (w *writer) table(table, what string, cols []string, n int, values func(i int, args []any) ([]any, error), name func(i int) string) {
+	if w.err != nil || n == 0 {
 		return
 	}
-	if err := w.ctx.Err(); err != nil {
-		w.err = err
-		return
-	}
-	stmt, err := w.tx.PrepareContext(w.ctx, query)
+	one, err := w.tx.PrepareContext(w.ctx, insertSQL(table, cols, 1))
 	if err != nil {
 		w.err = fmt.Errorf("prepare insert into %s: %w", table, err)
 		return
 	}
-	defer stmt.Close()
+	defer one.Close()
+	var batch *sql.Stmt
+	if n >= batchRows {
+		if batch, err = w.tx.PrepareContext(w.ctx, insertSQL(table, cols, batchRows)); err != nil {
+			w.err = fmt.Errorf("prepare insert into %s: %w", table, err)
+			return
+		}
+		defer batch.Close()
+	}
+
 	exec := context.WithoutCancel(w.ctx)
-	args := make([]any, 0, 12)
-	for i := range n {
-		if i%checkEvery == checkEvery-1 {
-			if err := w.ctx.Err(); err != nil {
-				w.err = err
-				return
+	args := make([]any, 0, batchRows*(2+len(cols)))
+	// rows appends the values of rows [from, to) to args.
+	rows := func(from, to int) error {
+		args = args[:0]
+		for i := from; i < to; i++ {
+			args = append(args, w.scan, i)
+			if args, err = values(i, args); err != nil {
+				return fmt.Errorf("%s %q: %w", what, name(i), err)
 			}
 		}
-		name, cols, err := row(i)
-		if err != nil {
-			w.err = fmt.Errorf("%s %q: %w", what, name, err)
+		return nil
+	}
+	// each inserts rows [from, to) one at a time: the tail after the last
+	// full batch, or a failed batch again to tell which row was at fault.
+	// A failed statement undoes only itself, so retrying it is sound.
+	each := func(from, to int) error {
+		for i := from; i < to; i++ {
+			if err := rows(i, i+1); err != nil {
+				return err
+			}
+			if _, err := one.ExecContext(exec, args...); err != nil {
+				var se *sqlite.Error
+				if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+					return fmt.Errorf("duplicate %s ID %q (a bug in the graph builder; please report it): %w", what, name(i), err)
+				}
+				return fmt.Errorf("%s %q: %w", what, name(i), err)
+			}
+		}
+		return nil
+	}
+
+	from := 0
+	for ; from+batchRows <= n; from += batchRows {
+		if err := w.ctx.Err(); err != nil {
+			w.err = err
 			return
 		}
-		args = append(append(args[:0], w.scan, i), cols...)
-		if _, err := stmt.ExecContext(exec, args...); err != nil {
-			var se *sqlite.Error
-			if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
-				w.err = fmt.Errorf("duplicate %s ID %q (a bug in the graph builder; please report it): %w", what, name, err)
-			} else {
-				w.err = fmt.Errorf("%s %q: %w", what, name, err)
+		if err := rows(from, from+batchRows); err != nil {
+			w.err = err
+			return
+		}
+		if _, err := batch.ExecContext(exec, args...); err != nil {
+			if w.err = each(from, from+batchRows); w.err == nil {
+				w.err = fmt.Errorf("insert into %s: %w", table, err)
 			}
 			return
 		}
+	}
+	if w.err = each(from, n); w.err != nil {
+		return
 	}
 	if w.hook != nil {
 		w.hook(table)
 	}
-	if err := w.ctx.Err(); err != nil {
-		w.err = err
+	w.err = w.ctx.Err()
+}
+
+// insertSQL is "INSERT INTO table (scan_id, ord, cols…) VALUES (?, …), …"
+// for rows rows.
+func insertSQL(table string, cols []string, rows int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "INSERT INTO %s (scan_id, ord, %s) VALUES ", table, strings.Join(cols, ", "))
+	row := "(?" + strings.Repeat(", ?", len(cols)+1) + ")"
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
 	}
+	return b.String()
 }
 
 // json encodes v as the data column. Returned as a string because the
