@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +32,7 @@ func TestGraphRoundTrip(t *testing.T) {
 		want  *model.Graph // nil: the graph itself
 	}{
 		{name: "one namespace", graph: modeltest.SampleGraph(1)},
-		{name: "three namespaces", graph: modeltest.SampleGraph(3)},
+		{name: "four namespaces, rows in batches and a tail", graph: modeltest.SampleGraph(4)},
 		{name: "internet only", graph: modeltest.SampleGraph(0)},
 		{name: "empty slices", graph: emptySlices},
 		{name: "nil slices read back empty", graph: &model.Graph{}, want: emptySlices},
@@ -526,6 +527,12 @@ func TestFailedSaveLeavesNoTrace(t *testing.T) {
 	dupNode.Graph.Nodes = append(dupNode.Graph.Nodes, dupNode.Graph.Nodes[3])
 	dupEdge := modeltest.SampleScan(1)
 	dupEdge.Graph.Edges = append(dupEdge.Graph.Edges, dupEdge.Graph.Edges[7])
+	// With more rows than one INSERT batch, a duplicate fails a whole batch,
+	// which is retried row by row to name the culprit.
+	inBatch := modeltest.SampleScan(5)
+	inBatch.Graph.Nodes = slices.Insert(inBatch.Graph.Nodes, 10, inBatch.Graph.Nodes[3])
+	acrossBatches := modeltest.SampleScan(5)
+	acrossBatches.Graph.Nodes = slices.Insert(acrossBatches.Graph.Nodes, 70, acrossBatches.Graph.Nodes[3])
 
 	tests := []struct {
 		name     string
@@ -539,6 +546,8 @@ func TestFailedSaveLeavesNoTrace(t *testing.T) {
 		{name: "cancelled after edges", rec: modeltest.SampleScan(1), cancelAt: "edges", wantIs: context.Canceled},
 		{name: "duplicate node ID", rec: dupNode, says: `duplicate node ID "` + dupNode.Graph.Nodes[3].ID + `"`},
 		{name: "duplicate edge ID", rec: dupEdge, says: `duplicate edge ID "` + dupEdge.Graph.Edges[7].ID + `"`},
+		{name: "duplicate in one batch", rec: inBatch, says: `duplicate node ID "` + inBatch.Graph.Nodes[3].ID + `"`},
+		{name: "duplicate across batches", rec: acrossBatches, says: `duplicate node ID "` + acrossBatches.Graph.Nodes[3].ID + `"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
