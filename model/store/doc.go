@@ -4,12 +4,14 @@
 //
 // # Connections
 //
-// The file is in WAL mode. All writes go through one connection in
+// The file is in WAL mode, switched on only once Open has checked that the
+// file is a stridemap store. All writes go through one connection in
 // immediate transactions, so writers queue on busy_timeout instead of
 // failing on a lock upgrade; reads use a pool of at most four query-only
 // connections and, in WAL, see the last committed scan while another is
-// being written. A scan is saved in a single transaction: a crash, a
-// cancelled context or a bad element never leaves part of a scan behind.
+// being written. A scan is saved in a single transaction, with prepared
+// multi-row INSERTs: a crash, a cancelled context or a bad element never
+// leaves part of a scan behind.
 //
 // # Schema
 //
