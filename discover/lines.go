@@ -1,6 +1,8 @@
 package discover
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,7 +44,7 @@ func (b *LineIndexBuilder) Reset() { b.entries = b.entries[:0] }
 
 // Build returns the finished index; the builder may be reused afterwards.
 func (b *LineIndexBuilder) Build() LineIndex {
-	sort.SliceStable(b.entries, func(i, j int) bool { return b.entries[i].key < b.entries[j].key })
+	slices.SortStableFunc(b.entries, func(x, y lineEntry) int { return cmp.Compare(x.key, y.key) })
 	idx := LineIndex{keys: make([]uint64, 0, len(b.entries)), lines: make([]int32, 0, len(b.entries))}
 	for i, e := range b.entries {
 		if i > 0 && e.key == b.entries[i-1].key {

@@ -66,19 +66,25 @@ func (d *decoder) decode(file string, data []byte, defaultNamespace string) ([]*
 			"file is binary, not YAML or JSON; leave it out of the paths to scan")
 		return d.objs, d.probs
 	}
-	splitDocuments(data, d.chunk)
+	// One parser over the whole stream is the fast path. Only when the
+	// YAML is malformed is the stream cut into documents, so that one bad
+	// document does not hide the ones after it.
+	if !d.chunk(data, 1) {
+		d.objs, d.probs = nil, nil
+		splitDocuments(data, func(piece []byte, first int) { d.chunk(piece, first) })
+	}
 	return d.objs, d.probs
 }
 
 // chunk decodes the documents of one piece of the stream, which starts at
-// line first.
-func (d *decoder) chunk(data []byte, first int) {
+// line first. It reports false when the piece is not valid YAML.
+func (d *decoder) chunk(data []byte, first int) bool {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
-			return
+			return true
 		}
 		if err != nil {
 			line, msg := yamlErrorLine(err, data)
@@ -87,7 +93,7 @@ func (d *decoder) chunk(data []byte, first int) {
 			}
 			d.problem(discover.SeverityError, CodeYAML, line+first-1, "",
 				"invalid YAML: %s; fix the syntax (documents after the next '---' are still read)", msg)
-			return
+			return false
 		}
 		d.document(&doc, first-1)
 	}
