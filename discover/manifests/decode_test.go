@@ -635,3 +635,61 @@ data: {a: ` + plain + `}
 		t.Errorf("want problems for bad-type and bad-data: %v", probs)
 	}
 }
+
+// TestDecodeAdversarial feeds inputs built to exhaust time, memory or stack
+// and checks each is dealt with quickly, the good object beside it kept.
+func TestDecodeAdversarial(t *testing.T) {
+	repeat := func(n int, f func(b *strings.Builder, i int)) string {
+		var b strings.Builder
+		for i := range n {
+			f(&b, i)
+		}
+		return b.String()
+	}
+	mergeBomb := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\nl0: &l0 {a: 1, b: 2, c: 3}\n" +
+		repeat(11, func(b *strings.Builder, i int) {
+			fmt.Fprintf(b, "l%d: &l%d\n  <<: [%s]\n", i+1, i+1, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i), 10), ", "))
+		})
+	tests := []struct {
+		name  string
+		input string
+		code  string
+	}{
+		{"merge key bomb", mergeBomb, CodeAlias},
+		{"deep flow sequence", strings.Repeat("[", 100000) + strings.Repeat("]", 100000), CodeYAML},
+		{"deep flow mapping", strings.Repeat("{a: ", 20000) + strings.Repeat("}", 20000), CodeYAML},
+		{"deep object", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: " + strings.Repeat("[", 2000) + strings.Repeat("]", 2000), CodeYAML},
+		{"deep block mapping", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata:\n" + repeat(3000, func(b *strings.Builder, i int) {
+			b.WriteString(strings.Repeat(" ", i+1) + "a:\n")
+		}), CodeYAML},
+		{"long alias chain", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\na0: &a0 x\n" + repeat(3000, func(b *strings.Builder, i int) {
+			fmt.Fprintf(b, "a%d: &a%d [*a%d]\n", i+1, i+1, i)
+		}), CodeAlias},
+		{"many keys", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: k}\ndata:\n" + repeat(50000, func(b *strings.Builder, i int) {
+			fmt.Fprintf(b, "  k%d: v\n", i)
+		}), ""},
+		{"many empty documents", strings.Repeat("---\n", 100000), ""},
+	}
+	good := "---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: good\n"
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			objs, probs := Decode("x.yaml", []byte(tc.input+"\n"+good), "")
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if tc.code == "" {
+				if len(probs) > 0 {
+					t.Errorf("problems: %v", probs)
+				}
+				return
+			}
+			if len(probs) != 1 || probs[0].Code != tc.code {
+				t.Errorf("want one %s problem, got %v", tc.code, probs)
+			}
+			if len(objs) == 0 || objs[len(objs)-1].Name != "good" {
+				t.Errorf("the good object after it was lost: %v", refs(objs))
+			}
+		})
+	}
+}
