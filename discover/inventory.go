@@ -25,8 +25,10 @@ func (l Location) String() string {
 //
 // Core kinds are decoded into their k8s.io/api types and held in Typed (for
 // example *appsv1.Deployment). Other kinds, CRDs such as Istio or Gateway API
-// resources, keep their content as decoded JSON in Fields. Secret values are
-// removed by the collector before an Object is built: only key names remain.
+// resources, keep their content as decoded JSON in Fields (numbers are
+// float64, as encoding/json decodes them); one of the two is set.
+// Secret values are removed by the collector before an Object is built: only
+// key names remain.
 type Object struct {
 	APIVersion string
 	Kind       string
@@ -127,10 +129,10 @@ func (p Problem) String() string {
 type SourceKind string
 
 const (
-	SourceFile      SourceKind = "file"
-	SourceDir       SourceKind = "dir"
-	SourceStdin     SourceKind = "stdin"
-	SourceKustomize SourceKind = "kustomize"
+	SourceFile      SourceKind = "file"      // one file named directly
+	SourceDir       SourceKind = "dir"       // a directory, read recursively
+	SourceStdin     SourceKind = "stdin"     // standard input, named "-"
+	SourceKustomize SourceKind = "kustomize" // a kustomization directory, rendered
 )
 
 // Source is one input the user named, with a digest of what was read so a

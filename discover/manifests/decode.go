@@ -414,7 +414,11 @@ func describeDecodeError(err error, secret bool) (field, msg string) {
 	if secret {
 		return "", "the object does not match the Secret schema; check its fields"
 	}
-	return "", "invalid value: " + strings.TrimPrefix(err.Error(), "json: ")
+	msg = strings.TrimPrefix(err.Error(), "json: ")
+	if strings.HasPrefix(msg, "quantities must match") {
+		return "", "a resource quantity is not valid; write it like 500m, 2, 128Mi or 1Gi"
+	}
+	return "", "invalid value: " + msg + "; fix the value"
 }
 
 // article names an encoding/json value type the way a YAML author thinks of it.
