@@ -41,6 +41,11 @@ type Request struct {
 // returned error is only for a cancelled context or a request naming no
 // source at all (ErrNoSources).
 //
+// Directories are read recursively, following symlinks, for .yaml, .yml and
+// .json files; hidden files and directories (.git) are skipped, and so are
+// kustomization files, with a warning pointing to Request.Kustomize. A file
+// named directly is read whatever its extension.
+//
 // Objects come in the order the sources were named, then file order (a
 // directory's files sorted by path), then document order, whatever the
 // number of workers. When the same object (group, kind, namespace, name) is

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -406,19 +407,32 @@ func describeDecodeError(err error, secret bool) (field, msg string) {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		got, _, _ := strings.Cut(te.Value, " ") // "number 1.5" → "number"
-		if te.Field == "" {
-			return "", fmt.Sprintf("a value is %s where %s is expected; fix the value", article(got), describeType(te.Type))
+		want, have := describeType(te.Type), article(got)
+		if got == "number" && want == "an integer" {
+			// A fraction, or out of range: say which range without the value.
+			want, have = "a whole number", "a fraction or a number out of range of "+te.Type.String()
 		}
-		return te.Field, fmt.Sprintf("field %s must be %s, not %s; fix the value", te.Field, describeType(te.Type), article(got))
+		if te.Field == "" {
+			return "", fmt.Sprintf("a value is %s where %s is expected; fix the value", have, want)
+		}
+		return te.Field, fmt.Sprintf("field %s must be %s, not %s; fix the value", te.Field, want, have)
 	}
 	if secret {
 		return "", "the object does not match the Secret schema; check its fields"
 	}
+	// Errors of the apimachinery value types may quote the value; name the
+	// kind of value instead.
+	var pe *time.ParseError
 	msg = strings.TrimPrefix(err.Error(), "json: ")
-	if strings.HasPrefix(msg, "quantities must match") {
+	switch {
+	case strings.HasPrefix(msg, "quantities must match"):
 		return "", "a resource quantity is not valid; write it like 500m, 2, 128Mi or 1Gi"
+	case errors.As(err, &pe):
+		return "", "a timestamp is not valid; write it in RFC 3339 form, like 2024-01-31T12:00:00Z"
+	case strings.HasPrefix(msg, "time: "):
+		return "", "a duration is not valid; write it like 30s, 5m or 1h30m"
 	}
-	return "", "invalid value: " + msg + "; fix the value"
+	return "", "invalid value: " + firstLine(msg) + "; fix the value"
 }
 
 // article names an encoding/json value type the way a YAML author thinks of it.

@@ -693,3 +693,26 @@ func TestDecodeAdversarial(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeErrorsDoNotQuoteValues(t *testing.T) {
+	const v = "quoted-value-7"
+	for _, in := range []string{
+		"apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, creationTimestamp: " + v + "}\n",
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, resources: {limits: {cpu: " + v + "}}}]}\n",
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, ports: [{containerPort: " + v + "}]}]}\n",
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 4294967296}\n",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: !!int " + v + "}\n",
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: {" + v + ": 1}\n",
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: " + v + "\n",
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {a: " + v + "\n",
+	} {
+		_, probs := Decode("t.yaml", []byte(in), "")
+		if len(probs) != 1 {
+			t.Errorf("want one problem for %q, got %v", in, probs)
+			continue
+		}
+		if s := probs[0].String(); strings.Contains(s, v) || strings.Contains(s, "4294967296") {
+			t.Errorf("problem quotes the value: %s", s)
+		}
+	}
+}
