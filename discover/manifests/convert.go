@@ -40,11 +40,10 @@ func (e *convertError) Error() string { return e.msg }
 // objectRules are the edits made to an object while it is converted: they
 // are applied on the way so the removed content never exists as JSON.
 type objectRules struct {
-	secret      bool   // drop data/stringData values, keep their keys under data
-	namespace   string // set metadata.namespace to this when non-empty
-	dropNS      bool   // remove metadata.namespace (cluster-scoped kinds)
-	lineOffset  int    // added to node lines: the stream line before the document
-	indexFields bool   // record field lines
+	secret     bool   // drop data/stringData values, keep their keys under data
+	namespace  string // set metadata.namespace to this when non-empty
+	dropNS     bool   // remove metadata.namespace (cluster-scoped kinds)
+	lineOffset int    // added to node lines: the stream line before the document
 }
 
 // converter turns one YAML node tree into JSON, records the line of every
@@ -56,10 +55,10 @@ type converter struct {
 	lines discover.LineIndexBuilder
 	rules objectRules
 
-	doc    *yaml.Node   // document root, to size the alias budget
-	visits int          // nodes converted, aliases expanded included
-	budget int          // visit limit, set once the first alias is met
-	active []*yaml.Node // anchors being expanded, to catch self-reference
+	doc    *yaml.Node         // document root, to size the alias budget
+	visits int                // nodes converted, aliases expanded included
+	budget int                // visit limit, set once the first alias is met
+	active map[*yaml.Node]int // anchors being expanded, to catch self-reference
 	depth  int
 
 	warnings []convertError // duplicate keys and similar, reported but not fatal
@@ -79,7 +78,7 @@ func (c *converter) startDocument(doc *yaml.Node, lineOffset int) {
 	c.visits = 0
 	c.budget = 0
 	c.rules = objectRules{lineOffset: lineOffset}
-	c.active = c.active[:0]
+	clear(c.active)
 	c.depth = 0
 	c.warnings = c.warnings[:0]
 }
@@ -89,7 +88,7 @@ func (c *converter) startObject(rules objectRules) {
 	c.out = c.out[:0]
 	c.path = c.path[:0]
 	c.rules = rules
-	c.active = c.active[:0]
+	clear(c.active)
 	c.depth = 0
 	c.warnings = c.warnings[:0]
 	c.lines.Reset()
@@ -176,22 +175,34 @@ func (c *converter) deref(n *yaml.Node) (*yaml.Node, error) {
 	hops := 0
 	for n.Kind == yaml.AliasNode {
 		if n.Alias == nil {
-			return nil, c.fail(n, "yaml", "alias at %s refers to no anchor; define the anchor before using it", c.pathString())
+			return nil, c.fail(n, CodeYAML, "alias at %s refers to no anchor; define the anchor before using it", c.pathString())
 		}
 		if c.budget == 0 {
 			c.budget = aliasBudget(c.doc)
 		}
-		for _, a := range c.active {
-			if a == n.Alias {
-				return nil, c.fail(n, "alias", "alias at %s refers to a node that contains it; YAML aliases must not be recursive", c.pathString())
-			}
+		if c.active[n.Alias] > 0 {
+			return nil, c.fail(n, CodeAlias, "alias at %s refers to a node that contains it; YAML aliases must not be recursive", c.pathString())
 		}
 		n = n.Alias
 		if hops++; hops > maxDepth {
-			return nil, c.fail(n, "alias", "alias chain at %s is too long", c.pathString())
+			return nil, c.fail(n, CodeAlias, "alias chain at %s is too long", c.pathString())
 		}
 	}
 	return n, nil
+}
+
+// enter and leave mark an anchored node as being expanded.
+func (c *converter) enter(n *yaml.Node) {
+	if c.active == nil {
+		c.active = map[*yaml.Node]int{}
+	}
+	c.active[n]++
+}
+
+func (c *converter) leave(n *yaml.Node) {
+	if c.active[n]--; c.active[n] <= 0 {
+		delete(c.active, n)
+	}
 }
 
 // aliasBudget is how many nodes a document may expand to: a multiple of its
@@ -218,17 +229,17 @@ func (c *converter) value(n *yaml.Node) error {
 		if err != nil {
 			return err
 		}
-		c.active = append(c.active, target)
+		c.enter(target)
 		err = c.value(target)
-		c.active = c.active[:len(c.active)-1]
+		c.leave(target)
 		return err
 	}
 	c.visits++
 	if c.budget > 0 && c.visits > c.budget {
-		return c.fail(n, "alias", "YAML aliases expand this document to more than %d nodes (an alias bomb?); it is skipped", c.budget)
+		return c.fail(n, CodeAlias, "YAML aliases expand this document to more than %d nodes (an alias bomb?); it is skipped", c.budget)
 	}
 	if c.depth >= maxDepth {
-		return c.fail(n, "yaml", "document nests deeper than %d levels; it is skipped", maxDepth)
+		return c.fail(n, CodeYAML, "document nests deeper than %d levels; it is skipped", maxDepth)
 	}
 	c.depth++
 	var err error
@@ -240,7 +251,7 @@ func (c *converter) value(n *yaml.Node) error {
 	case yaml.ScalarNode:
 		err = c.scalar(n)
 	default:
-		err = c.fail(n, "yaml", "unexpected YAML node at %s", c.pathString())
+		err = c.fail(n, CodeYAML, "unexpected YAML node at %s", c.pathString())
 	}
 	c.depth--
 	return err
@@ -256,9 +267,7 @@ func (c *converter) sequence(n *yaml.Node) error {
 		c.path = append(c.path, '[')
 		c.path = strconv.AppendInt(c.path, int64(i), 10)
 		c.path = append(c.path, ']')
-		if c.rules.indexFields {
-			c.lines.AddBytes(c.path, c.line(item))
-		}
+		c.lines.AddBytes(c.path, c.line(item))
 		if err := c.value(item); err != nil {
 			return err
 		}
@@ -351,9 +360,7 @@ func (c *converter) mapping(n *yaml.Node) error {
 		c.out = appendJSONString(c.out, p.key)
 		c.out = append(c.out, ':')
 		c.path = appendPathKey(c.path, p.key)
-		if c.rules.indexFields {
-			c.lines.AddBytes(c.path, p.kline)
-		}
+		c.lines.AddBytes(c.path, p.kline)
 		if err := c.value(p.value); err != nil {
 			return err
 		}
@@ -400,7 +407,7 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 			continue
 		}
 		if v.Kind != yaml.MappingNode {
-			return c.fail(v, "secret", "Secret %s must be a mapping of key names to values", p.key)
+			return c.fail(v, CodeInvalid, "Secret %s must be a mapping of key names to values; fix its layout", p.key)
 		}
 		inner, innerSimple, err := c.pairs(v)
 		if err != nil {
@@ -419,7 +426,7 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 					return err
 				}
 				if k.Kind != yaml.ScalarNode {
-					return c.fail(k, "yaml", "a key of Secret %s is not a scalar", p.key)
+					return c.fail(k, CodeYAML, "a key of Secret %s is not a scalar", p.key)
 				}
 				key, kline = k.Value, k.Line
 			} else {
@@ -429,7 +436,7 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 				seen = map[string]bool{}
 			}
 			if seen[key] {
-				continue // stringData overrides data, as the API server does
+				continue // a key in both data and stringData is listed once
 			}
 			seen[key] = true
 			if !first {
@@ -438,12 +445,10 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 			first = false
 			c.out = appendJSONString(c.out, key)
 			c.out = append(c.out, ":null"...)
-			if c.rules.indexFields {
-				c.path = append(c.path, "data"...)
-				c.path = appendPathKey(c.path, key)
-				c.lines.AddBytes(c.path, kline+c.rules.lineOffset)
-				c.path = c.path[:base]
-			}
+			c.path = append(c.path, "data"...)
+			c.path = appendPathKey(c.path, key)
+			c.lines.AddBytes(c.path, kline+c.rules.lineOffset)
+			c.path = c.path[:base]
 		}
 	}
 	c.out = append(c.out, '}')
@@ -457,7 +462,7 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 // without the stream offset.
 func (c *converter) pairs(n *yaml.Node) (pairs []pair, simple bool, err error) {
 	if len(n.Content)%2 != 0 {
-		return nil, false, c.fail(n, "yaml", "malformed mapping at %s", c.pathString())
+		return nil, false, c.fail(n, CodeYAML, "malformed mapping at %s", c.pathString())
 	}
 	merge, dup := false, false
 	for i := 0; i < len(n.Content); i += 2 {
@@ -468,14 +473,14 @@ func (c *converter) pairs(n *yaml.Node) (pairs []pair, simple bool, err error) {
 			}
 		}
 		if k.Kind != yaml.ScalarNode {
-			return nil, false, c.fail(k, "yaml", "mapping at %s has a key that is not a scalar; Kubernetes objects need string keys", c.pathString())
+			return nil, false, c.fail(k, CodeYAML, "mapping at %s has a key that is not a scalar; Kubernetes objects need string keys", c.pathString())
 		}
 		if k.ShortTag() == "!!merge" {
 			merge = true
 		}
 	}
 	if !merge {
-		dup = hasDuplicateKeys(n.Content, c)
+		dup = hasDuplicateKeys(n.Content)
 		if !dup {
 			return nil, true, nil
 		}
@@ -486,7 +491,7 @@ func (c *converter) pairs(n *yaml.Node) (pairs []pair, simple bool, err error) {
 
 // hasDuplicateKeys reports whether a key occurs twice among the keys of
 // content (a mapping's key/value list).
-func hasDuplicateKeys(content []*yaml.Node, c *converter) bool {
+func hasDuplicateKeys(content []*yaml.Node) bool {
 	n := len(content) / 2
 	key := func(i int) string {
 		k := content[2*i]
@@ -523,7 +528,7 @@ func hasDuplicateKeys(content []*yaml.Node, c *converter) bool {
 // with a warning.
 func (c *converter) collectPairs(n *yaml.Node, depth int) ([]pair, error) {
 	if depth > maxDepth {
-		return nil, c.fail(n, "alias", "merge keys at %s nest too deeply", c.pathString())
+		return nil, c.fail(n, CodeAlias, "merge keys at %s nest too deeply", c.pathString())
 	}
 	var explicit, merged []pair
 	index := map[string]int{}
@@ -535,10 +540,10 @@ func (c *converter) collectPairs(n *yaml.Node, depth int) ([]pair, error) {
 		}
 		c.visits++
 		if c.budget > 0 && c.visits > c.budget {
-			return nil, c.fail(n, "alias", "YAML aliases expand this document to more than %d nodes (an alias bomb?); it is skipped", c.budget)
+			return nil, c.fail(n, CodeAlias, "YAML aliases expand this document to more than %d nodes (an alias bomb?); it is skipped", c.budget)
 		}
 		if k.Kind != yaml.ScalarNode {
-			return nil, c.fail(k, "yaml", "mapping at %s has a key that is not a scalar; Kubernetes objects need string keys", c.pathString())
+			return nil, c.fail(k, CodeYAML, "mapping at %s has a key that is not a scalar; Kubernetes objects need string keys", c.pathString())
 		}
 		v := n.Content[i+1]
 		if k.ShortTag() == "!!merge" {
@@ -556,19 +561,19 @@ func (c *converter) collectPairs(n *yaml.Node, depth int) ([]pair, error) {
 						return nil, err
 					}
 					if m.Kind != yaml.MappingNode {
-						return nil, c.fail(m, "yaml", "merge key at %s lists something that is not a mapping", c.pathString())
+						return nil, c.fail(m, CodeYAML, "merge key at %s lists something that is not a mapping", c.pathString())
 					}
 					sources = append(sources, m)
 				}
 			default:
-				return nil, c.fail(src, "yaml", "merge key at %s must refer to a mapping or a list of mappings", c.pathString())
+				return nil, c.fail(src, CodeYAML, "merge key at %s must refer to a mapping or a list of mappings", c.pathString())
 			}
 			continue
 		}
 		p := pair{key: k.Value, kline: k.Line, value: v}
 		if j, ok := index[p.key]; ok {
 			c.warnings = append(c.warnings, convertError{
-				line: k.Line + c.rules.lineOffset, code: "duplicate-key",
+				line: k.Line + c.rules.lineOffset, code: CodeDuplicateKey,
 				msg: fmt.Sprintf("key %q appears more than once in %s; the last value is used, as kubectl does — remove the other", p.key, c.pathString()),
 			})
 			explicit[j] = p
@@ -578,14 +583,12 @@ func (c *converter) collectPairs(n *yaml.Node, depth int) ([]pair, error) {
 		explicit = append(explicit, p)
 	}
 	for _, src := range sources {
-		for _, a := range c.active {
-			if a == src {
-				return nil, c.fail(src, "alias", "merge key at %s refers to a mapping that contains it", c.pathString())
-			}
+		if c.active[src] > 0 {
+			return nil, c.fail(src, CodeAlias, "merge key at %s refers to a mapping that contains it", c.pathString())
 		}
-		c.active = append(c.active, src)
+		c.enter(src)
 		inner, err := c.collectPairs(src, depth+1)
-		c.active = c.active[:len(c.active)-1]
+		c.leave(src)
 		if err != nil {
 			return nil, err
 		}
@@ -612,14 +615,14 @@ func (c *converter) scalar(n *yaml.Node) error {
 	case "!!bool":
 		b, ok := parseBool(v)
 		if !ok {
-			return c.fail(n, "yaml", "value at %s is tagged !!bool but is not true or false; fix the value or its tag", c.pathString())
+			return c.fail(n, CodeYAML, "value at %s is tagged !!bool but is not true or false; fix the value or its tag", c.pathString())
 		}
 		c.out = strconv.AppendBool(c.out, b)
 		return nil
 	case "!!int":
 		out, ok := appendInt(c.out, v)
 		if !ok {
-			return c.fail(n, "yaml", "value at %s is tagged !!int but is not an integer; fix the value or its tag", c.pathString())
+			return c.fail(n, CodeYAML, "value at %s is tagged !!int but is not an integer; fix the value or its tag", c.pathString())
 		}
 		c.out = out
 		return nil
@@ -635,7 +638,7 @@ func (c *converter) scalar(n *yaml.Node) error {
 				c.out = appendJSONString(c.out, v) // .inf and .nan have no JSON form
 				return nil
 			}
-			return c.fail(n, "yaml", "value at %s is tagged !!float but is not a number; fix the value or its tag", c.pathString())
+			return c.fail(n, CodeYAML, "value at %s is tagged !!float but is not a number; fix the value or its tag", c.pathString())
 		}
 		if math.IsInf(f, 0) || math.IsNaN(f) {
 			c.out = appendJSONString(c.out, v)

@@ -331,9 +331,8 @@ func (d *decoder) object(n *yaml.Node, defaultAPIVersion, defaultKind string) {
 		Location:   discover.Location{File: d.file, Line: line},
 	}
 	rules := objectRules{
-		secret:      kind == "Secret",
-		lineOffset:  c.rules.lineOffset,
-		indexFields: true,
+		secret:     kind == "Secret",
+		lineOffset: c.rules.lineOffset,
 	}
 	if isClusterScoped(apiVersion, kind) {
 		rules.dropNS = namespace != ""
