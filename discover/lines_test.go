@@ -1,0 +1,55 @@
+package discover
+
+import "testing"
+
+func TestLineOf(t *testing.T) {
+	var b LineIndexBuilder
+	b.Add("spec", 5)
+	b.Add("spec.containers[0]", 7)
+	b.Add(PathKey("metadata.annotations", "example.com/x"), 3)
+	b.Add("metadata.annotations", 2)
+	b.AddBytes([]byte("spec.containers[0].image"), 8)
+	b.Add("spec", 99) // a repeated path keeps its first line
+	o := &Object{Location: Location{File: "f.yaml", Line: 1}, Lines: b.Build()}
+	tests := []struct {
+		path string
+		want int
+	}{
+		{"spec", 5},
+		{"spec.containers[0].image", 8},
+		{"spec.containers[0].env[3].value", 7},
+		{"spec.containers[1]", 5},
+		{"metadata.annotations[example.com/x]", 3},
+		{"metadata.annotations[example.com/y]", 2},
+		{"status.phase", 1},
+		{"", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			if got := o.LineOf(tc.path); got != tc.want {
+				t.Errorf("LineOf(%q) = %d, want %d", tc.path, got, tc.want)
+			}
+		})
+	}
+	if got := o.At("spec.containers[0].image").String(); got != "f.yaml:8" {
+		t.Errorf("At = %s", got)
+	}
+}
+
+func TestPathKey(t *testing.T) {
+	tests := []struct{ parent, key, want string }{
+		{"", "spec", "spec"},
+		{"metadata", "name", "metadata.name"},
+		{"metadata.labels", "app.kubernetes.io/name", "metadata.labels[app.kubernetes.io/name]"},
+		{"data", "", "data[]"},
+		{"data", "a[0]", "data[a[0]]"},
+	}
+	for _, tc := range tests {
+		if got := PathKey(tc.parent, tc.key); got != tc.want {
+			t.Errorf("PathKey(%q, %q) = %q, want %q", tc.parent, tc.key, got, tc.want)
+		}
+	}
+	if got := PathIndex("spec.containers", 2); got != "spec.containers[2]" {
+		t.Errorf("PathIndex = %q", got)
+	}
+}
