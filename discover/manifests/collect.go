@@ -50,6 +50,8 @@ type Request struct {
 // directory's files sorted by path), then document order, whatever the
 // number of workers. When the same object (group, kind, namespace, name) is
 // defined twice the first definition is kept and the second reported.
+// Kinds that a CustomResourceDefinition among the inputs declares
+// cluster-scoped get no namespace, like the built-in cluster-scoped kinds.
 //
 // Each Source gets a SHA-256: of the bytes read for a file or standard
 // input; for a directory or a kustomization, of the relative path and
@@ -370,11 +372,15 @@ func mib(n int64) string {
 func (c *collector) inventory() *discover.Inventory {
 	inv := &discover.Inventory{Objects: []*discover.Object{}}
 	seen := map[string]discover.Location{}
+	clusterKinds := c.clusterScopedCRDs()
 	for _, s := range c.sources {
 		inv.Problems = append(inv.Problems, s.problems...)
 		add := func(objs []*discover.Object, probs []discover.Problem) {
 			inv.Problems = append(inv.Problems, probs...)
 			for _, o := range objs {
+				if clusterKinds[o.Group()+"/"+o.Kind] {
+					makeClusterScoped(o)
+				}
 				key := o.Group() + "/" + o.Kind + "/" + o.Namespace + "/" + o.Name
 				if first, dup := seen[key]; dup {
 					inv.Problems = append(inv.Problems, discover.Problem{
@@ -419,4 +425,44 @@ func (c *collector) inventory() *discover.Inventory {
 		inv.Sources = append(inv.Sources, s.Source)
 	}
 	return inv
+}
+
+// clusterScopedCRDs lists, as "group/Kind", the kinds that the
+// CustomResourceDefinitions among the objects declare cluster-scoped, so
+// their objects lose the default namespace they were given.
+func (c *collector) clusterScopedCRDs() map[string]bool {
+	var kinds map[string]bool
+	visit := func(objs []*discover.Object) {
+		for _, o := range objs {
+			if o.Kind != "CustomResourceDefinition" || o.Group() != "apiextensions.k8s.io" {
+				continue
+			}
+			spec, _ := o.Fields["spec"].(map[string]any)
+			names, _ := spec["names"].(map[string]any)
+			group, _ := spec["group"].(string)
+			kind, _ := names["kind"].(string)
+			if scope, _ := spec["scope"].(string); scope == "Cluster" && kind != "" {
+				if kinds == nil {
+					kinds = map[string]bool{}
+				}
+				kinds[group+"/"+kind] = true
+			}
+		}
+	}
+	for _, j := range c.jobs {
+		visit(j.objs)
+	}
+	for _, s := range c.sources {
+		visit(s.objs)
+	}
+	return kinds
+}
+
+// makeClusterScoped removes the namespace of an object whose kind turned
+// out to be cluster-scoped.
+func makeClusterScoped(o *discover.Object) {
+	o.Namespace = ""
+	if md, ok := o.Fields["metadata"].(map[string]any); ok {
+		delete(md, "namespace")
+	}
 }

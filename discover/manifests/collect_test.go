@@ -601,3 +601,30 @@ func TestCollectDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestCollectCRDScope(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"crd.yaml": `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: meshpolicies.example.com}
+spec:
+  group: example.com
+  scope: Cluster
+  names: {kind: MeshPolicy, plural: meshpolicies}
+`,
+		"policies.yaml": "apiVersion: example.com/v1\nkind: MeshPolicy\nmetadata: {name: strict}\n---\n" +
+			"apiVersion: example.com/v1\nkind: Other\nmetadata: {name: o}\n",
+	})
+	inv, err := Collect(context.Background(), Request{Paths: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range inv.Objects {
+		got[o.Kind] = o.Ref()
+	}
+	if got["MeshPolicy"] != "MeshPolicy strict" || got["Other"] != "Other default/o" || got["CustomResourceDefinition"] != "CustomResourceDefinition meshpolicies.example.com" {
+		t.Errorf("refs: %v", got)
+	}
+}
