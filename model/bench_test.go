@@ -1,13 +1,12 @@
 package model_test
 
 import (
-	"fmt"
+	"context"
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 
-	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
 )
@@ -15,19 +14,17 @@ import (
 // BenchmarkBuild builds the graph of 500 copies of Online Boutique, each in
 // its own namespace with fully qualified addresses (about 18,000 objects).
 func BenchmarkBuild(b *testing.B) {
-	base, err := os.ReadFile(filepath.Join("..", "..", "shared", "corpus", "online-boutique", "kubernetes-manifests.yaml"))
+	base, err := os.ReadFile(filepath.Join(discovertest.CorpusDir(b), "online-boutique", "kubernetes-manifests.yaml"))
 	if err != nil {
-		b.Skipf("skipping: needs the corpus beside the repository: %v", err)
+		b.Fatal(err)
 	}
-	metadata := regexp.MustCompile(`(?m)^metadata:\s*$`)
-	address := regexp.MustCompile(`value: "([a-z][a-z0-9-]*):([0-9]+)"`)
-	inv := &discover.Inventory{}
-	for i := 0; i < 500; i++ {
-		ns := fmt.Sprintf("shop-%03d", i)
-		text := metadata.ReplaceAllString(string(base), "metadata:\n  namespace: "+ns)
-		text = address.ReplaceAllString(text, `value: "$1.`+ns+`.svc.cluster.local:$2"`)
-		objects, _ := manifests.Decode(ns+".yaml", []byte(text), ns)
-		inv.Objects = append(inv.Objects, objects...)
+	in, err := discovertest.WriteBoutiqueCopies(b.TempDir(), base, 500)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inv, err := manifests.Collect(context.Background(), manifests.Request{Paths: []string{in.Dir}})
+	if err != nil {
+		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

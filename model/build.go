@@ -143,23 +143,27 @@ func (b *builder) selectBackends() {
 }
 
 func (b *builder) addWorkloadNodes() {
-	for _, w := range b.workloads {
-		obj := w.tmpl.obj
+	nodes := parallelMap(len(b.workloads), func(i int) Node {
+		t := b.workloads[i].tmpl
+		obj := t.obj
 		n := Node{
 			ID:        "workload:" + obj.Namespace + "/" + obj.Name,
 			Type:      Process,
 			Name:      obj.Name,
 			Namespace: obj.Namespace,
 			Kind:      obj.Kind,
-			Workload:  w.tmpl.summarise(),
+			Workload:  t.summarise(),
 			Labels:    Labels(objectLabels(obj)),
 			Notes:     keptAnnotations(objectAnnotations(obj)),
 			Evidence:  []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref()}},
 		}
-		if ds := recogniseDataStore(w.tmpl); ds != nil {
+		if ds := recogniseDataStore(t); ds != nil {
 			n.Type, n.DataStore = DataStore, ds
 		}
-		w.id = b.addNode(n, obj.Kind)
+		return n
+	})
+	for i, w := range b.workloads {
+		w.id = b.addNode(nodes[i], w.tmpl.obj.Kind)
 	}
 	for _, s := range b.services {
 		for _, w := range s.backends {

@@ -34,8 +34,14 @@ const (
 // that establish it; a control that holds for only some containers of a pod
 // is not recorded, because the weakest container decides.
 func (b *builder) addControls() {
-	for _, w := range b.workloads {
-		b.addWorkloadControls(w)
+	perWorkload := parallelMap(len(b.workloads), func(i int) []Control {
+		w := b.workloads[i]
+		return workloadControls(w, b.node(w.id))
+	})
+	for _, controls := range perWorkload {
+		for _, c := range controls {
+			b.addControl(c.Type, c.Target, c.Evidence...)
+		}
 	}
 	b.addPolicyControls()
 	for _, e := range b.graph.Edges {
@@ -89,8 +95,12 @@ var containerChecks = []containerCheck{
 	{ControlImageDigest, func(c Container) bool { return c.Image.Digest != "" }, "image"},
 }
 
-func (b *builder) addWorkloadControls(w *workload) {
-	n := b.node(w.id)
+// workloadControls lists the controls a workload's own spec shows.
+func workloadControls(w *workload, n *Node) []Control {
+	var out []Control
+	add := func(kind string, evidence ...Evidence) {
+		out = append(out, Control{ID: kind + "@" + w.id, Type: kind, Target: w.id, Evidence: evidence})
+	}
 	obj := w.tmpl.obj
 	refs := w.tmpl.containers()
 	for _, check := range containerChecks {
@@ -104,18 +114,18 @@ func (b *builder) addWorkloadControls(w *workload) {
 			evidence = append(evidence, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: "container " + c.Name})
 		}
 		if len(evidence) > 0 {
-			b.addControl(check.kind, w.id, evidence...)
+			add(check.kind, evidence...)
 		}
 	}
 	if t := n.Workload.AutomountServiceAccountToken; t != nil && !*t {
 		field := w.tmpl.prefix + ".automountServiceAccountToken"
-		b.addControl(ControlNoTokenAutomount, w.id, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field})
+		add(ControlNoTokenAutomount, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field})
 	}
 	var fromSecrets []Evidence
 	for _, c := range n.Workload.Containers {
 		for _, e := range c.Env {
 			if e.Sensitive {
-				return // a literal credential cancels the control
+				return out // a literal credential cancels the control
 			}
 			if e.Source == EnvSecret {
 				fromSecrets = append(fromSecrets, Evidence{File: obj.Location.File, Line: e.Line, Object: obj.Ref(), Detail: "env " + e.Name + " from " + e.From})
@@ -123,8 +133,9 @@ func (b *builder) addWorkloadControls(w *workload) {
 		}
 	}
 	if len(fromSecrets) > 0 {
-		b.addControl(ControlSecretsFromStore, w.id, fromSecrets...)
+		add(ControlSecretsFromStore, fromSecrets...)
 	}
+	return out
 }
 
 // addPolicyControls records PodDisruptionBudgets and NetworkPolicies: which

@@ -2,33 +2,17 @@ package model_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
 )
 
-// corpusDir returns ../shared/corpus next to the repository. Outside CI a
-// missing corpus skips the test; in CI it fails, so the corpus checks can
-// never silently stop running.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "shared", "corpus"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("corpus missing in CI: %v", err)
-		}
-		t.Skipf("skipping: corpus not found at %s (it sits beside the repository as shared/corpus)", dir)
-	}
-	return dir
-}
+func corpusDir(t *testing.T) string { return discovertest.CorpusDir(t) }
 
 func scanCorpus(t *testing.T, req manifests.Request) *model.Graph {
 	t.Helper()

@@ -29,11 +29,24 @@ type reference struct {
 // command and referenced ConfigMaps into an edge, an external entity or a
 // dangling reference.
 func (b *builder) addDeclaredFlows() {
-	for _, w := range b.workloads {
-		for _, ref := range b.referencesOf(w.tmpl) {
+	// Finding and parsing the values is independent per workload and is
+	// most of the work; resolving them adds edges, so it runs in order.
+	type found struct {
+		ref  reference
+		addr address
+	}
+	perWorkload := parallelMap(len(b.workloads), func(i int) []found {
+		var out []found
+		for _, ref := range b.referencesOf(b.workloads[i].tmpl) {
 			for _, a := range addressesIn(ref.value) {
-				b.resolveReference(w, ref, a)
+				out = append(out, found{ref, a})
 			}
+		}
+		return out
+	})
+	for i, w := range b.workloads {
+		for _, f := range perWorkload[i] {
+			b.resolveReference(w, f.ref, f.addr)
 		}
 	}
 }

@@ -12,13 +12,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/stridemap/stridemap/discover/discovertest"
 )
 
 func main() {
@@ -26,8 +27,9 @@ func main() {
 	corpus := flag.String("corpus", "../shared/corpus/online-boutique/kubernetes-manifests.yaml", "Online Boutique manifest to copy")
 	sizes := flag.String("sizes", "10,100,500", "numbers of copies to scan")
 	runs := flag.Int("runs", 3, "runs per size; the median wall time is reported")
+	keep := flag.String("keep", "", "write the generated inputs and stores into this directory and keep them")
 	flag.Parse()
-	if err := run(*bin, *corpus, *sizes, *runs); err != nil {
+	if err := run(*bin, *corpus, *sizes, *runs, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "stridemap-bench:", err)
 		os.Exit(1)
 	}
@@ -46,16 +48,18 @@ type result struct {
 	peakRSS         int64
 }
 
-func run(bin, corpus, sizeList string, runs int) error {
+func run(bin, corpus, sizeList string, runs int, keep string) error {
 	base, err := os.ReadFile(corpus)
 	if err != nil {
 		return fmt.Errorf("read corpus: %w (the benchmark needs ../shared/corpus)", err)
 	}
-	work, err := os.MkdirTemp("", "stridemap-bench-")
-	if err != nil {
-		return err
+	work := keep
+	if work == "" {
+		if work, err = os.MkdirTemp("", "stridemap-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
 	}
-	defer os.RemoveAll(work)
 
 	var results []result
 	for _, field := range strings.Split(sizeList, ",") {
@@ -63,12 +67,12 @@ func run(bin, corpus, sizeList string, runs int) error {
 		if err != nil || copies < 1 {
 			return fmt.Errorf("bad size %q", field)
 		}
-		dir := filepath.Join(work, fmt.Sprintf("copies-%d", copies))
-		objects, size, err := generate(dir, base, copies)
+		in, err := discovertest.WriteBoutiqueCopies(filepath.Join(work, fmt.Sprintf("copies-%d", copies)), base, copies)
 		if err != nil {
 			return err
 		}
-		r := result{copies: copies, objects: objects, bytes: size}
+		dir := in.Dir
+		r := result{copies: copies, objects: in.Objects, bytes: in.Bytes}
 		var walls []time.Duration
 		for i := 0; i < runs; i++ {
 			db := filepath.Join(work, fmt.Sprintf("bench-%d-%d.db", copies, i))
@@ -84,38 +88,6 @@ func run(bin, corpus, sizeList string, runs int) error {
 		results = append(results, r)
 	}
 	return report(results)
-}
-
-var (
-	topLevelMetadata = regexp.MustCompile(`(?m)^metadata:\s*$`)
-	serviceAddress   = regexp.MustCompile(`value: "([a-z][a-z0-9-]*):([0-9]+)"`)
-)
-
-// generate writes copies of the manifest, one file and namespace per copy,
-// with every "service:port" address rewritten to its cluster FQDN.
-func generate(dir string, base []byte, copies int) (objects int, size int64, err error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, 0, err
-	}
-	docs := 0
-	for _, doc := range strings.Split(string(base), "\n---") {
-		if strings.Contains(doc, "\nkind:") || strings.HasPrefix(strings.TrimSpace(doc), "kind:") || strings.Contains(doc, "apiVersion:") {
-			docs++
-		}
-	}
-	for i := 0; i < copies; i++ {
-		ns := fmt.Sprintf("shop-%03d", i)
-		var b bytes.Buffer
-		fmt.Fprintf(&b, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n---\n", ns)
-		text := topLevelMetadata.ReplaceAllString(string(base), "metadata:\n  namespace: "+ns)
-		text = serviceAddress.ReplaceAllString(text, `value: "$1.`+ns+`.svc.cluster.local:$2"`)
-		b.WriteString(text)
-		if err := os.WriteFile(filepath.Join(dir, ns+".yaml"), b.Bytes(), 0o644); err != nil {
-			return 0, 0, err
-		}
-		size += int64(b.Len())
-	}
-	return copies * (docs + 1), size, nil
 }
 
 // measure runs one scan and returns its wall time and peak resident memory.

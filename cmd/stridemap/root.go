@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -16,10 +17,12 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	dbPath         string
+	verbose        bool
+	log            *slog.Logger
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
-	return &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr, log: slog.New(slog.DiscardHandler)}
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -58,6 +61,12 @@ stored but some inputs could not be used (each is listed on stderr).`,
 		defaultDB = store.DefaultPath
 	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", defaultDB, "SQLite store to use (env STRIDEMAP_DB)")
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log each step and its duration to stderr")
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		if a.verbose {
+			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+	}
 	root.AddCommand(a.scanCommand(), a.scansCommand(), a.graphCommand(), versionCommand())
 	return root
 }

@@ -79,31 +79,38 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	if err != nil {
 		return err
 	}
+	a.log.Debug("collected", "objects", len(inv.Objects), "problems", len(inv.Problems), "took", time.Since(started))
 	for _, p := range inv.Problems {
 		fmt.Fprintf(a.stderr, "%s: %s\n", p.Severity, p)
 	}
 	if len(inv.Objects) == 0 {
 		return &exitError{code: exitUsage, message: "no Kubernetes objects could be read; nothing was stored"}
 	}
+	step := time.Now()
 	graph := model.Build(inv)
+	objects := objectRefs(inv.Objects)
+	inv.Objects = nil // the decoded objects are no longer needed: let the store's work reuse their memory
+	a.log.Debug("built graph", "nodes", len(graph.Nodes), "edges", len(graph.Edges), "controls", len(graph.Controls), "took", time.Since(step))
 
 	s, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	step = time.Now()
 	id, err := s.SaveScan(ctx, store.ScanRecord{
 		StartedAt:   started,
 		FinishedAt:  time.Now(),
 		ToolVersion: toolVersion(),
 		Sources:     inv.Sources,
-		Objects:     objectRefs(inv.Objects),
+		Objects:     objects,
 		Problems:    inv.Problems,
 		Graph:       graph,
 	})
 	if err != nil {
 		return err
 	}
+	a.log.Debug("stored", "scan", id, "took", time.Since(step))
 	info, err := s.Scan(ctx, id)
 	if err != nil {
 		return err

@@ -1,0 +1,81 @@
+package discovertest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+)
+
+// BoutiqueCopies describes a generated scale input.
+type BoutiqueCopies struct {
+	Dir     string
+	Files   int
+	Objects int // the objects a scan of Dir should find
+	Bytes   int64
+}
+
+var (
+	topLevelMetadata = regexp.MustCompile(`(?m)^metadata:[ \t]*$`)
+	serviceAddress   = regexp.MustCompile(`value: "([a-z][a-z0-9-]*):([0-9]+)"`)
+	documentStart    = regexp.MustCompile(`(?m)^kind:`)
+)
+
+// WriteBoutiqueCopies writes the scale benchmark's input into dir: copies
+// of the Online Boutique release manifest (base), one file and namespace
+// per copy (shop-000, shop-001, …, with a Namespace object each), every
+// "service:port" address rewritten to its cluster FQDN. 500 copies are about
+// 18,000 objects and 12 MB.
+func WriteBoutiqueCopies(dir string, base []byte, copies int) (BoutiqueCopies, error) {
+	out := BoutiqueCopies{Dir: dir, Files: copies}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return out, err
+	}
+	perCopy := len(documentStart.FindAllIndex(base, -1)) + 1
+	for i := 0; i < copies; i++ {
+		ns := fmt.Sprintf("shop-%03d", i)
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n---\n", ns)
+		text := topLevelMetadata.ReplaceAll(base, []byte("metadata:\n  namespace: "+ns))
+		text = serviceAddress.ReplaceAll(text, []byte(`value: "$1.`+ns+`.svc.cluster.local:$2"`))
+		b.Write(text)
+		if err := os.WriteFile(filepath.Join(dir, ns+".yaml"), b.Bytes(), 0o644); err != nil {
+			return out, err
+		}
+		out.Bytes += int64(b.Len())
+		out.Objects += perCopy
+	}
+	return out, nil
+}
+
+// CorpusDir returns the shared corpus of real manifests, which sits beside
+// the repository as ../shared/corpus. Where it is missing the test is
+// skipped with a message, except in CI (CI set), where it fails: corpus
+// checks must never silently stop running.
+func CorpusDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("discovertest: no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+	corpus := filepath.Join(filepath.Dir(dir), "shared", "corpus")
+	if _, err := os.Stat(corpus); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("corpus missing at %s (CI is set): %v", corpus, err)
+		}
+		t.Skipf("skipping: corpus not found at %s (it sits beside the repository as shared/corpus)", corpus)
+	}
+	return corpus
+}
