@@ -2,8 +2,6 @@ package model_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stridemap/stridemap/discover/discovertest"
@@ -14,14 +12,7 @@ import (
 // BenchmarkBuild builds the graph of 500 copies of Online Boutique, each in
 // its own namespace with fully qualified addresses (about 18,000 objects).
 func BenchmarkBuild(b *testing.B) {
-	base, err := os.ReadFile(filepath.Join(discovertest.CorpusDir(b), "online-boutique", "kubernetes-manifests.yaml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	in, err := discovertest.WriteBoutiqueCopies(b.TempDir(), base, 500)
-	if err != nil {
-		b.Fatal(err)
-	}
+	in := discovertest.BoutiqueInput(b, 500)
 	inv, err := manifests.Collect(context.Background(), manifests.Request{Paths: []string{in.Dir}})
 	if err != nil {
 		b.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -16,14 +15,7 @@ import (
 // path a user waits for. make bench measures the real binary's wall time and
 // peak memory; this one is for profiling (-cpuprofile, -memprofile).
 func BenchmarkScan(b *testing.B) {
-	base, err := os.ReadFile(filepath.Join(discovertest.CorpusDir(b), "online-boutique", "kubernetes-manifests.yaml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	in, err := discovertest.WriteBoutiqueCopies(b.TempDir(), base, 500)
-	if err != nil {
-		b.Fatal(err)
-	}
+	in := discovertest.BoutiqueInput(b, 500)
 	dbDir := b.TempDir()
 	b.SetBytes(in.Bytes)
 	b.ReportAllocs()

@@ -79,3 +79,18 @@ func CorpusDir(t testing.TB) string {
 	}
 	return corpus
 }
+
+// BoutiqueInput writes the scale benchmark's input, copies of Online
+// Boutique from the corpus, into a temporary directory of tb.
+func BoutiqueInput(tb testing.TB, copies int) BoutiqueCopies {
+	tb.Helper()
+	base, err := os.ReadFile(filepath.Join(CorpusDir(tb), "online-boutique", "kubernetes-manifests.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in, err := WriteBoutiqueCopies(tb.TempDir(), base, copies)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return in
+}

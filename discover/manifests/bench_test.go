@@ -2,8 +2,6 @@ package manifests_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stridemap/stridemap/discover/discovertest"
@@ -14,15 +12,7 @@ import (
 // online-boutique release manifest, each in its own namespace (shop-N) and
 // file, about 17,500 objects and 12 MB of YAML.
 func BenchmarkCollect(b *testing.B) {
-	src := filepath.Join(discovertest.CorpusDir(b), "online-boutique", "kubernetes-manifests.yaml")
-	data, err := os.ReadFile(src)
-	if err != nil {
-		b.Fatal(err)
-	}
-	in, err := discovertest.WriteBoutiqueCopies(b.TempDir(), data, 500)
-	if err != nil {
-		b.Fatal(err)
-	}
+	in := discovertest.BoutiqueInput(b, 500)
 	b.SetBytes(in.Bytes)
 	b.ReportAllocs()
 	b.ResetTimer()
