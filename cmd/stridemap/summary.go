@@ -21,7 +21,7 @@ func writeScanSummary(w io.Writer, info store.ScanInfo, g *model.Graph, inv *dis
 	for _, s := range inv.Sources {
 		files += s.Files
 	}
-	fmt.Fprintf(&b, "Read %d objects from %d file(s) in %d source(s)\n\n", c.Objects, files, len(inv.Sources))
+	fmt.Fprintf(&b, "Read %s from %s in %s\n\n", plural(c.Objects, "object"), plural(files, "file"), plural(len(inv.Sources), "source"))
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Nodes\t%d\t%s\n", c.Nodes, byType(c.NodesByType))
@@ -73,4 +73,12 @@ func byType(m map[model.NodeType]int) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// plural renders "1 object", "3 objects".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
