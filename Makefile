@@ -13,6 +13,8 @@ build:
 demo: build
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	./$(BIN) --db $(DEMO_DB) scan -f testdata/demo
+	@echo
+	./$(BIN) --db $(DEMO_DB) graph --format table
 	@./$(BIN) --db $(DEMO_DB) graph --format dot -o .stridemap/demo.dot
 	@./$(BIN) --db $(DEMO_DB) graph --format json -o .stridemap/demo.json
 	@echo

@@ -23,19 +23,21 @@ func (a *app) graphCommand() *cobra.Command {
 nodes, data-flow edges with port, protocol, encryption and evidence, trust
 boundaries, detected controls and dangling references.
 
+  --format table  elements and flows, for reading in a terminal
   --format json   versioned JSON, schema in docs/graph-json.md
   --format dot    Graphviz DOT; render it with "dot -Tsvg"`,
-		Example: `  stridemap graph --format json > graph.json
+		Example: `  stridemap graph --format table
+  stridemap graph --format json > graph.json
   stridemap graph 3 --format dot | dot -Tsvg > scan3.svg`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "json" && format != "dot" {
-				return fmt.Errorf("unknown --format %q: use json or dot", format)
+			if format != "json" && format != "dot" && format != "table" {
+				return fmt.Errorf("unknown --format %q: use table, json or dot", format)
 			}
 			return a.runGraph(cmd.Context(), args, format, output)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "json", "output format: json or dot")
+	cmd.Flags().StringVar(&format, "format", "json", "output format: table, json or dot")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of stdout")
 	return cmd
 }
@@ -59,8 +61,11 @@ func (a *app) runGraph(ctx context.Context, args []string, format, output string
 		return err
 	}
 	return writeOutput(a.stdout, output, func(w io.Writer) error {
-		if format == "dot" {
+		switch format {
+		case "dot":
 			return export.WriteDOT(w, g, fmt.Sprintf("stridemap scan #%d", id))
+		case "table":
+			return export.WriteTable(w, g)
 		}
 		return export.WriteGraphJSON(w, g, &export.ScanRef{ID: id, StartedAt: info.StartedAt, FinishedAt: info.FinishedAt, Partial: info.Partial})
 	})

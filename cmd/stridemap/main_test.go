@@ -199,7 +199,7 @@ func TestExitCodes(t *testing.T) {
 		{"missing path", []string{"scan", "-f", filepath.Join(dir, "nope")}, "", exitUsage, "nope"},
 		{"unknown flag", []string{"scan", "--bogus"}, "", exitUsage, "unknown flag"},
 		{"graph before any scan", []string{"graph"}, "", exitUsage, "stridemap scan"},
-		{"bad format", []string{"graph", "--format", "png"}, "", exitUsage, "use json or dot"},
+		{"bad format", []string{"graph", "--format", "png"}, "", exitUsage, "use table, json or dot"},
 		{"stdin", []string{"scan", "-f", "-"}, "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n", exitOK, ""},
 	}
 	for _, tc := range tests {
@@ -263,6 +263,31 @@ func TestDemoDOTGolden(t *testing.T) {
 	}
 }
 
+func TestGraphTable(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("scan", "-f", demoDir)
+	out := c.mustRun("graph", "--format", "table").stdout
+	rows := map[string][]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			rows[f[0]+" "+strings.Join(f[1:min(3, len(f))], " ")] = f
+		}
+	}
+	for key, want := range map[string][]string{
+		"workload:shop-data/orders-db datastore StatefulSet":    {"workload:shop-data/orders-db", "datastore", "StatefulSet", "-", "postgres"},
+		"workload:shop/checkout → workload:shop-data/orders-db": {"workload:shop/checkout", "→", "workload:shop-data/orders-db", "5432", "postgres", "plaintext"},
+		"external:internet → gateway:shop/storefront":           {"external:internet", "→", "gateway:shop/storefront", "443", "http", "tls"},
+	} {
+		got := rows[key]
+		if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+			t.Errorf("row %q = %q, want it to start with %q", key, got, want)
+		}
+	}
+	if !strings.Contains(out, "testdata/demo/services.yaml:") {
+		t.Error("flows should say where they are declared")
+	}
+}
+
 func TestHelpTeaches(t *testing.T) {
 	c := newCLI(t)
 	for _, tc := range []struct {
@@ -271,7 +296,7 @@ func TestHelpTeaches(t *testing.T) {
 	}{
 		{[]string{"--help"}, []string{"scan", "scans", "graph", "version", "completion", "Exit codes"}},
 		{[]string{"scan", "--help"}, []string{"helm template", "-k", "Examples:", "never stored"}},
-		{[]string{"graph", "--help"}, []string{"docs/graph-json.md", "dot -Tsvg"}},
+		{[]string{"graph", "--help"}, []string{"docs/graph-json.md", "dot -Tsvg", "--format table"}},
 		{[]string{"version"}, []string{"stridemap "}},
 		{[]string{"completion", "bash"}, []string{"bash completion"}},
 	} {
