@@ -35,7 +35,7 @@ lint:
 # then the Go micro-benchmarks of each pipeline stage.
 bench: build
 	$(GO) run ./cmd/stridemap-bench -bin $(BIN)
-	$(GO) test -run '^$$' -bench . -benchmem ./discover/... ./model/...
+	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Fuzz the manifest decoder for a minute; new crashers land in testdata/fuzz.
 fuzz:

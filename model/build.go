@@ -147,15 +147,15 @@ func (b *builder) addWorkloadNodes() {
 		t := b.workloads[i].tmpl
 		obj := t.obj
 		n := Node{
-			ID:        "workload:" + obj.Namespace + "/" + obj.Name,
-			Type:      Process,
-			Name:      obj.Name,
-			Namespace: obj.Namespace,
-			Kind:      obj.Kind,
-			Workload:  t.summarise(),
-			Labels:    Labels(objectLabels(obj)),
-			Notes:     keptAnnotations(objectAnnotations(obj)),
-			Evidence:  []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref()}},
+			ID:          "workload:" + obj.Namespace + "/" + obj.Name,
+			Type:        Process,
+			Name:        obj.Name,
+			Namespace:   obj.Namespace,
+			Kind:        obj.Kind,
+			Workload:    t.summarise(),
+			Labels:      Labels(objectLabels(obj)),
+			Annotations: keptAnnotations(objectAnnotations(obj)),
+			Evidence:    []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref()}},
 		}
 		if ds := recogniseDataStore(t); ds != nil {
 			n.Type, n.DataStore = DataStore, ds

@@ -118,7 +118,7 @@ func (b *builder) addHostExposure() {
 func (b *builder) addGatewayNode(obj *discover.Object) string {
 	return b.addNode(Node{
 		ID: "gateway:" + obj.Namespace + "/" + obj.Name, Type: Gateway, Name: obj.Name, Namespace: obj.Namespace, Kind: obj.Kind,
-		Labels: Labels(objectLabels(obj)), Notes: keptAnnotations(objectAnnotations(obj)),
+		Labels: Labels(objectLabels(obj)), Annotations: keptAnnotations(objectAnnotations(obj)),
 		Evidence: []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref()}},
 	}, obj.Group())
 }

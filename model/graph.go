@@ -47,13 +47,13 @@ type Node struct {
 	Namespace string   `json:"namespace,omitempty"`
 	Kind      string   `json:"kind,omitempty"` // the Kubernetes kind, or "Internet" / "Host"
 
-	Workload  *Workload      `json:"workload,omitempty"`
-	DataStore *DataStoreInfo `json:"datastore,omitempty"`
-	Services  []string       `json:"services,omitempty"` // "ns/name" of Services selecting this workload
-	Exposure  []Exposure     `json:"exposure,omitempty"`
-	Labels    Labels         `json:"labels,omitempty"`
-	Notes     Annotations    `json:"annotations,omitempty"`
-	Evidence  []Evidence     `json:"evidence,omitempty"`
+	Workload    *Workload      `json:"workload,omitempty"`
+	DataStore   *DataStoreInfo `json:"datastore,omitempty"`
+	Services    []string       `json:"services,omitempty"` // "ns/name" of Services selecting this workload
+	Exposure    []Exposure     `json:"exposure,omitempty"`
+	Labels      Labels         `json:"labels,omitempty"`
+	Annotations Annotations    `json:"annotations,omitempty"`
+	Evidence    []Evidence     `json:"evidence,omitempty"`
 }
 
 // Labels and Annotations are string maps; annotations that embed whole
@@ -238,7 +238,7 @@ type Control struct {
 // DanglingRef is a reference to something the inventory does not hold: a
 // host name that matches no Service, a route to a missing backend.
 type DanglingRef struct {
-	From     string   `json:"from"`   // node ID of the referrer
+	From     string   `json:"from"`   // node ID of the referrer, or the route object ("HTTPRoute shop/web") when a route names a missing gateway
 	Target   string   `json:"target"` // what was named: "cartservice:7070"
 	Reason   string   `json:"reason"`
 	Evidence Evidence `json:"evidence"`

@@ -258,10 +258,10 @@ func gatewayNode(ns string) model.Node {
 	ev := model.Evidence{File: manifestFile(ns, "ingress"), Line: 1, Object: ref}
 	return model.Node{
 		ID: "gateway:" + ns + "/frontend", Type: model.Gateway, Name: "frontend", Namespace: ns, Kind: "Ingress",
-		Exposure: []model.Exposure{{Kind: "Ingress", Via: ref, Port: 443, Evidence: ev}},
-		Labels:   model.Labels{"app.kubernetes.io/name": "frontend"},
-		Notes:    model.Annotations{"cert-manager.io/cluster-issuer": "letsencrypt"},
-		Evidence: []model.Evidence{ev},
+		Exposure:    []model.Exposure{{Kind: "Ingress", Via: ref, Port: 443, Evidence: ev}},
+		Labels:      model.Labels{"app.kubernetes.io/name": "frontend"},
+		Annotations: model.Annotations{"cert-manager.io/cluster-issuer": "letsencrypt"},
+		Evidence:    []model.Evidence{ev},
 	}
 }
 
