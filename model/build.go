@@ -37,6 +37,7 @@ func Build(inv *discover.Inventory) *Graph {
 	b.applyMeshEncryption()
 	b.addBoundaries()
 	b.addControls()
+	b.addClusterControls()
 	return b.finish()
 }
 

@@ -1,0 +1,131 @@
+package catalog
+
+import (
+	"fmt"
+	"reflect"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/ext"
+
+	"github.com/stridemap/stridemap/model"
+)
+
+// Context is what a condition knows about an element beyond the element
+// itself: its place in the graph. The engine computes it once per element.
+type Context struct {
+	// Controls are the types of the controls detected on the element
+	// ("run-as-non-root", "network-policy", "encrypted-in-transit" …).
+	Controls []string `json:"controls"`
+	// NamespaceControls are the controls on the element's namespace
+	// boundary ("network-policy-default-deny-ingress" …).
+	NamespaceControls []string `json:"namespaceControls"`
+	// ClusterControls are the controls on the cluster boundary: admission
+	// policy, log shipping, monitoring and the like.
+	ClusterControls []string `json:"clusterControls"`
+	// Exposed says the element is reachable from the internet by following
+	// flows from external:internet.
+	Exposed bool `json:"exposed"`
+	// Data are the data classes the element holds or receives ("pii",
+	// "payment", "credentials"), declared or propagated along flows.
+	Data []string `json:"data"`
+	// Callers and Callees are the IDs of the nodes with flows to and from a node.
+	Callers []string `json:"callers"`
+	Callees []string `json:"callees"`
+	// SharedServiceAccount lists the other workloads that run as the same
+	// service account in the same namespace.
+	SharedServiceAccount []string `json:"sharedServiceAccount"`
+	// FromControls and ToControls are the controls on a flow's two ends.
+	FromControls []string `json:"fromControls"`
+	ToControls   []string `json:"toControls"`
+}
+
+// costLimit bounds the work one condition may do on one element, so a
+// user's rule cannot stall a scan.
+const costLimit = 100_000
+
+// envs are the CEL environments conditions compile in, one per kind of
+// element: a rule for flows cannot mention node, and the other way round.
+type envs struct {
+	node, flow, boundary *cel.Env
+}
+
+func newEnvs() (*envs, error) {
+	types := ext.NativeTypes(
+		reflect.TypeFor[*model.Node](), reflect.TypeFor[*model.Edge](), reflect.TypeFor[*model.Boundary](), reflect.TypeFor[*Context](),
+		ext.ParseStructTag("json"),
+	)
+	common := []cel.EnvOption{types, ext.Strings(), ext.Lists(), ext.Sets(), cel.Variable("ctx", cel.ObjectType("catalog.Context"))}
+	nodeType, edgeType := cel.ObjectType("model.Node"), cel.ObjectType("model.Edge")
+	e := &envs{}
+	var err error
+	if e.node, err = cel.NewEnv(append(common, cel.Variable("node", nodeType))...); err != nil {
+		return nil, err
+	}
+	if e.flow, err = cel.NewEnv(append(common, cel.Variable("edge", edgeType), cel.Variable("from", nodeType), cel.Variable("to", nodeType))...); err != nil {
+		return nil, err
+	}
+	if e.boundary, err = cel.NewEnv(append(common, cel.Variable("boundary", cel.ObjectType("model.Boundary")))...); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// envFor picks the environment of a rule's targets; a rule may not mix
+// nodes, flows and boundaries.
+func (e *envs) envFor(r *Rule) (*cel.Env, error) {
+	var nodes, flows, bounds bool
+	for _, t := range r.AppliesTo {
+		switch {
+		case t.IsNode():
+			nodes = true
+		case t == TargetFlow:
+			flows = true
+		case t == TargetBoundary || t == TargetCluster:
+			bounds = true
+		}
+	}
+	switch {
+	case nodes && !flows && !bounds:
+		return e.node, nil
+	case flows && !nodes && !bounds:
+		return e.flow, nil
+	case bounds && !nodes && !flows:
+		return e.boundary, nil
+	}
+	return nil, fmt.Errorf("appliesTo mixes nodes, flows and boundaries; split the rule")
+}
+
+// compile type-checks a rule's condition (bool) and evidence (list of
+// strings) and prepares them to run with a cost limit.
+func (e *envs) compile(r *Rule) error {
+	env, err := e.envFor(r)
+	if err != nil {
+		return err
+	}
+	if r.condition, err = program(env, r.Condition, cel.BoolType, "condition"); err != nil {
+		return err
+	}
+	if r.Evidence != "" {
+		if r.evidence, err = program(env, r.Evidence, cel.ListType(cel.StringType), "evidence"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func program(env *cel.Env, src string, want *cel.Type, what string) (cel.Program, error) {
+	ast, issues := env.Compile(src)
+	if issues != nil && issues.Err() != nil {
+		return nil, fmt.Errorf("%s does not compile:\n%s", what, issues.Err())
+	}
+	if !ast.OutputType().IsExactType(want) {
+		return nil, fmt.Errorf("%s must be a %s, but it is a %s", what, want, ast.OutputType())
+	}
+	prg, err := env.Program(ast, cel.CostLimit(costLimit), cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return prg, nil
+}
+
+var reflectStringSlice = reflect.TypeFor[[]string]()

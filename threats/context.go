@@ -1,0 +1,166 @@
+package threats
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/model"
+)
+
+// DataAnnotation declares the data classes a workload holds or handles:
+// "stridemap.io/data: pii,payment".
+const DataAnnotation = "stridemap.io/data"
+
+// graphFacts are the indexes the engine computes once per graph, so each
+// element's Context is a few lookups.
+type graphFacts struct {
+	g        *model.Graph
+	controls map[string][]string // target ID → control types
+	callers  map[string][]string
+	callees  map[string][]string
+	exposed  map[string]bool
+	data     map[string][]string // node ID → data classes, propagated
+	sharedSA map[string][]string // node ID → other workloads with the same service account
+}
+
+func newGraphFacts(g *model.Graph) *graphFacts {
+	f := &graphFacts{g: g, controls: map[string][]string{}, callers: map[string][]string{}, callees: map[string][]string{},
+		exposed: map[string]bool{}, data: map[string][]string{}, sharedSA: map[string][]string{}}
+	for _, c := range g.Controls {
+		f.controls[c.Target] = append(f.controls[c.Target], c.Type)
+	}
+	for _, e := range g.Edges {
+		f.callers[e.To] = append(f.callers[e.To], e.From)
+		f.callees[e.From] = append(f.callees[e.From], e.To)
+	}
+	f.reach()
+	f.classify()
+	f.serviceAccounts()
+	return f
+}
+
+// reach marks every node reachable from the internet along flows.
+func (f *graphFacts) reach() {
+	queue := []string{model.InternetID}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, next := range f.callees[id] {
+			if !f.exposed[next] {
+				f.exposed[next] = true
+				queue = append(queue, next)
+			}
+		}
+	}
+}
+
+// classify reads declared data classes and propagates them cautiously: a
+// data store's classes reach the workloads that call it (they read and
+// write that data), and a workload's classes reach the data stores it calls
+// (it stores them there). Classes do not travel further, so one PII store
+// does not mark the whole system.
+func (f *graphFacts) classify() {
+	declared := map[string][]string{}
+	types := map[string]model.NodeType{}
+	for _, n := range f.g.Nodes {
+		types[n.ID] = n.Type
+		if v := n.Annotations[DataAnnotation]; v != "" {
+			for _, class := range strings.Split(v, ",") {
+				if class = strings.ToLower(strings.TrimSpace(class)); class != "" {
+					declared[n.ID] = append(declared[n.ID], class)
+				}
+			}
+		}
+	}
+	for _, n := range f.g.Nodes {
+		classes := slices.Clone(declared[n.ID])
+		for _, callee := range f.callees[n.ID] {
+			if types[callee] == model.DataStore {
+				classes = append(classes, declared[callee]...)
+			}
+		}
+		if n.Type == model.DataStore {
+			for _, caller := range f.callers[n.ID] {
+				classes = append(classes, declared[caller]...)
+			}
+		}
+		if len(classes) > 0 {
+			sort.Strings(classes)
+			f.data[n.ID] = slices.Compact(classes)
+		}
+	}
+}
+
+func (f *graphFacts) serviceAccounts() {
+	bySA := map[string][]string{}
+	for _, n := range f.g.Nodes {
+		if n.Workload != nil {
+			key := n.Namespace + "/" + n.Workload.ServiceAccount
+			bySA[key] = append(bySA[key], n.ID)
+		}
+	}
+	for _, ids := range bySA {
+		if len(ids) < 2 {
+			continue
+		}
+		for _, id := range ids {
+			for _, other := range ids {
+				if other != id {
+					f.sharedSA[id] = append(f.sharedSA[id], other)
+				}
+			}
+		}
+	}
+}
+
+func (f *graphFacts) nodeContext(n *model.Node) *catalog.Context {
+	return &catalog.Context{
+		Controls:             f.controls[n.ID],
+		NamespaceControls:    f.namespaceControls(n.Namespace),
+		ClusterControls:      f.controls[model.ClusterBoundaryID],
+		Exposed:              f.exposed[n.ID],
+		Data:                 f.data[n.ID],
+		Callers:              f.callers[n.ID],
+		Callees:              f.callees[n.ID],
+		SharedServiceAccount: f.sharedSA[n.ID],
+	}
+}
+
+func (f *graphFacts) namespaceControls(ns string) []string {
+	if ns == "" {
+		return nil
+	}
+	return f.controls[model.NamespaceBoundaryID(ns)]
+}
+
+func (f *graphFacts) edgeContext(e *model.Edge, from, to *model.Node) *catalog.Context {
+	data := slices.Concat(f.data[e.From], f.data[e.To])
+	sort.Strings(data)
+	return &catalog.Context{
+		Controls:          f.controls[e.ID],
+		NamespaceControls: f.namespaceControls(to.Namespace),
+		ClusterControls:   f.controls[model.ClusterBoundaryID],
+		Exposed:           e.From == model.InternetID || f.exposed[e.From],
+		Data:              slices.Compact(data),
+		FromControls:      f.controls[from.ID],
+		ToControls:        f.controls[to.ID],
+	}
+}
+
+func (f *graphFacts) boundaryContext(b *model.Boundary) *catalog.Context {
+	var data []string
+	exposed := false
+	for _, m := range b.Members {
+		data = append(data, f.data[m]...)
+		exposed = exposed || f.exposed[m]
+	}
+	sort.Strings(data)
+	return &catalog.Context{
+		Controls:        f.controls[b.ID],
+		ClusterControls: f.controls[model.ClusterBoundaryID],
+		Exposed:         exposed,
+		Data:            slices.Compact(data),
+	}
+}

@@ -1,0 +1,53 @@
+package threats
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/model"
+)
+
+// SensitiveData are the data classes that raise a finding's impact.
+var SensitiveData = []string{"pii", "payment", "credentials", "phi", "secret"}
+
+// rate sets a finding's likelihood, impact and severity: the rule's base
+// levels, raised one step each by context, as DESIGN.md describes.
+//   - reachable from the internet through the graph: likelihood +1
+//   - a flow crossing a trust boundary: likelihood +1 (once with the above)
+//   - touching sensitive data: impact +1
+//
+// Severity is likelihood × impact: 12 and above critical, 6 and above high,
+// 3 and above medium, below that low.
+func rate(f *Finding, r *catalog.Rule, ctx *catalog.Context, edge *model.Edge, data []string) {
+	l, i := r.Likelihood.Score(), r.Impact.Score()
+	switch {
+	case ctx != nil && ctx.Exposed:
+		l++
+		f.Raised = append(f.Raised, "reachable from the internet")
+	case edge != nil && len(edge.Crosses) > 0:
+		l++
+		f.Raised = append(f.Raised, "crosses a trust boundary ("+strings.Join(edge.Crosses, ", ")+")")
+	}
+	var sensitive []string
+	for _, d := range data {
+		if slices.Contains(SensitiveData, d) {
+			sensitive = append(sensitive, d)
+		}
+	}
+	if len(sensitive) > 0 {
+		i++
+		f.Raised = append(f.Raised, "touches "+strings.Join(sensitive, ", ")+" data")
+	}
+	f.Likelihood, f.Impact = l, i
+	switch score := l * i; {
+	case score >= 12:
+		f.Severity = Critical
+	case score >= 6:
+		f.Severity = High
+	case score >= 3:
+		f.Severity = Medium
+	default:
+		f.Severity = Low
+	}
+}
