@@ -38,6 +38,11 @@ func Build(inv *discover.Inventory) *Graph {
 	b.addBoundaries()
 	b.addControls()
 	b.addClusterControls()
+	b.addRBAC()
+	b.addAccessControls()
+	b.addNetworkPolicyVerdicts()
+	b.addSecretAndSupplyChainControls()
+	b.addObservabilityControls()
 	return b.finish()
 }
 

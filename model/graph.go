@@ -76,6 +76,21 @@ type Workload struct {
 	Volumes                      []Volume    `json:"volumes,omitempty"`
 	MeshSidecar                  string      `json:"meshSidecar,omitempty"` // "istio", "linkerd" when injection is declared
 	Schedule                     string      `json:"schedule,omitempty"`    // CronJob schedule
+	// Permissions are the RBAC rules granted to the workload's service
+	// account through RoleBindings and ClusterRoleBindings in the manifests.
+	Permissions []Permission `json:"permissions,omitempty"`
+}
+
+// Permission is one RBAC rule that applies to a workload's identity.
+type Permission struct {
+	Role          string   `json:"role"`    // "ClusterRole cluster-admin", "Role shop/reader"
+	Binding       string   `json:"binding"` // "ClusterRoleBinding x", "RoleBinding shop/y"
+	Scope         string   `json:"scope"`   // "cluster" or the namespace the binding grants in
+	APIGroups     []string `json:"apiGroups,omitempty"`
+	Resources     []string `json:"resources,omitempty"`
+	ResourceNames []string `json:"resourceNames,omitempty"`
+	Verbs         []string `json:"verbs,omitempty"`
+	Evidence      Evidence `json:"evidence"`
 }
 
 // Container is one container (init containers included, marked).
@@ -202,6 +217,12 @@ type Edge struct {
 	Encryption       Encryption `json:"encryption"`
 	EncryptionSource string     `json:"encryptionSource,omitempty"`
 	Via              string     `json:"via,omitempty"` // the Service or route the flow goes through
+	// Policy is what NetworkPolicies (and Cilium/Calico policies) say about
+	// the flow: "allowed" (a policy selects the destination and admits the
+	// source), "denied" (policies select it and none admits the source), or
+	// "" when no policy selects the destination, so everything may connect.
+	Policy         string     `json:"policy,omitempty"`
+	PolicyEvidence []Evidence `json:"policyEvidence,omitempty"`
 	Declared         bool       `json:"declared"`
 	Observed         bool       `json:"observed"`
 	Crosses          []string   `json:"crosses,omitempty"` // IDs of boundaries crossed

