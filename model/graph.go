@@ -223,10 +223,10 @@ type Edge struct {
 	// "" when no policy selects the destination, so everything may connect.
 	Policy         string     `json:"policy,omitempty"`
 	PolicyEvidence []Evidence `json:"policyEvidence,omitempty"`
-	Declared         bool       `json:"declared"`
-	Observed         bool       `json:"observed"`
-	Crosses          []string   `json:"crosses,omitempty"` // IDs of boundaries crossed
-	Evidence         []Evidence `json:"evidence"`
+	Declared       bool       `json:"declared"`
+	Observed       bool       `json:"observed"`
+	Crosses        []string   `json:"crosses,omitempty"` // IDs of boundaries crossed
+	Evidence       []Evidence `json:"evidence"`
 }
 
 // BoundaryType classifies a trust boundary.
