@@ -13,7 +13,7 @@ import (
 
 const scanColumns = `id, started_at, finished_at, tool_version, partial,
 	n_objects, n_nodes, n_edges, n_boundaries, n_controls, n_dangling, n_problems, n_errors, n_exposed,
-	nodes_by_type`
+	nodes_by_type, n_findings, findings_by_severity, catalog`
 
 // Scans lists every scan, newest first. An empty store gives an empty list,
 // not ErrNoScans: listing nothing is not a failure.
@@ -241,11 +241,12 @@ func scanInfo(row interface{ Scan(...any) error }) (ScanInfo, error) {
 		info             ScanInfo
 		started, finshed string
 		byType           []byte
+		bySeverity       []byte
 		c                = &info.Counts
 	)
 	err := row.Scan(&info.ID, &started, &finshed, &info.ToolVersion, &info.Partial,
 		&c.Objects, &c.Nodes, &c.Edges, &c.Boundaries, &c.Controls, &c.Dangling, &c.Problems, &c.Errors, &c.Exposed,
-		&byType)
+		&byType, &c.Findings, &bySeverity, &info.Catalog)
 	if err != nil {
 		return ScanInfo{}, err
 	}
@@ -259,7 +260,41 @@ func scanInfo(row interface{ Scan(...any) error }) (ScanInfo, error) {
 	if err := json.Unmarshal(byType, &c.NodesByType); err != nil {
 		return ScanInfo{}, fmt.Errorf("scan %d node counts: %w", info.ID, err)
 	}
+	c.FindingsBySeverity = make(map[string]int)
+	if err := json.Unmarshal(bySeverity, &c.FindingsBySeverity); err != nil {
+		return ScanInfo{}, fmt.Errorf("scan %d finding counts: %w", info.ID, err)
+	}
 	return info, nil
+}
+
+// Findings loads the findings of scan id in the order they were saved (the
+// threats package saves them in ID order).
+func (s *Store) Findings(ctx context.Context, id int64) ([]Finding, error) {
+	out := []Finding{}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		if _, err := s.scanRow(ctx, tx, id); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, rule_id, stride, severity, element, namespace, data FROM findings WHERE scan_id = ? ORDER BY ord`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var f Finding
+			var data []byte
+			if err := rows.Scan(&f.ID, &f.RuleID, &f.Stride, &f.Severity, &f.Element, &f.Namespace, &data); err != nil {
+				return err
+			}
+			f.Data = data
+			out = append(out, f)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, s.readErr(fmt.Sprintf("read findings of scan %d", id), err)
+	}
+	return out, nil
 }
 
 // readAll appends the elements of one scan's table to *out, decoding each

@@ -36,6 +36,21 @@ type ScanRecord struct {
 	Objects               []ObjectRef // the inventory's index: names and locations only, never content
 	Problems              []discover.Problem
 	Graph                 *model.Graph // nil is saved as an empty graph
+	Findings              []Finding
+	Catalog               string // which rules produced the findings, for the record
+}
+
+// Finding is one finding as the store keeps it: the columns that lists
+// filter on, and the finding itself as JSON, which the threats package
+// writes and reads. The store does not interpret it.
+type Finding struct {
+	ID        string // stable: rule@element
+	RuleID    string
+	Stride    string
+	Severity  string
+	Element   string
+	Namespace string
+	Data      json.RawMessage
 }
 
 // Counts summarises a scan so lists and trends need not load its graph.
@@ -49,6 +64,10 @@ type Counts struct {
 
 	// NodesByType is never nil on a ScanInfo read from the store.
 	NodesByType map[model.NodeType]int
+
+	Findings int
+	// FindingsBySeverity is never nil on a ScanInfo read from the store.
+	FindingsBySeverity map[string]int
 }
 
 // ScanInfo describes a saved scan without its graph.
@@ -58,20 +77,26 @@ type ScanInfo struct {
 	ToolVersion           string
 	Sources               []discover.Source
 	Partial               bool // some input could not be used: see Problems
+	Catalog               string
 	Counts                Counts
 }
 
 // countsOf computes the Counts of a scan about to be saved.
 func countsOf(rec *ScanRecord, g *model.Graph) Counts {
 	c := Counts{
-		Objects:     len(rec.Objects),
-		Nodes:       len(g.Nodes),
-		Edges:       len(g.Edges),
-		Boundaries:  len(g.Boundaries),
-		Controls:    len(g.Controls),
-		Dangling:    len(g.Dangling),
-		Problems:    len(rec.Problems),
-		NodesByType: make(map[model.NodeType]int),
+		Objects:            len(rec.Objects),
+		Nodes:              len(g.Nodes),
+		Edges:              len(g.Edges),
+		Boundaries:         len(g.Boundaries),
+		Controls:           len(g.Controls),
+		Dangling:           len(g.Dangling),
+		Problems:           len(rec.Problems),
+		NodesByType:        make(map[model.NodeType]int),
+		Findings:           len(rec.Findings),
+		FindingsBySeverity: make(map[string]int),
+	}
+	for _, f := range rec.Findings {
+		c.FindingsBySeverity[f.Severity]++
 	}
 	for _, p := range rec.Problems {
 		if p.Severity == discover.SeverityError {
@@ -102,6 +127,10 @@ func (s *Store) SaveScan(ctx context.Context, rec ScanRecord) (int64, error) {
 	if err != nil {
 		return 0, s.saveErr(err)
 	}
+	bySeverity, err := json.Marshal(c.FindingsBySeverity)
+	if err != nil {
+		return 0, s.saveErr(err)
+	}
 
 	// The graph's JSON columns are encoded on another core while the
 	// transaction inserts rows: SQLite's work is single-threaded, encoding
@@ -118,10 +147,10 @@ func (s *Store) SaveScan(ctx context.Context, rec ScanRecord) (int64, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO scans (
 		started_at, finished_at, tool_version, partial,
 		n_objects, n_nodes, n_edges, n_boundaries, n_controls, n_dangling, n_problems, n_errors, n_exposed,
-		nodes_by_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nodes_by_type, n_findings, findings_by_severity, catalog) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		formatTime(rec.StartedAt), formatTime(rec.FinishedAt), rec.ToolVersion, c.Errors > 0,
 		c.Objects, c.Nodes, c.Edges, c.Boundaries, c.Controls, c.Dangling, c.Problems, c.Errors, c.Exposed,
-		string(byType))
+		string(byType), c.Findings, string(bySeverity), rec.Catalog)
 	if err != nil {
 		return 0, s.saveErr(err)
 	}
@@ -189,6 +218,12 @@ func (s *Store) SaveScan(ctx context.Context, rec ScanRecord) (int64, error) {
 			return append(args, d.From, d.Target, d.Reason, data), err
 		},
 		func(i int) string { d := &g.Dangling[i]; return d.From + " -> " + d.Target })
+	w.table("findings", "finding", []string{"id", "rule_id", "stride", "severity", "element", "namespace", "data"}, len(rec.Findings),
+		func(i int, args []any) ([]any, error) {
+			f := &rec.Findings[i]
+			return append(args, f.ID, f.RuleID, f.Stride, f.Severity, f.Element, f.Namespace, string(f.Data)), nil
+		},
+		func(i int) string { return rec.Findings[i].ID })
 	if w.err != nil {
 		return 0, s.saveErr(w.err)
 	}

@@ -117,7 +117,44 @@ func sampleCounts(n int) store.Counts {
 	return store.Counts{
 		Objects: 60 * n, Nodes: modeltest.NodesPerNamespace*n + 2, Edges: modeltest.EdgesPerNamespace * n,
 		Boundaries: n + 2, Controls: 15 * n, Dangling: n, Problems: 1, Exposed: n,
-		NodesByType: map[model.NodeType]int{model.Process: 17 * n, model.DataStore: 2 * n, model.Gateway: n, model.ExternalEntity: 2},
+		NodesByType:        map[model.NodeType]int{model.Process: 17 * n, model.DataStore: 2 * n, model.Gateway: n, model.ExternalEntity: 2},
+		FindingsBySeverity: map[string]int{},
+	}
+}
+
+func TestFindingsRoundTrip(t *testing.T) {
+	s := modeltest.OpenStore(t)
+	ctx := context.Background()
+	rec := modeltest.SampleScan(1)
+	rec.Catalog = "builtin (2 rules)"
+	rec.Findings = []store.Finding{
+		{ID: "a@workload:shop/x", RuleID: "a", Stride: "tampering", Severity: "high", Element: "workload:shop/x", Namespace: "shop", Data: []byte(`{"id":"a@workload:shop/x"}`)},
+		{ID: "b@boundary:cluster", RuleID: "b", Stride: "repudiation", Severity: "medium", Element: "boundary:cluster", Data: []byte(`{"id":"b@boundary:cluster"}`)},
+	}
+	id, err := s.SaveScan(ctx, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Findings(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, rec.Findings) {
+		t.Errorf("findings read back = %+v, want %+v", got, rec.Findings)
+	}
+	info, err := s.Scan(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Catalog != rec.Catalog || info.Counts.Findings != 2 || !reflect.DeepEqual(info.Counts.FindingsBySeverity, map[string]int{"high": 1, "medium": 1}) {
+		t.Errorf("scan info = catalog %q counts %+v", info.Catalog, info.Counts)
+	}
+	if _, err := s.Findings(ctx, id+1); !errors.Is(err, store.ErrScanNotFound) {
+		t.Errorf("findings of a missing scan: %v, want ErrScanNotFound", err)
+	}
+	rec.Findings = append(rec.Findings, rec.Findings[0])
+	if _, err := s.SaveScan(ctx, rec); err == nil || !strings.Contains(err.Error(), "duplicate finding") {
+		t.Errorf("a duplicate finding ID should fail the save: %v", err)
 	}
 }
 
