@@ -20,14 +20,15 @@ type graphFacts struct {
 	controls map[string][]string // target ID → control types
 	callers  map[string][]string
 	callees  map[string][]string
-	exposed  map[string]bool
+	exposed  map[string]bool     // reachable from the internet along flows
+	entry    map[string]bool     // reached directly from the internet, or through an exposed gateway
 	data     map[string][]string // node ID → data classes, propagated
 	sharedSA map[string][]string // node ID → other workloads with the same service account
 }
 
 func newGraphFacts(g *model.Graph) *graphFacts {
 	f := &graphFacts{g: g, controls: map[string][]string{}, callers: map[string][]string{}, callees: map[string][]string{},
-		exposed: map[string]bool{}, data: map[string][]string{}, sharedSA: map[string][]string{}}
+		exposed: map[string]bool{}, entry: map[string]bool{}, data: map[string][]string{}, sharedSA: map[string][]string{}}
 	for _, c := range g.Controls {
 		f.controls[c.Target] = append(f.controls[c.Target], c.Type)
 	}
@@ -41,8 +42,22 @@ func newGraphFacts(g *model.Graph) *graphFacts {
 	return f
 }
 
-// reach marks every node reachable from the internet along flows.
+// reach marks every node reachable from the internet along flows, and the
+// entry points: the nodes the internet reaches directly, and the backends
+// of gateways it reaches directly.
 func (f *graphFacts) reach() {
+	types := map[string]model.NodeType{}
+	for _, n := range f.g.Nodes {
+		types[n.ID] = n.Type
+	}
+	for _, first := range f.callees[model.InternetID] {
+		f.entry[first] = true
+		if types[first] == model.Gateway {
+			for _, backend := range f.callees[first] {
+				f.entry[backend] = true
+			}
+		}
+	}
 	queue := []string{model.InternetID}
 	for len(queue) > 0 {
 		id := queue[0]

@@ -26,7 +26,7 @@ func Evaluate(g *model.Graph, c *catalog.Catalog) ([]Finding, error) {
 		target := catalog.Target(n.Type)
 		jobs = append(jobs, func() ([]Finding, error) {
 			v := &catalog.Vars{Node: n, Ctx: facts.nodeContext(n)}
-			return evaluate(c, target, v, n.ID, n.Namespace, n.Evidence, facts.data[n.ID])
+			return evaluate(c, target, v, element{n.ID, n.Namespace, n.Evidence, facts.data[n.ID], facts.entry[n.ID]})
 		})
 	}
 	for i := range g.Edges {
@@ -38,7 +38,7 @@ func Evaluate(g *model.Graph, c *catalog.Catalog) ([]Finding, error) {
 		jobs = append(jobs, func() ([]Finding, error) {
 			ctx := facts.edgeContext(e, from, to)
 			v := &catalog.Vars{Edge: e, From: from, To: to, Ctx: ctx}
-			return evaluate(c, catalog.TargetFlow, v, e.ID, to.Namespace, e.Evidence, ctx.Data)
+			return evaluate(c, catalog.TargetFlow, v, element{e.ID, to.Namespace, e.Evidence, ctx.Data, e.From == model.InternetID})
 		})
 	}
 	for i := range g.Boundaries {
@@ -56,7 +56,7 @@ func Evaluate(g *model.Graph, c *catalog.Catalog) ([]Finding, error) {
 			if b.Type == model.BoundaryNamespace {
 				ns = b.Name
 			}
-			return evaluate(c, target, &catalog.Vars{Boundary: b, Ctx: ctx}, b.ID, ns, boundaryEvidence(g, b), ctx.Data)
+			return evaluate(c, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, boundaryEvidence(g, b), ctx.Data, false})
 		})
 	}
 	findings, err := runParallel(jobs)
@@ -64,8 +64,16 @@ func Evaluate(g *model.Graph, c *catalog.Catalog) ([]Finding, error) {
 	return findings, err
 }
 
+// element is what a finding records about the element it is on.
+type element struct {
+	id, namespace string
+	evidence      []model.Evidence
+	data          []string // data classes it touches
+	entry         bool     // an entry point from the internet
+}
+
 // evaluate runs the rules that apply to one element.
-func evaluate(c *catalog.Catalog, target catalog.Target, v *catalog.Vars, element, namespace string, evidence []model.Evidence, data []string) ([]Finding, error) {
+func evaluate(c *catalog.Catalog, target catalog.Target, v *catalog.Vars, el element) ([]Finding, error) {
 	var out []Finding
 	var errs []error
 	for _, r := range c.Rules {
@@ -80,12 +88,12 @@ func evaluate(c *catalog.Catalog, target catalog.Target, v *catalog.Vars, elemen
 			continue
 		}
 		f := Finding{
-			ID: r.ID + "@" + element, RuleID: r.ID, Title: r.Title, Stride: r.Stride,
-			Element: element, ElementType: target, Namespace: namespace,
+			ID: r.ID + "@" + el.id, RuleID: r.ID, Title: r.Title, Stride: r.Stride,
+			Element: el.id, ElementType: target, Namespace: el.namespace,
 			MissingControl: r.MissingControl, Description: r.Description, Mitigation: r.Mitigation, References: r.References,
-			Evidence: findingEvidence(evidence, details),
+			Evidence: findingEvidence(el.evidence, details),
 		}
-		rate(&f, r, v.Ctx, v.Edge, data)
+		rate(&f, r, el.entry, v.Edge, el.data)
 		out = append(out, f)
 	}
 	return out, errors.Join(errs...)

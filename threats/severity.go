@@ -13,18 +13,21 @@ var SensitiveData = []string{"pii", "payment", "credentials", "phi", "secret"}
 
 // rate sets a finding's likelihood, impact and severity: the rule's base
 // levels, raised one step each by context, as DESIGN.md describes.
-//   - reachable from the internet through the graph: likelihood +1
+//   - an entry point (reached directly from the internet, or behind an
+//     exposed gateway) or a flow from the internet: likelihood +1. Deeper
+//     elements are reachable too, but only through other services, which
+//     is the normal shape of a system and would raise everything.
 //   - a flow crossing a trust boundary: likelihood +1 (once with the above)
 //   - touching sensitive data: impact +1
 //
 // Severity is likelihood × impact: 12 and above critical, 6 and above high,
 // 3 and above medium, below that low.
-func rate(f *Finding, r *catalog.Rule, ctx *catalog.Context, edge *model.Edge, data []string) {
+func rate(f *Finding, r *catalog.Rule, entry bool, edge *model.Edge, data []string) {
 	l, i := r.Likelihood.Score(), r.Impact.Score()
 	switch {
-	case ctx != nil && ctx.Exposed:
+	case entry:
 		l++
-		f.Raised = append(f.Raised, "reachable from the internet")
+		f.Raised = append(f.Raised, "directly reachable from the internet")
 	case edge != nil && len(edge.Crosses) > 0:
 		l++
 		f.Raised = append(f.Raised, "crosses a trust boundary ("+strings.Join(edge.Crosses, ", ")+")")

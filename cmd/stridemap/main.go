@@ -15,9 +15,10 @@ import (
 
 // Exit codes, documented in the README and in "stridemap --help".
 const (
-	exitOK      = 0
-	exitUsage   = 2 // bad flags or arguments, or nothing could be read
-	exitPartial = 3 // the scan was stored, but some inputs could not be used
+	exitOK       = 0
+	exitFindings = 1 // findings at or above --fail-on
+	exitUsage    = 2 // bad flags or arguments, or nothing could be read
+	exitPartial  = 3 // the scan was stored, but some inputs could not be used
 )
 
 func main() {

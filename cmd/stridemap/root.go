@@ -67,7 +67,7 @@ stored but some inputs could not be used (each is listed on stderr).`,
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}
 	}
-	root.AddCommand(a.scanCommand(), a.scansCommand(), a.graphCommand(), versionCommand())
+	root.AddCommand(a.scanCommand(), a.scansCommand(), a.graphCommand(), a.findingsCommand(), a.catalogCommand(), versionCommand())
 	return root
 }
 

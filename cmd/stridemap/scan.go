@@ -13,6 +13,7 @@ import (
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
+	"github.com/stridemap/stridemap/threats"
 )
 
 type scanOptions struct {
@@ -20,6 +21,8 @@ type scanOptions struct {
 	kustomize   []string
 	namespace   string
 	maxFileSize int64
+	catalogs    []string
+	failOn      string
 }
 
 func (a *app) scanCommand() *cobra.Command {
@@ -41,16 +44,27 @@ Sources:
 Helm charts: render them first and pipe the result in:
   helm template my-release ./chart -f values.yaml | stridemap scan -f -
 
+The threat catalog (built-in rules, plus --catalog directories) is evaluated
+over the graph and the findings are stored with the scan; "stridemap findings"
+lists them. With --fail-on SEVERITY the command exits 1 when a finding is at
+or above that severity, for CI.
+
 Secret values are never stored: only the names and keys of Secrets, and the
 names of environment variables.`,
 		Example: `  stridemap scan -f k8s/
   stridemap scan -f app.yaml -f db.yaml --namespace shop
   stridemap scan -k overlays/production
-  kubectl get deploy,svc,ing,cm -A -o yaml | stridemap scan -f -`,
+  kubectl get deploy,svc,ing,cm -A -o yaml | stridemap scan -f -
+  stridemap scan -f k8s/ --catalog ./threat-rules --fail-on high`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(opts.files) == 0 && len(opts.kustomize) == 0 {
 				return fmt.Errorf("nothing to scan: name manifests with -f PATH or a kustomization with -k DIR (see stridemap scan --help)")
+			}
+			if opts.failOn != "" {
+				if _, err := threats.ParseSeverity(opts.failOn); err != nil {
+					return fmt.Errorf("--fail-on: %w", err)
+				}
 			}
 			return a.runScan(cmd.Context(), opts)
 		},
@@ -59,12 +73,19 @@ names of environment variables.`,
 	cmd.Flags().StringArrayVarP(&opts.kustomize, "kustomize", "k", nil, "kustomization directory to render and scan (repeatable)")
 	cmd.Flags().StringVarP(&opts.namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
 	cmd.Flags().Int64Var(&opts.maxFileSize, "max-file-size", manifests.DefaultMaxFileBytes, "largest file to read, in bytes")
+	cmd.Flags().StringArrayVar(&opts.catalogs, "catalog", nil, "directory of YAML rules that add, override or disable built-in rules (repeatable)")
+	cmd.Flags().StringVar(&opts.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity: low, medium, high, critical")
 	_ = cmd.MarkFlagDirname("kustomize")
+	_ = cmd.MarkFlagDirname("catalog")
 	return cmd
 }
 
 func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	started := time.Now()
+	rules, err := loadCatalog(opts.catalogs)
+	if err != nil {
+		return err
+	}
 	req := manifests.Request{
 		Paths:            opts.files,
 		Kustomize:        opts.kustomize,
@@ -90,6 +111,19 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	graph := model.Build(inv)
 	objects := objectRefs(inv.Objects)
 	inv.Objects = nil // the decoded objects are no longer needed: let the store's work reuse their memory
+
+	step = time.Now()
+	findings, err := threats.Evaluate(graph, rules.catalog)
+	if err != nil {
+		// A rule that fails on some element (a user rule over its cost
+		// limit) is reported; the other findings still count.
+		fmt.Fprintf(a.stderr, "warning: %v\n", err)
+	}
+	records, err := threats.Records(findings)
+	if err != nil {
+		return err
+	}
+	a.log.Debug("evaluated catalog", "rules", len(rules.catalog.Rules), "findings", len(findings), "took", time.Since(step))
 	a.log.Debug("built graph", "nodes", len(graph.Nodes), "edges", len(graph.Edges), "controls", len(graph.Controls), "took", time.Since(step))
 
 	s, err := a.openStore(ctx)
@@ -106,6 +140,8 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 		Objects:     objects,
 		Problems:    inv.Problems,
 		Graph:       graph,
+		Findings:    records,
+		Catalog:     rules.description,
 	})
 	if err != nil {
 		return err
@@ -117,6 +153,15 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	}
 	if err := writeScanSummary(a.stdout, info, graph, inv, s.Path()); err != nil {
 		return err
+	}
+	if err := writeFindingsSummary(a.stdout, info, findings); err != nil {
+		return err
+	}
+	if opts.failOn != "" {
+		min, _ := threats.ParseSeverity(opts.failOn)
+		if n := len(threats.AtOrAbove(findings, min)); n > 0 {
+			return &exitError{code: exitFindings, message: fmt.Sprintf("%d finding(s) at or above %s (--fail-on)", n, min)}
+		}
 	}
 	if inv.Partial() {
 		return &exitError{code: exitPartial, message: fmt.Sprintf("scan #%d is partial: %d input problem(s) listed above", id, info.Counts.Errors)}

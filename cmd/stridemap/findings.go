@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/model/store"
+	"github.com/stridemap/stridemap/threats"
+)
+
+type findingsOptions struct {
+	strides    []string
+	severity   string
+	rule       string
+	namespace  string
+	format     string
+	showDetail bool
+}
+
+func (a *app) findingsCommand() *cobra.Command {
+	var opts findingsOptions
+	cmd := &cobra.Command{
+		Use:   "findings [SCAN]",
+		Short: "List the threats found in a scan",
+		Long: `List the findings of a scan (the latest unless SCAN names one), most severe
+first. Each finding has a stable ID, RULE@ELEMENT, that later scans keep, its
+STRIDE category, severity, the element, and the missing control; --detail adds
+the evidence (file:line), description, mitigation and references.`,
+		Example: `  stridemap findings
+  stridemap findings --stride S --stride E --severity high
+  stridemap findings --namespace shop --detail
+  stridemap findings 3 --format json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runFindings(cmd.Context(), args, opts)
+		},
+	}
+	cmd.Flags().StringArrayVar(&opts.strides, "stride", nil, "only this STRIDE category: a letter (S T R I D E) or a name (repeatable)")
+	cmd.Flags().StringVar(&opts.severity, "severity", "", "only findings at or above this severity: low, medium, high, critical")
+	cmd.Flags().StringVar(&opts.rule, "rule", "", "only findings of this rule")
+	cmd.Flags().StringVarP(&opts.namespace, "namespace", "n", "", "only findings in this namespace")
+	cmd.Flags().StringVar(&opts.format, "format", "table", "output format: table or json")
+	cmd.Flags().BoolVar(&opts.showDetail, "detail", false, "with the table, print evidence, description and mitigation under each finding")
+	return cmd
+}
+
+func (a *app) runFindings(ctx context.Context, args []string, opts findingsOptions) error {
+	if opts.format != "table" && opts.format != "json" {
+		return fmt.Errorf("unknown --format %q: use table or json", opts.format)
+	}
+	filter, err := newFindingFilter(opts)
+	if err != nil {
+		return err
+	}
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	id, err := scanIDArg(ctx, s, args)
+	if err != nil {
+		return err
+	}
+	records, err := s.Findings(ctx, id)
+	if err != nil {
+		return err
+	}
+	all, err := threats.FromRecords(records)
+	if err != nil {
+		return err
+	}
+	var findings []threats.Finding
+	for _, f := range all {
+		if filter(f) {
+			findings = append(findings, f)
+		}
+	}
+	sortBySeverity(findings)
+	if opts.format == "json" {
+		if findings == nil {
+			findings = []threats.Finding{}
+		}
+		return writeJSON(a.stdout, findings)
+	}
+	if len(findings) == 0 {
+		fmt.Fprintf(a.stdout, "No findings in scan #%d match.\n", id)
+		return nil
+	}
+	return writeFindingsTable(a.stdout, findings, opts.showDetail)
+}
+
+// newFindingFilter turns the command's options into a predicate.
+func newFindingFilter(opts findingsOptions) (func(threats.Finding) bool, error) {
+	var strides []catalog.Stride
+	for _, s := range opts.strides {
+		// "--stride SE" is accepted as two letters.
+		parts := []string{s}
+		if len(s) > 1 && strings.ToUpper(s) == s && !strings.Contains(s, "-") {
+			parts = strings.Split(s, "")
+		}
+		for _, p := range parts {
+			st, err := catalog.ParseStride(p)
+			if err != nil {
+				return nil, fmt.Errorf("--stride: %w", err)
+			}
+			strides = append(strides, st)
+		}
+	}
+	var min threats.Severity
+	if opts.severity != "" {
+		var err error
+		if min, err = threats.ParseSeverity(opts.severity); err != nil {
+			return nil, fmt.Errorf("--severity: %w", err)
+		}
+	}
+	return func(f threats.Finding) bool {
+		return (len(strides) == 0 || slices.Contains(strides, f.Stride)) &&
+			(min == "" || f.Severity.Rank() >= min.Rank()) &&
+			(opts.rule == "" || f.RuleID == opts.rule) &&
+			(opts.namespace == "" || f.Namespace == opts.namespace)
+	}, nil
+}
+
+func sortBySeverity(findings []threats.Finding) {
+	sort.SliceStable(findings, func(i, j int) bool {
+		if a, b := findings[i].Severity.Rank(), findings[j].Severity.Rank(); a != b {
+			return a > b
+		}
+		return findings[i].ID < findings[j].ID
+	})
+}
+
+func writeFindingsTable(w io.Writer, findings []threats.Finding, detail bool) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEVERITY\tS\tRULE\tELEMENT\tMISSING CONTROL")
+	for _, f := range findings {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Stride.Letter(), f.RuleID, f.Element, f.MissingControl)
+		if detail {
+			tw.Flush()
+			writeFindingDetail(w, f)
+		}
+	}
+	return tw.Flush()
+}
+
+func writeFindingDetail(w io.Writer, f threats.Finding) {
+	fmt.Fprintf(w, "    %s — %s\n", f.ID, f.Title)
+	if len(f.Raised) > 0 {
+		fmt.Fprintf(w, "    severity raised: %s\n", strings.Join(f.Raised, "; "))
+	}
+	for _, ev := range f.Evidence {
+		line := ev.Location()
+		if ev.Object != "" {
+			line += "  " + ev.Object
+		}
+		if ev.Field != "" {
+			line += "  " + ev.Field
+		}
+		if ev.Detail != "" {
+			line += "  " + ev.Detail
+		}
+		fmt.Fprintf(w, "    evidence: %s\n", strings.TrimSpace(line))
+	}
+	fmt.Fprintf(w, "    %s\n    mitigation: %s\n", strings.TrimSpace(f.Description), strings.TrimSpace(f.Mitigation))
+	if refs := f.References.CWE; len(refs) > 0 {
+		fmt.Fprintf(w, "    references: %s\n", strings.Join(slices.Concat(refs, f.References.CAPEC, f.References.ATTACK), ", "))
+	}
+	fmt.Fprintln(w)
+}
+
+// writeFindingsSummary prints the findings part of the scan summary: counts
+// by severity and STRIDE, then the most severe few.
+func writeFindingsSummary(w io.Writer, info store.ScanInfo, findings []threats.Finding) error {
+	c := info.Counts
+	var bySeverity []string
+	for i := len(threats.Severities) - 1; i >= 0; i-- {
+		sev := threats.Severities[i]
+		if n := c.FindingsBySeverity[string(sev)]; n > 0 {
+			bySeverity = append(bySeverity, fmt.Sprintf("%s %d", sev, n))
+		}
+	}
+	byStride := map[catalog.Stride]int{}
+	for _, f := range findings {
+		byStride[f.Stride]++
+	}
+	var strides []string
+	for _, s := range catalog.Strides {
+		strides = append(strides, fmt.Sprintf("%s %d", s.Letter(), byStride[s]))
+	}
+	fmt.Fprintf(w, "\nFindings: %d (%s) — %s, catalog %s\n", c.Findings, strings.Join(bySeverity, ", "), strings.Join(strides, " "), info.Catalog)
+	top := slices.Clone(findings)
+	sortBySeverity(top)
+	if len(top) > 5 {
+		top = top[:5]
+	}
+	for _, f := range top {
+		fmt.Fprintf(w, "  %-8s %s  %s\n", f.Severity, f.Stride.Letter(), f.ID)
+	}
+	if len(findings) > len(top) {
+		fmt.Fprintf(w, "  … stridemap findings lists all %d\n", len(findings))
+	}
+	return nil
+}
