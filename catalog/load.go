@@ -204,6 +204,9 @@ func (l *loader) finish() (*Catalog, error) {
 		if r.Disabled {
 			continue
 		}
+		if st, err := ParseStride(string(r.Stride)); err == nil {
+			r.Stride = st // a letter ("T") stands for its category
+		}
 		if msgs := validate(r); len(msgs) > 0 {
 			for _, m := range msgs {
 				l.sourceProblem(r, m)
