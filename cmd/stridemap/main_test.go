@@ -288,13 +288,83 @@ func TestGraphTable(t *testing.T) {
 	}
 }
 
+func TestFindingsAndFailOn(t *testing.T) {
+	c := newCLI(t)
+	r := c.run("", "scan", "-f", demoDir, "--fail-on", "critical")
+	if r.code != exitFindings || !strings.Contains(r.stderr, "at or above critical") {
+		t.Fatalf("--fail-on critical on the demo (a literal payment API key): exit %d, stderr %q", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "Findings: ") || !strings.Contains(r.stdout, "literal-secret-in-env@workload:payments/payments") {
+		t.Errorf("scan summary should list findings:\n%s", r.stdout)
+	}
+	all := c.mustRun("findings", "--format", "json").stdout
+	var findings []map[string]any
+	if err := json.Unmarshal([]byte(all), &findings); err != nil || len(findings) == 0 {
+		t.Fatalf("findings json: %v\n%s", err, all)
+	}
+	if findings[0]["severity"] != "critical" {
+		t.Errorf("most severe first, got %v", findings[0]["severity"])
+	}
+	onlyE := c.mustRun("findings", "--stride", "E").stdout
+	if !strings.Contains(onlyE, "container-privileged") || strings.Contains(onlyE, "no-resource-limits") {
+		t.Errorf("--stride E:\n%s", onlyE)
+	}
+	detail := c.mustRun("findings", "--rule", "literal-secret-in-env", "--detail").stdout
+	for _, want := range []string{"PAYMENT_API_KEY", "testdata/demo/payments.yaml:", "mitigation:", "CWE-798"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("--detail lacks %q:\n%s", want, detail)
+		}
+	}
+	if strings.Contains(detail, "sk_demo_not_a_real_key") {
+		t.Error("the secret value reached the findings output")
+	}
+	if r := c.run("", "scan", "-f", demoDir, "--fail-on", "severe"); r.code != exitUsage {
+		t.Errorf("bad --fail-on: exit %d", r.code)
+	}
+	if r := c.run("", "findings", "--stride", "X"); r.code != exitUsage {
+		t.Errorf("bad --stride: exit %d", r.code)
+	}
+}
+
+func TestCatalogCommands(t *testing.T) {
+	c := newCLI(t)
+	list := c.mustRun("catalog", "list").stdout
+	if !strings.Contains(list, "container-privileged") || !strings.Contains(list, "STRIDE") {
+		t.Errorf("catalog list:\n%s", list)
+	}
+	show := c.mustRun("catalog", "show", "container-privileged").stdout
+	for _, want := range []string{"elevation-of-privilege", "Condition:", "Mitigation:", "CWE: CWE-250"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("catalog show lacks %q:\n%s", want, show)
+		}
+	}
+	good := t.TempDir()
+	writeFile(t, filepath.Join(good, "r.yaml"), "- id: container-privileged\n  disabled: true\n")
+	if out := c.mustRun("catalog", "lint", good).stdout; !strings.Contains(out, "ok:") {
+		t.Errorf("lint of a good catalog: %s", out)
+	}
+	bad := t.TempDir()
+	writeFile(t, filepath.Join(bad, "r.yaml"), "- id: my-rule\n  title: t\n  stride: T\n  appliesTo: [process]\n  condition: node.wrkload.hostNetwork\n  missingControl: x\n  likelihood: low\n  impact: low\n  description: d\n  mitigation: m\n")
+	r := c.run("", "catalog", "lint", bad)
+	if r.code != exitUsage || !strings.Contains(r.stdout, filepath.Join(bad, "r.yaml")+":1: rule my-rule") || !strings.Contains(r.stdout, "wrkload") {
+		t.Errorf("lint of a bad catalog: exit %d\n%s", r.code, r.stdout)
+	}
+	// A user catalog changes what scan finds.
+	r = c.run("", "scan", "-f", demoDir, "--catalog", good)
+	if r.code != 0 || strings.Contains(c.mustRun("findings").stdout, "container-privileged") {
+		t.Errorf("a disabled rule should not fire (exit %d)", r.code)
+	}
+}
+
 func TestHelpTeaches(t *testing.T) {
 	c := newCLI(t)
 	for _, tc := range []struct {
 		args []string
 		want []string
 	}{
-		{[]string{"--help"}, []string{"scan", "scans", "graph", "version", "completion", "Exit codes"}},
+		{[]string{"--help"}, []string{"scan", "scans", "graph", "findings", "catalog", "version", "completion", "Exit codes"}},
+		{[]string{"catalog", "--help"}, []string{"disabled: true", "appliesTo", "condition:"}},
+		{[]string{"findings", "--help"}, []string{"--stride", "--severity", "RULE@ELEMENT"}},
 		{[]string{"scan", "--help"}, []string{"helm template", "-k", "Examples:", "never stored"}},
 		{[]string{"graph", "--help"}, []string{"docs/graph-json.md", "dot -Tsvg", "--format table"}},
 		{[]string{"version"}, []string{"stridemap "}},

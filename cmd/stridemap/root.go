@@ -39,14 +39,16 @@ Start with a scan, then look at what was found:
   stridemap scan -f deploy/              # files and directories of YAML/JSON
   stridemap scan -k overlays/production  # a kustomization, rendered in-process
   helm template my-chart | stridemap scan -f -
+  stridemap findings --severity high     # threats found, with evidence (--detail)
   stridemap scans                        # scan history
   stridemap graph --format dot | dot -Tsvg > graph.svg
 
 The store is .stridemap/stridemap.db in the current directory unless --db or
 STRIDEMAP_DB says otherwise.
 
-Exit codes: 0 success; 2 usage error or nothing could be read; 3 the scan was
-stored but some inputs could not be used (each is listed on stderr).`,
+Exit codes: 0 success; 1 findings at or above "scan --fail-on"; 2 usage error
+or nothing could be read; 3 the scan was stored but some inputs could not be
+used (each is listed on stderr).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		CompletionOptions: cobra.CompletionOptions{
