@@ -46,4 +46,7 @@ type Finding struct {
 	Description    string             `json:"description"`
 	Mitigation     string             `json:"mitigation"`
 	References     catalog.References `json:"references"`
+	// Triage is the decision in force, filled in when findings are read
+	// back (ApplyTriage); it is never part of the stored scan.
+	Triage *Triage `json:"triage,omitempty"`
 }

@@ -18,6 +18,7 @@ import (
 
 type findingsOptions struct {
 	strides    []string
+	statuses   []string
 	severity   string
 	rule       string
 	namespace  string
@@ -46,6 +47,7 @@ the evidence (file:line), description, mitigation and references.`,
 	cmd.Flags().StringArrayVar(&opts.strides, "stride", nil, "only this STRIDE category: a letter (S T R I D E) or a name (repeatable)")
 	cmd.Flags().StringVar(&opts.severity, "severity", "", "only findings at or above this severity: low, medium, high, critical")
 	cmd.Flags().StringVar(&opts.rule, "rule", "", "only findings of this rule")
+	cmd.Flags().StringArrayVar(&opts.statuses, "status", nil, "only findings with this triage status: open, accepted, mitigated, false-positive (repeatable)")
 	cmd.Flags().StringVarP(&opts.namespace, "namespace", "n", "", "only findings in this namespace")
 	cmd.Flags().StringVar(&opts.format, "format", "table", "output format: table or json")
 	cmd.Flags().BoolVar(&opts.showDetail, "detail", false, "with the table, print evidence, description and mitigation under each finding")
@@ -77,6 +79,11 @@ func (a *app) runFindings(ctx context.Context, args []string, opts findingsOptio
 	if err != nil {
 		return err
 	}
+	decisions, err := s.Triage(ctx)
+	if err != nil {
+		return err
+	}
+	threats.ApplyTriage(all, decisions)
 	var findings []threats.Finding
 	for _, f := range all {
 		if filter(f) {
@@ -114,6 +121,14 @@ func newFindingFilter(opts findingsOptions) (func(threats.Finding) bool, error) 
 			strides = append(strides, st)
 		}
 	}
+	var statuses []threats.Status
+	for _, st := range opts.statuses {
+		v, err := threats.ParseStatus(st)
+		if err != nil {
+			return nil, fmt.Errorf("--status: %w", err)
+		}
+		statuses = append(statuses, v)
+	}
 	var min threats.Severity
 	if opts.severity != "" {
 		var err error
@@ -125,8 +140,16 @@ func newFindingFilter(opts findingsOptions) (func(threats.Finding) bool, error) 
 		return (len(strides) == 0 || slices.Contains(strides, f.Stride)) &&
 			(min == "" || f.Severity.Rank() >= min.Rank()) &&
 			(opts.rule == "" || f.RuleID == opts.rule) &&
-			(opts.namespace == "" || f.Namespace == opts.namespace)
+			(opts.namespace == "" || f.Namespace == opts.namespace) &&
+			(len(statuses) == 0 || slices.Contains(statuses, statusOf(f)))
 	}, nil
+}
+
+func statusOf(f threats.Finding) threats.Status {
+	if f.Triage == nil {
+		return threats.Open
+	}
+	return f.Triage.Status
 }
 
 func sortBySeverity(findings []threats.Finding) {
@@ -140,9 +163,9 @@ func sortBySeverity(findings []threats.Finding) {
 
 func writeFindingsTable(w io.Writer, findings []threats.Finding, detail bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEVERITY\tS\tRULE\tELEMENT\tMISSING CONTROL")
+	fmt.Fprintln(tw, "SEVERITY\tS\tSTATUS\tRULE\tELEMENT\tMISSING CONTROL")
 	for _, f := range findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Stride.Letter(), f.RuleID, f.Element, f.MissingControl)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Stride.Letter(), statusOf(f), f.RuleID, f.Element, f.MissingControl)
 		if detail {
 			tw.Flush()
 			writeFindingDetail(w, f)
@@ -155,6 +178,9 @@ func writeFindingDetail(w io.Writer, f threats.Finding) {
 	fmt.Fprintf(w, "    %s — %s\n", f.ID, f.Title)
 	if len(f.Raised) > 0 {
 		fmt.Fprintf(w, "    severity raised: %s\n", strings.Join(f.Raised, "; "))
+	}
+	if t := f.Triage; t != nil {
+		fmt.Fprintf(w, "    triage: %s by %s on %s: %s\n", t.Status, t.By, t.At.Local().Format("2006-01-02"), t.Reason)
 	}
 	for _, ev := range f.Evidence {
 		line := ev.Location()
@@ -195,7 +221,13 @@ func writeFindingsSummary(w io.Writer, info store.ScanInfo, findings []threats.F
 	for _, s := range catalog.Strides {
 		strides = append(strides, fmt.Sprintf("%s %d", s.Letter(), byStride[s]))
 	}
-	fmt.Fprintf(w, "\nFindings: %d (%s) — %s, catalog %s\n", c.Findings, strings.Join(bySeverity, ", "), strings.Join(strides, " "), info.Catalog)
+	triaged := 0
+	for _, f := range findings {
+		if !f.IsOpen() {
+			triaged++
+		}
+	}
+	fmt.Fprintf(w, "\nFindings: %d (%s) — %s, %d triaged; catalog %s\n", c.Findings, strings.Join(bySeverity, ", "), strings.Join(strides, " "), triaged, info.Catalog)
 	top := slices.Clone(findings)
 	sortBySeverity(top)
 	if len(top) > 5 {

@@ -326,6 +326,52 @@ func TestFindingsAndFailOn(t *testing.T) {
 	}
 }
 
+// TestTriageFollowsFindingsAcrossScans: a decision made on one scan
+// applies to the same finding ID in the next, takes it out of the CI gate,
+// and survives a round trip through the YAML file kept in git.
+func TestTriageFollowsFindingsAcrossScans(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("scan", "-f", demoDir)
+	id := "literal-secret-in-env@workload:payments/payments"
+	if r := c.run("", "triage", id, "--status", "accepted"); r.code != exitUsage || !strings.Contains(r.stderr, "--reason is required") {
+		t.Errorf("accepting without a reason: exit %d %q", r.code, r.stderr)
+	}
+	if r := c.run("", "triage", "no-such@thing", "--status", "accepted", "--reason", "x"); r.code != exitUsage || !strings.Contains(r.stderr, "no finding") {
+		t.Errorf("unknown finding: exit %d %q", r.code, r.stderr)
+	}
+	c.mustRun("triage", id, "--status", "accepted", "--reason", "demo key, rotated in SEC-1", "--by", "alice")
+
+	r := c.run("", "scan", "-f", demoDir, "--fail-on", "critical")
+	if r.code != 0 || !strings.Contains(r.stdout, "1 triaged") {
+		t.Errorf("the accepted critical finding should not fail the gate: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	out := c.mustRun("findings", "--status", "accepted", "--detail").stdout
+	if !strings.Contains(out, id) || !strings.Contains(out, "triage: accepted by alice") || !strings.Contains(out, "SEC-1") {
+		t.Errorf("findings --status accepted:\n%s", out)
+	}
+	if open := c.mustRun("findings", "--status", "open").stdout; strings.Contains(open, id) {
+		t.Error("the accepted finding is listed as open")
+	}
+
+	file := filepath.Join(t.TempDir(), "triage.yaml")
+	c.mustRun("triage", "export", "-o", file)
+	other := newCLI(t)
+	other.mustRun("scan", "-f", demoDir)
+	if out := other.mustRun("triage", "import", file).stdout; !strings.Contains(out, "1 decision(s) read") || !strings.Contains(out, "1 recorded") {
+		t.Errorf("import: %s", out)
+	}
+	if out := other.mustRun("triage", "import", file).stdout; !strings.Contains(out, "0 recorded") {
+		t.Errorf("importing twice should change nothing: %s", out)
+	}
+	if list := other.mustRun("triage", "list").stdout; !strings.Contains(list, "alice") || !strings.Contains(list, "accepted") {
+		t.Errorf("imported decisions:\n%s", list)
+	}
+	writeFile(t, file, "version: 1\ndecisions:\n  - finding: x@y\n    status: maybe\n")
+	if r := other.run("", "triage", "import", file); r.code != exitUsage || !strings.Contains(r.stderr, "unknown status") {
+		t.Errorf("bad file: exit %d %q", r.code, r.stderr)
+	}
+}
+
 func TestCatalogCommands(t *testing.T) {
 	c := newCLI(t)
 	list := c.mustRun("catalog", "list").stdout

@@ -154,13 +154,24 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	if err := writeScanSummary(a.stdout, info, graph, inv, s.Path()); err != nil {
 		return err
 	}
+	decisions, err := s.Triage(ctx)
+	if err != nil {
+		return err
+	}
+	threats.ApplyTriage(findings, decisions)
 	if err := writeFindingsSummary(a.stdout, info, findings); err != nil {
 		return err
 	}
 	if opts.failOn != "" {
 		min, _ := threats.ParseSeverity(opts.failOn)
-		if n := len(threats.AtOrAbove(findings, min)); n > 0 {
-			return &exitError{code: exitFindings, message: fmt.Sprintf("%d finding(s) at or above %s (--fail-on)", n, min)}
+		var open int
+		for _, f := range threats.AtOrAbove(findings, min) {
+			if f.IsOpen() {
+				open++
+			}
+		}
+		if open > 0 {
+			return &exitError{code: exitFindings, message: fmt.Sprintf("%d open finding(s) at or above %s (--fail-on); triaged findings do not count", open, min)}
 		}
 	}
 	if inv.Partial() {
