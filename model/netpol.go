@@ -1,5 +1,1058 @@
 package model
 
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/stridemap/stridemap/discover"
+)
+
+// Verdicts in Edge.Policy.
+const (
+	PolicyAllowed = "allowed"
+	PolicyDenied  = "denied"
+)
+
+// Workload controls derived from the verdicts: whether who may connect to
+// (or be reached from) a workload is narrowed by policy at all. A policy
+// that only admits "every pod of the namespace" or "every pod of the
+// cluster" selects the workload but restricts nothing, so it does not count.
+const (
+	ControlIngressRestricted = "network-policy-ingress-restricted"
+	ControlEgressRestricted  = "network-policy-egress-restricted"
+)
+
+// namespaceNameLabel is the label the API server puts on every Namespace.
+const namespaceNameLabel = "kubernetes.io/metadata.name"
+
+// Groups and kinds of the CNI-specific policies read as unstructured objects.
+const (
+	ciliumGroup        = "cilium.io"
+	calicoGroup        = "projectcalico.org"
+	calicoCRDGroup     = "crd.projectcalico.org"
+	ciliumNamespaceKey = "io.kubernetes.pod.namespace"
+	ciliumNSLabelsKey  = "io.cilium.k8s.namespace.labels."
+	calicoNamespaceKey = "projectcalico.org/namespace"
+	calicoNSNameKey    = "projectcalico.org/name"
+	calicoSAKey        = "projectcalico.org/serviceaccount"
+)
+
+// direction is the side of a flow a policy governs.
+type direction int
+
+const (
+	ingress direction = iota
+	egress
+)
+
+func (d direction) String() string {
+	if d == egress {
+		return "egress"
+	}
+	return "ingress"
+}
+
+// endpoint is one end of a flow as policies see it: a pod's labels and its
+// namespace's labels. known is false when the pods are not in the
+// manifests (the controller behind an Ingress or Gateway, a hostNetwork pod
+// whose traffic leaves from the node's address).
+type endpoint struct {
+	id       string
+	known    bool
+	ns       string
+	labels   map[string]string
+	nsLabels map[string]string
+	sa       string
+}
+
+// flowPort is the port a flow reaches on the destination pod, which is what
+// policies name: a Service's port is translated to its targetPort first.
+type flowPort struct {
+	known    bool
+	number   int32
+	name     string // the container port's name, for policies that name ports
+	protocol string // TCP, UDP, SCTP
+}
+
+func (p flowPort) String() string {
+	switch {
+	case !p.known:
+		return "an unknown port"
+	case p.name != "":
+		return fmt.Sprintf("port %d (%s)", p.number, p.name)
+	}
+	return fmt.Sprintf("port %d", p.number)
+}
+
+// labelMatch reports whether a label set matches a selector.
+type labelMatch func(map[string]string) bool
+
+func matchAll(map[string]string) bool  { return true }
+func matchNone(map[string]string) bool { return false }
+
+// policyPeer is one "from" (ingress) or "to" (egress) entry of a rule.
+type policyPeer struct {
+	match func(ep *endpoint, policyNS string) bool
+	// otherNamespaces says the peer may admit pods outside the policy's
+	// namespace: an endpoint whose pods are unknown (an ingress
+	// controller, usually in a namespace of its own) is assumed to match
+	// such a peer, and no other.
+	otherNamespaces bool
+	// everyPod says the peer admits every pod of the policy's namespace,
+	// or of the cluster: it selects but restricts nothing.
+	everyPod bool
+	external bool // ipBlock, CIDR, world: never a pod
+}
+
+// policyRule is one ingress or egress rule.
+type policyRule struct {
+	allPeers bool         // no peers listed: every source or destination
+	peers    []policyPeer // otherwise, any of these
+	ports    []portMatch  // none: every port
+	action   string       // "allow", "deny", or "" for Calico Log/Pass (no verdict)
+	field    string       // where the rule is: "spec.ingress[0]"
+}
+
+// portMatch is one entry of a rule's ports.
+type portMatch struct {
+	protocol string // "" for any
+	number   int32  // 0 for any, unless name is set
+	end      int32  // last port of a range, 0 for a single port
+	name     string // a named container port
+}
+
+// netPolicy is a NetworkPolicy, CiliumNetworkPolicy or Calico policy in the
+// one form the verdicts need.
+type netPolicy struct {
+	obj       *discover.Object
+	namespace string // "" for cluster-wide policies
+	selects   func(ep *endpoint) bool
+	field     string  // where the pod selector is
+	applies   [2]bool // ingress, egress
+	rules     [2][]policyRule
+	// ordered policies (Calico) decide by their first matching rule;
+	// others admit a flow when any rule admits it.
+	ordered bool
+}
+
+func (p *netPolicy) evidence(field, detail string) Evidence {
+	return Evidence{File: p.obj.Location.File, Line: p.obj.LineOf(field), Object: p.obj.Ref(), Field: field, Detail: detail}
+}
+
+// policyIndex holds the policies by namespace, so that finding the policies
+// of a workload looks only at its own namespace and the cluster-wide ones.
+type policyIndex struct {
+	byNamespace map[string][]*netPolicy
+	clusterWide []*netPolicy
+	nsLabels    map[string]map[string]string
+}
+
 // addNetworkPolicyVerdicts evaluates NetworkPolicies (and Cilium/Calico
-// policies) for every edge, setting Edge.Policy.
-func (b *builder) addNetworkPolicyVerdicts() {}
+// policies) for every in-cluster flow whose destination is a workload, as
+// the API defines them: a flow needs the destination's ingress policies and
+// the source's egress policies to admit it. It sets Edge.Policy and
+// PolicyEvidence, and records which workloads have their ingress or egress
+// narrowed at all. Flows from the internet and to hosts outside the
+// cluster keep an empty verdict: whether an ipBlock admits them depends on
+// addresses the manifests do not show.
+func (b *builder) addNetworkPolicyVerdicts() {
+	ix := b.indexPolicies()
+	if len(ix.byNamespace) == 0 && len(ix.clusterWide) == 0 {
+		return
+	}
+	byID := make(map[string]*workload, len(b.workloads))
+	for _, w := range b.workloads {
+		byID[w.id] = w
+	}
+	// The policies that select each workload, per direction, found once.
+	selecting := make(map[string]*[2][]*netPolicy, len(b.workloads))
+	endpoints := make(map[string]*endpoint, len(b.workloads))
+	for _, w := range b.workloads {
+		ep := ix.workloadEndpoint(w)
+		endpoints[w.id] = ep
+		var sel [2][]*netPolicy
+		for _, p := range ix.candidates(ep.ns) {
+			if !p.selects(ep) {
+				continue
+			}
+			for _, d := range []direction{ingress, egress} {
+				if p.applies[d] {
+					sel[d] = append(sel[d], p)
+				}
+			}
+		}
+		selecting[w.id] = &sel
+		b.addRestrictionControls(w.id, sel)
+	}
+	for i := range b.graph.Edges {
+		e := &b.graph.Edges[i]
+		dst := byID[e.To]
+		if dst == nil || strings.HasPrefix(e.From, "external:") {
+			continue
+		}
+		var src *endpoint
+		var srcPolicies []*netPolicy
+		if w := byID[e.From]; w != nil {
+			src = endpoints[w.id]
+			srcPolicies = selecting[w.id][egress]
+		} else {
+			// A gateway: its pods are the ingress controller's, not in the manifests.
+			n := b.node(e.From)
+			if n == nil {
+				continue
+			}
+			src = &endpoint{id: e.From, ns: n.Namespace}
+		}
+		port := b.targetPortOf(e, dst)
+		in := decide(ingress, selecting[dst.id][ingress], src, port)
+		out := decide(egress, srcPolicies, endpoints[dst.id], port)
+		switch {
+		case out.selected && !out.allowed:
+			e.Policy, e.PolicyEvidence = PolicyDenied, out.evidence
+		case !in.selected:
+			// Nothing narrows who may connect to the destination.
+		case in.allowed:
+			e.Policy, e.PolicyEvidence = PolicyAllowed, append(in.evidence, out.evidence...)
+		default:
+			e.Policy, e.PolicyEvidence = PolicyDenied, in.evidence
+		}
+	}
+}
+
+// addRestrictionControls records whether a workload's ingress and egress
+// are narrowed: some policy selects it for that direction and no rule of
+// those policies admits every pod.
+func (b *builder) addRestrictionControls(id string, sel [2][]*netPolicy) {
+	for d, kind := range []string{ControlIngressRestricted, ControlEgressRestricted} {
+		if len(sel[d]) == 0 {
+			continue
+		}
+		var evidence []Evidence
+		restricted := true
+		for _, p := range sel[d] {
+			for _, r := range p.rules[d] {
+				if r.action == "allow" && r.admitsEveryPod() {
+					restricted = false
+				}
+			}
+			evidence = append(evidence, p.evidence(p.field, "selects the workload for "+direction(d).String()))
+		}
+		if restricted {
+			b.addControl(kind, id, evidence...)
+		}
+	}
+}
+
+func (r policyRule) admitsEveryPod() bool {
+	if r.allPeers {
+		return true
+	}
+	for _, p := range r.peers {
+		if p.everyPod {
+			return true
+		}
+	}
+	return false
+}
+
+// verdict is what the policies of one side say about a flow.
+type verdict struct {
+	selected bool // some policy of this side selects the pod
+	allowed  bool
+	evidence []Evidence
+}
+
+// decide applies the policies that select one end of a flow to the other
+// end. An explicit deny (Calico Deny, Cilium ingressDeny) wins over any
+// allow; otherwise one admitting rule is enough; otherwise the flow is
+// denied, and the evidence is the policies that select the pod.
+func decide(d direction, policies []*netPolicy, peer *endpoint, port flowPort) verdict {
+	if len(policies) == 0 {
+		return verdict{}
+	}
+	v := verdict{selected: true}
+	var allows, denies []Evidence
+	for _, p := range policies {
+		action, field, assumed := p.decide(d, peer, port)
+		detail := fmt.Sprintf("%s rule admits %s on %s", d, peer.id, port)
+		if action == "deny" {
+			detail = fmt.Sprintf("%s rule denies %s on %s", d, peer.id, port)
+		}
+		if assumed {
+			detail += " (assumed: its pods are not in the manifests and the rule admits other namespaces)"
+		}
+		switch action {
+		case "allow":
+			allows = append(allows, p.evidence(field, detail))
+		case "deny":
+			denies = append(denies, p.evidence(field, detail))
+		}
+	}
+	switch {
+	case len(denies) > 0:
+		v.evidence = denies
+	case len(allows) > 0:
+		v.allowed, v.evidence = true, allows
+	default:
+		for _, p := range policies {
+			v.evidence = append(v.evidence, p.evidence(p.field, fmt.Sprintf("selects the pod for %s; no rule admits %s on %s", d, peer.id, port)))
+		}
+	}
+	return v
+}
+
+// decide returns what one policy says about a peer and port: "allow",
+// "deny" or "" (no rule matched), with the deciding rule's field, and
+// whether the match rests on the assumption made for unknown pods.
+func (p *netPolicy) decide(d direction, peer *endpoint, port flowPort) (string, string, bool) {
+	var found string
+	var field string
+	var assumed bool
+	for _, r := range p.rules[d] {
+		ok, guess := r.admits(peer, p.namespace, port)
+		if !ok {
+			continue
+		}
+		if p.ordered {
+			if r.action == "" {
+				continue // Calico Log or Pass: no verdict here
+			}
+			return r.action, r.field, guess
+		}
+		if r.action == "deny" {
+			return "deny", r.field, guess
+		}
+		if found == "" || (assumed && !guess) {
+			found, field, assumed = r.action, r.field, guess
+		}
+	}
+	return found, field, assumed
+}
+
+// admits reports whether a rule matches a peer on a port; guess is true
+// when the peer's pods are unknown and the match is the assumption that
+// they live in a namespace the rule admits.
+func (r policyRule) admits(peer *endpoint, policyNS string, port flowPort) (ok, guess bool) {
+	if !r.portAdmits(port) {
+		return false, false
+	}
+	if r.allPeers {
+		return true, false
+	}
+	for _, p := range r.peers {
+		switch {
+		case p.external:
+		case !peer.known:
+			if p.otherNamespaces {
+				return true, true
+			}
+		case p.match(peer, policyNS):
+			return true, false
+		}
+	}
+	return false, false
+}
+
+func (r policyRule) portAdmits(port flowPort) bool {
+	if len(r.ports) == 0 || !port.known {
+		return true // an unknown port may be one the rule admits
+	}
+	for _, m := range r.ports {
+		if m.protocol != "" && !strings.EqualFold(m.protocol, port.protocol) && !strings.EqualFold(m.protocol, "ANY") {
+			continue
+		}
+		switch {
+		case m.name != "":
+			if m.name == port.name {
+				return true
+			}
+		case m.number == 0:
+			return true
+		case m.end != 0:
+			if port.number >= m.number && port.number <= m.end {
+				return true
+			}
+		case m.number == port.number:
+			return true
+		}
+	}
+	return false
+}
+
+// targetPortOf finds the pod port a flow reaches: the targetPort of the
+// Service port the edge dials, resolved against the destination's
+// container ports so that both numbered and named policy ports match.
+func (b *builder) targetPortOf(e *Edge, dst *workload) flowPort {
+	if e.Port == 0 {
+		return flowPort{}
+	}
+	fp := flowPort{known: true, number: e.Port, protocol: "TCP"}
+	if ref, ok := strings.CutPrefix(e.Via, "Service "); ok {
+		ns, name, _ := strings.Cut(ref, "/")
+		if s := b.services[nsName{ns, name}]; s != nil {
+			for _, sp := range s.svc.Spec.Ports {
+				if sp.Port != e.Port {
+					continue
+				}
+				if sp.Protocol != "" {
+					fp.protocol = string(sp.Protocol)
+				}
+				switch {
+				case sp.TargetPort.StrVal != "":
+					fp.name, fp.number = sp.TargetPort.StrVal, 0
+				case sp.TargetPort.IntVal != 0:
+					fp.number = sp.TargetPort.IntVal
+				}
+				break
+			}
+		}
+	}
+	for _, c := range dst.tmpl.spec.Containers {
+		for _, cp := range c.Ports {
+			if (fp.name != "" && cp.Name == fp.name) || (fp.name == "" && cp.ContainerPort == fp.number) {
+				fp.name, fp.number = cp.Name, cp.ContainerPort
+				return fp
+			}
+		}
+	}
+	if fp.number == 0 {
+		return flowPort{} // a named targetPort no container declares
+	}
+	return fp
+}
+
+// candidates are the policies that may select a pod of namespace ns.
+func (ix *policyIndex) candidates(ns string) []*netPolicy {
+	if len(ix.clusterWide) == 0 {
+		return ix.byNamespace[ns]
+	}
+	return append(append([]*netPolicy(nil), ix.byNamespace[ns]...), ix.clusterWide...)
+}
+
+func (ix *policyIndex) workloadEndpoint(w *workload) *endpoint {
+	ns := w.tmpl.obj.Namespace
+	sa := w.tmpl.spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	return &endpoint{id: w.id, known: !w.tmpl.spec.HostNetwork, ns: ns, labels: w.tmpl.labels, nsLabels: ix.namespaceLabels(ns), sa: sa}
+}
+
+func (ix *policyIndex) namespaceLabels(ns string) map[string]string {
+	if l, ok := ix.nsLabels[ns]; ok {
+		return l
+	}
+	l := map[string]string{namespaceNameLabel: ns}
+	ix.nsLabels[ns] = l
+	return l
+}
+
+func (ix *policyIndex) add(p *netPolicy) {
+	if p.namespace == "" {
+		ix.clusterWide = append(ix.clusterWide, p)
+		return
+	}
+	ix.byNamespace[p.namespace] = append(ix.byNamespace[p.namespace], p)
+}
+
+// indexPolicies reads every policy kind into the common form, and the
+// labels of the Namespaces that namespace selectors match against.
+func (b *builder) indexPolicies() *policyIndex {
+	ix := &policyIndex{byNamespace: map[string][]*netPolicy{}, nsLabels: map[string]map[string]string{}}
+	for _, obj := range b.typed {
+		switch o := obj.Typed.(type) {
+		case *corev1.Namespace:
+			l := map[string]string{}
+			for k, v := range o.Labels {
+				l[k] = v
+			}
+			l[namespaceNameLabel] = o.Name
+			ix.nsLabels[o.Name] = l
+		case *networkingv1.NetworkPolicy:
+			ix.add(k8sPolicy(obj, o))
+		}
+	}
+	for _, kind := range []string{"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"} {
+		for _, obj := range b.byKind[ciliumGroup+"/"+kind] {
+			for _, p := range ciliumPolicies(obj) {
+				ix.add(p)
+				b.addCNIPolicyControls(p)
+			}
+		}
+	}
+	for _, group := range []string{calicoGroup, calicoCRDGroup} {
+		for _, kind := range []string{"NetworkPolicy", "GlobalNetworkPolicy"} {
+			for _, obj := range b.byKind[group+"/"+kind] {
+				if p := calicoPolicy(obj); p != nil {
+					ix.add(p)
+					b.addCNIPolicyControls(p)
+				}
+			}
+		}
+	}
+	return ix
+}
+
+// addCNIPolicyControls records for Cilium and Calico policies the controls
+// addPolicyControls records for NetworkPolicies: the workloads a policy
+// selects, and namespaces where a policy selecting every pod admits nothing.
+func (b *builder) addCNIPolicyControls(p *netPolicy) {
+	for _, w := range b.workloads {
+		if p.namespace != "" && w.tmpl.obj.Namespace != p.namespace {
+			continue
+		}
+		ep := &endpoint{id: w.id, known: true, ns: w.tmpl.obj.Namespace, labels: w.tmpl.labels}
+		if p.selects(ep) {
+			b.addControl(ControlNetworkPolicy, w.id, p.evidence(p.field, ""))
+		}
+	}
+	if p.namespace == "" || !p.selects(&endpoint{ns: p.namespace, labels: map[string]string{}}) {
+		return // cluster-wide, or selects only pods with some label
+	}
+	for d, kind := range []string{ControlDefaultDenyIngress, ControlDefaultDenyEgress} {
+		if !p.applies[d] {
+			continue
+		}
+		admitsNothing := true
+		for _, r := range p.rules[d] {
+			if r.action == "allow" && (r.allPeers || len(r.peers) > 0) {
+				admitsNothing = false
+			}
+		}
+		if admitsNothing {
+			b.addControl(kind, NamespaceBoundaryID(p.namespace), p.evidence(p.field, "selects every pod and allows no "+direction(d).String()))
+		}
+	}
+}
+
+// k8sPolicy reads a networking.k8s.io NetworkPolicy. policyTypes default
+// to Ingress, plus Egress when egress rules are present.
+func k8sPolicy(obj *discover.Object, o *networkingv1.NetworkPolicy) *netPolicy {
+	p := &netPolicy{obj: obj, namespace: obj.Namespace, field: "spec.podSelector"}
+	sel := selectorMatch(&o.Spec.PodSelector)
+	p.selects = func(ep *endpoint) bool { return sel(ep.labels) }
+	if len(o.Spec.PolicyTypes) == 0 {
+		p.applies[ingress] = true
+		p.applies[egress] = len(o.Spec.Egress) > 0
+	}
+	for _, t := range o.Spec.PolicyTypes {
+		switch t {
+		case networkingv1.PolicyTypeIngress:
+			p.applies[ingress] = true
+		case networkingv1.PolicyTypeEgress:
+			p.applies[egress] = true
+		}
+	}
+	for i, r := range o.Spec.Ingress {
+		p.rules[ingress] = append(p.rules[ingress], k8sRule(r.From, r.Ports, fmt.Sprintf("spec.ingress[%d]", i)))
+	}
+	for i, r := range o.Spec.Egress {
+		p.rules[egress] = append(p.rules[egress], k8sRule(r.To, r.Ports, fmt.Sprintf("spec.egress[%d]", i)))
+	}
+	return p
+}
+
+func k8sRule(peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort, field string) policyRule {
+	r := policyRule{allPeers: len(peers) == 0, action: "allow", field: field}
+	for _, peer := range peers {
+		r.peers = append(r.peers, k8sPeer(peer))
+	}
+	for _, port := range ports {
+		m := portMatch{protocol: "TCP"}
+		if port.Protocol != nil {
+			m.protocol = string(*port.Protocol)
+		}
+		if port.Port != nil {
+			m.number, m.name = port.Port.IntVal, port.Port.StrVal
+		}
+		if port.EndPort != nil {
+			m.end = *port.EndPort
+		}
+		r.ports = append(r.ports, m)
+	}
+	return r
+}
+
+// k8sPeer: a podSelector alone picks pods of the policy's namespace, a
+// namespaceSelector alone every pod of the namespaces it picks, both
+// together the pods picked by the one in the namespaces picked by the
+// other; an ipBlock picks addresses, never pods.
+func k8sPeer(peer networkingv1.NetworkPolicyPeer) policyPeer {
+	if peer.IPBlock != nil {
+		return policyPeer{external: true}
+	}
+	pods := matchAll
+	podsEmpty := true
+	if peer.PodSelector != nil {
+		pods = selectorMatch(peer.PodSelector)
+		podsEmpty = isEmptySelector(peer.PodSelector)
+	}
+	if peer.NamespaceSelector == nil {
+		return policyPeer{
+			match:    func(ep *endpoint, ns string) bool { return ep.ns == ns && pods(ep.labels) },
+			everyPod: podsEmpty,
+		}
+	}
+	namespaces := selectorMatch(peer.NamespaceSelector)
+	return policyPeer{
+		match:           func(ep *endpoint, _ string) bool { return namespaces(ep.nsLabels) && pods(ep.labels) },
+		otherNamespaces: true,
+		everyPod:        podsEmpty && isEmptySelector(peer.NamespaceSelector),
+	}
+}
+
+func isEmptySelector(s *metav1.LabelSelector) bool {
+	return len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0
+}
+
+// selectorMatch compiles a label selector; an invalid one matches nothing,
+// as the API server would have refused it.
+func selectorMatch(s *metav1.LabelSelector) labelMatch {
+	sel, err := metav1.LabelSelectorAsSelector(s)
+	if err != nil {
+		return matchNone
+	}
+	if sel.Empty() {
+		return matchAll
+	}
+	return func(l map[string]string) bool { return sel.Matches(labels.Set(l)) }
+}
+
+// ciliumPolicies reads a CiliumNetworkPolicy or
+// CiliumClusterwideNetworkPolicy: one netPolicy per rule in spec and specs.
+// Selectors are matched against the pod's labels plus the labels Cilium
+// derives (io.kubernetes.pod.namespace, io.cilium.k8s.namespace.labels.*);
+// in a namespaced policy a peer that names no namespace stays in the
+// policy's own. An ingress or egress section turns on default deny for
+// that direction even when it admits nothing ("ingress: [{}]"); a rule
+// with only toPorts admits any peer on those ports.
+func ciliumPolicies(obj *discover.Object) []*netPolicy {
+	type spec struct {
+		m     map[string]any
+		field string
+	}
+	var specs []spec
+	if m := mapAt(obj.Fields, "spec"); m != nil {
+		specs = append(specs, spec{m, "spec"})
+	}
+	for i, s := range list(obj.Fields, "specs") {
+		if m := asMap(s); m != nil {
+			specs = append(specs, spec{m, fmt.Sprintf("specs[%d]", i)})
+		}
+	}
+	var out []*netPolicy
+	for _, s := range specs {
+		if _, ok := s.m["endpointSelector"]; !ok {
+			continue // a host policy (nodeSelector) governs nodes, not pods
+		}
+		p := &netPolicy{obj: obj, namespace: obj.Namespace, field: s.field + ".endpointSelector"}
+		sel := ciliumSelector(asMap(s.m["endpointSelector"]))
+		p.selects = func(ep *endpoint) bool { return sel(ep, p.namespace) }
+		for _, sec := range []struct {
+			key     string
+			d       direction
+			action  string
+			peers   string
+			entities string
+			cidrs   []string
+		}{
+			{"ingress", ingress, "allow", "fromEndpoints", "fromEntities", []string{"fromCIDR", "fromCIDRSet"}},
+			{"ingressDeny", ingress, "deny", "fromEndpoints", "fromEntities", []string{"fromCIDR", "fromCIDRSet"}},
+			{"egress", egress, "allow", "toEndpoints", "toEntities", []string{"toCIDR", "toCIDRSet", "toFQDNs", "toServices"}},
+			{"egressDeny", egress, "deny", "toEndpoints", "toEntities", []string{"toCIDR", "toCIDRSet"}},
+		} {
+			rules, present := s.m[sec.key]
+			if !present {
+				continue
+			}
+			p.applies[sec.d] = true
+			for i, r := range asList(rules) {
+				rm := asMap(r)
+				field := fmt.Sprintf("%s.%s[%d]", s.field, sec.key, i)
+				rule := policyRule{action: sec.action, field: field, ports: ciliumPorts(rm)}
+				l3 := false
+				for _, e := range list(rm, sec.peers) {
+					l3 = true
+					rule.peers = append(rule.peers, ciliumPeer(asMap(e)))
+				}
+				for _, e := range list(rm, sec.entities) {
+					l3 = true
+					switch e {
+					case "all", "cluster":
+						rule.peers = append(rule.peers, policyPeer{match: func(*endpoint, string) bool { return true }, otherNamespaces: true, everyPod: true})
+					default: // world, host, remote-node, kube-apiserver …: not pods
+						rule.peers = append(rule.peers, policyPeer{external: true})
+					}
+				}
+				for _, k := range sec.cidrs {
+					if _, ok := rm[k]; ok {
+						l3 = true
+						rule.peers = append(rule.peers, policyPeer{external: true})
+					}
+				}
+				if !l3 {
+					if len(rule.ports) == 0 {
+						continue // "{}": default deny, admits nothing
+					}
+					rule.allPeers = true
+				}
+				p.rules[sec.d] = append(p.rules[sec.d], rule)
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+// ciliumPeer: an empty selector is every pod of the policy's namespace
+// (of the cluster for a cluster-wide policy); one that names
+// io.kubernetes.pod.namespace or namespace labels reaches other namespaces.
+func ciliumPeer(sel map[string]any) policyPeer {
+	empty := len(mapAt(sel, "matchLabels")) == 0 && len(list(sel, "matchExpressions")) == 0
+	return policyPeer{
+		match:           ciliumSelector(sel),
+		otherNamespaces: ciliumNamesNamespace(sel),
+		everyPod:        empty,
+	}
+}
+
+// ciliumKey strips Cilium's label source prefix ("k8s:", "any:").
+func ciliumKey(k string) string {
+	for _, prefix := range []string{"k8s:", "any:"} {
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			return rest
+		}
+	}
+	return k
+}
+
+func ciliumNamesNamespace(sel map[string]any) bool {
+	for k := range mapAt(sel, "matchLabels") {
+		if k = ciliumKey(k); k == ciliumNamespaceKey || strings.HasPrefix(k, ciliumNSLabelsKey) {
+			return true
+		}
+	}
+	for _, e := range list(sel, "matchExpressions") {
+		if k := ciliumKey(str(asMap(e), "key")); k == ciliumNamespaceKey || strings.HasPrefix(k, ciliumNSLabelsKey) {
+			return true
+		}
+	}
+	return false
+}
+
+// ciliumSelector compiles an endpoint selector. Keys with the "reserved:"
+// source name identities that are not pods and match nothing here.
+func ciliumSelector(sel map[string]any) func(ep *endpoint, policyNS string) bool {
+	ls := &metav1.LabelSelector{MatchLabels: map[string]string{}}
+	for k, v := range mapAt(sel, "matchLabels") {
+		s, _ := v.(string)
+		if strings.HasPrefix(k, "reserved:") {
+			return func(*endpoint, string) bool { return false }
+		}
+		ls.MatchLabels[ciliumKey(k)] = s
+	}
+	for _, e := range list(sel, "matchExpressions") {
+		em := asMap(e)
+		req := metav1.LabelSelectorRequirement{Key: ciliumKey(str(em, "key")), Operator: metav1.LabelSelectorOperator(str(em, "operator"))}
+		for _, v := range list(em, "values") {
+			if s, ok := v.(string); ok {
+				req.Values = append(req.Values, s)
+			}
+		}
+		ls.MatchExpressions = append(ls.MatchExpressions, req)
+	}
+	match := selectorMatch(ls)
+	namesNamespace := ciliumNamesNamespace(sel)
+	return func(ep *endpoint, policyNS string) bool {
+		if policyNS != "" && !namesNamespace && ep.ns != policyNS {
+			return false
+		}
+		return match(ciliumLabels(ep))
+	}
+}
+
+// ciliumLabels are the labels Cilium gives a pod's identity.
+func ciliumLabels(ep *endpoint) map[string]string {
+	l := make(map[string]string, len(ep.labels)+len(ep.nsLabels)+2)
+	for k, v := range ep.labels {
+		l[k] = v
+	}
+	for k, v := range ep.nsLabels {
+		l[ciliumNSLabelsKey+k] = v
+	}
+	l[ciliumNamespaceKey] = ep.ns
+	if ep.sa != "" {
+		l["io.cilium.k8s.policy.serviceaccount"] = ep.sa
+	}
+	return l
+}
+
+// ciliumPorts reads toPorts[].ports[]: port as a number, a name, or "0"
+// for any, with an optional endPort.
+func ciliumPorts(rule map[string]any) []portMatch {
+	var out []portMatch
+	for _, tp := range list(rule, "toPorts") {
+		for _, p := range list(asMap(tp), "ports") {
+			pm := asMap(p)
+			m := portMatch{protocol: str(pm, "protocol"), end: number(pm, "endPort")}
+			switch v := pm["port"].(type) {
+			case string:
+				if n, ok := parsePort(v); ok {
+					m.number = n
+				} else if v != "0" && v != "" {
+					m.name = v
+				}
+			default:
+				m.number = number(pm, "port")
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// calicoPolicy reads a Calico NetworkPolicy or GlobalNetworkPolicy
+// (projectcalico.org/v3 or crd.projectcalico.org/v1). Its rules are tried
+// in order and the first Allow or Deny that matches decides; Log and Pass
+// decide nothing. A selector in a form calicoSelector does not understand
+// makes the whole policy unreadable: it is left out rather than guessed.
+func calicoPolicy(obj *discover.Object) *netPolicy {
+	spec := mapAt(obj.Fields, "spec")
+	if spec == nil {
+		return nil
+	}
+	sel, ok := calicoSelector(str(spec, "selector"))
+	if !ok {
+		return nil
+	}
+	p := &netPolicy{obj: obj, namespace: obj.Namespace, field: "spec.selector", ordered: true}
+	p.selects = func(ep *endpoint) bool {
+		return (p.namespace == "" || ep.ns == p.namespace) && sel(calicoLabels(ep))
+	}
+	types := list(spec, "types")
+	if len(types) == 0 {
+		// Calico's default: Ingress, or Egress alone when only egress rules exist.
+		_, hasIngress := spec["ingress"]
+		_, hasEgress := spec["egress"]
+		p.applies[ingress] = hasIngress || !hasEgress
+		p.applies[egress] = hasEgress
+	}
+	for _, t := range types {
+		switch t {
+		case "Ingress":
+			p.applies[ingress] = true
+		case "Egress":
+			p.applies[egress] = true
+		}
+	}
+	for _, sec := range []struct {
+		key  string
+		d    direction
+		peer string // where the other end is described
+	}{{"ingress", ingress, "source"}, {"egress", egress, "destination"}} {
+		for i, r := range list(spec, sec.key) {
+			rm := asMap(r)
+			rule, ok := calicoRule(rm, sec.peer, p.namespace)
+			if !ok {
+				return nil
+			}
+			rule.field = fmt.Sprintf("spec.%s[%d]", sec.key, i)
+			p.rules[sec.d] = append(p.rules[sec.d], rule)
+		}
+	}
+	return p
+}
+
+func calicoRule(rm map[string]any, peerKey, policyNS string) (policyRule, bool) {
+	r := policyRule{}
+	switch str(rm, "action") {
+	case "Allow":
+		r.action = "allow"
+	case "Deny":
+		r.action = "deny"
+	}
+	protocol := str(rm, "protocol")
+	for _, p := range list(rm, "destination", "ports") {
+		m := portMatch{protocol: protocol}
+		switch v := p.(type) {
+		case float64:
+			m.number = int32(v)
+		case string:
+			lo, hi, isRange := strings.Cut(v, ":")
+			if n, ok := parsePort(lo); ok {
+				m.number = n
+				if isRange {
+					m.end, _ = parsePort(hi)
+				}
+			} else {
+				m.name = v
+			}
+		}
+		r.ports = append(r.ports, m)
+	}
+	peer := mapAt(rm, peerKey)
+	podSel, hasPods := peer["selector"].(string)
+	nsSel, hasNS := peer["namespaceSelector"].(string)
+	_, hasNets := peer["nets"]
+	if !hasPods && !hasNS {
+		if hasNets {
+			r.peers = []policyPeer{{external: true}}
+		} else {
+			r.allPeers = true
+		}
+		return r, true
+	}
+	pods, ok := calicoSelector(podSel)
+	if !ok {
+		return r, false
+	}
+	namespaces, ok := calicoSelector(nsSel)
+	if !ok {
+		return r, false
+	}
+	r.peers = []policyPeer{{
+		match: func(ep *endpoint, ns string) bool {
+			switch {
+			case hasNS:
+				if !namespaces(calicoNamespaceLabels(ep)) {
+					return false
+				}
+			case ns != "" && ep.ns != ns:
+				return false
+			}
+			return pods(calicoLabels(ep))
+		},
+		otherNamespaces: hasNS || policyNS == "",
+		everyPod:        (podSel == "" || podSel == "all()") && (!hasNS || nsSel == "all()"),
+	}}
+	return r, true
+}
+
+// calicoLabels are the labels Calico matches a pod's selector against.
+func calicoLabels(ep *endpoint) map[string]string {
+	l := make(map[string]string, len(ep.labels)+2)
+	for k, v := range ep.labels {
+		l[k] = v
+	}
+	l[calicoNamespaceKey] = ep.ns
+	if ep.sa != "" {
+		l[calicoSAKey] = ep.sa
+	}
+	return l
+}
+
+func calicoNamespaceLabels(ep *endpoint) map[string]string {
+	l := make(map[string]string, len(ep.nsLabels)+1)
+	for k, v := range ep.nsLabels {
+		l[k] = v
+	}
+	l[calicoNSNameKey] = ep.ns
+	return l
+}
+
+// calicoSelector compiles the common forms of Calico's selector language:
+// terms joined by && or ||, without parentheses, each one of
+// k == 'v', k != 'v', has(k), !has(k), k in {'a','b'}, k not in {…},
+// all() and global(). Anything else is reported as not understood.
+func calicoSelector(expr string) (labelMatch, bool) {
+	expr = strings.TrimSpace(expr)
+	if expr == "" || expr == "all()" {
+		return matchAll, true
+	}
+	if strings.ContainsAny(expr, "()") && strings.Contains(strings.NewReplacer("has(", "", "all()", "", "global()", "").Replace(expr), "(") {
+		return nil, false // grouping parentheses
+	}
+	var alternatives [][]labelMatch
+	for _, alt := range strings.Split(expr, "||") {
+		var terms []labelMatch
+		for _, t := range strings.Split(alt, "&&") {
+			term, ok := calicoTerm(strings.TrimSpace(t))
+			if !ok {
+				return nil, false
+			}
+			terms = append(terms, term)
+		}
+		alternatives = append(alternatives, terms)
+	}
+	return func(l map[string]string) bool {
+		for _, terms := range alternatives {
+			all := true
+			for _, t := range terms {
+				if !t(l) {
+					all = false
+					break
+				}
+			}
+			if all {
+				return true
+			}
+		}
+		return false
+	}, true
+}
+
+func calicoTerm(t string) (labelMatch, bool) {
+	switch {
+	case t == "all()" || t == "global()":
+		return matchAll, true
+	case strings.HasPrefix(t, "!has(") && strings.HasSuffix(t, ")"):
+		k := strings.TrimSpace(t[5 : len(t)-1])
+		return func(l map[string]string) bool { _, ok := l[k]; return !ok }, true
+	case strings.HasPrefix(t, "has(") && strings.HasSuffix(t, ")"):
+		k := strings.TrimSpace(t[4 : len(t)-1])
+		return func(l map[string]string) bool { _, ok := l[k]; return ok }, true
+	}
+	for _, op := range []string{"==", "!="} {
+		if k, v, ok := strings.Cut(t, op); ok {
+			k = strings.TrimSpace(k)
+			val, ok := unquote(strings.TrimSpace(v))
+			if !ok || k == "" {
+				return nil, false
+			}
+			if op == "==" {
+				return func(l map[string]string) bool { got, ok := l[k]; return ok && got == val }, true
+			}
+			return func(l map[string]string) bool { return l[k] != val }, true
+		}
+	}
+	for _, op := range []string{" not in ", " in "} {
+		if k, v, ok := strings.Cut(t, op); ok {
+			v = strings.TrimSpace(v)
+			if !strings.HasPrefix(v, "{") || !strings.HasSuffix(v, "}") {
+				return nil, false
+			}
+			set := map[string]bool{}
+			for _, item := range strings.Split(v[1:len(v)-1], ",") {
+				s, ok := unquote(strings.TrimSpace(item))
+				if !ok {
+					return nil, false
+				}
+				set[s] = true
+			}
+			k = strings.TrimSpace(k)
+			if op == " in " {
+				return func(l map[string]string) bool { got, ok := l[k]; return ok && set[got] }, true
+			}
+			return func(l map[string]string) bool { got, ok := l[k]; return !ok || !set[got] }, true
+		}
+	}
+	return nil, false
+}
+
+// unquote strips the single or double quotes of a Calico string literal.
+func unquote(s string) (string, bool) {
+	if len(s) >= 2 && (s[0] == '\'' || s[0] == '"') && s[len(s)-1] == s[0] {
+		return s[1 : len(s)-1], true
+	}
+	return "", false
+}
