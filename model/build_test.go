@@ -396,7 +396,7 @@ spec: {minAvailable: 1, selector: {matchLabels: {app: api}}}`)
 		}
 	}
 	for id := range have {
-		if strings.HasSuffix(id, "@workload:shop/legacy") && !strings.HasPrefix(id, "network-policy@") {
+		if strings.HasSuffix(id, "@workload:shop/legacy") && !strings.HasPrefix(id, "network-policy") {
 			t.Errorf("careless workload got control %s", id)
 		}
 	}

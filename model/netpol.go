@@ -654,12 +654,12 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 		sel := ciliumSelector(asMap(s.m["endpointSelector"]))
 		p.selects = func(ep *endpoint) bool { return sel(ep, p.namespace) }
 		for _, sec := range []struct {
-			key     string
-			d       direction
-			action  string
-			peers   string
+			key      string
+			d        direction
+			action   string
+			peers    string
 			entities string
-			cidrs   []string
+			cidrs    []string
 		}{
 			{"ingress", ingress, "allow", "fromEndpoints", "fromEntities", []string{"fromCIDR", "fromCIDRSet"}},
 			{"ingressDeny", ingress, "deny", "fromEndpoints", "fromEntities", []string{"fromCIDR", "fromCIDRSet"}},
