@@ -1,5 +1,351 @@
 package model
 
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/stridemap/stridemap/discover"
+)
+
+// Group subjects that stand for service accounts. A binding to one of them
+// grants its role to every workload of the cluster (or of one namespace),
+// whichever account it runs as.
+const (
+	groupAllServiceAccounts = "system:serviceaccounts"
+	groupAuthenticated      = "system:authenticated" // every token the API server accepts, service accounts included
+	serviceAccountUser      = "system:serviceaccount:"
+)
+
+// ruleAt is one RBAC rule with the place it is written, so a permission can
+// point at the rule as well as at the binding.
+type ruleAt struct {
+	rule  rbacv1.PolicyRule
+	where string // "roles.yaml:12", or "" for a built-in role
+}
+
+// role is a Role or ClusterRole: its rules, or a note that the cluster
+// defines them.
+type role struct {
+	ref     string // "ClusterRole cluster-admin", "Role shop/reader"
+	rules   []ruleAt
+	builtin string // why the rules are not in the manifests, for built-in roles
+}
+
+// binding is a RoleBinding or ClusterRoleBinding, reduced to what both have.
+type binding struct {
+	obj      *discover.Object
+	scope    string // "cluster", or the namespace a RoleBinding grants in
+	roleRef  rbacv1.RoleRef
+	subjects []rbacv1.Subject
+}
+
 // addRBAC resolves RoleBindings and ClusterRoleBindings to the workloads
-// whose service accounts they bind, filling Workload.Permissions.
-func (b *builder) addRBAC() {}
+// whose service accounts they bind, filling Workload.Permissions. A subject
+// names a service account (directly, as the user
+// "system:serviceaccount:NS:NAME", or through the groups
+// "system:serviceaccounts[:NS]" and "system:authenticated"); the workloads
+// running as that account in its namespace get every rule of the bound
+// role. A binding to a role the manifests do not define, and that is not
+// one of the roles every cluster has, is a dangling reference.
+//
+// Bindings whose subjects run no scanned workload add nothing: the graph
+// has no element to hold them.
+func (b *builder) addRBAC() {
+	roles := map[string]*role{}
+	var clusterRoles []*discover.Object
+	var bindings []binding
+	accounts := map[nsName]*discover.Object{}
+	for _, obj := range b.typed {
+		switch o := obj.Typed.(type) {
+		case *rbacv1.Role:
+			roles["Role "+obj.Namespace+"/"+obj.Name] = &role{ref: obj.Ref(), rules: rulesAt(obj, o.Rules)}
+		case *rbacv1.ClusterRole:
+			roles["ClusterRole "+obj.Name] = &role{ref: obj.Ref(), rules: rulesAt(obj, o.Rules)}
+			clusterRoles = append(clusterRoles, obj)
+		case *rbacv1.RoleBinding:
+			bindings = append(bindings, binding{obj: obj, scope: obj.Namespace, roleRef: o.RoleRef, subjects: o.Subjects})
+		case *rbacv1.ClusterRoleBinding:
+			bindings = append(bindings, binding{obj: obj, scope: "cluster", roleRef: o.RoleRef, subjects: o.Subjects})
+		case *corev1.ServiceAccount:
+			accounts[nsName{obj.Namespace, obj.Name}] = obj
+		}
+	}
+	aggregateClusterRoles(roles, clusterRoles)
+
+	byAccount := map[nsName][]*workload{}
+	for _, w := range b.workloads {
+		n := b.node(w.id)
+		key := nsName{n.Namespace, n.Workload.ServiceAccount}
+		byAccount[key] = append(byAccount[key], w)
+	}
+	granted := map[string]bool{}
+	for _, bd := range bindings {
+		r := b.boundRole(bd, roles)
+		if r == nil {
+			continue
+		}
+		for _, w := range b.subjectWorkloads(bd, byAccount) {
+			n := b.node(w.id)
+			n.Workload.Permissions = append(n.Workload.Permissions, permissions(bd, r, w.subject)...)
+			granted[w.id] = true
+		}
+	}
+	for id := range granted {
+		sortPermissions(b.node(id).Workload.Permissions)
+	}
+	b.addAccountTokenControls(accounts)
+}
+
+// rulesAt pairs a role's rules with their lines.
+func rulesAt(obj *discover.Object, rules []rbacv1.PolicyRule) []ruleAt {
+	out := make([]ruleAt, 0, len(rules))
+	for i, r := range rules {
+		at := discover.Location{File: obj.Location.File, Line: obj.LineOf(fmt.Sprintf("rules[%d]", i))}
+		out = append(out, ruleAt{rule: r, where: at.String()})
+	}
+	return out
+}
+
+// aggregateClusterRoles fills ClusterRoles that declare an aggregationRule
+// with the rules of the ClusterRoles their selectors match, as the
+// controller manager does in a cluster. One level is followed, which is how
+// aggregation is used in practice.
+func aggregateClusterRoles(roles map[string]*role, clusterRoles []*discover.Object) {
+	for _, obj := range clusterRoles {
+		agg := obj.Typed.(*rbacv1.ClusterRole).AggregationRule
+		if agg == nil {
+			continue
+		}
+		r := roles["ClusterRole "+obj.Name]
+		for _, sel := range agg.ClusterRoleSelectors {
+			selector, err := metav1.LabelSelectorAsSelector(&sel)
+			if err != nil || selector.Empty() {
+				continue
+			}
+			for _, other := range clusterRoles {
+				if other == obj || !selector.Matches(labels.Set(other.Typed.(*rbacv1.ClusterRole).Labels)) {
+					continue
+				}
+				r.rules = append(r.rules, roles["ClusterRole "+other.Name].rules...)
+			}
+		}
+	}
+}
+
+// boundRole finds the role a binding refers to: in the manifests first,
+// then among the roles every cluster defines. A role found in neither is
+// reported as a dangling reference.
+func (b *builder) boundRole(bd binding, roles map[string]*role) *role {
+	ref := bd.roleRef
+	key := "ClusterRole " + ref.Name
+	if ref.Kind == "Role" {
+		key = "Role " + bd.obj.Namespace + "/" + ref.Name
+	}
+	if r := roles[key]; r != nil && (ref.Kind == "ClusterRole" || bd.scope != "cluster") {
+		return r
+	}
+	if ref.Kind == "ClusterRole" {
+		if r := builtinClusterRole(ref.Name); r != nil {
+			return r
+		}
+	}
+	reason := fmt.Sprintf("no %s named %q in the scanned manifests", ref.Kind, ref.Name)
+	if ref.Kind == "Role" && bd.scope == "cluster" {
+		reason = "a ClusterRoleBinding can only refer to a ClusterRole"
+	}
+	b.addDangling(DanglingRef{From: bd.obj.Ref(), Target: key, Reason: reason, Evidence: Evidence{
+		File: bd.obj.Location.File, Line: bd.obj.LineOf("roleRef"), Object: bd.obj.Ref(), Field: "roleRef",
+	}})
+	return nil
+}
+
+// boundWorkload is a workload a binding applies to and the subject that
+// names it.
+type boundWorkload struct {
+	*workload
+	subject int
+}
+
+// subjectWorkloads lists the workloads whose service account a binding's
+// subjects include, each once, with the first subject that names it.
+func (b *builder) subjectWorkloads(bd binding, byAccount map[nsName][]*workload) []boundWorkload {
+	var out []boundWorkload
+	seen := map[string]bool{}
+	add := func(ws []*workload, subject int) {
+		for _, w := range ws {
+			if !seen[w.id] {
+				seen[w.id] = true
+				out = append(out, boundWorkload{w, subject})
+			}
+		}
+	}
+	for i, s := range bd.subjects {
+		switch {
+		case s.Kind == rbacv1.ServiceAccountKind:
+			ns := s.Namespace
+			if ns == "" && bd.scope != "cluster" {
+				ns = bd.obj.Namespace // a RoleBinding's subjects default to its namespace
+			}
+			add(byAccount[nsName{ns, s.Name}], i)
+		case s.Kind == rbacv1.UserKind && strings.HasPrefix(s.Name, serviceAccountUser):
+			if ns, name, ok := strings.Cut(strings.TrimPrefix(s.Name, serviceAccountUser), ":"); ok {
+				add(byAccount[nsName{ns, name}], i)
+			}
+		case s.Kind == rbacv1.GroupKind && (s.Name == groupAllServiceAccounts || s.Name == groupAuthenticated):
+			for _, key := range sortedAccounts(byAccount) {
+				add(byAccount[key], i)
+			}
+		case s.Kind == rbacv1.GroupKind && strings.HasPrefix(s.Name, groupAllServiceAccounts+":"):
+			ns := strings.TrimPrefix(s.Name, groupAllServiceAccounts+":")
+			for _, key := range sortedAccounts(byAccount) {
+				if key.ns == ns {
+					add(byAccount[key], i)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func sortedAccounts(m map[nsName][]*workload) []nsName {
+	keys := make([]nsName, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	return keys
+}
+
+// permissions turns a role's rules into the permissions one subject of a
+// binding receives. Evidence points at the subject in the binding, the
+// line a reviewer changes to revoke the grant; the detail says where the
+// rule is written. Rules about non-resource URLs (/metrics, /healthz) are
+// left out: they grant no access to objects.
+func permissions(bd binding, r *role, subject int) []Permission {
+	field := fmt.Sprintf("subjects[%d]", subject)
+	s := bd.subjects[subject]
+	who := s.Kind + " " + s.Name
+	if s.Kind == rbacv1.ServiceAccountKind {
+		ns := s.Namespace
+		if ns == "" {
+			ns = bd.obj.Namespace
+		}
+		who = s.Kind + " " + ns + "/" + s.Name
+	}
+	ev := Evidence{File: bd.obj.Location.File, Line: bd.obj.LineOf(field), Object: bd.obj.Ref(), Field: field}
+	if len(r.rules) == 0 && r.builtin == "" {
+		return nil // a role without rules grants nothing
+	}
+	if len(r.rules) == 0 {
+		ev.Detail = fmt.Sprintf("binds %s to %s; %s", who, r.ref, r.builtin)
+		return []Permission{{Role: r.ref, Binding: bd.obj.Ref(), Scope: bd.scope, Evidence: ev}}
+	}
+	var out []Permission
+	for _, ra := range r.rules {
+		if len(ra.rule.Resources) == 0 {
+			continue
+		}
+		pev := ev
+		if ra.where != "" {
+			pev.Detail = fmt.Sprintf("binds %s to %s (rule at %s)", who, r.ref, ra.where)
+		} else {
+			pev.Detail = fmt.Sprintf("binds %s to %s; %s", who, r.ref, r.builtin)
+		}
+		out = append(out, Permission{
+			Role: r.ref, Binding: bd.obj.Ref(), Scope: bd.scope,
+			APIGroups: ra.rule.APIGroups, Resources: ra.rule.Resources, ResourceNames: ra.rule.ResourceNames, Verbs: ra.rule.Verbs,
+			Evidence: pev,
+		})
+	}
+	return out
+}
+
+// sortPermissions orders a workload's permissions by binding and role, so
+// the graph is the same whatever order the files were read in. Rules of one
+// role keep their written order.
+func sortPermissions(ps []Permission) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].Binding != ps[j].Binding {
+			return ps[i].Binding < ps[j].Binding
+		}
+		return ps[i].Role < ps[j].Role
+	})
+}
+
+// The verbs of the built-in roles, as the Kubernetes bootstrap policy names
+// them.
+var (
+	readVerbs  = []string{"get", "list", "watch"}
+	writeVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+)
+
+// builtinClusterRole returns the roles every cluster defines. cluster-admin
+// is exact. admin, edit and view are aggregated from many rules in a real
+// cluster; the rules here keep the ones that decide what a holder can do to
+// workloads, secrets, identities and roles, and say that they are a
+// summary. Other "system:" roles exist in every cluster too, but their
+// rules vary by version and component, so they are recorded without rules.
+func builtinClusterRole(name string) *role {
+	const summary = "built-in role; the rules shown summarise the Kubernetes default"
+	rule := func(groups, resources, verbs []string) ruleAt {
+		return ruleAt{rule: rbacv1.PolicyRule{APIGroups: groups, Resources: resources, Verbs: verbs}}
+	}
+	view := []ruleAt{
+		rule([]string{""}, []string{"pods", "pods/log", "pods/status", "services", "endpoints", "configmaps", "persistentvolumeclaims",
+			"serviceaccounts", "events", "namespaces", "replicationcontrollers"}, readVerbs),
+		rule([]string{"apps"}, []string{"deployments", "replicasets", "statefulsets", "daemonsets"}, readVerbs),
+		rule([]string{"batch"}, []string{"jobs", "cronjobs"}, readVerbs),
+	}
+	edit := []ruleAt{
+		rule([]string{""}, []string{"pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy", "secrets", "configmaps",
+			"services", "services/proxy", "serviceaccounts", "persistentvolumeclaims", "replicationcontrollers"}, writeVerbs),
+		rule([]string{""}, []string{"serviceaccounts/token"}, []string{"create"}),
+		rule([]string{""}, []string{"serviceaccounts"}, []string{"impersonate"}),
+		rule([]string{"apps"}, []string{"deployments", "replicasets", "statefulsets", "daemonsets"}, writeVerbs),
+		rule([]string{"batch"}, []string{"jobs", "cronjobs"}, writeVerbs),
+	}
+	switch {
+	case name == "cluster-admin":
+		return &role{ref: "ClusterRole cluster-admin", builtin: "built-in role: every verb on every resource",
+			rules: []ruleAt{rule([]string{"*"}, []string{"*"}, []string{"*"})}}
+	case name == "admin":
+		rbac := rule([]string{"rbac.authorization.k8s.io"}, []string{"roles", "rolebindings"}, writeVerbs)
+		return &role{ref: "ClusterRole admin", builtin: summary, rules: append(append([]ruleAt{}, edit...), rbac)}
+	case name == "edit":
+		return &role{ref: "ClusterRole edit", builtin: summary, rules: edit}
+	case name == "view":
+		return &role{ref: "ClusterRole view", builtin: summary, rules: view}
+	case strings.HasPrefix(name, "system:"):
+		return &role{ref: "ClusterRole " + name, builtin: "built-in role; its rules are defined by the cluster, not in the scanned manifests"}
+	}
+	return nil
+}
+
+// addAccountTokenControls records the token control for workloads whose
+// ServiceAccount object sets automountServiceAccountToken: false. The pod's
+// own setting wins when it has one (addControls handles a pod that sets
+// false), so a pod that sets true gets no control.
+func (b *builder) addAccountTokenControls(accounts map[nsName]*discover.Object) {
+	for _, w := range b.workloads {
+		n := b.node(w.id)
+		if n.Workload.AutomountServiceAccountToken != nil {
+			continue
+		}
+		obj := accounts[nsName{n.Namespace, n.Workload.ServiceAccount}]
+		if obj == nil {
+			continue
+		}
+		if t := obj.Typed.(*corev1.ServiceAccount).AutomountServiceAccountToken; t != nil && !*t {
+			b.addControl(ControlNoTokenAutomount, w.id, Evidence{
+				File: obj.Location.File, Line: obj.LineOf("automountServiceAccountToken"), Object: obj.Ref(), Field: "automountServiceAccountToken",
+				Detail: "the pod's service account does not mount its token",
+			})
+		}
+	}
+}
