@@ -34,6 +34,14 @@ type Context struct {
 	// SharedServiceAccount lists the other workloads that run as the same
 	// service account in the same namespace.
 	SharedServiceAccount []string `json:"sharedServiceAccount"`
+	// AttackPath is the shortest chain of flows from the internet to the
+	// node, as node IDs starting with external:internet; empty when the
+	// internet cannot reach it.
+	AttackPath []string `json:"attackPath"`
+	// PathGaps say, hop by hop along AttackPath, which protections are
+	// missing: unencrypted hops, hops no NetworkPolicy restricts, nodes that
+	// authenticate no one.
+	PathGaps []string `json:"pathGaps"`
 	// FromControls and ToControls are the controls on a flow's two ends.
 	FromControls []string `json:"fromControls"`
 	ToControls   []string `json:"toControls"`

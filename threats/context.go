@@ -20,15 +20,16 @@ type graphFacts struct {
 	controls map[string][]string // target ID → control types
 	callers  map[string][]string
 	callees  map[string][]string
-	exposed  map[string]bool     // reachable from the internet along flows
-	entry    map[string]bool     // reached directly from the internet, or through an exposed gateway
-	data     map[string][]string // node ID → data classes, propagated
-	sharedSA map[string][]string // node ID → other workloads with the same service account
+	exposed  map[string]bool        // reachable from the internet along flows
+	entry    map[string]bool        // reached directly from the internet, or through an exposed gateway
+	data     map[string][]string    // node ID → data classes, propagated
+	sharedSA map[string][]string    // node ID → other workloads with the same service account
+	parent   map[string]*model.Edge // node ID → the edge that reaches it first from the internet
 }
 
 func newGraphFacts(g *model.Graph) *graphFacts {
 	f := &graphFacts{g: g, controls: map[string][]string{}, callers: map[string][]string{}, callees: map[string][]string{},
-		exposed: map[string]bool{}, entry: map[string]bool{}, data: map[string][]string{}, sharedSA: map[string][]string{}}
+		exposed: map[string]bool{}, entry: map[string]bool{}, parent: map[string]*model.Edge{}, data: map[string][]string{}, sharedSA: map[string][]string{}}
 	for _, c := range g.Controls {
 		f.controls[c.Target] = append(f.controls[c.Target], c.Type)
 	}
@@ -58,14 +59,21 @@ func (f *graphFacts) reach() {
 			}
 		}
 	}
+	out := map[string][]*model.Edge{}
+	for i := range f.g.Edges {
+		e := &f.g.Edges[i]
+		out[e.From] = append(out[e.From], e)
+	}
+	// Breadth first, so each node's parent edge lies on a shortest path.
 	queue := []string{model.InternetID}
 	for len(queue) > 0 {
 		id := queue[0]
 		queue = queue[1:]
-		for _, next := range f.callees[id] {
-			if !f.exposed[next] {
-				f.exposed[next] = true
-				queue = append(queue, next)
+		for _, e := range out[id] {
+			if !f.exposed[e.To] && e.To != model.InternetID {
+				f.exposed[e.To] = true
+				f.parent[e.To] = e
+				queue = append(queue, e.To)
 			}
 		}
 	}
@@ -131,6 +139,7 @@ func (f *graphFacts) serviceAccounts() {
 }
 
 func (f *graphFacts) nodeContext(n *model.Node) *catalog.Context {
+	hops, path := f.attackPath(n.ID)
 	return &catalog.Context{
 		Controls:             f.controls[n.ID],
 		NamespaceControls:    f.namespaceControls(n.Namespace),
@@ -140,7 +149,55 @@ func (f *graphFacts) nodeContext(n *model.Node) *catalog.Context {
 		Callers:              f.callers[n.ID],
 		Callees:              f.callees[n.ID],
 		SharedServiceAccount: f.sharedSA[n.ID],
+		AttackPath:           path,
+		PathGaps:             f.pathGaps(hops),
 	}
+}
+
+// attackPath returns the hops of the shortest path from the internet to
+// id, and the node IDs along it.
+func (f *graphFacts) attackPath(id string) ([]*model.Edge, []string) {
+	var hops []*model.Edge
+	for e := f.parent[id]; e != nil; e = f.parent[e.From] {
+		hops = append(hops, e)
+		if len(hops) > len(f.g.Nodes) {
+			break // cannot happen with BFS parents; a guard against a cycle
+		}
+	}
+	if len(hops) == 0 {
+		return nil, nil
+	}
+	slices.Reverse(hops)
+	nodes := []string{hops[0].From}
+	for _, e := range hops {
+		nodes = append(nodes, e.To)
+	}
+	return hops, nodes
+}
+
+// pathGaps lists what is missing on each hop of an attack path: the
+// reviewer's checklist for cutting it.
+func (f *graphFacts) pathGaps(hops []*model.Edge) []string {
+	var gaps []string
+	for _, e := range hops {
+		hop := e.From + " → " + e.To
+		if e.Encryption != model.EncryptionTLS && e.Encryption != model.EncryptionMTLS {
+			gaps = append(gaps, hop+": not known to be encrypted ("+string(e.Encryption)+")")
+		}
+		if e.From != model.InternetID && e.Policy != "allowed" {
+			gaps = append(gaps, hop+": no NetworkPolicy restricts who may connect")
+		}
+		if !slices.ContainsFunc(f.controls[e.To], isAccessControl) {
+			gaps = append(gaps, e.To+": no authentication or authorization control detected")
+		}
+	}
+	return gaps
+}
+
+// isAccessControl recognises controls that authenticate or authorize
+// callers (gateway auth, JWT validation, authorization policy, mTLS).
+func isAccessControl(control string) bool {
+	return strings.Contains(control, "authentication") || strings.Contains(control, "authorization") || strings.Contains(control, "mtls")
 }
 
 func (f *graphFacts) namespaceControls(ns string) []string {

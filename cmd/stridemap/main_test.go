@@ -339,11 +339,26 @@ func TestTriageFollowsFindingsAcrossScans(t *testing.T) {
 	if r := c.run("", "triage", "no-such@thing", "--status", "accepted", "--reason", "x"); r.code != exitUsage || !strings.Contains(r.stderr, "no finding") {
 		t.Errorf("unknown finding: exit %d %q", r.code, r.stderr)
 	}
+	openCritical := func() int {
+		var list []map[string]any
+		out := c.mustRun("findings", "--format", "json", "--severity", "critical", "--status", "open").stdout
+		if err := json.Unmarshal([]byte(out), &list); err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	before := openCritical()
+	if before == 0 {
+		t.Fatal("the demo should have an open critical finding (its literal payment API key)")
+	}
 	c.mustRun("triage", id, "--status", "accepted", "--reason", "demo key, rotated in SEC-1", "--by", "alice")
 
 	r := c.run("", "scan", "-f", demoDir, "--fail-on", "critical")
-	if r.code != 0 || !strings.Contains(r.stdout, "1 triaged") {
-		t.Errorf("the accepted critical finding should not fail the gate: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	if openCritical() != before-1 || !strings.Contains(r.stdout, "1 triaged") {
+		t.Errorf("the accepted finding should leave the open set: %d open before, %d after\n%s", before, openCritical(), r.stdout)
+	}
+	if before == 1 && r.code != 0 {
+		t.Errorf("with its only critical finding accepted, the gate should pass: exit %d %s", r.code, r.stderr)
 	}
 	out := c.mustRun("findings", "--status", "accepted", "--detail").stdout
 	if !strings.Contains(out, id) || !strings.Contains(out, "triage: accepted by alice") || !strings.Contains(out, "SEC-1") {
@@ -369,6 +384,27 @@ func TestTriageFollowsFindingsAcrossScans(t *testing.T) {
 	writeFile(t, file, "version: 1\ndecisions:\n  - finding: x@y\n    status: maybe\n")
 	if r := other.run("", "triage", "import", file); r.code != exitUsage || !strings.Contains(r.stderr, "unknown status") {
 		t.Errorf("bad file: exit %d %q", r.code, r.stderr)
+	}
+}
+
+func TestQuestions(t *testing.T) {
+	c := newCLI(t)
+	out := c.mustRun("questions").stdout
+	if !strings.Contains(out, "backups-tested") || !strings.Contains(out, "0 of ") {
+		t.Errorf("questions:\n%s", out)
+	}
+	c.mustRun("questions", "answer", "backups-tested", "--answer", "partly", "--note", "orders-db only", "--by", "bob")
+	// Answers are project-wide: a new scan does not reset them.
+	c.mustRun("scan", "-f", demoDir)
+	out = c.mustRun("questions").stdout
+	if !strings.Contains(out, "1 of ") || !regexp.MustCompile(`backups-tested\s+partly`).MatchString(out) {
+		t.Errorf("answer not shown:\n%s", out)
+	}
+	if r := c.run("", "questions", "answer", "backups-tested", "--answer", "maybe"); r.code != exitUsage {
+		t.Errorf("bad answer accepted: %d", r.code)
+	}
+	if r := c.run("", "questions", "answer", "nope", "--answer", "yes"); r.code != exitUsage || !strings.Contains(r.stderr, "no question") {
+		t.Errorf("unknown question: %d %q", r.code, r.stderr)
 	}
 }
 

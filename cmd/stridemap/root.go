@@ -69,7 +69,7 @@ used (each is listed on stderr).`,
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}
 	}
-	root.AddCommand(a.scanCommand(), a.scansCommand(), a.graphCommand(), a.findingsCommand(), a.triageCommand(), a.catalogCommand(), versionCommand())
+	root.AddCommand(a.scanCommand(), a.scansCommand(), a.graphCommand(), a.findingsCommand(), a.triageCommand(), a.questionsCommand(), a.catalogCommand(), versionCommand())
 	return root
 }
 
