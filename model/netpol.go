@@ -43,15 +43,15 @@ const (
 )
 
 // direction is the side of a flow a policy governs.
-type direction int
+type policyDirection int
 
 const (
-	ingress direction = iota
-	egress
+	dirIngress policyDirection = iota
+	dirEgress
 )
 
-func (d direction) String() string {
-	if d == egress {
+func (d policyDirection) String() string {
+	if d == dirEgress {
 		return "egress"
 	}
 	return "ingress"
@@ -61,7 +61,7 @@ func (d direction) String() string {
 // namespace's labels. known is false when the pods are not in the
 // manifests (the controller behind an Ingress or Gateway, a hostNetwork pod
 // whose traffic leaves from the node's address).
-type endpoint struct {
+type policyEndpoint struct {
 	id       string
 	known    bool
 	ns       string
@@ -72,14 +72,14 @@ type endpoint struct {
 
 // flowPort is the port a flow reaches on the destination pod, which is what
 // policies name: a Service's port is translated to its targetPort first.
-type flowPort struct {
+type policyPort struct {
 	known    bool
 	number   int32
 	name     string // the container port's name, for policies that name ports
 	protocol string // TCP, UDP, SCTP
 }
 
-func (p flowPort) String() string {
+func (p policyPort) String() string {
 	switch {
 	case !p.known:
 		return "an unknown port"
@@ -92,12 +92,12 @@ func (p flowPort) String() string {
 // labelMatch reports whether a label set matches a selector.
 type labelMatch func(map[string]string) bool
 
-func matchAll(map[string]string) bool  { return true }
-func matchNone(map[string]string) bool { return false }
+func matchAnyLabels(map[string]string) bool { return true }
+func matchNoLabels(map[string]string) bool  { return false }
 
 // policyPeer is one "from" (ingress) or "to" (egress) entry of a rule.
 type policyPeer struct {
-	match func(ep *endpoint, policyNS string) bool
+	match func(ep *policyEndpoint, policyNS string) bool
 	// otherNamespaces says the peer may admit pods outside the policy's
 	// namespace: an endpoint whose pods are unknown (an ingress
 	// controller, usually in a namespace of its own) is assumed to match
@@ -131,7 +131,7 @@ type portMatch struct {
 type netPolicy struct {
 	obj       *discover.Object
 	namespace string // "" for cluster-wide policies
-	selects   func(ep *endpoint) bool
+	selects   func(ep *policyEndpoint) bool
 	field     string  // where the pod selector is
 	applies   [2]bool // ingress, egress
 	rules     [2][]policyRule
@@ -171,7 +171,7 @@ func (b *builder) addNetworkPolicyVerdicts() {
 	}
 	// The policies that select each workload, per direction, found once.
 	selecting := make(map[string]*[2][]*netPolicy, len(b.workloads))
-	endpoints := make(map[string]*endpoint, len(b.workloads))
+	endpoints := make(map[string]*policyEndpoint, len(b.workloads))
 	for _, w := range b.workloads {
 		ep := ix.workloadEndpoint(w)
 		endpoints[w.id] = ep
@@ -180,7 +180,7 @@ func (b *builder) addNetworkPolicyVerdicts() {
 			if !p.selects(ep) {
 				continue
 			}
-			for _, d := range []direction{ingress, egress} {
+			for _, d := range []policyDirection{dirIngress, dirEgress} {
 				if p.applies[d] {
 					sel[d] = append(sel[d], p)
 				}
@@ -195,22 +195,22 @@ func (b *builder) addNetworkPolicyVerdicts() {
 		if dst == nil || strings.HasPrefix(e.From, "external:") {
 			continue
 		}
-		var src *endpoint
+		var src *policyEndpoint
 		var srcPolicies []*netPolicy
 		if w := byID[e.From]; w != nil {
 			src = endpoints[w.id]
-			srcPolicies = selecting[w.id][egress]
+			srcPolicies = selecting[w.id][dirEgress]
 		} else {
 			// A gateway: its pods are the ingress controller's, not in the manifests.
 			n := b.node(e.From)
 			if n == nil {
 				continue
 			}
-			src = &endpoint{id: e.From, ns: n.Namespace}
+			src = &policyEndpoint{id: e.From, ns: n.Namespace}
 		}
 		port := b.targetPortOf(e, dst)
-		in := decide(ingress, selecting[dst.id][ingress], src, port)
-		out := decide(egress, srcPolicies, endpoints[dst.id], port)
+		in := decide(dirIngress, selecting[dst.id][dirIngress], src, port)
+		out := decide(dirEgress, srcPolicies, endpoints[dst.id], port)
 		switch {
 		case out.selected && !out.allowed:
 			e.Policy, e.PolicyEvidence = PolicyDenied, out.evidence
@@ -240,7 +240,7 @@ func (b *builder) addRestrictionControls(id string, sel [2][]*netPolicy) {
 					restricted = false
 				}
 			}
-			evidence = append(evidence, p.evidence(p.field, "selects the workload for "+direction(d).String()))
+			evidence = append(evidence, p.evidence(p.field, "selects the workload for "+policyDirection(d).String()))
 		}
 		if restricted {
 			b.addControl(kind, id, evidence...)
@@ -261,7 +261,7 @@ func (r policyRule) admitsEveryPod() bool {
 }
 
 // verdict is what the policies of one side say about a flow.
-type verdict struct {
+type policyVerdict struct {
 	selected bool // some policy of this side selects the pod
 	allowed  bool
 	evidence []Evidence
@@ -271,11 +271,11 @@ type verdict struct {
 // end. An explicit deny (Calico Deny, Cilium ingressDeny) wins over any
 // allow; otherwise one admitting rule is enough; otherwise the flow is
 // denied, and the evidence is the policies that select the pod.
-func decide(d direction, policies []*netPolicy, peer *endpoint, port flowPort) verdict {
+func decide(d policyDirection, policies []*netPolicy, peer *policyEndpoint, port policyPort) policyVerdict {
 	if len(policies) == 0 {
-		return verdict{}
+		return policyVerdict{}
 	}
-	v := verdict{selected: true}
+	v := policyVerdict{selected: true}
 	var allows, denies []Evidence
 	for _, p := range policies {
 		action, field, assumed := p.decide(d, peer, port)
@@ -309,7 +309,7 @@ func decide(d direction, policies []*netPolicy, peer *endpoint, port flowPort) v
 // decide returns what one policy says about a peer and port: "allow",
 // "deny" or "" (no rule matched), with the deciding rule's field, and
 // whether the match rests on the assumption made for unknown pods.
-func (p *netPolicy) decide(d direction, peer *endpoint, port flowPort) (string, string, bool) {
+func (p *netPolicy) decide(d policyDirection, peer *policyEndpoint, port policyPort) (string, string, bool) {
 	var found string
 	var field string
 	var assumed bool
@@ -337,7 +337,7 @@ func (p *netPolicy) decide(d direction, peer *endpoint, port flowPort) (string, 
 // admits reports whether a rule matches a peer on a port; guess is true
 // when the peer's pods are unknown and the match is the assumption that
 // they live in a namespace the rule admits.
-func (r policyRule) admits(peer *endpoint, policyNS string, port flowPort) (ok, guess bool) {
+func (r policyRule) admits(peer *policyEndpoint, policyNS string, port policyPort) (ok, guess bool) {
 	if !r.portAdmits(port) {
 		return false, false
 	}
@@ -358,7 +358,7 @@ func (r policyRule) admits(peer *endpoint, policyNS string, port flowPort) (ok, 
 	return false, false
 }
 
-func (r policyRule) portAdmits(port flowPort) bool {
+func (r policyRule) portAdmits(port policyPort) bool {
 	if len(r.ports) == 0 || !port.known {
 		return true // an unknown port may be one the rule admits
 	}
@@ -387,11 +387,11 @@ func (r policyRule) portAdmits(port flowPort) bool {
 // targetPortOf finds the pod port a flow reaches: the targetPort of the
 // Service port the edge dials, resolved against the destination's
 // container ports so that both numbered and named policy ports match.
-func (b *builder) targetPortOf(e *Edge, dst *workload) flowPort {
+func (b *builder) targetPortOf(e *Edge, dst *workload) policyPort {
 	if e.Port == 0 {
-		return flowPort{}
+		return policyPort{}
 	}
-	fp := flowPort{known: true, number: e.Port, protocol: "TCP"}
+	fp := policyPort{known: true, number: e.Port, protocol: "TCP"}
 	if ref, ok := strings.CutPrefix(e.Via, "Service "); ok {
 		ns, name, _ := strings.Cut(ref, "/")
 		if s := b.services[nsName{ns, name}]; s != nil {
@@ -421,7 +421,7 @@ func (b *builder) targetPortOf(e *Edge, dst *workload) flowPort {
 		}
 	}
 	if fp.number == 0 {
-		return flowPort{} // a named targetPort no container declares
+		return policyPort{} // a named targetPort no container declares
 	}
 	return fp
 }
@@ -434,13 +434,13 @@ func (ix *policyIndex) candidates(ns string) []*netPolicy {
 	return append(append([]*netPolicy(nil), ix.byNamespace[ns]...), ix.clusterWide...)
 }
 
-func (ix *policyIndex) workloadEndpoint(w *workload) *endpoint {
+func (ix *policyIndex) workloadEndpoint(w *workload) *policyEndpoint {
 	ns := w.tmpl.obj.Namespace
 	sa := w.tmpl.spec.ServiceAccountName
 	if sa == "" {
 		sa = "default"
 	}
-	return &endpoint{id: w.id, known: !w.tmpl.spec.HostNetwork, ns: ns, labels: w.tmpl.labels, nsLabels: ix.namespaceLabels(ns), sa: sa}
+	return &policyEndpoint{id: w.id, known: !w.tmpl.spec.HostNetwork, ns: ns, labels: w.tmpl.labels, nsLabels: ix.namespaceLabels(ns), sa: sa}
 }
 
 func (ix *policyIndex) namespaceLabels(ns string) map[string]string {
@@ -506,12 +506,12 @@ func (b *builder) addCNIPolicyControls(p *netPolicy) {
 		if p.namespace != "" && w.tmpl.obj.Namespace != p.namespace {
 			continue
 		}
-		ep := &endpoint{id: w.id, known: true, ns: w.tmpl.obj.Namespace, labels: w.tmpl.labels}
+		ep := &policyEndpoint{id: w.id, known: true, ns: w.tmpl.obj.Namespace, labels: w.tmpl.labels}
 		if p.selects(ep) {
 			b.addControl(ControlNetworkPolicy, w.id, p.evidence(p.field, ""))
 		}
 	}
-	if p.namespace == "" || !p.selects(&endpoint{ns: p.namespace, labels: map[string]string{}}) {
+	if p.namespace == "" || !p.selects(&policyEndpoint{ns: p.namespace, labels: map[string]string{}}) {
 		return // cluster-wide, or selects only pods with some label
 	}
 	for d, kind := range []string{ControlDefaultDenyIngress, ControlDefaultDenyEgress} {
@@ -525,7 +525,7 @@ func (b *builder) addCNIPolicyControls(p *netPolicy) {
 			}
 		}
 		if admitsNothing {
-			b.addControl(kind, NamespaceBoundaryID(p.namespace), p.evidence(p.field, "selects every pod and allows no "+direction(d).String()))
+			b.addControl(kind, NamespaceBoundaryID(p.namespace), p.evidence(p.field, "selects every pod and allows no "+policyDirection(d).String()))
 		}
 	}
 }
@@ -535,24 +535,24 @@ func (b *builder) addCNIPolicyControls(p *netPolicy) {
 func k8sPolicy(obj *discover.Object, o *networkingv1.NetworkPolicy) *netPolicy {
 	p := &netPolicy{obj: obj, namespace: obj.Namespace, field: "spec.podSelector"}
 	sel := selectorMatch(&o.Spec.PodSelector)
-	p.selects = func(ep *endpoint) bool { return sel(ep.labels) }
+	p.selects = func(ep *policyEndpoint) bool { return sel(ep.labels) }
 	if len(o.Spec.PolicyTypes) == 0 {
-		p.applies[ingress] = true
-		p.applies[egress] = len(o.Spec.Egress) > 0
+		p.applies[dirIngress] = true
+		p.applies[dirEgress] = len(o.Spec.Egress) > 0
 	}
 	for _, t := range o.Spec.PolicyTypes {
 		switch t {
 		case networkingv1.PolicyTypeIngress:
-			p.applies[ingress] = true
+			p.applies[dirIngress] = true
 		case networkingv1.PolicyTypeEgress:
-			p.applies[egress] = true
+			p.applies[dirEgress] = true
 		}
 	}
 	for i, r := range o.Spec.Ingress {
-		p.rules[ingress] = append(p.rules[ingress], k8sRule(r.From, r.Ports, fmt.Sprintf("spec.ingress[%d]", i)))
+		p.rules[dirIngress] = append(p.rules[dirIngress], k8sRule(r.From, r.Ports, fmt.Sprintf("spec.ingress[%d]", i)))
 	}
 	for i, r := range o.Spec.Egress {
-		p.rules[egress] = append(p.rules[egress], k8sRule(r.To, r.Ports, fmt.Sprintf("spec.egress[%d]", i)))
+		p.rules[dirEgress] = append(p.rules[dirEgress], k8sRule(r.To, r.Ports, fmt.Sprintf("spec.egress[%d]", i)))
 	}
 	return p
 }
@@ -586,7 +586,7 @@ func k8sPeer(peer networkingv1.NetworkPolicyPeer) policyPeer {
 	if peer.IPBlock != nil {
 		return policyPeer{external: true}
 	}
-	pods := matchAll
+	pods := matchAnyLabels
 	podsEmpty := true
 	if peer.PodSelector != nil {
 		pods = selectorMatch(peer.PodSelector)
@@ -594,13 +594,13 @@ func k8sPeer(peer networkingv1.NetworkPolicyPeer) policyPeer {
 	}
 	if peer.NamespaceSelector == nil {
 		return policyPeer{
-			match:    func(ep *endpoint, ns string) bool { return ep.ns == ns && pods(ep.labels) },
+			match:    func(ep *policyEndpoint, ns string) bool { return ep.ns == ns && pods(ep.labels) },
 			everyPod: podsEmpty,
 		}
 	}
 	namespaces := selectorMatch(peer.NamespaceSelector)
 	return policyPeer{
-		match:           func(ep *endpoint, _ string) bool { return namespaces(ep.nsLabels) && pods(ep.labels) },
+		match:           func(ep *policyEndpoint, _ string) bool { return namespaces(ep.nsLabels) && pods(ep.labels) },
 		otherNamespaces: true,
 		everyPod:        podsEmpty && isEmptySelector(peer.NamespaceSelector),
 	}
@@ -615,10 +615,10 @@ func isEmptySelector(s *metav1.LabelSelector) bool {
 func selectorMatch(s *metav1.LabelSelector) labelMatch {
 	sel, err := metav1.LabelSelectorAsSelector(s)
 	if err != nil {
-		return matchNone
+		return matchNoLabels
 	}
 	if sel.Empty() {
-		return matchAll
+		return matchAnyLabels
 	}
 	return func(l map[string]string) bool { return sel.Matches(labels.Set(l)) }
 }
@@ -652,26 +652,26 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 		}
 		p := &netPolicy{obj: obj, namespace: obj.Namespace, field: s.field + ".endpointSelector"}
 		sel := ciliumSelector(asMap(s.m["endpointSelector"]))
-		p.selects = func(ep *endpoint) bool { return sel(ep, p.namespace) }
+		p.selects = func(ep *policyEndpoint) bool { return sel(ep, p.namespace) }
 		for _, sec := range []struct {
 			key      string
-			d        direction
+			d        policyDirection
 			action   string
 			peers    string
 			entities string
 			cidrs    []string
 		}{
-			{"ingress", ingress, "allow", "fromEndpoints", "fromEntities", []string{"fromCIDR", "fromCIDRSet"}},
-			{"ingressDeny", ingress, "deny", "fromEndpoints", "fromEntities", []string{"fromCIDR", "fromCIDRSet"}},
-			{"egress", egress, "allow", "toEndpoints", "toEntities", []string{"toCIDR", "toCIDRSet", "toFQDNs", "toServices"}},
-			{"egressDeny", egress, "deny", "toEndpoints", "toEntities", []string{"toCIDR", "toCIDRSet"}},
+			{"ingress", dirIngress, "allow", "fromEndpoints", "fromEntities", []string{"fromCIDR", "fromCIDRSet"}},
+			{"ingressDeny", dirIngress, "deny", "fromEndpoints", "fromEntities", []string{"fromCIDR", "fromCIDRSet"}},
+			{"egress", dirEgress, "allow", "toEndpoints", "toEntities", []string{"toCIDR", "toCIDRSet", "toFQDNs", "toServices"}},
+			{"egressDeny", dirEgress, "deny", "toEndpoints", "toEntities", []string{"toCIDR", "toCIDRSet"}},
 		} {
 			rules, present := s.m[sec.key]
 			if !present {
 				continue
 			}
 			p.applies[sec.d] = true
-			for i, r := range asList(rules) {
+			for i, r := range anyList(rules) {
 				rm := asMap(r)
 				field := fmt.Sprintf("%s.%s[%d]", s.field, sec.key, i)
 				rule := policyRule{action: sec.action, field: field, ports: ciliumPorts(rm)}
@@ -684,7 +684,7 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 					l3 = true
 					switch e {
 					case "all", "cluster":
-						rule.peers = append(rule.peers, policyPeer{match: func(*endpoint, string) bool { return true }, otherNamespaces: true, everyPod: true})
+						rule.peers = append(rule.peers, policyPeer{match: func(*policyEndpoint, string) bool { return true }, otherNamespaces: true, everyPod: true})
 					default: // world, host, remote-node, kube-apiserver …: not pods
 						rule.peers = append(rule.peers, policyPeer{external: true})
 					}
@@ -709,7 +709,7 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 	return out
 }
 
-func asList(v any) []any {
+func anyList(v any) []any {
 	l, _ := v.([]any)
 	return l
 }
@@ -752,12 +752,12 @@ func ciliumNamesNamespace(sel map[string]any) bool {
 
 // ciliumSelector compiles an endpoint selector. Keys with the "reserved:"
 // source name identities that are not pods and match nothing here.
-func ciliumSelector(sel map[string]any) func(ep *endpoint, policyNS string) bool {
+func ciliumSelector(sel map[string]any) func(ep *policyEndpoint, policyNS string) bool {
 	ls := &metav1.LabelSelector{MatchLabels: map[string]string{}}
 	for k, v := range mapAt(sel, "matchLabels") {
 		s, _ := v.(string)
 		if strings.HasPrefix(k, "reserved:") {
-			return func(*endpoint, string) bool { return false }
+			return func(*policyEndpoint, string) bool { return false }
 		}
 		ls.MatchLabels[ciliumKey(k)] = s
 	}
@@ -773,7 +773,7 @@ func ciliumSelector(sel map[string]any) func(ep *endpoint, policyNS string) bool
 	}
 	match := selectorMatch(ls)
 	namesNamespace := ciliumNamesNamespace(sel)
-	return func(ep *endpoint, policyNS string) bool {
+	return func(ep *policyEndpoint, policyNS string) bool {
 		if policyNS != "" && !namesNamespace && ep.ns != policyNS {
 			return false
 		}
@@ -782,7 +782,7 @@ func ciliumSelector(sel map[string]any) func(ep *endpoint, policyNS string) bool
 }
 
 // ciliumLabels are the labels Cilium gives a pod's identity.
-func ciliumLabels(ep *endpoint) map[string]string {
+func ciliumLabels(ep *policyEndpoint) map[string]string {
 	l := make(map[string]string, len(ep.labels)+len(ep.nsLabels)+2)
 	for k, v := range ep.labels {
 		l[k] = v
@@ -836,7 +836,7 @@ func calicoPolicy(obj *discover.Object) *netPolicy {
 		return nil
 	}
 	p := &netPolicy{obj: obj, namespace: obj.Namespace, field: "spec.selector", ordered: true}
-	p.selects = func(ep *endpoint) bool {
+	p.selects = func(ep *policyEndpoint) bool {
 		return (p.namespace == "" || ep.ns == p.namespace) && sel(calicoLabels(ep))
 	}
 	types := list(spec, "types")
@@ -844,22 +844,22 @@ func calicoPolicy(obj *discover.Object) *netPolicy {
 		// Calico's default: Ingress, or Egress alone when only egress rules exist.
 		_, hasIngress := spec["ingress"]
 		_, hasEgress := spec["egress"]
-		p.applies[ingress] = hasIngress || !hasEgress
-		p.applies[egress] = hasEgress
+		p.applies[dirIngress] = hasIngress || !hasEgress
+		p.applies[dirEgress] = hasEgress
 	}
 	for _, t := range types {
 		switch t {
 		case "Ingress":
-			p.applies[ingress] = true
+			p.applies[dirIngress] = true
 		case "Egress":
-			p.applies[egress] = true
+			p.applies[dirEgress] = true
 		}
 	}
 	for _, sec := range []struct {
 		key  string
-		d    direction
+		d    policyDirection
 		peer string // where the other end is described
-	}{{"ingress", ingress, "source"}, {"egress", egress, "destination"}} {
+	}{{"ingress", dirIngress, "source"}, {"egress", dirEgress, "destination"}} {
 		for i, r := range list(spec, sec.key) {
 			rm := asMap(r)
 			rule, ok := calicoRule(rm, sec.peer, p.namespace)
@@ -921,7 +921,7 @@ func calicoRule(rm map[string]any, peerKey, policyNS string) (policyRule, bool) 
 		return r, false
 	}
 	r.peers = []policyPeer{{
-		match: func(ep *endpoint, ns string) bool {
+		match: func(ep *policyEndpoint, ns string) bool {
 			switch {
 			case hasNS:
 				if !namespaces(calicoNamespaceLabels(ep)) {
@@ -939,7 +939,7 @@ func calicoRule(rm map[string]any, peerKey, policyNS string) (policyRule, bool) 
 }
 
 // calicoLabels are the labels Calico matches a pod's selector against.
-func calicoLabels(ep *endpoint) map[string]string {
+func calicoLabels(ep *policyEndpoint) map[string]string {
 	l := make(map[string]string, len(ep.labels)+2)
 	for k, v := range ep.labels {
 		l[k] = v
@@ -951,7 +951,7 @@ func calicoLabels(ep *endpoint) map[string]string {
 	return l
 }
 
-func calicoNamespaceLabels(ep *endpoint) map[string]string {
+func calicoNamespaceLabels(ep *policyEndpoint) map[string]string {
 	l := make(map[string]string, len(ep.nsLabels)+1)
 	for k, v := range ep.nsLabels {
 		l[k] = v
@@ -967,7 +967,7 @@ func calicoNamespaceLabels(ep *endpoint) map[string]string {
 func calicoSelector(expr string) (labelMatch, bool) {
 	expr = strings.TrimSpace(expr)
 	if expr == "" || expr == "all()" {
-		return matchAll, true
+		return matchAnyLabels, true
 	}
 	if strings.ContainsAny(expr, "()") && strings.Contains(strings.NewReplacer("has(", "", "all()", "", "global()", "").Replace(expr), "(") {
 		return nil, false // grouping parentheses
@@ -1004,7 +1004,7 @@ func calicoSelector(expr string) (labelMatch, bool) {
 func calicoTerm(t string) (labelMatch, bool) {
 	switch {
 	case t == "all()" || t == "global()":
-		return matchAll, true
+		return matchAnyLabels, true
 	case strings.HasPrefix(t, "!has(") && strings.HasSuffix(t, ")"):
 		k := strings.TrimSpace(t[5 : len(t)-1])
 		return func(l map[string]string) bool { _, ok := l[k]; return !ok }, true
@@ -1015,7 +1015,7 @@ func calicoTerm(t string) (labelMatch, bool) {
 	for _, op := range []string{"==", "!="} {
 		if k, v, ok := strings.Cut(t, op); ok {
 			k = strings.TrimSpace(k)
-			val, ok := unquote(strings.TrimSpace(v))
+			val, ok := calicoString(strings.TrimSpace(v))
 			if !ok || k == "" {
 				return nil, false
 			}
@@ -1033,7 +1033,7 @@ func calicoTerm(t string) (labelMatch, bool) {
 			}
 			set := map[string]bool{}
 			for _, item := range strings.Split(v[1:len(v)-1], ",") {
-				s, ok := unquote(strings.TrimSpace(item))
+				s, ok := calicoString(strings.TrimSpace(item))
 				if !ok {
 					return nil, false
 				}
@@ -1050,7 +1050,7 @@ func calicoTerm(t string) (labelMatch, bool) {
 }
 
 // unquote strips the single or double quotes of a Calico string literal.
-func unquote(s string) (string, bool) {
+func calicoString(s string) (string, bool) {
 	if len(s) >= 2 && (s[0] == '\'' || s[0] == '"') && s[len(s)-1] == s[0] {
 		return s[1 : len(s)-1], true
 	}

@@ -1,0 +1,339 @@
+package model_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stridemap/stridemap/discover/manifests"
+	"github.com/stridemap/stridemap/model"
+)
+
+// netpol renders a NetworkPolicy in namespace ns with the given spec.
+func netpol(ns, name, spec string) string {
+	return "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: " + name + ", namespace: " + ns + "}\nspec:\n" + indent(spec, "  ")
+}
+
+func namespace(name, labels string) string {
+	return "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + name + ", labels: {" + labels + "}}"
+}
+
+// callerToCart is a web workload (in webNS) calling Service cart in shop,
+// port 80 → targetPort 8080 named http, plus an unrelated workload "other"
+// in shop calling the same Service.
+func callerToCart(webNS string) []string {
+	return []string{
+		deployment(webNS, "web", env("CART_ADDR", "cart.shop:80")),
+		deployment("shop", "other", env("CART_ADDR", "cart.shop:80")),
+		strings.Replace(deployment("shop", "cart"), "image: example/cart:1.0", "image: example/cart:1.0\n        ports: [{name: http, containerPort: 8080}]", 1),
+		service("shop", "cart"),
+		namespace("shop", "team: shop"),
+	}
+}
+
+func TestNetworkPolicyVerdicts(t *testing.T) {
+	const (
+		web   = "workload:shop/web->workload:shop/cart:80"
+		other = "workload:shop/other->workload:shop/cart:80"
+	)
+	tests := []struct {
+		name     string
+		webNS    string
+		policies []string
+		want     map[string]string // edge ID → verdict
+	}{
+		{"no policy: unrestricted", "shop", nil, map[string]string{web: "", other: ""}},
+		{"podSelector {} with no rules denies all ingress", "shop",
+			[]string{netpol("shop", "deny", "podSelector: {}\npolicyTypes: [Ingress]")},
+			map[string]string{web: "denied", other: "denied"}},
+		{"podSelector admits one caller", "shop",
+			[]string{netpol("shop", "cart", "podSelector: {matchLabels: {app: cart}}\ningress:\n- from: [{podSelector: {matchLabels: {app: web}}}]")},
+			map[string]string{web: "allowed", other: "denied"}},
+		{"empty from admits everyone", "shop",
+			[]string{netpol("shop", "cart", "podSelector: {matchLabels: {app: cart}}\ningress: [{}]")},
+			map[string]string{web: "allowed", other: "allowed"}},
+		{"policy selecting other pods leaves the flow unrestricted", "shop",
+			[]string{netpol("shop", "web", "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Ingress]")},
+			map[string]string{web: "", other: ""}},
+		{"ipBlock never matches a pod", "shop",
+			[]string{netpol("shop", "cart", "podSelector: {}\ningress:\n- from: [{ipBlock: {cidr: 0.0.0.0/0}}]")},
+			map[string]string{web: "denied", other: "denied"}},
+		{"numbered port is the targetPort, not the Service port", "shop",
+			[]string{netpol("shop", "cart", "podSelector: {}\ningress:\n- ports: [{port: 8080}]")},
+			map[string]string{web: "allowed", other: "allowed"}},
+		{"Service port number does not match", "shop",
+			[]string{netpol("shop", "cart", "podSelector: {}\ningress:\n- ports: [{port: 80}]")},
+			map[string]string{web: "denied", other: "denied"}},
+		{"named port", "shop",
+			[]string{netpol("shop", "cart", "podSelector: {}\ningress:\n- ports: [{port: http, protocol: TCP}]")},
+			map[string]string{web: "allowed", other: "allowed"}},
+		{"port range", "shop",
+			[]string{netpol("shop", "cart", "podSelector: {}\ningress:\n- ports: [{port: 8000, endPort: 8100}]")},
+			map[string]string{web: "allowed", other: "allowed"}},
+		{"UDP port does not admit TCP", "shop",
+			[]string{netpol("shop", "cart", "podSelector: {}\ningress:\n- ports: [{port: 8080, protocol: UDP}]")},
+			map[string]string{web: "denied", other: "denied"}},
+		{"egress of the source denies", "shop",
+			[]string{netpol("shop", "web", "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Egress]\negress:\n- to: [{podSelector: {matchLabels: {app: db}}}]")},
+			map[string]string{web: "denied", other: ""}},
+		{"egress and ingress both admit", "shop",
+			[]string{
+				netpol("shop", "web", "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Egress]\negress:\n- to: [{podSelector: {matchLabels: {app: cart}}}]\n  ports: [{port: 8080}]"),
+				netpol("shop", "cart", "podSelector: {matchLabels: {app: cart}}\ningress:\n- from: [{podSelector: {matchLabels: {app: web}}}]"),
+			},
+			map[string]string{web: "allowed", other: "denied"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := build(t, append(callerToCart(tc.webNS), tc.policies...)...)
+			for id, want := range tc.want {
+				e := edge(t, g, id)
+				if e.Policy != want {
+					t.Errorf("%s: policy = %q, want %q (evidence %+v)", id, e.Policy, want, e.PolicyEvidence)
+				}
+				if want != "" && (len(e.PolicyEvidence) == 0 || e.PolicyEvidence[0].Line == 0 || !strings.HasPrefix(e.PolicyEvidence[0].Object, "NetworkPolicy ")) {
+					t.Errorf("%s: verdict without file:line of a policy: %+v", id, e.PolicyEvidence)
+				}
+			}
+		})
+	}
+}
+
+func TestNetworkPolicyNamespaceSelector(t *testing.T) {
+	const web = "workload:front/web->workload:shop/cart:80"
+	tests := []struct {
+		name   string
+		extra  []string
+		policy string
+		want   string
+	}{
+		{"podSelector alone stays in the policy's namespace", nil,
+			"podSelector: {}\ningress:\n- from: [{podSelector: {matchLabels: {app: web}}}]", "denied"},
+		{"namespaceSelector on the automatic name label", nil,
+			"podSelector: {}\ningress:\n- from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: front}}}]", "allowed"},
+		{"namespaceSelector on a declared label", []string{namespace("front", "team: web")},
+			"podSelector: {}\ningress:\n- from: [{namespaceSelector: {matchLabels: {team: web}}}]", "allowed"},
+		{"namespaceSelector whose label the namespace lacks", nil,
+			"podSelector: {}\ningress:\n- from: [{namespaceSelector: {matchLabels: {team: web}}}]", "denied"},
+		{"both selectors in one peer must both match", nil,
+			"podSelector: {}\ningress:\n- from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: front}}, podSelector: {matchLabels: {app: api}}}]", "denied"},
+		{"both selectors in one peer, matching", nil,
+			"podSelector: {}\ningress:\n- from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: front}}, podSelector: {matchLabels: {app: web}}}]", "allowed"},
+		{"two peers are alternatives", nil,
+			"podSelector: {}\ningress:\n- from: [{podSelector: {matchLabels: {app: web}}}, {namespaceSelector: {}}]", "allowed"},
+		{"matchExpressions", []string{namespace("front", "env: prod")},
+			"podSelector: {}\ningress:\n- from: [{namespaceSelector: {matchExpressions: [{key: env, operator: In, values: [prod, staging]}]}}]", "allowed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			docs := append(callerToCart("front"), tc.extra...)
+			g := build(t, append(docs, netpol("shop", "cart", tc.policy))...)
+			if e := edge(t, g, web); e.Policy != tc.want {
+				t.Errorf("policy = %q, want %q (evidence %+v)", e.Policy, tc.want, e.PolicyEvidence)
+			}
+		})
+	}
+}
+
+func TestNetworkPolicyEvidence(t *testing.T) {
+	g := build(t, append(callerToCart("shop"),
+		netpol("shop", "cart", "podSelector: {matchLabels: {app: cart}}\ningress:\n- from: [{podSelector: {matchLabels: {app: web}}}]"))...)
+	allowed := edge(t, g, "workload:shop/web->workload:shop/cart:80")
+	if ev := allowed.PolicyEvidence; len(ev) != 1 || ev[0].Field != "spec.ingress[0]" || ev[0].Object != "NetworkPolicy shop/cart" ||
+		!strings.Contains(ev[0].Detail, "port 8080 (http)") {
+		t.Errorf("allowed evidence should name the admitting rule and the pod port: %+v", ev)
+	}
+	denied := edge(t, g, "workload:shop/other->workload:shop/cart:80")
+	if ev := denied.PolicyEvidence; len(ev) != 1 || ev[0].Field != "spec.podSelector" || !strings.Contains(ev[0].Detail, "no rule admits workload:shop/other") {
+		t.Errorf("denied evidence should name the selecting policy: %+v", ev)
+	}
+}
+
+func TestNetworkPolicyRestrictionControls(t *testing.T) {
+	tests := []struct {
+		name       string
+		policy     string
+		restricted bool
+	}{
+		{"one caller admitted", "podSelector: {matchLabels: {app: cart}}\ningress:\n- from: [{podSelector: {matchLabels: {app: web}}}]", true},
+		{"default deny alone", "podSelector: {}\npolicyTypes: [Ingress]", true},
+		{"every source admitted", "podSelector: {matchLabels: {app: cart}}\ningress: [{}]", false},
+		{"every pod of the namespace admitted", "podSelector: {matchLabels: {app: cart}}\ningress:\n- from: [{podSelector: {}}]", false},
+		{"every namespace admitted", "podSelector: {matchLabels: {app: cart}}\ningress:\n- from: [{namespaceSelector: {}}]", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := build(t, append(callerToCart("shop"), netpol("shop", "cart", tc.policy))...)
+			if got := hasControl(g, model.ControlIngressRestricted, "workload:shop/cart"); got != tc.restricted {
+				t.Errorf("ingress restricted = %v, want %v", got, tc.restricted)
+			}
+		})
+	}
+	g := build(t, append(callerToCart("shop"), netpol("shop", "web", "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Egress]\negress:\n- to: [{podSelector: {matchLabels: {app: cart}}}]"))...)
+	if !hasControl(g, model.ControlEgressRestricted, "workload:shop/web") || hasControl(g, model.ControlEgressRestricted, "workload:shop/other") {
+		t.Error("egress restriction should be recorded on web only")
+	}
+}
+
+func hasControl(g *model.Graph, kind, target string) bool {
+	for _, c := range g.Controls {
+		if c.Type == kind && c.Target == target {
+			return true
+		}
+	}
+	return false
+}
+
+// TestNetworkPolicyGatewaySource: an Ingress's controller pods are not in
+// the manifests; a rule that admits other namespaces is assumed to admit
+// them, one that admits only pods of the policy's namespace is not.
+func TestNetworkPolicyGatewaySource(t *testing.T) {
+	ingressDoc := `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  rules:
+  - http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: cart, port: {number: 80}}}}`
+	tests := []struct {
+		policy string
+		want   string
+	}{
+		{"podSelector: {}\ningress:\n- from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}]", "allowed"},
+		{"podSelector: {}\ningress:\n- from: [{podSelector: {matchLabels: {app: web}}}]", "denied"},
+		{"podSelector: {}\ningress: [{}]", "allowed"},
+	}
+	for _, tc := range tests {
+		g := build(t, append(callerToCart("shop"), ingressDoc, netpol("shop", "cart", tc.policy))...)
+		e := edge(t, g, "gateway:shop/web->workload:shop/cart:80")
+		if e.Policy != tc.want {
+			t.Errorf("%s: policy = %q, want %q", tc.policy, e.Policy, tc.want)
+		}
+	}
+}
+
+func TestCiliumNetworkPolicy(t *testing.T) {
+	cnp := func(spec string) string {
+		return "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: cart, namespace: shop}\nspec:\n" + indent(spec, "  ")
+	}
+	tests := []struct {
+		name   string
+		webNS  string
+		policy string
+		web    string
+		other  string
+	}{
+		{"fromEndpoints by label", "shop",
+			"endpointSelector: {matchLabels: {app: cart}}\ningress:\n- fromEndpoints: [{matchLabels: {app: web}}]", "allowed", "denied"},
+		{"k8s: prefix and toPorts", "shop",
+			"endpointSelector: {matchLabels: {'k8s:app': cart}}\ningress:\n- fromEndpoints: [{matchLabels: {'k8s:app': web}}]\n  toPorts: [{ports: [{port: '8080', protocol: TCP}]}]", "allowed", "denied"},
+		{"wrong port", "shop",
+			"endpointSelector: {matchLabels: {app: cart}}\ningress:\n- fromEndpoints: [{matchLabels: {app: web}}]\n  toPorts: [{ports: [{port: '9090', protocol: TCP}]}]", "denied", "denied"},
+		{"peer in another namespace needs the namespace label", "front",
+			"endpointSelector: {matchLabels: {app: cart}}\ningress:\n- fromEndpoints: [{matchLabels: {app: web}}]", "denied", "denied"},
+		{"k8s:io.kubernetes.pod.namespace", "front",
+			"endpointSelector: {matchLabels: {app: cart}}\ningress:\n- fromEndpoints: [{matchLabels: {app: web, 'k8s:io.kubernetes.pod.namespace': front}}]", "allowed", "denied"},
+		{"empty ingress rule is default deny", "shop",
+			"endpointSelector: {}\ningress: [{}]", "denied", "denied"},
+		{"fromEntities cluster", "shop",
+			"endpointSelector: {}\ningress: [{fromEntities: [cluster]}]", "allowed", "allowed"},
+		{"ingressDeny wins", "shop",
+			"endpointSelector: {}\ningress: [{fromEntities: [cluster]}]\ningressDeny: [{fromEndpoints: [{matchLabels: {app: other}}]}]", "allowed", "denied"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := build(t, append(callerToCart(tc.webNS), cnp(tc.policy))...)
+			if e := edge(t, g, "workload:"+tc.webNS+"/web->workload:shop/cart:80"); e.Policy != tc.web {
+				t.Errorf("web: policy = %q, want %q (%+v)", e.Policy, tc.web, e.PolicyEvidence)
+			}
+			if e := edge(t, g, "workload:shop/other->workload:shop/cart:80"); e.Policy != tc.other {
+				t.Errorf("other: policy = %q, want %q (%+v)", e.Policy, tc.other, e.PolicyEvidence)
+			}
+		})
+	}
+	g := build(t, append(callerToCart("shop"), cnp("endpointSelector: {}\ningress: [{}]\negress: [{}]"))...)
+	for _, kind := range []string{model.ControlDefaultDenyIngress, model.ControlDefaultDenyEgress} {
+		if !hasControl(g, kind, model.NamespaceBoundaryID("shop")) {
+			t.Errorf("a Cilium deny-all should give %s", kind)
+		}
+	}
+	if !hasControl(g, model.ControlNetworkPolicy, "workload:shop/cart") {
+		t.Error("a Cilium policy selecting a workload should give it the network-policy control")
+	}
+}
+
+func TestCalicoNetworkPolicy(t *testing.T) {
+	calico := func(apiVersion, spec string) string {
+		return "apiVersion: " + apiVersion + "\nkind: NetworkPolicy\nmetadata: {name: cart, namespace: shop}\nspec:\n" + indent(spec, "  ")
+	}
+	tests := []struct {
+		name   string
+		webNS  string
+		api    string
+		policy string
+		web    string
+		other  string
+	}{
+		{"selector ==", "shop", "projectcalico.org/v3",
+			"selector: app == 'cart'\ningress:\n- action: Allow\n  source: {selector: app == 'web'}", "allowed", "denied"},
+		{"crd group, ports", "shop", "crd.projectcalico.org/v1",
+			"selector: app == 'cart'\ntypes: [Ingress]\ningress:\n- action: Allow\n  protocol: TCP\n  source: {selector: \"app in {'web', 'other'}\"}\n  destination: {ports: [8080]}", "allowed", "allowed"},
+		{"first matching rule decides", "shop", "projectcalico.org/v3",
+			"selector: all()\ningress:\n- action: Deny\n  source: {selector: app == 'other'}\n- action: Allow", "allowed", "denied"},
+		{"namespaceSelector", "front", "projectcalico.org/v3",
+			"selector: has(app)\ningress:\n- action: Allow\n  source: {namespaceSelector: projectcalico.org/name == 'front', selector: app == 'web'}", "allowed", "denied"},
+		{"wrong port range", "shop", "projectcalico.org/v3",
+			"selector: app == 'cart'\ningress:\n- action: Allow\n  protocol: TCP\n  destination: {ports: ['9000:9100']}", "denied", "denied"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := build(t, append(callerToCart(tc.webNS), calico(tc.api, tc.policy))...)
+			if e := edge(t, g, "workload:"+tc.webNS+"/web->workload:shop/cart:80"); e.Policy != tc.web {
+				t.Errorf("web: policy = %q, want %q (%+v)", e.Policy, tc.web, e.PolicyEvidence)
+			}
+			if e := edge(t, g, "workload:shop/other->workload:shop/cart:80"); e.Policy != tc.other {
+				t.Errorf("other: policy = %q, want %q (%+v)", e.Policy, tc.other, e.PolicyEvidence)
+			}
+		})
+	}
+	// A selector form we do not read leaves the policy out instead of guessing.
+	g := build(t, append(callerToCart("shop"), calico("projectcalico.org/v3", "selector: (app == 'cart' || app == 'x') && has(y)\ningress: []"))...)
+	if e := edge(t, g, "workload:shop/web->workload:shop/cart:80"); e.Policy != "" {
+		t.Errorf("unreadable selector: policy = %q, want none", e.Policy)
+	}
+}
+
+// TestOnlineBoutiqueFlowsAllowedByItsPolicies: the app's own
+// NetworkPolicies (deny-all plus one policy per service) admit every flow
+// its manifests declare, so each comes out "allowed".
+func TestOnlineBoutiqueFlowsAllowedByItsPolicies(t *testing.T) {
+	corpus := corpusDir(t)
+	g := scanCorpus(t, manifests.Request{
+		Paths:     []string{filepath.Join(corpus, "online-boutique"), filepath.Join(corpus, "online-boutique-policies", "istio")},
+		Kustomize: []string{filepath.Join(corpus, "online-boutique-policies", "network-policies")},
+	})
+	checked := 0
+	for _, e := range g.Edges {
+		if strings.HasPrefix(e.From, "external:") || !strings.HasPrefix(e.To, "workload:") {
+			continue
+		}
+		checked++
+		if e.Policy != model.PolicyAllowed {
+			t.Errorf("%s: policy = %q, want allowed (%+v)", e.ID, e.Policy, e.PolicyEvidence)
+		}
+	}
+	if checked < 16 {
+		t.Errorf("only %d in-cluster flows checked", checked)
+	}
+	controls := map[string]bool{}
+	for _, c := range g.Controls {
+		controls[c.ID] = true
+	}
+	if !controls[model.ControlIngressRestricted+"@workload:default/redis-cart"] {
+		t.Error("redis-cart admits only cartservice: its ingress should be restricted")
+	}
+	if controls[model.ControlIngressRestricted+"@workload:default/frontend"] {
+		t.Error("frontend admits every source: its ingress is not restricted")
+	}
+}
