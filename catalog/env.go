@@ -22,6 +22,10 @@ type Context struct {
 	// ClusterControls are the controls on the cluster boundary: admission
 	// policy, log shipping, monitoring and the like.
 	ClusterControls []string `json:"clusterControls"`
+	// GraphControls are the types of the controls detected anywhere in the
+	// graph, so a rule can ask about one element only when the system uses
+	// a control elsewhere ("trace-export" on some workload).
+	GraphControls []string `json:"graphControls"`
 	// Exposed says the element is reachable from the internet by following
 	// flows from external:internet.
 	Exposed bool `json:"exposed"`

@@ -18,6 +18,7 @@ const DataAnnotation = "stridemap.io/data"
 type graphFacts struct {
 	g        *model.Graph
 	controls map[string][]string // target ID → control types
+	anywhere []string            // control types present on any element, sorted
 	callers  map[string][]string
 	callees  map[string][]string
 	exposed  map[string]bool        // reachable from the internet along flows
@@ -32,7 +33,10 @@ func newGraphFacts(g *model.Graph) *graphFacts {
 		exposed: map[string]bool{}, entry: map[string]bool{}, parent: map[string]*model.Edge{}, data: map[string][]string{}, sharedSA: map[string][]string{}}
 	for _, c := range g.Controls {
 		f.controls[c.Target] = append(f.controls[c.Target], c.Type)
+		f.anywhere = append(f.anywhere, c.Type)
 	}
+	sort.Strings(f.anywhere)
+	f.anywhere = slices.Compact(f.anywhere)
 	for _, e := range g.Edges {
 		f.callers[e.To] = append(f.callers[e.To], e.From)
 		f.callees[e.From] = append(f.callees[e.From], e.To)
@@ -144,6 +148,7 @@ func (f *graphFacts) nodeContext(n *model.Node) *catalog.Context {
 		Controls:             f.controls[n.ID],
 		NamespaceControls:    f.namespaceControls(n.Namespace),
 		ClusterControls:      f.controls[model.ClusterBoundaryID],
+		GraphControls:        f.anywhere,
 		Exposed:              f.exposed[n.ID],
 		Data:                 f.data[n.ID],
 		Callers:              f.callers[n.ID],
@@ -214,6 +219,7 @@ func (f *graphFacts) edgeContext(e *model.Edge, from, to *model.Node) *catalog.C
 		Controls:          f.controls[e.ID],
 		NamespaceControls: f.namespaceControls(to.Namespace),
 		ClusterControls:   f.controls[model.ClusterBoundaryID],
+		GraphControls:     f.anywhere,
 		Exposed:           e.From == model.InternetID || f.exposed[e.From],
 		Data:              slices.Compact(data),
 		FromControls:      f.controls[from.ID],
@@ -232,6 +238,7 @@ func (f *graphFacts) boundaryContext(b *model.Boundary) *catalog.Context {
 	return &catalog.Context{
 		Controls:        f.controls[b.ID],
 		ClusterControls: f.controls[model.ClusterBoundaryID],
+		GraphControls:   f.anywhere,
 		Exposed:         exposed,
 		Data:            slices.Compact(data),
 	}
