@@ -28,6 +28,7 @@ func Build(inv *discover.Inventory) *Graph {
 	b.index(inv.Objects)
 	b.selectBackends()
 	b.addWorkloadNodes()
+	b.classifyData()
 	b.addDeclaredFlows()
 	b.addServiceExposure()
 	b.addHostExposure()

@@ -47,13 +47,16 @@ type Node struct {
 	Namespace string   `json:"namespace,omitempty"`
 	Kind      string   `json:"kind,omitempty"` // the Kubernetes kind, or "Internet" / "Host"
 
-	Workload    *Workload      `json:"workload,omitempty"`
-	DataStore   *DataStoreInfo `json:"datastore,omitempty"`
-	Services    []string       `json:"services,omitempty"` // "ns/name" of Services selecting this workload
-	Exposure    []Exposure     `json:"exposure,omitempty"`
-	Labels      Labels         `json:"labels,omitempty"`
-	Annotations Annotations    `json:"annotations,omitempty"`
-	Evidence    []Evidence     `json:"evidence,omitempty"`
+	Workload  *Workload      `json:"workload,omitempty"`
+	DataStore *DataStoreInfo `json:"datastore,omitempty"`
+	Services  []string       `json:"services,omitempty"` // "ns/name" of Services selecting this workload
+	// Data are the classes of data the element holds or handles, as
+	// declared (annotation, overlay) or guessed from names (heuristic).
+	Data        []DataClass `json:"data,omitempty"`
+	Exposure    []Exposure  `json:"exposure,omitempty"`
+	Labels      Labels      `json:"labels,omitempty"`
+	Annotations Annotations `json:"annotations,omitempty"`
+	Evidence    []Evidence  `json:"evidence,omitempty"`
 }
 
 // Labels and Annotations are string maps; annotations that embed whole
@@ -62,6 +65,14 @@ type (
 	Labels      map[string]string
 	Annotations map[string]string
 )
+
+// DataClass is one class of data an element handles ("pii", "payment",
+// "credentials") and how we know.
+type DataClass struct {
+	Class    string   `json:"class"`
+	Source   string   `json:"source"` // "annotation", "overlay" or "heuristic"
+	Evidence Evidence `json:"evidence"`
+}
 
 // Workload summarises a pod template: what a reviewer and the threat
 // catalog ask about a process.

@@ -9,10 +9,6 @@ import (
 	"github.com/stridemap/stridemap/model"
 )
 
-// DataAnnotation declares the data classes a workload holds or handles:
-// "stridemap.io/data: pii,payment".
-const DataAnnotation = "stridemap.io/data"
-
 // graphFacts are the indexes the engine computes once per graph, so each
 // element's Context is a few lookups.
 type graphFacts struct {
@@ -83,7 +79,8 @@ func (f *graphFacts) reach() {
 	}
 }
 
-// classify reads declared data classes and propagates them cautiously: a
+// classify reads the data classes of each node (declared, or guessed from
+// its name by the model) and propagates them cautiously: a
 // data store's classes reach the workloads that call it (they read and
 // write that data), and a workload's classes reach the data stores it calls
 // (it stores them there). Classes do not travel further, so one PII store
@@ -93,12 +90,8 @@ func (f *graphFacts) classify() {
 	types := map[string]model.NodeType{}
 	for _, n := range f.g.Nodes {
 		types[n.ID] = n.Type
-		if v := n.Annotations[DataAnnotation]; v != "" {
-			for _, class := range strings.Split(v, ",") {
-				if class = strings.ToLower(strings.TrimSpace(class)); class != "" {
-					declared[n.ID] = append(declared[n.ID], class)
-				}
-			}
+		for _, d := range n.Data {
+			declared[n.ID] = append(declared[n.ID], d.Class)
 		}
 	}
 	for _, n := range f.g.Nodes {

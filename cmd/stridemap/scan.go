@@ -23,6 +23,7 @@ type scanOptions struct {
 	maxFileSize int64
 	catalogs    []string
 	failOn      string
+	overlay     string
 }
 
 func (a *app) scanCommand() *cobra.Command {
@@ -48,6 +49,21 @@ The threat catalog (built-in rules, plus --catalog directories) is evaluated
 over the graph and the findings are stored with the scan; "stridemap findings"
 lists them. With --fail-on SEVERITY the command exits 1 when a finding is at
 or above that severity, for CI.
+
+Data classification raises the severity of findings on what handles sensitive
+data. Declare it with the annotation stridemap.io/data: pii,payment,credentials
+on a workload, or in an overlay file (--overlay), which can also declare data
+stores the manifests do not reveal:
+
+  version: 1
+  elements:
+    - match: workload:shop/orders-db      # a node ID, or a pattern: workload:shop/*
+      data: [pii, payment]
+    - match: workload:legacy/mainframe-gw
+      datastore: db2
+
+Where nothing is declared, names are used as cautious hints (user-db suggests
+pii), marked "heuristic" in the graph.
 
 Secret values are never stored: only the names and keys of Secrets, and the
 names of environment variables.`,
@@ -75,6 +91,7 @@ names of environment variables.`,
 	cmd.Flags().Int64Var(&opts.maxFileSize, "max-file-size", manifests.DefaultMaxFileBytes, "largest file to read, in bytes")
 	cmd.Flags().StringArrayVar(&opts.catalogs, "catalog", nil, "directory of YAML rules that add, override or disable built-in rules (repeatable)")
 	cmd.Flags().StringVar(&opts.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity: low, medium, high, critical")
+	cmd.Flags().StringVar(&opts.overlay, "overlay", "", "YAML file with what manifests do not say: data classes, data stores (see --help)")
 	_ = cmd.MarkFlagDirname("kustomize")
 	_ = cmd.MarkFlagDirname("catalog")
 	return cmd
@@ -85,6 +102,18 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	rules, err := loadCatalog(opts.catalogs)
 	if err != nil {
 		return err
+	}
+	var overlay *discover.Overlay
+	if opts.overlay != "" {
+		f, err := os.Open(opts.overlay)
+		if err != nil {
+			return fmt.Errorf("--overlay: %w", err)
+		}
+		overlay, err = discover.ReadOverlay(f, opts.overlay)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("--overlay: %w", err)
+		}
 	}
 	req := manifests.Request{
 		Paths:            opts.files,
@@ -109,6 +138,11 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	}
 	step := time.Now()
 	graph := model.Build(inv)
+	if overlay != nil {
+		for _, w := range model.ApplyOverlay(graph, overlay) {
+			fmt.Fprintln(a.stderr, "warning:", w)
+		}
+	}
 	objects := objectRefs(inv.Objects)
 	inv.Objects = nil // the decoded objects are no longer needed: let the store's work reuse their memory
 

@@ -1,0 +1,78 @@
+package model_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/model"
+)
+
+func classes(n *model.Node) []string {
+	var out []string
+	for _, d := range n.Data {
+		out = append(out, d.Class+"/"+d.Source)
+	}
+	return out
+}
+
+func TestClassifyData(t *testing.T) {
+	annotated := strings.Replace(deployment("shop", "orders"), "  namespace: shop", "  namespace: shop\n  annotations: {stridemap.io/data: \"PII, payment\"}", 1)
+	g := build(t, annotated, deployment("shop", "user-db"), deployment("shop", "paymentservice"), deployment("shop", "author"), deployment("shop", "web"))
+	for id, want := range map[string][]string{
+		"workload:shop/orders":         {"pii/annotation", "payment/annotation"},
+		"workload:shop/user-db":        {"pii/heuristic"},
+		"workload:shop/paymentservice": {"payment/heuristic"},
+		"workload:shop/author":         nil, // "auth" must be a whole word
+		"workload:shop/web":            nil,
+	} {
+		if got := classes(g.Node(id)); !slices.Equal(got, want) {
+			t.Errorf("%s: data = %v, want %v", id, got, want)
+		}
+	}
+	if ev := g.Node("workload:shop/orders").Data[0].Evidence; ev.Line == 0 || ev.Field != "metadata.annotations[stridemap.io/data]" {
+		t.Errorf("annotation evidence = %+v", ev)
+	}
+}
+
+func TestApplyOverlay(t *testing.T) {
+	g := build(t, deployment("shop", "user-db"), deployment("legacy", "mainframe-gw"))
+	o, err := discover.ReadOverlay(strings.NewReader(`version: 1
+elements:
+  - match: workload:shop/*
+    data: [credentials]
+  - match: workload:legacy/mainframe-gw
+    datastore: db2
+  - match: workload:nowhere/x
+    data: [pii]
+`), "overlay.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	warnings := model.ApplyOverlay(g, o)
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "overlay.yaml:7") || !strings.Contains(warnings[0], "workload:nowhere/x") {
+		t.Errorf("warnings = %q", warnings)
+	}
+	if got := classes(g.Node("workload:shop/user-db")); !slices.Equal(got, []string{"credentials/overlay"}) {
+		t.Errorf("overlay data should replace the guess: %v", got)
+	}
+	gw := g.Node("workload:legacy/mainframe-gw")
+	if gw.Type != model.DataStore || gw.DataStore.Engine != "db2" || gw.DataStore.Evidence.Line != 5 {
+		t.Errorf("overlay data store = %s %+v", gw.Type, gw.DataStore)
+	}
+}
+
+func TestReadOverlayErrors(t *testing.T) {
+	for name, text := range map[string]string{
+		"version":  "version: 2\nelements: []\n",
+		"no match": "version: 1\nelements:\n  - data: [pii]\n",
+		"bad glob": "version: 1\nelements:\n  - match: 'workload:[x'\n",
+		"bad yaml": "version: [\n",
+		"empty":    "",
+	} {
+		if _, err := discover.ReadOverlay(strings.NewReader(text), "o.yaml"); err == nil || !strings.Contains(err.Error(), "o.yaml") {
+			t.Errorf("%s: err = %v, want one naming the file", name, err)
+		}
+	}
+}
