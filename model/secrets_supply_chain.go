@@ -1,5 +1,514 @@
 package model
 
-// addSecretAndSupplyChainControls detects external secret stores and
-// admission policy.
-func (b *builder) addSecretAndSupplyChainControls() {}
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/stridemap/stridemap/discover"
+)
+
+// Controls about secrets, storage and the software supply chain.
+const (
+	// ControlExternalSecretStore: every Secret the workload uses is synced
+	// from an external store (External Secrets, a SealedSecret), or the
+	// workload reads its secrets from Vault's agent or the Secrets Store
+	// CSI driver, so the value lives outside the manifests.
+	ControlExternalSecretStore = "external-secret-store"
+	// ControlSecretsAsFiles: the workload uses secrets only as mounted
+	// files, never as environment variables (which leak into crash dumps,
+	// child processes and /proc/PID/environ).
+	ControlSecretsAsFiles = "secrets-as-files"
+	// ControlEncryptedStorage: every persistent volume claim of the
+	// workload uses a StorageClass whose parameters ask for encryption.
+	ControlEncryptedStorage = "encrypted-storage"
+	// ControlHostPathReadOnly: every hostPath volume of the workload is
+	// mounted read-only by every container that mounts it.
+	ControlHostPathReadOnly = "host-path-read-only"
+	// Cluster controls, on the cluster boundary.
+	ControlAdmissionPolicy            = "admission-policy"
+	ControlImageSignatureVerification = "image-signature-verification"
+	ControlImageRegistryAllowlist     = "image-registry-allowlist"
+)
+
+// Weaknesses recorded the way controls are, so that a rule asks for them by
+// name and the finding and the model cannot disagree. Unlike the controls
+// above they mark a risk, not a mitigation; their evidence points at it.
+const (
+	// WeaknessConfigMapCredentials: a ConfigMap the workload reads has a
+	// key that looks like a credential with a value, or a value that
+	// embeds one (a URL with a password, "password=…" in a config file).
+	// The value itself is never kept.
+	WeaknessConfigMapCredentials = "configmap-holds-credentials"
+	// WeaknessSharedWritableVolume: another workload mounts the same
+	// persistent volume claim or NFS export writable.
+	WeaknessSharedWritableVolume = "shared-writable-volume"
+)
+
+// Annotations and drivers that deliver secrets from an external store.
+const (
+	vaultInjectAnnotation = "vault.hashicorp.com/agent-inject"
+	secretsStoreCSIDriver = "secrets-store.csi.k8s.io"
+	defaultClassAnnot     = "storageclass.kubernetes.io/is-default-class"
+)
+
+// addSecretAndSupplyChainControls detects how workloads get their secrets
+// and storage, and which admission controls guard what the cluster runs.
+func (b *builder) addSecretAndSupplyChainControls() {
+	external := b.externallyManagedSecrets()
+	configMaps := map[nsName]*discover.Object{}
+	for _, obj := range b.typed {
+		if _, ok := obj.Typed.(*corev1.ConfigMap); ok {
+			configMaps[nsName{obj.Namespace, obj.Name}] = obj
+		}
+	}
+	for _, w := range b.workloads {
+		b.addSecretControls(w, external)
+		b.addConfigMapCredentials(w, configMaps)
+		b.addHostPathReadOnly(w)
+	}
+	b.addSharedWritableVolumes()
+	b.addEncryptedStorage()
+	b.addAdmissionControls()
+}
+
+// externallyManagedSecrets maps the Secrets an ExternalSecret or a
+// SealedSecret produces to the evidence of the object that produces them.
+func (b *builder) externallyManagedSecrets() map[nsName]Evidence {
+	out := map[nsName]Evidence{}
+	for _, obj := range b.byKind["external-secrets.io/ExternalSecret"] {
+		name := str(obj.Fields, "spec", "target", "name")
+		if name == "" {
+			name = obj.Name
+		}
+		out[nsName{obj.Namespace, name}] = Evidence{File: obj.Location.File, Line: obj.LineOf("spec.secretStoreRef"), Object: obj.Ref(), Field: "spec.secretStoreRef",
+			Detail: fmt.Sprintf("Secret %s synced from %s %s", name, str(obj.Fields, "spec", "secretStoreRef", "kind"), str(obj.Fields, "spec", "secretStoreRef", "name"))}
+	}
+	for _, obj := range b.byKind["bitnami.com/SealedSecret"] {
+		name := str(obj.Fields, "spec", "template", "metadata", "name")
+		if name == "" {
+			name = obj.Name
+		}
+		out[nsName{obj.Namespace, name}] = Evidence{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref(),
+			Detail: "Secret " + name + " decrypted in the cluster from a SealedSecret; the manifests hold only ciphertext"}
+	}
+	return out
+}
+
+// secretUse is one way a workload reads a Secret.
+type secretUse struct {
+	secret  string // the Secret's name; "" for Vault and CSI
+	asEnv   bool
+	field   string
+	summary string
+}
+
+// secretUses lists how a pod template reads secrets.
+func secretUses(t podTemplate) []secretUse {
+	var out []secretUse
+	for _, cr := range t.containers() {
+		for i, e := range cr.c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				out = append(out, secretUse{secret: e.ValueFrom.SecretKeyRef.Name, asEnv: true, field: fmt.Sprintf("%s.env[%d]", cr.path, i),
+					summary: fmt.Sprintf("container %s env %s from Secret %s", cr.c.Name, e.Name, e.ValueFrom.SecretKeyRef.Name)})
+			}
+		}
+		for i, ef := range cr.c.EnvFrom {
+			if ef.SecretRef != nil {
+				out = append(out, secretUse{secret: ef.SecretRef.Name, asEnv: true, field: fmt.Sprintf("%s.envFrom[%d]", cr.path, i),
+					summary: fmt.Sprintf("container %s envFrom Secret %s", cr.c.Name, ef.SecretRef.Name)})
+			}
+		}
+	}
+	for i, v := range t.spec.Volumes {
+		field := fmt.Sprintf("%s.volumes[%d]", t.prefix, i)
+		switch {
+		case v.Secret != nil:
+			out = append(out, secretUse{secret: v.Secret.SecretName, field: field, summary: "volume " + v.Name + " from Secret " + v.Secret.SecretName})
+		case v.Projected != nil:
+			for _, src := range v.Projected.Sources {
+				if src.Secret != nil {
+					out = append(out, secretUse{secret: src.Secret.Name, field: field, summary: "projected volume " + v.Name + " from Secret " + src.Secret.Name})
+				}
+			}
+		case v.CSI != nil && v.CSI.Driver == secretsStoreCSIDriver:
+			out = append(out, secretUse{field: field, summary: "volume " + v.Name + " from the Secrets Store CSI driver"})
+		}
+	}
+	if t.annots[vaultInjectAnnotation] == "true" {
+		field := "spec.template.metadata.annotations[" + vaultInjectAnnotation + "]"
+		if t.prefix == "spec" {
+			field = "metadata.annotations[" + vaultInjectAnnotation + "]"
+		}
+		out = append(out, secretUse{field: field, summary: "Vault agent injects secrets as files"})
+	}
+	return out
+}
+
+// addSecretControls records external-secret-store when every secret the
+// workload reads comes from outside the manifests, and secrets-as-files
+// when none is read into an environment variable.
+func (b *builder) addSecretControls(w *workload, external map[nsName]Evidence) {
+	uses := secretUses(w.tmpl)
+	if len(uses) == 0 {
+		return
+	}
+	obj := w.tmpl.obj
+	var storeEvidence, fileEvidence []Evidence
+	allExternal, allFiles := true, true
+	for _, u := range uses {
+		ev := Evidence{File: obj.Location.File, Line: obj.LineOf(u.field), Object: obj.Ref(), Field: u.field, Detail: u.summary}
+		if u.asEnv {
+			allFiles = false
+		} else {
+			fileEvidence = append(fileEvidence, ev)
+		}
+		if u.secret == "" {
+			storeEvidence = append(storeEvidence, ev)
+			continue
+		}
+		src, ok := external[nsName{obj.Namespace, u.secret}]
+		if !ok {
+			allExternal = false
+			continue
+		}
+		storeEvidence = append(storeEvidence, ev, src)
+	}
+	if allExternal {
+		b.addControl(ControlExternalSecretStore, w.id, storeEvidence...)
+	}
+	if allFiles {
+		b.addControl(ControlSecretsAsFiles, w.id, fileEvidence...)
+	}
+}
+
+// addConfigMapCredentials marks a workload that reads a ConfigMap holding
+// something that looks like a credential. Only key names and positions are
+// recorded.
+func (b *builder) addConfigMapCredentials(w *workload, configMaps map[nsName]*discover.Object) {
+	ns := w.tmpl.obj.Namespace
+	type ref struct {
+		name string
+		key  string // "" for the whole ConfigMap
+	}
+	var refs []ref
+	for _, cr := range w.tmpl.containers() {
+		for _, e := range cr.c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
+				refs = append(refs, ref{e.ValueFrom.ConfigMapKeyRef.Name, e.ValueFrom.ConfigMapKeyRef.Key})
+			}
+		}
+		for _, ef := range cr.c.EnvFrom {
+			if ef.ConfigMapRef != nil {
+				refs = append(refs, ref{name: ef.ConfigMapRef.Name})
+			}
+		}
+	}
+	for _, v := range w.tmpl.spec.Volumes {
+		switch {
+		case v.ConfigMap != nil:
+			refs = append(refs, ref{name: v.ConfigMap.Name})
+		case v.Projected != nil:
+			for _, src := range v.Projected.Sources {
+				if src.ConfigMap != nil {
+					refs = append(refs, ref{name: src.ConfigMap.Name})
+				}
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range refs {
+		obj := configMaps[nsName{ns, r.name}]
+		if obj == nil {
+			continue
+		}
+		cm := obj.Typed.(*corev1.ConfigMap)
+		for _, key := range sortedKeys(cm.Data) {
+			if r.key != "" && key != r.key {
+				continue
+			}
+			what := credentialIn(key, cm.Data[key])
+			if what == "" || seen[r.name+"\x00"+key] {
+				continue
+			}
+			seen[r.name+"\x00"+key] = true
+			field := discover.PathKey("data", key)
+			b.addControl(WeaknessConfigMapCredentials, w.id, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
+				Detail: fmt.Sprintf("ConfigMap %s/%s key %s %s", ns, r.name, key, what)})
+		}
+	}
+}
+
+// credentialIn says how a ConfigMap entry holds a credential, or "" when it
+// does not seem to: a credential-like key with a value, a URL with a
+// password, or a "password = …" line in a config file.
+func credentialIn(key, value string) string {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return ""
+	}
+	if !strings.Contains(value, "\n") && isSensitiveName(key) && !isPlaceholder(value) {
+		return "looks like a credential"
+	}
+	if hasPassword(value) {
+		return "holds a URL with a password"
+	}
+	for i, line := range strings.Split(value, "\n") {
+		name, v, ok := strings.Cut(line, "=")
+		if !ok {
+			name, v, ok = strings.Cut(line, ":")
+		}
+		name, v = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(v), `"',`)
+		if !ok || v == "" || isPlaceholder(v) || strings.HasPrefix(name, "#") {
+			continue
+		}
+		if dot := strings.LastIndexAny(name, ".\""); dot >= 0 {
+			name = strings.Trim(name[dot:], `."`)
+		}
+		if isSensitiveName(name) && !strings.ContainsAny(name, " \t") {
+			return fmt.Sprintf("sets %s on line %d of its value", name, i+1)
+		}
+	}
+	return ""
+}
+
+// isPlaceholder recognises values that are references to a secret rather
+// than the secret: ${VAR}, $(VAR), {{ template }}, <fill-in>, file paths.
+func isPlaceholder(v string) bool {
+	return strings.HasPrefix(v, "${") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "{{") ||
+		strings.HasPrefix(v, "<") || strings.HasPrefix(v, "/") || strings.HasPrefix(v, "vault:") ||
+		strings.EqualFold(v, "true") || strings.EqualFold(v, "false") || strings.EqualFold(v, "null")
+}
+
+// addHostPathReadOnly records the control when every hostPath volume is
+// mounted read-only wherever it is mounted. A hostPath volume that no
+// container mounts cannot be written and does not count against it.
+func (b *builder) addHostPathReadOnly(w *workload) {
+	hostPaths := map[string]int{}
+	for i, v := range w.tmpl.spec.Volumes {
+		if v.HostPath != nil {
+			hostPaths[v.Name] = i
+		}
+	}
+	if len(hostPaths) == 0 {
+		return
+	}
+	obj := w.tmpl.obj
+	var evidence []Evidence
+	for _, cr := range w.tmpl.containers() {
+		for i, m := range cr.c.VolumeMounts {
+			if _, ok := hostPaths[m.Name]; !ok {
+				continue
+			}
+			if !m.ReadOnly {
+				return
+			}
+			field := fmt.Sprintf("%s.volumeMounts[%d].readOnly", cr.path, i)
+			evidence = append(evidence, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
+				Detail: fmt.Sprintf("container %s mounts hostPath volume %s read-only", cr.c.Name, m.Name)})
+		}
+	}
+	if len(evidence) > 0 {
+		b.addControl(ControlHostPathReadOnly, w.id, evidence...)
+	}
+}
+
+// addSharedWritableVolumes marks workloads that mount a persistent volume
+// claim (in the same namespace) or an NFS export writable while another
+// workload does too: one can corrupt what the other reads.
+func (b *builder) addSharedWritableVolumes() {
+	type mount struct {
+		w     *workload
+		field string
+	}
+	shared := map[string][]mount{}
+	for _, w := range b.workloads {
+		for i, v := range w.tmpl.spec.Volumes {
+			var key string
+			switch {
+			case v.PersistentVolumeClaim != nil && !v.PersistentVolumeClaim.ReadOnly:
+				key = "claim " + w.tmpl.obj.Namespace + "/" + v.PersistentVolumeClaim.ClaimName
+			case v.NFS != nil && !v.NFS.ReadOnly:
+				key = "NFS export " + v.NFS.Server + ":" + v.NFS.Path
+			default:
+				continue
+			}
+			if mountedWritable(w.tmpl, v.Name) {
+				shared[key] = append(shared[key], mount{w, fmt.Sprintf("%s.volumes[%d]", w.tmpl.prefix, i)})
+			}
+		}
+	}
+	keys := sortedKeysOf(shared)
+	for _, key := range keys {
+		mounts := shared[key]
+		if len(mounts) < 2 {
+			continue
+		}
+		for _, m := range mounts {
+			var others []string
+			for _, o := range mounts {
+				if o.w != m.w {
+					others = append(others, o.w.id)
+				}
+			}
+			sort.Strings(others)
+			obj := m.w.tmpl.obj
+			b.addControl(WeaknessSharedWritableVolume, m.w.id, Evidence{File: obj.Location.File, Line: obj.LineOf(m.field), Object: obj.Ref(), Field: m.field,
+				Detail: key + " is also mounted writable by " + strings.Join(others, ", ")})
+		}
+	}
+}
+
+// mountedWritable reports whether some container mounts the volume without
+// readOnly.
+func mountedWritable(t podTemplate, volume string) bool {
+	for _, cr := range t.containers() {
+		for _, m := range cr.c.VolumeMounts {
+			if m.Name == volume && !m.ReadOnly {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// encryptionParams are StorageClass parameters that ask the provisioner to
+// encrypt volumes: AWS EBS (encrypted, kmsKeyId), Ceph RBD and Longhorn
+// (encrypted), Portworx (secure), GCE PD (disk-encryption-kms-key), Azure
+// Disk (diskEncryptionSetID, diskEncryptionType).
+var encryptionParams = map[string]bool{
+	"encrypted": true, "secure": true, "kmskeyid": true, "disk-encryption-kms-key": true,
+	"diskencryptionsetid": true, "diskencryptiontype": true, "encryption": true,
+}
+
+// addEncryptedStorage records encrypted-storage on workloads whose every
+// persistent volume claim (referenced, or from volumeClaimTemplates) uses
+// a StorageClass that asks for encryption. A claim without a class uses
+// the class annotated as the default.
+func (b *builder) addEncryptedStorage() {
+	encrypted := map[string]Evidence{}
+	defaultClass := ""
+	claims := map[nsName]*corev1.PersistentVolumeClaim{}
+	for _, obj := range b.byKind["storage.k8s.io/StorageClass"] {
+		if annotation(obj, defaultClassAnnot) == "true" {
+			defaultClass = obj.Name
+		}
+		params := stringMap(obj.Fields, "parameters")
+		for _, k := range sortedKeys(params) {
+			v := strings.ToLower(strings.TrimSpace(params[k]))
+			if encryptionParams[strings.ToLower(k)] && v != "" && v != "false" {
+				field := discover.PathKey("parameters", k)
+				encrypted[obj.Name] = Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: "parameter " + k + ": " + params[k]}
+				break
+			}
+		}
+	}
+	for _, obj := range b.typed {
+		if o, ok := obj.Typed.(*corev1.PersistentVolumeClaim); ok {
+			claims[nsName{obj.Namespace, obj.Name}] = o
+		}
+	}
+	if len(encrypted) == 0 {
+		return
+	}
+	classOf := func(name *string) string {
+		if name == nil || *name == "" {
+			return defaultClass
+		}
+		return *name
+	}
+	for _, w := range b.workloads {
+		var classes []string
+		for _, v := range w.tmpl.spec.Volumes {
+			if v.PersistentVolumeClaim == nil {
+				continue
+			}
+			claim := claims[nsName{w.tmpl.obj.Namespace, v.PersistentVolumeClaim.ClaimName}]
+			if claim == nil {
+				classes = append(classes, "") // not in the manifests: unknown
+				continue
+			}
+			classes = append(classes, classOf(claim.Spec.StorageClassName))
+		}
+		if sts, ok := w.tmpl.obj.Typed.(*appsv1.StatefulSet); ok {
+			for _, t := range sts.Spec.VolumeClaimTemplates {
+				classes = append(classes, classOf(t.Spec.StorageClassName))
+			}
+		}
+		if len(classes) == 0 {
+			continue
+		}
+		var evidence []Evidence
+		for _, c := range classes {
+			ev, ok := encrypted[c]
+			if !ok {
+				evidence = nil
+				break
+			}
+			evidence = append(evidence, ev)
+		}
+		if len(evidence) > 0 {
+			b.addControl(ControlEncryptedStorage, w.id, evidence...)
+		}
+	}
+}
+
+// admissionKinds are the policy kinds whose presence means an admission
+// controller checks what the cluster runs, by "group/Kind".
+var admissionKinds = []string{
+	"templates.gatekeeper.sh/ConstraintTemplate",
+	"kyverno.io/ClusterPolicy", "kyverno.io/Policy",
+	"policies.kyverno.io/ValidatingPolicy", "policies.kyverno.io/ImageValidatingPolicy",
+	"admissionregistration.k8s.io/ValidatingAdmissionPolicy",
+	"policy.sigstore.dev/ClusterImagePolicy",
+}
+
+// registryAllowlistKinds are Gatekeeper constraints from the community
+// library that restrict where images may come from.
+var registryAllowlistKinds = []string{"K8sAllowedRepos", "K8sAllowedReposv2"}
+
+// addAdmissionControls attaches admission-policy, image-signature-
+// verification and image-registry-allowlist to the cluster boundary.
+func (b *builder) addAdmissionControls() {
+	var objects []*discover.Object
+	for _, gk := range admissionKinds {
+		objects = append(objects, b.byKind[gk]...)
+	}
+	for gk, objs := range b.byKind {
+		if strings.HasPrefix(gk, "constraints.gatekeeper.sh/") {
+			objects = append(objects, objs...)
+		}
+	}
+	sort.SliceStable(objects, func(i, j int) bool { return objects[i].Ref() < objects[j].Ref() })
+	for _, obj := range objects {
+		ev := Evidence{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref(), Detail: obj.Group() + " " + obj.Kind}
+		b.addControl(ControlAdmissionPolicy, ClusterBoundaryID, ev)
+		switch {
+		case obj.Kind == "ClusterImagePolicy" || obj.Kind == "ImageValidatingPolicy":
+			b.addControl(ControlImageSignatureVerification, ClusterBoundaryID, ev)
+		case obj.Group() == "kyverno.io":
+			for i, r := range list(obj.Fields, "spec", "rules") {
+				if len(list(asMap(r), "verifyImages")) > 0 {
+					field := fmt.Sprintf("spec.rules[%d].verifyImages", i)
+					b.addControl(ControlImageSignatureVerification, ClusterBoundaryID, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
+						Detail: "Kyverno rule " + str(asMap(r), "name") + " verifies image signatures"})
+				}
+			}
+		case obj.Group() == "constraints.gatekeeper.sh" && isOneOf(obj.Kind, registryAllowlistKinds):
+			b.addControl(ControlImageRegistryAllowlist, ClusterBoundaryID, Evidence{File: obj.Location.File, Line: obj.LineOf("spec.parameters"), Object: obj.Ref(), Field: "spec.parameters",
+				Detail: "Gatekeeper " + obj.Kind + " restricts image repositories"})
+		}
+	}
+}
+
+func isOneOf(s string, list []string) bool {
+	for _, x := range list {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
