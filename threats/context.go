@@ -14,14 +14,17 @@ import (
 type graphFacts struct {
 	g        *model.Graph
 	controls map[string][]string // target ID → control types
-	anywhere []string            // control types present on any element, sorted
-	callers  map[string][]string
-	callees  map[string][]string
-	exposed  map[string]bool        // reachable from the internet along flows
-	entry    map[string]bool        // reached directly from the internet, or through an exposed gateway
-	data     map[string][]string    // node ID → data classes, propagated
-	sharedSA map[string][]string    // node ID → other workloads with the same service account
-	parent   map[string]*model.Edge // node ID → the edge that reaches it first from the internet
+	// controlEvidence is the evidence of a target's controls: what a
+	// boundary finding points at, since a boundary has no lines of its own.
+	controlEvidence map[string][]model.Evidence
+	anywhere        []string // control types present on any element, sorted
+	callers         map[string][]string
+	callees         map[string][]string
+	exposed         map[string]bool        // reachable from the internet along flows
+	entry           map[string]bool        // reached directly from the internet, or through an exposed gateway
+	data            map[string][]string    // node ID → data classes, propagated
+	sharedSA        map[string][]string    // node ID → other workloads with the same service account
+	parent          map[string]*model.Edge // node ID → the edge that reaches it first from the internet
 }
 
 func newGraphFacts(g *model.Graph) *graphFacts {

@@ -56,7 +56,7 @@ func Evaluate(g *model.Graph, c *catalog.Catalog) ([]Finding, error) {
 			if b.Type == model.BoundaryNamespace {
 				ns = b.Name
 			}
-			return evaluate(c, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, boundaryEvidence(g, b), ctx.Data, false})
+			return evaluate(c, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, facts.controlEvidence[b.ID], ctx.Data, false})
 		})
 	}
 	findings, err := runParallel(jobs)
@@ -113,16 +113,6 @@ func findingEvidence(element []model.Evidence, details []string) []model.Evidenc
 		ev := at
 		ev.Detail = d
 		out = append(out, ev)
-	}
-	return out
-}
-
-func boundaryEvidence(g *model.Graph, b *model.Boundary) []model.Evidence {
-	var out []model.Evidence
-	for _, c := range g.Controls {
-		if c.Target == b.ID {
-			out = append(out, c.Evidence...)
-		}
 	}
 	return out
 }
