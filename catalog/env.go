@@ -26,6 +26,10 @@ type Context struct {
 	// graph, so a rule can ask about one element only when the system uses
 	// a control elsewhere ("trace-export" on some workload).
 	GraphControls []string `json:"graphControls"`
+	// ControlDetails are the evidence details of the element's controls by
+	// type, so a rule about a recorded weakness ("configmap-holds-credentials")
+	// can say exactly which key or volume it is about. Nodes only.
+	ControlDetails map[string][]string `json:"controlDetails"`
 	// Exposed says the element is reachable from the internet by following
 	// flows from external:internet.
 	Exposed bool `json:"exposed"`

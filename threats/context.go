@@ -14,6 +14,8 @@ import (
 type graphFacts struct {
 	g        *model.Graph
 	controls map[string][]string // target ID → control types
+	// controlsOf are the controls themselves by target, for their evidence.
+	controlsOf map[string][]*model.Control
 	// controlEvidence is the evidence of a target's controls: what a
 	// boundary finding points at, since a boundary has no lines of its own.
 	controlEvidence map[string][]model.Evidence
@@ -30,8 +32,10 @@ type graphFacts struct {
 func newGraphFacts(g *model.Graph) *graphFacts {
 	f := &graphFacts{g: g, controls: map[string][]string{}, callers: map[string][]string{}, callees: map[string][]string{},
 		exposed: map[string]bool{}, entry: map[string]bool{}, parent: map[string]*model.Edge{}, data: map[string][]string{}, sharedSA: map[string][]string{}}
-	for _, c := range g.Controls {
+	f.controlsOf = map[string][]*model.Control{}
+	for i, c := range g.Controls {
 		f.controls[c.Target] = append(f.controls[c.Target], c.Type)
+		f.controlsOf[c.Target] = append(f.controlsOf[c.Target], &g.Controls[i])
 		f.anywhere = append(f.anywhere, c.Type)
 	}
 	sort.Strings(f.anywhere)
@@ -150,9 +154,29 @@ func (f *graphFacts) nodeContext(n *model.Node) *catalog.Context {
 		Callers:              f.callers[n.ID],
 		Callees:              f.callees[n.ID],
 		SharedServiceAccount: f.sharedSA[n.ID],
+		ControlDetails:       f.controlDetails(n.ID),
 		AttackPath:           path,
 		PathGaps:             f.pathGaps(hops),
 	}
+}
+
+// controlDetails collects the evidence details of one node's controls by
+// type. It runs per node rather than once per graph, since most rules never
+// read it and the strings are already there.
+func (f *graphFacts) controlDetails(id string) map[string][]string {
+	var out map[string][]string
+	for _, c := range f.controlsOf[id] {
+		for _, ev := range c.Evidence {
+			if ev.Detail == "" {
+				continue
+			}
+			if out == nil {
+				out = map[string][]string{}
+			}
+			out[c.Type] = append(out[c.Type], ev.Detail)
+		}
+	}
+	return out
 }
 
 // attackPath returns the hops of the shortest path from the internet to
