@@ -143,6 +143,7 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 			fmt.Fprintln(a.stderr, "warning:", w)
 		}
 	}
+	a.log.Debug("built graph", "nodes", len(graph.Nodes), "edges", len(graph.Edges), "controls", len(graph.Controls), "took", time.Since(step))
 	objects := objectRefs(inv.Objects)
 	inv.Objects = nil // the decoded objects are no longer needed: let the store's work reuse their memory
 
