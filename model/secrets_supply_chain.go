@@ -43,6 +43,11 @@ const (
 	// embeds one (a URL with a password, "password=…" in a config file).
 	// The value itself is never kept.
 	WeaknessConfigMapCredentials = "configmap-holds-credentials"
+	// WeaknessSecretInManifests: a Secret the workload reads is itself in
+	// the scanned manifests with its values (data or stringData), so the
+	// credential is wherever the manifests are: a repository, a CI log, a
+	// rendered chart. The collector drops the values; the keys remain.
+	WeaknessSecretInManifests = "secret-in-manifests"
 	// WeaknessSharedWritableVolume: another workload mounts the same
 	// persistent volume claim or NFS export writable.
 	WeaknessSharedWritableVolume = "shared-writable-volume"
@@ -65,8 +70,10 @@ func (b *builder) addSecretAndSupplyChainControls() {
 			configMaps[nsName{obj.Namespace, obj.Name}] = obj
 		}
 	}
+	declared := b.declaredSecrets()
 	for _, w := range b.workloads {
 		b.addSecretControls(w, external)
+		b.addSecretsInManifests(w, declared)
 		b.addConfigMapCredentials(w, configMaps)
 		b.addHostPathReadOnly(w)
 	}
@@ -96,6 +103,47 @@ func (b *builder) externallyManagedSecrets() map[nsName]Evidence {
 			Detail: "Secret " + name + " decrypted in the cluster from a SealedSecret; the manifests hold only ciphertext"}
 	}
 	return out
+}
+
+// declaredSecrets indexes the Secrets of the manifests that carry values.
+// Service account token Secrets are filled in by the cluster, not written
+// by anyone, and are left out.
+func (b *builder) declaredSecrets() map[nsName]*discover.Object {
+	out := map[nsName]*discover.Object{}
+	for _, obj := range b.typed {
+		s, ok := obj.Typed.(*corev1.Secret)
+		if !ok || s.Type == corev1.SecretTypeServiceAccountToken || len(s.Data)+len(s.StringData) == 0 {
+			continue
+		}
+		out[nsName{obj.Namespace, obj.Name}] = obj
+	}
+	return out
+}
+
+// addSecretsInManifests marks a workload that reads a Secret whose values
+// are in the manifests, pointing at the Secret's keys.
+func (b *builder) addSecretsInManifests(w *workload, declared map[nsName]*discover.Object) {
+	seen := map[string]bool{}
+	for _, u := range secretUses(w.tmpl) {
+		obj := declared[nsName{w.tmpl.obj.Namespace, u.secret}]
+		if u.secret == "" || obj == nil || seen[u.secret] {
+			continue
+		}
+		seen[u.secret] = true
+		s := obj.Typed.(*corev1.Secret)
+		// The collector keeps the keys of data and stringData under data.
+		var keys []string
+		for k := range s.Data {
+			keys = append(keys, k)
+		}
+		for k := range s.StringData {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		const field = "data"
+		b.addControl(WeaknessSecretInManifests, w.id, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
+			Detail: fmt.Sprintf("Secret %s/%s holds the value of %s in the manifests (%s)", obj.Namespace, obj.Name, strings.Join(keys, ", "), u.summary)})
+	}
 }
 
 // secretUse is one way a workload reads a Secret.

@@ -182,3 +182,23 @@ func TestAdmissionControls(t *testing.T) {
 		})
 	}
 }
+
+func TestSecretInManifests(t *testing.T) {
+	secret := "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ntype: Opaque\ndata: {password: aHVudGVyMg==}"
+	uses := deployment("shop", "api", "env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]")
+	g := build(t, secret, uses)
+	if !hasControl(g, model.WeaknessSecretInManifests, "workload:shop/api") {
+		t.Fatal("a Secret with data in the manifests should be marked on the workload that reads it")
+	}
+	for _, c := range g.Controls {
+		if c.Type == model.WeaknessSecretInManifests && (c.Evidence[0].Line == 0 || c.Evidence[0].Object != "Secret shop/db" || !strings.Contains(c.Evidence[0].Detail, "password")) {
+			t.Errorf("evidence should point at the Secret and name its keys: %+v", c.Evidence[0])
+		}
+	}
+	if blob, _ := json.Marshal(g); strings.Contains(string(blob), "aHVudGVyMg") {
+		t.Error("a Secret value reached the graph")
+	}
+	if g := build(t, uses); hasControl(g, model.WeaknessSecretInManifests, "workload:shop/api") {
+		t.Error("a Secret that is not in the manifests is not a leak in them")
+	}
+}
