@@ -117,7 +117,10 @@ func selectorFrom(m map[string]any) labels.Selector {
 
 // --- Metrics ---------------------------------------------------------------
 
-const scrapeAnnotation = "prometheus.io/scrape"
+const (
+	scrapeAnnotation  = "prometheus.io/scrape"
+	istioMergeMetrics = "prometheus.istio.io/merge-metrics"
+)
 
 // Scrape configuration resources: those that select Services, and those
 // that select pods. Both carry spec.selector and spec.namespaceSelector.
@@ -134,9 +137,15 @@ var (
 func (b *builder) addMetricsScraping() {
 	for _, w := range b.workloads {
 		t := w.tmpl
-		if strings.EqualFold(t.annots[scrapeAnnotation], "true") {
+		switch {
+		case strings.EqualFold(t.annots[scrapeAnnotation], "true"):
 			field := discover.PathKey(templateMetadata(t)+".annotations", scrapeAnnotation)
 			b.addControl(ControlMetricsScraping, w.id, fieldEvidence(t.obj, field, scrapeAnnotation+": true on the pod template"))
+		case b.node(w.id).Workload.MeshSidecar == "istio" && !strings.EqualFold(t.annots[istioMergeMetrics], "false"):
+			// Istio's injector writes prometheus.io/scrape on the pod to
+			// serve merged Envoy and application metrics (on by default).
+			b.addControl(ControlMetricsScraping, w.id, fieldEvidence(t.obj, templateMetadata(t),
+				"Istio sidecar injection adds "+scrapeAnnotation+" (metrics merging)"))
 		}
 	}
 	for _, s := range sortedServices(b.services) {
