@@ -477,11 +477,17 @@ func (b *builder) indexPolicies() *policyIndex {
 			ix.add(k8sPolicy(obj, o))
 		}
 	}
+	// Workloads by namespace, so a CNI policy's controls look at its own
+	// namespace only and the step stays linear in policies and workloads.
+	byNamespace := map[string][]*workload{}
+	for _, w := range b.workloads {
+		byNamespace[w.tmpl.obj.Namespace] = append(byNamespace[w.tmpl.obj.Namespace], w)
+	}
 	for _, kind := range []string{"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"} {
 		for _, obj := range b.byKind[ciliumGroup+"/"+kind] {
 			for _, p := range ciliumPolicies(obj) {
 				ix.add(p)
-				b.addCNIPolicyControls(p)
+				b.addCNIPolicyControls(p, byNamespace)
 			}
 		}
 	}
@@ -490,7 +496,7 @@ func (b *builder) indexPolicies() *policyIndex {
 			for _, obj := range b.byKind[group+"/"+kind] {
 				if p := calicoPolicy(obj); p != nil {
 					ix.add(p)
-					b.addCNIPolicyControls(p)
+					b.addCNIPolicyControls(p, byNamespace)
 				}
 			}
 		}
@@ -501,11 +507,12 @@ func (b *builder) indexPolicies() *policyIndex {
 // addCNIPolicyControls records for Cilium and Calico policies the controls
 // addPolicyControls records for NetworkPolicies: the workloads a policy
 // selects, and namespaces where a policy selecting every pod admits nothing.
-func (b *builder) addCNIPolicyControls(p *netPolicy) {
-	for _, w := range b.workloads {
-		if p.namespace != "" && w.tmpl.obj.Namespace != p.namespace {
-			continue
-		}
+func (b *builder) addCNIPolicyControls(p *netPolicy, byNamespace map[string][]*workload) {
+	candidates := byNamespace[p.namespace]
+	if p.namespace == "" {
+		candidates = b.workloads
+	}
+	for _, w := range candidates {
 		ep := &policyEndpoint{id: w.id, known: true, ns: w.tmpl.obj.Namespace, labels: w.tmpl.labels}
 		if p.selects(ep) {
 			b.addControl(ControlNetworkPolicy, w.id, p.evidence(p.field, ""))
