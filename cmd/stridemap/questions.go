@@ -11,6 +11,7 @@ import (
 
 	"github.com/stridemap/stridemap/catalog"
 	"github.com/stridemap/stridemap/model/store"
+	"github.com/stridemap/stridemap/threats"
 )
 
 func (a *app) questionsCommand() *cobra.Command {
@@ -112,7 +113,7 @@ func (a *app) answerCommand() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			d := store.Decision{Subject: args[0], Status: answer, Reason: note, Who: currentUser(by), At: time.Now()}
+			d := store.Decision{Subject: args[0], Status: answer, Reason: note, Who: threats.CurrentUser(by), At: time.Now()}
 			if err := s.AddAnswer(cmd.Context(), d); err != nil {
 				return err
 			}

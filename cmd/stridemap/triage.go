@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -58,20 +57,6 @@ Decisions can be kept in git: "triage export" writes them as YAML and
 	return cmd
 }
 
-// currentUser names who records a decision.
-func currentUser(flag string) string {
-	if flag != "" {
-		return flag
-	}
-	if u := os.Getenv("STRIDEMAP_USER"); u != "" {
-		return u
-	}
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
-	return "unknown"
-}
-
 func (a *app) runTriage(ctx context.Context, id string, status threats.Status, reason, by string) error {
 	s, err := a.openStore(ctx)
 	if err != nil {
@@ -89,7 +74,7 @@ func (a *app) runTriage(ctx context.Context, id string, status threats.Status, r
 	if !slices.ContainsFunc(records, func(r store.Finding) bool { return r.ID == id }) {
 		return fmt.Errorf("no finding %q in the latest scan (#%d); stridemap findings lists their IDs", id, scan)
 	}
-	d := store.Decision{Subject: id, Status: string(status), Reason: reason, Who: currentUser(by), At: time.Now()}
+	d := store.Decision{Subject: id, Status: string(status), Reason: reason, Who: threats.CurrentUser(by), At: time.Now()}
 	if err := s.AddTriage(ctx, d); err != nil {
 		return err
 	}
@@ -192,7 +177,7 @@ twice changes nothing.`,
 				if at.IsZero() {
 					at = time.Now()
 				}
-				d := store.Decision{Subject: e.Finding, Status: string(e.Status), Reason: e.Reason, Who: currentUser(e.By), At: at}
+				d := store.Decision{Subject: e.Finding, Status: string(e.Status), Reason: e.Reason, Who: threats.CurrentUser(e.By), At: at}
 				if err := s.AddTriage(cmd.Context(), d); err != nil {
 					return err
 				}
