@@ -33,8 +33,10 @@ func newGraphFacts(g *model.Graph) *graphFacts {
 	f := &graphFacts{g: g, controls: map[string][]string{}, callers: map[string][]string{}, callees: map[string][]string{},
 		exposed: map[string]bool{}, entry: map[string]bool{}, parent: map[string]*model.Edge{}, data: map[string][]string{}, sharedSA: map[string][]string{}}
 	f.controlsOf = map[string][]*model.Control{}
+	f.controlEvidence = map[string][]model.Evidence{}
 	for i, c := range g.Controls {
 		f.controls[c.Target] = append(f.controls[c.Target], c.Type)
+		f.controlEvidence[c.Target] = append(f.controlEvidence[c.Target], c.Evidence...)
 		f.controlsOf[c.Target] = append(f.controlsOf[c.Target], &g.Controls[i])
 		f.anywhere = append(f.anywhere, c.Type)
 	}
