@@ -237,7 +237,10 @@ func (b *builder) addAuthProxyGateways() {
 				evidence = nil
 				break
 			}
-			ev := e.Evidence[0]
+			var ev Evidence
+			if len(e.Evidence) > 0 {
+				ev = e.Evidence[0]
+			}
 			ev.Detail = "routes to " + e.To + ", which runs " + image
 			evidence = append(evidence, ev)
 		}
