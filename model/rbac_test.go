@@ -1,10 +1,12 @@
 package model_test
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
 )
 
@@ -203,5 +205,33 @@ func TestServiceAccountTokenControl(t *testing.T) {
 				t.Errorf("token control = %v, want %v; controls %+v", got, tc.want, g.Controls)
 			}
 		})
+	}
+}
+
+// TestRBACOnKubernetesGoat: the goat's hunger-check runs as big-monolith-sa,
+// which a RoleBinding gives get/watch/list on every core resource; no other
+// workload of the goat holds permissions. (Its cluster-admin binding names
+// kube-system/superadmin, which no scanned workload runs as.)
+func TestRBACOnKubernetesGoat(t *testing.T) {
+	g := scanCorpus(t, manifests.Request{Paths: []string{filepath.Join(corpusDir(t), "kubernetes-goat")}})
+	for _, n := range g.Nodes {
+		if n.Workload == nil {
+			continue
+		}
+		got := grants(t, g, n.ID)
+		if n.ID != "workload:big-monolith/hunger-check-deployment" {
+			if len(got) > 0 {
+				t.Errorf("%s holds %v", n.ID, got)
+			}
+			continue
+		}
+		want := []string{"RoleBinding big-monolith/secret-reader-binding: Role big-monolith/secret-reader get,watch,list * @big-monolith"}
+		if !slices.Equal(got, want) {
+			t.Errorf("hunger-check permissions = %q, want %q", got, want)
+		}
+		ev := n.Workload.Permissions[0].Evidence
+		if !strings.HasSuffix(ev.File, "hunger-check/deployment.yaml") || ev.Line != 24 {
+			t.Errorf("evidence = %s", ev.Location())
+		}
 	}
 }
