@@ -752,9 +752,16 @@ func (b *builder) addBackups() {
 		return
 	}
 	b.addVeleroBackups(stores)
+	callees := map[string]map[string]bool{} // node ID → the nodes it has flows to
+	for _, e := range b.graph.Edges {
+		if callees[e.From] == nil {
+			callees[e.From] = map[string]bool{}
+		}
+		callees[e.From][e.To] = true
+	}
 	for _, w := range b.workloads {
 		if _, ok := w.tmpl.obj.Typed.(*batchv1.CronJob); ok {
-			b.addBackupJob(w, stores)
+			b.addBackupJob(w, stores, callees[w.id])
 		}
 	}
 	for _, w := range stores {
@@ -818,8 +825,8 @@ func veleroCovers(spec map[string]any, w *workload) bool {
 }
 
 // addBackupJob attaches backup controls for one CronJob that looks like a
-// backup job.
-func (b *builder) addBackupJob(job *workload, stores []*workload) {
+// backup job; called holds the nodes the job has flows to.
+func (b *builder) addBackupJob(job *workload, stores []*workload, called map[string]bool) {
 	var engine string
 	var ev Evidence
 	found := false
@@ -837,20 +844,14 @@ func (b *builder) addBackupJob(job *workload, stores []*workload) {
 		return
 	}
 	ev.Detail = "backup CronJob " + job.tmpl.obj.Ref() + " (schedule " + job.tmpl.schedule + "): " + ev.Detail
-	called := map[string]bool{}
-	for _, e := range b.graph.Edges {
-		if e.From == job.id {
-			called[e.To] = true
-		}
-	}
+	// A job with flows to data stores backs up those; one without (its
+	// target named in code or in a file we do not read) its namespace's.
+	callsStore := slices.ContainsFunc(stores, func(w *workload) bool { return called[w.id] })
 	for _, w := range stores {
-		n := b.node(w.id)
-		switch {
-		case w == job:
-		case engine != "" && n.DataStore.Engine != engine:
-		case len(called) > 0 && !called[w.id]:
-		case len(called) == 0 && w.tmpl.obj.Namespace != job.tmpl.obj.Namespace:
-		default:
+		covered := w != job &&
+			(engine == "" || b.node(w.id).DataStore.Engine == engine) &&
+			(called[w.id] || (!callsStore && w.tmpl.obj.Namespace == job.tmpl.obj.Namespace))
+		if covered {
 			b.addControl(ControlBackup, w.id, ev)
 		}
 	}
