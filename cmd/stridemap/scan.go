@@ -159,7 +159,6 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 		return err
 	}
 	a.log.Debug("evaluated catalog", "rules", len(rules.catalog.Rules), "findings", len(findings), "took", time.Since(step))
-	a.log.Debug("built graph", "nodes", len(graph.Nodes), "edges", len(graph.Edges), "controls", len(graph.Controls), "took", time.Since(step))
 
 	s, err := a.openStore(ctx)
 	if err != nil {
