@@ -32,7 +32,7 @@ func (s Severity) Rank() int {
 type Finding struct {
 	ID             string             `json:"id"` // RULE@ELEMENT
 	RuleID         string             `json:"rule"`
-	Title          string             `json:"title"`
+	Title          string             `json:"title,omitempty"`
 	Stride         catalog.Stride     `json:"stride"`
 	Severity       Severity           `json:"severity"`
 	Likelihood     int                `json:"likelihood"`       // 1–4 after context
@@ -43,9 +43,9 @@ type Finding struct {
 	Namespace      string             `json:"namespace,omitempty"`
 	Evidence       []model.Evidence   `json:"evidence"`
 	MissingControl string             `json:"missingControl"`
-	Description    string             `json:"description"`
-	Mitigation     string             `json:"mitigation"`
-	References     catalog.References `json:"references"`
+	Description    string             `json:"description,omitempty"`
+	Mitigation     string             `json:"mitigation,omitempty"`
+	References     catalog.References `json:"references,omitzero"`
 	// Triage is the decision in force, filled in when findings are read
 	// back (ApplyTriage); it is never part of the stored scan.
 	Triage *Triage `json:"triage,omitempty"`

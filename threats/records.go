@@ -1,35 +1,112 @@
 package threats
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/stridemap/stridemap/catalog"
 
 	"github.com/stridemap/stridemap/model/store"
 )
 
-// Records converts findings to the store's form.
-func Records(findings []Finding) ([]store.Finding, error) {
+// RuleText is what every finding of one rule shares; the store keeps it
+// once per scan instead of once per finding.
+type RuleText struct {
+	Title       string             `json:"title"`
+	Description string             `json:"description"`
+	Mitigation  string             `json:"mitigation"`
+	References  catalog.References `json:"references"`
+}
+
+// Records converts findings to the store's form: each finding without its
+// rule's text, and the text of each rule once.
+func Records(findings []Finding) ([]store.Finding, []store.Rule, error) {
 	out := make([]store.Finding, len(findings))
+	var rules []store.Rule
+	seen := map[string]bool{}
 	for i, f := range findings {
+		if !seen[f.RuleID] {
+			seen[f.RuleID] = true
+			data, err := json.Marshal(RuleText{f.Title, f.Description, f.Mitigation, f.References})
+			if err != nil {
+				return nil, nil, fmt.Errorf("rule %s: %w", f.RuleID, err)
+			}
+			rules = append(rules, store.Rule{ID: f.RuleID, Data: data})
+		}
+		f.Title, f.Description, f.Mitigation, f.References = "", "", "", catalog.References{}
 		data, err := json.Marshal(f)
 		if err != nil {
-			return nil, fmt.Errorf("finding %s: %w", f.ID, err)
+			return nil, nil, fmt.Errorf("finding %s: %w", f.ID, err)
 		}
 		out[i] = store.Finding{ID: f.ID, RuleID: f.RuleID, Stride: string(f.Stride), Severity: string(f.Severity),
 			Element: f.Element, Namespace: f.Namespace, Data: data}
 	}
-	return out, nil
+	return out, rules, nil
 }
 
-// FromRecords decodes findings read from the store.
-func FromRecords(records []store.Finding) ([]Finding, error) {
+// DecodeRules reads the rule texts saved with a scan (store.Rules).
+func DecodeRules(rules []store.Rule) (map[string]RuleText, error) {
+	texts := make(map[string]RuleText, len(rules))
+	for _, r := range rules {
+		var t RuleText
+		if err := json.Unmarshal(r.Data, &t); err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+		texts[r.ID] = t
+	}
+	return texts, nil
+}
+
+// Decode reads one stored finding and gives it its rule's text. Views that
+// show thousands of findings decode only the ones on screen.
+func Decode(record store.Finding, texts map[string]RuleText) (Finding, error) {
+	var f Finding
+	if err := json.Unmarshal(record.Data, &f); err != nil {
+		return Finding{}, fmt.Errorf("finding %s: %w", record.ID, err)
+	}
+	t := texts[f.RuleID]
+	f.Title, f.Description, f.Mitigation, f.References = t.Title, t.Description, t.Mitigation, t.References
+	return f, nil
+}
+
+// FromRecords decodes findings read from the store, each with its rule's
+// text as it was when the scan ran.
+func FromRecords(records []store.Finding, rules []store.Rule) ([]Finding, error) {
+	texts, err := DecodeRules(rules)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Finding, len(records))
 	for i, r := range records {
-		if err := json.Unmarshal(r.Data, &out[i]); err != nil {
-			return nil, fmt.Errorf("finding %s: %w", r.ID, err)
+		if out[i], err = Decode(r, texts); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// Load reads the findings of a scan with their rule texts and the triage
+// decisions in force.
+func Load(ctx context.Context, s *store.Store, scan int64) ([]Finding, error) {
+	records, err := s.Findings(ctx, scan)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := s.Rules(ctx, scan)
+	if err != nil {
+		return nil, err
+	}
+	findings, err := FromRecords(records, rules)
+	if err != nil {
+		return nil, err
+	}
+	decisions, err := s.Triage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ApplyTriage(findings, decisions)
+	return findings, nil
 }
 
 // ParseSeverity accepts low, medium, high or critical.

@@ -71,19 +71,10 @@ func (a *app) runFindings(ctx context.Context, args []string, opts findingsOptio
 	if err != nil {
 		return err
 	}
-	records, err := s.Findings(ctx, id)
+	all, err := threats.Load(ctx, s, id)
 	if err != nil {
 		return err
 	}
-	all, err := threats.FromRecords(records)
-	if err != nil {
-		return err
-	}
-	decisions, err := s.Triage(ctx)
-	if err != nil {
-		return err
-	}
-	threats.ApplyTriage(all, decisions)
 	var findings []threats.Finding
 	for _, f := range all {
 		if filter(f) {

@@ -154,7 +154,7 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 		// limit) is reported; the other findings still count.
 		fmt.Fprintf(a.stderr, "warning: %v\n", err)
 	}
-	records, err := threats.Records(findings)
+	records, ruleTexts, err := threats.Records(findings)
 	if err != nil {
 		return err
 	}
@@ -175,6 +175,7 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 		Problems:    inv.Problems,
 		Graph:       graph,
 		Findings:    records,
+		Rules:       ruleTexts,
 		Catalog:     rules.description,
 	})
 	if err != nil {

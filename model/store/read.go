@@ -297,6 +297,32 @@ func (s *Store) Findings(ctx context.Context, id int64) ([]Finding, error) {
 	return out, nil
 }
 
+// Rules loads the rule texts saved with scan id.
+func (s *Store) Rules(ctx context.Context, id int64) ([]Rule, error) {
+	out := []Rule{}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT rule_id, data FROM scan_rules WHERE scan_id = ? ORDER BY ord`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r Rule
+			var data []byte
+			if err := rows.Scan(&r.ID, &data); err != nil {
+				return err
+			}
+			r.Data = data
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, s.readErr(fmt.Sprintf("read rules of scan %d", id), err)
+	}
+	return out, nil
+}
+
 // readAll appends the elements of one scan's table to *out, decoding each
 // row's data column. table is one of the schema's constant names.
 func readAll[T any](ctx context.Context, tx *sql.Tx, table string, id int64, out *[]T) error {

@@ -37,7 +37,15 @@ type ScanRecord struct {
 	Problems              []discover.Problem
 	Graph                 *model.Graph // nil is saved as an empty graph
 	Findings              []Finding
+	Rules                 []Rule // the text of the rules the findings refer to
 	Catalog               string // which rules produced the findings, for the record
+}
+
+// Rule is the text of one rule as the threats package encoded it, stored
+// once per scan for all of the rule's findings.
+type Rule struct {
+	ID   string
+	Data json.RawMessage
 }
 
 // Finding is one finding as the store keeps it: the columns that lists
@@ -224,6 +232,11 @@ func (s *Store) SaveScan(ctx context.Context, rec ScanRecord) (int64, error) {
 			return append(args, f.ID, f.RuleID, f.Stride, f.Severity, f.Element, f.Namespace, string(f.Data)), nil
 		},
 		func(i int) string { return rec.Findings[i].ID })
+	w.table("scan_rules", "rule", []string{"rule_id", "data"}, len(rec.Rules),
+		func(i int, args []any) ([]any, error) {
+			return append(args, rec.Rules[i].ID, string(rec.Rules[i].Data)), nil
+		},
+		func(i int) string { return rec.Rules[i].ID })
 	if w.err != nil {
 		return 0, s.saveErr(w.err)
 	}

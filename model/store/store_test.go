@@ -131,9 +131,14 @@ func TestFindingsRoundTrip(t *testing.T) {
 		{ID: "a@workload:shop/x", RuleID: "a", Stride: "tampering", Severity: "high", Element: "workload:shop/x", Namespace: "shop", Data: []byte(`{"id":"a@workload:shop/x"}`)},
 		{ID: "b@boundary:cluster", RuleID: "b", Stride: "repudiation", Severity: "medium", Element: "boundary:cluster", Data: []byte(`{"id":"b@boundary:cluster"}`)},
 	}
+	rec.Rules = []store.Rule{{ID: "a", Data: []byte(`{"title":"A"}`)}, {ID: "b", Data: []byte(`{"title":"B"}`)}}
 	id, err := s.SaveScan(ctx, rec)
 	if err != nil {
 		t.Fatal(err)
+	}
+	rules, err := s.Rules(ctx, id)
+	if err != nil || !reflect.DeepEqual(rules, rec.Rules) {
+		t.Errorf("rules read back = %+v, %v", rules, err)
 	}
 	got, err := s.Findings(ctx, id)
 	if err != nil {

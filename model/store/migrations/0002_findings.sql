@@ -21,6 +21,18 @@ CREATE TABLE findings (
 
 CREATE INDEX findings_rule ON findings (scan_id, rule_id);
 
+-- The text of each rule that produced findings (title, description,
+-- mitigation, references), kept once per scan rather than once per
+-- finding, as the catalog said it when the scan ran.
+CREATE TABLE scan_rules (
+    scan_id INTEGER NOT NULL REFERENCES scans (id) ON DELETE CASCADE,
+    ord     INTEGER NOT NULL,
+    rule_id TEXT    NOT NULL,
+    data    TEXT    NOT NULL,
+    PRIMARY KEY (scan_id, ord),
+    UNIQUE (scan_id, rule_id)
+) STRICT;
+
 ALTER TABLE scans ADD COLUMN n_findings INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE scans ADD COLUMN findings_by_severity TEXT NOT NULL DEFAULT '{}'; -- JSON object: severity -> count
 ALTER TABLE scans ADD COLUMN catalog TEXT NOT NULL DEFAULT '';                -- which rules were evaluated, e.g. "builtin (84 rules) + ./my-rules"
