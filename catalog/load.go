@@ -213,7 +213,7 @@ func (l *loader) finish() (*Catalog, error) {
 			}
 			continue
 		}
-		if err := l.envs.compile(r); err != nil {
+		if err := l.envs.compile(r, !strings.HasPrefix(r.Source, "builtin:")); err != nil {
 			l.sourceProblem(r, err.Error())
 			continue
 		}
