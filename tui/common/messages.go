@@ -1,0 +1,64 @@
+package common
+
+import (
+	"github.com/stridemap/stridemap/model/store"
+	"github.com/stridemap/stridemap/threats"
+)
+
+// The TUI loads a scan in steps, each a command whose message carries what
+// it read, so the first frame never waits for the slowest query:
+//
+//	ScanLoadedMsg      the scan's header, counts, triage and answers (a few ms)
+//	FindingsLoadedMsg  the findings, indexed and sorted (Overview and Threats)
+//	GraphLoadedMsg     the graph, indexed for the Map
+//	DriftLoadedMsg     what changed since the previous scan
+//
+// Every message goes to every page; keys and the mouse go to the page on
+// screen only.
+
+// ScanLoadedMsg carries a scan's description and the decisions in force.
+type ScanLoadedMsg struct {
+	Scan     store.ScanInfo
+	Previous *store.ScanInfo // the scan before it, if any
+	Triage   map[string]store.Decision
+	Answers  map[string]store.Decision
+}
+
+// NoScansMsg says the store holds no scan yet.
+type NoScansMsg struct{ DB string }
+
+// FindingsLoadedMsg carries a scan's findings.
+type FindingsLoadedMsg struct {
+	ScanID   int64
+	Findings *Findings
+}
+
+// GraphLoadedMsg carries a scan's graph.
+type GraphLoadedMsg struct {
+	ScanID int64
+	Graph  *GraphIndex
+}
+
+// DriftLoadedMsg carries what changed between the previous scan and this one.
+type DriftLoadedMsg struct {
+	From, To store.ScanInfo
+	Drift    threats.Drift
+}
+
+// TriageSavedMsg says a triage decision was written to the store.
+type TriageSavedMsg struct{ Decision store.Decision }
+
+// TriageHistoryMsg carries every decision made on one finding.
+type TriageHistoryMsg struct {
+	FindingID string
+	History   []store.Decision
+}
+
+// AnswerSavedMsg says an answer to a review question was written.
+type AnswerSavedMsg struct{ Decision store.Decision }
+
+// ErrorMsg reports a failed command; the status bar shows it.
+type ErrorMsg struct{ Err error }
+
+// StatusMsg puts a line of text in the status bar.
+type StatusMsg struct{ Text string }
