@@ -370,7 +370,7 @@ func (m *Model) emptyView() string {
 	b.WriteString("Scan your Kubernetes manifests first:\n\n")
 	b.WriteString("    " + st.Command.Render(cmd) + "\n\n")
 	b.WriteString(st.Muted.Render("DIR holds YAML or JSON manifests; -k DIR renders a kustomization.") + "\n")
-	b.WriteString(st.Muted.Render("Then press "+m.c.Keys.Reload.Help().Key+" here to open the scan, or "+m.c.Keys.Quit.Help().Key+" to quit."))
+	b.WriteString(st.Muted.Render("Then press " + m.c.Keys.Reload.Help().Key + " here to open the scan, or " + m.c.Keys.Quit.Help().Key + " to quit."))
 	return st.Empty.Render(b.String())
 }
 
