@@ -136,7 +136,11 @@ func runParallel(jobs []func() ([]Finding, error)) ([]Finding, error) {
 	}
 	close(next)
 	wg.Wait()
-	var all []Finding
+	total := 0
+	for _, r := range results {
+		total += len(r)
+	}
+	all := make([]Finding, 0, total)
 	for _, r := range results {
 		all = append(all, r...)
 	}

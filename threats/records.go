@@ -3,7 +3,10 @@ package threats
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/stridemap/stridemap/catalog"
 
@@ -21,28 +24,54 @@ type RuleText struct {
 
 // Records converts findings to the store's form: each finding without its
 // rule's text, and the text of each rule once.
+//
+// A large scan has tens of thousands of findings, so they are encoded on
+// all cores.
 func Records(findings []Finding) ([]store.Finding, []store.Rule, error) {
-	out := make([]store.Finding, len(findings))
 	var rules []store.Rule
 	seen := map[string]bool{}
-	for i, f := range findings {
-		if !seen[f.RuleID] {
-			seen[f.RuleID] = true
-			data, err := json.Marshal(RuleText{f.Title, f.Description, f.Mitigation, f.References})
-			if err != nil {
-				return nil, nil, fmt.Errorf("rule %s: %w", f.RuleID, err)
-			}
-			rules = append(rules, store.Rule{ID: f.RuleID, Data: data})
+	for _, f := range findings {
+		if seen[f.RuleID] {
+			continue
 		}
+		seen[f.RuleID] = true
+		data, err := json.Marshal(RuleText{f.Title, f.Description, f.Mitigation, f.References})
+		if err != nil {
+			return nil, nil, fmt.Errorf("rule %s: %w", f.RuleID, err)
+		}
+		rules = append(rules, store.Rule{ID: f.RuleID, Data: data})
+	}
+	out := make([]store.Finding, len(findings))
+	errs := make([]error, len(findings))
+	parallelFor(len(findings), func(i int) {
+		f := findings[i]
 		f.Title, f.Description, f.Mitigation, f.References = "", "", "", catalog.References{}
 		data, err := json.Marshal(f)
 		if err != nil {
-			return nil, nil, fmt.Errorf("finding %s: %w", f.ID, err)
+			errs[i] = fmt.Errorf("finding %s: %w", f.ID, err)
+			return
 		}
 		out[i] = store.Finding{ID: f.ID, RuleID: f.RuleID, Stride: string(f.Stride), Severity: string(f.Severity),
 			Element: f.Element, Namespace: f.Namespace, Data: data}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
 	}
 	return out, rules, nil
+}
+
+// parallelFor calls fn(0) … fn(n-1) on all cores.
+func parallelFor(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // DecodeRules reads the rule texts saved with a scan (store.Rules).

@@ -24,6 +24,7 @@ type scanOptions struct {
 	catalogs    []string
 	failOn      string
 	overlay     string
+	skipThreats bool
 }
 
 func (a *app) scanCommand() *cobra.Command {
@@ -91,6 +92,7 @@ names of environment variables.`,
 	cmd.Flags().Int64Var(&opts.maxFileSize, "max-file-size", manifests.DefaultMaxFileBytes, "largest file to read, in bytes")
 	cmd.Flags().StringArrayVar(&opts.catalogs, "catalog", nil, "directory of YAML rules that add, override or disable built-in rules (repeatable)")
 	cmd.Flags().StringVar(&opts.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity: low, medium, high, critical")
+	cmd.Flags().BoolVar(&opts.skipThreats, "skip-threats", false, "build and store the graph only, without evaluating the threat catalog")
 	cmd.Flags().StringVar(&opts.overlay, "overlay", "", "YAML file with what manifests do not say: data classes, data stores (see --help)")
 	_ = cmd.MarkFlagDirname("kustomize")
 	_ = cmd.MarkFlagDirname("catalog")
@@ -148,11 +150,14 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	inv.Objects = nil // the decoded objects are no longer needed: let the store's work reuse their memory
 
 	step = time.Now()
-	findings, err := threats.Evaluate(graph, rules.catalog)
-	if err != nil {
-		// A rule that fails on some element (a user rule over its cost
-		// limit) is reported; the other findings still count.
-		fmt.Fprintf(a.stderr, "warning: %v\n", err)
+	var findings []threats.Finding
+	if !opts.skipThreats {
+		findings, err = threats.Evaluate(graph, rules.catalog)
+		if err != nil {
+			// A rule that fails on some element (a user rule over its cost
+			// limit) is reported; the other findings still count.
+			fmt.Fprintf(a.stderr, "warning: %v\n", err)
+		}
 	}
 	records, ruleTexts, err := threats.Records(findings)
 	if err != nil {
@@ -176,7 +181,7 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 		Graph:       graph,
 		Findings:    records,
 		Rules:       ruleTexts,
-		Catalog:     rules.description,
+		Catalog:     catalogDescription(rules, opts.skipThreats),
 	})
 	if err != nil {
 		return err
@@ -194,8 +199,10 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 		return err
 	}
 	threats.ApplyTriage(findings, decisions)
-	if err := writeFindingsSummary(a.stdout, info, findings); err != nil {
-		return err
+	if !opts.skipThreats {
+		if err := writeFindingsSummary(a.stdout, info, findings); err != nil {
+			return err
+		}
 	}
 	if opts.failOn != "" {
 		min, _ := threats.ParseSeverity(opts.failOn)
@@ -256,4 +263,11 @@ func (p *progress) done() {
 	if p.active {
 		fmt.Fprint(p.out, "\r\033[K")
 	}
+}
+
+func catalogDescription(rules loadedCatalog, skipped bool) string {
+	if skipped {
+		return "none (--skip-threats)"
+	}
+	return rules.description
 }
