@@ -56,7 +56,9 @@ built-in id overrides the fields given, and "disabled: true" removes a rule.
     impact: medium
 
   - id: shared-service-account      # switch a rule off
-    disabled: true`,
+    disabled: true
+
+docs/catalog.md lists what a condition can see and the control types detected.`,
 	}
 	cmd.PersistentFlags().StringArrayVar(&dirs, "catalog", nil, "user rule directory to load over the built-in rules (repeatable)")
 	var format string
