@@ -28,7 +28,7 @@ type Context struct {
 	GraphControls []string `json:"graphControls"`
 	// ControlDetails are the evidence details of the element's controls by
 	// type, so a rule about a recorded weakness ("configmap-holds-credentials")
-	// can say exactly which key or volume it is about. Nodes only.
+	// can say exactly which key or volume it is about. Nodes and boundaries.
 	ControlDetails map[string][]string `json:"controlDetails"`
 	// Exposed says the element is reachable from the internet by following
 	// flows from external:internet.

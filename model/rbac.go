@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,6 +22,12 @@ const (
 	groupAuthenticated      = "system:authenticated" // every token the API server accepts, service accounts included
 	serviceAccountUser      = "system:serviceaccount:"
 )
+
+// WeaknessIdleFullAccess marks a boundary where full API access (every
+// verb on every resource) is bound to a service account that no scanned
+// workload runs as. Nothing in the graph holds the grant, yet its token
+// works for anyone who can obtain it or schedule a pod under that account.
+const WeaknessIdleFullAccess = "idle-identity-with-full-access"
 
 // ruleAt is one RBAC rule with the place it is written, so a permission can
 // point at the rule as well as at the binding.
@@ -95,11 +102,53 @@ func (b *builder) addRBAC() {
 			n.Workload.Permissions = append(n.Workload.Permissions, permissions(bd, r, w.subject)...)
 			granted[w.id] = true
 		}
+		b.recordIdleFullAccess(bd, r, byAccount)
 	}
 	for id := range granted {
 		sortPermissions(b.node(id).Workload.Permissions)
 	}
 	b.addAccountTokenControls(accounts)
+}
+
+// recordIdleFullAccess records, on the cluster boundary (or the binding's
+// namespace), each service account subject that receives full access
+// while no scanned workload runs as it.
+func (b *builder) recordIdleFullAccess(bd binding, r *role, byAccount map[nsName][]*workload) {
+	if !grantsFullAccess(r) {
+		return
+	}
+	target := ClusterBoundaryID
+	if bd.scope != "cluster" {
+		target = NamespaceBoundaryID(bd.obj.Namespace)
+	}
+	for i, s := range bd.subjects {
+		if s.Kind != rbacv1.ServiceAccountKind {
+			continue
+		}
+		ns := s.Namespace
+		if ns == "" {
+			ns = bd.obj.Namespace
+		}
+		if len(byAccount[nsName{ns, s.Name}]) > 0 {
+			continue // the workloads that use it carry the permission
+		}
+		field := fmt.Sprintf("subjects[%d]", i)
+		b.addControl(WeaknessIdleFullAccess, target, Evidence{
+			File: bd.obj.Location.File, Line: bd.obj.LineOf(field), Object: bd.obj.Ref(), Field: field,
+			Detail: fmt.Sprintf("ServiceAccount %s/%s has full access through %s, and no scanned workload runs as it", ns, s.Name, r.ref),
+		})
+	}
+}
+
+// grantsFullAccess reports whether a role allows every verb on every
+// resource in every API group, as cluster-admin does.
+func grantsFullAccess(r *role) bool {
+	for _, ra := range r.rules {
+		if slices.Contains(ra.rule.Verbs, "*") && slices.Contains(ra.rule.Resources, "*") && slices.Contains(ra.rule.APIGroups, "*") {
+			return true
+		}
+	}
+	return false
 }
 
 // rulesAt pairs a role's rules with their lines.

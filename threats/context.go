@@ -162,8 +162,8 @@ func (f *graphFacts) nodeContext(n *model.Node) *catalog.Context {
 	}
 }
 
-// controlDetails collects the evidence details of one node's controls by
-// type. It runs per node rather than once per graph, since most rules never
+// controlDetails collects the evidence details of one node's or
+// boundary's controls by type. It runs per node rather than once per graph, since most rules never
 // read it and the strings are already there.
 func (f *graphFacts) controlDetails(id string) map[string][]string {
 	var out map[string][]string
@@ -259,6 +259,7 @@ func (f *graphFacts) boundaryContext(b *model.Boundary) *catalog.Context {
 	sort.Strings(data)
 	return &catalog.Context{
 		Controls:        f.controls[b.ID],
+		ControlDetails:  f.controlDetails(b.ID),
 		ClusterControls: f.controls[model.ClusterBoundaryID],
 		GraphControls:   f.anywhere,
 		Exposed:         exposed,

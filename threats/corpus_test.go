@@ -51,6 +51,7 @@ func TestCorpusFindings(t *testing.T) {
 		"secret-value-in-manifests":        nil, // the vault key's value is committed with the manifests
 		"rbac-reads-secrets":               {"workload:big-monolith/hunger-check-deployment"},
 		"internet-entry-unauthenticated":   {"external:internet->workload:default/internal-proxy-deployment:30003"},
+		"idle-identity-with-full-access":   {"boundary:cluster"}, // insecure-rbac: cluster-admin for kube-system/superadmin
 	} {
 		assertFired(t, "kubernetes-goat", goat, rule, elements)
 	}
