@@ -180,7 +180,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.TriageSavedMsg:
 		d := msg.Decision
 		m.triage[d.Subject] = d
-		m.status, m.statusErr = fmt.Sprintf("✓ %s: %s by %s", d.Subject, d.Status, d.Who), false
+		m.status, m.statusErr = fmt.Sprintf("✓ %s by %s: %s", d.Status, d.Who, d.Subject), false
 		return m, m.broadcast(msg)
 	case common.AnswerSavedMsg:
 		d := msg.Decision
@@ -328,7 +328,7 @@ func (m *Model) render() string {
 	case m.noScans != "":
 		body = m.emptyView()
 	case m.loadErr != nil:
-		body = st.Empty.Render(st.Error.Render("Could not open the scan:") + "\n\n" + components.Wrap(m.loadErr.Error(), m.width-4))
+		body = st.Empty.Render(st.Error.Render("Could not open the scan:") + "\n\n" + components.Wrap(m.loadErr.Error(), m.width-st.Empty.GetHorizontalFrameSize()))
 	case m.scan == nil:
 		body = st.Empty.Render(st.Muted.Render("Opening the store…"))
 	default:
@@ -343,7 +343,9 @@ func (m *Model) render() string {
 	case m.ready() && !m.showHelp:
 		bindings = append(page.ShortHelp(), bindings...)
 	}
-	room := m.width - min(lipgloss.Width(m.status)+4, m.width/2)
+	// The message gets the room it needs, up to all but 30 cells; the help
+	// takes the rest.
+	room := m.width - min(lipgloss.Width(m.status)+3, max(m.width-30, m.width/2))
 	m.help.SetWidth(max(room, 0))
 	helpText = m.help.ShortHelpView(bindings)
 	return m.tabs.View(m.activeTab(), m.width, right) + "\n" +
@@ -371,7 +373,7 @@ func (m *Model) emptyView() string {
 	b.WriteString("    " + st.Command.Render(cmd) + "\n\n")
 	b.WriteString(st.Muted.Render("DIR holds YAML or JSON manifests; -k DIR renders a kustomization.") + "\n")
 	b.WriteString(st.Muted.Render("Then press " + m.c.Keys.Reload.Help().Key + " here to open the scan, or " + m.c.Keys.Quit.Help().Key + " to quit."))
-	return st.Empty.Render(b.String())
+	return st.Empty.Render(components.Wrap(b.String(), m.width-st.Empty.GetHorizontalFrameSize()))
 }
 
 // fullHelp is the ? screen: every binding of the KeyMap, drawn by

@@ -406,6 +406,10 @@ func (p *Threats) Selected() string {
 // Rows is the number of findings that pass the filters.
 func (p *Threats) Rows() int { return len(p.rows) }
 
+// RowRecords are the record indices of the rows, in order. Callers must not
+// modify them.
+func (p *Threats) RowRecords() []int { return p.rows }
+
 // selectionChanged refreshes the detail pane and loads the selected
 // finding's triage history if it is not loaded yet.
 func (p *Threats) selectionChanged() tea.Cmd {
