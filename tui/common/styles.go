@@ -63,21 +63,23 @@ type Styles struct {
 // palette is used, so the terminal's own theme decides the shades.
 func DefaultStyles(p colorprofile.Profile) Styles {
 	c := lipgloss.Complete(p)
-	col := func(ansi int, ansi256 int, hex string) color.Color {
-		return c(lipgloss.ANSIColor(ansi), lipgloss.ANSIColor(ansi256), lipgloss.Color(hex))
+	// Each colour in the 16-colour palette (the terminal's theme decides
+	// its shade), the 256-colour cube, and RGB.
+	col := func(basic color.Color, ansi256 int, hex string) color.Color {
+		return c(basic, lipgloss.ANSIColor(ansi256), lipgloss.Color(hex))
 	}
 	var (
-		accent  = col(4, 33, "#4F9CF9")
-		muted   = col(8, 245, "#8A8A8A")
-		red     = col(1, 160, "#E5484D")
-		orange  = col(3, 208, "#F2933A")
-		yellow  = col(3, 178, "#D9B526")
-		green   = col(2, 35, "#3DB26B")
-		blue    = col(6, 39, "#3EA8DE")
-		magenta = col(5, 170, "#C26BDB")
-		barBG   = col(0, 236, "#262A33")
-		selBG   = col(4, 24, "#1F3A5F")
-		fg      = col(7, 252, "#D0D4DC")
+		accent  = col(lipgloss.Blue, 33, "#4F9CF9")
+		muted   = col(lipgloss.BrightBlack, 245, "#8A8A8A")
+		red     = col(lipgloss.Red, 160, "#E5484D")
+		orange  = col(lipgloss.Yellow, 208, "#F2933A")
+		yellow  = col(lipgloss.BrightYellow, 178, "#D9B526")
+		green   = col(lipgloss.Green, 35, "#3DB26B")
+		blue    = col(lipgloss.Cyan, 39, "#3EA8DE")
+		magenta = col(lipgloss.Magenta, 170, "#C26BDB")
+		barBG   = col(lipgloss.Black, 236, "#262A33")
+		selBG   = col(lipgloss.Blue, 24, "#1F3A5F")
+		fg      = col(lipgloss.White, 252, "#D0D4DC")
 	)
 	colour := p > colorprofile.ASCII
 	s := lipgloss.NewStyle
