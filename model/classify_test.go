@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -74,5 +75,21 @@ func TestReadOverlayErrors(t *testing.T) {
 		if _, err := discover.ReadOverlay(strings.NewReader(text), "o.yaml"); err == nil || !strings.Contains(err.Error(), "o.yaml") {
 			t.Errorf("%s: err = %v, want one naming the file", name, err)
 		}
+	}
+}
+
+// TestExampleOverlay keeps docs/examples/overlay.yaml valid.
+func TestExampleOverlay(t *testing.T) {
+	f, err := os.Open("../docs/examples/overlay.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	o, err := discover.ReadOverlay(f, "overlay.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Elements) != 3 || o.Elements[2].DataStore != "db2" {
+		t.Errorf("overlay = %+v", o.Elements)
 	}
 }
