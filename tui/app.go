@@ -168,7 +168,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.FindingsLoadedMsg:
 		m.findings = msg.Findings
 		m.status = fmt.Sprintf("Scan #%d: %d findings; loading the graph…", msg.ScanID, msg.Findings.Len())
-		return m, tea.Batch(m.broadcast(msg), common.LoadGraphCmd(m.c.Ctx, m.c.Store, msg.ScanID, msg.Findings))
+		return m, tea.Batch(m.broadcast(msg), common.LoadGraphCmd(m.c.Ctx, m.c.Store, msg.ScanID, msg.Findings),
+			common.SearchIndexCmd(msg.Findings))
+	case common.SearchIndexedMsg:
+		msg.Findings.SetSearchIndex(msg.Index)
+		return m, nil
 	case common.GraphLoadedMsg:
 		m.graph = msg.Graph
 		m.status = fmt.Sprintf("Scan #%d: %d elements, %d flows, %d findings", msg.ScanID, len(msg.Graph.Graph.Nodes), len(msg.Graph.Graph.Edges), m.findings.Len())

@@ -69,6 +69,11 @@ func LoadFindingsCmd(ctx context.Context, s *store.Store, id int64) tea.Cmd {
 	}
 }
 
+// SearchIndexCmd builds the search index of f.
+func SearchIndexCmd(f *Findings) tea.Cmd {
+	return func() tea.Msg { return SearchIndexedMsg{Findings: f, Index: f.SearchIndex()} }
+}
+
 // LoadGraphCmd reads and indexes the graph of scan id.
 func LoadGraphCmd(ctx context.Context, s *store.Store, id int64, findings *Findings) tea.Cmd {
 	return func() tea.Msg {

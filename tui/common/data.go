@@ -147,13 +147,29 @@ func (f *Findings) Finding(i int) (*threats.Finding, error) {
 // its ID, title or namespace. UI goroutine only.
 func (f *Findings) Matches(i int, query string) bool {
 	if f.haystack == nil {
-		f.haystack = make([]string, len(f.Records))
-		for j := range f.Records {
-			r := &f.Records[j]
-			f.haystack[j] = strings.ToLower(r.ID + " " + f.Rules[r.RuleID].Title + " " + r.Namespace)
-		}
+		f.haystack = f.SearchIndex()
 	}
 	return strings.Contains(f.haystack[i], query)
+}
+
+// SearchIndex is the lower-cased text Matches searches, one string per
+// record. It only reads the findings, so it can be built in the background
+// (SearchIndexCmd) and handed over with SetSearchIndex.
+func (f *Findings) SearchIndex() []string {
+	out := make([]string, len(f.Records))
+	for j := range f.Records {
+		r := &f.Records[j]
+		out[j] = strings.ToLower(r.ID + " " + f.Rules[r.RuleID].Title + " " + r.Namespace)
+	}
+	return out
+}
+
+// SetSearchIndex installs an index built by SearchIndex, unless one is
+// already there. UI goroutine only.
+func (f *Findings) SetSearchIndex(index []string) {
+	if f.haystack == nil && len(index) == len(f.Records) {
+		f.haystack = index
+	}
 }
 
 // Namespaces lists the namespaces findings are in, sorted.

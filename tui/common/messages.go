@@ -33,6 +33,13 @@ type FindingsLoadedMsg struct {
 	Findings *Findings
 }
 
+// SearchIndexedMsg carries the search index of a Findings, built in the
+// background so the first keystroke of a search does not build it.
+type SearchIndexedMsg struct {
+	Findings *Findings
+	Index    []string
+}
+
 // GraphLoadedMsg carries a scan's graph.
 type GraphLoadedMsg struct {
 	ScanID int64
