@@ -8,6 +8,7 @@ STATICCHECK := $(GO) tool staticcheck
 
 build:
 	$(GO) build -o $(BIN) ./cmd/stridemap
+	$(GO) build -o bin/stridemap-render ./cmd/stridemap-render
 
 # Scan the demo shop in testdata/demo into a fresh store and show the result.
 demo: build

@@ -13,7 +13,7 @@ import (
 // DOT styling follows data-flow-diagram conventions: processes are
 // rounded boxes, data stores cylinders, external entities plain boxes and
 // gateways hexagons; trust boundaries are dashed clusters. Edge colours
-// say what is known about encryption.
+// say what is known about encryption, edge styles how the flow is known.
 var (
 	nodeShapes = map[model.NodeType]string{
 		model.Process:        `shape=box, style="rounded,filled", fillcolor="#e8f0fe"`,
@@ -24,17 +24,47 @@ var (
 	encryptionColours = map[model.Encryption]string{
 		model.EncryptionPlaintext: "#d93025",
 		model.EncryptionTLS:       "#1e8e3e",
-		model.EncryptionMTLS:      "#188038",
+		model.EncryptionMTLS:      "#0b5394",
 		model.EncryptionUnknown:   "#5f6368",
+	}
+	boundaryColours = map[model.BoundaryType]string{
+		model.BoundaryInternet:  "#d93025",
+		model.BoundaryCluster:   "#5f6368",
+		model.BoundaryNamespace: "#9aa0a6",
 	}
 )
 
-// WriteDOT writes g as a Graphviz digraph. The output depends only on g, so
-// the same scan always gives the same bytes.
+// evidenceStyles are the DOT edge styles for how a flow is known.
+const (
+	styleDeclared = "solid"
+	styleObserved = "dashed"
+	styleBoth     = "bold"
+)
+
+// DOTOptions says what a diagram shows besides the graph itself.
+type DOTOptions struct {
+	// Title is the diagram's caption.
+	Title string
+	// Threats are the open findings per element, shown on nodes, edges and
+	// boundaries; nil shows none.
+	Threats ThreatCounts
+	// NoLegend leaves out the legend (it is on by default).
+	NoLegend bool
+}
+
+// WriteDOT writes g as a Graphviz digraph with a legend and no threat
+// counts. The output depends only on its arguments, so the same scan
+// always gives the same bytes.
 func WriteDOT(w io.Writer, g *model.Graph, title string) error {
-	d := &dotWriter{w: w}
+	return WriteDOTOptions(w, g, DOTOptions{Title: title})
+}
+
+// WriteDOTOptions writes g as a Graphviz digraph. The output depends only on
+// its arguments, so the same scan always gives the same bytes.
+func WriteDOTOptions(w io.Writer, g *model.Graph, opts DOTOptions) error {
+	d := &dotWriter{w: w, threats: opts.Threats}
 	d.line(0, "digraph stridemap {")
-	d.line(1, "graph [rankdir=LR, fontname=Helvetica, label=%s, labelloc=t, compound=true];", quote(title))
+	d.line(1, "graph [rankdir=LR, fontname=Helvetica, label=%s, labelloc=t, compound=true, newrank=true];", quote(opts.Title))
 	d.line(1, "node [fontname=Helvetica, fontsize=10];")
 	d.line(1, "edge [fontname=Helvetica, fontsize=9];")
 
@@ -64,7 +94,15 @@ func WriteDOT(w io.Writer, g *model.Graph, title string) error {
 	var writeBoundary func(b *model.Boundary, depth int)
 	writeBoundary = func(b *model.Boundary, depth int) {
 		d.line(depth, "subgraph %s {", quote("cluster_"+b.ID))
-		d.line(depth+1, "label=%s; style=dashed; color=%s;", quote(boundaryLabel(b)), quote("#9aa0a6"))
+		label := boundaryLabel(b)
+		if c := d.threats[b.ID]; c.Total() > 0 {
+			label += "\n⚠ " + c.String()
+		}
+		colour := boundaryColours[b.Type]
+		if colour == "" {
+			colour = boundaryColours[model.BoundaryNamespace]
+		}
+		d.line(depth+1, "label=%s; style=dashed; color=%s; fontcolor=%s; tooltip=%s;", quote(label), quote(colour), quote(colour), quote(b.ID))
 		for _, k := range children[b.ID] {
 			writeBoundary(k, depth+1)
 		}
@@ -89,6 +127,9 @@ func WriteDOT(w io.Writer, g *model.Graph, title string) error {
 	for _, e := range edges {
 		d.edge(&e)
 	}
+	if !opts.NoLegend {
+		d.legend()
+	}
 	d.line(0, "}")
 	return d.err
 }
@@ -103,8 +144,9 @@ func boundaryLabel(b *model.Boundary) string {
 }
 
 type dotWriter struct {
-	w   io.Writer
-	err error
+	w       io.Writer
+	threats ThreatCounts
+	err     error
 }
 
 func (d *dotWriter) line(depth int, format string, args ...any) {
@@ -114,7 +156,9 @@ func (d *dotWriter) line(depth int, format string, args ...any) {
 	_, d.err = fmt.Fprintf(d.w, "%s%s\n", strings.Repeat("  ", depth), fmt.Sprintf(format, args...))
 }
 
-func (d *dotWriter) node(depth int, n *model.Node) {
+// nodeLabel is what a node box says: its name, its kind (and engine), and
+// its open threats.
+func nodeLabel(n *model.Node) string {
 	label := n.Name
 	if n.Kind != "" && n.Type != model.ExternalEntity {
 		label += "\n" + n.Kind
@@ -122,29 +166,96 @@ func (d *dotWriter) node(depth int, n *model.Node) {
 	if n.DataStore != nil {
 		label += " (" + n.DataStore.Engine + ")"
 	}
-	d.line(depth, "%s [label=%s, %s];", quote(n.ID), quote(label), nodeShapes[n.Type])
+	return label
 }
 
-func (d *dotWriter) edge(e *model.Edge) {
+func (d *dotWriter) node(depth int, n *model.Node) {
+	label := nodeLabel(n)
+	extra := ""
+	if c := d.threats[n.ID]; c.Total() > 0 {
+		label += "\n⚠ " + c.String()
+		extra = fmt.Sprintf(", color=%s, penwidth=2", quote(severityColours[c.Highest()]))
+	}
+	d.line(depth, "%s [label=%s, %s, tooltip=%s%s];", quote(n.ID), quote(label), nodeShapes[n.Type], quote(n.ID), extra)
+}
+
+// edgeLabel is protocol:port, the label a flow carries.
+func edgeLabel(e *model.Edge) string {
 	label := e.Protocol
 	if e.Port != 0 {
 		label += ":" + strconv.Itoa(int(e.Port))
 	}
-	style := "solid"
+	return label
+}
+
+// edgeStyle is the line style for how a flow is known.
+func edgeStyle(e *model.Edge) string {
 	switch {
-	case e.Observed && !e.Declared:
-		style = "dashed"
 	case e.Observed && e.Declared:
-		style = "bold"
+		return styleBoth
+	case e.Observed:
+		return styleObserved
 	}
+	return styleDeclared
+}
+
+func encryptionColour(e model.Encryption) string {
+	if c, ok := encryptionColours[e]; ok {
+		return c
+	}
+	return encryptionColours[model.EncryptionUnknown]
+}
+
+func (d *dotWriter) edge(e *model.Edge) {
+	label := edgeLabel(e)
+	if c := d.threats[e.ID]; c.Total() > 0 {
+		label += "\n⚠ " + c.String()
+	}
+	colour := encryptionColour(e.Encryption)
 	d.line(1, "%s -> %s [label=%s, color=%s, fontcolor=%s, style=%s, tooltip=%s];",
-		quote(e.From), quote(e.To), quote(label), quote(encryptionColours[e.Encryption]), quote(encryptionColours[e.Encryption]), style,
+		quote(e.From), quote(e.To), quote(label), quote(colour), quote(colour), edgeStyle(e),
 		quote(string(e.Encryption)+" "+e.EncryptionSource))
+}
+
+// legend draws a key to the diagram as one table: the element types with
+// their fill colours and shapes, a line per encryption verdict and per kind
+// of evidence, and how threats are shown. Its ID starts with "legend:",
+// which no model ID does, and it holds only fixed text.
+func (d *dotWriter) legend() {
+	var b strings.Builder
+	b.WriteString(`<<TABLE BORDER="1" COLOR="#9aa0a6" CELLBORDER="0" CELLSPACING="2" CELLPADDING="3" BGCOLOR="#ffffff">`)
+	b.WriteString(`<TR><TD COLSPAN="2"><B>Legend</B></TD></TR>`)
+	for _, s := range []struct{ fill, shape, what string }{
+		{"#e8f0fe", "rounded box", "process (workload)"},
+		{"#fef7e0", "cylinder", "data store"},
+		{"#f1f3f4", "box", "external entity"},
+		{"#e6f4ea", "hexagon", "gateway"},
+	} {
+		fmt.Fprintf(&b, `<TR><TD BGCOLOR="%s" BORDER="1" COLOR="#5f6368">%s</TD><TD ALIGN="LEFT">%s</TD></TR>`, s.fill, s.shape, s.what)
+	}
+	for _, f := range []struct {
+		line, colour, what string
+	}{
+		{"━━━━▶", encryptionColour(model.EncryptionPlaintext), "plaintext"},
+		{"━━━━▶", encryptionColour(model.EncryptionTLS), "TLS"},
+		{"━━━━▶", encryptionColour(model.EncryptionMTLS), "mTLS"},
+		{"━━━━▶", encryptionColour(model.EncryptionUnknown), "encryption unknown"},
+		{"────▶", "#202124", "declared (solid)"},
+		{"╌╌╌╌▶", "#202124", "observed only (dashed)"},
+		{"━━━━▶", "#202124", "declared and observed (bold)"},
+	} {
+		fmt.Fprintf(&b, `<TR><TD><FONT COLOR="%s">%s</FONT></TD><TD ALIGN="LEFT">%s</TD></TR>`, f.colour, f.line, f.what)
+	}
+	fmt.Fprintf(&b, `<TR><TD BORDER="1" COLOR="%s">⚠ 1 high</TD><TD ALIGN="LEFT">open threats by severity;<BR ALIGN="LEFT"/>border: the worst</TD></TR>`, severityColours["high"])
+	b.WriteString(`<TR><TD BORDER="1" STYLE="dashed" COLOR="#9aa0a6">namespace</TD><TD ALIGN="LEFT">trust boundary</TD></TR>`)
+	b.WriteString(`</TABLE>>`)
+	d.line(1, `"legend:key" [shape=plaintext, fontsize=9, margin=0, label=%s];`, b.String())
 }
 
 // quote makes s a DOT double-quoted string. DOT gives meaning to few
 // characters inside quotes: the quote itself, the backslash (escape
-// sequences such as \l) and raw newlines; everything else is literal.
+// sequences such as \l and \N) and raw newlines; everything else is
+// literal. A newline becomes DOT's \n, a centred line break.
 func quote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 
@@ -12,37 +14,102 @@ import (
 
 	"github.com/stridemap/stridemap/export"
 	"github.com/stridemap/stridemap/model/store"
+	"github.com/stridemap/stridemap/threats"
 )
+
+// scopeFlags are the options that narrow a diagram or report to one part
+// of a large system.
+type scopeFlags struct {
+	namespace string
+	focus     string
+	depth     int
+	force     bool
+}
+
+func (f *scopeFlags) register(cmd *cobra.Command, what string) {
+	cmd.Flags().StringVarP(&f.namespace, "namespace", "n", "", "only this namespace (and the elements its flows reach) in the "+what)
+	cmd.Flags().StringVar(&f.focus, "focus", "", "only this element and its neighbours (ID, NAMESPACE/NAME or name) in the "+what)
+	cmd.Flags().IntVar(&f.depth, "depth", 1, "with --focus: how many flows away from the element to include")
+	cmd.Flags().BoolVar(&f.force, "force", false, fmt.Sprintf("draw graphs of more than %d elements anyway (slow and hard to read)", export.MaxDiagramNodes))
+}
+
+func (f *scopeFlags) scope() export.Scope {
+	s := export.Scope{Namespace: f.namespace, Focus: f.focus}
+	if f.focus != "" {
+		s.Depth = f.depth
+	}
+	return s
+}
+
+func (f *scopeFlags) check() error {
+	if f.depth < 0 {
+		return fmt.Errorf("--depth %d: use 0 or more", f.depth)
+	}
+	return nil
+}
+
+// tooLarge turns export's size error into the message that says what to do.
+func tooLarge(err *export.TooLargeError) error {
+	return fmt.Errorf("%w. Draw a part of it: --namespace NS for one namespace, or --focus ELEMENT --depth N for one element's neighbourhood (stridemap graph --format table lists elements); or pass --force to draw it all", err)
+}
 
 func (a *app) graphCommand() *cobra.Command {
 	var format, output string
+	var scope scopeFlags
 	cmd := &cobra.Command{
 		Use:   "graph [SCAN]",
-		Short: "Print the architecture graph of a scan as JSON or DOT",
+		Short: "Print the architecture graph of a scan as JSON, a table, DOT or SVG",
 		Long: `Print the architecture graph of a scan (the latest unless SCAN names one):
 nodes, data-flow edges with port, protocol, encryption and evidence, trust
 boundaries, detected controls and dangling references.
 
   --format table  elements and flows, for reading in a terminal
   --format json   versioned JSON, schema in docs/graph-json.md
-  --format dot    Graphviz DOT; render it with "dot -Tsvg"`,
+  --format dot    Graphviz DOT; render it with "dot -Tsvg"
+  --format svg    the diagram, laid out by Graphviz (no dot binary needed)
+
+Diagrams (dot, svg) follow data-flow-diagram conventions: processes are
+rounded boxes, data stores cylinders, external entities grey boxes, gateways
+hexagons; trust boundaries (internet, cluster, namespaces) are dashed boxes.
+Flows are labelled protocol:port, coloured by encryption (red plaintext,
+green TLS, blue mTLS, grey unknown) and drawn solid when declared, dashed
+when only observed, bold when both. Elements with open threats show their
+count by severity and a border in the colour of the worst. A legend is
+included.
+
+Large systems: --namespace NS draws one namespace, --focus ELEMENT --depth N
+one element's neighbourhood. Diagrams of more than 300 elements are refused
+unless --force is given.
+
+SVG is rendered by the stridemap-render program (built with stridemap:
+"make build", or go install .../cmd/stridemap-render), looked for in
+$STRIDEMAP_RENDER, next to stridemap, then on PATH.`,
 		Example: `  stridemap graph --format table
   stridemap graph --format json > graph.json
-  stridemap graph 3 --format dot | dot -Tsvg > scan3.svg`,
+  stridemap graph --format svg -o graph.svg
+  stridemap graph --format svg --namespace shop -o shop.svg
+  stridemap graph --format svg --focus shop/checkout --depth 2 -o checkout.svg
+  stridemap graph 3 --format dot | dot -Tpng > scan3.png`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "json" && format != "dot" && format != "table" {
-				return fmt.Errorf("unknown --format %q: use table, json or dot", format)
+			switch format {
+			case "json", "dot", "table", "svg":
+			default:
+				return fmt.Errorf("unknown --format %q: use table, json, dot or svg", format)
 			}
-			return a.runGraph(cmd.Context(), args, format, output)
+			if err := scope.check(); err != nil {
+				return err
+			}
+			return a.runGraph(cmd.Context(), args, format, output, scope)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "json", "output format: table, json or dot")
+	cmd.Flags().StringVar(&format, "format", "json", "output format: table, json, dot or svg")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of stdout")
+	scope.register(cmd, "output")
 	return cmd
 }
 
-func (a *app) runGraph(ctx context.Context, args []string, format, output string) error {
+func (a *app) runGraph(ctx context.Context, args []string, format, output string, scope scopeFlags) error {
 	s, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -60,15 +127,74 @@ func (a *app) runGraph(ctx context.Context, args []string, format, output string
 	if err != nil {
 		return err
 	}
+	if g, err = export.Narrow(g, scope.scope()); err != nil {
+		return err
+	}
+	var opts export.DOTOptions
+	if format == "dot" || format == "svg" {
+		if err := export.CheckDiagramSize(g); err != nil && !scope.force {
+			var big *export.TooLargeError
+			if errors.As(err, &big) {
+				return tooLarge(big)
+			}
+			return err
+		}
+		findings, err := threats.Load(ctx, s, id)
+		if err != nil {
+			return err
+		}
+		opts = export.DOTOptions{Title: diagramTitle(id, scope.scope()), Threats: export.CountOpenThreats(findings)}
+	}
+	var renderer export.Renderer
+	if format == "svg" {
+		if renderer, err = a.renderer(); err != nil {
+			return err
+		}
+	}
 	return writeOutput(a.stdout, output, func(w io.Writer) error {
 		switch format {
 		case "dot":
-			return export.WriteDOT(w, g, fmt.Sprintf("stridemap scan #%d", id))
+			return export.WriteDOTOptions(w, g, opts)
+		case "svg":
+			return export.WriteSVG(ctx, w, renderer, g, opts)
 		case "table":
 			return export.WriteTable(w, g)
 		}
 		return export.WriteGraphJSON(w, g, &export.ScanRef{ID: id, StartedAt: info.StartedAt, FinishedAt: info.FinishedAt, Partial: info.Partial})
 	})
+}
+
+func diagramTitle(id int64, scope export.Scope) string {
+	title := fmt.Sprintf("stridemap scan #%d", id)
+	if !scope.IsZero() {
+		title += " — " + scope.String()
+	}
+	return title
+}
+
+// rendererEnv names the stridemap-render program to use.
+const rendererEnv = "STRIDEMAP_RENDER"
+
+// renderer finds the stridemap-render program, which draws with Graphviz
+// in its own process (see export.Renderer for why): $STRIDEMAP_RENDER,
+// then next to this executable, then on PATH.
+func (a *app) renderer() (export.Renderer, error) {
+	if p := os.Getenv(rendererEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("%w: $%s is %s: %v", export.ErrNoRenderer, rendererEnv, p, err)
+		}
+		return export.CommandRenderer{Path: p}, nil
+	}
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "stridemap-render")
+		if info, err := os.Stat(p); err == nil && !info.IsDir() {
+			return export.CommandRenderer{Path: p}, nil
+		}
+	}
+	if p, err := exec.LookPath("stridemap-render"); err == nil {
+		return export.CommandRenderer{Path: p}, nil
+	}
+	return nil, fmt.Errorf("%w next to stridemap or on PATH: build it with \"make build\" or go install github.com/stridemap/stridemap/cmd/stridemap-render, or set $%s; --format dot works without it", export.ErrNoRenderer, rendererEnv)
 }
 
 // scanIDArg reads an optional SCAN argument, defaulting to the latest scan.
@@ -114,3 +240,4 @@ func writeOutput(stdout io.Writer, path string, write func(io.Writer) error) err
 	}
 	return nil
 }
+

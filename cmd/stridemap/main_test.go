@@ -199,7 +199,7 @@ func TestExitCodes(t *testing.T) {
 		{"missing path", []string{"scan", "-f", filepath.Join(dir, "nope")}, "", exitUsage, "nope"},
 		{"unknown flag", []string{"scan", "--bogus"}, "", exitUsage, "unknown flag"},
 		{"graph before any scan", []string{"graph"}, "", exitUsage, "stridemap scan"},
-		{"bad format", []string{"graph", "--format", "png"}, "", exitUsage, "use table, json or dot"},
+		{"bad format", []string{"graph", "--format", "png"}, "", exitUsage, "use table, json, dot or svg"},
 		{"stdin", []string{"scan", "-f", "-"}, "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n", exitOK, ""},
 	}
 	for _, tc := range tests {
