@@ -99,7 +99,7 @@ func DefaultKeyMap() KeyMap {
 // ShortHelp is the global part of the status bar's help; pages put their
 // own most used bindings in front of it.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.NextPage, k.Search, k.Help, k.Quit}
+	return []key.Binding{k.NextPage, k.Help, k.Quit}
 }
 
 // FullHelp is the ? screen: every binding, grouped by where it works.

@@ -69,7 +69,7 @@ func (p *Map) ShortHelp() []key.Binding {
 	if p.input.Active() {
 		return []key.Binding{k.Confirm, k.Cancel}
 	}
-	return []key.Binding{k.Jump, k.Back, k.Left, k.Right}
+	return []key.Binding{k.Jump, k.Back, k.Search, k.Left, k.Right}
 }
 
 func (p *Map) listWidth() int { return min(max(p.width/3, 24), 44) }

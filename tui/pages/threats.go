@@ -83,7 +83,7 @@ func (p *Threats) ShortHelp() []key.Binding {
 	if p.input.Active() {
 		return []key.Binding{k.Confirm, k.Cancel}
 	}
-	return []key.Binding{k.Open, k.Categories, k.Accept, k.Mitigated, k.FalsePositive, k.Reopen, k.Severity, k.Namespace, k.Status, k.Sort}
+	return []key.Binding{k.Open, k.Categories, k.Accept, k.Mitigated, k.FalsePositive, k.Reopen, k.Search, k.Severity, k.Namespace, k.Status, k.Sort}
 }
 
 // SetSize implements Page.
