@@ -1,0 +1,246 @@
+//go:build ignore
+
+// flow.c sees every TCP connection of the machine, in every network
+// namespace, from one tracepoint: inet_sock_set_state.
+//
+//   CLOSE -> SYN_SENT      connect(), in the caller's context: the owner is recorded
+//   CLOSE -> LISTEN        listen(), in the caller's context: the owner is recorded
+//   SYN_SENT -> ESTABLISHED   the client side is open   (softirq: no owner context)
+//   SYN_RECV -> ESTABLISHED   the server side is open   (softirq; the owner was
+//                             cloned from the listener with the socket)
+//   * -> CLOSE             the connection ended (or the connect failed)
+//
+// The owner (pid, comm, cgroup) is kept in socket storage, because the
+// established and close transitions usually run in softirq context, where
+// the current task is whoever the interrupt happened to stop. Storage maps
+// flagged BPF_F_CLONE are copied to the sockets a listener accepts.
+//
+// Events go to user space through a ring buffer. When it is full the event
+// is counted in a per-CPU drop counter, which user space reports.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+
+#define AF_INET 2
+#define AF_INET6 10
+#define TASK_COMM_LEN 16
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+// event_type says which transition an event reports.
+enum event_type {
+	EVENT_LISTEN = 1,
+	EVENT_CONNECT = 2, // the local end dialled and the connection is open
+	EVENT_ACCEPT = 3,  // the local end accepted and the connection is open
+	EVENT_CLOSE = 4,   // an open connection ended; bytes are final
+	EVENT_CONNECT_FAILED = 5, // a connect() never reached ESTABLISHED
+};
+
+// event_flags qualify an event.
+enum event_flags {
+	FLAG_OWNER_KNOWN = 1, // pid, comm and cgroup_id were recorded in process context
+	FLAG_CLIENT = 2,      // the local end called connect()
+	FLAG_SERVER = 4,      // the local end was accepted from a listener
+	FLAG_BYTES = 8,       // bytes_sent and bytes_received are set
+};
+
+// drop_reason indexes the per-CPU drop counters.
+enum drop_reason {
+	DROP_RINGBUF_FULL = 0, // an event was lost: the ring buffer was full
+	DROP_NO_STORAGE = 1,   // socket storage could not be allocated: owner and close lost
+	DROP_REASONS = 2,
+};
+
+// owner is what socket storage keeps for each TCP socket we care about.
+struct owner {
+	__u64 cgroup_id;
+	__u32 pid;
+	__u16 local_port; // kept: a closing socket has already given its port back
+	__u8 flags;       // enum event_flags
+	__u8 pad;
+	char comm[TASK_COMM_LEN];
+};
+
+// event is one record in the ring buffer. Addresses are always 16 bytes:
+// IPv4 is written IPv4-mapped (::ffff:a.b.c.d), as the kernel does for
+// IPv4 peers of dual-stack sockets.
+struct event {
+	__u64 timestamp_ns; // CLOCK_BOOTTIME
+	__u64 cookie;       // socket cookie: unique per socket while the machine is up
+	__u64 cgroup_id;    // cgroup v2 id of the owner
+	__u64 bytes_sent;   // acknowledged by the peer, EVENT_CLOSE only
+	__u64 bytes_received;
+	__u32 netns;        // network namespace inode
+	__u32 pid;          // owner's thread group id
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__u16 local_port;
+	__u16 remote_port;
+	__u8 family;        // the socket's family: AF_INET or AF_INET6
+	__u8 type;          // enum event_type
+	__u8 flags;         // enum event_flags
+	__u8 state;         // EVENT_CLOSE, EVENT_CONNECT_FAILED: the TCP state closed from
+	char comm[TASK_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct owner);
+} owners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22); // user space may resize it before loading
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_REASONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+// Force the types user space decodes into the object's BTF.
+const struct event *unused_event __attribute__((unused));
+const enum event_type *unused_event_type __attribute__((unused));
+const enum event_flags *unused_event_flags __attribute__((unused));
+const enum drop_reason *unused_drop_reason __attribute__((unused));
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+	if (n)
+		*n += 1; // per-CPU: no other writer
+}
+
+static __always_inline void v4_mapped(__u8 *dst, __be32 addr)
+{
+	__builtin_memset(dst, 0, 10);
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	__builtin_memcpy(dst + 12, &addr, 4);
+}
+
+// record_owner runs in the context of the task calling connect() or listen().
+static __always_inline struct owner *record_owner(struct sock *sk)
+{
+	struct owner *o = bpf_sk_storage_get(&owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o) {
+		count_drop(DROP_NO_STORAGE);
+		return 0;
+	}
+	o->pid = bpf_get_current_pid_tgid() >> 32;
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	o->flags = FLAG_OWNER_KNOWN;
+	return o;
+}
+
+static __always_inline int emit(struct sock *sk, __u8 family, __u8 type, __u8 state, struct owner *o, __u8 flags)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(DROP_RINGBUF_FULL);
+		return 0;
+	}
+	e->timestamp_ns = bpf_ktime_get_boot_ns();
+	e->cookie = bpf_get_socket_cookie(sk);
+	e->netns = sk->__sk_common.skc_net.net->ns.inum;
+	e->family = family;
+	e->type = type;
+	e->state = state;
+	e->local_port = sk->__sk_common.skc_num;
+	e->remote_port = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (family == AF_INET) {
+		v4_mapped(e->local_addr, sk->__sk_common.skc_rcv_saddr);
+		v4_mapped(e->remote_addr, sk->__sk_common.skc_daddr);
+	} else {
+		__builtin_memcpy(e->local_addr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(e->remote_addr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
+	}
+	e->pid = 0;
+	e->cgroup_id = 0;
+	__builtin_memset(e->comm, 0, sizeof(e->comm));
+	if (o) {
+		e->pid = o->pid;
+		e->cgroup_id = o->cgroup_id;
+		__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+		flags |= o->flags;
+		if (e->local_port == 0)
+			e->local_port = o->local_port; // released before the close transition
+	}
+	e->bytes_sent = 0;
+	e->bytes_received = 0;
+	if (type == EVENT_CLOSE) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+		if (tp) {
+			// Payload only: bytes_sent counts retransmissions again,
+			// and bytes_received counts a received FIN as one byte
+			// (tcp_fin() marks the socket SOCK_DONE).
+			e->bytes_sent = tp->bytes_sent - tp->bytes_retrans;
+			e->bytes_received = tp->bytes_received;
+			if ((sk->__sk_common.skc_flags & (1UL << SOCK_DONE)) && e->bytes_received > 0)
+				e->bytes_received -= 1;
+			flags |= FLAG_BYTES;
+		}
+	}
+	e->flags = flags;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	__u8 family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+
+	struct owner *o;
+	switch (newstate) {
+	case TCP_SYN_SENT:
+		record_owner(sk);
+		return 0;
+	case TCP_LISTEN:
+		o = record_owner(sk);
+		return emit(sk, family, EVENT_LISTEN, 0, o, 0);
+	case TCP_ESTABLISHED: {
+		__u8 role, type;
+		if (oldstate == TCP_SYN_SENT) {
+			role = FLAG_CLIENT;
+			type = EVENT_CONNECT;
+		} else if (oldstate == TCP_SYN_RECV) {
+			role = FLAG_SERVER;
+			type = EVENT_ACCEPT;
+		} else {
+			return 0;
+		}
+		// A socket that connected or listened before we attached has no
+		// owner: create its storage anyway, so that its close is seen.
+		o = bpf_sk_storage_get(&owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!o) {
+			count_drop(DROP_NO_STORAGE);
+			return emit(sk, family, type, 0, 0, role);
+		}
+		o->flags |= role;
+		o->local_port = sk->__sk_common.skc_num;
+		return emit(sk, family, type, 0, o, 0);
+	}
+	case TCP_CLOSE:
+		o = bpf_sk_storage_get(&owners, sk, 0, 0);
+		if (!o)
+			return 0;
+		if (oldstate == TCP_SYN_SENT)
+			return emit(sk, family, EVENT_CONNECT_FAILED, oldstate, o, FLAG_CLIENT);
+		if (!(o->flags & (FLAG_CLIENT | FLAG_SERVER)))
+			return 0; // a listener, or a socket that never opened
+		return emit(sk, family, EVENT_CLOSE, oldstate, o, 0);
+	}
+	return 0;
+}

@@ -1,0 +1,128 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+)
+
+// RawEvent is the layout of one ring buffer record, as flow.c writes it.
+type RawEvent = flowEvent
+
+// Event types (RawEvent.Type).
+const (
+	EventListen        = uint8(flowEventTypeEVENT_LISTEN)
+	EventConnect       = uint8(flowEventTypeEVENT_CONNECT)
+	EventAccept        = uint8(flowEventTypeEVENT_ACCEPT)
+	EventClose         = uint8(flowEventTypeEVENT_CLOSE)
+	EventConnectFailed = uint8(flowEventTypeEVENT_CONNECT_FAILED)
+)
+
+// Event flags (RawEvent.Flags).
+const (
+	FlagOwnerKnown = uint8(flowEventFlagsFLAG_OWNER_KNOWN)
+	FlagClient     = uint8(flowEventFlagsFLAG_CLIENT)
+	FlagServer     = uint8(flowEventFlagsFLAG_SERVER)
+	FlagBytes      = uint8(flowEventFlagsFLAG_BYTES)
+)
+
+// Drop counters, indexes of Drops.
+const (
+	DropRingBufferFull = int(flowDropReasonDROP_RINGBUF_FULL)
+	DropNoStorage      = int(flowDropReasonDROP_NO_STORAGE)
+	dropReasons        = int(flowDropReasonDROP_REASONS)
+)
+
+// Drops are the kernel-side drop counters summed over CPUs, indexed by
+// DropRingBufferFull and DropNoStorage.
+type Drops [dropReasons]uint64
+
+// Options tune loading.
+type Options struct {
+	// RingBufferBytes is the size of the event ring buffer: a power of two
+	// and a multiple of the page size. 0 keeps flow.c's 4 MiB.
+	RingBufferBytes uint32
+}
+
+// Objects are the loaded program and maps, and the tracepoint link once
+// attached.
+type Objects struct {
+	objs flowObjects
+	link link.Link
+}
+
+// ErrLoad wraps every failure to load the program into the kernel: most
+// often missing privileges (CAP_BPF and CAP_PERFMON, or root) or a kernel
+// without BTF.
+var ErrLoad = errors.New("load eBPF flow program")
+
+// Load loads flow.c's program and maps into the kernel without attaching
+// the program.
+func Load(opts Options) (*Objects, error) {
+	spec, err := loadFlow()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
+	}
+	if opts.RingBufferBytes != 0 {
+		spec.Maps[flowMapEvents].MaxEntries = opts.RingBufferBytes
+	}
+	o := &Objects{}
+	if err := spec.LoadAndAssign(&o.objs, nil); err != nil {
+		var verr *ebpf.VerifierError
+		if errors.As(err, &verr) {
+			return nil, fmt.Errorf("%w: %+v", ErrLoad, verr)
+		}
+		return nil, fmt.Errorf("%w: %w (run as root, or with CAP_BPF and CAP_PERFMON)", ErrLoad, err)
+	}
+	return o, nil
+}
+
+// Attach attaches the program to the inet_sock_set_state tracepoint; from
+// then on every TCP state change on the machine runs it.
+func (o *Objects) Attach() error {
+	if o.link != nil {
+		return nil
+	}
+	l, err := link.AttachTracing(link.TracingOptions{Program: o.objs.InetSockSetState, AttachType: ebpf.AttachTraceRawTp})
+	if err != nil {
+		return fmt.Errorf("attach to tracepoint inet_sock_set_state: %w", err)
+	}
+	o.link = l
+	return nil
+}
+
+// Detach detaches the program. When it returns no program run is still in
+// flight, so every event it will ever write is in the ring buffer.
+func (o *Objects) Detach() error {
+	if o.link == nil {
+		return nil
+	}
+	err := o.link.Close()
+	o.link = nil
+	return err
+}
+
+// Events is the ring buffer map the program writes RawEvents to.
+func (o *Objects) Events() *ebpf.Map { return o.objs.Events }
+
+// Drops reads the drop counters.
+func (o *Objects) Drops() (Drops, error) {
+	var d Drops
+	for i := range d {
+		var perCPU []uint64
+		if err := o.objs.flowMaps.Drops.Lookup(uint32(i), &perCPU); err != nil {
+			return d, fmt.Errorf("read drop counter %d: %w", i, err)
+		}
+		for _, n := range perCPU {
+			d[i] += n
+		}
+	}
+	return d, nil
+}
+
+// Close detaches the program and frees the maps.
+func (o *Objects) Close() error {
+	return errors.Join(o.Detach(), o.objs.Close())
+}

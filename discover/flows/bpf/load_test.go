@@ -1,0 +1,167 @@
+package bpf
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
+		t.Skip("loading eBPF programs needs root (these tests run in CI)")
+	}
+}
+
+// TestLoopbackEvents connects over loopback with IPv4 and IPv6 and checks
+// the raw events: both ends open and close, with the owner recorded at
+// connect() and listen() time and the bytes each side sent.
+func TestLoopbackEvents(t *testing.T) {
+	needRoot(t)
+	o, err := Load(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	rd, err := ringbuf.NewReader(o.Events())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	if err := o.Attach(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct{ network, addr string }{
+		{"tcp4", "127.0.0.1:0"},
+		{"tcp6", "[::1]:0"},
+		{"tcp", "[::]:0"}, // dual stack, dialled over IPv4: IPv4-mapped addresses
+	} {
+		ln, err := net.Listen(tc.network, tc.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		dial := ln.Addr().String()
+		if tc.network == "tcp" {
+			dial = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)).String()
+		}
+		done := make(chan error, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err == nil {
+				_, err = io.Copy(io.Discard, c)
+				c.Close()
+			}
+			done <- err
+		}()
+		c, err := net.Dial("tcp", dial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(make([]byte, 1000)); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		ln.Close()
+
+		seen := map[uint8]int{}
+		deadline := time.Now().Add(5 * time.Second)
+		for seen[EventClose] < 2 || seen[EventListen] < 1 || seen[EventConnect] < 1 || seen[EventAccept] < 1 {
+			rd.SetDeadline(deadline)
+			rec, err := rd.Read()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("%s: events seen %v, want listen, connect, accept and two closes", tc.network, seen)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var e RawEvent
+			if err := binary.Read(bytes.NewReader(rec.RawSample), binary.LittleEndian, &e); err != nil {
+				t.Fatal(err)
+			}
+			server := e.LocalPort == uint16(port)
+			client := e.RemotePort == uint16(port)
+			if !server && !client {
+				continue // another connection on this machine
+			}
+			seen[e.Type]++
+			if e.Pid != uint32(os.Getpid()) || e.Flags&FlagOwnerKnown == 0 {
+				t.Errorf("%s: event %d: owner pid %d flags %#x, want this process", tc.network, e.Type, e.Pid, e.Flags)
+			}
+			if e.CgroupId == 0 || e.Netns == 0 || e.Cookie == 0 {
+				t.Errorf("%s: event %d: cgroup %d netns %d cookie %d", tc.network, e.Type, e.CgroupId, e.Netns, e.Cookie)
+			}
+			local := netip.AddrFrom16(e.LocalAddr).Unmap()
+			if e.Type != EventListen && !local.IsLoopback() {
+				t.Errorf("%s: event %d: local address %s", tc.network, e.Type, local)
+			}
+			switch e.Type {
+			case EventConnect:
+				if e.Flags&FlagClient == 0 || !client {
+					t.Errorf("%s: connect event flags %#x ports %d->%d", tc.network, e.Flags, e.LocalPort, e.RemotePort)
+				}
+			case EventAccept:
+				if e.Flags&FlagServer == 0 || !server {
+					t.Errorf("%s: accept event flags %#x ports %d<-%d", tc.network, e.Flags, e.LocalPort, e.RemotePort)
+				}
+			case EventClose:
+				if e.Flags&FlagBytes == 0 {
+					t.Errorf("%s: close without bytes", tc.network)
+				}
+				if client && e.BytesSent != 1000 || server && e.BytesReceived != 1000 {
+					t.Errorf("%s: close (server %v): sent %d received %d, want 1000 from the client", tc.network, server, e.BytesSent, e.BytesReceived)
+				}
+			}
+		}
+	}
+
+	// A refused connect ends in EVENT_CONNECT_FAILED from SYN_SENT.
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	if c, err := net.Dial("tcp4", ln.Addr().String()); err == nil {
+		c.Close()
+		t.Fatal("dialled a closed port")
+	}
+	for {
+		rd.SetDeadline(time.Now().Add(5 * time.Second))
+		rec, err := rd.Read()
+		if err != nil {
+			t.Fatalf("waiting for the failed connect: %v", err)
+		}
+		var e RawEvent
+		if err := binary.Read(bytes.NewReader(rec.RawSample), binary.LittleEndian, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.RemotePort != uint16(refused) {
+			continue
+		}
+		if e.Type != EventConnectFailed || e.State != 2 /* TCP_SYN_SENT */ || e.Flags&FlagClient == 0 || e.Pid != uint32(os.Getpid()) {
+			t.Errorf("refused connect: type %d state %d flags %#x pid %d", e.Type, e.State, e.Flags, e.Pid)
+		}
+		break
+	}
+
+	d, err := o.Drops()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d != (Drops{}) {
+		t.Errorf("drops %v", d)
+	}
+}
