@@ -1,0 +1,177 @@
+package flows
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Key identifies a flow: one side's view of the connections between two
+// addresses on one server port. The client's ephemeral port is not part of
+// it, so every connection from a client to a service adds to one flow.
+type Key struct {
+	Netns    uint32 // network namespace inode of the local socket
+	CgroupID uint64 // cgroup v2 id of the local socket's owner, 0 when unknown
+	Role     Role   // which end the local socket is
+	Local    netip.Addr
+	Remote   netip.Addr
+	Port     uint16 // the server's port: remote for a client, local for a server
+}
+
+// Flow is what was seen of one Key.
+type Flow struct {
+	Key
+	// Comm and PID are the owner of the most recent connection, empty and
+	// 0 when the socket predates the observer.
+	Comm string
+	PID  uint32
+	// Opened counts connections opened, Closed those that ended while
+	// observed, Failed connect() calls that never opened.
+	Opened, Closed, Failed uint64
+	// Bytes of payload over the closed connections.
+	BytesSent, BytesReceived uint64
+	FirstSeen, LastSeen      time.Time
+}
+
+// Listener is a listening socket seen while observing.
+type Listener struct {
+	Netns    uint32
+	CgroupID uint64
+	Addr     netip.AddrPort
+	Comm     string
+	PID      uint32
+	Time     time.Time
+}
+
+type listenerKey struct {
+	netns uint32
+	addr  netip.AddrPort
+}
+
+// DefaultMaxFlows bounds an Aggregator made with a bound of 0.
+const DefaultMaxFlows = 1 << 16
+
+// Aggregator folds events into at most a fixed number of flows (and as many
+// listeners). Events for a new flow beyond the bound are counted as
+// overflow, not kept. It is safe for concurrent use.
+type Aggregator struct {
+	mu        sync.Mutex
+	max       int
+	flows     map[Key]*Flow
+	listeners map[listenerKey]*Listener
+	events    uint64
+	overflow  uint64
+}
+
+// NewAggregator returns an Aggregator that keeps at most maxFlows flows.
+func NewAggregator(maxFlows int) *Aggregator {
+	if maxFlows <= 0 {
+		maxFlows = DefaultMaxFlows
+	}
+	return &Aggregator{max: maxFlows, flows: map[Key]*Flow{}, listeners: map[listenerKey]*Listener{}}
+}
+
+// Add folds one event in.
+func (a *Aggregator) Add(e Event) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events++
+	if e.Kind == Listen {
+		a.addListener(e)
+		return
+	}
+	k := Key{Netns: e.Netns, CgroupID: e.CgroupID, Role: e.Role, Local: e.Local.Addr(), Remote: e.Remote.Addr(), Port: e.ServerPort()}
+	f := a.flows[k]
+	if f == nil {
+		if len(a.flows) >= a.max {
+			a.overflow++
+			return
+		}
+		f = &Flow{Key: k, FirstSeen: e.Time}
+		a.flows[k] = f
+	}
+	switch e.Kind {
+	case Connect, Accept:
+		f.Opened++
+	case Close:
+		f.Closed++
+		f.BytesSent += e.BytesSent
+		f.BytesReceived += e.BytesReceived
+	case ConnectFailed:
+		f.Failed++
+	}
+	if e.OwnerKnown {
+		f.Comm, f.PID = e.Comm, e.PID
+	}
+	if e.Time.Before(f.FirstSeen) {
+		f.FirstSeen = e.Time
+	}
+	if e.Time.After(f.LastSeen) {
+		f.LastSeen = e.Time
+	}
+}
+
+func (a *Aggregator) addListener(e Event) {
+	k := listenerKey{e.Netns, e.Local}
+	if _, ok := a.listeners[k]; !ok && len(a.listeners) >= a.max {
+		a.overflow++
+		return
+	}
+	a.listeners[k] = &Listener{Netns: e.Netns, CgroupID: e.CgroupID, Addr: e.Local, Comm: e.Comm, PID: e.PID, Time: e.Time}
+}
+
+// Flows returns a copy of the flows, in a stable order.
+func (a *Aggregator) Flows() []Flow {
+	a.mu.Lock()
+	out := make([]Flow, 0, len(a.flows))
+	for _, f := range a.flows {
+		out = append(out, *f)
+	}
+	a.mu.Unlock()
+	slices.SortFunc(out, func(x, y Flow) int { return compareKeys(x.Key, y.Key) })
+	return out
+}
+
+// Listeners returns a copy of the listeners seen, in a stable order.
+func (a *Aggregator) Listeners() []Listener {
+	a.mu.Lock()
+	out := make([]Listener, 0, len(a.listeners))
+	for _, l := range a.listeners {
+		out = append(out, *l)
+	}
+	a.mu.Unlock()
+	slices.SortFunc(out, func(x, y Listener) int {
+		return cmp.Or(cmp.Compare(x.Netns, y.Netns), x.Addr.Compare(y.Addr))
+	})
+	return out
+}
+
+// AggregatorStats count what an Aggregator took in.
+type AggregatorStats struct {
+	Events    uint64 // events added
+	Flows     int    // distinct flows kept
+	Listeners int    // distinct listeners kept
+	// Overflow counts events for new flows or listeners that arrived when
+	// the bound was reached, and were not kept.
+	Overflow uint64
+}
+
+// Stats reports what was added so far.
+func (a *Aggregator) Stats() AggregatorStats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return AggregatorStats{Events: a.events, Flows: len(a.flows), Listeners: len(a.listeners), Overflow: a.overflow}
+}
+
+func compareKeys(x, y Key) int {
+	return cmp.Or(
+		cmp.Compare(x.Netns, y.Netns),
+		cmp.Compare(x.CgroupID, y.CgroupID),
+		cmp.Compare(x.Role, y.Role),
+		x.Local.Compare(y.Local),
+		x.Remote.Compare(y.Remote),
+		cmp.Compare(x.Port, y.Port),
+	)
+}

@@ -1,0 +1,117 @@
+package flows
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func ev(kind Kind, role Role, local, remote string, at time.Duration) Event {
+	return Event{
+		Kind: kind, Role: role, Time: t0.Add(at), Netns: 1, CgroupID: 2, OwnerKnown: true, PID: 10, Comm: "app",
+		Local: netip.MustParseAddrPort(local), Remote: netip.MustParseAddrPort(remote),
+	}
+}
+
+func TestAggregatorFoldsConnectionsIntoFlows(t *testing.T) {
+	a := NewAggregator(0)
+	// Two connections from one client to one server port, from different
+	// ephemeral ports: one flow. The accept side is its own flow.
+	a.Add(ev(Connect, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", 2*time.Second))
+	a.Add(ev(Connect, RoleClient, "10.0.0.1:40002", "10.0.0.2:80", 1*time.Second))
+	closed := ev(Close, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", 3*time.Second)
+	closed.HasBytes, closed.BytesSent, closed.BytesReceived = true, 100, 2000
+	a.Add(closed)
+	a.Add(ev(ConnectFailed, RoleClient, "10.0.0.1:40003", "10.0.0.2:80", 4*time.Second))
+	a.Add(ev(Accept, RoleServer, "10.0.0.2:80", "10.0.0.1:40001", 2*time.Second))
+	a.Add(ev(Listen, RoleUnknown, "0.0.0.0:80", "0.0.0.0:0", 0))
+
+	got := a.Flows()
+	want := []Flow{{
+		Key:  Key{Netns: 1, CgroupID: 2, Role: RoleClient, Local: netip.MustParseAddr("10.0.0.1"), Remote: netip.MustParseAddr("10.0.0.2"), Port: 80},
+		Comm: "app", PID: 10, Opened: 2, Closed: 1, Failed: 1, BytesSent: 100, BytesReceived: 2000,
+		FirstSeen: t0.Add(time.Second), LastSeen: t0.Add(4 * time.Second),
+	}, {
+		Key:  Key{Netns: 1, CgroupID: 2, Role: RoleServer, Local: netip.MustParseAddr("10.0.0.2"), Remote: netip.MustParseAddr("10.0.0.1"), Port: 80},
+		Comm: "app", PID: 10, Opened: 1,
+		FirstSeen: t0.Add(2 * time.Second), LastSeen: t0.Add(2 * time.Second),
+	}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("flows:\n got %+v\nwant %+v", got, want)
+	}
+	ls := a.Listeners()
+	if len(ls) != 1 || ls[0].Addr != netip.MustParseAddrPort("0.0.0.0:80") || ls[0].Comm != "app" {
+		t.Errorf("listeners: %+v", ls)
+	}
+	if s := a.Stats(); s != (AggregatorStats{Events: 6, Flows: 2, Listeners: 1}) {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestAggregatorOwnerUnknownKeepsLastKnownOwner(t *testing.T) {
+	a := NewAggregator(0)
+	a.Add(ev(Connect, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", 0))
+	e := ev(Close, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", time.Second)
+	e.OwnerKnown, e.Comm, e.PID = false, "", 0
+	a.Add(e)
+	if f := a.Flows()[0]; f.Comm != "app" || f.PID != 10 {
+		t.Errorf("owner %q %d", f.Comm, f.PID)
+	}
+}
+
+// TestAggregatorIsBounded: a million distinct flows keep memory at the
+// bound, and every event that found no room is counted.
+func TestAggregatorIsBounded(t *testing.T) {
+	const bound, distinct = 1000, 1_000_000
+	a := NewAggregator(bound)
+	base := netip.MustParseAddr("10.0.0.0").As4()
+	for i := range distinct {
+		b := base
+		b[1], b[2], b[3] = byte(i>>16), byte(i>>8), byte(i)
+		a.Add(Event{Kind: Connect, Role: RoleClient, Local: netip.AddrPortFrom(netip.AddrFrom4(b), 40000), Remote: netip.MustParseAddrPort("10.255.0.1:80")})
+	}
+	s := a.Stats()
+	if s.Flows != bound || s.Overflow != distinct-bound || s.Events != distinct {
+		t.Errorf("stats %+v, want %d flows and %d overflow", s, bound, distinct-bound)
+	}
+	// Flows already kept still count.
+	a.Add(Event{Kind: Connect, Role: RoleClient, Local: netip.AddrPortFrom(netip.AddrFrom4(base), 40001), Remote: netip.MustParseAddrPort("10.255.0.1:80")})
+	if f := a.Flows()[0]; f.Opened != 2 {
+		t.Errorf("first flow opened %d, want 2", f.Opened)
+	}
+}
+
+func TestAggregatorConcurrent(t *testing.T) {
+	a := NewAggregator(0)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 1000 {
+				a.Add(ev(Connect, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", 0))
+				_ = a.Stats()
+			}
+		})
+	}
+	wg.Wait()
+	if f := a.Flows(); len(f) != 1 || f[0].Opened != 4000 {
+		t.Errorf("flows %+v", f)
+	}
+}
+
+func BenchmarkDecodeAndAggregate(b *testing.B) {
+	var t testing.T
+	rec := record(&t, rawConnect())
+	a := NewAggregator(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := Decode(rec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a.Add(e)
+	}
+}

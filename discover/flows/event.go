@@ -1,0 +1,194 @@
+package flows
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+	"unsafe"
+
+	"github.com/stridemap/stridemap/discover/flows/bpf"
+)
+
+// Kind is what happened to a connection.
+type Kind uint8
+
+// Kinds, as flow.c reports them.
+const (
+	Listen        = Kind(bpf.EventListen)        // a socket started listening
+	Connect       = Kind(bpf.EventConnect)       // a connect() completed: the local end is the client
+	Accept        = Kind(bpf.EventAccept)        // a connection was accepted: the local end is the server
+	Close         = Kind(bpf.EventClose)         // an open connection ended; its bytes are final
+	ConnectFailed = Kind(bpf.EventConnectFailed) // a connect() never opened (refused, timed out, reset)
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Listen:
+		return "listen"
+	case Connect:
+		return "connect"
+	case Accept:
+		return "accept"
+	case Close:
+		return "close"
+	case ConnectFailed:
+		return "connect-failed"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Role says which end of a connection the local socket is.
+type Role uint8
+
+const (
+	RoleUnknown Role = iota
+	RoleClient       // the local socket called connect()
+	RoleServer       // the local socket was accepted from a listener
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleClient:
+		return "client"
+	case RoleServer:
+		return "server"
+	}
+	return "unknown"
+}
+
+// TCPState is a TCP state as the kernel numbers it (TCP_ESTABLISHED = 1 …).
+type TCPState uint8
+
+var tcpStates = [...]string{"", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"}
+
+func (s TCPState) String() string {
+	if int(s) < len(tcpStates) && s != 0 {
+		return tcpStates[s]
+	}
+	return fmt.Sprintf("state(%d)", uint8(s))
+}
+
+// Event is one connection event from the kernel.
+type Event struct {
+	Kind Kind
+	Role Role
+	// Boot is when it happened, as time since boot (CLOCK_BOOTTIME); Time
+	// is the same instant on the wall clock, set by the Observer.
+	Boot time.Duration
+	Time time.Time
+	// Cookie identifies the socket while the machine is up: the open and
+	// close of one connection carry the same cookie.
+	Cookie uint64
+	// Netns is the inode of the socket's network namespace.
+	Netns uint32
+	// Owner: the process that called connect() or listen() (for an
+	// accepted connection, the listener's). OwnerKnown is false for
+	// sockets created before the program was attached.
+	OwnerKnown bool
+	PID        uint32
+	Comm       string
+	CgroupID   uint64 // cgroup v2 id
+	// Local and Remote are the socket's ends; IPv4 peers of dual-stack
+	// sockets are unmapped to plain IPv4.
+	Local, Remote netip.AddrPort
+	IPv6Socket    bool
+	// State is the TCP state a Close or ConnectFailed left.
+	State TCPState
+	// Payload bytes, set on Close: sent (acknowledged or not, without
+	// retransmissions) and received.
+	HasBytes                 bool
+	BytesSent, BytesReceived uint64
+}
+
+// ServerPort is the port of the connection's server end.
+func (e *Event) ServerPort() uint16 {
+	if e.Role == RoleClient {
+		return e.Remote.Port()
+	}
+	return e.Local.Port()
+}
+
+// Decoding errors. Both mean flow.c and this package disagree, which the
+// committed, drift-checked bindings should make impossible.
+var (
+	ErrShortRecord = errors.New("flow event record too short")
+	ErrUnknownKind = errors.New("flow event of unknown kind")
+)
+
+// RecordSize is the size of one ring buffer record.
+const RecordSize = int(unsafe.Sizeof(bpf.RawEvent{}))
+
+// Offsets of the fields Decode reads, from the generated layout.
+var (
+	offTimestamp = unsafe.Offsetof(bpf.RawEvent{}.TimestampNs)
+	offCookie    = unsafe.Offsetof(bpf.RawEvent{}.Cookie)
+	offCgroup    = unsafe.Offsetof(bpf.RawEvent{}.CgroupId)
+	offSent      = unsafe.Offsetof(bpf.RawEvent{}.BytesSent)
+	offReceived  = unsafe.Offsetof(bpf.RawEvent{}.BytesReceived)
+	offNetns     = unsafe.Offsetof(bpf.RawEvent{}.Netns)
+	offPID       = unsafe.Offsetof(bpf.RawEvent{}.Pid)
+	offLocal     = unsafe.Offsetof(bpf.RawEvent{}.LocalAddr)
+	offRemote    = unsafe.Offsetof(bpf.RawEvent{}.RemoteAddr)
+	offLPort     = unsafe.Offsetof(bpf.RawEvent{}.LocalPort)
+	offRPort     = unsafe.Offsetof(bpf.RawEvent{}.RemotePort)
+	offFamily    = unsafe.Offsetof(bpf.RawEvent{}.Family)
+	offType      = unsafe.Offsetof(bpf.RawEvent{}.Type)
+	offFlags     = unsafe.Offsetof(bpf.RawEvent{}.Flags)
+	offState     = unsafe.Offsetof(bpf.RawEvent{}.State)
+	offComm      = unsafe.Offsetof(bpf.RawEvent{}.Comm)
+)
+
+const afInet6 = 10
+
+// Decode turns one ring buffer record into an Event. It does not set Time.
+func Decode(b []byte) (Event, error) {
+	if len(b) < RecordSize {
+		return Event{}, fmt.Errorf("%w: %d bytes, want %d", ErrShortRecord, len(b), RecordSize)
+	}
+	le := binary.LittleEndian // bpf2go generated the bindings for bpfel only
+	e := Event{
+		Kind:          Kind(b[offType]),
+		Boot:          time.Duration(le.Uint64(b[offTimestamp:])),
+		Cookie:        le.Uint64(b[offCookie:]),
+		CgroupID:      le.Uint64(b[offCgroup:]),
+		BytesSent:     le.Uint64(b[offSent:]),
+		BytesReceived: le.Uint64(b[offReceived:]),
+		Netns:         le.Uint32(b[offNetns:]),
+		PID:           le.Uint32(b[offPID:]),
+		IPv6Socket:    b[offFamily] == afInet6,
+		State:         TCPState(b[offState]),
+	}
+	if e.Kind < Listen || e.Kind > ConnectFailed {
+		return Event{}, fmt.Errorf("%w: %d", ErrUnknownKind, b[offType])
+	}
+	flags := b[offFlags]
+	e.OwnerKnown = flags&bpf.FlagOwnerKnown != 0
+	e.HasBytes = flags&bpf.FlagBytes != 0
+	switch {
+	case flags&bpf.FlagClient != 0:
+		e.Role = RoleClient
+	case flags&bpf.FlagServer != 0:
+		e.Role = RoleServer
+	}
+	e.Local = netip.AddrPortFrom(addr16(b[offLocal:]), le.Uint16(b[offLPort:]))
+	e.Remote = netip.AddrPortFrom(addr16(b[offRemote:]), le.Uint16(b[offRPort:]))
+	if e.OwnerKnown {
+		e.Comm = cString(b[offComm : offComm+16])
+	}
+	return e, nil
+}
+
+func addr16(b []byte) netip.Addr {
+	return netip.AddrFrom16([16]byte(b[:16])).Unmap()
+}
+
+func cString(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,121 @@
+package flows
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stridemap/stridemap/discover/flows/bpf"
+)
+
+// record encodes a RawEvent the way the kernel lays it out.
+func record(t *testing.T, e bpf.RawEvent) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := binary.Write(&buf, binary.LittleEndian, &e); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func mapped(s string) [16]byte { return netip.MustParseAddr(s).As16() }
+
+func comm(s string) (c [16]int8) {
+	for i := range min(len(s), len(c)) {
+		c[i] = int8(s[i])
+	}
+	return c
+}
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  bpf.RawEvent
+		want Event
+	}{{
+		name: "IPv4 connect, owner known",
+		raw: bpf.RawEvent{
+			TimestampNs: 5e9, Cookie: 77, CgroupId: 9, Netns: 4026531840, Pid: 1234,
+			LocalAddr: mapped("::ffff:10.200.0.2"), RemoteAddr: mapped("::ffff:10.200.0.3"), LocalPort: 40000, RemotePort: 8080,
+			Family: 2, Type: bpf.EventConnect, Flags: bpf.FlagOwnerKnown | bpf.FlagClient, Comm: comm("curl"),
+		},
+		want: Event{
+			Kind: Connect, Role: RoleClient, Boot: 5 * time.Second, Cookie: 77, Netns: 4026531840,
+			OwnerKnown: true, PID: 1234, Comm: "curl", CgroupID: 9,
+			Local: netip.MustParseAddrPort("10.200.0.2:40000"), Remote: netip.MustParseAddrPort("10.200.0.3:8080"),
+		},
+	}, {
+		name: "IPv4 peer of a dual-stack server socket is unmapped",
+		raw: bpf.RawEvent{
+			LocalAddr: mapped("::ffff:10.200.0.3"), RemoteAddr: mapped("::ffff:10.200.0.2"), LocalPort: 8080, RemotePort: 40000,
+			Family: 10, Type: bpf.EventAccept, Flags: bpf.FlagOwnerKnown | bpf.FlagServer, Comm: comm("server-with-a-long-nam"),
+		},
+		want: Event{
+			Kind: Accept, Role: RoleServer, OwnerKnown: true, Comm: "server-with-a-lo", IPv6Socket: true,
+			Local: netip.MustParseAddrPort("10.200.0.3:8080"), Remote: netip.MustParseAddrPort("10.200.0.2:40000"),
+		},
+	}, {
+		name: "IPv6 close with bytes, owner unknown: no comm",
+		raw: bpf.RawEvent{
+			LocalAddr: mapped("fd00::1"), RemoteAddr: mapped("fd00::2"), LocalPort: 443, RemotePort: 50000,
+			Family: 10, Type: bpf.EventClose, Flags: bpf.FlagServer | bpf.FlagBytes, State: 9, BytesSent: 10, BytesReceived: 20,
+			Comm: comm("stale"),
+		},
+		want: Event{
+			Kind: Close, Role: RoleServer, IPv6Socket: true, State: 9, HasBytes: true, BytesSent: 10, BytesReceived: 20,
+			Local: netip.MustParseAddrPort("[fd00::1]:443"), Remote: netip.MustParseAddrPort("[fd00::2]:50000"),
+		},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Decode(record(t, tc.raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("Decode:\n got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	good := record(t, bpf.RawEvent{Type: bpf.EventClose})
+	if _, err := Decode(good[:RecordSize-1]); !errors.Is(err, ErrShortRecord) {
+		t.Errorf("short record: %v, want ErrShortRecord", err)
+	}
+	for _, kind := range []uint8{0, bpf.EventConnectFailed + 1} {
+		if _, err := Decode(record(t, bpf.RawEvent{Type: kind})); !errors.Is(err, ErrUnknownKind) {
+			t.Errorf("kind %d: %v, want ErrUnknownKind", kind, err)
+		}
+	}
+}
+
+func TestEventStrings(t *testing.T) {
+	if Connect.String() != "connect" || Kind(99).String() != "kind(99)" || RoleServer.String() != "server" ||
+		TCPState(9).String() != "LAST_ACK" || TCPState(0).String() != "state(0)" {
+		t.Error("String methods")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	var buf bytes.Buffer
+	_ = binary.Write(&buf, binary.LittleEndian, &bpf.RawEvent{Type: bpf.EventConnect})
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := Decode(b)
+		if err == nil && (e.Kind < Listen || e.Kind > ConnectFailed) {
+			t.Errorf("decoded kind %d without error", e.Kind)
+		}
+	})
+}
+
+func rawConnect() bpf.RawEvent {
+	return bpf.RawEvent{
+		LocalAddr: mapped("::ffff:10.200.0.2"), RemoteAddr: mapped("::ffff:10.200.0.3"), LocalPort: 40000, RemotePort: 8080,
+		Family: 2, Type: bpf.EventConnect, Flags: bpf.FlagOwnerKnown | bpf.FlagClient, Comm: comm("curl"),
+	}
+}

@@ -1,0 +1,133 @@
+//go:build linux
+
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+
+	"github.com/stridemap/stridemap/discover/flows/bpf"
+)
+
+// Config tunes an Observer.
+type Config struct {
+	// RingBufferBytes sizes the kernel's event queue: a power of two and a
+	// multiple of the page size; 0 means 4 MiB. A bigger queue absorbs
+	// longer bursts before events are dropped.
+	RingBufferBytes uint32
+}
+
+// Observer runs the eBPF program and reads its events.
+type Observer struct {
+	objs   *bpf.Objects
+	reader *ringbuf.Reader
+	// boot is the wall-clock time of boot, to turn CLOCK_BOOTTIME stamps
+	// into times.
+	boot         time.Time
+	events       atomic.Uint64
+	decodeErrors atomic.Uint64
+}
+
+// Open loads and attaches the program: from then on every TCP connection
+// on the machine is queued for Run. It needs root, or CAP_BPF and
+// CAP_PERFMON; the error wraps bpf.ErrLoad when loading failed.
+func Open(cfg Config) (*Observer, error) {
+	objs, err := bpf.Load(bpf.Options{RingBufferBytes: cfg.RingBufferBytes})
+	if err != nil {
+		return nil, err
+	}
+	reader, err := ringbuf.NewReader(objs.Events())
+	if err != nil {
+		objs.Close()
+		return nil, fmt.Errorf("open the flow event ring buffer: %w", err)
+	}
+	o := &Observer{objs: objs, reader: reader, boot: bootTime()}
+	if err := objs.Attach(); err != nil {
+		o.Close()
+		return nil, err
+	}
+	return o, nil
+}
+
+// bootTime is when the machine booted on the wall clock.
+func bootTime() time.Time {
+	var ts unix.Timespec
+	now := time.Now()
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return now // times will be off, but ordered
+	}
+	return now.Add(-time.Duration(ts.Nano()))
+}
+
+// Run decodes events, stamps their time and hands each to handle, on the
+// calling goroutine, until ctx is done or the Observer is closed. When ctx
+// is done it detaches the program, hands over the events still queued and
+// returns nil; Close makes it return nil at once. Records that do not
+// decode are counted in Stats and skipped.
+func (o *Observer) Run(ctx context.Context, handle func(Event)) error {
+	stop := context.AfterFunc(ctx, func() {
+		// After Detach no program run is in flight, so the flush below
+		// delivers every event there will ever be.
+		_ = o.objs.Detach()
+		_ = o.reader.Flush()
+	})
+	defer stop()
+	var rec ringbuf.Record
+	for {
+		err := o.reader.ReadInto(&rec)
+		switch {
+		case err == nil:
+		case errors.Is(err, ringbuf.ErrClosed):
+			return nil
+		case errors.Is(err, ringbuf.ErrFlushed):
+			// Only the stop above flushes: everything is delivered.
+			o.reader.Close()
+			continue
+		default:
+			return fmt.Errorf("read flow events: %w", err)
+		}
+		o.events.Add(1)
+		e, err := Decode(rec.RawSample)
+		if err != nil {
+			o.decodeErrors.Add(1)
+			continue
+		}
+		e.Time = o.boot.Add(e.Boot)
+		handle(e)
+	}
+}
+
+// Stats counts what was read and what was lost.
+type Stats struct {
+	Events       uint64 // records read from the ring buffer
+	DecodeErrors uint64 // records that did not decode (a bug: please report)
+	// Dropped counts events the kernel could not queue because the ring
+	// buffer was full: Run is not keeping up, or the buffer is too small.
+	Dropped uint64
+	// Unattributed counts sockets the kernel could not keep owner storage
+	// for (out of memory): their owner and close were not seen.
+	Unattributed uint64
+}
+
+// Stats reads the counters, kernel side included.
+func (o *Observer) Stats() (Stats, error) {
+	s := Stats{Events: o.events.Load(), DecodeErrors: o.decodeErrors.Load()}
+	d, err := o.objs.Drops()
+	if err != nil {
+		return s, err
+	}
+	s.Dropped, s.Unattributed = d[bpf.DropRingBufferFull], d[bpf.DropNoStorage]
+	return s, nil
+}
+
+// Close detaches the program and frees everything; a Run in progress
+// returns.
+func (o *Observer) Close() error {
+	return errors.Join(o.reader.Close(), o.objs.Close())
+}

@@ -1,0 +1,130 @@
+//go:build linux
+
+package flows
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+)
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
+		t.Skip("observing with eBPF needs root (these tests run in CI)")
+	}
+}
+
+// TestObserverLoopback observes a few loopback connections through the
+// whole pipeline: Open, Run until the context ends, aggregate.
+func TestObserverLoopback(t *testing.T) {
+	needRoot(t)
+	o, err := Open(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	agg := NewAggregator(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- o.Run(ctx, agg.Add) }()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	start := time.Now()
+	const conns = 3
+	for range conns {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, make([]byte, 5)); err != nil {
+			t.Fatal(err)
+		}
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c)
+		c.Close()
+	}
+	// The server's closes happen in its goroutines: give them a moment.
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	lo := netip.MustParseAddr("127.0.0.1")
+	var client, server *Flow
+	for _, f := range agg.Flows() {
+		if f.Port != port {
+			continue
+		}
+		switch f.Role {
+		case RoleClient:
+			client = &f
+		case RoleServer:
+			server = &f
+		}
+	}
+	if client == nil || server == nil {
+		t.Fatalf("flows on port %d: client %+v server %+v", port, client, server)
+	}
+	for _, f := range []*Flow{client, server} {
+		if f.Opened != conns || f.Closed != conns || f.BytesSent != 5*conns || f.BytesReceived != 5*conns ||
+			f.Local != lo || f.Remote != lo || f.PID != uint32(os.Getpid()) || f.Netns == 0 || f.CgroupID == 0 {
+			t.Errorf("%s flow %+v", f.Role, *f)
+		}
+		if f.FirstSeen.Before(start.Add(-time.Second)) || f.LastSeen.After(time.Now().Add(time.Second)) || f.LastSeen.Before(f.FirstSeen) {
+			t.Errorf("%s flow seen %v … %v, test ran from %v", f.Role, f.FirstSeen, f.LastSeen, start)
+		}
+	}
+	s, err := o.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Dropped != 0 || s.DecodeErrors != 0 || s.Events == 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestObserverCloseStopsRun: Close interrupts a Run waiting for events.
+func TestObserverCloseStopsRun(t *testing.T) {
+	needRoot(t)
+	o, err := Open(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- o.Run(context.Background(), func(Event) {}) }()
+	time.Sleep(50 * time.Millisecond)
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after Close")
+	}
+}
