@@ -41,12 +41,13 @@ Start with a scan, then look at what was found:
   helm template my-chart | stridemap scan -f -
   stridemap findings --severity high     # threats found, with evidence (--detail)
   stridemap scans                        # scan history
-  stridemap graph --format dot | dot -Tsvg > graph.svg
+  stridemap graph --format svg -o graph.svg
+  stridemap report --format html -o threat-model.html
 
 The store is .stridemap/stridemap.db in the current directory unless --db or
 STRIDEMAP_DB says otherwise.
 
-Exit codes: 0 success; 1 findings at or above "scan --fail-on"; 2 usage error
+Exit codes: 0 success; 1 open findings at or above "scan|report --fail-on"; 2 usage error
 or nothing could be read; 3 the scan was stored but some inputs could not be
 used (each is listed on stderr).`,
 		SilenceUsage:  true,
@@ -69,7 +70,7 @@ used (each is listed on stderr).`,
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}
 	}
-	root.AddCommand(a.scanCommand(), a.scansCommand(), a.graphCommand(), a.findingsCommand(), a.triageCommand(), a.questionsCommand(), a.catalogCommand(), versionCommand())
+	root.AddCommand(a.scanCommand(), a.scansCommand(), a.graphCommand(), a.findingsCommand(), a.reportCommand(), a.triageCommand(), a.questionsCommand(), a.catalogCommand(), versionCommand())
 	root.AddCommand(a.tuiCommand())
 	root.RunE = a.runRoot // no arguments on a terminal: the TUI; otherwise the help, as before
 	return root

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/export"
+	"github.com/stridemap/stridemap/threats"
+)
+
+type reportOptions struct {
+	format    string
+	output    string
+	failOn    string
+	baseDir   string
+	title     string
+	noDiagram bool
+	scope     scopeFlags
+}
+
+var reportFormats = []string{"html", "md", "json", "sarif", "threatdragon"}
+
+func (a *app) reportCommand() *cobra.Command {
+	var opts reportOptions
+	cmd := &cobra.Command{
+		Use:   "report [SCAN]",
+		Short: "Write the threat model of a scan as HTML, Markdown, JSON, SARIF or Threat Dragon",
+		Long: `Write a report of a scan (the latest unless SCAN names one) for auditors, wikis,
+pull requests, code scanning and other tools:
+
+  --format html          one self-contained page (inline CSS and SVG, no scripts,
+                         nothing loaded from the network): summary, STRIDE ×
+                         severity matrix, the data-flow diagram, entry points and
+                         attack paths, every finding with its evidence, mitigation,
+                         references and triage status, and the review questions
+                         with their answers
+  --format md            the same as Markdown, for wikis and pull requests
+  --format json          versioned JSON, schema in docs/report-json.md
+  --format sarif         SARIF 2.1.0 for GitHub code scanning: each finding at the
+                         manifest line that causes it (paths relative to
+                         --base-dir), triaged findings suppressed
+  --format threatdragon  an OWASP Threat Dragon v2 model, laid out by Graphviz
+
+--namespace NS or --focus ELEMENT --depth N make a report of one part of the
+system (its elements, flows and findings). The HTML report draws its diagram
+when the system has at most 300 elements; larger systems get a table of
+namespaces by open risk instead, and --force draws it anyway.
+
+For CI: with --fail-on SEVERITY the report is written and the command exits 1
+when an open (untriaged) finding in the report is at or above SEVERITY.
+Exit codes: 0 clean, 1 open findings at or above --fail-on, 2 usage error or
+no scan.`,
+		Example: `  stridemap report --format html -o threat-model.html
+  stridemap report --format md --namespace shop > shop.md
+  stridemap report --format sarif --base-dir . -o stridemap.sarif --fail-on high
+  stridemap report 3 --format threatdragon -o model.json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(reportFormats, opts.format) {
+				return fmt.Errorf("unknown --format %q: use html, md, json, sarif or threatdragon", opts.format)
+			}
+			if opts.failOn != "" {
+				if _, err := threats.ParseSeverity(opts.failOn); err != nil {
+					return fmt.Errorf("--fail-on: %w", err)
+				}
+			}
+			if err := opts.scope.check(); err != nil {
+				return err
+			}
+			return a.runReport(cmd.Context(), args, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.format, "format", "html", "html, md, json, sarif or threatdragon")
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "", "write to this file instead of stdout")
+	cmd.Flags().StringVar(&opts.failOn, "fail-on", "", "exit 1 when an open finding in the report is at or above this severity: low, medium, high, critical")
+	cmd.Flags().StringVar(&opts.baseDir, "base-dir", "", "SARIF: write manifest paths relative to this directory (the repository root)")
+	cmd.Flags().StringVar(&opts.title, "title", "", "the report's title (default: \"Threat model — scan #N\")")
+	cmd.Flags().BoolVar(&opts.noDiagram, "no-diagram", false, "HTML: leave the diagram out (no Graphviz needed)")
+	opts.scope.register(cmd, "report")
+	return cmd
+}
+
+func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) error {
+	// The renderer is looked for first, so a missing one fails before any
+	// work, and only for the formats that draw.
+	var renderer export.Renderer
+	if opts.format == "threatdragon" || (opts.format == "html" && !opts.noDiagram) {
+		r, err := a.renderer()
+		if err != nil {
+			if opts.format == "html" {
+				return fmt.Errorf("%w; or pass --no-diagram", err)
+			}
+			return err
+		}
+		renderer = r
+	}
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	id, err := scanIDArg(ctx, s, args)
+	if err != nil {
+		return err
+	}
+	info, err := s.Scan(ctx, id)
+	if err != nil {
+		return err
+	}
+	g, err := s.Graph(ctx, id)
+	if err != nil {
+		return err
+	}
+	findings, err := threats.Load(ctx, s, id)
+	if err != nil {
+		return err
+	}
+	questions, err := catalog.Questions()
+	if err != nil {
+		return err
+	}
+	answers, err := s.Answers(ctx)
+	if err != nil {
+		return err
+	}
+	title := opts.title
+	if title == "" {
+		title = fmt.Sprintf("Threat model — scan #%d", id)
+		if sc := opts.scope.scope(); !sc.IsZero() {
+			title += " — " + sc.String()
+		}
+	}
+	rep, err := export.BuildReport(export.ReportInput{
+		Title: title, ToolVersion: toolVersion(), GeneratedAt: time.Now(),
+		Scan: info, Graph: g, Findings: findings, Questions: questions, Answers: answers,
+		Scope: opts.scope.scope(),
+	})
+	if err != nil {
+		return err
+	}
+	if opts.format == "threatdragon" {
+		if err := export.CheckDiagramSize(rep.Graph); err != nil && !opts.scope.force {
+			if big, ok := err.(*export.TooLargeError); ok {
+				return tooLarge(big)
+			}
+			return err
+		}
+	}
+	err = writeOutput(a.stdout, opts.output, func(w io.Writer) error {
+		switch opts.format {
+		case "html":
+			return export.WriteReportHTML(ctx, w, rep, export.HTMLOptions{Renderer: renderer, Force: opts.scope.force})
+		case "md":
+			return export.WriteReportMarkdown(w, rep)
+		case "sarif":
+			return export.WriteReportSARIF(w, rep, export.SARIFOptions{BaseDir: opts.baseDir})
+		case "threatdragon":
+			return export.WriteThreatDragon(ctx, w, rep, renderer)
+		}
+		return export.WriteReportJSON(w, rep)
+	})
+	if err != nil {
+		return err
+	}
+	if opts.output != "" {
+		fmt.Fprintf(a.stderr, "Report of scan #%d written to %s (%d findings, %d open).\n", id, opts.output, rep.Summary.Findings, rep.Summary.Open)
+	}
+	if opts.failOn != "" {
+		min, _ := threats.ParseSeverity(opts.failOn)
+		if n := rep.OpenAtOrAbove(min); n > 0 {
+			return &exitError{code: exitFindings, message: fmt.Sprintf("%d open finding(s) at or above %s (--fail-on); triaged findings do not count", n, min)}
+		}
+	}
+	return nil
+}

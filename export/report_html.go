@@ -1,0 +1,173 @@
+package export
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/threats"
+)
+
+//go:embed report.html.tmpl
+var reportHTML string
+
+var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"fmtTime":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
+	"fmtDate":   func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"breakdown": elementBreakdown,
+	"counts":    func(c SeverityCounts) string { return dashIfEmpty(c.String()) },
+	"port":      portLabel,
+	"join":      strings.Join,
+	"status":    func(f *threats.Finding) threats.Status { return StatusOf(f) },
+	"evidence":  EvidenceText,
+	"refs":      func(r catalog.References) string { return strings.Join(ReferenceList(r), ", ") },
+}).Parse(reportHTML))
+
+// Limits on the summary lists of a report's HTML page; every finding is
+// always listed, and the JSON report holds the full lists.
+const (
+	htmlMaxNamespaces  = 50
+	htmlMaxEntryPoints = 100
+	htmlMaxAttackPaths = 50
+)
+
+// HTMLOptions says how the HTML report draws its diagram.
+type HTMLOptions struct {
+	// Renderer lays out the diagram; nil leaves the diagram out.
+	Renderer Renderer
+	// Force draws the diagram even when the graph has more than
+	// MaxDiagramNodes elements.
+	Force bool
+}
+
+// htmlPage is what the template reads.
+type htmlPage struct {
+	Report         *Report
+	Groups         []*RuleGroup
+	SeveritiesDesc []threats.Severity
+	SVG            template.HTML
+	DiagramNote    string
+
+	Namespaces      []NamespaceSummary
+	MoreNamespaces  int
+	EntryPoints     []EntryPoint
+	MoreEntryPoints int
+	AttackPaths     []AttackPath
+	MoreAttackPaths int
+}
+
+// WriteReportHTML writes the report as one self-contained HTML page: inline
+// CSS, the diagram as inline SVG, no scripts and nothing loaded from the
+// network (a Content-Security-Policy says so to the browser).
+//
+// The diagram is drawn when the report's graph has at most
+// MaxDiagramNodes elements (or opts.Force); a larger system gets, in its
+// place, a note saying how to draw one namespace and a table of namespaces
+// by open risk, so the report stays quick to make and to open.
+//
+// Text from manifests is escaped by html/template; the SVG comes from
+// Graphviz, which escapes the text it draws, and is checked to hold no
+// script or event handler before it is inlined.
+func WriteReportHTML(ctx context.Context, w io.Writer, r *Report, opts HTMLOptions) error {
+	page := &htmlPage{Report: r, Groups: r.RuleGroups()}
+	for i := len(threats.Severities) - 1; i >= 0; i-- {
+		page.SeveritiesDesc = append(page.SeveritiesDesc, threats.Severities[i])
+	}
+	page.Namespaces, page.MoreNamespaces = capList(r.Namespaces, htmlMaxNamespaces)
+	page.EntryPoints, page.MoreEntryPoints = capList(r.EntryPoints, htmlMaxEntryPoints)
+	page.AttackPaths, page.MoreAttackPaths = capList(r.AttackPaths, htmlMaxAttackPaths)
+
+	g := r.Graph
+	if g == nil {
+		g = &model.Graph{}
+	}
+	switch err := CheckDiagramSize(g); {
+	case opts.Renderer == nil:
+		page.DiagramNote = "The diagram was left out (no Graphviz renderer). The namespaces by open risk:"
+	case err != nil && !opts.Force:
+		var big *TooLargeError
+		if !errors.As(err, &big) {
+			return err
+		}
+		page.DiagramNote = fmt.Sprintf("The system has %d elements; a diagram of more than %d is not readable, so none is drawn here. "+
+			"Make a report of one namespace (stridemap report --namespace NS) or of one element's neighbourhood (--focus ELEMENT --depth N) to get its diagram. "+
+			"The namespaces by open risk:", big.Nodes, big.Max)
+	default:
+		svg, err := RenderSVG(ctx, opts.Renderer, g, DOTOptions{Title: r.Title, Threats: CountOpenThreats(r.Findings)})
+		if err != nil {
+			return fmt.Errorf("draw the report's diagram: %w", err)
+		}
+		inline, err := safeInlineSVG(svg)
+		if err != nil {
+			return err
+		}
+		page.SVG = template.HTML(inline) // checked by safeInlineSVG
+	}
+	b := bufio.NewWriterSize(w, 256<<10)
+	if err := reportTemplate.Execute(b, page); err != nil {
+		return err
+	}
+	return b.Flush()
+}
+
+func capList[T any](list []T, max int) ([]T, int) {
+	if len(list) <= max {
+		return list, 0
+	}
+	return list[:max], len(list) - max
+}
+
+// safeInlineSVG returns Graphviz's SVG without its XML prolog, ready to sit
+// inside an HTML page. Graphviz writes every label, tooltip and ID as
+// escaped XML text, so names from manifests cannot become markup; as a
+// second line of defence the SVG is parsed and refused if it is not
+// well-formed or holds anything active: a script, foreign object, event
+// handler attribute or link (stridemap sets no URLs).
+func safeInlineSVG(svg []byte) ([]byte, error) {
+	inline := inlineSVG(svg)
+	if inline == nil {
+		return nil, errors.New("draw the report's diagram: the renderer returned no <svg> element")
+	}
+	if err := checkSVG(inline); err != nil {
+		return nil, fmt.Errorf("draw the report's diagram: %w; refusing to inline it", err)
+	}
+	return inline, nil
+}
+
+// checkSVG parses svg and reports the first active element or attribute.
+func checkSVG(svg []byte) error {
+	dec := xml.NewDecoder(bytes.NewReader(svg))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("the SVG is not well-formed XML: %w", err)
+		}
+		el, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(el.Name.Local) {
+		case "script", "foreignobject", "iframe", "object", "embed":
+			return fmt.Errorf("the SVG contains a <%s> element", el.Name.Local)
+		}
+		for _, a := range el.Attr {
+			name := strings.ToLower(a.Name.Local)
+			if strings.HasPrefix(name, "on") || name == "href" {
+				return fmt.Errorf("the SVG's <%s> has a %s attribute", el.Name.Local, a.Name.Local)
+			}
+		}
+	}
+}

@@ -1,0 +1,369 @@
+package export
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/threats"
+)
+
+// SARIF 2.1.0 (OASIS), the subset GitHub code scanning reads. The types
+// below are only what stridemap writes.
+const (
+	sarifVersion = "2.1.0"
+	sarifSchema  = "https://json.schemastore.org/sarif-2.1.0.json"
+	// sarifFingerprint is the partialFingerprints key holding a finding's
+	// stable ID, so code scanning tracks one alert across scans.
+	sarifFingerprint = "stridemapFindingId/v1"
+)
+
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool               sarifTool                  `json:"tool"`
+	AutomationDetails  *sarifAutomation           `json:"automationDetails,omitempty"`
+	OriginalURIBaseIDs map[string]sarifArtifactID `json:"originalUriBaseIds,omitempty"`
+	Results            []sarifResult              `json:"results"`
+	Properties         map[string]any             `json:"properties,omitempty"`
+}
+
+type sarifAutomation struct {
+	ID string `json:"id"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	Version        string      `json:"version,omitempty"`
+	InformationURI string      `json:"informationUri"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifMessage struct {
+	Text     string `json:"text"`
+	Markdown string `json:"markdown,omitempty"`
+}
+
+type sarifRule struct {
+	ID                   string              `json:"id"`
+	Name                 string              `json:"name"`
+	ShortDescription     sarifMessage        `json:"shortDescription"`
+	FullDescription      sarifMessage        `json:"fullDescription"`
+	Help                 sarifMessage        `json:"help"`
+	DefaultConfiguration sarifConfiguration  `json:"defaultConfiguration"`
+	Properties           sarifRuleProperties `json:"properties"`
+}
+
+type sarifConfiguration struct {
+	Level string `json:"level"`
+}
+
+type sarifRuleProperties struct {
+	// SecuritySeverity is a number from 0.0 to 10.0 written as a string,
+	// which GitHub maps to critical (≥ 9.0), high (≥ 7.0), medium (≥ 4.0)
+	// or low.
+	SecuritySeverity string   `json:"security-severity"`
+	Tags             []string `json:"tags"`
+	Precision        string   `json:"precision"`
+	ProblemSeverity  string   `json:"problem.severity"`
+}
+
+type sarifResult struct {
+	RuleID              string             `json:"ruleId"`
+	RuleIndex           int                `json:"ruleIndex"`
+	Level               string             `json:"level"`
+	Message             sarifMessage       `json:"message"`
+	Locations           []sarifLocation    `json:"locations,omitempty"`
+	RelatedLocations    []sarifLocation    `json:"relatedLocations,omitempty"`
+	PartialFingerprints map[string]string  `json:"partialFingerprints"`
+	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	Properties          map[string]any     `json:"properties,omitempty"`
+}
+
+type sarifLocation struct {
+	ID               *int                   `json:"id,omitempty"`
+	PhysicalLocation *sarifPhysicalLocation `json:"physicalLocation,omitempty"`
+	LogicalLocations []sarifLogicalLocation `json:"logicalLocations,omitempty"`
+	Message          *sarifMessage          `json:"message,omitempty"`
+}
+
+type sarifPhysicalLocation struct {
+	ArtifactLocation sarifArtifactID `json:"artifactLocation"`
+	Region           *sarifRegion    `json:"region,omitempty"`
+}
+
+type sarifArtifactID struct {
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId,omitempty"`
+}
+
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
+}
+
+type sarifLogicalLocation struct {
+	Name               string `json:"name"`
+	FullyQualifiedName string `json:"fullyQualifiedName,omitempty"`
+	Kind               string `json:"kind,omitempty"`
+}
+
+type sarifSuppression struct {
+	Kind          string `json:"kind"`
+	Status        string `json:"status"`
+	Justification string `json:"justification,omitempty"`
+}
+
+// SARIFOptions says how findings are located.
+type SARIFOptions struct {
+	// BaseDir makes manifest paths relative to it (the repository root,
+	// for GitHub code scanning). Paths outside it, and every path when it
+	// is empty, are written as they were scanned: relative paths as they
+	// are, absolute ones as file:// URIs.
+	BaseDir string
+}
+
+// SARIF levels by severity: GitHub shows error, warning and note; the
+// precise severity goes in security-severity.
+var (
+	sarifLevels = map[threats.Severity]string{
+		threats.Critical: "error", threats.High: "error", threats.Medium: "warning", threats.Low: "note",
+	}
+	sarifScores = map[threats.Severity]string{
+		threats.Critical: "9.5", threats.High: "8.0", threats.Medium: "5.5", threats.Low: "3.0",
+	}
+)
+
+// WriteReportSARIF writes the report's findings as a SARIF 2.1.0 log with
+// one run: a rule per catalog rule that fired (help text, severity and
+// STRIDE/CWE tags) and a result per finding, located at the manifest line
+// that causes it, fingerprinted by the finding's stable ID. Triaged
+// findings carry a suppression, so code scanning closes their alerts.
+func WriteReportSARIF(w io.Writer, r *Report, opts SARIFOptions) error {
+	base := ""
+	if opts.BaseDir != "" {
+		abs, err := filepath.Abs(opts.BaseDir)
+		if err != nil {
+			return fmt.Errorf("--base-dir %s: %w", opts.BaseDir, err)
+		}
+		base = abs
+	}
+	run := sarifRun{
+		Tool: sarifTool{Driver: sarifDriver{
+			Name: "stridemap", Version: r.Tool.Version, InformationURI: "https://github.com/stridemap/stridemap", Rules: []sarifRule{},
+		}},
+		AutomationDetails: &sarifAutomation{ID: "stridemap/"},
+		Results:           []sarifResult{},
+		Properties:        map[string]any{"scan": r.Scan.ID, "reportSchemaVersion": r.SchemaVersion},
+	}
+	if r.Scope != nil {
+		run.Properties["scope"] = r.Scope.String()
+	}
+
+	ruleIndex := map[string]int{}
+	for _, g := range r.RuleGroups() {
+		ruleIndex[g.RuleID] = len(run.Tool.Driver.Rules)
+		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRuleOf(g))
+	}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		res := sarifResult{
+			RuleID:              f.RuleID,
+			RuleIndex:           ruleIndex[f.RuleID],
+			Level:               sarifLevels[f.Severity],
+			Message:             sarifMessage{Text: sarifResultText(f)},
+			PartialFingerprints: map[string]string{sarifFingerprint: f.ID},
+			Properties: map[string]any{
+				"findingId": f.ID, "severity": string(f.Severity), "stride": string(f.Stride), "element": f.Element,
+				"status": string(StatusOf(f)),
+			},
+		}
+		if res.Level == "" {
+			res.Level = "warning"
+		}
+		logical := []sarifLogicalLocation{{Name: f.Element, FullyQualifiedName: f.Element, Kind: string(f.ElementType)}}
+		locs := sarifLocations(f.Evidence, base)
+		if len(locs) > 0 {
+			locs[0].LogicalLocations = logical
+			res.Locations = locs[:1]
+			for j := range locs[1:] {
+				id := j + 1
+				rel := locs[j+1]
+				rel.ID = &id
+				res.RelatedLocations = append(res.RelatedLocations, rel)
+			}
+		} else {
+			res.Locations = []sarifLocation{{LogicalLocations: logical}}
+		}
+		if t := f.Triage; t != nil && t.Status != threats.Open {
+			res.Suppressions = []sarifSuppression{{Kind: "external", Status: "accepted", Justification: string(t.Status) + ": " + t.Reason}}
+		}
+		run.Results = append(run.Results, res)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}})
+}
+
+func sarifRuleOf(g *RuleGroup) sarifRule {
+	tags := []string{"security", "stride", "stride/" + string(g.Stride)}
+	for _, cwe := range g.References.CWE {
+		if n, ok := strings.CutPrefix(strings.ToUpper(cwe), "CWE-"); ok {
+			tags = append(tags, "external/cwe/cwe-"+n)
+		}
+	}
+	refs := ReferenceList(g.References)
+	text := strings.TrimSpace(g.Description) + "\n\nMitigation: " + strings.TrimSpace(g.Mitigation)
+	markdown := md(strings.TrimSpace(g.Description)) + "\n\n**Mitigation:** " + md(strings.TrimSpace(g.Mitigation)) +
+		"\n\n**STRIDE:** " + md(string(g.Stride)) + " · **missing control:** " + md(g.MissingControl)
+	if len(refs) > 0 {
+		text += "\n\nReferences: " + strings.Join(refs, ", ")
+		markdown += "\n\n**References:** " + md(strings.Join(refs, ", "))
+	}
+	return sarifRule{
+		ID:                   g.RuleID,
+		Name:                 sarifRuleName(g.RuleID),
+		ShortDescription:     sarifMessage{Text: g.Title},
+		FullDescription:      sarifMessage{Text: strings.TrimSpace(g.Description)},
+		Help:                 sarifMessage{Text: text, Markdown: markdown},
+		DefaultConfiguration: sarifConfiguration{Level: cmpOr(sarifLevels[g.Worst], "warning")},
+		Properties: sarifRuleProperties{
+			SecuritySeverity: cmpOr(sarifScores[g.Worst], "5.5"),
+			Tags:             tags,
+			Precision:        "high",
+			ProblemSeverity:  cmpOr(sarifLevels[g.Worst], "warning"),
+		},
+	}
+}
+
+func cmpOr(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+// sarifRuleName is the rule ID in PascalCase, the identifier SARIF
+// suggests for reportingDescriptor.name: no-resource-limits → NoResourceLimits.
+func sarifRuleName(id string) string {
+	var b strings.Builder
+	upper := true
+	for _, r := range id {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			upper = true
+			continue
+		}
+		if upper {
+			r = unicode.ToUpper(r)
+			upper = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func sarifResultText(f *threats.Finding) string {
+	text := f.Title + " — " + f.Element + " (" + string(f.Severity) + ", " + string(f.Stride) + "; missing control: " + f.MissingControl + ")."
+	var details []string
+	for _, ev := range f.Evidence {
+		if ev.Detail != "" {
+			details = append(details, ev.Detail)
+		}
+	}
+	if len(details) > 0 {
+		text += " " + strings.Join(details, "; ") + "."
+	}
+	if len(f.Raised) > 0 {
+		text += " Severity raised: " + strings.Join(f.Raised, "; ") + "."
+	}
+	return text + " Finding " + f.ID + "."
+}
+
+// detailLine finds "(line N)" in an evidence detail: the catalog's
+// evidence expressions name the exact line of a container field (an env
+// variable, a port) when the evidence itself points at the object.
+var detailLine = regexp.MustCompile(`\(line (\d+)\)`)
+
+// sarifLocations turns evidence into physical locations, one per distinct
+// file:line, most precise first: a line named in a detail is where the
+// problem is, the object's line only where it is declared.
+func sarifLocations(evidence []model.Evidence, base string) []sarifLocation {
+	type at struct {
+		file   string
+		line   int
+		detail string
+	}
+	var precise, coarse []at
+	for _, ev := range evidence {
+		if ev.File == "" || ev.File == "-" && ev.Line == 0 {
+			continue
+		}
+		if m := detailLine.FindStringSubmatch(ev.Detail); m != nil {
+			if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
+				precise = append(precise, at{ev.File, n, ev.Detail})
+				continue
+			}
+		}
+		coarse = append(coarse, at{ev.File, ev.Line, ev.Detail})
+	}
+	var out []sarifLocation
+	seen := map[string]bool{}
+	for _, a := range slices.Concat(precise, coarse) {
+		key := a.file + ":" + strconv.Itoa(a.line)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		loc := sarifLocation{PhysicalLocation: &sarifPhysicalLocation{ArtifactLocation: sarifArtifactID{URI: sarifURI(a.file, base)}}}
+		if a.line > 0 {
+			loc.PhysicalLocation.Region = &sarifRegion{StartLine: a.line}
+		}
+		if a.detail != "" {
+			loc.Message = &sarifMessage{Text: a.detail}
+		}
+		out = append(out, loc)
+	}
+	return out
+}
+
+// sarifURI is a manifest path as a URI reference: relative to base when the
+// file is inside it, otherwise relative as scanned or an absolute file URI.
+// Each path segment is percent-encoded.
+func sarifURI(file, base string) string {
+	if file == "-" {
+		return "stdin"
+	}
+	path := file
+	if base != "" {
+		abs, err := filepath.Abs(file)
+		if err == nil {
+			if rel, err := filepath.Rel(base, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				path = rel
+			}
+		}
+	}
+	if filepath.IsAbs(path) {
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
+	}
+	rel := (&url.URL{Path: filepath.ToSlash(path)}).EscapedPath()
+	if first, _, _ := strings.Cut(rel, "/"); strings.Contains(first, ":") {
+		rel = "./" + rel // not a scheme
+	}
+	return rel
+}
