@@ -1,0 +1,293 @@
+package export_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"html"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stridemap/stridemap/export"
+	"github.com/stridemap/stridemap/export/graphviz"
+	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/threats"
+)
+
+func TestReportSummaryAndMatrix(t *testing.T) {
+	s := demo(t)
+	r := report(t, s, export.Scope{})
+	if r.SchemaVersion != export.ReportSchemaVersion || len(r.Findings) != len(s.findings) {
+		t.Fatalf("schema %d, %d findings", r.SchemaVersion, len(r.Findings))
+	}
+	if r.Summary.Elements[model.Process] != 9 || r.Summary.Elements[model.DataStore] != 3 || r.Summary.EntryPoints != 3 {
+		t.Errorf("summary = %+v", r.Summary)
+	}
+	total := 0
+	for _, row := range r.Matrix {
+		total += row.All.Total()
+	}
+	if len(r.Matrix) != 6 || total != len(s.findings) {
+		t.Errorf("the matrix should have six STRIDE rows counting every finding once: %d rows, %d counted", len(r.Matrix), total)
+	}
+	for i := 1; i < len(r.Findings); i++ {
+		if r.Findings[i-1].Severity.Rank() < r.Findings[i].Severity.Rank() {
+			t.Fatal("findings are not most severe first")
+		}
+	}
+	if len(r.AttackPaths) == 0 || r.AttackPaths[0].Path[0] != model.InternetID || len(r.AttackPaths[0].Gaps) == 0 {
+		t.Errorf("attack paths = %+v", r.AttackPaths)
+	}
+	if r.Summary.Answered != 1 || r.Summary.Questions < 10 {
+		t.Errorf("questions %d answered of %d", r.Summary.Answered, r.Summary.Questions)
+	}
+	if r.Summary.HighestOpen != threats.Critical || r.OpenAtOrAbove(threats.Critical) == 0 {
+		t.Errorf("highest open %q", r.Summary.HighestOpen)
+	}
+}
+
+func TestReportScopeKeepsFindingsOfItsElements(t *testing.T) {
+	s := demo(t)
+	r := report(t, s, export.Scope{Namespace: "payments"})
+	if r.Scope == nil || r.Scope.Namespace != "payments" {
+		t.Fatal("scope not recorded")
+	}
+	if len(r.Findings) == 0 || len(r.Findings) >= len(s.findings) {
+		t.Fatalf("%d findings in scope of %d", len(r.Findings), len(s.findings))
+	}
+	kept := map[string]bool{}
+	for _, n := range r.Graph.Nodes {
+		kept[n.ID] = true
+	}
+	for _, e := range r.Graph.Edges {
+		kept[e.ID] = true
+	}
+	for _, b := range r.Graph.Boundaries {
+		kept[b.ID] = true
+	}
+	for _, f := range r.Findings {
+		if !kept[f.Element] {
+			t.Errorf("finding %s is outside the scope", f.ID)
+		}
+	}
+}
+
+func TestReportJSONIsVersionedAndComplete(t *testing.T) {
+	r := report(t, demo(t), export.Scope{})
+	r.Findings[0].Triage = &threats.Triage{Status: threats.FalsePositive, Reason: "test"}
+	var b bytes.Buffer
+	if err := export.WriteReportJSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	// The top-level fields docs/report-json.md documents.
+	for _, key := range []string{"schemaVersion", "title", "tool", "generatedAt", "scan", "summary", "matrix", "entryPoints", "attackPaths", "findings", "questions", "namespaces"} {
+		if _, ok := doc[key]; !ok {
+			t.Errorf("report JSON lacks %q", key)
+		}
+	}
+	if doc["schemaVersion"] != float64(1) {
+		t.Errorf("schemaVersion = %v", doc["schemaVersion"])
+	}
+	f := doc["findings"].([]any)[0].(map[string]any)
+	for _, key := range []string{"id", "rule", "title", "stride", "severity", "element", "evidence", "missingControl", "description", "mitigation", "references", "triage"} {
+		if _, ok := f[key]; !ok {
+			t.Errorf("finding JSON lacks %q", key)
+		}
+	}
+}
+
+// TestHTMLReportSections: one self-contained page with every section, every
+// finding, the diagram inline, and nothing that loads from elsewhere.
+func TestHTMLReportSections(t *testing.T) {
+	r := report(t, demo(t), export.Scope{})
+	var b bytes.Buffer
+	if err := export.WriteReportHTML(context.Background(), &b, r, export.HTMLOptions{Renderer: graphviz.Renderer{}}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"<h2 id=\"summary\">", "STRIDE × severity", "<svg", "Legend", "Entry points and attack paths",
+		"<h2 id=\"findings\">", "Mitigation:", "References:", "CWE-798", "Review questions", "orders-db only", "partly",
+		"literal-secret-in-env@workload:payments/payments", "testdata/demo/payments.yaml:16",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("HTML report lacks %q", want)
+		}
+	}
+	for _, f := range r.Findings {
+		if !strings.Contains(out, html.EscapeString(f.ID)) {
+			t.Errorf("finding %s is missing", f.ID)
+			break
+		}
+	}
+	// Self-contained: no external resources, no scripts.
+	if m := regexp.MustCompile(`(?i)(src|href)\s*=\s*"(https?:|//)`).FindString(out); m != "" {
+		t.Errorf("the page loads something from the network: %s", m)
+	}
+	if strings.Contains(out, "<script") || strings.Contains(out, "<link") {
+		t.Error("the page has a script or a linked resource")
+	}
+}
+
+func TestHTMLReportOfALargeSystemOmitsTheDiagram(t *testing.T) {
+	g := &model.Graph{}
+	for i := range export.MaxDiagramNodes + 5 {
+		ns := "ns-" + string(rune('a'+i%3))
+		g.Nodes = append(g.Nodes, model.Node{ID: "workload:" + ns + "/w" + strconv.Itoa(i), Type: model.Process, Name: "w", Namespace: ns})
+	}
+	r := report(t, scanned{graph: g}, export.Scope{})
+	var b bytes.Buffer
+	renderer := &countingRenderer{}
+	if err := export.WriteReportHTML(context.Background(), &b, r, export.HTMLOptions{Renderer: renderer}); err != nil {
+		t.Fatal(err)
+	}
+	if renderer.calls != 0 {
+		t.Error("the diagram of a too-large graph was laid out")
+	}
+	for _, want := range []string{"--namespace NS", "ns-a", "ns-b", "ns-c"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the page should explain the missing diagram and list namespaces; lacks %q", want)
+		}
+	}
+}
+
+type countingRenderer struct{ calls int }
+
+func (c *countingRenderer) Render(ctx context.Context, dot []byte, format string, w io.Writer) error {
+	c.calls++
+	return graphviz.Renderer{}.Render(ctx, dot, format, w)
+}
+
+func TestMarkdownReport(t *testing.T) {
+	r := report(t, demo(t), export.Scope{})
+	var b bytes.Buffer
+	if err := export.WriteReportMarkdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"# Threat model — test", "## Summary", "## STRIDE × severity", "| S spoofing |", "## Attack paths", "## Findings", "**Mitigation:**", "## Review questions"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("Markdown lacks %q", want)
+		}
+	}
+}
+
+// TestThreatDragonModel: a Threat Dragon v2 file with the fields its schema
+// requires, elements placed by Graphviz without overlapping, flows between
+// existing cells, and each finding as a threat on its element.
+func TestThreatDragonModel(t *testing.T) {
+	s := demo(t)
+	r := report(t, s, export.Scope{})
+	var b bytes.Buffer
+	if err := export.WriteThreatDragon(context.Background(), &b, r, graphviz.Renderer{}); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Version string `json:"version"`
+		Summary struct {
+			Title string `json:"title"`
+		} `json:"summary"`
+		Detail struct {
+			Contributors []any `json:"contributors"`
+			Diagrams     []struct {
+				DiagramType string `json:"diagramType"`
+				Thumbnail   string `json:"thumbnail"`
+				Version     string `json:"version"`
+				Title       string `json:"title"`
+				Cells       []struct {
+					ID       string `json:"id"`
+					Shape    string `json:"shape"`
+					ZIndex   *int   `json:"zIndex"`
+					Position *struct{ X, Y float64 }
+					Size     *struct{ Width, Height float64 }
+					Source   *struct{ Cell string }
+					Target   *struct{ Cell string }
+					Data     struct {
+						Type           string `json:"type"`
+						Name           string `json:"name"`
+						HasOpenThreats *bool  `json:"hasOpenThreats"`
+						Threats        []struct {
+							Title, Status, Severity, Type, Description, Mitigation, ModelType string
+						} `json:"threats"`
+					} `json:"data"`
+				} `json:"cells"`
+			} `json:"diagrams"`
+			DiagramTop *int    `json:"diagramTop"`
+			Reviewer   *string `json:"reviewer"`
+			ThreatTop  *int    `json:"threatTop"`
+		} `json:"detail"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Version == "" || m.Summary.Title == "" || m.Detail.Contributors == nil || m.Detail.DiagramTop == nil || m.Detail.Reviewer == nil || m.Detail.ThreatTop == nil || len(m.Detail.Diagrams) != 1 {
+		t.Fatalf("missing required fields: %+v", m)
+	}
+	d := m.Detail.Diagrams[0]
+	if d.DiagramType != "STRIDE" || d.Thumbnail == "" || d.Version == "" || d.Title == "" {
+		t.Errorf("diagram header = %+v", d)
+	}
+	ids := map[string]string{}
+	shapes := map[string]int{}
+	threatCount := 0
+	strides := map[string]bool{}
+	for _, c := range d.Cells {
+		if c.ID == "" || c.Shape == "" || c.ZIndex == nil || c.Data.Type == "" || c.Data.HasOpenThreats == nil {
+			t.Errorf("cell lacks a required field: %+v", c)
+		}
+		ids[c.ID] = c.Shape
+		shapes[c.Shape]++
+		for _, th := range c.Data.Threats {
+			threatCount++
+			strides[th.Type] = true
+			if th.Title == "" || th.Status == "" || th.Severity == "" || th.Description == "" || th.Mitigation == "" || th.ModelType != "STRIDE" {
+				t.Errorf("threat lacks a required field: %+v", th)
+			}
+		}
+		if c.Shape != "flow" && (c.Position == nil || c.Size == nil || c.Size.Width < 10 || c.Size.Height < 10) {
+			t.Errorf("cell %s has no position or size", c.Data.Name)
+		}
+	}
+	for _, c := range d.Cells {
+		if c.Shape == "flow" && (ids[c.Source.Cell] == "" || ids[c.Target.Cell] == "") {
+			t.Errorf("flow %s connects cells that do not exist", c.Data.Name)
+		}
+	}
+	if shapes["process"] != 10 || shapes["store"] != 3 || shapes["actor"] != 2 || shapes["flow"] != len(s.graph.Edges) || shapes["trust-boundary-box"] != len(s.graph.Boundaries) {
+		t.Errorf("cells by shape = %v", shapes)
+	}
+	if threatCount == 0 || *m.Detail.ThreatTop != threatCount || !strides["Elevation of privilege"] {
+		t.Errorf("%d threats (threatTop %d), types %v", threatCount, *m.Detail.ThreatTop, strides)
+	}
+	// Elements do not overlap: Graphviz placed them.
+	type box struct{ x, y, w, h float64 }
+	var boxes []box
+	for _, c := range d.Cells {
+		if c.Shape == "process" || c.Shape == "store" || c.Shape == "actor" {
+			boxes = append(boxes, box{c.Position.X, c.Position.Y, c.Size.Width, c.Size.Height})
+		}
+	}
+	for i := range boxes {
+		for j := i + 1; j < len(boxes); j++ {
+			a, c := boxes[i], boxes[j]
+			if a.x < c.x+c.w && c.x < a.x+a.w && a.y < c.y+c.h && c.y < a.y+a.h {
+				t.Errorf("elements overlap: %+v %+v", a, c)
+			}
+		}
+	}
+	// The same scan gives the same file.
+	var again bytes.Buffer
+	if err := export.WriteThreatDragon(context.Background(), &again, r, graphviz.Renderer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Bytes(), again.Bytes()) {
+		t.Error("Threat Dragon output is not deterministic")
+	}
+}
