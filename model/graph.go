@@ -238,6 +238,9 @@ type Edge struct {
 	Observed       bool       `json:"observed"`
 	Crosses        []string   `json:"crosses,omitempty"` // IDs of boundaries crossed
 	Evidence       []Evidence `json:"evidence"`
+	// Observation is what was seen on the wire (eBPF or an imported flow
+	// log); set when Observed is (model/observed.go).
+	Observation *Observation `json:"observation,omitempty"`
 }
 
 // BoundaryType classifies a trust boundary.
