@@ -12,37 +12,48 @@ import (
 // addresses on one server port. The client's ephemeral port is not part of
 // it, so every connection from a client to a service adds to one flow.
 type Key struct {
-	Netns    uint32 // network namespace inode of the local socket
-	CgroupID uint64 // cgroup v2 id of the local socket's owner, 0 when unknown
-	Role     Role   // which end the local socket is
-	Local    netip.Addr
-	Remote   netip.Addr
-	Port     uint16 // the server's port: remote for a client, local for a server
+	Netns    uint32     `json:"netns"`              // network namespace inode of the local socket
+	CgroupID uint64     `json:"cgroupId,omitempty"` // cgroup v2 id of the local socket's owner, 0 when unknown
+	Role     Role       `json:"role"`               // which end the local socket is
+	Local    netip.Addr `json:"local"`
+	Remote   netip.Addr `json:"remote"`
+	Port     uint16     `json:"port"` // the server's port: remote for a client, local for a server
 }
 
 // Flow is what was seen of one Key.
 type Flow struct {
 	Key
+	// Node is the machine the flow was observed on, and Cgroup the path of
+	// CgroupID under the cgroup v2 mount; both are filled in when flows are
+	// written out, "" when unknown.
+	Node   string `json:"node,omitempty"`
+	Cgroup string `json:"cgroup,omitempty"`
 	// Comm and PID are the owner of the most recent connection, empty and
 	// 0 when the socket predates the observer.
-	Comm string
-	PID  uint32
+	Comm string `json:"comm,omitempty"`
+	PID  uint32 `json:"pid,omitempty"`
 	// Opened counts connections opened, Closed those that ended while
 	// observed, Failed connect() calls that never opened.
-	Opened, Closed, Failed uint64
+	Opened uint64 `json:"opened"`
+	Closed uint64 `json:"closed"`
+	Failed uint64 `json:"failed,omitempty"`
 	// Bytes of payload over the closed connections.
-	BytesSent, BytesReceived uint64
-	FirstSeen, LastSeen      time.Time
+	BytesSent     uint64    `json:"bytesSent"`
+	BytesReceived uint64    `json:"bytesReceived"`
+	FirstSeen     time.Time `json:"firstSeen"`
+	LastSeen      time.Time `json:"lastSeen"`
 }
 
 // Listener is a listening socket seen while observing.
 type Listener struct {
-	Netns    uint32
-	CgroupID uint64
-	Addr     netip.AddrPort
-	Comm     string
-	PID      uint32
-	Time     time.Time
+	Netns    uint32         `json:"netns"`
+	CgroupID uint64         `json:"cgroupId,omitempty"`
+	Node     string         `json:"node,omitempty"`
+	Cgroup   string         `json:"cgroup,omitempty"`
+	Addr     netip.AddrPort `json:"addr"`
+	Comm     string         `json:"comm,omitempty"`
+	PID      uint32         `json:"pid,omitempty"`
+	Time     time.Time      `json:"time"`
 }
 
 type listenerKey struct {

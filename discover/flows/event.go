@@ -58,6 +58,24 @@ func (r Role) String() string {
 	return "unknown"
 }
 
+// MarshalText writes the role's name.
+func (r Role) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads a role's name.
+func (r *Role) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "client":
+		*r = RoleClient
+	case "server":
+		*r = RoleServer
+	case "unknown", "":
+		*r = RoleUnknown
+	default:
+		return fmt.Errorf("unknown flow role %q: want client or server", b)
+	}
+	return nil
+}
+
 // TCPState is a TCP state as the kernel numbers it (TCP_ESTABLISHED = 1 …).
 type TCPState uint8
 

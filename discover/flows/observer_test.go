@@ -97,6 +97,9 @@ func TestObserverLoopback(t *testing.T) {
 			t.Errorf("%s flow seen %v … %v, test ran from %v", f.Role, f.FirstSeen, f.LastSeen, start)
 		}
 	}
+	if got, want := NewCgroupPaths(CgroupRoot()).Path(client.CgroupID), ownCgroup(t); got != want {
+		t.Errorf("the client's cgroup %d is %q, want this process's %q", client.CgroupID, got, want)
+	}
 	s, err := o.Stats()
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,86 @@
+//go:build linux
+
+package flows
+
+import (
+	"bufio"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// CgroupPaths turns the cgroup v2 ids the kernel reports into paths under
+// the cgroup2 mount ("/kubepods/burstable/pod…/…"), which name the pod.
+// On cgroup v2 a cgroup's id is the inode number of its directory.
+type CgroupPaths struct {
+	mu     sync.Mutex
+	root   string
+	paths  map[uint64]string
+	walked time.Time
+}
+
+// CgroupRoot finds where cgroup v2 is mounted (/sys/fs/cgroup, or
+// /sys/fs/cgroup/unified on hybrid systems); "" when it is not.
+func CgroupRoot() string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPER
+		fields := strings.Fields(sc.Text())
+		for i, f := range fields {
+			if f == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 {
+				return fields[4]
+			}
+		}
+	}
+	return ""
+}
+
+// NewCgroupPaths resolves ids under root (see CgroupRoot).
+func NewCgroupPaths(root string) *CgroupPaths {
+	return &CgroupPaths{root: root, paths: map[uint64]string{}}
+}
+
+// Path returns the cgroup's path relative to the mount ("/" for the root),
+// or "" when no cgroup has that id, or it is gone. Unknown ids make it walk
+// the hierarchy again, at most once a second.
+func (c *CgroupPaths) Path(id uint64) string {
+	if c == nil || c.root == "" || id == 0 {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.paths[id]; ok {
+		return p
+	}
+	if time.Since(c.walked) < time.Second {
+		return ""
+	}
+	c.walked = time.Now()
+	_ = filepath.WalkDir(c.root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil // a cgroup removed while walking
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			rel := strings.TrimPrefix(path, c.root)
+			if rel == "" {
+				rel = "/"
+			}
+			c.paths[st.Ino] = rel
+		}
+		return nil
+	})
+	return c.paths[id]
+}

@@ -1,0 +1,109 @@
+package flows
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Summary closes one observer's output: where and how long it observed,
+// and everything it lost.
+type Summary struct {
+	Node     string        `json:"node,omitempty"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration"` // nanoseconds
+	// Counters from Stats and AggregatorStats.
+	Events       uint64 `json:"events"`
+	DecodeErrors uint64 `json:"decodeErrors"`
+	Dropped      uint64 `json:"dropped"`
+	Unattributed uint64 `json:"unattributed"`
+	Flows        int    `json:"flows"`
+	Listeners    int    `json:"listeners"`
+	Overflow     uint64 `json:"overflow"`
+}
+
+// NewSummary gathers an observer's and an aggregator's counters.
+func NewSummary(node string, started time.Time, d time.Duration, s Stats, a AggregatorStats) Summary {
+	return Summary{
+		Node: node, Started: started, Duration: d,
+		Events: s.Events, DecodeErrors: s.DecodeErrors, Dropped: s.Dropped, Unattributed: s.Unattributed,
+		Flows: a.Flows, Listeners: a.Listeners, Overflow: a.Overflow,
+	}
+}
+
+// Lost is the number of events that did not make it into the flows.
+func (s Summary) Lost() uint64 { return s.Dropped + s.DecodeErrors + s.Overflow }
+
+// Line is one line of stridemap's flow log (JSON lines): exactly one field
+// is set. The observer writes its flows, then its listeners, then one
+// summary; several logs (one per node) can simply be concatenated.
+type Line struct {
+	Flow     *Flow     `json:"flow,omitempty"`
+	Listener *Listener `json:"listener,omitempty"`
+	Summary  *Summary  `json:"summary,omitempty"`
+}
+
+// Log is a flow log read back.
+type Log struct {
+	Flows     []Flow
+	Listeners []Listener
+	Summaries []Summary
+}
+
+// WriteLog writes flows, listeners and the summary as JSON lines.
+func WriteLog(w io.Writer, flows []Flow, listeners []Listener, summary Summary) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	for i := range flows {
+		if err := enc.Encode(Line{Flow: &flows[i]}); err != nil {
+			return err
+		}
+	}
+	for i := range listeners {
+		if err := enc.Encode(Line{Listener: &listeners[i]}); err != nil {
+			return err
+		}
+	}
+	if err := enc.Encode(Line{Summary: &summary}); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// ErrNotFlowLog means a line is not one of stridemap's flow log lines.
+var ErrNotFlowLog = errors.New("not a stridemap flow log line")
+
+// ReadLog reads a flow log written by WriteLog (or several, concatenated).
+// Errors name the line.
+func ReadLog(r io.Reader) (*Log, error) {
+	log := &Log{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		b := sc.Bytes()
+		if len(b) == 0 {
+			continue
+		}
+		var l Line
+		if err := json.Unmarshal(b, &l); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		switch {
+		case l.Flow != nil:
+			log.Flows = append(log.Flows, *l.Flow)
+		case l.Listener != nil:
+			log.Listeners = append(log.Listeners, *l.Listener)
+		case l.Summary != nil:
+			log.Summaries = append(log.Summaries, *l.Summary)
+		default:
+			return nil, fmt.Errorf("line %d: %w: want one of flow, listener or summary", n, ErrNotFlowLog)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return log, nil
+}

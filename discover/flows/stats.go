@@ -1,0 +1,13 @@
+package flows
+
+// Stats counts what was read and what was lost.
+type Stats struct {
+	Events       uint64 // records read from the ring buffer
+	DecodeErrors uint64 // records that did not decode (a bug: please report)
+	// Dropped counts events the kernel could not queue because the ring
+	// buffer was full: Run is not keeping up, or the buffer is too small.
+	Dropped uint64
+	// Unattributed counts sockets the kernel could not keep owner storage
+	// for (out of memory): their owner and close were not seen.
+	Unattributed uint64
+}
