@@ -1,0 +1,146 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stridemap/stridemap/discover/flows"
+)
+
+// TestLinksNothingItDoesNotNeed: the privileged binary must not link
+// go-graphviz (whose start-up compiles WebAssembly into a cache under
+// $TMPDIR), nor the TUI, the store or the rule engine.
+func TestLinksNothingItDoesNotNeed(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list -deps printed %d packages", len(deps))
+	}
+	for _, dep := range deps {
+		for _, banned := range []string{"github.com/goccy/go-graphviz", "github.com/tetratelabs/wazero", "charm.land/", "modernc.org/", "cel.dev/", "k8s.io/", "github.com/stridemap/stridemap/export"} {
+			if strings.HasPrefix(dep, banned) {
+				t.Errorf("stridemap-observer links %s", dep)
+			}
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--bogus"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "Usage: stridemap-observer") {
+		t.Errorf("bad flag: exit %d\n%s", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run(context.Background(), []string{"extra"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), `unexpected argument "extra"`) {
+		t.Errorf("argument: exit %d\n%s", code, stderr.String())
+	}
+}
+
+// TestObserverBinary runs the built binary as root: once attached it must
+// have given up root and every capability, still see a connection and
+// write it to the flow log with a summary that lost nothing.
+func TestObserverBinary(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "" {
+			t.Skip("the observer needs root (runs in CI)")
+		}
+		t.Fatal("the observer test must run as root in CI")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "stridemap-observer")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	logPath := filepath.Join(dir, "flows.jsonl")
+	cmd := exec.Command(bin, "--duration", "3s", "--progress", "100ms", "-o", logPath, "--node", "test-node")
+	cmd.Env = append(os.Environ(), "SUDO_UID=", "SUDO_GID=")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	lines := bufio.NewScanner(stderr)
+	var log []string
+	for lines.Scan() && !strings.HasPrefix(lines.Text(), "observing") {
+		log = append(log, lines.Text())
+	}
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Uid:\t65534\t65534\t65534\t65534", "Gid:\t65534\t65534\t65534\t65534", "CapEff:\t0000000000000000", "CapPrm:\t0000000000000000"} {
+		if !strings.Contains(string(status), want) {
+			t.Errorf("once attached the observer should have dropped privileges: no %q in\n%s", want, status)
+		}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("hello"))
+	c.Close()
+
+	for lines.Scan() {
+		log = append(log, lines.Text())
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("observer: %v\n%s", err, strings.Join(log, "\n"))
+	}
+	f, err := os.Open(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := flows.ReadLog(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	var client *flows.Flow
+	for i, fl := range got.Flows {
+		if fl.Role == flows.RoleClient && fl.Port == port {
+			client = &got.Flows[i]
+		}
+	}
+	if client == nil || client.Opened != 1 || client.Node != "test-node" || client.PID != uint32(os.Getpid()) || client.Cgroup == "" {
+		t.Errorf("client flow to port %d: %+v", port, client)
+	}
+	if len(got.Summaries) != 1 || got.Summaries[0].Lost() != 0 || got.Summaries[0].Flows == 0 {
+		t.Errorf("summaries %+v", got.Summaries)
+	}
+	if !strings.Contains(strings.Join(log, "\n"), "progress flows=") {
+		t.Errorf("no progress line on stderr:\n%s", strings.Join(log, "\n"))
+	}
+}

@@ -1,0 +1,63 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// nobody is the conventional unprivileged user and group id.
+const nobody = 65534
+
+// dropPrivileges gives up root: it switches the whole process to the user
+// who ran sudo (SUDO_UID, SUDO_GID) or else to nobody, which clears every
+// capability. The attached program, its maps and the ring buffer stay
+// usable through the file descriptors already open. It returns who the
+// process is now, or "" when it was not root to begin with.
+func dropPrivileges() (string, error) {
+	if os.Geteuid() != 0 {
+		return "", nil
+	}
+	uid, gid := nobody, nobody
+	if id, err := strconv.Atoi(os.Getenv("SUDO_UID")); err == nil && id > 0 {
+		uid = id
+		gid = id
+		if g, err := strconv.Atoi(os.Getenv("SUDO_GID")); err == nil && g > 0 {
+			gid = g
+		}
+	}
+	// Go applies these to every thread of the process.
+	if err := syscall.Setgroups(nil); err != nil {
+		return "", fmt.Errorf("setgroups: %w", err)
+	}
+	if err := syscall.Setgid(gid); err != nil {
+		return "", fmt.Errorf("setgid %d: %w", gid, err)
+	}
+	if err := syscall.Setuid(uid); err != nil {
+		return "", fmt.Errorf("setuid %d: %w", uid, err)
+	}
+	if os.Geteuid() == 0 || os.Getegid() == 0 {
+		return "", fmt.Errorf("still root after setuid(%d)", uid)
+	}
+	return fmt.Sprintf("uid %d, gid %d", uid, gid), nil
+}
+
+// createOutput creates the flow log file. When running under sudo it hands
+// the file to the invoking user, who will read it.
+func createOutput(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if os.Geteuid() == 0 {
+		uid, errU := strconv.Atoi(os.Getenv("SUDO_UID"))
+		gid, errG := strconv.Atoi(os.Getenv("SUDO_GID"))
+		if errU == nil && errG == nil {
+			_ = f.Chown(uid, gid)
+		}
+	}
+	return f, nil
+}
