@@ -29,7 +29,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"port":      portLabel,
 	"join":      strings.Join,
 	"status":    func(f *threats.Finding) threats.Status { return StatusOf(f) },
-	"evidence":  EvidenceText,
+	"evidence":  EvidenceLines,
 	"refs":      func(r catalog.References) string { return strings.Join(ReferenceList(r), ", ") },
 }).Parse(reportHTML))
 

@@ -130,10 +130,27 @@ func EvidenceText(ev model.Evidence) string {
 	return strings.Join(parts, " · ")
 }
 
+// EvidenceLines renders a finding's evidence one line each; an entry at
+// the same place (file, line and object) as the one before shows only its
+// detail, so the place is read once.
+func EvidenceLines(evidence []model.Evidence) []string {
+	out := make([]string, 0, len(evidence))
+	var prev model.Evidence
+	for i, ev := range evidence {
+		if i > 0 && ev.Detail != "" && ev.File == prev.File && ev.Line == prev.Line && ev.Object == prev.Object && ev.Field == prev.Field {
+			out = append(out, "↳ "+ev.Detail)
+		} else {
+			out = append(out, EvidenceText(ev))
+		}
+		prev = ev
+	}
+	return out
+}
+
 func mdEvidence(f *threats.Finding) string {
 	var lines []string
-	for _, ev := range f.Evidence {
-		lines = append(lines, md(EvidenceText(ev)))
+	for _, ev := range EvidenceLines(f.Evidence) {
+		lines = append(lines, md(ev))
 	}
 	if len(f.Raised) > 0 {
 		lines = append(lines, md("severity raised: "+strings.Join(f.Raised, "; ")))
