@@ -44,6 +44,11 @@ type Report struct {
 
 	// Graph is the (scoped) graph the report describes, for diagrams.
 	Graph *model.Graph `json:"-"`
+
+	// places locates findings whose evidence names no file (a namespace
+	// without a default-deny policy, the cluster without admission
+	// control): by element ID, and "" for anything else.
+	places map[string]model.Evidence
 }
 
 // ToolInfo names the program that wrote the report.
@@ -159,6 +164,9 @@ type ReportInput struct {
 	Questions   []catalog.Question
 	Answers     map[string]store.Decision
 	Scope       Scope
+	// Objects is the scan's inventory index (store.Objects); optional. It
+	// places findings on a namespace at its Namespace object.
+	Objects []store.ObjectRef
 }
 
 // BuildReport narrows the input to its scope and computes what every
@@ -218,7 +226,51 @@ func BuildReport(in ReportInput) (*Report, error) {
 	}
 	r.Summary.Questions = len(r.Questions)
 	r.namespaces(g)
+	r.locate(g, in.Objects)
 	return r, nil
+}
+
+// locate finds a manifest line for each boundary and for the system as a
+// whole: a namespace's Namespace object, else the first of its workloads;
+// the first object scanned for the rest.
+func (r *Report) locate(g *model.Graph, objects []store.ObjectRef) {
+	r.places = map[string]model.Evidence{}
+	for _, o := range objects {
+		if o.Kind == "Namespace" && o.Location.File != "" {
+			id := "boundary:namespace:" + o.Name
+			if _, ok := r.places[id]; !ok {
+				r.places[id] = model.Evidence{File: o.Location.File, Line: o.Location.Line, Object: "Namespace " + o.Name}
+			}
+		}
+		if _, ok := r.places[""]; !ok && o.Location.File != "" {
+			r.places[""] = model.Evidence{File: o.Location.File, Line: o.Location.Line, Object: o.Kind + " " + strings.TrimPrefix(o.Namespace+"/"+o.Name, "/")}
+		}
+	}
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		if len(n.Evidence) == 0 || n.Evidence[0].File == "" {
+			continue
+		}
+		if id := "boundary:namespace:" + n.Namespace; n.Namespace != "" {
+			if _, ok := r.places[id]; !ok {
+				r.places[id] = n.Evidence[0]
+			}
+		}
+		if _, ok := r.places[""]; !ok {
+			r.places[""] = n.Evidence[0]
+		}
+	}
+}
+
+// Place is where a finding whose evidence names no file is located: its
+// boundary's manifest, else the first scanned one. ok is false when the
+// report knows no manifest at all.
+func (r *Report) Place(f *threats.Finding) (model.Evidence, bool) {
+	if ev, ok := r.places[f.Element]; ok {
+		return ev, true
+	}
+	ev, ok := r.places[""]
+	return ev, ok
 }
 
 // SortFindings orders findings most severe first, then by ID.

@@ -198,6 +198,15 @@ func WriteReportSARIF(w io.Writer, r *Report, opts SARIFOptions) error {
 		}
 		logical := []sarifLogicalLocation{{Name: f.Element, FullyQualifiedName: f.Element, Kind: string(f.ElementType)}}
 		locs := sarifLocations(f.Evidence, base)
+		if len(locs) == 0 {
+			// GitHub shows only results with a file: a finding about a
+			// namespace or the whole cluster sits at its Namespace object,
+			// or at the first manifest scanned.
+			if at, ok := r.Place(f); ok {
+				at.Detail = "no single line causes this finding; shown at " + cmpOr(at.Object, "the first manifest scanned")
+				locs = sarifLocations([]model.Evidence{at}, base)
+			}
+		}
 		if len(locs) > 0 {
 			locs[0].LogicalLocations = logical
 			res.Locations = locs[:1]

@@ -416,6 +416,11 @@ func TestSARIFLocatesFindings(t *testing.T) {
 	}
 	found := false
 	for _, res := range doc.Runs[0].Results {
+		// GitHub shows only results in a file: namespace and cluster
+		// findings are placed too.
+		if len(res.Locations) == 0 || res.Locations[0].PhysicalLocation.ArtifactLocation.URI == "" || res.Locations[0].PhysicalLocation.Region.StartLine < 1 {
+			t.Errorf("result %s has no file location", res.PartialFingerprints["stridemapFindingId/v1"])
+		}
 		if res.PartialFingerprints["stridemapFindingId/v1"] != id {
 			continue
 		}

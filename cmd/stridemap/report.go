@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stridemap/stridemap/catalog"
 	"github.com/stridemap/stridemap/export"
+	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 )
 
@@ -129,6 +131,12 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 	if err != nil {
 		return err
 	}
+	var objects []store.ObjectRef
+	if opts.format == "sarif" {
+		if objects, err = s.Objects(ctx, id); err != nil {
+			return err
+		}
+	}
 	title := opts.title
 	if title == "" {
 		title = fmt.Sprintf("Threat model — scan #%d", id)
@@ -139,14 +147,15 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 	rep, err := export.BuildReport(export.ReportInput{
 		Title: title, ToolVersion: toolVersion(), GeneratedAt: time.Now(),
 		Scan: info, Graph: g, Findings: findings, Questions: questions, Answers: answers,
-		Scope: opts.scope.scope(),
+		Scope: opts.scope.scope(), Objects: objects,
 	})
 	if err != nil {
 		return err
 	}
 	if opts.format == "threatdragon" {
 		if err := export.CheckDiagramSize(rep.Graph); err != nil && !opts.scope.force {
-			if big, ok := err.(*export.TooLargeError); ok {
+			var big *export.TooLargeError
+			if errors.As(err, &big) {
 				return tooLarge(big)
 			}
 			return err
