@@ -255,7 +255,8 @@ func (d *dotWriter) legend() {
 // quote makes s a DOT double-quoted string. DOT gives meaning to few
 // characters inside quotes: the quote itself, the backslash (escape
 // sequences such as \l and \N) and raw newlines; everything else is
-// literal. A newline becomes DOT's \n, a centred line break.
+// literal. A newline becomes DOT's \n, a centred line break; other control
+// characters, which XML (and so SVG) cannot hold, become spaces.
 func quote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
@@ -269,6 +270,9 @@ func quote(s string) string {
 			b.WriteString(`\n`)
 		case '\r':
 		default:
+			if r < 0x20 || r == 0x7f {
+				r = ' '
+			}
 			b.WriteRune(r)
 		}
 	}

@@ -18,7 +18,7 @@ import (
 
 // hostile is what a manifest author controls: names, annotations, and so
 // the text of evidence.
-const hostile = "evil\"name\\\n<script>alert(1)</script> ünï --> <!-- ]]> {{.}} | *x* [l](javascript:alert(1)) &amp;"
+const hostile = "evil\"name\\\n<script>alert(1)</script> ünï\x01\x1b[31m --> <!-- ]]> {{.}} | *x* [l](javascript:alert(1)) &amp;"
 
 func hostileReport(t *testing.T) *export.Report {
 	t.Helper()
@@ -48,8 +48,10 @@ func hostileReport(t *testing.T) *export.Report {
 // TestSVGEscapesHostileNames: after layout, names are XML text in the SVG,
 // never markup; the document still parses and carries the name.
 func TestSVGEscapesHostileNames(t *testing.T) {
+	g := hostileGraph()
+	g.Nodes = append(g.Nodes, model.Node{ID: "workload:ns/" + hostile, Type: model.DataStore, Name: hostile, Kind: hostile, DataStore: &model.DataStoreInfo{Engine: hostile}})
 	var b bytes.Buffer
-	if err := export.WriteSVG(context.Background(), &b, graphviz.Renderer{}, hostileGraph(), export.DOTOptions{Title: hostile}); err != nil {
+	if err := export.WriteSVG(context.Background(), &b, graphviz.Renderer{}, g, export.DOTOptions{Title: hostile, Threats: export.ThreatCounts{"workload:ns/" + hostile: {High: 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
