@@ -21,6 +21,6 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update
-$sudo apt-get install -y --no-install-recommends chromium
+$sudo apt-get install -y chromium
 command -v chromium >/dev/null 2>&1 || { echo "install-chromium: chromium is still not on PATH" >&2; exit 1; }
 echo "chromium installed: $(chromium --version 2>/dev/null || command -v chromium)"
