@@ -89,8 +89,12 @@ type Report struct {
 	Resolved  int // resolved flows produced
 	Loopback  int // flows inside one network namespace, not between elements
 	Confirmed int // server-side flows that confirmed a client's
-	// External counts flows with an end that is no known pod.
+	// External counts flows with one end that is no known pod.
 	External int
+	// Unknown counts flows neither of whose ends is a known pod (a node's
+	// own processes talking to the world): not part of the architecture,
+	// and left out.
+	Unknown int
 }
 
 type pod struct {
@@ -359,7 +363,6 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 	}
 	endpoint := func(p *pod, a netip.Addr) Endpoint {
 		if p == nil {
-			rep.External++
 			return Endpoint{External: a.String()}
 		}
 		return p.endpoint()
@@ -422,9 +425,21 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 			FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, Evidence: []string{evidence(s)},
 		})
 	}
+	out = slices.DeleteFunc(out, func(f Flow) bool {
+		if len(f.From.Owners) == 0 && len(f.To.Owners) == 0 {
+			rep.Unknown++
+			return true
+		}
+		return false
+	})
 	slices.SortFunc(out, func(a, b Flow) int {
 		return cmp.Or(cmp.Compare(a.From.Workload(), b.From.Workload()), cmp.Compare(a.To.Workload(), b.To.Workload()), cmp.Compare(a.Port, b.Port))
 	})
+	for _, f := range out {
+		if len(f.From.Owners) == 0 || len(f.To.Owners) == 0 {
+			rep.External++
+		}
+	}
 	rep.Resolved = len(out)
 	return out, rep
 }
@@ -509,7 +524,6 @@ func (r *Resolver) viaService(c *flows.Flow, svc *service, base Flow, fl []flows
 	if len(out) == 0 {
 		// A Service without backends in the inventory: keep the flow, to
 		// the Service's address.
-		rep.External++
 		f := base
 		f.To = Endpoint{External: c.Remote.String()}
 		out = append(out, f)
