@@ -245,15 +245,15 @@ func TestOnlyDrawingStartsTheRenderer(t *testing.T) {
 // Chromium and checks the screenshot shows the diagram (the fills of data
 // stores and gateways are only drawn there) and the STRIDE matrix (its
 // critical cells' colour). Chromium is Debian's package:
-// .ci/install-chromium.sh installs it. Skipped only where it is missing
+// .ci/deps.sh installs it. Skipped only where it is missing
 // and CI is unset.
 func TestHTMLReportScreenshot(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed (CI is set): run .ci/install-chromium.sh")
+			t.Fatal("chromium is not installed (CI is set): run .ci/deps.sh")
 		}
-		t.Skip("skipping: chromium not installed; run .ci/install-chromium.sh")
+		t.Skip("skipping: chromium not installed; run .ci/deps.sh")
 	}
 	useRenderer(t)
 	c := newCLI(t)
