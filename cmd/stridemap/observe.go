@@ -1,0 +1,415 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/discover/flows/resolve"
+	"github.com/stridemap/stridemap/discover/manifests"
+	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/store"
+	"github.com/stridemap/stridemap/threats"
+)
+
+// observerEnv names the observer binary when it is neither next to
+// stridemap nor on PATH.
+const observerEnv = "STRIDEMAP_OBSERVER"
+
+// onObserving, when set (by tests), is called once the observer has
+// attached and observes.
+var onObserving func()
+
+type observeOptions struct {
+	duration   time.Duration
+	inventory  string
+	flowLogs   []string
+	observer   string
+	ringBuffer uint
+	catalogs   []string
+	scan       int64
+}
+
+func (a *app) observeCommand() *cobra.Command {
+	var opts observeOptions
+	cmd := &cobra.Command{
+		Use:   "observe [--duration D] [--inventory pods.json] [--flows FILE...]",
+		Short: "Watch real TCP flows with eBPF and merge them into the latest scan as observed edges",
+		Long: `Observe the TCP connections this machine's kernel carries (eBPF), name both ends
+with a Pod and Service inventory, and store the latest scan again with the flows
+merged in: edges seen on the wire are marked observed, with connection counts,
+bytes and first/last seen; flows nobody declared become new edges; peers that
+are no pod become external entities. The threat catalog is evaluated again.
+
+The observing is done by stridemap-observer, a small separate binary that needs
+root or the capabilities CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE; it gives up
+root once attached. stridemap itself needs no privileges when the observer has
+them:
+
+  sudo setcap cap_bpf,cap_perfmon,cap_sys_resource+ep "$(command -v stridemap-observer)"
+  stridemap observe --duration 1m --inventory pods.json
+
+Or record first and merge later (also how flows from several nodes, e.g. from
+the DaemonSet in deploy/, are merged):
+
+  sudo stridemap-observer --duration 1m -o node-a.jsonl
+  stridemap observe --flows node-a.jsonl --flows node-b.jsonl --inventory pods.json
+
+The inventory says which pod had which address:
+  kubectl get pods,services -A -o json > pods.json
+Sockets are named by their cgroup (the pod's UID), their network namespace, then
+their address; a flow to a ClusterIP lands on the Service's workloads, confirmed
+by the accepting side when it was observed too. Without an inventory only the
+peers' addresses are known.
+
+A progress line shows flows seen and events dropped. Events the kernel could not
+queue are reported, never silently lost: retry with a bigger --ring-buffer.`,
+		Example: `  stridemap observe --duration 30s --inventory pods.json
+  stridemap observe --flows flows.jsonl --inventory pods.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.duration < 0 {
+				return fmt.Errorf("--duration must not be negative")
+			}
+			return a.runObserve(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().DurationVar(&opts.duration, "duration", 30*time.Second, "how long to observe")
+	cmd.Flags().StringVar(&opts.inventory, "inventory", "", "Pods and Services with their addresses: kubectl get pods,services -A -o json")
+	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log (stridemap-observer -o) instead of observing (repeatable)")
+	cmd.Flags().StringVar(&opts.observer, "observer", "", "the stridemap-observer binary (default: next to stridemap, then $"+observerEnv+", then PATH)")
+	cmd.Flags().UintVar(&opts.ringBuffer, "ring-buffer", 0, "kernel event queue in bytes, a power of two (default 4 MiB)")
+	cmd.Flags().StringArrayVar(&opts.catalogs, "catalog", nil, "directory of YAML rules added to the built-in catalog (repeatable)")
+	cmd.Flags().Int64Var(&opts.scan, "scan", 0, "merge into this scan instead of the latest")
+	return cmd
+}
+
+func (a *app) runObserve(ctx context.Context, opts observeOptions) error {
+	rules, err := loadCatalog(opts.catalogs)
+	if err != nil {
+		return err
+	}
+	var objects []*discover.Object
+	if opts.inventory != "" {
+		inv, err := manifests.Collect(ctx, manifests.Request{Paths: []string{opts.inventory}})
+		if err != nil {
+			return fmt.Errorf("--inventory: %w", err)
+		}
+		for _, p := range inv.Problems {
+			fmt.Fprintf(a.stderr, "%s: %s\n", p.Severity, p)
+		}
+		objects = inv.Objects
+	}
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	base := opts.scan
+	if base == 0 {
+		if base, err = s.LatestScanID(ctx); err != nil {
+			return &exitError{code: exitUsage, message: fmt.Sprintf("%v: observed flows are merged into a scan; run stridemap scan first", err)}
+		}
+	}
+	info, err := s.Scan(ctx, base)
+	if err != nil {
+		return err
+	}
+
+	started := time.Now()
+	var log *flows.Log
+	var source discover.Source
+	if len(opts.flowLogs) > 0 {
+		log, source, err = readFlowLogs(opts.flowLogs)
+	} else {
+		log, source, err = a.observeWithObserver(ctx, opts)
+	}
+	if err != nil {
+		return err
+	}
+	// Whatever was observed is merged, even when the observation was
+	// interrupted.
+	ctx = context.WithoutCancel(ctx)
+	writeObservationSummary(a.stderr, log)
+
+	resolved, rep := resolve.New(objects).Resolve(log.Flows)
+	a.log.Debug("resolved", "flows", rep.Flows, "resolved", rep.Resolved, "loopback", rep.Loopback, "confirmed", rep.Confirmed, "external", rep.External, "unknown", rep.Unknown)
+	graph, err := s.Graph(ctx, base)
+	if err != nil {
+		return err
+	}
+	sourceName := "flow-log"
+	if len(opts.flowLogs) == 0 {
+		sourceName = "ebpf"
+	}
+	touched := model.MergeObserved(graph, observedFlows(resolved, sourceName))
+
+	var findings []threats.Finding
+	findings, err = threats.Evaluate(graph, rules.catalog)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "warning: %v\n", err)
+	}
+	records, ruleTexts, err := threats.Records(findings)
+	if err != nil {
+		return err
+	}
+	objectRefs, err := s.Objects(ctx, base)
+	if err != nil {
+		return err
+	}
+	problems, err := s.Problems(ctx, base)
+	if err != nil {
+		return err
+	}
+	id, err := s.SaveScan(ctx, store.ScanRecord{
+		StartedAt:   started,
+		FinishedAt:  time.Now(),
+		ToolVersion: toolVersion(),
+		Sources:     append(slices.Clone(info.Sources), source),
+		Objects:     objectRefs,
+		Problems:    problems,
+		Graph:       graph,
+		Findings:    records,
+		Rules:       ruleTexts,
+		Catalog:     rules.description,
+	})
+	if err != nil {
+		return err
+	}
+	newInfo, err := s.Scan(ctx, id)
+	if err != nil {
+		return err
+	}
+	writeMergeSummary(a.stdout, base, id, graph, touched, rep)
+	decisions, err := s.Triage(ctx)
+	if err != nil {
+		return err
+	}
+	threats.ApplyTriage(findings, decisions)
+	return writeFindingsSummary(a.stdout, newInfo, findings)
+}
+
+// observedFlows turns resolved flows into the model's observed flows.
+func observedFlows(resolved []resolve.Flow, source string) []model.ObservedFlow {
+	const maxEvidence = 3 // samples per flow: enough to go and check
+	out := make([]model.ObservedFlow, 0, len(resolved))
+	endpoint := func(e resolve.Endpoint) model.ObservedEndpoint {
+		me := model.ObservedEndpoint{Namespace: e.Namespace, External: e.External}
+		for _, o := range e.Owners {
+			me.Owners = append(me.Owners, model.OwnerRef{Kind: o.Kind, Name: o.Name})
+		}
+		return me
+	}
+	for _, f := range resolved {
+		of := model.ObservedFlow{
+			From: endpoint(f.From), To: endpoint(f.To), Port: int32(f.Port), Via: f.Via,
+			Observation: model.Observation{
+				Connections: f.Connections, Failed: f.Failed, BytesSent: f.BytesSent, BytesReceived: f.BytesReceived,
+				FirstSeen: f.FirstSeen.UTC(), LastSeen: f.LastSeen.UTC(), Sources: []string{source},
+			},
+		}
+		for i, ev := range f.Evidence {
+			if i == maxEvidence {
+				break
+			}
+			of.Evidence = append(of.Evidence, model.Evidence{Detail: "observed: " + ev})
+		}
+		out = append(out, of)
+	}
+	return out
+}
+
+// readFlowLogs reads and concatenates flow logs.
+func readFlowLogs(paths []string) (*flows.Log, discover.Source, error) {
+	all := &flows.Log{}
+	h := sha256.New()
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, discover.Source{}, fmt.Errorf("--flows: %w", err)
+		}
+		h.Write(b)
+		l, err := flows.ReadLog(bytes.NewReader(b))
+		if err != nil {
+			return nil, discover.Source{}, fmt.Errorf("--flows %s: %w", p, err)
+		}
+		all.Flows = append(all.Flows, l.Flows...)
+		all.Listeners = append(all.Listeners, l.Listeners...)
+		all.Summaries = append(all.Summaries, l.Summaries...)
+	}
+	src := discover.Source{Kind: discover.SourceKind("flows"), Path: strings.Join(paths, ","), Files: len(paths), Objects: len(all.Flows), SHA256: hex.EncodeToString(h.Sum(nil))}
+	return all, src, nil
+}
+
+// findObserver locates stridemap-observer: the flag, next to this
+// executable, the environment, then PATH.
+func findObserver(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "stridemap-observer")
+		if info, err := os.Stat(p); err == nil && !info.IsDir() {
+			return p, nil
+		}
+	}
+	if p := os.Getenv(observerEnv); p != "" {
+		return p, nil
+	}
+	if p, err := exec.LookPath("stridemap-observer"); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("stridemap-observer not found next to stridemap, in $%s or on PATH: build it with go build ./cmd/stridemap-observer, or record flows with it elsewhere and merge them with --flows", observerEnv)
+}
+
+// observeWithObserver runs stridemap-observer for the duration, shows its
+// progress and returns the flow log it wrote.
+func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*flows.Log, discover.Source, error) {
+	bin, err := findObserver(opts.observer)
+	if err != nil {
+		return nil, discover.Source{}, &exitError{code: exitUsage, message: err.Error()}
+	}
+	term := false
+	if f, ok := a.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		term = true
+	}
+	every := "10s"
+	if term {
+		every = "1s"
+	}
+	args := []string{"--duration", opts.duration.String(), "-o", "-", "--progress", every}
+	if opts.ringBuffer != 0 {
+		args = append(args, "--ring-buffer", fmt.Sprint(opts.ringBuffer))
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	// Interrupted, the observer still writes what it saw.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, discover.Source{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, discover.Source{}, fmt.Errorf("run %s: %w", bin, err)
+	}
+	var messages []string
+	lines := bufio.NewScanner(stderr)
+	for lines.Scan() {
+		line := lines.Text()
+		switch {
+		case strings.HasPrefix(line, "progress "):
+			if term {
+				fmt.Fprintf(a.stderr, "\r\033[K%s", strings.TrimPrefix(line, "progress "))
+			} else {
+				fmt.Fprintln(a.stderr, line)
+			}
+		case strings.HasPrefix(line, "observing "):
+			fmt.Fprintln(a.stderr, line)
+			if onObserving != nil {
+				onObserving()
+			}
+		default:
+			messages = append(messages, line)
+		}
+	}
+	if term {
+		fmt.Fprint(a.stderr, "\r\033[K")
+	}
+	waitErr := cmd.Wait()
+	for _, m := range messages {
+		if waitErr == nil || !strings.HasPrefix(m, "stridemap-observer: ") {
+			fmt.Fprintln(a.stderr, "observer:", m)
+		}
+	}
+	if waitErr != nil {
+		msg := strings.Join(messages, "; ")
+		hint := ""
+		if strings.Contains(msg, "load eBPF") {
+			hint = fmt.Sprintf(" (the observer needs root, or: sudo setcap cap_bpf,cap_perfmon,cap_sys_resource+ep %s)", bin)
+		}
+		return nil, discover.Source{}, fmt.Errorf("%s: %w: %s%s", filepath.Base(bin), waitErr, msg, hint)
+	}
+	log, err := flows.ReadLog(bytes.NewReader(out.Bytes()))
+	if err != nil {
+		return nil, discover.Source{}, fmt.Errorf("read the observer's flow log: %w", err)
+	}
+	sum := sha256.Sum256(out.Bytes())
+	node := ""
+	if len(log.Summaries) > 0 {
+		node = log.Summaries[0].Node
+	}
+	src := discover.Source{Kind: discover.SourceKind("ebpf"), Path: "ebpf:" + node, Objects: len(log.Flows), SHA256: hex.EncodeToString(sum[:])}
+	return log, src, nil
+}
+
+// writeObservationSummary reports what each observer saw and lost.
+func writeObservationSummary(w io.Writer, log *flows.Log) {
+	for _, s := range log.Summaries {
+		lost := "nothing lost"
+		if s.Lost() > 0 || s.Unattributed > 0 {
+			lost = fmt.Sprintf("INCOMPLETE: %d events dropped by the kernel (ring buffer full: retry with a larger --ring-buffer), %d undecodable, %d flows beyond the observer's bound, %d sockets without owner",
+				s.Dropped, s.DecodeErrors, s.Overflow, s.Unattributed)
+		}
+		fmt.Fprintf(w, "observed %d flows on %s in %s from %d events; %s\n", s.Flows, s.Node, s.Duration.Round(time.Millisecond), s.Events, lost)
+	}
+}
+
+// writeMergeSummary says which edges the observation confirmed and added,
+// and which declared ones it did not see.
+func writeMergeSummary(w io.Writer, base, id int64, g *model.Graph, touched []string, rep resolve.Report) {
+	byID := map[string]*model.Edge{}
+	for i := range g.Edges {
+		byID[g.Edges[i].ID] = &g.Edges[i]
+	}
+	var both, only []string
+	for _, id := range touched {
+		e := byID[id]
+		line := fmt.Sprintf("%s (%d connections", id, e.Observation.Connections)
+		if e.Via != "" {
+			line += " via " + e.Via
+		}
+		line += ")"
+		if e.Declared {
+			both = append(both, line)
+		} else {
+			only = append(only, line)
+		}
+	}
+	var unseen []string
+	for _, e := range g.Edges {
+		if e.Declared && !e.Observed {
+			unseen = append(unseen, e.ID)
+		}
+	}
+	fmt.Fprintf(w, "Scan #%d stored: scan #%d with %d observed flows merged in (%d resolved from %d observed; %d with a peer outside the inventory, %d inside one pod, %d of no known pod left out)\n",
+		id, base, len(touched), rep.Resolved, rep.Flows, rep.External, rep.Loopback, rep.Unknown)
+	fmt.Fprintf(w, "\nObserved and declared: %d\n", len(both))
+	for _, l := range both {
+		fmt.Fprintln(w, "  "+l)
+	}
+	fmt.Fprintf(w, "\nObserved, not declared: %d\n", len(only))
+	for _, l := range only {
+		fmt.Fprintln(w, "  "+l)
+	}
+	fmt.Fprintf(w, "\nDeclared, not observed: %d\n", len(unseen))
+	for _, l := range unseen {
+		fmt.Fprintln(w, "  "+l)
+	}
+}
