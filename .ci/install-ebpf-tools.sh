@@ -5,6 +5,7 @@
 #                                          clang 14.0.6: another clang may give other bytes)
 #   iproute2, iptables                     the end-to-end tests build network namespaces, veth
 #                                          pairs and a bridge, and DNAT a ClusterIP
+#   libcap2-bin (setcap)                   a test runs the observer as nobody with file capabilities
 # bpftool is only needed to regenerate vmlinux.h, which is committed, so it is not installed.
 # The eBPF tests themselves need root, a kernel with BTF (/sys/kernel/btf/vmlinux) and cgroup v2.
 set -euo pipefail
@@ -14,5 +15,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends clang llvm libbpf-dev iproute2 iptables >/dev/null
+apt-get install -y -qq --no-install-recommends clang llvm libbpf-dev iproute2 iptables libcap2-bin >/dev/null
 clang --version | head -1

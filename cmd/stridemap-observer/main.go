@@ -5,12 +5,12 @@
 // JSON-lines flow log. "stridemap observe" runs it and merges the flows
 // into a scan; the DaemonSet in deploy/ runs it on every node.
 //
-// It is the only part of stridemap that needs privileges (root, or
-// CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE), so it is a binary of its own
+// It is the only part of stridemap that needs privileges (root, or the
+// capabilities CAP_BPF and CAP_PERFMON), so it is a binary of its own
 // that links nothing else: in particular not go-graphviz, which compiles
 // WebAssembly into a cache under $TMPDIR at start-up that another local user
-// could plant. Once the program is attached it gives up root: it switches to
-// the user who ran sudo (SUDO_UID), or to nobody.
+// could plant. Once the program is attached it gives up root (it switches to
+// the user who ran sudo, SUDO_UID, or to nobody) and every capability.
 //
 // Usage:
 //
@@ -47,6 +47,7 @@ type options struct {
 	node       string
 	progress   time.Duration
 	keepRoot   bool
+	cgroupRoot string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -60,8 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.node, "node", "", "name of this machine in the log (default: env NODE_NAME, else the host name)")
 	fs.DurationVar(&opts.progress, "progress", time.Second, "how often to print a progress line on stderr; 0 for none")
 	fs.BoolVar(&opts.keepRoot, "keep-root", false, "do not give up root once attached (not recommended)")
+	fs.StringVar(&opts.cgroupRoot, "cgroup-root", "", "the host's cgroup v2 mount, to name cgroups (default: found in /proc/self/mountinfo; in a container, mount the host's and name it)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: stridemap-observer [flags]\n\nObserve TCP connections with eBPF and write them as a JSON-lines flow log.\nNeeds root, or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: stridemap-observer [flags]\n\nObserve TCP connections with eBPF and write them as a JSON-lines flow log.\nNeeds root, or the capabilities CAP_BPF and CAP_PERFMON.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -111,9 +113,7 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 		if err != nil {
 			return fmt.Errorf("give up root after attaching: %w", err)
 		}
-		if who != "" {
-			fmt.Fprintf(stderr, "attached; now running as %s\n", who)
-		}
+		fmt.Fprintf(stderr, "attached; now running as %s\n", who)
 	}
 	fmt.Fprintf(stderr, "observing TCP connections on %s for %s\n", node, durationText(opts.duration))
 
@@ -123,7 +123,11 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 		defer cancel()
 	}
 	agg := flows.NewAggregator(opts.maxFlows)
-	cgroups := flows.NewCgroupPaths(flows.CgroupRoot())
+	root := opts.cgroupRoot
+	if root == "" {
+		root = flows.CgroupRoot()
+	}
+	cgroups := flows.NewCgroupPaths(root)
 	resolved := map[uint64]string{}
 	resolveCgroups := func() {
 		for _, f := range agg.Flows() {

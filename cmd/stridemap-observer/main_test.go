@@ -89,7 +89,7 @@ func TestObserverBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Uid:\t65534\t65534\t65534\t65534", "Gid:\t65534\t65534\t65534\t65534", "CapEff:\t0000000000000000", "CapPrm:\t0000000000000000"} {
+	for _, want := range []string{"Uid:\t65534\t65534\t65534\t65534", "Gid:\t65534\t65534\t65534\t65534", "CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "NoNewPrivs:\t1"} {
 		if !strings.Contains(string(status), want) {
 			t.Errorf("once attached the observer should have dropped privileges: no %q in\n%s", want, status)
 		}
@@ -142,5 +142,53 @@ func TestObserverBinary(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(log, "\n"), "progress flows=") {
 		t.Errorf("no progress line on stderr:\n%s", strings.Join(log, "\n"))
+	}
+}
+
+// TestObserverWithFileCapabilities: a non-root user running the binary
+// with CAP_BPF and CAP_PERFMON as file capabilities can observe, and the
+// observer clears those capabilities once attached.
+func TestObserverWithFileCapabilities(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "" {
+			t.Skip("setting file capabilities needs root (runs in CI)")
+		}
+		t.Fatal("must run as root in CI")
+	}
+	for _, tool := range []string{"setcap", "setpriv"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "" {
+				t.Skipf("%s not installed (libcap2-bin, util-linux)", tool)
+			}
+			t.Fatalf("%s not installed: .ci/install-ebpf-tools.sh installs it", tool)
+		}
+	}
+	dir, err := os.MkdirTemp("", "stridemap-observer-caps-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil { // nobody must reach the binary
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "stridemap-observer")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("setcap", "cap_bpf,cap_perfmon+ep", bin).CombinedOutput(); err != nil {
+		t.Skipf("this filesystem does not take file capabilities: %v\n%s", err, out)
+	}
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", bin, "--duration", "1s", "--progress", "0")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("observer as nobody with file capabilities: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "now running as uid 65534, gid 65534, no capabilities") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+	log, err := flows.ReadLog(&stdout)
+	if err != nil || len(log.Summaries) != 1 {
+		t.Errorf("flow log: %v %+v", err, log)
 	}
 }

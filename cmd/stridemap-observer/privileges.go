@@ -7,42 +7,53 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // nobody is the conventional unprivileged user and group id.
 const nobody = 65534
 
-// dropPrivileges gives up root: it switches the whole process to the user
-// who ran sudo (SUDO_UID, SUDO_GID) or else to nobody, which clears every
-// capability. The attached program, its maps and the ring buffer stay
-// usable through the file descriptors already open. It returns who the
-// process is now, or "" when it was not root to begin with.
+// dropPrivileges gives up what attaching needed. As root it switches the
+// whole process to the user who ran sudo (SUDO_UID, SUDO_GID) or else to
+// nobody. Either way it then clears every capability (those a non-root
+// user got from file capabilities included) and sets no_new_privs, on all
+// threads. The attached program, its maps and the ring buffer stay usable
+// through the file descriptors already open. It returns who the process
+// now is.
 func dropPrivileges() (string, error) {
-	if os.Geteuid() != 0 {
-		return "", nil
-	}
-	uid, gid := nobody, nobody
-	if id, err := strconv.Atoi(os.Getenv("SUDO_UID")); err == nil && id > 0 {
-		uid = id
-		gid = id
-		if g, err := strconv.Atoi(os.Getenv("SUDO_GID")); err == nil && g > 0 {
-			gid = g
+	if os.Geteuid() == 0 {
+		uid, gid := nobody, nobody
+		if id, err := strconv.Atoi(os.Getenv("SUDO_UID")); err == nil && id > 0 {
+			uid, gid = id, id
+			if g, err := strconv.Atoi(os.Getenv("SUDO_GID")); err == nil && g > 0 {
+				gid = g
+			}
+		}
+		// Go applies these to every thread of the process.
+		if err := syscall.Setgroups(nil); err != nil {
+			return "", fmt.Errorf("setgroups: %w", err)
+		}
+		if err := syscall.Setgid(gid); err != nil {
+			return "", fmt.Errorf("setgid %d: %w", gid, err)
+		}
+		if err := syscall.Setuid(uid); err != nil {
+			return "", fmt.Errorf("setuid %d: %w", uid, err)
+		}
+		if os.Geteuid() == 0 || os.Getegid() == 0 {
+			return "", fmt.Errorf("still root after setuid(%d)", uid)
 		}
 	}
-	// Go applies these to every thread of the process.
-	if err := syscall.Setgroups(nil); err != nil {
-		return "", fmt.Errorf("setgroups: %w", err)
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData // all zero: no capability at all
+	if _, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); errno != 0 {
+		return "", fmt.Errorf("clear capabilities: %w (build stridemap-observer with CGO_ENABLED=0)", errno)
 	}
-	if err := syscall.Setgid(gid); err != nil {
-		return "", fmt.Errorf("setgid %d: %w", gid, err)
+	if _, _, errno := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); errno != 0 {
+		return "", fmt.Errorf("set no_new_privs: %w", errno)
 	}
-	if err := syscall.Setuid(uid); err != nil {
-		return "", fmt.Errorf("setuid %d: %w", uid, err)
-	}
-	if os.Geteuid() == 0 || os.Getegid() == 0 {
-		return "", fmt.Errorf("still root after setuid(%d)", uid)
-	}
-	return fmt.Sprintf("uid %d, gid %d", uid, gid), nil
+	return fmt.Sprintf("uid %d, gid %d, no capabilities", os.Getuid(), os.Getgid()), nil
 }
 
 // createOutput creates the flow log file. When running under sudo it hands

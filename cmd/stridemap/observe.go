@@ -57,11 +57,10 @@ bytes and first/last seen; flows nobody declared become new edges; peers that
 are no pod become external entities. The threat catalog is evaluated again.
 
 The observing is done by stridemap-observer, a small separate binary that needs
-root or the capabilities CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE; it gives up
-root once attached. stridemap itself needs no privileges when the observer has
-them:
+root or the capabilities CAP_BPF and CAP_PERFMON, and gives them all up once
+attached. stridemap itself needs no privileges when the observer has them:
 
-  sudo setcap cap_bpf,cap_perfmon,cap_sys_resource+ep "$(command -v stridemap-observer)"
+  sudo setcap cap_bpf,cap_perfmon+ep "$(command -v stridemap-observer)"
   stridemap observe --duration 1m --inventory pods.json
 
 Or record first and merge later (also how flows from several nodes, e.g. from
@@ -342,7 +341,7 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 		msg := strings.Join(messages, "; ")
 		hint := ""
 		if strings.Contains(msg, "load eBPF") {
-			hint = fmt.Sprintf(" (the observer needs root, or: sudo setcap cap_bpf,cap_perfmon,cap_sys_resource+ep %s)", bin)
+			hint = fmt.Sprintf(" (the observer needs root, or: sudo setcap cap_bpf,cap_perfmon+ep %s)", bin)
 		}
 		return nil, discover.Source{}, fmt.Errorf("%s: %w: %s%s", filepath.Base(bin), waitErr, msg, hint)
 	}
