@@ -50,8 +50,8 @@ type options struct {
 	cgroupRoot string
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var opts options
+// flagSet declares the command line into opts.
+func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("stridemap-observer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.DurationVar(&opts.duration, "duration", 30*time.Second, "how long to observe; 0 until interrupted (SIGINT, SIGTERM)")
@@ -66,6 +66,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Usage: stridemap-observer [flags]\n\nObserve TCP connections with eBPF and write them as a JSON-lines flow log.\nNeeds root, or the capabilities CAP_BPF and CAP_PERFMON.\n\nFlags:")
 		fs.PrintDefaults()
 	}
+	return fs
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var opts options
+	fs := flagSet(&opts, stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -1,0 +1,67 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/stridemap/stridemap/discover/manifests"
+)
+
+// TestDaemonSetManifest keeps deploy/observer-daemonset.yaml honest: its
+// arguments are flags this binary has, and it asks for the least
+// privilege the observer needs.
+func TestDaemonSetManifest(t *testing.T) {
+	inv, err := manifests.Collect(context.Background(), manifests.Request{Paths: []string{"../../deploy/observer-daemonset.yaml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Problems) > 0 {
+		t.Fatalf("problems: %v", inv.Problems)
+	}
+	var ds *appsv1.DaemonSet
+	for _, o := range inv.Objects {
+		if d, ok := o.Typed.(*appsv1.DaemonSet); ok {
+			ds = d
+		}
+	}
+	if ds == nil {
+		t.Fatal("no DaemonSet")
+	}
+	spec := ds.Spec.Template.Spec
+	if len(spec.Containers) != 1 || spec.HostNetwork || spec.HostPID || spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+		t.Errorf("pod spec: %d containers, hostNetwork %v, hostPID %v, automount %v", len(spec.Containers), spec.HostNetwork, spec.HostPID, spec.AutomountServiceAccountToken)
+	}
+	c := spec.Containers[0]
+	var opts options
+	args := strings.Split(strings.ReplaceAll(strings.Join(c.Args, "\n"), "$(NODE_NAME)", "node-a"), "\n")
+	fs := flagSet(&opts, io.Discard)
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		t.Errorf("the DaemonSet's args %q do not parse: %v", c.Args, err)
+	}
+	if opts.duration != 0 || opts.output == "-" || opts.cgroupRoot == "" || opts.node != "node-a" || opts.keepRoot {
+		t.Errorf("options %+v: want observing until stopped, into a file on the node, naming cgroups from the host", opts)
+	}
+	sc := c.SecurityContext
+	if sc == nil || sc.Capabilities == nil {
+		t.Fatal("no security context")
+	}
+	if !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || !slices.Equal(sc.Capabilities.Add, []corev1.Capability{"BPF", "PERFMON"}) {
+		t.Errorf("capabilities drop %v add %v, want ALL and BPF, PERFMON", sc.Capabilities.Drop, sc.Capabilities.Add)
+	}
+	if sc.Privileged != nil && *sc.Privileged || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Errorf("security context %+v", sc)
+	}
+	for _, m := range c.VolumeMounts {
+		if m.MountPath == opts.cgroupRoot && !m.ReadOnly {
+			t.Errorf("the host's cgroups must be mounted read-only")
+		}
+	}
+}
