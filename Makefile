@@ -16,11 +16,13 @@ demo: build
 	./$(BIN) --db $(DEMO_DB) scan -f testdata/demo
 	@echo
 	./$(BIN) --db $(DEMO_DB) graph --format table
-	@./$(BIN) --db $(DEMO_DB) graph --format dot -o .stridemap/demo.dot
 	@./$(BIN) --db $(DEMO_DB) graph --format json -o .stridemap/demo.json
+	@./$(BIN) --db $(DEMO_DB) graph --format svg -o .stridemap/demo.svg
+	@./$(BIN) --db $(DEMO_DB) report --format html -o .stridemap/demo.html
 	@echo
-	@echo "Graph written to .stridemap/demo.dot and .stridemap/demo.json (render: dot -Tsvg .stridemap/demo.dot > demo.svg)"
-	@echo "Explore further: ./$(BIN) --db $(DEMO_DB) scans"
+	@echo "Written: .stridemap/demo.svg (diagram), .stridemap/demo.html (audit report), .stridemap/demo.json (graph)"
+	@echo "Review it in the terminal: ./$(BIN) --db $(DEMO_DB) tui"
+	@echo "Or list the threats:       ./$(BIN) --db $(DEMO_DB) findings --severity high"
 
 # vet, staticcheck and every test (with the race detector). Tests that need
 # ../shared/corpus or root run in CI and skip with a message elsewhere.
