@@ -19,8 +19,6 @@ CREATE TABLE findings (
     UNIQUE (scan_id, id)
 ) STRICT;
 
-CREATE INDEX findings_rule ON findings (scan_id, rule_id);
-
 -- The text of each rule that produced findings (title, description,
 -- mitigation, references), kept once per scan rather than once per
 -- finding, as the catalog said it when the scan ran.
