@@ -2,6 +2,7 @@ package flows
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync"
@@ -42,6 +43,27 @@ type Flow struct {
 	BytesReceived uint64    `json:"bytesReceived"`
 	FirstSeen     time.Time `json:"firstSeen"`
 	LastSeen      time.Time `json:"lastSeen"`
+	// Protocols and Encryption count connections by what their first bytes
+	// showed (see Classify): {"http": 3}, {"plaintext": 3}. Connections
+	// whose bytes were not seen, or said nothing, are not counted.
+	Protocols  map[string]uint64 `json:"protocols,omitempty"`
+	Encryption map[string]uint64 `json:"encryption,omitempty"`
+}
+
+// count adds one connection's verdict.
+func (f *Flow) count(v Verdict) {
+	if v.Protocol != "" {
+		if f.Protocols == nil {
+			f.Protocols = map[string]uint64{}
+		}
+		f.Protocols[v.Protocol]++
+	}
+	if v.Encryption != "" {
+		if f.Encryption == nil {
+			f.Encryption = map[string]uint64{}
+		}
+		f.Encryption[v.Encryption]++
+	}
 }
 
 // Listener is a listening socket seen while observing.
@@ -72,8 +94,17 @@ type Aggregator struct {
 	max       int
 	flows     map[Key]*Flow
 	listeners map[listenerKey]*Listener
-	events    uint64
-	overflow  uint64
+	// conns are the open connections, by socket cookie, so that Payload
+	// events (which carry no addresses) find their flow.
+	conns    map[uint64]*conn
+	events   uint64
+	overflow uint64
+}
+
+// conn is one open connection and the first bytes seen each way.
+type conn struct {
+	key               Key
+	request, response []byte
 }
 
 // NewAggregator returns an Aggregator that keeps at most maxFlows flows.
@@ -81,7 +112,7 @@ func NewAggregator(maxFlows int) *Aggregator {
 	if maxFlows <= 0 {
 		maxFlows = DefaultMaxFlows
 	}
-	return &Aggregator{max: maxFlows, flows: map[Key]*Flow{}, listeners: map[listenerKey]*Listener{}}
+	return &Aggregator{max: maxFlows, flows: map[Key]*Flow{}, listeners: map[listenerKey]*Listener{}, conns: map[uint64]*conn{}}
 }
 
 // Add folds one event in.
@@ -89,8 +120,12 @@ func (a *Aggregator) Add(e Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.events++
-	if e.Kind == Listen {
+	switch e.Kind {
+	case Listen:
 		a.addListener(e)
+		return
+	case Payload:
+		a.addPayload(e)
 		return
 	}
 	k := Key{Netns: e.Netns, CgroupID: e.CgroupID, Role: e.Role, Local: e.Local.Addr(), Remote: e.Remote.Addr(), Port: e.ServerPort()}
@@ -106,10 +141,21 @@ func (a *Aggregator) Add(e Event) {
 	switch e.Kind {
 	case Connect, Accept:
 		f.Opened++
+		if len(a.conns) < a.max {
+			a.conns[e.Cookie] = &conn{key: k}
+		} else {
+			a.overflow++ // its first bytes will not be classified
+		}
 	case Close:
 		f.Closed++
 		f.BytesSent += e.BytesSent
 		f.BytesReceived += e.BytesReceived
+		if c := a.conns[e.Cookie]; c != nil {
+			delete(a.conns, e.Cookie)
+			if c.key == k {
+				f.count(c.verdict())
+			}
+		}
 	case ConnectFailed:
 		f.Failed++
 	}
@@ -124,6 +170,29 @@ func (a *Aggregator) Add(e Event) {
 	}
 }
 
+// addPayload keeps the first bytes of an open connection: a client's
+// egress and a server's ingress are the request, the other way the
+// response.
+func (a *Aggregator) addPayload(e Event) {
+	c := a.conns[e.Cookie]
+	if c == nil {
+		return // opened before the observer, or beyond the bound
+	}
+	request := (e.Direction == Egress) == (c.key.Role == RoleClient)
+	if request && c.request == nil {
+		c.request = append([]byte(nil), e.PayloadBytes()...)
+	} else if !request && c.response == nil {
+		c.response = append([]byte(nil), e.PayloadBytes()...)
+	}
+}
+
+func (c *conn) verdict() Verdict {
+	if c.request == nil && c.response == nil {
+		return Verdict{}
+	}
+	return Classify(c.request, c.response)
+}
+
 func (a *Aggregator) addListener(e Event) {
 	k := listenerKey{e.Netns, e.Local}
 	if _, ok := a.listeners[k]; !ok && len(a.listeners) >= a.max {
@@ -133,12 +202,22 @@ func (a *Aggregator) addListener(e Event) {
 	a.listeners[k] = &Listener{Netns: e.Netns, CgroupID: e.CgroupID, Addr: e.Local, Comm: e.Comm, PID: e.PID, Time: e.Time}
 }
 
-// Flows returns a copy of the flows, in a stable order.
+// Flows returns a copy of the flows, in a stable order. Connections still
+// open count with what their first bytes showed so far.
 func (a *Aggregator) Flows() []Flow {
 	a.mu.Lock()
 	out := make([]Flow, 0, len(a.flows))
-	for _, f := range a.flows {
-		out = append(out, *f)
+	index := make(map[Key]int, len(a.flows))
+	for k, f := range a.flows {
+		c := *f
+		c.Protocols, c.Encryption = maps.Clone(f.Protocols), maps.Clone(f.Encryption)
+		index[k] = len(out)
+		out = append(out, c)
+	}
+	for _, c := range a.conns {
+		if i, ok := index[c.key]; ok {
+			out[i].count(c.verdict())
+		}
 	}
 	a.mu.Unlock()
 	slices.SortFunc(out, func(x, y Flow) int { return compareKeys(x.Key, y.Key) })
@@ -165,15 +244,18 @@ type AggregatorStats struct {
 	Flows     int    // distinct flows kept
 	Listeners int    // distinct listeners kept
 	// Overflow counts events for new flows or listeners that arrived when
-	// the bound was reached, and were not kept.
+	// the bound was reached, and were not kept, and connections too many
+	// at once to classify.
 	Overflow uint64
+	// Open is the number of connections open now.
+	Open int
 }
 
 // Stats reports what was added so far.
 func (a *Aggregator) Stats() AggregatorStats {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return AggregatorStats{Events: a.events, Flows: len(a.flows), Listeners: len(a.listeners), Overflow: a.overflow}
+	return AggregatorStats{Events: a.events, Flows: len(a.flows), Listeners: len(a.listeners), Overflow: a.overflow, Open: len(a.conns)}
 }
 
 func compareKeys(x, y Key) int {

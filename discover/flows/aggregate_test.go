@@ -47,8 +47,56 @@ func TestAggregatorFoldsConnectionsIntoFlows(t *testing.T) {
 	if len(ls) != 1 || ls[0].Addr != netip.MustParseAddrPort("0.0.0.0:80") || ls[0].Comm != "app" {
 		t.Errorf("listeners: %+v", ls)
 	}
-	if s := a.Stats(); s != (AggregatorStats{Events: 6, Flows: 2, Listeners: 1}) {
+	if s := a.Stats(); s != (AggregatorStats{Events: 6, Flows: 2, Listeners: 1, Open: 1}) {
 		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestAggregatorClassifiesConnections: Payload events find their
+// connection by cookie; each connection counts once, by what its first
+// bytes showed, when it closes, or provisionally while still open.
+func TestAggregatorClassifiesConnections(t *testing.T) {
+	a := NewAggregator(0)
+	with := func(e Event, cookie uint64) Event { e.Cookie = cookie; return e }
+	payload := func(cookie uint64, role Role, dir Direction, b string) Event {
+		e := Event{Kind: Payload, Role: role, Cookie: cookie, Direction: dir, PayloadLen: len(b)}
+		copy(e.Payload[:], b)
+		return e
+	}
+	// An HTTP connection, closed.
+	a.Add(with(ev(Connect, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", 0), 1))
+	a.Add(payload(1, RoleClient, Egress, "GET / HTTP/1.1\r\n"))
+	a.Add(payload(1, RoleClient, Ingress, "HTTP/1.1 200 OK\r\n"))
+	a.Add(payload(1, RoleClient, Egress, "a later segment is ignored"))
+	a.Add(with(ev(Close, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", 0), 1))
+	// A TLS connection to the same port, still open.
+	a.Add(with(ev(Connect, RoleClient, "10.0.0.1:40002", "10.0.0.2:80", 0), 2))
+	a.Add(payload(2, RoleClient, Egress, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"))
+	// The server's side of the HTTP connection: its ingress is the request.
+	a.Add(with(ev(Accept, RoleServer, "10.0.0.2:80", "10.0.0.1:40001", 0), 3))
+	a.Add(payload(3, RoleServer, Ingress, "POST /x HTTP/1.1\r\n"))
+	// A Payload for a connection opened before the observer: ignored.
+	a.Add(payload(99, RoleClient, Egress, "GET / HTTP/1.1\r\n"))
+
+	fl := a.Flows()
+	if len(fl) != 2 {
+		t.Fatalf("flows %+v", fl)
+	}
+	client, server := fl[0], fl[1]
+	if fmt.Sprint(client.Protocols, client.Encryption) != "map[http:1 tls:1] map[plaintext:1 tls:1]" {
+		t.Errorf("client flow: protocols %v encryption %v", client.Protocols, client.Encryption)
+	}
+	if fmt.Sprint(server.Protocols, server.Encryption) != "map[http:1] map[plaintext:1]" {
+		t.Errorf("server flow: protocols %v encryption %v", server.Protocols, server.Encryption)
+	}
+	// Flows returns copies: the provisional count of the open connection
+	// is not kept, and callers cannot change the aggregator's maps.
+	fl[0].Protocols["http"] = 100
+	if again := a.Flows()[0]; again.Protocols["http"] != 1 || again.Protocols["tls"] != 1 {
+		t.Errorf("second Flows: %v", again.Protocols)
+	}
+	if s := a.Stats(); s.Open != 2 {
+		t.Errorf("open connections %d, want 2", s.Open)
 	}
 }
 

@@ -21,6 +21,16 @@ const (
 	Accept        = Kind(bpf.EventAccept)        // a connection was accepted: the local end is the server
 	Close         = Kind(bpf.EventClose)         // an open connection ended; its bytes are final
 	ConnectFailed = Kind(bpf.EventConnectFailed) // a connect() never opened (refused, timed out, reset)
+	Payload       = Kind(bpf.EventPayload)       // the first bytes one way of an open connection (needs Config.Cgroup)
+)
+
+// Direction says which way a Payload event's bytes went.
+type Direction uint8
+
+// Directions, as flow.c reports them.
+const (
+	Egress  = Direction(bpf.DirEgress)  // sent by the local end
+	Ingress = Direction(bpf.DirIngress) // received by the local end
 )
 
 func (k Kind) String() string {
@@ -35,6 +45,8 @@ func (k Kind) String() string {
 		return "close"
 	case ConnectFailed:
 		return "connect-failed"
+	case Payload:
+		return "payload"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -118,7 +130,16 @@ type Event struct {
 	// retransmissions) and received.
 	HasBytes                 bool
 	BytesSent, BytesReceived uint64
+	// A Payload event carries the first bytes (at most bpf.PayloadMax) the
+	// socket sent or received, and no addresses: Cookie names the
+	// connection. They are for classifying, never for keeping.
+	Direction  Direction
+	PayloadLen int
+	Payload    [bpf.PayloadMax]byte
 }
+
+// PayloadBytes are the valid bytes of a Payload event.
+func (e *Event) PayloadBytes() []byte { return e.Payload[:e.PayloadLen] }
 
 // ServerPort is the port of the connection's server end.
 func (e *Event) ServerPort() uint16 {
@@ -156,6 +177,9 @@ var (
 	offFlags     = unsafe.Offsetof(bpf.RawEvent{}.Flags)
 	offState     = unsafe.Offsetof(bpf.RawEvent{}.State)
 	offComm      = unsafe.Offsetof(bpf.RawEvent{}.Comm)
+	offPayLen    = unsafe.Offsetof(bpf.RawEvent{}.PayloadLen)
+	offDirection = unsafe.Offsetof(bpf.RawEvent{}.Direction)
+	offPayload   = unsafe.Offsetof(bpf.RawEvent{}.Payload)
 )
 
 const afInet6 = 10
@@ -178,7 +202,7 @@ func Decode(b []byte) (Event, error) {
 		IPv6Socket:    b[offFamily] == afInet6,
 		State:         TCPState(b[offState]),
 	}
-	if e.Kind < Listen || e.Kind > ConnectFailed {
+	if e.Kind < Listen || e.Kind > Payload {
 		return Event{}, fmt.Errorf("%w: %d", ErrUnknownKind, b[offType])
 	}
 	flags := b[offFlags]
@@ -194,6 +218,11 @@ func Decode(b []byte) (Event, error) {
 	e.Remote = netip.AddrPortFrom(addr16(b[offRemote:]), le.Uint16(b[offRPort:]))
 	if e.OwnerKnown {
 		e.Comm = cString(b[offComm : offComm+16])
+	}
+	if e.Kind == Payload {
+		e.Direction = Direction(b[offDirection])
+		e.PayloadLen = min(int(le.Uint16(b[offPayLen:])), bpf.PayloadMax)
+		copy(e.Payload[:], b[offPayload:offPayload+uintptr(e.PayloadLen)])
 	}
 	return e, nil
 }

@@ -68,6 +68,16 @@ func TestDecode(t *testing.T) {
 			Kind: Close, Role: RoleServer, IPv6Socket: true, State: 9, HasBytes: true, BytesSent: 10, BytesReceived: 20,
 			Local: netip.MustParseAddrPort("[fd00::1]:443"), Remote: netip.MustParseAddrPort("[fd00::2]:50000"),
 		},
+	}, {
+		name: "payload, cut to its length",
+		raw: bpf.RawEvent{
+			Cookie: 5, Type: bpf.EventPayload, Direction: bpf.DirEgress, PayloadLen: 4, Payload: [32]byte{'P', 'I', 'N', 'G', 'x'},
+			Flags: bpf.FlagOwnerKnown | bpf.FlagClient, Comm: comm("redis-cli"), LocalPort: 40000, RemotePort: 6379,
+		},
+		want: Event{
+			Kind: Payload, Role: RoleClient, Cookie: 5, OwnerKnown: true, Comm: "redis-cli", Direction: Egress, PayloadLen: 4, Payload: [32]byte{'P', 'I', 'N', 'G'},
+			Local: netip.AddrPortFrom(netip.IPv6Unspecified(), 40000), Remote: netip.AddrPortFrom(netip.IPv6Unspecified(), 6379),
+		},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,7 +97,7 @@ func TestDecodeErrors(t *testing.T) {
 	if _, err := Decode(good[:RecordSize-1]); !errors.Is(err, ErrShortRecord) {
 		t.Errorf("short record: %v, want ErrShortRecord", err)
 	}
-	for _, kind := range []uint8{0, bpf.EventConnectFailed + 1} {
+	for _, kind := range []uint8{0, bpf.EventPayload + 1} {
 		if _, err := Decode(record(t, bpf.RawEvent{Type: kind})); !errors.Is(err, ErrUnknownKind) {
 			t.Errorf("kind %d: %v, want ErrUnknownKind", kind, err)
 		}

@@ -21,6 +21,10 @@ type Config struct {
 	// multiple of the page size; 0 means 4 MiB. A bigger queue absorbs
 	// longer bursts before events are dropped.
 	RingBufferBytes uint32
+	// Cgroup, when set, is a cgroup v2 directory (see CgroupRoot) whose
+	// sockets' first payload bytes are peeked at to classify each
+	// connection's protocol and encryption. It needs CAP_NET_ADMIN.
+	Cgroup string
 }
 
 // Observer runs the eBPF program and reads its events.
@@ -51,6 +55,12 @@ func Open(cfg Config) (*Observer, error) {
 	if err := objs.Attach(); err != nil {
 		o.Close()
 		return nil, err
+	}
+	if cfg.Cgroup != "" {
+		if err := objs.AttachCgroup(cfg.Cgroup); err != nil {
+			o.Close()
+			return nil, err
+		}
 	}
 	return o, nil
 }

@@ -23,7 +23,7 @@ func needRoot(t *testing.T) {
 // whole pipeline: Open, Run until the context ends, aggregate.
 func TestObserverLoopback(t *testing.T) {
 	needRoot(t)
-	o, err := Open(Config{})
+	o, err := Open(Config{Cgroup: CgroupRoot()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,10 +54,10 @@ func TestObserverLoopback(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Write([]byte("hello")); err != nil {
+		if _, err := c.Write([]byte("*1\r\n$5\r\nhello")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := io.ReadFull(c, make([]byte, 5)); err != nil {
+		if _, err := io.ReadFull(c, make([]byte, 13)); err != nil {
 			t.Fatal(err)
 		}
 		c.(*net.TCPConn).CloseWrite()
@@ -89,7 +89,8 @@ func TestObserverLoopback(t *testing.T) {
 		t.Fatalf("flows on port %d: client %+v server %+v", port, client, server)
 	}
 	for _, f := range []*Flow{client, server} {
-		if f.Opened != conns || f.Closed != conns || f.BytesSent != 5*conns || f.BytesReceived != 5*conns ||
+		if f.Opened != conns || f.Closed != conns || f.BytesSent != 13*conns || f.BytesReceived != 13*conns ||
+			f.Protocols["redis"] != conns || f.Encryption["plaintext"] != conns ||
 			f.Local != lo || f.Remote != lo || f.PID != uint32(os.Getpid()) || f.Netns == 0 || f.CgroupID == 0 {
 			t.Errorf("%s flow %+v", f.Role, *f)
 		}

@@ -10,6 +10,11 @@
 //                             cloned from the listener with the socket)
 //   * -> CLOSE             the connection ended (or the connect failed)
 //
+// Two optional cgroup_skb programs, attached to a cgroup v2 directory, copy
+// the first payload bytes each tracked socket sends and receives (once per
+// direction) so that user space can tell TLS from plaintext HTTP, gRPC,
+// Redis, Postgres … . Those bytes are classified in memory and never kept.
+//
 // The owner (pid, comm, cgroup) is kept in socket storage, because the
 // established and close transitions usually run in softirq context, where
 // the current task is whoever the interrupt happened to stop. Storage maps
@@ -36,7 +41,16 @@ enum event_type {
 	EVENT_ACCEPT = 3,  // the local end accepted and the connection is open
 	EVENT_CLOSE = 4,   // an open connection ended; bytes are final
 	EVENT_CONNECT_FAILED = 5, // a connect() never reached ESTABLISHED
+	EVENT_PAYLOAD = 6, // the first payload bytes of an open connection in one direction
 };
+
+// direction says which way an EVENT_PAYLOAD's bytes went.
+enum direction {
+	DIR_EGRESS = 1,  // sent by the local end
+	DIR_INGRESS = 2, // received by the local end
+};
+
+#define PAYLOAD_MAX 32
 
 // event_flags qualify an event.
 enum event_flags {
@@ -44,6 +58,8 @@ enum event_flags {
 	FLAG_CLIENT = 2,      // the local end called connect()
 	FLAG_SERVER = 4,      // the local end was accepted from a listener
 	FLAG_BYTES = 8,       // bytes_sent and bytes_received are set
+	FLAG_PEEKED_EGRESS = 16,  // owner only: the first bytes sent were reported
+	FLAG_PEEKED_INGRESS = 32, // owner only: the first bytes received were reported
 };
 
 // drop_reason indexes the per-CPU drop counters.
@@ -83,6 +99,10 @@ struct event {
 	__u8 flags;         // enum event_flags
 	__u8 state;         // EVENT_CLOSE, EVENT_CONNECT_FAILED: the TCP state closed from
 	char comm[TASK_COMM_LEN];
+	__u16 payload_len;  // EVENT_PAYLOAD: how many bytes of payload are valid
+	__u8 direction;     // EVENT_PAYLOAD: enum direction
+	__u8 pad[5];
+	__u8 payload[PAYLOAD_MAX];
 };
 
 struct {
@@ -109,6 +129,7 @@ const struct event *unused_event __attribute__((unused));
 const enum event_type *unused_event_type __attribute__((unused));
 const enum event_flags *unused_event_flags __attribute__((unused));
 const enum drop_reason *unused_drop_reason __attribute__((unused));
+const enum direction *unused_direction __attribute__((unused));
 
 static __always_inline void count_drop(__u32 reason)
 {
@@ -188,7 +209,9 @@ static __always_inline int emit(struct sock *sk, __u8 family, __u8 type, __u8 st
 			flags |= FLAG_BYTES;
 		}
 	}
-	e->flags = flags;
+	e->flags = flags & (FLAG_OWNER_KNOWN | FLAG_CLIENT | FLAG_SERVER | FLAG_BYTES);
+	e->payload_len = 0;
+	e->direction = 0;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -243,4 +266,99 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 		return emit(sk, family, EVENT_CLOSE, oldstate, o, 0);
 	}
 	return 0;
+}
+
+// peek reports the first payload bytes a tracked, open TCP socket sends or
+// receives, once per direction. cgroup_skb programs see the packet from its
+// network header.
+static __always_inline void peek(struct __sk_buff *skb, __u8 dir)
+{
+	struct bpf_sock *sk = skb->sk;
+	if (!sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP)
+		return;
+	struct owner *o = bpf_sk_storage_get(&owners, sk, 0, 0);
+	if (!o || !(o->flags & (FLAG_CLIENT | FLAG_SERVER)))
+		return;
+	__u8 peeked = dir == DIR_EGRESS ? FLAG_PEEKED_EGRESS : FLAG_PEEKED_INGRESS;
+	if (o->flags & peeked)
+		return;
+
+	__u8 b;
+	if (bpf_skb_load_bytes(skb, 0, &b, 1))
+		return;
+	__u32 off;
+	if ((b >> 4) == 4) {
+		__u8 proto;
+		if (bpf_skb_load_bytes(skb, 9, &proto, 1) || proto != IPPROTO_TCP)
+			return;
+		off = (b & 0x0f) * 4;
+	} else if ((b >> 4) == 6) {
+		__u8 next;
+		if (bpf_skb_load_bytes(skb, 6, &next, 1) || next != IPPROTO_TCP)
+			return; // extension headers: not worth following here
+		off = 40;
+	} else {
+		return;
+	}
+	__u8 doff;
+	if (bpf_skb_load_bytes(skb, off + 12, &doff, 1))
+		return;
+	off += (doff >> 4) * 4;
+	if (skb->len <= off)
+		return; // no payload: SYN, ACK, FIN
+	__u32 len = skb->len - off;
+
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(DROP_RINGBUF_FULL);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	int err;
+	if (len >= PAYLOAD_MAX) {
+		err = bpf_skb_load_bytes(skb, off, e->payload, PAYLOAD_MAX);
+		len = PAYLOAD_MAX;
+	} else {
+		len &= PAYLOAD_MAX - 1;
+		if (len == 0) {
+			bpf_ringbuf_discard(e, 0);
+			return;
+		}
+		err = bpf_skb_load_bytes(skb, off, e->payload, len);
+	}
+	if (err) {
+		bpf_ringbuf_discard(e, 0);
+		return;
+	}
+	o->flags |= peeked;
+	e->timestamp_ns = bpf_ktime_get_boot_ns();
+	e->cookie = bpf_get_socket_cookie(skb);
+	e->type = EVENT_PAYLOAD;
+	e->direction = dir;
+	e->payload_len = len;
+	e->family = sk->family;
+	e->local_port = sk->src_port;
+	e->remote_port = bpf_ntohs(sk->dst_port);
+	e->pid = o->pid;
+	e->cgroup_id = o->cgroup_id;
+	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	e->flags = o->flags & (FLAG_OWNER_KNOWN | FLAG_CLIENT | FLAG_SERVER);
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("cgroup_skb/egress")
+int peek_egress(struct __sk_buff *skb)
+{
+	peek(skb, DIR_EGRESS);
+	return 1; // observe only: always let the packet through
+}
+
+SEC("cgroup_skb/ingress")
+int peek_ingress(struct __sk_buff *skb)
+{
+	peek(skb, DIR_INGRESS);
+	return 1;
 }

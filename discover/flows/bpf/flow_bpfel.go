@@ -13,6 +13,13 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type flowDirection uint32
+
+const (
+	flowDirectionDIR_EGRESS  flowDirection = 1
+	flowDirectionDIR_INGRESS flowDirection = 2
+)
+
 type flowDropReason uint32
 
 const (
@@ -39,15 +46,21 @@ type flowEvent struct {
 	Flags         uint8
 	State         uint8
 	Comm          [16]int8
+	PayloadLen    uint16
+	Direction     uint8
+	Pad           [5]uint8
+	Payload       [32]uint8
 }
 
 type flowEventFlags uint32
 
 const (
-	flowEventFlagsFLAG_OWNER_KNOWN flowEventFlags = 1
-	flowEventFlagsFLAG_CLIENT      flowEventFlags = 2
-	flowEventFlagsFLAG_SERVER      flowEventFlags = 4
-	flowEventFlagsFLAG_BYTES       flowEventFlags = 8
+	flowEventFlagsFLAG_OWNER_KNOWN    flowEventFlags = 1
+	flowEventFlagsFLAG_CLIENT         flowEventFlags = 2
+	flowEventFlagsFLAG_SERVER         flowEventFlags = 4
+	flowEventFlagsFLAG_BYTES          flowEventFlags = 8
+	flowEventFlagsFLAG_PEEKED_EGRESS  flowEventFlags = 16
+	flowEventFlagsFLAG_PEEKED_INGRESS flowEventFlags = 32
 )
 
 type flowEventType uint32
@@ -58,6 +71,7 @@ const (
 	flowEventTypeEVENT_ACCEPT         flowEventType = 3
 	flowEventTypeEVENT_CLOSE          flowEventType = 4
 	flowEventTypeEVENT_CONNECT_FAILED flowEventType = 5
+	flowEventTypeEVENT_PAYLOAD        flowEventType = 6
 )
 
 type flowOwner struct {
@@ -78,6 +92,9 @@ const (
 	flowMapEvents            = "events"
 	flowMapOwners            = "owners"
 	flowProgInetSockSetState = "inet_sock_set_state"
+	flowProgPeekEgress       = "peek_egress"
+	flowProgPeekIngress      = "peek_ingress"
+	flowVarUnusedDirection   = "unused_direction"
 	flowVarUnusedDropReason  = "unused_drop_reason"
 	flowVarUnusedEvent       = "unused_event"
 	flowVarUnusedEventFlags  = "unused_event_flags"
@@ -127,6 +144,8 @@ type flowSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowProgramSpecs struct {
 	InetSockSetState *ebpf.ProgramSpec `ebpf:"inet_sock_set_state"`
+	PeekEgress       *ebpf.ProgramSpec `ebpf:"peek_egress"`
+	PeekIngress      *ebpf.ProgramSpec `ebpf:"peek_ingress"`
 }
 
 // flowMapSpecs contains maps before they are loaded into the kernel.
@@ -142,6 +161,7 @@ type flowMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowVariableSpecs struct {
+	UnusedDirection  *ebpf.VariableSpec `ebpf:"unused_direction"`
 	UnusedDropReason *ebpf.VariableSpec `ebpf:"unused_drop_reason"`
 	UnusedEvent      *ebpf.VariableSpec `ebpf:"unused_event"`
 	UnusedEventFlags *ebpf.VariableSpec `ebpf:"unused_event_flags"`
@@ -185,6 +205,7 @@ func (m *flowMaps) Close() error {
 //
 // It can be passed to loadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowVariables struct {
+	UnusedDirection  *ebpf.Variable `ebpf:"unused_direction"`
 	UnusedDropReason *ebpf.Variable `ebpf:"unused_drop_reason"`
 	UnusedEvent      *ebpf.Variable `ebpf:"unused_event"`
 	UnusedEventFlags *ebpf.Variable `ebpf:"unused_event_flags"`
@@ -196,11 +217,15 @@ type flowVariables struct {
 // It can be passed to loadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowPrograms struct {
 	InetSockSetState *ebpf.Program `ebpf:"inet_sock_set_state"`
+	PeekEgress       *ebpf.Program `ebpf:"peek_egress"`
+	PeekIngress      *ebpf.Program `ebpf:"peek_ingress"`
 }
 
 func (p *flowPrograms) Close() error {
 	return _FlowClose(
 		p.InetSockSetState,
+		p.PeekEgress,
+		p.PeekIngress,
 	)
 }
 

@@ -18,7 +18,17 @@ const (
 	EventAccept        = uint8(flowEventTypeEVENT_ACCEPT)
 	EventClose         = uint8(flowEventTypeEVENT_CLOSE)
 	EventConnectFailed = uint8(flowEventTypeEVENT_CONNECT_FAILED)
+	EventPayload       = uint8(flowEventTypeEVENT_PAYLOAD)
 )
+
+// Directions of an EventPayload (RawEvent.Direction).
+const (
+	DirEgress  = uint8(flowDirectionDIR_EGRESS)
+	DirIngress = uint8(flowDirectionDIR_INGRESS)
+)
+
+// PayloadMax is how many bytes of payload an EventPayload carries at most.
+const PayloadMax = len(RawEvent{}.Payload)
 
 // Event flags (RawEvent.Flags).
 const (
@@ -49,8 +59,9 @@ type Options struct {
 // Objects are the loaded program and maps, and the tracepoint link once
 // attached.
 type Objects struct {
-	objs flowObjects
-	link link.Link
+	objs  flowObjects
+	link  link.Link
+	peeks []link.Link
 }
 
 // ErrLoad wraps every failure to load the program into the kernel: most
@@ -93,15 +104,37 @@ func (o *Objects) Attach() error {
 	return nil
 }
 
-// Detach detaches the program. When it returns no program run is still in
-// flight, so every event it will ever write is in the ring buffer.
-func (o *Objects) Detach() error {
-	if o.link == nil {
-		return nil
+// AttachCgroup attaches the payload-peeking programs to a cgroup v2
+// directory: the first bytes each way of every connection whose socket was
+// created by a process in that cgroup or below are reported as
+// EventPayload. It needs CAP_NET_ADMIN besides CAP_BPF.
+func (o *Objects) AttachCgroup(path string) error {
+	for _, p := range []struct {
+		prog   *ebpf.Program
+		attach ebpf.AttachType
+	}{{o.objs.PeekEgress, ebpf.AttachCGroupInetEgress}, {o.objs.PeekIngress, ebpf.AttachCGroupInetIngress}} {
+		l, err := link.AttachCgroup(link.CgroupOptions{Path: path, Attach: p.attach, Program: p.prog})
+		if err != nil {
+			return fmt.Errorf("attach to cgroup %s: %w (needs CAP_NET_ADMIN)", path, err)
+		}
+		o.peeks = append(o.peeks, l)
 	}
-	err := o.link.Close()
-	o.link = nil
-	return err
+	return nil
+}
+
+// Detach detaches the programs. When it returns no program run is still in
+// flight, so every event they will ever write is in the ring buffer.
+func (o *Objects) Detach() error {
+	var errs []error
+	for _, l := range o.peeks {
+		errs = append(errs, l.Close())
+	}
+	o.peeks = nil
+	if o.link != nil {
+		errs = append(errs, o.link.Close())
+		o.link = nil
+	}
+	return errors.Join(errs...)
 }
 
 // Events is the ring buffer map the program writes RawEvents to.

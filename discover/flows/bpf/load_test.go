@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,5 +165,124 @@ func TestLoopbackEvents(t *testing.T) {
 	}
 	if d != (Drops{}) {
 		t.Errorf("drops %v", d)
+	}
+}
+
+// cgroup2Root finds the cgroup v2 mount for the test.
+func cgroup2Root(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(line)
+		for i, f := range fields {
+			if f == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" {
+				return fields[4]
+			}
+		}
+	}
+	t.Fatal("cgroup v2 is not mounted")
+	return ""
+}
+
+// TestPayloadPeek attaches the cgroup_skb programs at the cgroup v2 root:
+// each end of a connection reports the first bytes it sent and received,
+// once per direction however many segments follow.
+func TestPayloadPeek(t *testing.T) {
+	needRoot(t)
+	o, err := Load(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	rd, err := ringbuf.NewReader(o.Events())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	if err := o.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.AttachCgroup(cgroup2Root(t)); err != nil {
+		t.Fatal(err)
+	}
+	request := "GET /a-rather-long-path-to-be-cut-at-32-bytes HTTP/1.1\r\n\r\n"
+	response := "HTTP/1.1 200 OK\r\n\r\n"
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		io.ReadFull(c, make([]byte, len(request)))
+		c.Write([]byte(response))
+		c.Write([]byte("a second segment is not reported"))
+		c.Close()
+	}()
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte(request))
+	io.Copy(io.Discard, c)
+	c.Close()
+
+	type peek struct {
+		server, egress bool
+		payload        string
+	}
+	want := map[peek]int{
+		{false, true, request[:PayloadMax]}: 1, {true, false, request[:PayloadMax]}: 1,
+		{true, true, response}: 1, {false, false, response}: 1,
+	}
+	got := map[peek]int{}
+	var cookies = map[uint64]bool{}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < len(want) {
+		rd.SetDeadline(deadline)
+		rec, err := rd.Read()
+		if err != nil {
+			t.Fatalf("payload events %v, want %v: %v", got, want, err)
+		}
+		var e RawEvent
+		if err := binary.Read(bytes.NewReader(rec.RawSample), binary.LittleEndian, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == EventConnect || e.Type == EventAccept {
+			if e.LocalPort == port || e.RemotePort == port {
+				cookies[e.Cookie] = true
+			}
+			continue
+		}
+		if e.Type != EventPayload || !cookies[e.Cookie] {
+			continue
+		}
+		if e.Pid != uint32(os.Getpid()) || e.Flags&(FlagClient|FlagServer) == 0 {
+			t.Errorf("payload event pid %d flags %#x", e.Pid, e.Flags)
+		}
+		got[peek{e.Flags&FlagServer != 0, e.Direction == DirEgress, string(e.Payload[:e.PayloadLen])}]++
+	}
+	time.Sleep(50 * time.Millisecond)
+	for {
+		rd.SetDeadline(time.Now())
+		rec, err := rd.Read()
+		if err != nil {
+			break
+		}
+		var e RawEvent
+		binary.Read(bytes.NewReader(rec.RawSample), binary.LittleEndian, &e)
+		if e.Type == EventPayload && cookies[e.Cookie] {
+			t.Errorf("one more payload event: %q", e.Payload[:e.PayloadLen])
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("payload events\n got %v\nwant %v", got, want)
 	}
 }
