@@ -46,15 +46,15 @@ func TestDaemonSetManifest(t *testing.T) {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		t.Errorf("the DaemonSet's args %q do not parse: %v", c.Args, err)
 	}
-	if opts.duration != 0 || opts.output == "-" || opts.cgroupRoot == "" || opts.node != "node-a" || opts.keepRoot {
+	if opts.duration != 0 || opts.output == "-" || opts.cgroupRoot == "" || opts.cgroup != opts.cgroupRoot || opts.node != "node-a" || opts.keepRoot {
 		t.Errorf("options %+v: want observing until stopped, into a file on the node, naming cgroups from the host", opts)
 	}
 	sc := c.SecurityContext
 	if sc == nil || sc.Capabilities == nil {
 		t.Fatal("no security context")
 	}
-	if !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || !slices.Equal(sc.Capabilities.Add, []corev1.Capability{"BPF", "PERFMON"}) {
-		t.Errorf("capabilities drop %v add %v, want ALL and BPF, PERFMON", sc.Capabilities.Drop, sc.Capabilities.Add)
+	if !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || !slices.Equal(sc.Capabilities.Add, []corev1.Capability{"BPF", "PERFMON", "NET_ADMIN"}) {
+		t.Errorf("capabilities drop %v add %v, want ALL and BPF, PERFMON, NET_ADMIN", sc.Capabilities.Drop, sc.Capabilities.Add)
 	}
 	if sc.Privileged != nil && *sc.Privileged || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
 		t.Errorf("security context %+v", sc)

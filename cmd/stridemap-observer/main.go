@@ -6,7 +6,8 @@
 // into a scan; the DaemonSet in deploy/ runs it on every node.
 //
 // It is the only part of stridemap that needs privileges (root, or the
-// capabilities CAP_BPF and CAP_PERFMON), so it is a binary of its own
+// capabilities CAP_BPF, CAP_PERFMON and, to classify protocols from the
+// first bytes of each connection, CAP_NET_ADMIN), so it is a binary of its own
 // that links nothing else: in particular not go-graphviz, which compiles
 // WebAssembly into a cache under $TMPDIR at start-up that another local user
 // could plant. Once the program is attached it gives up root (it switches to
@@ -48,6 +49,7 @@ type options struct {
 	progress   time.Duration
 	keepRoot   bool
 	cgroupRoot string
+	cgroup     string
 }
 
 // flagSet declares the command line into opts.
@@ -61,9 +63,10 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&opts.node, "node", "", "name of this machine in the log (default: env NODE_NAME, else the host name)")
 	fs.DurationVar(&opts.progress, "progress", time.Second, "how often to print a progress line on stderr; 0 for none")
 	fs.BoolVar(&opts.keepRoot, "keep-root", false, "do not give up root once attached (not recommended)")
+	fs.StringVar(&opts.cgroup, "cgroup", "auto", "classify protocols (TLS, HTTP, gRPC, Redis, …) of connections made in this cgroup v2 directory and below: auto for the whole machine (the cgroup root), none to skip; needs CAP_NET_ADMIN")
 	fs.StringVar(&opts.cgroupRoot, "cgroup-root", "", "the host's cgroup v2 mount, to name cgroups (default: found in /proc/self/mountinfo; in a container, mount the host's and name it)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: stridemap-observer [flags]\n\nObserve TCP connections with eBPF and write them as a JSON-lines flow log.\nNeeds root, or the capabilities CAP_BPF and CAP_PERFMON.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: stridemap-observer [flags]\n\nObserve TCP connections with eBPF and write them as a JSON-lines flow log.\nNeeds root, or the capabilities CAP_BPF, CAP_PERFMON and (to classify\nprotocols) CAP_NET_ADMIN.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	return fs
@@ -108,7 +111,22 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 		defer f.Close()
 		out = f
 	}
-	o, err := flows.Open(flows.Config{RingBufferBytes: uint32(opts.ringBuffer)})
+	root := opts.cgroupRoot
+	if root == "" {
+		root = flows.CgroupRoot()
+	}
+	cfg := flows.Config{RingBufferBytes: uint32(opts.ringBuffer)}
+	switch opts.cgroup {
+	case "none":
+	case "auto":
+		if root == "" {
+			fmt.Fprintln(stderr, "warning: cgroup v2 is not mounted: protocols will not be classified")
+		}
+		cfg.Cgroup = root
+	default:
+		cfg.Cgroup = opts.cgroup
+	}
+	o, err := flows.Open(cfg)
 	if err != nil {
 		return err
 	}
@@ -129,10 +147,6 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 		defer cancel()
 	}
 	agg := flows.NewAggregator(opts.maxFlows)
-	root := opts.cgroupRoot
-	if root == "" {
-		root = flows.CgroupRoot()
-	}
 	cgroups := flows.NewCgroupPaths(root)
 	resolved := map[uint64]string{}
 	resolveCgroups := func() {

@@ -146,7 +146,8 @@ func TestObserverBinary(t *testing.T) {
 }
 
 // TestObserverWithFileCapabilities: a non-root user running the binary
-// with CAP_BPF and CAP_PERFMON as file capabilities can observe, and the
+// with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN as file capabilities can
+// observe and classify, and the
 // observer clears those capabilities once attached.
 func TestObserverWithFileCapabilities(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -175,7 +176,7 @@ func TestObserverWithFileCapabilities(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	if out, err := exec.Command("setcap", "cap_bpf,cap_perfmon+ep", bin).CombinedOutput(); err != nil {
+	if out, err := exec.Command("setcap", "cap_bpf,cap_perfmon,cap_net_admin+ep", bin).CombinedOutput(); err != nil {
 		t.Skipf("this filesystem does not take file capabilities: %v\n%s", err, out)
 	}
 	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", bin, "--duration", "1s", "--progress", "0")

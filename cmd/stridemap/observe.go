@@ -41,6 +41,7 @@ type observeOptions struct {
 	flowLogs   []string
 	observer   string
 	ringBuffer uint
+	cgroup     string
 	catalogs   []string
 	scan       int64
 }
@@ -56,11 +57,16 @@ merged in: edges seen on the wire are marked observed, with connection counts,
 bytes and first/last seen; flows nobody declared become new edges; peers that
 are no pod become external entities. The threat catalog is evaluated again.
 
-The observing is done by stridemap-observer, a small separate binary that needs
-root or the capabilities CAP_BPF and CAP_PERFMON, and gives them all up once
-attached. stridemap itself needs no privileges when the observer has them:
+The first bytes of each connection tell its protocol and whether it is
+encrypted: TLS, HTTP/1.x, HTTP/2 (gRPC), PostgreSQL, MySQL, Redis, MongoDB, AMQP
+and Kafka are recognised. Those bytes are looked at in memory and never kept.
 
-  sudo setcap cap_bpf,cap_perfmon+ep "$(command -v stridemap-observer)"
+The observing is done by stridemap-observer, a small separate binary that needs
+root or the capabilities CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN, and gives them
+all up once attached. stridemap itself needs no privileges when the observer has
+them:
+
+  sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep "$(command -v stridemap-observer)"
   stridemap observe --duration 1m --inventory pods.json
 
 Or record first and merge later (also how flows from several nodes, e.g. from
@@ -93,6 +99,7 @@ queue are reported, never silently lost: retry with a bigger --ring-buffer.`,
 	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log (stridemap-observer -o) instead of observing (repeatable)")
 	cmd.Flags().StringVar(&opts.observer, "observer", "", "the stridemap-observer binary (default: next to stridemap, then $"+observerEnv+", then PATH)")
 	cmd.Flags().UintVar(&opts.ringBuffer, "ring-buffer", 0, "kernel event queue in bytes, a power of two (default 4 MiB)")
+	cmd.Flags().StringVar(&opts.cgroup, "cgroup", "", "classify protocols of connections made in this cgroup v2 directory only (default: the whole machine); none to skip")
 	cmd.Flags().StringArrayVar(&opts.catalogs, "catalog", nil, "directory of YAML rules added to the built-in catalog (repeatable)")
 	cmd.Flags().Int64Var(&opts.scan, "scan", 0, "merge into this scan instead of the latest")
 	return cmd
@@ -222,6 +229,15 @@ func observedFlows(resolved []resolve.Flow, source string) []model.ObservedFlow 
 				FirstSeen: f.FirstSeen.UTC(), LastSeen: f.LastSeen.UTC(), Sources: []string{source},
 			},
 		}
+		if p := f.Protocol(); p != flows.ProtoTLS {
+			of.Protocol = p // TLS says how, not what: the edge keeps its protocol
+		}
+		switch f.Encrypted() {
+		case flows.EncryptionTLS:
+			of.Encryption = model.EncryptionTLS
+		case flows.EncryptionPlaintext:
+			of.Encryption = model.EncryptionPlaintext
+		}
 		for i, ev := range f.Evidence {
 			if i == maxEvidence {
 				break
@@ -295,6 +311,9 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 	if opts.ringBuffer != 0 {
 		args = append(args, "--ring-buffer", fmt.Sprint(opts.ringBuffer))
 	}
+	if opts.cgroup != "" {
+		args = append(args, "--cgroup", opts.cgroup)
+	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	// Interrupted, the observer still writes what it saw.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
@@ -341,7 +360,7 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 		msg := strings.Join(messages, "; ")
 		hint := ""
 		if strings.Contains(msg, "load eBPF") {
-			hint = fmt.Sprintf(" (the observer needs root, or: sudo setcap cap_bpf,cap_perfmon+ep %s)", bin)
+			hint = fmt.Sprintf(" (the observer needs root, or: sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep %s)", bin)
 		}
 		return nil, discover.Source{}, fmt.Errorf("%s: %w: %s%s", filepath.Base(bin), waitErr, msg, hint)
 	}
@@ -384,6 +403,9 @@ func writeMergeSummary(w io.Writer, base, id int64, g *model.Graph, touched []st
 		if e.Via != "" {
 			line += " via " + e.Via
 		}
+		if o := e.Observation; o.Protocol != "" || o.Encryption != "" {
+			line += "; " + strings.TrimSpace(o.Protocol+" "+string(o.Encryption))
+		}
 		line += ")"
 		if e.Declared {
 			both = append(both, line)
@@ -391,10 +413,13 @@ func writeMergeSummary(w io.Writer, base, id int64, g *model.Graph, touched []st
 			only = append(only, line)
 		}
 	}
-	var unseen []string
+	var unseen, contradicted []string
 	for _, e := range g.Edges {
 		if e.Declared && !e.Observed {
 			unseen = append(unseen, e.ID)
+		}
+		if o := e.Observation; o != nil && o.Encryption == model.EncryptionPlaintext && (e.Encryption == model.EncryptionTLS || e.Encryption == model.EncryptionMTLS) {
+			contradicted = append(contradicted, fmt.Sprintf("%s (%s by %s)", e.ID, e.Encryption, e.EncryptionSource))
 		}
 	}
 	fmt.Fprintf(w, "Scan #%d stored: scan #%d with %d observed flows merged in (%d resolved from %d observed; %d with a peer outside the inventory, %d inside one pod, %d of no known pod left out)\n",
@@ -410,5 +435,11 @@ func writeMergeSummary(w io.Writer, base, id int64, g *model.Graph, touched []st
 	fmt.Fprintf(w, "\nDeclared, not observed: %d\n", len(unseen))
 	for _, l := range unseen {
 		fmt.Fprintln(w, "  "+l)
+	}
+	if len(contradicted) > 0 {
+		fmt.Fprintf(w, "\nPlaintext on the wire where encryption is declared: %d\n", len(contradicted))
+		for _, l := range contradicted {
+			fmt.Fprintln(w, "  "+l)
+		}
 	}
 }

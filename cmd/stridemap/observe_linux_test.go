@@ -3,8 +3,15 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
@@ -16,7 +23,28 @@ import (
 	"time"
 
 	"github.com/stridemap/stridemap/discover/flows/flowstest"
+	"github.com/stridemap/stridemap/model"
 )
+
+const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// selfSigned makes a certificate for a test TLS server.
+func selfSigned(t *testing.T, name string) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
 
 // TestObserveEndToEnd runs "stridemap observe" with the real observer
 // while pods in network namespaces call each other as the shop's manifests
@@ -40,24 +68,37 @@ func TestObserveEndToEnd(t *testing.T) {
 		t.Fatalf("build the observer: %v\n%s", err, out)
 	}
 
-	for app, port := range map[string]uint16{"frontend": 8080, "cart": 7070, "payments": 8443} {
+	// frontend speaks HTTP/1.1, payments HTTPS, cart HTTP/2 without TLS
+	// (as gRPC does in a cluster) and redis RESP.
+	for app, port := range map[string]uint16{"frontend": 8080, "payments": 8443} {
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			fmt.Fprintf(w, "%s: ok\n", app)
 		})}
-		go srv.Serve(pods[app].Listen(port, true))
+		ln := pods[app].Listen(port, true)
+		if app == "payments" {
+			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{selfSigned(t, "payments.shop.svc")}})
+		}
+		go srv.Serve(ln)
 		t.Cleanup(func() { srv.Close() })
 	}
-	redis := pods["redis"].Listen(6379, false)
-	go func() {
-		for {
-			c, err := redis.Accept()
-			if err != nil {
-				return
+	serve := func(ln net.Listener, handle func(net.Conn)) {
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() { handle(c); c.Close() }()
 			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+		}()
+	}
+	serve(pods["cart"].Listen(7070, true), func(c net.Conn) {
+		io.ReadFull(c, make([]byte, len(h2Preface)))
+		c.Write([]byte{0, 0, 0, 4, 0, 0, 0, 0, 0}) // SETTINGS
+		io.Copy(io.Discard, c)
+	})
+	serve(pods["redis"].Listen(6379, false), func(c net.Conn) { io.Copy(c, c) })
 	cartService := netip.MustParseAddrPort("10.96.0.10:80") // shopServices
 	pods["frontend"].DNAT(cartService, netip.AddrPortFrom(ips["cart"], 7070))
 
@@ -78,37 +119,40 @@ func TestObserveEndToEnd(t *testing.T) {
 		t.Fatal("the observer did not attach within 30s")
 	}
 
-	calls := []struct {
-		from string
-		to   netip.AddrPort
-		n    int
-	}{
-		{"loadgen", netip.AddrPortFrom(ips["frontend"], 8080), 2},
-		{"frontend", cartService, 3},
-		{"frontend", netip.AddrPortFrom(ips["payments"], 8443), 1},
-	}
-	for _, call := range calls {
-		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: pods[call.from].DialContext, DisableKeepAlives: true}}
-		for range call.n {
-			resp, err := client.Get("http://" + call.to.String() + "/")
+	get := func(from, url string, n int) {
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			DialContext: pods[from].DialContext, DisableKeepAlives: true,
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // a test certificate
+		}}
+		for range n {
+			resp, err := client.Get(url)
 			if err != nil {
-				t.Fatalf("%s -> %s: %v", call.from, call.to, err)
+				t.Fatalf("%s -> %s: %v", from, url, err)
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
 	}
-	for range 2 {
-		conn, err := pods["cart"].DialContext(t.Context(), "tcp", netip.AddrPortFrom(ips["redis"], 6379).String())
-		if err != nil {
-			t.Fatal(err)
+	raw := func(from string, to netip.AddrPort, n int, hello string, answer int) {
+		for range n {
+			conn, err := pods[from].DialContext(t.Context(), "tcp", to.String())
+			if err != nil {
+				t.Fatalf("%s -> %s: %v", from, to, err)
+			}
+			conn.Write([]byte(hello))
+			if _, err := io.ReadFull(conn, make([]byte, answer)); err != nil {
+				t.Fatalf("%s -> %s: %v", from, to, err)
+			}
+			conn.(*net.TCPConn).CloseWrite()
+			io.Copy(io.Discard, conn)
+			conn.Close()
 		}
-		conn.Write([]byte("PING\r\n"))
-		io.ReadFull(conn, make([]byte, 6))
-		conn.(*net.TCPConn).CloseWrite()
-		io.Copy(io.Discard, conn)
-		conn.Close()
 	}
+	get("loadgen", "http://"+netip.AddrPortFrom(ips["frontend"], 8080).String()+"/", 2)
+	raw("frontend", cartService, 3, h2Preface, 9)
+	get("frontend", "https://"+netip.AddrPortFrom(ips["payments"], 8443).String()+"/", 1)
+	ping := "*1\r\n$4\r\nPING\r\n"
+	raw("cart", netip.AddrPortFrom(ips["redis"], 6379), 2, ping, len(ping))
 
 	r := <-done
 	if r.code != 0 {
@@ -127,16 +171,25 @@ func TestObserveEndToEnd(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("observed edges:\n got %s\nwant %s\n%s", strings.Join(got, "\n     "), strings.Join(want, "\n     "), r.stdout)
 	}
-	for id, n := range map[string]uint64{
-		"workload:shop/cart->workload:shop/redis:6379":        2,
-		"workload:shop/frontend->workload:shop/cart:80":       3,
-		"workload:shop/frontend->workload:shop/payments:8443": 1,
-		"workload:shop/loadgen->workload:shop/frontend:8080":  2,
+	for id, w := range map[string]struct {
+		n          uint64
+		protocol   string
+		encryption model.Encryption
+	}{
+		"workload:shop/cart->workload:shop/redis:6379":        {2, "redis", model.EncryptionPlaintext},
+		"workload:shop/frontend->workload:shop/cart:80":       {3, "http2", model.EncryptionPlaintext},
+		"workload:shop/frontend->workload:shop/payments:8443": {1, "", model.EncryptionTLS},
+		"workload:shop/loadgen->workload:shop/frontend:8080":  {2, "http", model.EncryptionPlaintext},
 	} {
 		e := edge(doc, id)
-		if e == nil || e.Observation == nil || e.Observation.Connections != n || e.Observation.BytesSent == 0 || e.Observation.BytesReceived == 0 ||
-			!slices.Equal(e.Observation.Sources, []string{"ebpf"}) {
-			t.Errorf("%s: want %d connections with bytes, got %+v", id, n, e)
+		if e == nil || e.Observation == nil {
+			t.Errorf("%s: not observed", id)
+			continue
+		}
+		o := e.Observation
+		if o.Connections != w.n || o.BytesSent == 0 || o.BytesReceived == 0 || !slices.Equal(o.Sources, []string{"ebpf"}) ||
+			o.Protocol != w.protocol || o.Encryption != w.encryption {
+			t.Errorf("%s: want %d connections with bytes, %q, %s; got %+v", id, w.n, w.protocol, w.encryption, o)
 		}
 	}
 	if !strings.Contains(r.stdout, "Declared, not observed: 1\n  workload:shop/frontend->workload:shop/audit:9000") {

@@ -32,7 +32,7 @@ spec:
         ports: [{containerPort: 8080, name: http}]
         env:
         - {name: CART_ADDR, value: "cart:80"}
-        - {name: PAYMENTS_URL, value: "http://payments:8443"}
+        - {name: PAYMENTS_URL, value: "https://payments:8443"}
         - {name: AUDIT_ADDR, value: "audit:9000"}
 ---
 apiVersion: apps/v1
@@ -203,13 +203,17 @@ func TestObserveMergesFlowLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	toCart := fl(flows.RoleClient, 2, ips["frontend"], cartIP, 80, 2)
+	toCart.Protocols, toCart.Encryption = map[string]uint64{"http2": 2}, map[string]uint64{"plaintext": 2}
+	toPayments := fl(flows.RoleClient, 2, ips["frontend"], ips["payments"], 8443, 1)
+	toPayments.Protocols, toPayments.Encryption = map[string]uint64{"http": 1}, map[string]uint64{"plaintext": 1}
 	err = flows.WriteLog(f, []flows.Flow{
 		fl(flows.RoleClient, 1, ips["loadgen"], ips["frontend"], 8080, 4),
-		fl(flows.RoleClient, 2, ips["frontend"], cartIP, 80, 2),
+		toCart, toPayments,
 		fl(flows.RoleServer, 3, ips["cart"], ips["frontend"], 7070, 2),
 		fl(flows.RoleClient, 3, ips["cart"], ips["redis"], 6379, 5),
 		fl(flows.RoleClient, 2, ips["frontend"], netip.MustParseAddr("203.0.113.9"), 443, 1),
-	}, nil, flows.Summary{Node: "node-a", Started: t0, Duration: time.Minute, Events: 30, Flows: 5})
+	}, nil, flows.Summary{Node: "node-a", Started: t0, Duration: time.Minute, Events: 30, Flows: 6})
 	f.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -219,17 +223,20 @@ func TestObserveMergesFlowLogs(t *testing.T) {
 	c.mustRun("scan", "-f", filepath.Join(dir, "shop.yaml"))
 	r := c.mustRun("observe", "--flows", logPath, "--inventory", filepath.Join(dir, "pods.json"))
 	for _, want := range []string{
-		"Scan #2 stored: scan #1 with 4 observed flows merged in",
-		"Observed and declared: 2\n  workload:shop/cart->workload:shop/redis:6379 (5 connections via Service shop/redis)\n  workload:shop/frontend->workload:shop/cart:80 (2 connections via Service shop/cart)",
+		"Scan #2 stored: scan #1 with 5 observed flows merged in",
+		"Observed and declared: 3\n  workload:shop/cart->workload:shop/redis:6379 (5 connections via Service shop/redis)\n" +
+			"  workload:shop/frontend->workload:shop/cart:80 (2 connections via Service shop/cart; http2 plaintext)\n" +
+			"  workload:shop/frontend->workload:shop/payments:8443 (1 connections via Service shop/payments; http plaintext)",
 		"Observed, not declared: 2\n  workload:shop/frontend->external:203.0.113.9:443 (1 connections)\n  workload:shop/loadgen->workload:shop/frontend:8080 (4 connections)",
-		"Declared, not observed: 2\n  workload:shop/frontend->workload:shop/audit:9000\n  workload:shop/frontend->workload:shop/payments:8443",
+		"Declared, not observed: 1\n  workload:shop/frontend->workload:shop/audit:9000",
+		"Plaintext on the wire where encryption is declared: 1\n  workload:shop/frontend->workload:shop/payments:8443 (tls by URL scheme https://)",
 		"Findings:",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("observe output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if !strings.Contains(r.stderr, "observed 5 flows on node-a in 1m0s from 30 events; nothing lost") {
+	if !strings.Contains(r.stderr, "observed 6 flows on node-a in 1m0s from 30 events; nothing lost") {
 		t.Errorf("stderr: %s", r.stderr)
 	}
 	got, doc := observedEdges(t, c)
@@ -237,10 +244,14 @@ func TestObserveMergesFlowLogs(t *testing.T) {
 		"workload:shop/cart->workload:shop/redis:6379 (declared)",
 		"workload:shop/frontend->external:203.0.113.9:443 (observed only)",
 		"workload:shop/frontend->workload:shop/cart:80 (declared)",
+		"workload:shop/frontend->workload:shop/payments:8443 (declared)",
 		"workload:shop/loadgen->workload:shop/frontend:8080 (observed only)",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("observed edges:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	if p := edge(doc, "workload:shop/frontend->workload:shop/payments:8443"); p.Encryption != model.EncryptionTLS || p.Observation.Encryption != model.EncryptionPlaintext {
+		t.Errorf("payments edge: declared %s, on the wire %s: both must show", p.Encryption, p.Observation.Encryption)
 	}
 	e := edge(doc, "workload:shop/frontend->workload:shop/cart:80")
 	if o := e.Observation; o == nil || o.Connections != 2 || o.BytesSent != 200 || o.BytesReceived != 2000 || !o.FirstSeen.Equal(t0) ||

@@ -79,8 +79,49 @@ type Flow struct {
 	Connections, Failed      uint64
 	BytesSent, BytesReceived uint64
 	FirstSeen, LastSeen      time.Time
+	// Protocols and Encryption count connections by what their first
+	// bytes showed (flows.Classify).
+	Protocols, Encryption map[string]uint64
 	// Evidence are the observed flows this one comes from, one line each.
 	Evidence []string
+}
+
+// Protocol is the protocol most connections spoke, "" when none was
+// recognised. TLS only counts when nothing inside it was recognised.
+func (f *Flow) Protocol() string {
+	best, n := "", uint64(0)
+	for p, c := range f.Protocols {
+		if p != flows.ProtoTLS && (c > n || c == n && p < best) {
+			best, n = p, c
+		}
+	}
+	if best == "" && f.Protocols[flows.ProtoTLS] > 0 {
+		return flows.ProtoTLS
+	}
+	return best
+}
+
+// Encrypted is the encryption verdict: plaintext when any connection was
+// seen in clear, TLS when every classified one was TLS, else "".
+func (f *Flow) Encrypted() string {
+	switch {
+	case f.Encryption[flows.EncryptionPlaintext] > 0:
+		return flows.EncryptionPlaintext
+	case f.Encryption[flows.EncryptionTLS] > 0:
+		return flows.EncryptionTLS
+	}
+	return ""
+}
+
+// classifiedBy takes the classification of the observed flows that make
+// this one, preferring the client's view.
+func (f *Flow) classifiedBy(sides ...*flows.Flow) {
+	for _, s := range sides {
+		if len(s.Protocols) > 0 || len(s.Encryption) > 0 {
+			f.Protocols, f.Encryption = s.Protocols, s.Encryption
+			return
+		}
+	}
 }
 
 // Report says how resolution went.
@@ -406,6 +447,13 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 			}
 		}
 		base.To = endpoint(to, c.Remote)
+		sides := []*flows.Flow{c}
+		for _, j := range servers[c.Local] {
+			if s := &fl[j]; used[j] && s.Local == c.Remote && s.Port == c.Port {
+				sides = append(sides, s)
+			}
+		}
+		base.classifiedBy(sides...)
 		out = append(out, base)
 	}
 	// Accepted connections whose client was not observed: from another
@@ -419,11 +467,13 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 			rep.Loopback++
 			continue
 		}
-		out = append(out, Flow{
+		f := Flow{
 			From: endpoint(r.byAddr(s.Remote, 0), s.Remote), To: endpoint(local(s), s.Local), Port: s.Port,
 			Connections: s.Opened, BytesSent: s.BytesReceived, BytesReceived: s.BytesSent,
 			FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, Evidence: []string{evidence(s)},
-		})
+		}
+		f.classifiedBy(s)
+		out = append(out, f)
 	}
 	out = slices.DeleteFunc(out, func(f Flow) bool {
 		if len(f.From.Owners) == 0 && len(f.To.Owners) == 0 {
@@ -489,6 +539,7 @@ func (r *Resolver) viaService(c *flows.Flow, svc *service, base Flow, fl []flows
 		for _, s := range confirmed[0].flows {
 			f.Evidence = append(f.Evidence, evidence(s))
 		}
+		f.classifiedBy(append([]*flows.Flow{c}, confirmed[0].flows...)...)
 		return []Flow{f}
 	case len(confirmed) > 1:
 		// Several workloads behind one Service: each gets what its side saw.
@@ -504,6 +555,7 @@ func (r *Resolver) viaService(c *flows.Flow, svc *service, base Flow, fl []flows
 				f.BytesReceived += s.BytesSent
 				f.Evidence = append(f.Evidence, evidence(s))
 			}
+			f.classifiedBy(t.flows...)
 			out = append(out, f)
 		}
 		return out
@@ -519,6 +571,7 @@ func (r *Resolver) viaService(c *flows.Flow, svc *service, base Flow, fl []flows
 		seen[ep.Workload()] = true
 		f := base
 		f.To = ep
+		f.classifiedBy(c)
 		out = append(out, f)
 	}
 	if len(out) == 0 {
@@ -526,6 +579,7 @@ func (r *Resolver) viaService(c *flows.Flow, svc *service, base Flow, fl []flows
 		// the Service's address.
 		f := base
 		f.To = Endpoint{External: c.Remote.String()}
+		f.classifiedBy(c)
 		out = append(out, f)
 	}
 	return out

@@ -179,3 +179,30 @@ func TestSharedNamespaceIsNotGuessed(t *testing.T) {
 		t.Errorf("from %v, want %v; report %+v", from, want, rep)
 	}
 }
+
+// TestResolveCarriesClassification: a flow takes the protocol and
+// encryption its client saw, or else what its server saw.
+func TestResolveCarriesClassification(t *testing.T) {
+	r := inventory(t)
+	client := flow(flows.RoleClient, 101, frontendCgroup, "10.200.0.3", "10.96.0.10", 80, 3)
+	server := flow(flows.RoleServer, 102, "", "10.200.0.4", "10.200.0.3", 7070, 3)
+	server.Protocols, server.Encryption = map[string]uint64{"http2": 3}, map[string]uint64{"plaintext": 3}
+	redis := flow(flows.RoleClient, 102, "", "10.200.0.4", "10.200.0.5", 6379, 2)
+	redis.Protocols, redis.Encryption = map[string]uint64{"tls": 2}, map[string]uint64{"tls": 2}
+	got, _ := r.Resolve([]flows.Flow{client, server, redis})
+	var lines []string
+	for _, f := range got {
+		lines = append(lines, fmt.Sprintf("%s -> %s: %s %s", f.From.Workload(), f.To.Workload(), f.Protocol(), f.Encrypted()))
+	}
+	want := []string{
+		"Deployment shop/cart -> StatefulSet shop/redis: tls tls",
+		"Deployment shop/frontend -> Deployment shop/cart: http2 plaintext",
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("got %q\nwant %q", lines, want)
+	}
+	mixed := Flow{Protocols: map[string]uint64{"tls": 5, "http": 1, "redis": 1}, Encryption: map[string]uint64{"tls": 5, "plaintext": 2}}
+	if mixed.Protocol() != "http" || mixed.Encrypted() != "plaintext" {
+		t.Errorf("mixed: %q %q: TLS hides the protocol, plaintext once is plaintext", mixed.Protocol(), mixed.Encrypted())
+	}
+}
