@@ -98,7 +98,7 @@ queue are reported, never silently lost: retry with a bigger --ring-buffer.`,
 	cmd.Flags().StringVar(&opts.inventory, "inventory", "", "Pods and Services with their addresses: kubectl get pods,services -A -o json")
 	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log (stridemap-observer -o) instead of observing (repeatable)")
 	cmd.Flags().StringVar(&opts.observer, "observer", "", "the stridemap-observer binary (default: next to stridemap, then $"+observerEnv+", then PATH)")
-	cmd.Flags().UintVar(&opts.ringBuffer, "ring-buffer", 0, "kernel event queue in bytes, a power of two (default 4 MiB)")
+	cmd.Flags().UintVar(&opts.ringBuffer, "ring-buffer", 0, "kernel event queue in bytes, a power of two (default 8 MiB)")
 	cmd.Flags().StringVar(&opts.cgroup, "cgroup", "", "classify protocols of connections made in this cgroup v2 directory only (default: the whole machine); none to skip")
 	cmd.Flags().StringArrayVar(&opts.catalogs, "catalog", nil, "directory of YAML rules added to the built-in catalog (repeatable)")
 	cmd.Flags().Int64Var(&opts.scan, "scan", 0, "merge into this scan instead of the latest")

@@ -44,8 +44,10 @@ type Flow struct {
 	FirstSeen     time.Time `json:"firstSeen"`
 	LastSeen      time.Time `json:"lastSeen"`
 	// Protocols and Encryption count connections by what their first bytes
-	// showed (see Classify): {"http": 3}, {"plaintext": 3}. Connections
-	// whose bytes were not seen, or said nothing, are not counted.
+	// showed (see Classify): {"http": 3}, {"plaintext": 3}. The kernel
+	// reports the first bytes of only the first few connections of each
+	// flow (flow.c, PEEK_SAMPLES), so these are samples; connections whose
+	// bytes were not seen, or said nothing, are not counted.
 	Protocols  map[string]uint64 `json:"protocols,omitempty"`
 	Encryption map[string]uint64 `json:"encryption,omitempty"`
 }

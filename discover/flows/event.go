@@ -156,8 +156,12 @@ var (
 	ErrUnknownKind = errors.New("flow event of unknown kind")
 )
 
-// RecordSize is the size of one ring buffer record.
-const RecordSize = int(unsafe.Sizeof(bpf.RawEvent{}))
+// RecordSize is the size of a Payload record; the others leave the payload
+// out and are MinRecordSize long.
+const (
+	RecordSize    = int(unsafe.Sizeof(bpf.RawEvent{}))
+	MinRecordSize = RecordSize - bpf.PayloadMax
+)
 
 // Offsets of the fields Decode reads, from the generated layout.
 var (
@@ -186,8 +190,8 @@ const afInet6 = 10
 
 // Decode turns one ring buffer record into an Event. It does not set Time.
 func Decode(b []byte) (Event, error) {
-	if len(b) < RecordSize {
-		return Event{}, fmt.Errorf("%w: %d bytes, want %d", ErrShortRecord, len(b), RecordSize)
+	if len(b) < MinRecordSize {
+		return Event{}, fmt.Errorf("%w: %d bytes, want %d", ErrShortRecord, len(b), MinRecordSize)
 	}
 	le := binary.LittleEndian // bpf2go generated the bindings for bpfel only
 	e := Event{
@@ -220,6 +224,9 @@ func Decode(b []byte) (Event, error) {
 		e.Comm = cString(b[offComm : offComm+16])
 	}
 	if e.Kind == Payload {
+		if len(b) < RecordSize {
+			return Event{}, fmt.Errorf("%w: a payload event of %d bytes, want %d", ErrShortRecord, len(b), RecordSize)
+		}
 		e.Direction = Direction(b[offDirection])
 		e.PayloadLen = min(int(le.Uint16(b[offPayLen:])), bpf.PayloadMax)
 		copy(e.Payload[:], b[offPayload:offPayload+uintptr(e.PayloadLen)])

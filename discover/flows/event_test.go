@@ -94,8 +94,15 @@ func TestDecode(t *testing.T) {
 
 func TestDecodeErrors(t *testing.T) {
 	good := record(t, bpf.RawEvent{Type: bpf.EventClose})
-	if _, err := Decode(good[:RecordSize-1]); !errors.Is(err, ErrShortRecord) {
+	if _, err := Decode(good[:MinRecordSize]); err != nil {
+		t.Errorf("a close event needs no payload: %v", err)
+	}
+	if _, err := Decode(good[:MinRecordSize-1]); !errors.Is(err, ErrShortRecord) {
 		t.Errorf("short record: %v, want ErrShortRecord", err)
+	}
+	payload := record(t, bpf.RawEvent{Type: bpf.EventPayload, PayloadLen: 4})
+	if _, err := Decode(payload[:RecordSize-1]); !errors.Is(err, ErrShortRecord) {
+		t.Errorf("short payload record: %v, want ErrShortRecord", err)
 	}
 	for _, kind := range []uint8{0, bpf.EventPayload + 1} {
 		if _, err := Decode(record(t, bpf.RawEvent{Type: kind})); !errors.Is(err, ErrUnknownKind) {

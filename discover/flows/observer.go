@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 // Config tunes an Observer.
 type Config struct {
 	// RingBufferBytes sizes the kernel's event queue: a power of two and a
-	// multiple of the page size; 0 means 4 MiB. A bigger queue absorbs
+	// multiple of the page size; 0 means 8 MiB. A bigger queue absorbs
 	// longer bursts before events are dropped.
 	RingBufferBytes uint32
 	// Cgroup, when set, is a cgroup v2 directory (see CgroupRoot) whose
@@ -26,6 +27,10 @@ type Config struct {
 	// connection's protocol and encryption. It needs CAP_NET_ADMIN.
 	Cgroup string
 }
+
+// pollInterval is how long queued events may wait for the reader: the
+// program only wakes it early when much is queued (flow.c, WAKEUP_BYTES).
+const pollInterval = 100 * time.Millisecond
 
 // Observer runs the eBPF program and reads its events.
 type Observer struct {
@@ -88,11 +93,17 @@ func (o *Observer) Run(ctx context.Context, handle func(Event)) error {
 		_ = o.reader.Flush()
 	})
 	defer stop()
+	// The program wakes the reader only when much is queued; between, the
+	// reader polls.
+	o.reader.SetDeadline(time.Now().Add(pollInterval))
 	var rec ringbuf.Record
 	for {
 		err := o.reader.ReadInto(&rec)
 		switch {
 		case err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			o.reader.SetDeadline(time.Now().Add(pollInterval))
+			continue
 		case errors.Is(err, ringbuf.ErrClosed):
 			return nil
 		case errors.Is(err, ringbuf.ErrFlushed):

@@ -12,8 +12,9 @@
 //
 // Two optional cgroup_skb programs, attached to a cgroup v2 directory, copy
 // the first payload bytes each tracked socket sends and receives (once per
-// direction) so that user space can tell TLS from plaintext HTTP, gRPC,
-// Redis, Postgres … . Those bytes are classified in memory and never kept.
+// direction, for the first few connections of each flow) so that user space
+// can tell TLS from plaintext HTTP, gRPC, Redis, Postgres … . Those bytes
+// are classified in memory and never kept.
 //
 // The owner (pid, comm, cgroup) is kept in socket storage, because the
 // established and close transitions usually run in softirq context, where
@@ -114,8 +115,29 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22); // user space may resize it before loading
+	__uint(max_entries, 1 << 23); // 8 MiB; user space may resize it before loading
 } events SEC(".maps");
+
+// Connections of one flow usually speak alike: only the first PEEK_SAMPLES
+// connections of each flow (as user space aggregates them) have their first
+// bytes reported, which keeps busy flows from costing events per connection.
+#define PEEK_SAMPLES 4
+
+struct flow_key {
+	__u32 netns;
+	__u16 port; // the server's
+	__u8 role;  // FLAG_CLIENT or FLAG_SERVER
+	__u8 pad;
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct flow_key);
+	__type(value, __u32); // connections peeked
+} peeked SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -130,6 +152,16 @@ const enum event_type *unused_event_type __attribute__((unused));
 const enum event_flags *unused_event_flags __attribute__((unused));
 const enum drop_reason *unused_drop_reason __attribute__((unused));
 const enum direction *unused_direction __attribute__((unused));
+
+// Waking the reader for every event would cost a context switch each: the
+// reader polls a few times a second instead, and is woken early only when
+// this much is waiting.
+#define WAKEUP_BYTES (1024 * 1024)
+
+static __always_inline long wakeup(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline void count_drop(__u32 reason)
 {
@@ -161,9 +193,13 @@ static __always_inline struct owner *record_owner(struct sock *sk)
 	return o;
 }
 
+// EVENT_SIZE_NO_PAYLOAD is the size of an event without its payload: only
+// EVENT_PAYLOAD records carry it, which keeps the others 112 bytes long.
+#define EVENT_SIZE_NO_PAYLOAD (sizeof(struct event) - PAYLOAD_MAX)
+
 static __always_inline int emit(struct sock *sk, __u8 family, __u8 type, __u8 state, struct owner *o, __u8 flags)
 {
-	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct event *e = bpf_ringbuf_reserve(&events, EVENT_SIZE_NO_PAYLOAD, 0);
 	if (!e) {
 		count_drop(DROP_RINGBUF_FULL);
 		return 0;
@@ -212,8 +248,36 @@ static __always_inline int emit(struct sock *sk, __u8 family, __u8 type, __u8 st
 	e->flags = flags & (FLAG_OWNER_KNOWN | FLAG_CLIENT | FLAG_SERVER | FLAG_BYTES);
 	e->payload_len = 0;
 	e->direction = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup());
 	return 0;
+}
+
+// sample decides whether a newly open connection's first bytes are to be
+// reported; if not, it marks the socket as already peeked both ways.
+static __always_inline void sample(struct sock *sk, __u8 family, struct owner *o, __u8 role)
+{
+	struct flow_key k = {};
+	k.netns = sk->__sk_common.skc_net.net->ns.inum;
+	k.role = role;
+	k.port = role == FLAG_CLIENT ? bpf_ntohs(sk->__sk_common.skc_dport) : sk->__sk_common.skc_num;
+	if (family == AF_INET) {
+		v4_mapped(k.local_addr, sk->__sk_common.skc_rcv_saddr);
+		v4_mapped(k.remote_addr, sk->__sk_common.skc_daddr);
+	} else {
+		__builtin_memcpy(k.local_addr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(k.remote_addr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
+	}
+	__u32 *n = bpf_map_lookup_elem(&peeked, &k);
+	if (!n) {
+		__u32 one = 1;
+		bpf_map_update_elem(&peeked, &k, &one, BPF_NOEXIST);
+		return;
+	}
+	if (*n >= PEEK_SAMPLES) {
+		o->flags |= FLAG_PEEKED_EGRESS | FLAG_PEEKED_INGRESS;
+		return;
+	}
+	__sync_fetch_and_add(n, 1);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -253,6 +317,7 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 		}
 		o->flags |= role;
 		o->local_port = sk->__sk_common.skc_num;
+		sample(sk, family, o, role);
 		return emit(sk, family, type, 0, o, 0);
 	}
 	case TCP_CLOSE:
@@ -346,7 +411,7 @@ static __always_inline void peek(struct __sk_buff *skb, __u8 dir)
 	e->cgroup_id = o->cgroup_id;
 	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
 	e->flags = o->flags & (FLAG_OWNER_KNOWN | FLAG_CLIENT | FLAG_SERVER);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup());
 }
 
 SEC("cgroup_skb/egress")

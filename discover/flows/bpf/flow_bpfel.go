@@ -74,6 +74,16 @@ const (
 	flowEventTypeEVENT_PAYLOAD        flowEventType = 6
 )
 
+type flowFlowKey struct {
+	_          structs.HostLayout
+	Netns      uint32
+	Port       uint16
+	Role       uint8
+	Pad        uint8
+	LocalAddr  [16]uint8
+	RemoteAddr [16]uint8
+}
+
 type flowOwner struct {
 	_         structs.HostLayout
 	CgroupId  uint64
@@ -91,6 +101,7 @@ const (
 	flowMapDrops             = "drops"
 	flowMapEvents            = "events"
 	flowMapOwners            = "owners"
+	flowMapPeeked            = "peeked"
 	flowProgInetSockSetState = "inet_sock_set_state"
 	flowProgPeekEgress       = "peek_egress"
 	flowProgPeekIngress      = "peek_ingress"
@@ -155,6 +166,7 @@ type flowMapSpecs struct {
 	Drops  *ebpf.MapSpec `ebpf:"drops"`
 	Events *ebpf.MapSpec `ebpf:"events"`
 	Owners *ebpf.MapSpec `ebpf:"owners"`
+	Peeked *ebpf.MapSpec `ebpf:"peeked"`
 }
 
 // flowVariableSpecs contains global variables before they are loaded into the kernel.
@@ -191,6 +203,7 @@ type flowMaps struct {
 	Drops  *ebpf.Map `ebpf:"drops"`
 	Events *ebpf.Map `ebpf:"events"`
 	Owners *ebpf.Map `ebpf:"owners"`
+	Peeked *ebpf.Map `ebpf:"peeked"`
 }
 
 func (m *flowMaps) Close() error {
@@ -198,6 +211,7 @@ func (m *flowMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.Owners,
+		m.Peeked,
 	)
 }
 

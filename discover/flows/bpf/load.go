@@ -52,7 +52,7 @@ type Drops [dropReasons]uint64
 // Options tune loading.
 type Options struct {
 	// RingBufferBytes is the size of the event ring buffer: a power of two
-	// and a multiple of the page size. 0 keeps flow.c's 4 MiB.
+	// and a multiple of the page size. 0 keeps flow.c's 8 MiB.
 	RingBufferBytes uint32
 }
 

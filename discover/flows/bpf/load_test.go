@@ -16,6 +16,22 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 )
 
+// rawEvent decodes a record; events other than payloads leave the payload
+// out.
+func rawEvent(t *testing.T, sample []byte) RawEvent {
+	t.Helper()
+	full := make([]byte, binary.Size(RawEvent{}))
+	if len(sample) < len(full)-PayloadMax {
+		t.Fatalf("record of %d bytes", len(sample))
+	}
+	copy(full, sample)
+	var e RawEvent
+	if err := binary.Read(bytes.NewReader(full), binary.LittleEndian, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func needRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
@@ -89,10 +105,7 @@ func TestLoopbackEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var e RawEvent
-			if err := binary.Read(bytes.NewReader(rec.RawSample), binary.LittleEndian, &e); err != nil {
-				t.Fatal(err)
-			}
+			e := rawEvent(t, rec.RawSample)
 			server := e.LocalPort == uint16(port)
 			client := e.RemotePort == uint16(port)
 			if !server && !client {
@@ -146,10 +159,7 @@ func TestLoopbackEvents(t *testing.T) {
 		if err != nil {
 			t.Fatalf("waiting for the failed connect: %v", err)
 		}
-		var e RawEvent
-		if err := binary.Read(bytes.NewReader(rec.RawSample), binary.LittleEndian, &e); err != nil {
-			t.Fatal(err)
-		}
+		e := rawEvent(t, rec.RawSample)
 		if e.RemotePort != uint16(refused) {
 			continue
 		}
@@ -251,10 +261,7 @@ func TestPayloadPeek(t *testing.T) {
 		if err != nil {
 			t.Fatalf("payload events %v, want %v: %v", got, want, err)
 		}
-		var e RawEvent
-		if err := binary.Read(bytes.NewReader(rec.RawSample), binary.LittleEndian, &e); err != nil {
-			t.Fatal(err)
-		}
+		e := rawEvent(t, rec.RawSample)
 		if e.Type == EventConnect || e.Type == EventAccept {
 			if e.LocalPort == port || e.RemotePort == port {
 				cookies[e.Cookie] = true
@@ -276,8 +283,7 @@ func TestPayloadPeek(t *testing.T) {
 		if err != nil {
 			break
 		}
-		var e RawEvent
-		binary.Read(bytes.NewReader(rec.RawSample), binary.LittleEndian, &e)
+		e := rawEvent(t, rec.RawSample)
 		if e.Type == EventPayload && cookies[e.Cookie] {
 			t.Errorf("one more payload event: %q", e.Payload[:e.PayloadLen])
 		}
