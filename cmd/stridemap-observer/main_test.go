@@ -161,7 +161,7 @@ func TestObserverWithFileCapabilities(t *testing.T) {
 			if os.Getenv("CI") == "" {
 				t.Skipf("%s not installed (libcap2-bin, util-linux)", tool)
 			}
-			t.Fatalf("%s not installed: .ci/install-ebpf-tools.sh installs it", tool)
+			t.Fatalf("%s not installed: .ci/deps.sh installs it", tool)
 		}
 	}
 	dir, err := os.MkdirTemp("", "stridemap-observer-caps-")

@@ -5,7 +5,7 @@
 // and fails when they drift from the C source.
 //
 // Regenerate after editing flow.c (needs clang, llvm-strip and libbpf-dev's
-// headers; see .ci/install-ebpf-tools.sh):
+// headers; see .ci/deps.sh):
 //
 //	go generate ./discover/flows/bpf
 //

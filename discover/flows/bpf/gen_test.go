@@ -13,7 +13,7 @@ import (
 // TestGeneratedFilesUpToDate runs gen.go's go:generate line into a
 // temporary directory and compares the result with the committed files, so
 // an edit to flow.c that was not regenerated fails CI. It needs clang,
-// llvm-strip and libbpf's headers (.ci/install-ebpf-tools.sh); outside CI it
+// llvm-strip and libbpf's headers (.ci/deps.sh); outside CI it
 // skips when clang is missing.
 func TestGeneratedFilesUpToDate(t *testing.T) {
 	if testing.Short() {
@@ -22,9 +22,9 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 	clang, err := exec.LookPath("clang")
 	if err != nil {
 		if os.Getenv("CI") == "" {
-			t.Skip("clang not installed; the drift check runs in CI (.ci/install-ebpf-tools.sh)")
+			t.Skip("clang not installed; the drift check runs in CI (.ci/deps.sh)")
 		}
-		t.Fatal("clang is needed to check the generated eBPF files: run .ci/install-ebpf-tools.sh")
+		t.Fatal("clang is needed to check the generated eBPF files: run .ci/deps.sh")
 	}
 	args := generateArgs(t)
 	// Read the inputs here too: go test's cache then knows the result

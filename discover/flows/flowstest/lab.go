@@ -41,7 +41,7 @@ func NeedRoot(t testing.TB) {
 	}
 	for _, tool := range []string{"ip"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found: install iproute2 (.ci/install-ebpf-tools.sh)", tool)
+			t.Fatalf("%s not found: install iproute2 (.ci/deps.sh)", tool)
 		}
 	}
 }
@@ -145,7 +145,7 @@ func (p *Pod) Exec(name string, args ...string) {
 func (p *Pod) DNAT(from, to netip.AddrPort) {
 	p.lab.t.Helper()
 	if _, err := exec.LookPath("iptables"); err != nil {
-		p.lab.t.Fatal("iptables not found: install it (.ci/install-ebpf-tools.sh)")
+		p.lab.t.Fatal("iptables not found: install it (.ci/deps.sh)")
 	}
 	p.Exec("iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", from.Addr().String(), "--dport", fmt.Sprint(from.Port()),
 		"-j", "DNAT", "--to-destination", to.String())
