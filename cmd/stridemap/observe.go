@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/discover/flowlog"
 	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/discover/flows/resolve"
 	"github.com/stridemap/stridemap/discover/manifests"
@@ -75,6 +76,11 @@ the DaemonSet in deploy/, are merged):
   sudo stridemap-observer --duration 1m -o node-a.jsonl
   stridemap observe --flows node-a.jsonl --flows node-b.jsonl --inventory pods.json
 
+On a cluster running Cilium, Hubble's flows can be merged the same way:
+
+  hubble observe --since 1h -o json > hubble.jsonl
+  stridemap observe --flows hubble.jsonl --inventory pods.json
+
 The inventory says which pod had which address:
   kubectl get pods,services -A -o json > pods.json
 Sockets are named by their cgroup (the pod's UID), their network namespace, then
@@ -96,7 +102,7 @@ queue are reported, never silently lost: retry with a bigger --ring-buffer.`,
 	}
 	cmd.Flags().DurationVar(&opts.duration, "duration", 30*time.Second, "how long to observe")
 	cmd.Flags().StringVar(&opts.inventory, "inventory", "", "Pods and Services with their addresses: kubectl get pods,services -A -o json")
-	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log (stridemap-observer -o) instead of observing (repeatable)")
+	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log (stridemap-observer -o, or hubble observe -o json) instead of observing (repeatable)")
 	cmd.Flags().StringVar(&opts.observer, "observer", "", "the stridemap-observer binary (default: next to stridemap, then $"+observerEnv+", then PATH)")
 	cmd.Flags().UintVar(&opts.ringBuffer, "ring-buffer", 0, "kernel event queue in bytes, a power of two (default 8 MiB)")
 	cmd.Flags().StringVar(&opts.cgroup, "cgroup", "", "classify protocols of connections made in this cgroup v2 directory only (default: the whole machine); none to skip")
@@ -259,7 +265,7 @@ func readFlowLogs(paths []string) (*flows.Log, discover.Source, error) {
 			return nil, discover.Source{}, fmt.Errorf("--flows: %w", err)
 		}
 		h.Write(b)
-		l, err := flows.ReadLog(bytes.NewReader(b))
+		l, err := flowlog.Read(bytes.NewReader(b))
 		if err != nil {
 			return nil, discover.Source{}, fmt.Errorf("--flows %s: %w", p, err)
 		}

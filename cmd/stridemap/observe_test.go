@@ -285,3 +285,30 @@ func TestObserveErrors(t *testing.T) {
 		t.Errorf("a failed observe must not store a scan:\n%s", r.stdout)
 	}
 }
+
+// TestObserveMergesHubbleFlows: "hubble observe -o json" output merges
+// like the observer's own log; pods are named by Hubble.
+func TestObserveMergesHubbleFlows(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "shop.yaml"), shopManifests())
+	ips := map[string]netip.Addr{"frontend": netip.MustParseAddr("10.244.1.5"), "cart": netip.MustParseAddr("10.244.2.7")}
+	writeFile(t, filepath.Join(dir, "pods.json"), string(shopInventory(t, ips)))
+	syn := func(at, dir string, src, dst string, dport int, srcPod, dstPod string) string {
+		return fmt.Sprintf(`{"flow":{"time":%q,"verdict":"FORWARDED","IP":{"source":%q,"destination":%q,"ipVersion":"IPv4"},`+
+			`"l4":{"TCP":{"source_port":40000,"destination_port":%d,"flags":{"SYN":true}}},"source":{"namespace":"shop","pod_name":%q},`+
+			`"destination":{"namespace":"shop","pod_name":%q},"Type":"L3_L4","node_name":"kind-worker","traffic_direction":%q,"is_reply":false,"Summary":"TCP Flags: SYN"},"node_name":"kind-worker","time":%q}`,
+			at, src, dst, dport, srcPod, dstPod, dir, at)
+	}
+	log := syn("2025-03-01T12:00:00Z", "EGRESS", "10.244.1.5", "10.244.2.7", 7070, "frontend-5d8f-x1", "cart-5d8f-x1") + "\n" +
+		syn("2025-03-01T12:00:00.001Z", "INGRESS", "10.244.1.5", "10.244.2.7", 7070, "frontend-5d8f-x1", "cart-5d8f-x1") + "\n"
+	writeFile(t, filepath.Join(dir, "hubble.jsonl"), log)
+	c := newCLI(t)
+	c.mustRun("scan", "-f", filepath.Join(dir, "shop.yaml"))
+	r := c.mustRun("observe", "--flows", filepath.Join(dir, "hubble.jsonl"), "--inventory", filepath.Join(dir, "pods.json"))
+	if !strings.Contains(r.stdout, "Observed, not declared: 1\n  workload:shop/frontend->workload:shop/cart:7070 (1 connections)") {
+		t.Errorf("observe output:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "observed 2 flows on hubble") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+}

@@ -29,6 +29,10 @@ type Flow struct {
 	// written out, "" when unknown.
 	Node   string `json:"node,omitempty"`
 	Cgroup string `json:"cgroup,omitempty"`
+	// LocalPod and RemotePod name the ends' pods ("namespace/name") when
+	// the source knew them (Hubble does; the eBPF observer does not).
+	LocalPod  string `json:"localPod,omitempty"`
+	RemotePod string `json:"remotePod,omitempty"`
 	// Comm and PID are the owner of the most recent connection, empty and
 	// 0 when the socket predates the observer.
 	Comm string `json:"comm,omitempty"`

@@ -7,6 +7,7 @@
 // The local end of a flow is resolved by what the kernel knew of the
 // socket, most reliable first:
 //
+//  0. the pod's name, when the flow log names it (Hubble does),
 //  1. its cgroup path, which names the pod's UID (kubepods…/pod<UID>/…),
 //  2. its network namespace: every socket of a namespace belongs to the
 //     pod that owns it, learnt from the namespace's other sockets,
@@ -157,6 +158,7 @@ type service struct {
 // Resolver resolves flows against one inventory.
 type Resolver struct {
 	byUID      map[string]*pod
+	byName     map[string]*pod // "namespace/name"
 	byIP       map[netip.Addr][]*pod // pods with their own network namespace
 	hostByIP   map[netip.Addr][]*pod // hostNetwork pods, by node address
 	clusterIPs map[netip.Addr]*service
@@ -165,7 +167,7 @@ type Resolver struct {
 // New indexes the Pods and Services of an inventory; ReplicaSets, Jobs
 // and CronJobs, when present, complete the ownership chains.
 func New(objects []*discover.Object) *Resolver {
-	r := &Resolver{byUID: map[string]*pod{}, byIP: map[netip.Addr][]*pod{}, hostByIP: map[netip.Addr][]*pod{}, clusterIPs: map[netip.Addr]*service{}}
+	r := &Resolver{byUID: map[string]*pod{}, byName: map[string]*pod{}, byIP: map[netip.Addr][]*pod{}, hostByIP: map[netip.Addr][]*pod{}, clusterIPs: map[netip.Addr]*service{}}
 	owners := map[string][]Owner{} // "Kind ns/name" → that object's own owners
 	var pods []*corev1.Pod
 	var services []*corev1.Service
@@ -197,6 +199,7 @@ func New(objects []*discover.Object) *Resolver {
 		if p.uid != "" {
 			r.byUID[p.uid] = p
 		}
+		r.byName[p.ns+"/"+p.name] = p
 		for _, ip := range p.ips {
 			if p.hostNetwork {
 				r.hostByIP[ip] = append(r.hostByIP[ip], p)
@@ -380,8 +383,8 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 				p = cands[0]
 			}
 		}
-		if p == nil || p.hostNetwork {
-			continue
+		if p == nil || p.hostNetwork || f.Netns == 0 {
+			continue // 0: the source did not say (Hubble)
 		}
 		k := netnsKey{f.Node, f.Netns}
 		if prev, ok := owner[k]; ok && prev != p {
@@ -390,11 +393,14 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 		owner[k] = p
 	}
 	local := func(f *flows.Flow) *pod {
+		if p := r.byName[f.LocalPod]; p != nil {
+			return p
+		}
 		if p := r.byCgroup(f.Cgroup); p != nil {
 			return p
 		}
 		k := netnsKey{f.Node, f.Netns}
-		if p := owner[k]; p != nil && !shared[k] {
+		if p := owner[k]; p != nil && !shared[k] && f.Netns != 0 {
 			return p
 		}
 		if f.Role == flows.RoleServer {
@@ -434,7 +440,10 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 			out = append(out, r.viaService(c, svc, base, fl, servers[c.Local], used, local, &rep)...)
 			continue
 		}
-		to := r.byAddr(c.Remote, c.Port)
+		to := r.byName[c.RemotePod]
+		if to == nil {
+			to = r.byAddr(c.Remote, c.Port)
+		}
 		for _, j := range servers[c.Local] {
 			s := &fl[j]
 			if !used[j] && s.Local == c.Remote && s.Port == c.Port {
@@ -467,8 +476,12 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 			rep.Loopback++
 			continue
 		}
+		from := r.byName[s.RemotePod]
+		if from == nil {
+			from = r.byAddr(s.Remote, 0)
+		}
 		f := Flow{
-			From: endpoint(r.byAddr(s.Remote, 0), s.Remote), To: endpoint(local(s), s.Local), Port: s.Port,
+			From: endpoint(from, s.Remote), To: endpoint(local(s), s.Local), Port: s.Port,
 			Connections: s.Opened, BytesSent: s.BytesReceived, BytesReceived: s.BytesSent,
 			FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, Evidence: []string{evidence(s)},
 		}

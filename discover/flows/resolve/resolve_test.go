@@ -206,3 +206,24 @@ func TestResolveCarriesClassification(t *testing.T) {
 		t.Errorf("mixed: %q %q: TLS hides the protocol, plaintext once is plaintext", mixed.Protocol(), mixed.Encrypted())
 	}
 }
+
+// TestResolveByPodName: a flow log that names pods (Hubble's) resolves by
+// those names even when the addresses have moved on; without a netns, no
+// namespace is learnt.
+func TestResolveByPodName(t *testing.T) {
+	r := inventory(t)
+	client := flow(flows.RoleClient, 0, "", "10.9.0.1", "10.9.0.2", 7070, 2)
+	client.LocalPod, client.RemotePod = "shop/frontend-5d8f9-abcde", "shop/cart-7c9d-xyz"
+	server := flow(flows.RoleServer, 0, "", "10.9.0.2", "10.9.0.1", 7070, 2)
+	server.LocalPod, server.RemotePod = "shop/cart-7c9d-xyz", "shop/frontend-5d8f9-abcde"
+	unnamed := flow(flows.RoleClient, 0, "", "10.9.0.3", "203.0.113.1", 443, 1)
+	got, rep := r.Resolve([]flows.Flow{client, server, unnamed})
+	var lines []string
+	for _, f := range got {
+		lines = append(lines, line(f))
+	}
+	want := []string{"Deployment shop/frontend -> Deployment shop/cart:7070 n=2 sent=20"}
+	if !slices.Equal(lines, want) || rep.Confirmed != 1 || rep.Unknown != 1 {
+		t.Errorf("got %q, report %+v\nwant %q", lines, rep, want)
+	}
+}
