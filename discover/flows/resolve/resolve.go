@@ -158,7 +158,7 @@ type service struct {
 // Resolver resolves flows against one inventory.
 type Resolver struct {
 	byUID      map[string]*pod
-	byName     map[string]*pod // "namespace/name"
+	byName     map[string]*pod       // "namespace/name"
 	byIP       map[netip.Addr][]*pod // pods with their own network namespace
 	hostByIP   map[netip.Addr][]*pod // hostNetwork pods, by node address
 	clusterIPs map[netip.Addr]*service
