@@ -44,6 +44,7 @@ func TestObserveCallGraph(t *testing.T) {
 	for name, p := range pods {
 		byInode[p.Inode] = name
 		byIP[p.IP] = name
+		byIP[p.IP6] = name
 	}
 	at := func(pod string, port uint16) netip.AddrPort { return netip.AddrPortFrom(pods[pod].IP, port) }
 
@@ -88,6 +89,7 @@ func TestObserveCallGraph(t *testing.T) {
 		{"frontend", "cart", at("cart", 7070), 3, true},
 		{"frontend", "cart", clusterIP, 2, true},
 		{"frontend", "payments", at("payments", 8443), 1, true},
+		{"frontend", "payments", netip.AddrPortFrom(pods["payments"].IP6, 8443), 2, true}, // IPv6
 		{"cart", "redis", at("redis", 6379), 2, false},
 	}
 
@@ -130,7 +132,11 @@ func TestObserveCallGraph(t *testing.T) {
 		if c.dial == clusterIP {
 			serverPort = 7070
 		}
-		want[edge{flows.RoleServer, c.from, c.to, pods[c.to].IP.String(), serverPort}] += uint64(c.n)
+		serverIP := pods[c.to].IP
+		if c.dial.Addr().Is6() {
+			serverIP = pods[c.to].IP6
+		}
+		want[edge{flows.RoleServer, c.from, c.to, serverIP.String(), serverPort}] += uint64(c.n)
 	}
 	observed := func() (map[edge]uint64, []flows.Flow) {
 		got := map[edge]uint64{}

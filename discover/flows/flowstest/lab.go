@@ -28,9 +28,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Subnet is the pods' subnet. It exists only inside the lab's namespaces,
-// so labs of concurrent tests do not collide.
-var Subnet = netip.MustParsePrefix("10.200.0.0/24")
+// Subnet and Subnet6 are the pods' subnets. They exist only inside the
+// lab's namespaces, so labs of concurrent tests do not collide.
+var (
+	Subnet  = netip.MustParsePrefix("10.200.0.0/24")
+	Subnet6 = netip.MustParsePrefix("fd00:200::/64")
+)
 
 // NeedRoot skips the test when it cannot create namespaces: not root and
 // not in CI. In CI (env CI set) the test runs and fails loudly instead.
@@ -58,7 +61,8 @@ type Lab struct {
 type Pod struct {
 	Name  string
 	NS    string     // namespace name, under /run/netns
-	IP    netip.Addr // address of eth0
+	IP    netip.Addr // IPv4 address of eth0
+	IP6   netip.Addr // IPv6 address of eth0
 	Inode uint32     // namespace inode, as the observer reports it
 	lab   *Lab
 }
@@ -80,15 +84,15 @@ func NewLab(t testing.TB) *Lab {
 }
 
 // AddPod creates a pod namespace with eth0 on the bridge and the next free
-// address of Subnet. Its default route is eth0, so addresses outside the
+// addresses of Subnet and Subnet6. Its default route is eth0, so addresses outside the
 // subnet (ClusterIPs) can be dialled and DNATed.
 func (l *Lab) AddPod(name string) *Pod {
 	l.t.Helper()
-	addr := Subnet.Addr()
+	addr, addr6 := Subnet.Addr(), Subnet6.Addr()
 	for range len(l.pods) + 2 {
-		addr = addr.Next()
+		addr, addr6 = addr.Next(), addr6.Next()
 	}
-	p := &Pod{Name: name, NS: fmt.Sprintf("smt-%s-%d", l.id, len(l.pods)), IP: addr, lab: l}
+	p := &Pod{Name: name, NS: fmt.Sprintf("smt-%s-%d", l.id, len(l.pods)), IP: addr, IP6: addr6, lab: l}
 	l.ip("netns", "add", p.NS)
 	l.t.Cleanup(func() { l.deleteNS(p.NS) })
 	var st unix.Stat_t
@@ -99,6 +103,7 @@ func (l *Lab) AddPod(name string) *Pod {
 	peer := fmt.Sprintf("v%s%d", l.id, len(l.pods)) // at most 15 bytes
 	l.ipIn(p.NS, "link", "add", "eth0", "type", "veth", "peer", "name", peer, "netns", l.bridge)
 	l.ipIn(p.NS, "addr", "add", netip.PrefixFrom(addr, Subnet.Bits()).String(), "dev", "eth0")
+	l.ipIn(p.NS, "-6", "addr", "add", netip.PrefixFrom(addr6, Subnet6.Bits()).String(), "dev", "eth0", "nodad")
 	l.ipIn(p.NS, "link", "set", "lo", "up")
 	l.ipIn(p.NS, "link", "set", "eth0", "up")
 	l.ipIn(p.NS, "route", "add", "default", "dev", "eth0")
