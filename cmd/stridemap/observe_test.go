@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -310,5 +311,21 @@ func TestObserveMergesHubbleFlows(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "observed 2 flows on hubble") {
 		t.Errorf("stderr: %s", r.stderr)
+	}
+}
+
+// TestObserveLinksNoGraphviz: "stridemap observe" may be run with sudo, so
+// stridemap must not link go-graphviz, whose start-up compiles WebAssembly
+// into a cache under $TMPDIR that another user could plant (Graphviz runs
+// in stridemap-render; eBPF in stridemap-observer).
+func TestObserveLinksNoGraphviz(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/goccy/go-graphviz") || strings.HasPrefix(dep, "github.com/tetratelabs/wazero") {
+			t.Errorf("stridemap links %s", dep)
+		}
 	}
 }
