@@ -6,9 +6,12 @@ STATICCHECK := $(GO) tool staticcheck
 
 .PHONY: build demo test bench lint fuzz clean
 
+# stridemap, and the two helpers it runs: stridemap-render draws with Graphviz,
+# stridemap-observer attaches the eBPF programs (as root) for "stridemap observe".
 build:
 	$(GO) build -o $(BIN) ./cmd/stridemap
 	$(GO) build -o bin/stridemap-render ./cmd/stridemap-render
+	$(GO) build -o bin/stridemap-observer ./cmd/stridemap-observer
 
 # Scan the demo shop in testdata/demo into a fresh store and show the result.
 demo: build
