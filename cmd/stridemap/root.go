@@ -39,10 +39,12 @@ Start with a scan, then look at what was found:
   stridemap scan -f deploy/              # files and directories of YAML/JSON
   stridemap scan -k overlays/production  # a kustomization, rendered in-process
   helm template my-chart | stridemap scan -f -
+  stridemap                              # on a terminal: review the latest scan in the TUI
   stridemap findings --severity high     # threats found, with evidence (--detail)
   stridemap scans                        # scan history
   stridemap graph --format svg -o graph.svg
   stridemap report --format html -o threat-model.html
+  sudo stridemap observe --duration 1m   # add the flows the kernel sees (eBPF)
 
 The store is .stridemap/stridemap.db in the current directory unless --db or
 STRIDEMAP_DB says otherwise.
