@@ -53,6 +53,10 @@ type Context struct {
 	// FromControls and ToControls are the controls on a flow's two ends.
 	FromControls []string `json:"fromControls"`
 	ToControls   []string `json:"toControls"`
+	// GraphObserved says some flow of the graph was seen on the wire
+	// (stridemap observe), so a rule can tell "declared, never observed"
+	// from "nothing was observed at all".
+	GraphObserved bool `json:"graphObserved"`
 }
 
 // costLimit bounds the work one condition may do on one element, so a

@@ -20,6 +20,7 @@ type graphFacts struct {
 	// boundary finding points at, since a boundary has no lines of its own.
 	controlEvidence map[string][]model.Evidence
 	anywhere        []string // control types present on any element, sorted
+	observed        bool     // some edge was seen on the wire
 	callers         map[string][]string
 	callees         map[string][]string
 	exposed         map[string]bool        // reachable from the internet along flows
@@ -43,6 +44,7 @@ func newGraphFacts(g *model.Graph) *graphFacts {
 	sort.Strings(f.anywhere)
 	f.anywhere = slices.Compact(f.anywhere)
 	for _, e := range g.Edges {
+		f.observed = f.observed || e.Observed
 		f.callers[e.To] = append(f.callers[e.To], e.From)
 		f.callees[e.From] = append(f.callees[e.From], e.To)
 	}
@@ -159,6 +161,7 @@ func (f *graphFacts) nodeContext(n *model.Node) *catalog.Context {
 		ControlDetails:       f.controlDetails(n.ID),
 		AttackPath:           path,
 		PathGaps:             f.pathGaps(hops),
+		GraphObserved:        f.observed,
 	}
 }
 
@@ -246,6 +249,7 @@ func (f *graphFacts) edgeContext(e *model.Edge, from, to *model.Node) *catalog.C
 		Data:              slices.Compact(data),
 		FromControls:      f.controls[from.ID],
 		ToControls:        f.controls[to.ID],
+		GraphObserved:     f.observed,
 	}
 }
 
@@ -264,5 +268,6 @@ func (f *graphFacts) boundaryContext(b *model.Boundary) *catalog.Context {
 		GraphControls:   f.anywhere,
 		Exposed:         exposed,
 		Data:            slices.Compact(data),
+		GraphObserved:   f.observed,
 	}
 }

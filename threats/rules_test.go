@@ -2,8 +2,12 @@ package threats_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stridemap/stridemap/catalog"
@@ -14,7 +18,9 @@ import (
 
 // fixtureRoot holds one directory per rule: testdata/rules/RULE-ID/ with
 // positive.yaml (manifests where the rule must fire) and negative.yaml
-// (the same situation with the control in place: it must not fire).
+// (the same situation with the control in place: it must not fire), and
+// optionally positive.flows.json and negative.flows.json with flows
+// observed on the wire (see evaluateFile).
 const fixtureRoot = "testdata/rules"
 
 func loadCatalog(t *testing.T) *catalog.Catalog {
@@ -26,7 +32,7 @@ func loadCatalog(t *testing.T) *catalog.Catalog {
 	return c
 }
 
-func evaluateFile(t *testing.T, c *catalog.Catalog, file string) []threats.Finding {
+func evaluateFile(t *testing.T, c *catalog.Catalog, file string) ([]threats.Finding, *model.Graph) {
 	t.Helper()
 	inv, err := manifests.Collect(context.Background(), manifests.Request{Paths: []string{file}})
 	if err != nil {
@@ -35,11 +41,26 @@ func evaluateFile(t *testing.T, c *catalog.Catalog, file string) []threats.Findi
 	for _, p := range inv.Problems {
 		t.Fatalf("fixture problem: %s", p)
 	}
-	findings, err := threats.Evaluate(model.Build(inv), c)
+	g := model.Build(inv)
+	// FILE.flows.json next to FILE.yaml, when present, holds flows seen on
+	// the wire: a JSON list of model.ObservedFlow, merged in as observe does.
+	flowFile := strings.TrimSuffix(file, ".yaml") + ".flows.json"
+	if b, err := os.ReadFile(flowFile); err == nil {
+		var flows []model.ObservedFlow
+		if err := json.Unmarshal(b, &flows); err != nil {
+			t.Fatalf("%s: %v", flowFile, err)
+		}
+		if len(model.MergeObserved(g, flows)) == 0 {
+			t.Fatalf("%s: no flow merged", flowFile)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	findings, err := threats.Evaluate(g, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return findings
+	return findings, g
 }
 
 // TestEveryRuleHasFixtures: each rule must fire on its positive fixture and
@@ -59,7 +80,13 @@ func TestEveryRuleHasFixtures(t *testing.T) {
 					t.Fatalf("rule %s needs %s: %v", r.ID, path, err)
 				}
 				var fired []threats.Finding
-				for _, f := range evaluateFile(t, c, path) {
+				findings, g := evaluateFile(t, c, path)
+				// A flow only seen on the wire has no manifest line to point at.
+				observedOnly := map[string]bool{}
+				for _, e := range g.Edges {
+					observedOnly[e.ID] = e.Observed && !e.Declared
+				}
+				for _, f := range findings {
 					if f.RuleID == r.ID {
 						fired = append(fired, f)
 					}
@@ -74,7 +101,7 @@ func TestEveryRuleHasFixtures(t *testing.T) {
 					switch {
 					case len(f.Evidence) == 0:
 						t.Errorf("%s: finding %s has no evidence", path, f.ID)
-					case f.Evidence[0].File == "" && f.ElementType != catalog.TargetCluster && f.ElementType != catalog.TargetBoundary:
+					case f.Evidence[0].File == "" && f.ElementType != catalog.TargetCluster && f.ElementType != catalog.TargetBoundary && !observedOnly[f.Element]:
 						t.Errorf("%s: finding %s has no file evidence", path, f.ID)
 					}
 				}
@@ -102,5 +129,26 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestObservedFlowRulesNeedObservations: the rules that compare declared
+// with observed flows stay silent on a scan nothing was observed for, even
+// on the manifests where they fire once flows are merged.
+func TestObservedFlowRulesNeedObservations(t *testing.T) {
+	c := loadCatalog(t)
+	for _, id := range []string{"undeclared-observed-flow", "declared-flow-never-observed", "plaintext-on-wire-despite-declared-encryption"} {
+		b, err := os.ReadFile(filepath.Join(fixtureRoot, id, "positive.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "positive.yaml") // without its flows
+		writeFile(t, path, string(b))
+		findings, _ := evaluateFile(t, c, path)
+		for _, f := range findings {
+			if f.RuleID == id {
+				t.Errorf("%s fired on %s without observed flows", id, f.Element)
+			}
+		}
 	}
 }
