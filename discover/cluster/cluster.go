@@ -1,0 +1,179 @@
+// Package cluster reads Pods and Services from a live Kubernetes API server:
+// the inventory "stridemap observe" names the ends of flows with, read
+// where the cluster is instead of from a kubectl dump.
+//
+// The kubeconfig is found the way kubectl finds it (see Request), so a
+// user who can run "kubectl get pods -A" can run stridemap. Lists are read
+// a page at a time so a big cluster never has to send one huge response.
+//
+// Each object's Location names it by its API URL, for example
+// https://10.0.0.1:6443/api/v1/namespaces/shop/pods/cart-5d8f-x2x (line 0):
+// the path part is what "kubectl get --raw" takes to show it again.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	"github.com/stridemap/stridemap/discover"
+)
+
+// DefaultPageSize is how many objects one list call asks for: kubectl's
+// own page size.
+const DefaultPageSize = 500
+
+// SourceAPI is the kind of Source a live API server is.
+const SourceAPI discover.SourceKind = "api"
+
+// Request says which cluster to read, and which part of it.
+type Request struct {
+	// Kubeconfig is the kubeconfig file. Empty loads what kubectl would:
+	// the files in $KUBECONFIG, else ~/.kube/config, else the pod's own
+	// service account when running in a cluster.
+	Kubeconfig string
+	// Context is the kubeconfig context to use; empty for its current one.
+	Context string
+	// Namespaces to read; none reads all namespaces.
+	Namespaces []string
+	// PageSize is the number of objects per list call; 0 means
+	// DefaultPageSize.
+	PageSize int64
+}
+
+// Collect lists the Pods and Services the request names. Objects are typed
+// (*corev1.Pod, *corev1.Service) like those read from manifests; the
+// Inventory's one Source is the API server.
+func Collect(ctx context.Context, req Request) (*discover.Inventory, error) {
+	conn, err := connect(req)
+	if err != nil {
+		return nil, err
+	}
+	core, err := corev1client.NewForConfig(conn.config)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", conn, err)
+	}
+	namespaces := req.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	pageSize := req.PageSize
+	if pageSize <= 0 {
+		pageSize = DefaultPageSize
+	}
+	c := &collector{conn: conn, pageSize: pageSize}
+	for _, ns := range namespaces {
+		pods, err := list(ctx, c, "pods", ns, core.Pods(ns).List, func(l *corev1.PodList) []corev1.Pod { return l.Items })
+		if err != nil {
+			return nil, err
+		}
+		for i := range pods {
+			c.add(&pods[i], "Pod", "pods")
+		}
+		services, err := list(ctx, c, "services", ns, core.Services(ns).List, func(l *corev1.ServiceList) []corev1.Service { return l.Items })
+		if err != nil {
+			return nil, err
+		}
+		for i := range services {
+			c.add(&services[i], "Service", "services")
+		}
+	}
+	return &discover.Inventory{
+		Sources: []discover.Source{{Kind: SourceAPI, Path: conn.server, Objects: len(c.objects)}},
+		Objects: c.objects,
+	}, nil
+}
+
+type collector struct {
+	conn     *connection
+	pageSize int64
+	objects  []*discover.Object
+}
+
+// add makes an Object of a listed item. List items carry no apiVersion and
+// kind; they are set so the typed value reads like one from a manifest.
+func (c *collector) add(obj interface {
+	metav1.Object
+	runtime.Object
+}, kind, resource string) {
+	obj.GetObjectKind().SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
+	obj.SetManagedFields(nil) // server bookkeeping, often the bulk of an object
+	ns, name := obj.GetNamespace(), obj.GetName()
+	c.objects = append(c.objects, &discover.Object{
+		APIVersion: "v1",
+		Kind:       kind,
+		Namespace:  ns,
+		Name:       name,
+		Location:   discover.Location{File: c.conn.server + "/api/v1/namespaces/" + ns + "/" + resource + "/" + name},
+		Typed:      obj,
+	})
+}
+
+// list reads every page of one resource in one namespace (all when ns is
+// empty). A continue token that expired while paging (the cluster changed
+// too much in between) starts the list again once, as kubectl does.
+func list[L interface{ GetContinue() string }, T any](ctx context.Context, c *collector, resource, ns string,
+	fetch func(context.Context, metav1.ListOptions) (L, error), items func(L) []T) ([]T, error) {
+	var all []T
+	opts := metav1.ListOptions{Limit: c.pageSize}
+	restarted := false
+	for {
+		page, err := fetch(ctx, opts)
+		if apierrors.IsResourceExpired(err) && !restarted {
+			all, opts, restarted = nil, metav1.ListOptions{Limit: c.pageSize}, true
+			continue
+		}
+		if err != nil {
+			return nil, c.conn.explain(err, resource, ns)
+		}
+		all = append(all, items(page)...)
+		if page.GetContinue() == "" {
+			return all, nil
+		}
+		opts.Continue = page.GetContinue()
+	}
+}
+
+// explain turns a failed list into an error that says what to do.
+func (c *connection) explain(err error, resource, ns string) error {
+	where := "in all namespaces"
+	if ns != "" {
+		where = "in namespace " + ns
+	}
+	var status apierrors.APIStatus
+	switch {
+	case apierrors.IsUnauthorized(err):
+		return fmt.Errorf("%s did not accept the credentials (401 Unauthorized): log in again or renew the token or certificate in the kubeconfig: %w", c, err)
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("%s: not allowed to list %s %s (403 Forbidden): stridemap needs the verb list on the resources pods and services "+
+			"%s, e.g. kubectl create clusterrole stridemap-inventory --verb=list --resource=pods,services and a binding to it: %w", c, resource, where, where, err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: list %s %s: %w", c, resource, where, err)
+	case !errors.As(err, &status):
+		// No answer from the server at all: refused, unresolvable, TLS.
+		return fmt.Errorf("cannot reach the Kubernetes API server at %s (%s): %w; check that the cluster is running and that the kubeconfig names the right server",
+			c.server, c.describe(), err)
+	}
+	return fmt.Errorf("%s: list %s %s: %w", c, resource, where, err)
+}
+
+// String names the server and how it was found, for errors.
+func (c *connection) String() string {
+	return "the Kubernetes API server at " + c.server + " (" + c.describe() + ")"
+}
+
+func (c *connection) describe() string {
+	var parts []string
+	if c.context != "" {
+		parts = append(parts, "context "+c.context)
+	}
+	parts = append(parts, c.source)
+	return strings.Join(parts, " of ")
+}

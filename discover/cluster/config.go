@@ -1,0 +1,73 @@
+package cluster
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// connection is a loaded client configuration and what errors should say
+// about it.
+type connection struct {
+	config  *rest.Config
+	server  string // the API server's URL
+	context string // the kubeconfig context; empty in a cluster
+	source  string // where the configuration came from
+}
+
+// connect loads the client configuration as kubectl does: an explicit file
+// alone, else $KUBECONFIG's files merged, else ~/.kube/config, else the
+// in-cluster service account.
+func connect(req Request) (*connection, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = req.Kubeconfig
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: req.Context})
+	source := configFiles(req.Kubeconfig)
+	config, err := loader.ClientConfig()
+	if clientcmd.IsEmptyConfig(err) {
+		return nil, fmt.Errorf("no Kubernetes configuration in %s, and not running in a cluster: pass --kubeconfig FILE or set $KUBECONFIG to the file kubectl uses", source)
+	}
+	if err != nil {
+		if raw, rawErr := loader.RawConfig(); rawErr == nil && req.Context != "" && raw.Contexts[req.Context] == nil {
+			names := make([]string, 0, len(raw.Contexts))
+			for name := range raw.Contexts {
+				names = append(names, name)
+			}
+			slices.Sort(names)
+			return nil, fmt.Errorf("kubeconfig %s has no context %q; it has: %s", source, req.Context, strings.Join(names, ", "))
+		}
+		return nil, fmt.Errorf("kubeconfig %s: %w", source, err)
+	}
+	conn := &connection{config: config, server: strings.TrimSuffix(config.Host, "/"), context: req.Context, source: "kubeconfig " + source}
+	if raw, err := loader.RawConfig(); err == nil && len(raw.Contexts) == 0 {
+		conn.source = "in-cluster service account"
+	} else if conn.context == "" && err == nil {
+		conn.context = raw.CurrentContext
+	}
+	// kubectl waits forever on a silent server; an inventory read should not.
+	if config.Timeout == 0 {
+		config.Timeout = 30 * time.Second
+	}
+	// client-go's default of 5 requests a second would make paging through
+	// a big cluster slow for no one's benefit.
+	if config.QPS == 0 {
+		config.QPS, config.Burst = 50, 100
+	}
+	return conn, nil
+}
+
+// configFiles names the kubeconfig files that are read, for errors.
+func configFiles(explicit string) string {
+	if explicit != "" {
+		return explicit
+	}
+	if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
+		return "$KUBECONFIG (" + env + ")"
+	}
+	return clientcmd.RecommendedHomeFile
+}
