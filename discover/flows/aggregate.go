@@ -102,7 +102,10 @@ type Aggregator struct {
 	listeners map[listenerKey]*Listener
 	// conns are the open connections, by socket cookie, so that Payload
 	// events (which carry no addresses) find their flow.
-	conns    map[uint64]*conn
+	conns map[uint64]*conn
+	// counted are the kernel's totals of the connections it counted in
+	// place, by flow: Counted events replace them, Flows adds them in.
+	counted  map[Key]Counts
 	events   uint64
 	overflow uint64
 }
@@ -118,7 +121,7 @@ func NewAggregator(maxFlows int) *Aggregator {
 	if maxFlows <= 0 {
 		maxFlows = DefaultMaxFlows
 	}
-	return &Aggregator{max: maxFlows, flows: map[Key]*Flow{}, listeners: map[listenerKey]*Listener{}, conns: map[uint64]*conn{}}
+	return &Aggregator{max: maxFlows, flows: map[Key]*Flow{}, listeners: map[listenerKey]*Listener{}, conns: map[uint64]*conn{}, counted: map[Key]Counts{}}
 }
 
 // Add folds one event in.
@@ -145,6 +148,18 @@ func (a *Aggregator) Add(e Event) {
 		a.flows[k] = f
 	}
 	switch e.Kind {
+	case Counted:
+		a.counted[k] = e.Counts
+		if e.Counts.First.Before(f.FirstSeen) {
+			f.FirstSeen = e.Counts.First
+		}
+		if e.OwnerKnown && f.Comm == "" {
+			f.Comm, f.PID = e.Comm, e.PID // the flow's first owner: later events say who is latest
+		}
+		if e.Time.After(f.LastSeen) {
+			f.LastSeen = e.Time
+		}
+		return
 	case Connect, Accept:
 		f.Opened++
 		if len(a.conns) < a.max {
@@ -217,6 +232,13 @@ func (a *Aggregator) Flows() []Flow {
 	for k, f := range a.flows {
 		c := *f
 		c.Protocols, c.Encryption = maps.Clone(f.Protocols), maps.Clone(f.Encryption)
+		if n, ok := a.counted[k]; ok {
+			c.Opened += n.Opened
+			c.Closed += n.Closed
+			c.Failed += n.Failed
+			c.BytesSent += n.BytesSent
+			c.BytesReceived += n.BytesReceived
+		}
 		index[k] = len(out)
 		out = append(out, c)
 	}

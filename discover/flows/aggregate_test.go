@@ -163,3 +163,43 @@ func BenchmarkDecodeAndAggregate(b *testing.B) {
 		a.Add(e)
 	}
 }
+
+// TestAggregatorAddsKernelCounts: a flow's connections beyond the first
+// few are counted by the kernel; Counted events carry running totals, so
+// the latest replaces the one before, and Flows adds them to what the
+// reported connections counted.
+func TestAggregatorAddsKernelCounts(t *testing.T) {
+	a := NewAggregator(0)
+	a.Add(ev(Connect, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", 2*time.Second))
+	closed := ev(Close, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", 3*time.Second)
+	closed.HasBytes, closed.BytesSent, closed.BytesReceived = true, 10, 20
+	a.Add(closed)
+	counted := func(opened, closed, failed uint64, last time.Duration) Event {
+		e := ev(Counted, RoleClient, "10.0.0.1:0", "10.0.0.2:0", last)
+		e.Comm = "first"
+		e.Counts = Counts{Opened: opened, Closed: closed, Failed: failed, BytesSent: 10 * closed, BytesReceived: 20 * closed, First: t0.Add(time.Second), Port: 80}
+		return e
+	}
+	a.Add(counted(5, 4, 0, 4*time.Second))
+	a.Add(counted(7, 7, 1, 5*time.Second)) // totals: replaces the 5, 4, 0 above
+	// A flow only the kernel counted (its reported connections were lost
+	// to the user-space bound, say) is a flow too.
+	a.Add(ev(Counted, RoleServer, "10.0.0.2:0", "10.0.0.1:0", 6*time.Second))
+
+	got := a.Flows()
+	if len(got) != 2 {
+		t.Fatalf("flows: %+v", got)
+	}
+	want := Flow{
+		Key:  Key{Netns: 1, CgroupID: 2, Role: RoleClient, Local: netip.MustParseAddr("10.0.0.1"), Remote: netip.MustParseAddr("10.0.0.2"), Port: 80},
+		Comm: "app", PID: 10, Opened: 8, Closed: 8, Failed: 1, BytesSent: 80, BytesReceived: 160,
+		FirstSeen: t0.Add(time.Second), LastSeen: t0.Add(5 * time.Second),
+	}
+	if fmt.Sprint(got[0]) != fmt.Sprint(want) {
+		t.Errorf("client flow:\n got %+v\nwant %+v", got[0], want)
+	}
+	// Asking twice does not add the kernel's totals twice.
+	if again := a.Flows(); fmt.Sprint(again) != fmt.Sprint(got) {
+		t.Errorf("second read differs:\n%+v\n%+v", again, got)
+	}
+}

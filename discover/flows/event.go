@@ -22,6 +22,11 @@ const (
 	Close         = Kind(bpf.EventClose)         // an open connection ended; its bytes are final
 	ConnectFailed = Kind(bpf.EventConnectFailed) // a connect() never opened (refused, timed out, reset)
 	Payload       = Kind(bpf.EventPayload)       // the first bytes one way of an open connection (needs Config.Cgroup)
+	// Counted is not a kernel event: it carries the totals, so far, of the
+	// connections of one flow that the kernel counted instead of reporting
+	// (all but the first few of each flow; see flow.c). The Observer hands
+	// one per flow every second and when it stops.
+	Counted Kind = 0x80
 )
 
 // Direction says which way a Payload event's bytes went.
@@ -47,6 +52,8 @@ func (k Kind) String() string {
 		return "connect-failed"
 	case Payload:
 		return "payload"
+	case Counted:
+		return "counted"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -136,6 +143,20 @@ type Event struct {
 	Direction  Direction
 	PayloadLen int
 	Payload    [bpf.PayloadMax]byte
+	// Counts are a Counted event's totals; its Time is when the flow was
+	// last counted, and Local and Remote carry no ports (ServerPort does).
+	Counts Counts
+}
+
+// Counts are totals over the connections of a flow that the kernel
+// counted in place.
+type Counts struct {
+	Opened, Closed, Failed   uint64
+	BytesSent, BytesReceived uint64
+	// First is when the flow's first connection (counted or not) opened.
+	First time.Time
+	// Port is the server's port.
+	Port uint16
 }
 
 // PayloadBytes are the valid bytes of a Payload event.
@@ -143,6 +164,9 @@ func (e *Event) PayloadBytes() []byte { return e.Payload[:e.PayloadLen] }
 
 // ServerPort is the port of the connection's server end.
 func (e *Event) ServerPort() uint16 {
+	if e.Kind == Counted {
+		return e.Counts.Port
+	}
 	if e.Role == RoleClient {
 		return e.Remote.Port()
 	}
@@ -245,4 +269,40 @@ func cString(b []byte) string {
 		}
 	}
 	return string(b)
+}
+
+// countedEvent turns an entry of the kernel's flows map into a Counted
+// event; boot is when the machine booted, on the wall clock.
+func countedEvent(boot time.Time, k *bpf.FlowKey, c *bpf.FlowCounts) Event {
+	e := Event{
+		Kind:     Counted,
+		Boot:     time.Duration(c.LastNs),
+		Time:     boot.Add(time.Duration(c.LastNs)),
+		Netns:    k.Netns,
+		CgroupID: k.CgroupId,
+		PID:      c.Pid,
+		Local:    netip.AddrPortFrom(netip.AddrFrom16(k.LocalAddr).Unmap(), 0),
+		Remote:   netip.AddrPortFrom(netip.AddrFrom16(k.RemoteAddr).Unmap(), 0),
+		Counts: Counts{
+			Opened: c.Opened, Closed: c.Closed, Failed: c.Failed,
+			BytesSent: c.BytesSent, BytesReceived: c.BytesReceived,
+			First: boot.Add(time.Duration(c.FirstNs)),
+			Port:  k.Port,
+		},
+	}
+	switch k.Role {
+	case bpf.FlagClient:
+		e.Role = RoleClient
+	case bpf.FlagServer:
+		e.Role = RoleServer
+	}
+	if c.Pid != 0 {
+		e.OwnerKnown = true
+		comm := make([]byte, len(c.Comm))
+		for i, ch := range c.Comm {
+			comm[i] = byte(ch)
+		}
+		e.Comm = cString(comm)
+	}
+	return e
 }

@@ -26,11 +26,19 @@ type Config struct {
 	// sockets' first payload bytes are peeked at to classify each
 	// connection's protocol and encryption. It needs CAP_NET_ADMIN.
 	Cgroup string
+	// MaxFlows bounds the kernel's table of flows whose connections it
+	// counts in place; 0 means 65,536. Beyond it, new flows' connections
+	// are reported one by one, which costs more but loses nothing.
+	MaxFlows uint32
 }
 
 // pollInterval is how long queued events may wait for the reader: the
 // program only wakes it early when much is queued (flow.c, WAKEUP_BYTES).
 const pollInterval = 100 * time.Millisecond
+
+// countsInterval is how often Run reads the kernel's flows map and hands
+// its totals over as Counted events.
+const countsInterval = time.Second
 
 // Observer runs the eBPF program and reads its events.
 type Observer struct {
@@ -47,7 +55,7 @@ type Observer struct {
 // on the machine is queued for Run. It needs root, or CAP_BPF and
 // CAP_PERFMON; the error wraps bpf.ErrLoad when loading failed.
 func Open(cfg Config) (*Observer, error) {
-	objs, err := bpf.Load(bpf.Options{RingBufferBytes: cfg.RingBufferBytes})
+	objs, err := bpf.Load(bpf.Options{RingBufferBytes: cfg.RingBufferBytes, MaxFlows: cfg.MaxFlows})
 	if err != nil {
 		return nil, err
 	}
@@ -81,9 +89,11 @@ func bootTime() time.Time {
 }
 
 // Run decodes events, stamps their time and hands each to handle, on the
-// calling goroutine, until ctx is done or the Observer is closed. When ctx
-// is done it detaches the program, hands over the events still queued and
-// returns nil; Close makes it return nil at once. Records that do not
+// calling goroutine, until ctx is done or the Observer is closed; every
+// second, and last, it also hands over a Counted event for each flow with
+// connections the kernel counted in place. When ctx is done it detaches
+// the program, hands over the events still queued and the final counts,
+// and returns nil; Close makes it return nil at once. Records that do not
 // decode are counted in Stats and skipped.
 func (o *Observer) Run(ctx context.Context, handle func(Event)) error {
 	stop := context.AfterFunc(ctx, func() {
@@ -96,18 +106,32 @@ func (o *Observer) Run(ctx context.Context, handle func(Event)) error {
 	// The program wakes the reader only when much is queued; between, the
 	// reader polls.
 	o.reader.SetDeadline(time.Now().Add(pollInterval))
+	nextCounts := time.Now().Add(countsInterval)
+	flushed := false
 	var rec ringbuf.Record
 	for {
 		err := o.reader.ReadInto(&rec)
+		if now := time.Now(); now.After(nextCounts) {
+			if err := o.handCounts(handle); err != nil {
+				return err
+			}
+			nextCounts = now.Add(countsInterval)
+		}
 		switch {
 		case err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			o.reader.SetDeadline(time.Now().Add(pollInterval))
 			continue
 		case errors.Is(err, ringbuf.ErrClosed):
+			if flushed {
+				// Stopped, not closed: the program is detached and the
+				// counts final.
+				return o.handCounts(handle)
+			}
 			return nil
 		case errors.Is(err, ringbuf.ErrFlushed):
 			// Only the stop above flushes: everything is delivered.
+			flushed = true
 			o.reader.Close()
 			continue
 		default:
@@ -122,6 +146,17 @@ func (o *Observer) Run(ctx context.Context, handle func(Event)) error {
 		e.Time = o.boot.Add(e.Boot)
 		handle(e)
 	}
+}
+
+// handCounts hands over the kernel's totals of every flow with counted
+// connections.
+func (o *Observer) handCounts(handle func(Event)) error {
+	return o.objs.ReadFlows(func(k *bpf.FlowKey, c *bpf.FlowCounts) {
+		if c.Opened == 0 && c.Failed == 0 {
+			return // every connection so far was reported one by one
+		}
+		handle(countedEvent(o.boot, k, c))
+	})
 }
 
 // Stats reads the counters, kernel side included.

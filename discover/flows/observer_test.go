@@ -19,8 +19,10 @@ func needRoot(t *testing.T) {
 	}
 }
 
-// TestObserverLoopback observes a few loopback connections through the
-// whole pipeline: Open, Run until the context ends, aggregate.
+// TestObserverLoopback observes loopback connections through the whole
+// pipeline: Open, Run until the context ends, aggregate. There are more
+// than the kernel reports one by one (flow.c, PEEK_SAMPLES), so the rest
+// are counted in its flows map, and both must add up.
 func TestObserverLoopback(t *testing.T) {
 	needRoot(t)
 	o, err := Open(Config{Cgroup: CgroupRoot()})
@@ -48,7 +50,7 @@ func TestObserverLoopback(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	const conns = 3
+	const conns, sampled = 10, 4
 	for range conns {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
@@ -90,7 +92,7 @@ func TestObserverLoopback(t *testing.T) {
 	}
 	for _, f := range []*Flow{client, server} {
 		if f.Opened != conns || f.Closed != conns || f.BytesSent != 13*conns || f.BytesReceived != 13*conns ||
-			f.Protocols["redis"] != conns || f.Encryption["plaintext"] != conns ||
+			f.Protocols["redis"] != sampled || f.Encryption["plaintext"] != sampled ||
 			f.Local != lo || f.Remote != lo || f.PID != uint32(os.Getpid()) || f.Netns == 0 || f.CgroupID == 0 {
 			t.Errorf("%s flow %+v", f.Role, *f)
 		}

@@ -23,6 +23,14 @@
 //
 // Events go to user space through a ring buffer. When it is full the event
 // is counted in a per-CPU drop counter, which user space reports.
+//
+// Busy flows would cost several events per connection, and reading them
+// costs the machine more than anything the kernel does here. So only the
+// first PEEK_SAMPLES connections of each flow are reported one by one
+// (their open, first bytes and close); every later connection is only
+// counted, in place, in the flow's entry of the bounded "flows" map, which
+// user space reads every second. When that map is full, connections of new
+// flows are reported one by one again: slower, never lost.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -61,6 +69,7 @@ enum event_flags {
 	FLAG_BYTES = 8,       // bytes_sent and bytes_received are set
 	FLAG_PEEKED_EGRESS = 16,  // owner only: the first bytes sent were reported
 	FLAG_PEEKED_INGRESS = 32, // owner only: the first bytes received were reported
+	FLAG_COUNTED = 64,        // owner only: the connection is counted in the flows map, not reported
 };
 
 // drop_reason indexes the per-CPU drop counters.
@@ -119,11 +128,14 @@ struct {
 } events SEC(".maps");
 
 // Connections of one flow usually speak alike: only the first PEEK_SAMPLES
-// connections of each flow (as user space aggregates them) have their first
-// bytes reported, which keeps busy flows from costing events per connection.
+// connections of each flow are reported (and have their first bytes
+// peeked at); the rest are counted in the flows map.
 #define PEEK_SAMPLES 4
 
+// flow_key is one side's view of the connections between two addresses on
+// one server port, as user space aggregates them (flows.Key).
 struct flow_key {
+	__u64 cgroup_id; // the owner's, 0 when unknown
 	__u32 netns;
 	__u16 port; // the server's
 	__u8 role;  // FLAG_CLIENT or FLAG_SERVER
@@ -132,12 +144,29 @@ struct flow_key {
 	__u8 remote_addr[16];
 };
 
+// flow_counts counts the connections of a flow that were not reported one
+// by one. Counters are added to atomically: every CPU updates them.
+struct flow_counts {
+	__u64 opened;
+	__u64 closed;
+	__u64 failed; // connect() calls that never opened
+	__u64 bytes_sent;
+	__u64 bytes_received;
+	__u64 first_ns; // CLOCK_BOOTTIME of the flow's first connection
+	__u64 last_ns;  // of its latest counted transition
+	__u32 samples;  // connections reported one by one, at most PEEK_SAMPLES
+	__u32 pid;      // the owner of the flow's first connection
+	char comm[TASK_COMM_LEN];
+};
+
+// Bounded: a full map makes new flows' connections reported one by one.
+// User space may resize it before loading.
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
 	__type(key, struct flow_key);
-	__type(value, __u32); // connections peeked
-} peeked SEC(".maps");
+	__type(value, struct flow_counts);
+} flows SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -152,6 +181,8 @@ const enum event_type *unused_event_type __attribute__((unused));
 const enum event_flags *unused_event_flags __attribute__((unused));
 const enum drop_reason *unused_drop_reason __attribute__((unused));
 const enum direction *unused_direction __attribute__((unused));
+const struct flow_key *unused_flow_key __attribute__((unused));
+const struct flow_counts *unused_flow_counts __attribute__((unused));
 
 // Waking the reader for every event would cost a context switch each: the
 // reader polls a few times a second instead, and is woken early only when
@@ -252,32 +283,79 @@ static __always_inline int emit(struct sock *sk, __u8 family, __u8 type, __u8 st
 	return 0;
 }
 
-// sample decides whether a newly open connection's first bytes are to be
-// reported; if not, it marks the socket as already peeked both ways.
-static __always_inline void sample(struct sock *sk, __u8 family, struct owner *o, __u8 role)
+static __always_inline void make_key(struct flow_key *k, struct sock *sk, __u8 family, __u64 cgroup_id, __u8 role, __u16 local_port)
+{
+	k->cgroup_id = cgroup_id;
+	k->netns = sk->__sk_common.skc_net.net->ns.inum;
+	k->role = role;
+	k->port = role == FLAG_CLIENT ? bpf_ntohs(sk->__sk_common.skc_dport) : local_port;
+	if (family == AF_INET) {
+		v4_mapped(k->local_addr, sk->__sk_common.skc_rcv_saddr);
+		v4_mapped(k->remote_addr, sk->__sk_common.skc_daddr);
+	} else {
+		__builtin_memcpy(k->local_addr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(k->remote_addr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
+	}
+}
+
+// open_counted decides how a newly open connection is seen: it returns 1
+// when the flow already had its PEEK_SAMPLES connections reported, after
+// counting this one in the flows map, and 0 when the connection is to be
+// reported one by one.
+static __always_inline int open_counted(struct sock *sk, __u8 family, struct owner *o, __u8 role)
 {
 	struct flow_key k = {};
-	k.netns = sk->__sk_common.skc_net.net->ns.inum;
-	k.role = role;
-	k.port = role == FLAG_CLIENT ? bpf_ntohs(sk->__sk_common.skc_dport) : sk->__sk_common.skc_num;
-	if (family == AF_INET) {
-		v4_mapped(k.local_addr, sk->__sk_common.skc_rcv_saddr);
-		v4_mapped(k.remote_addr, sk->__sk_common.skc_daddr);
+	make_key(&k, sk, family, o->cgroup_id, role, o->local_port);
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct flow_counts *c = bpf_map_lookup_elem(&flows, &k);
+	if (!c) {
+		struct flow_counts fresh = {};
+		fresh.samples = 1;
+		fresh.first_ns = now;
+		fresh.last_ns = now;
+		fresh.pid = o->pid;
+		__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
+		// Fails when the map is full, or when another CPU added the flow
+		// just now: either way this connection is reported.
+		bpf_map_update_elem(&flows, &k, &fresh, BPF_NOEXIST);
+		return 0;
+	}
+	if (c->samples < PEEK_SAMPLES) {
+		__sync_fetch_and_add(&c->samples, 1);
+		return 0;
+	}
+	__sync_fetch_and_add(&c->opened, 1);
+	c->last_ns = now;
+	return 1;
+}
+
+// close_counted counts the end of a counted connection: bytes when it was
+// open (failed is 0), a failed connect() otherwise. It returns 0 when the
+// flow is not in the map.
+static __always_inline int close_counted(struct sock *sk, __u8 family, struct owner *o, __u8 role, int failed)
+{
+	struct flow_key k = {};
+	make_key(&k, sk, family, o->cgroup_id, role, o->local_port);
+	struct flow_counts *c = bpf_map_lookup_elem(&flows, &k);
+	if (!c)
+		return 0;
+	if (failed) {
+		if (c->samples < PEEK_SAMPLES)
+			return 0; // a flow still reporting its connections: report this too
+		__sync_fetch_and_add(&c->failed, 1);
 	} else {
-		__builtin_memcpy(k.local_addr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
-		__builtin_memcpy(k.remote_addr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
+		__sync_fetch_and_add(&c->closed, 1);
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+		if (tp) {
+			__u64 received = tp->bytes_received;
+			if ((sk->__sk_common.skc_flags & (1UL << SOCK_DONE)) && received > 0)
+				received -= 1;
+			__sync_fetch_and_add(&c->bytes_sent, tp->bytes_sent - tp->bytes_retrans);
+			__sync_fetch_and_add(&c->bytes_received, received);
+		}
 	}
-	__u32 *n = bpf_map_lookup_elem(&peeked, &k);
-	if (!n) {
-		__u32 one = 1;
-		bpf_map_update_elem(&peeked, &k, &one, BPF_NOEXIST);
-		return;
-	}
-	if (*n >= PEEK_SAMPLES) {
-		o->flags |= FLAG_PEEKED_EGRESS | FLAG_PEEKED_INGRESS;
-		return;
-	}
-	__sync_fetch_and_add(n, 1);
+	c->last_ns = bpf_ktime_get_boot_ns();
+	return 1;
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -317,17 +395,25 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 		}
 		o->flags |= role;
 		o->local_port = sk->__sk_common.skc_num;
-		sample(sk, family, o, role);
+		if (open_counted(sk, family, o, role)) {
+			o->flags |= FLAG_COUNTED | FLAG_PEEKED_EGRESS | FLAG_PEEKED_INGRESS;
+			return 0;
+		}
 		return emit(sk, family, type, 0, o, 0);
 	}
 	case TCP_CLOSE:
 		o = bpf_sk_storage_get(&owners, sk, 0, 0);
 		if (!o)
 			return 0;
-		if (oldstate == TCP_SYN_SENT)
+		if (oldstate == TCP_SYN_SENT) {
+			if (close_counted(sk, family, o, FLAG_CLIENT, 1))
+				return 0;
 			return emit(sk, family, EVENT_CONNECT_FAILED, oldstate, o, FLAG_CLIENT);
+		}
 		if (!(o->flags & (FLAG_CLIENT | FLAG_SERVER)))
 			return 0; // a listener, or a socket that never opened
+		if ((o->flags & FLAG_COUNTED) && close_counted(sk, family, o, o->flags & (FLAG_CLIENT | FLAG_SERVER), 0))
+			return 0;
 		return emit(sk, family, EVENT_CLOSE, oldstate, o, 0);
 	}
 	return 0;

@@ -61,6 +61,7 @@ const (
 	flowEventFlagsFLAG_BYTES          flowEventFlags = 8
 	flowEventFlagsFLAG_PEEKED_EGRESS  flowEventFlags = 16
 	flowEventFlagsFLAG_PEEKED_INGRESS flowEventFlags = 32
+	flowEventFlagsFLAG_COUNTED        flowEventFlags = 64
 )
 
 type flowEventType uint32
@@ -74,8 +75,23 @@ const (
 	flowEventTypeEVENT_PAYLOAD        flowEventType = 6
 )
 
+type flowFlowCounts struct {
+	_             structs.HostLayout
+	Opened        uint64
+	Closed        uint64
+	Failed        uint64
+	BytesSent     uint64
+	BytesReceived uint64
+	FirstNs       uint64
+	LastNs        uint64
+	Samples       uint32
+	Pid           uint32
+	Comm          [16]int8
+}
+
 type flowFlowKey struct {
 	_          structs.HostLayout
+	CgroupId   uint64
 	Netns      uint32
 	Port       uint16
 	Role       uint8
@@ -100,8 +116,8 @@ type flowOwner struct {
 const (
 	flowMapDrops             = "drops"
 	flowMapEvents            = "events"
+	flowMapFlows             = "flows"
 	flowMapOwners            = "owners"
-	flowMapPeeked            = "peeked"
 	flowProgInetSockSetState = "inet_sock_set_state"
 	flowProgPeekEgress       = "peek_egress"
 	flowProgPeekIngress      = "peek_ingress"
@@ -110,6 +126,8 @@ const (
 	flowVarUnusedEvent       = "unused_event"
 	flowVarUnusedEventFlags  = "unused_event_flags"
 	flowVarUnusedEventType   = "unused_event_type"
+	flowVarUnusedFlowCounts  = "unused_flow_counts"
+	flowVarUnusedFlowKey     = "unused_flow_key"
 )
 
 // loadFlow returns the embedded CollectionSpec for flow.
@@ -165,8 +183,8 @@ type flowProgramSpecs struct {
 type flowMapSpecs struct {
 	Drops  *ebpf.MapSpec `ebpf:"drops"`
 	Events *ebpf.MapSpec `ebpf:"events"`
+	Flows  *ebpf.MapSpec `ebpf:"flows"`
 	Owners *ebpf.MapSpec `ebpf:"owners"`
-	Peeked *ebpf.MapSpec `ebpf:"peeked"`
 }
 
 // flowVariableSpecs contains global variables before they are loaded into the kernel.
@@ -178,6 +196,8 @@ type flowVariableSpecs struct {
 	UnusedEvent      *ebpf.VariableSpec `ebpf:"unused_event"`
 	UnusedEventFlags *ebpf.VariableSpec `ebpf:"unused_event_flags"`
 	UnusedEventType  *ebpf.VariableSpec `ebpf:"unused_event_type"`
+	UnusedFlowCounts *ebpf.VariableSpec `ebpf:"unused_flow_counts"`
+	UnusedFlowKey    *ebpf.VariableSpec `ebpf:"unused_flow_key"`
 }
 
 // flowObjects contains all objects after they have been loaded into the kernel.
@@ -202,16 +222,16 @@ func (o *flowObjects) Close() error {
 type flowMaps struct {
 	Drops  *ebpf.Map `ebpf:"drops"`
 	Events *ebpf.Map `ebpf:"events"`
+	Flows  *ebpf.Map `ebpf:"flows"`
 	Owners *ebpf.Map `ebpf:"owners"`
-	Peeked *ebpf.Map `ebpf:"peeked"`
 }
 
 func (m *flowMaps) Close() error {
 	return _FlowClose(
 		m.Drops,
 		m.Events,
+		m.Flows,
 		m.Owners,
-		m.Peeked,
 	)
 }
 
@@ -224,6 +244,8 @@ type flowVariables struct {
 	UnusedEvent      *ebpf.Variable `ebpf:"unused_event"`
 	UnusedEventFlags *ebpf.Variable `ebpf:"unused_event_flags"`
 	UnusedEventType  *ebpf.Variable `ebpf:"unused_event_type"`
+	UnusedFlowCounts *ebpf.Variable `ebpf:"unused_flow_counts"`
+	UnusedFlowKey    *ebpf.Variable `ebpf:"unused_flow_key"`
 }
 
 // flowPrograms contains all programs after they have been loaded into the kernel.

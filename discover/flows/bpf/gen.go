@@ -15,4 +15,4 @@
 //	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
 package bpf
 
-//go:generate go tool bpf2go -target bpfel -type event -type event_type -type event_flags -type drop_reason -type direction -type owner flow flow.c -- -I. -mcpu=v3
+//go:generate go tool bpf2go -target bpfel -type event -type event_type -type event_flags -type drop_reason -type direction -type owner -type flow_key -type flow_counts flow flow.c -- -I. -mcpu=v3

@@ -11,6 +11,13 @@ import (
 // RawEvent is the layout of one ring buffer record, as flow.c writes it.
 type RawEvent = flowEvent
 
+// FlowKey and FlowCounts are the layout of the flows map: the connections
+// of a flow that were counted in the kernel instead of reported.
+type (
+	FlowKey    = flowFlowKey
+	FlowCounts = flowFlowCounts
+)
+
 // Event types (RawEvent.Type).
 const (
 	EventListen        = uint8(flowEventTypeEVENT_LISTEN)
@@ -54,6 +61,8 @@ type Options struct {
 	// RingBufferBytes is the size of the event ring buffer: a power of two
 	// and a multiple of the page size. 0 keeps flow.c's 8 MiB.
 	RingBufferBytes uint32
+	// MaxFlows bounds the flows map. 0 keeps flow.c's 65,536.
+	MaxFlows uint32
 }
 
 // Objects are the loaded program and maps, and the tracepoint link once
@@ -78,6 +87,9 @@ func Load(opts Options) (*Objects, error) {
 	}
 	if opts.RingBufferBytes != 0 {
 		spec.Maps[flowMapEvents].MaxEntries = opts.RingBufferBytes
+	}
+	if opts.MaxFlows != 0 {
+		spec.Maps[flowMapFlows].MaxEntries = opts.MaxFlows
 	}
 	o := &Objects{}
 	if err := spec.LoadAndAssign(&o.objs, nil); err != nil {
@@ -153,6 +165,29 @@ func (o *Objects) Drops() (Drops, error) {
 		}
 	}
 	return d, nil
+}
+
+// flowBatch is how many flows one system call reads: more than any hash
+// bucket holds, which the kernel requires of a batch.
+const flowBatch = 4096
+
+// ReadFlows hands each flow of the flows map to fn, in batches.
+func (o *Objects) ReadFlows(fn func(*FlowKey, *FlowCounts)) error {
+	keys := make([]FlowKey, flowBatch)
+	values := make([]FlowCounts, flowBatch)
+	var cursor ebpf.MapBatchCursor
+	for {
+		n, err := o.objs.Flows.BatchLookup(&cursor, keys, values, nil)
+		for i := range n {
+			fn(&keys[i], &values[i])
+		}
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the flows map: %w", err)
+		}
+	}
 }
 
 // Close detaches the program and frees the maps.
