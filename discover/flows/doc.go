@@ -10,6 +10,13 @@
 //	enrich   the Observer stamps wall-clock time on it
 //	store    an Aggregator folds Events into a bounded set of Flows
 //
+// Most connections never reach user space one by one: the kernel reports
+// the first few of each flow (for their first bytes, to classify the
+// protocol) and counts the rest in place, in a bounded map the Observer
+// reads every second into Counted events. Busy services then cost the
+// machine a few map updates per connection, not a trip through the ring
+// buffer and this package.
+//
 // Loading the program needs root (or CAP_BPF and CAP_PERFMON) and a kernel
 // with BTF; decoding and aggregating need neither. Nothing is ever dropped
 // silently: events the kernel could not queue, records that do not decode
