@@ -38,10 +38,12 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 # Scale benchmark: 10, 100 and 500 copies of Online Boutique (needs ../shared/corpus),
-# then the Go micro-benchmarks of each pipeline stage.
+# then the Go micro-benchmarks of each pipeline stage, then (as root) the eBPF
+# observer's cost to a loopback load generator and its event rate.
 bench: build
 	$(GO) run ./cmd/stridemap-bench -bin $(BIN)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	STRIDEMAP_BENCH=1 $(GO) test -count=1 -run TestObserverThroughput -v ./discover/flows
 
 # Fuzz the manifest decoder for a minute; new crashers land in testdata/fuzz.
 fuzz:
