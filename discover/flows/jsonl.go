@@ -20,6 +20,7 @@ type Summary struct {
 	DecodeErrors uint64 `json:"decodeErrors"`
 	Dropped      uint64 `json:"dropped"`
 	Unattributed uint64 `json:"unattributed"`
+	Reported     uint64 `json:"reported,omitempty"` // Stats.Reported: the kernel's flow table was full
 	Flows        int    `json:"flows"`
 	Listeners    int    `json:"listeners"`
 	Overflow     uint64 `json:"overflow"`
@@ -29,7 +30,7 @@ type Summary struct {
 func NewSummary(node string, started time.Time, d time.Duration, s Stats, a AggregatorStats) Summary {
 	return Summary{
 		Node: node, Started: started, Duration: d,
-		Events: s.Events, DecodeErrors: s.DecodeErrors, Dropped: s.Dropped, Unattributed: s.Unattributed,
+		Events: s.Events, DecodeErrors: s.DecodeErrors, Dropped: s.Dropped, Unattributed: s.Unattributed, Reported: s.Reported,
 		Flows: a.Flows, Listeners: a.Listeners, Overflow: a.Overflow,
 	}
 }

@@ -166,7 +166,7 @@ func (o *Observer) Stats() (Stats, error) {
 	if err != nil {
 		return s, err
 	}
-	s.Dropped, s.Unattributed = d[bpf.DropRingBufferFull], d[bpf.DropNoStorage]
+	s.Dropped, s.Unattributed, s.Reported = d[bpf.DropRingBufferFull], d[bpf.DropNoStorage], d[bpf.DropFlowsFull]
 	return s, nil
 }
 

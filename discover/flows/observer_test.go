@@ -112,6 +112,75 @@ func TestObserverLoopback(t *testing.T) {
 	}
 }
 
+// TestObserverFullFlowTable: when the kernel's table of counted flows is
+// full, new flows' connections are reported one by one: counted all the
+// same, and the fallback is itself counted, never silent.
+func TestObserverFullFlowTable(t *testing.T) {
+	needRoot(t)
+	o, err := Open(Config{MaxFlows: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	agg := NewAggregator(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- o.Run(ctx, agg.Add) }()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	closed := make(chan struct{}, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close(); closed <- struct{}{} }()
+		}
+	}()
+	// The client flow fills the one-entry table (a client is established
+	// before its server), so the server flow cannot be counted in place.
+	const conns = 8
+	for range conns {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("ping"))
+		c.Close()
+		<-closed
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	roles := 0
+	for _, f := range agg.Flows() {
+		if f.Port != port {
+			continue
+		}
+		roles++
+		if f.Opened != conns || f.Closed != conns || f.BytesSent+f.BytesReceived != 4*conns {
+			t.Errorf("%s flow %+v: want %d connections, 4 bytes each", f.Role, f, conns)
+		}
+	}
+	if roles != 2 {
+		t.Errorf("%d flows on port %d, want a client and a server flow", roles, port)
+	}
+	s, err := o.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Reported < conns || s.Dropped != 0 {
+		t.Errorf("stats %+v: want at least %d connections reported for a full table, none dropped", s, conns)
+	}
+}
+
 // TestObserverCloseStopsRun: Close interrupts a Run waiting for events.
 func TestObserverCloseStopsRun(t *testing.T) {
 	needRoot(t)

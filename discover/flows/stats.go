@@ -10,4 +10,8 @@ type Stats struct {
 	// Unattributed counts sockets the kernel could not keep owner storage
 	// for (out of memory): their owner and close were not seen.
 	Unattributed uint64
+	// Reported counts connections of new flows that the kernel reported
+	// one by one because its table of counted flows (Config.MaxFlows) was
+	// full: nothing is lost, but busy flows cost more to observe.
+	Reported uint64
 }

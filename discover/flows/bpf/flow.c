@@ -40,6 +40,7 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define TASK_COMM_LEN 16
+#define E2BIG 7 // errno: a map is full
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -76,7 +77,8 @@ enum event_flags {
 enum drop_reason {
 	DROP_RINGBUF_FULL = 0, // an event was lost: the ring buffer was full
 	DROP_NO_STORAGE = 1,   // socket storage could not be allocated: owner and close lost
-	DROP_REASONS = 2,
+	DROP_FLOWS_FULL = 2,   // not a loss: the flows map was full, so a connection was reported one by one
+	DROP_REASONS = 3,
 };
 
 // owner is what socket storage keeps for each TCP socket we care about.
@@ -317,7 +319,8 @@ static __always_inline int open_counted(struct sock *sk, __u8 family, struct own
 		__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
 		// Fails when the map is full, or when another CPU added the flow
 		// just now: either way this connection is reported.
-		bpf_map_update_elem(&flows, &k, &fresh, BPF_NOEXIST);
+		if (bpf_map_update_elem(&flows, &k, &fresh, BPF_NOEXIST) == -E2BIG)
+			count_drop(DROP_FLOWS_FULL);
 		return 0;
 	}
 	if (c->samples < PEEK_SAMPLES) {

@@ -25,7 +25,8 @@ type flowDropReason uint32
 const (
 	flowDropReasonDROP_RINGBUF_FULL flowDropReason = 0
 	flowDropReasonDROP_NO_STORAGE   flowDropReason = 1
-	flowDropReasonDROP_REASONS      flowDropReason = 2
+	flowDropReasonDROP_FLOWS_FULL   flowDropReason = 2
+	flowDropReasonDROP_REASONS      flowDropReason = 3
 )
 
 type flowEvent struct {

@@ -49,11 +49,12 @@ const (
 const (
 	DropRingBufferFull = int(flowDropReasonDROP_RINGBUF_FULL)
 	DropNoStorage      = int(flowDropReasonDROP_NO_STORAGE)
+	DropFlowsFull      = int(flowDropReasonDROP_FLOWS_FULL)
 	dropReasons        = int(flowDropReasonDROP_REASONS)
 )
 
 // Drops are the kernel-side drop counters summed over CPUs, indexed by
-// DropRingBufferFull and DropNoStorage.
+// DropRingBufferFull, DropNoStorage and DropFlowsFull.
 type Drops [dropReasons]uint64
 
 // Options tune loading.
