@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -25,6 +26,8 @@ type scanOptions struct {
 	failOn      string
 	overlay     string
 	skipThreats bool
+	flowLogs    []string
+	inventory   []string
 }
 
 func (a *app) scanCommand() *cobra.Command {
@@ -66,17 +69,34 @@ stores the manifests do not reveal:
 Where nothing is declared, names are used as cautious hints (user-db suggests
 pii), marked "heuristic" in the graph.
 
+Flows seen on the wire join the declared ones in the same scan: --flows takes a
+flow log of stridemap-observer (-o, or the DaemonSet's exports in deploy/; a
+directory is read whole) or of Cilium Hubble (hubble observe -o json). Edges
+seen are marked observed, with counts and first/last seen; flows no manifest
+declares become new edges, and the catalog compares the two. The flows' ends
+are named through a Pod and Service inventory (--inventory, the output of
+kubectl get pods,services -A -o json); Hubble names pods itself, which are
+matched to the scanned workloads by name when no inventory has them. A bad
+line or an unreadable log is listed with its file:line, and the rest is
+merged.
+
 Secret values are never stored: only the names and keys of Secrets, and the
 names of environment variables.`,
 		Example: `  stridemap scan -f k8s/
   stridemap scan -f app.yaml -f db.yaml --namespace shop
   stridemap scan -k overlays/production
   kubectl get deploy,svc,ing,cm -A -o yaml | stridemap scan -f -
-  stridemap scan -f k8s/ --catalog ./threat-rules --fail-on high`,
+  stridemap scan -f k8s/ --catalog ./threat-rules --fail-on high
+  stridemap scan -f k8s/ --flows node-a.jsonl --flows node-b.jsonl --inventory pods.json
+  stridemap scan -f k8s/ --flows flows/ --inventory pods.json   # a directory of exports
+  hubble observe --since 1h -o json > hubble.jsonl && stridemap scan -f k8s/ --flows hubble.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(opts.files) == 0 && len(opts.kustomize) == 0 {
 				return fmt.Errorf("nothing to scan: name manifests with -f PATH or a kustomization with -k DIR (see stridemap scan --help)")
+			}
+			if len(opts.inventory) > 0 && len(opts.flowLogs) == 0 {
+				return fmt.Errorf("--inventory names the pods of observed flows: add the flow logs with --flows FILE (see stridemap scan --help)")
 			}
 			if opts.failOn != "" {
 				if _, err := threats.ParseSeverity(opts.failOn); err != nil {
@@ -94,6 +114,8 @@ names of environment variables.`,
 	cmd.Flags().StringVar(&opts.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity: low, medium, high, critical")
 	cmd.Flags().BoolVar(&opts.skipThreats, "skip-threats", false, "build and store the graph only, without evaluating the threat catalog")
 	cmd.Flags().StringVar(&opts.overlay, "overlay", "", "YAML file with what manifests do not say: data classes, data stores (see --help)")
+	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log, or directory of them, as observed edges: stridemap-observer or hubble observe -o json (repeatable)")
+	cmd.Flags().StringArrayVar(&opts.inventory, "inventory", nil, "Pods and Services with their addresses, to name the ends of --flows: kubectl get pods,services -A -o json (repeatable)")
 	_ = cmd.MarkFlagDirname("kustomize")
 	_ = cmd.MarkFlagDirname("catalog")
 	return cmd
@@ -140,6 +162,17 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	}
 	step := time.Now()
 	graph := model.Build(inv)
+	var flowsMerged *flowImport
+	if len(opts.flowLogs) > 0 {
+		// Before the overlay, so it can classify elements only flows show.
+		imp := a.mergeFlowLogs(ctx, graph, inv.Objects, opts.flowLogs, opts.inventory)
+		for _, p := range imp.problems {
+			fmt.Fprintf(a.stderr, "%s: %s\n", p.Severity, p)
+		}
+		inv.Problems = append(inv.Problems, imp.problems...)
+		flowsMerged = &imp
+		a.log.Debug("merged flows", "flows", imp.report.Flows, "resolved", imp.report.Resolved, "edges", imp.observed, "took", time.Since(step))
+	}
 	if overlay != nil {
 		for _, w := range model.ApplyOverlay(graph, overlay) {
 			fmt.Fprintln(a.stderr, "warning:", w)
@@ -165,6 +198,10 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	}
 	a.log.Debug("evaluated catalog", "rules", len(rules.catalog.Rules), "findings", len(findings), "took", time.Since(step))
 
+	sources := inv.Sources
+	if flowsMerged != nil {
+		sources = slices.Concat(inv.Sources, flowsMerged.sources)
+	}
 	s, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -175,7 +212,7 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 		StartedAt:   started,
 		FinishedAt:  time.Now(),
 		ToolVersion: toolVersion(),
-		Sources:     inv.Sources,
+		Sources:     sources,
 		Objects:     objects,
 		Problems:    inv.Problems,
 		Graph:       graph,
@@ -193,6 +230,9 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	}
 	if err := writeScanSummary(a.stdout, info, graph, inv, s.Path()); err != nil {
 		return err
+	}
+	if flowsMerged != nil {
+		writeFlowSummary(a.stdout, *flowsMerged)
 	}
 	decisions, err := s.Triage(ctx)
 	if err != nil {
