@@ -13,11 +13,12 @@
 //     pod that owns it, learnt from the namespace's other sockets,
 //  3. its address, through the pods' IPs.
 //
-// The remote end is resolved by address: a ClusterIP becomes the Service's
-// backends (confirmed by the accepting side when it was observed too: the
-// client's socket still shows the ClusterIP after kube-proxy rewrote the
-// packets), a pod IP its pod, and anything else an external peer. A
-// connection seen from both ends is counted once.
+// The remote end is resolved by the accepting side when it was observed
+// too, else by address: a ClusterIP becomes the Service's backends
+// (confirmed by the accepting side: the client's socket still shows the
+// ClusterIP after kube-proxy rewrote the packets), a pod IP the pod that
+// accepted, else the pod the inventory gives that address, and anything
+// else an external peer. A connection seen from both ends is counted once.
 package resolve
 
 import (
@@ -440,10 +441,10 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 			out = append(out, r.viaService(c, svc, base, fl, servers[c.Local], used, local, &rep)...)
 			continue
 		}
+		// The accepting side, when observed, knows its pod better than
+		// the address does (by cgroup or namespace): addresses are
+		// recycled, and an inventory may be stale.
 		to := r.byName[c.RemotePod]
-		if to == nil {
-			to = r.byAddr(c.Remote, c.Port)
-		}
 		for _, j := range servers[c.Local] {
 			s := &fl[j]
 			if !used[j] && s.Local == c.Remote && s.Port == c.Port {
@@ -454,6 +455,9 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 					to = local(s)
 				}
 			}
+		}
+		if to == nil {
+			to = r.byAddr(c.Remote, c.Port)
 		}
 		base.To = endpoint(to, c.Remote)
 		sides := []*flows.Flow{c}

@@ -227,3 +227,25 @@ func TestResolveByPodName(t *testing.T) {
 		t.Errorf("got %q, report %+v\nwant %q", lines, rep, want)
 	}
 }
+
+// TestAcceptingSideOutranksAddress: when the accepting side of a connection
+// was observed, the pod its socket resolves to (by cgroup here) is the
+// server, even when the inventory gives the address to another pod that
+// declares the port: addresses are recycled, and an inventory can be stale.
+func TestAcceptingSideOutranksAddress(t *testing.T) {
+	r := inventory(t)
+	// The inventory says redis-0 has 10.200.0.5 and serves 6379; the
+	// accepting socket belongs to the report pod's cgroup.
+	got, rep := r.Resolve([]flows.Flow{
+		flow(flows.RoleClient, 101, frontendCgroup, "10.200.0.3", "10.200.0.5", 6379, 2),
+		flow(flows.RoleServer, 104, reportCgroup, "10.200.0.5", "10.200.0.3", 6379, 2),
+	})
+	var lines []string
+	for _, f := range got {
+		lines = append(lines, line(f))
+	}
+	want := []string{"Deployment shop/frontend -> CronJob shop/report:6379 n=2 sent=20"}
+	if !slices.Equal(lines, want) || rep.Confirmed != 1 {
+		t.Errorf("got %q, report %+v\nwant %q", lines, rep, want)
+	}
+}
