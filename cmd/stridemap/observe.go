@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/discover/cluster"
 	"github.com/stridemap/stridemap/discover/flowlog"
 	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/discover/flows/resolve"
@@ -39,6 +40,9 @@ var onObserving func()
 type observeOptions struct {
 	duration   time.Duration
 	inventory  string
+	live       bool
+	kubeconfig string
+	kubeCtx    string
 	flowLogs   []string
 	observer   string
 	ringBuffer uint
@@ -50,7 +54,7 @@ type observeOptions struct {
 func (a *app) observeCommand() *cobra.Command {
 	var opts observeOptions
 	cmd := &cobra.Command{
-		Use:   "observe [--duration D] [--inventory pods.json] [--flows FILE...]",
+		Use:   "observe [--duration D] [--inventory pods.json | --live | --kubeconfig FILE] [--flows FILE...]",
 		Short: "Watch real TCP flows with eBPF and merge them into the latest scan as observed edges",
 		Long: `Observe the TCP connections this machine's kernel carries (eBPF), name both ends
 with a Pod and Service inventory, and store the latest scan again with the flows
@@ -68,7 +72,7 @@ all up once attached. stridemap itself needs no privileges when the observer has
 them:
 
   sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep "$(command -v stridemap-observer)"
-  stridemap observe --duration 1m --inventory pods.json
+  stridemap observe --duration 1m --live
 
 Or record first and merge later (also how flows from several nodes, e.g. from
 the DaemonSet in deploy/, are merged):
@@ -81,8 +85,21 @@ On a cluster running Cilium, Hubble's flows can be merged the same way:
   hubble observe --since 1h -o json > hubble.jsonl
   stridemap observe --flows hubble.jsonl --inventory pods.json
 
-The inventory says which pod had which address:
+The inventory says which pod had which address. It is read from the cluster's
+API before observing (list permission on pods and services in all namespaces is
+all it needs):
+
+  stridemap observe --live                      # the cluster kubectl uses now
+  stridemap observe --kubeconfig ~/.kube/prod --context eu-west
+
+--live finds the kubeconfig as kubectl does ($KUBECONFIG, else ~/.kube/config,
+else the pod's service account when run in a cluster); --kubeconfig and
+--context imply --live. Where stridemap cannot reach the API, it is read from a
+dump instead:
+
   kubectl get pods,services -A -o json > pods.json
+  stridemap observe --inventory pods.json
+
 Sockets are named by their cgroup (the pod's UID), their network namespace, then
 their address; a flow to a ClusterIP lands on the Service's workloads, confirmed
 by the accepting side when it was observed too. Without an inventory only the
@@ -90,18 +107,26 @@ peers' addresses are known.
 
 A progress line shows flows seen and events dropped. Events the kernel could not
 queue are reported, never silently lost: retry with a bigger --ring-buffer.`,
-		Example: `  stridemap observe --duration 30s --inventory pods.json
+		Example: `  stridemap observe --duration 30s --live
+  stridemap observe --flows flows.jsonl --kubeconfig kubeconfig.yaml
   stridemap observe --flows flows.jsonl --inventory pods.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.duration < 0 {
 				return fmt.Errorf("--duration must not be negative")
 			}
+			opts.live = opts.live || opts.kubeconfig != "" || opts.kubeCtx != ""
+			if opts.inventory != "" && opts.live {
+				return &exitError{code: exitUsage, message: "--inventory and --live (or --kubeconfig, --context) both say where pods and services come from: use one, the dump or the cluster"}
+			}
 			return a.runObserve(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().DurationVar(&opts.duration, "duration", 30*time.Second, "how long to observe")
 	cmd.Flags().StringVar(&opts.inventory, "inventory", "", "Pods and Services with their addresses: kubectl get pods,services -A -o json")
+	cmd.Flags().BoolVar(&opts.live, "live", false, "read Pods and Services from the cluster kubectl uses ($KUBECONFIG, ~/.kube/config, or in-cluster)")
+	cmd.Flags().StringVar(&opts.kubeconfig, "kubeconfig", "", "read Pods and Services from the cluster of this kubeconfig file (implies --live)")
+	cmd.Flags().StringVar(&opts.kubeCtx, "context", "", "the kubeconfig context to read from (implies --live; default: its current context)")
 	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log (stridemap-observer -o, or hubble observe -o json) instead of observing (repeatable)")
 	cmd.Flags().StringVar(&opts.observer, "observer", "", "the stridemap-observer binary (default: next to stridemap, then $"+observerEnv+", then PATH)")
 	cmd.Flags().UintVar(&opts.ringBuffer, "ring-buffer", 0, "kernel event queue in bytes, a power of two (default 8 MiB)")
@@ -116,16 +141,9 @@ func (a *app) runObserve(ctx context.Context, opts observeOptions) error {
 	if err != nil {
 		return err
 	}
-	var objects []*discover.Object
-	if opts.inventory != "" {
-		inv, err := manifests.Collect(ctx, manifests.Request{Paths: []string{opts.inventory}})
-		if err != nil {
-			return fmt.Errorf("--inventory: %w", err)
-		}
-		for _, p := range inv.Problems {
-			fmt.Fprintf(a.stderr, "%s: %s\n", p.Severity, p)
-		}
-		objects = inv.Objects
+	objects, err := a.podInventory(ctx, opts)
+	if err != nil {
+		return err
 	}
 	s, err := a.openStore(ctx)
 	if err != nil {
@@ -214,6 +232,30 @@ func (a *app) runObserve(ctx context.Context, opts observeOptions) error {
 	}
 	threats.ApplyTriage(findings, decisions)
 	return writeFindingsSummary(a.stdout, newInfo, findings)
+}
+
+// podInventory reads the Pods and Services that name the ends of flows:
+// from a kubectl dump, from the live API, or none.
+func (a *app) podInventory(ctx context.Context, opts observeOptions) ([]*discover.Object, error) {
+	switch {
+	case opts.inventory != "":
+		inv, err := manifests.Collect(ctx, manifests.Request{Paths: []string{opts.inventory}})
+		if err != nil {
+			return nil, fmt.Errorf("--inventory: %w", err)
+		}
+		for _, p := range inv.Problems {
+			fmt.Fprintf(a.stderr, "%s: %s\n", p.Severity, p)
+		}
+		return inv.Objects, nil
+	case opts.live:
+		inv, err := cluster.Collect(ctx, cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx})
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(a.stderr, "inventory: %d pods and services from %s\n", len(inv.Objects), inv.Sources[0].Path)
+		return inv.Objects, nil
+	}
+	return nil, nil
 }
 
 // observedFlows turns resolved flows into the model's observed flows.
