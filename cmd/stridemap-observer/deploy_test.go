@@ -46,8 +46,22 @@ func TestDaemonSetManifest(t *testing.T) {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		t.Errorf("the DaemonSet's args %q do not parse: %v", c.Args, err)
 	}
-	if opts.duration != 0 || opts.output == "-" || opts.cgroupRoot == "" || opts.cgroup != opts.cgroupRoot || opts.node != "node-a" || opts.keepRoot {
-		t.Errorf("options %+v: want observing until stopped, into a file on the node, naming cgroups from the host", opts)
+	if opts.duration != 0 || opts.output != "" || opts.cgroupRoot == "" || opts.cgroup != opts.cgroupRoot || opts.node != "node-a" || opts.keepRoot {
+		t.Errorf("options %+v: want observing until stopped, nothing on standard output, naming cgroups from the host", opts)
+	}
+	if err := checkExportFlags(fs, opts); err != nil || opts.exportDir == "" || opts.keep == 0 {
+		t.Errorf("options %+v: want periodic exports, a bounded number kept: %v", opts, err)
+	}
+	exportsOnNode := false
+	for _, m := range c.VolumeMounts {
+		for _, v := range spec.Volumes {
+			if v.Name == m.Name && v.HostPath != nil && !m.ReadOnly && strings.HasPrefix(opts.exportDir+"/", strings.TrimSuffix(m.MountPath, "/")+"/") {
+				exportsOnNode = true
+			}
+		}
+	}
+	if !exportsOnNode {
+		t.Errorf("--export-dir %s is on no writable hostPath volume: the exports would not outlive the pod", opts.exportDir)
 	}
 	sc := c.SecurityContext
 	if sc == nil || sc.Capabilities == nil {

@@ -16,6 +16,11 @@
 // Usage:
 //
 //	stridemap-observer [--duration 30s] [-o flows.jsonl] [--max-flows N] [--ring-buffer BYTES]
+//	stridemap-observer --duration 0 --export-dir DIR [--export-every 5m] [--keep N]
+//
+// With --export-dir it writes, every interval and when stopped, the flows
+// of that interval as a flow log of its own (see exporter), so a node that
+// reboots or an observer that is killed loses one interval at most.
 //
 // It runs on Linux only.
 package main
@@ -28,6 +33,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,6 +56,10 @@ type options struct {
 	keepRoot   bool
 	cgroupRoot string
 	cgroup     string
+
+	exportDir   string
+	exportEvery time.Duration
+	keep        int
 }
 
 // flagSet declares the command line into opts.
@@ -57,7 +67,7 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("stridemap-observer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.DurationVar(&opts.duration, "duration", 30*time.Second, "how long to observe; 0 until interrupted (SIGINT, SIGTERM)")
-	fs.StringVar(&opts.output, "o", "-", "write the flow log to this file, - for standard output")
+	fs.StringVar(&opts.output, "o", "", "write everything observed to this file when stopped; - for standard output (the default without --export-dir)")
 	fs.IntVar(&opts.maxFlows, "max-flows", flows.DefaultMaxFlows, "most distinct flows kept; more are counted as overflow")
 	fs.UintVar(&opts.ringBuffer, "ring-buffer", 0, "kernel event queue in bytes (power of two, multiple of the page size); 0 means 8 MiB")
 	fs.StringVar(&opts.node, "node", "", "name of this machine in the log (default: env NODE_NAME, else the host name)")
@@ -65,8 +75,28 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&opts.keepRoot, "keep-root", false, "do not give up root once attached (not recommended)")
 	fs.StringVar(&opts.cgroup, "cgroup", "auto", "classify protocols (TLS, HTTP, gRPC, Redis, …) of connections made in this cgroup v2 directory and below: auto for the whole machine (the cgroup root), none to skip; needs CAP_NET_ADMIN")
 	fs.StringVar(&opts.cgroupRoot, "cgroup-root", "", "the host's cgroup v2 mount, to name cgroups (default: found in /proc/self/mountinfo; in a container, mount the host's and name it)")
+	fs.StringVar(&opts.exportDir, "export-dir", "", "every --export-every and when stopped, write the flows of that interval to DIR/flows-NODE-TIME.jsonl")
+	fs.DurationVar(&opts.exportEvery, "export-every", 5*time.Minute, "how often to write a file into --export-dir")
+	fs.IntVar(&opts.keep, "keep", 288, "most files of this node kept in --export-dir, oldest removed first; 0 keeps all")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: stridemap-observer [flags]\n\nObserve TCP connections with eBPF and write them as a JSON-lines flow log.\nNeeds root, or the capabilities CAP_BPF, CAP_PERFMON and (to classify\nprotocols) CAP_NET_ADMIN.\n\nFlags:")
+		fmt.Fprintln(stderr, `Usage: stridemap-observer [flags]
+
+Observe TCP connections with eBPF and write them as a JSON-lines flow log.
+Needs root, or the capabilities CAP_BPF, CAP_PERFMON and (to classify
+protocols) CAP_NET_ADMIN.
+
+  sudo stridemap-observer --duration 1m -o node-a.jsonl
+  stridemap scan -f k8s/ --flows node-a.jsonl --inventory pods.json
+
+Running for good (as the DaemonSet in deploy/ does), export every interval:
+each file holds the flows of its interval only (UTC time in the name: when it
+ended), written whole or not at all, so any set of them merges without
+counting a connection twice and a crash loses one interval at most:
+
+  stridemap-observer --duration 0 --export-dir /var/lib/stridemap/flows --export-every 5m --keep 288
+  stridemap scan -f k8s/ --flows /var/lib/stridemap/flows --inventory pods.json
+
+Flags:`)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -85,11 +115,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "stridemap-observer: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if err := checkExportFlags(fs, opts); err != nil {
+		fmt.Fprintln(stderr, "stridemap-observer:", err)
+		return 2
+	}
 	if err := observe(ctx, opts, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "stridemap-observer:", err)
 		return 1
 	}
 	return 0
+}
+
+// checkExportFlags refuses export settings that would do nothing.
+func checkExportFlags(fs *flag.FlagSet, opts options) error {
+	var exportFlags []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "export-every" || f.Name == "keep" {
+			exportFlags = append(exportFlags, "--"+f.Name)
+		}
+	})
+	switch {
+	case opts.exportDir == "" && len(exportFlags) > 0:
+		return fmt.Errorf("%s would do nothing without --export-dir DIR", strings.Join(exportFlags, " and "))
+	case opts.exportEvery < time.Second:
+		return fmt.Errorf("--export-every must be 1s or more (files are named by the second), e.g. 5m")
+	case opts.keep < 0:
+		return fmt.Errorf("--keep must not be negative (0 keeps every file)")
+	}
+	return nil
 }
 
 func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error {
@@ -102,14 +155,22 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 	}
 	// The output is opened while still privileged, so it can be anywhere
 	// the invoking user asked for.
-	out := stdout
-	if opts.output != "-" {
+	var out io.Writer
+	switch {
+	case opts.output == "-" || opts.output == "" && opts.exportDir == "":
+		out = stdout
+	case opts.output != "":
 		f, err := createOutput(opts.output)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
 		out = f
+	}
+	if opts.exportDir != "" {
+		if err := prepareExportDir(opts.exportDir, !opts.keepRoot); err != nil {
+			return fmt.Errorf("--export-dir: %w", err)
+		}
 	}
 	root := opts.cgroupRoot
 	if root == "" {
@@ -139,6 +200,13 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 		}
 		fmt.Fprintf(stderr, "attached; now running as %s\n", who)
 	}
+	var exp *exporter
+	if opts.exportDir != "" {
+		exp = newExporter(opts.exportDir, node, opts.keep, started)
+		if err := exp.start(); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stderr, "observing TCP connections on %s for %s\n", node, durationText(opts.duration))
 
 	if opts.duration > 0 {
@@ -149,25 +217,52 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 	agg := flows.NewAggregator(opts.maxFlows)
 	cgroups := flows.NewCgroupPaths(root)
 	resolved := map[uint64]string{}
-	resolveCgroups := func() {
-		for _, f := range agg.Flows() {
-			if _, ok := resolved[f.CgroupID]; !ok && f.CgroupID != 0 {
-				resolved[f.CgroupID] = cgroups.Path(f.CgroupID)
-			}
+	cgroupPath := func(id uint64) string {
+		p, ok := resolved[id]
+		if !ok && id != 0 {
+			p = cgroups.Path(id)
+			resolved[id] = p
 		}
-		for _, l := range agg.Listeners() {
-			if _, ok := resolved[l.CgroupID]; !ok && l.CgroupID != 0 {
-				resolved[l.CgroupID] = cgroups.Path(l.CgroupID)
-			}
+		return p
+	}
+	// snapshot names the flows' node and cgroups; pods may be gone by the
+	// end, so it runs at each progress line too, to name them while they
+	// exist.
+	snapshot := func() ([]flows.Flow, []flows.Listener) {
+		fl, ls := agg.Flows(), agg.Listeners()
+		for i := range fl {
+			fl[i].Node, fl[i].Cgroup = node, cgroupPath(fl[i].CgroupID)
 		}
+		for i := range ls {
+			ls[i].Node, ls[i].Cgroup = node, cgroupPath(ls[i].CgroupID)
+		}
+		return fl, ls
+	}
+	export := func() error {
+		stats, err := o.Stats()
+		if err != nil {
+			return err
+		}
+		fl, ls := snapshot()
+		path, err := exp.export(time.Now(), fl, ls, stats, agg.Stats())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "exported %s\n", path)
+		return nil
 	}
 	done := make(chan error, 1)
 	go func() { done <- o.Run(ctx, agg.Add) }()
-	var tick <-chan time.Time
+	var tick, exportTick <-chan time.Time
 	if opts.progress > 0 {
 		t := time.NewTicker(opts.progress)
 		defer t.Stop()
 		tick = t.C
+	}
+	if exp != nil {
+		t := time.NewTicker(opts.exportEvery)
+		defer t.Stop()
+		exportTick = t.C
 	}
 	for waiting := true; waiting; {
 		select {
@@ -177,28 +272,32 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 			}
 			waiting = false
 		case <-tick:
-			// Pods may be gone by the end: name their cgroups while they exist.
-			resolveCgroups()
+			snapshot()
 			s, _ := o.Stats()
 			a := agg.Stats()
 			fmt.Fprintf(stderr, "progress flows=%d events=%d dropped=%d unattributed=%d overflow=%d\n", a.Flows, s.Events, s.Dropped, s.Unattributed, a.Overflow)
+		case <-exportTick:
+			if err := export(); err != nil {
+				// Nothing is lost yet: the next export covers this interval too.
+				fmt.Fprintf(stderr, "warning: %v; retrying at the next interval\n", err)
+			}
 		}
 	}
-	resolveCgroups()
 	stats, err := o.Stats()
 	if err != nil {
 		return err
 	}
-	fl, ls := agg.Flows(), agg.Listeners()
-	for i := range fl {
-		fl[i].Node, fl[i].Cgroup = node, resolved[fl[i].CgroupID]
-	}
-	for i := range ls {
-		ls[i].Node, ls[i].Cgroup = node, resolved[ls[i].CgroupID]
-	}
 	summary := flows.NewSummary(node, started, time.Since(started), stats, agg.Stats())
-	if err := flows.WriteLog(out, fl, ls, summary); err != nil {
-		return fmt.Errorf("write the flow log: %w", err)
+	if exp != nil {
+		if err := export(); err != nil {
+			return err
+		}
+	}
+	if out != nil {
+		fl, ls := snapshot()
+		if err := flows.WriteLog(out, fl, ls, summary); err != nil {
+			return fmt.Errorf("write the flow log: %w", err)
+		}
 	}
 	fmt.Fprintf(stderr, "observed %d flows from %d events in %s\n", summary.Flows, summary.Events, summary.Duration.Round(time.Millisecond))
 	if summary.Lost() > 0 || summary.Unattributed > 0 {

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -53,33 +54,11 @@ func TestUsage(t *testing.T) {
 // have given up root and every capability, still see a connection and
 // write it to the flow log with a summary that lost nothing.
 func TestObserverBinary(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "" {
-			t.Skip("the observer needs root (runs in CI)")
-		}
-		t.Fatal("the observer test must run as root in CI")
-	}
+	needRoot(t, "the observer needs root")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "stridemap-observer")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildObserver(t, dir)
 	logPath := filepath.Join(dir, "flows.jsonl")
-	cmd := exec.Command(bin, "--duration", "3s", "--progress", "100ms", "-o", logPath, "--node", "test-node")
-	cmd.Env = append(os.Environ(), "SUDO_UID=", "SUDO_GID=")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
+	cmd, stderr := startObserver(t, bin, nil, "--duration", "3s", "--progress", "100ms", "-o", logPath, "--node", "test-node")
 	lines := bufio.NewScanner(stderr)
 	var log []string
 	for lines.Scan() && !strings.HasPrefix(lines.Text(), "observing") {
@@ -95,22 +74,7 @@ func TestObserverBinary(t *testing.T) {
 		}
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			c.Close()
-		}
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Write([]byte("hello"))
-	c.Close()
+	port := connectOnce(t, []byte("hello"))
 
 	for lines.Scan() {
 		log = append(log, lines.Text())
@@ -127,7 +91,6 @@ func TestObserverBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	var client *flows.Flow
 	for i, fl := range got.Flows {
 		if fl.Role == flows.RoleClient && fl.Port == port {
@@ -150,12 +113,7 @@ func TestObserverBinary(t *testing.T) {
 // observe and classify, and the
 // observer clears those capabilities once attached.
 func TestObserverWithFileCapabilities(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "" {
-			t.Skip("setting file capabilities needs root (runs in CI)")
-		}
-		t.Fatal("must run as root in CI")
-	}
+	needRoot(t, "setting file capabilities needs root")
 	for _, tool := range []string{"setcap", "setpriv"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") == "" {
@@ -172,10 +130,7 @@ func TestObserverWithFileCapabilities(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil { // nobody must reach the binary
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "stridemap-observer")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildObserver(t, dir)
 	if out, err := exec.Command("setcap", "cap_bpf,cap_perfmon,cap_net_admin+ep", bin).CombinedOutput(); err != nil {
 		t.Skipf("this filesystem does not take file capabilities: %v\n%s", err, out)
 	}
@@ -192,4 +147,74 @@ func TestObserverWithFileCapabilities(t *testing.T) {
 	if err != nil || len(log.Summaries) != 1 {
 		t.Errorf("flow log: %v %+v", err, log)
 	}
+}
+
+// needRoot skips a test that needs root when not run as root, except in
+// CI, where it must run.
+func needRoot(t *testing.T, why string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "" {
+			t.Skip(why + " (runs in CI)")
+		}
+		t.Fatal(why + ": must run as root in CI")
+	}
+}
+
+// buildObserver builds this binary into dir.
+func buildObserver(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "stridemap-observer")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startObserver starts the binary as root not run by sudo (so it becomes
+// nobody once attached) and returns its standard error.
+func startObserver(t *testing.T, bin string, stdout io.Writer, args ...string) (*exec.Cmd, io.Reader) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "SUDO_UID=", "SUDO_GID=")
+	cmd.Stdout = stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, stderr
+}
+
+// connectOnce makes one TCP connection on loopback, sends payload and
+// closes it; it returns the server's port.
+func connectOnce(t *testing.T, payload []byte) uint16 {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if payload != nil {
+		c.Write(payload)
+	}
+	c.Close()
+	return uint16(ln.Addr().(*net.TCPAddr).Port)
 }

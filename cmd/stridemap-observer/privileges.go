@@ -3,7 +3,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"syscall"
@@ -24,13 +26,7 @@ const nobody = 65534
 // now is.
 func dropPrivileges() (string, error) {
 	if os.Geteuid() == 0 {
-		uid, gid := nobody, nobody
-		if id, err := strconv.Atoi(os.Getenv("SUDO_UID")); err == nil && id > 0 {
-			uid, gid = id, id
-			if g, err := strconv.Atoi(os.Getenv("SUDO_GID")); err == nil && g > 0 {
-				gid = g
-			}
-		}
+		uid, gid := unprivilegedIDs()
 		// Go applies these to every thread of the process.
 		if err := syscall.Setgroups(nil); err != nil {
 			return "", fmt.Errorf("setgroups: %w", err)
@@ -54,6 +50,54 @@ func dropPrivileges() (string, error) {
 		return "", fmt.Errorf("set no_new_privs: %w", errno)
 	}
 	return fmt.Sprintf("uid %d, gid %d, no capabilities", os.Getuid(), os.Getgid()), nil
+}
+
+// unprivilegedIDs are the user and group root switches to once attached:
+// the user who ran sudo, else nobody.
+func unprivilegedIDs() (uid, gid int) {
+	uid, gid = nobody, nobody
+	if id, err := strconv.Atoi(os.Getenv("SUDO_UID")); err == nil && id > 0 {
+		uid, gid = id, id
+		if g, err := strconv.Atoi(os.Getenv("SUDO_GID")); err == nil && g > 0 {
+			gid = g
+		}
+	}
+	return uid, gid
+}
+
+// prepareExportDir makes the export directory, while still root, for the
+// user the observer becomes once attached: a directory it creates is
+// handed to that user; one that exists must be writable by them already,
+// as nothing that exists is handed over.
+func prepareExportDir(dir string, dropping bool) error {
+	if os.Geteuid() != 0 || !dropping {
+		return os.MkdirAll(dir, 0o755)
+	}
+	uid, gid := unprivilegedIDs()
+	info, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		return os.Chown(dir, uid, gid)
+	}
+	if err != nil {
+		return err
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("--export-dir %s is not a directory", dir)
+	}
+	st, _ := info.Sys().(*syscall.Stat_t)
+	perm := info.Mode().Perm()
+	switch {
+	case st == nil,
+		int(st.Uid) == uid && perm&0o300 == 0o300,
+		int(st.Gid) == gid && perm&0o030 == 0o030,
+		perm&0o003 == 0o003:
+		return nil
+	}
+	return fmt.Errorf("--export-dir %s is not writable by uid %d, which the observer runs as once attached: "+
+		"chown %d:%d %s, or name a directory that does not exist yet (it is created for that user)", dir, uid, uid, gid, dir)
 }
 
 // createOutput creates the flow log file. When running under sudo it hands
