@@ -137,8 +137,9 @@ func readFlowLogArg(arg string, seen map[string]bool) (*flows.Log, discover.Sour
 }
 
 // flowLogFiles lists the flow logs an argument names: itself, or the
-// *.jsonl and *.json files of a directory, by name (the exports' names
-// sort by time).
+// *.jsonl and *.json files under a directory, by path (the exports' names
+// sort by time). Hidden files, such as an export being written, are not
+// read.
 func flowLogFiles(arg string) ([]string, error) {
 	info, err := os.Stat(arg)
 	if err != nil {
@@ -147,15 +148,23 @@ func flowLogFiles(arg string) ([]string, error) {
 	if !info.IsDir() {
 		return []string{arg}, nil
 	}
-	entries, err := os.ReadDir(arg)
-	if err != nil {
-		return nil, fmt.Errorf("cannot be read: %v", unwrapPath(err))
-	}
 	var files []string
-	for _, e := range entries {
-		if n := e.Name(); !e.IsDir() && !strings.HasPrefix(n, ".") && (strings.HasSuffix(n, ".jsonl") || strings.HasSuffix(n, ".json")) {
-			files = append(files, filepath.Join(arg, n))
+	err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
+		switch name := d.Name(); {
+		case path != arg && strings.HasPrefix(name, "."):
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		case d.Type().IsRegular() && (strings.HasSuffix(name, ".jsonl") || strings.HasSuffix(name, ".json")):
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot be read: %v", err)
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("directory holds no flow logs (*.jsonl, *.json)")

@@ -165,11 +165,12 @@ func TestScanFlowLogProblems(t *testing.T) {
 	// named twice counts once, and a log with nothing but bad lines is
 	// left out.
 	logs := filepath.Join(dir, "exports")
-	writeFile(t, filepath.Join(logs, "flows-node-a-20250301T120000.000Z.jsonl"), string(good))
+	writeFile(t, filepath.Join(logs, "node-a", "flows-node-a-20250301T120000Z.jsonl"), string(good))
+	writeFile(t, filepath.Join(logs, "node-a", ".partial.jsonl"), "{\"flow\":")
 	writeFile(t, filepath.Join(logs, "notes.txt"), "not a log")
 	writeFile(t, filepath.Join(dir, "binary.jsonl"), strings.Repeat("\x00\x01\n", 20))
 	r = c.run("", "scan", "-f", filepath.Join(flowsDir, "shop.yaml"), "--inventory", filepath.Join(flowsDir, "pods.json"),
-		"--flows", logs, "--flows", filepath.Join(logs, "flows-node-a-20250301T120000.000Z.jsonl"), "--flows", filepath.Join(dir, "binary.jsonl"))
+		"--flows", logs, "--flows", filepath.Join(logs, "node-a", "flows-node-a-20250301T120000Z.jsonl"), "--flows", filepath.Join(dir, "binary.jsonl"))
 	if r.code != exitPartial || !strings.Contains(r.stderr, "binary.jsonl:1: more than 10 lines are not flow log lines, the first: not JSON: invalid character '\\x00' looking for beginning of value; the file was left out") ||
 		strings.Count(r.stderr, "binary.jsonl") != 1 {
 		t.Errorf("exit %d\n%s", r.code, r.stderr)
