@@ -54,7 +54,8 @@ func TestObserveKubeAPI(t *testing.T) {
 	c := newCLI(t)
 	c.mustRun("scan", "-f", filepath.Join(dir, "shop.yaml"))
 	r := c.mustRun("observe", "--flows", logPath, "--kubeconfig", srv.Kubeconfig)
-	if want := "inventory: 6 pods and services from " + srv.URL; !strings.Contains(r.stderr, want) {
+	// 4 pods, 2 services and the API server's own Service default/kubernetes.
+	if want := "inventory: 7 pods and services from " + srv.URL; !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 	}
 	if want := "workload:shop/frontend->workload:shop/cart:80 (2 connections via Service shop/cart)"; !strings.Contains(r.stdout, want) {

@@ -152,8 +152,9 @@ func (c *connection) explain(err error, resource, ns string) error {
 	case apierrors.IsUnauthorized(err):
 		return fmt.Errorf("%s did not accept the credentials (401 Unauthorized): log in again or renew the token or certificate in the kubeconfig: %w", c, err)
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("%s: not allowed to list %s %s (403 Forbidden): stridemap needs the verb list on the resources pods and services "+
-			"%s, e.g. kubectl create clusterrole stridemap-inventory --verb=list --resource=pods,services and a binding to it: %w", c, resource, where, where, err)
+		return fmt.Errorf("%s: not allowed to list %s %s (403 Forbidden): stridemap needs the verb list on the resources pods and services %s "+
+			"(kubectl create clusterrole stridemap-inventory --verb=list --resource=pods,services, then a clusterrolebinding, or a rolebinding per namespace, to it): %w",
+			c, resource, where, where, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: list %s %s: %w", c, resource, where, err)
 	case !errors.As(err, &status):
