@@ -288,16 +288,19 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 		return err
 	}
 	summary := flows.NewSummary(node, started, time.Since(started), stats, agg.Stats())
+	// Each output is written even when the other fails.
+	var errs []error
 	if exp != nil {
-		if err := export(); err != nil {
-			return err
-		}
+		errs = append(errs, export())
 	}
 	if out != nil {
 		fl, ls := snapshot()
 		if err := flows.WriteLog(out, fl, ls, summary); err != nil {
-			return fmt.Errorf("write the flow log: %w", err)
+			errs = append(errs, fmt.Errorf("write the flow log: %w", err))
 		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	fmt.Fprintf(stderr, "observed %d flows from %d events in %s\n", summary.Flows, summary.Events, summary.Duration.Round(time.Millisecond))
 	if summary.Lost() > 0 || summary.Unattributed > 0 {

@@ -167,6 +167,8 @@ func TestScanFlowLogProblems(t *testing.T) {
 	logs := filepath.Join(dir, "exports")
 	writeFile(t, filepath.Join(logs, "node-a", "flows-node-a-20250301T120000Z.jsonl"), string(good))
 	writeFile(t, filepath.Join(logs, "node-a", ".partial.jsonl"), "{\"flow\":")
+	writeFile(t, filepath.Join(logs, "node-a", "flows-node-a-20250301T120500Z.jsonl"), // an interval without flows
+		`{"summary":{"node":"node-a","started":"2025-03-01T12:01:00Z","duration":240000000000,"events":3,"dropped":2,"flows":0}}`+"\n")
 	writeFile(t, filepath.Join(logs, "notes.txt"), "not a log")
 	writeFile(t, filepath.Join(dir, "binary.jsonl"), strings.Repeat("\x00\x01\n", 20))
 	r = c.run("", "scan", "-f", filepath.Join(flowsDir, "shop.yaml"), "--inventory", filepath.Join(flowsDir, "pods.json"),
@@ -175,8 +177,11 @@ func TestScanFlowLogProblems(t *testing.T) {
 		strings.Count(r.stderr, "binary.jsonl") != 1 {
 		t.Errorf("exit %d\n%s", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "Flows: 6 read from 1 flow log;") {
+	if !strings.Contains(r.stdout, "Flows: 6 read from 2 flow logs;") {
 		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "observed 6 flows on node-a in 5m0s from 33 events; INCOMPLETE: 2 events dropped") || strings.Count(r.stderr, "observed ") != 1 {
+		t.Errorf("one line for the node, adding up its exports:\n%s", r.stderr)
 	}
 
 	if r := c.run("", "scan", "-f", filepath.Join(flowsDir, "shop.yaml"), "--inventory", filepath.Join(flowsDir, "pods.json")); r.code != exitUsage || !strings.Contains(r.stderr, "add the flow logs with --flows") {
