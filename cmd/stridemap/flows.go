@@ -72,6 +72,7 @@ func (a *app) mergeFlowLogs(ctx context.Context, g *model.Graph, declared []*dis
 				Location: discover.Location{File: strings.Join(inventory, ",")}, Message: fmt.Sprintf("--inventory: %v; flows were named without it", err)})
 		} else {
 			imp.problems = append(imp.problems, inv.Problems...)
+			imp.sources = append(imp.sources, inv.Sources...) // the scan says what named its flows
 			known = inv.Objects
 		}
 	}

@@ -92,8 +92,8 @@ func TestScanMergesFlowLogs(t *testing.T) {
 		"declared-flow-never-observed@workload:shop/frontend->workload:shop/audit:9000",
 		"plaintext-on-wire-despite-declared-encryption@workload:shop/frontend->workload:shop/payments:8443")
 	scans := c.mustRun("scans").stdout
-	if !strings.Contains(scans, "node-a.jsonl") || strings.Contains(scans, "#2") {
-		t.Errorf("one scan, naming the flow log as a source:\n%s", scans)
+	if !strings.Contains(scans, "node-a.jsonl") || !strings.Contains(scans, "pods.json") || strings.Contains(scans, "#2") {
+		t.Errorf("one scan, naming the flow log and the inventory as sources:\n%s", scans)
 	}
 }
 
