@@ -21,7 +21,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/client-go/rest"
 
 	"github.com/stridemap/stridemap/discover"
 )
@@ -56,7 +57,7 @@ func Collect(ctx context.Context, req Request) (*discover.Inventory, error) {
 	if err != nil {
 		return nil, err
 	}
-	core, err := corev1client.NewForConfig(conn.config)
+	client, params, err := coreClient(conn.config)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", conn, err)
 	}
@@ -68,16 +69,16 @@ func Collect(ctx context.Context, req Request) (*discover.Inventory, error) {
 	if pageSize <= 0 {
 		pageSize = DefaultPageSize
 	}
-	c := &collector{conn: conn, pageSize: pageSize}
+	c := &collector{conn: conn, client: client, params: params, pageSize: pageSize}
 	for _, ns := range namespaces {
-		pods, err := list(ctx, c, "pods", ns, core.Pods(ns).List, func(l *corev1.PodList) []corev1.Pod { return l.Items })
+		pods, err := list(ctx, c, "pods", ns, func(l *corev1.PodList) []corev1.Pod { return l.Items })
 		if err != nil {
 			return nil, err
 		}
 		for i := range pods {
 			c.add(&pods[i], "Pod", "pods")
 		}
-		services, err := list(ctx, c, "services", ns, core.Services(ns).List, func(l *corev1.ServiceList) []corev1.Service { return l.Items })
+		services, err := list(ctx, c, "services", ns, func(l *corev1.ServiceList) []corev1.Service { return l.Items })
 		if err != nil {
 			return nil, err
 		}
@@ -91,8 +92,26 @@ func Collect(ctx context.Context, req Request) (*discover.Inventory, error) {
 	}, nil
 }
 
+// coreClient is a client of the core API group that knows only its types:
+// client-go's typed clientset would register every API group when the
+// program starts, a cost every stridemap command would pay.
+func coreClient(config *rest.Config) (*rest.RESTClient, runtime.ParameterCodec, error) {
+	scheme := runtime.NewScheme()
+	if err := corev1.AddToScheme(scheme); err != nil {
+		return nil, nil, err
+	}
+	config = rest.CopyConfig(config)
+	config.APIPath = "/api"
+	config.GroupVersion = &corev1.SchemeGroupVersion
+	config.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
+	client, err := rest.RESTClientFor(config)
+	return client, runtime.NewParameterCodec(scheme), err
+}
+
 type collector struct {
 	conn     *connection
+	client   *rest.RESTClient
+	params   runtime.ParameterCodec
 	pageSize int64
 	objects  []*discover.Object
 }
@@ -119,13 +138,17 @@ func (c *collector) add(obj interface {
 // list reads every page of one resource in one namespace (all when ns is
 // empty). A continue token that expired while paging (the cluster changed
 // too much in between) starts the list again once, as kubectl does.
-func list[L interface{ GetContinue() string }, T any](ctx context.Context, c *collector, resource, ns string,
-	fetch func(context.Context, metav1.ListOptions) (L, error), items func(L) []T) ([]T, error) {
+func list[T, L any, PL interface {
+	*L
+	runtime.Object
+	GetContinue() string
+}](ctx context.Context, c *collector, resource, ns string, items func(PL) []T) ([]T, error) {
 	var all []T
 	opts := metav1.ListOptions{Limit: c.pageSize}
 	restarted := false
 	for {
-		page, err := fetch(ctx, opts)
+		page := PL(new(L))
+		err := c.client.Get().Namespace(ns).Resource(resource).VersionedParams(&opts, c.params).Do(ctx).Into(page)
 		if apierrors.IsResourceExpired(err) && !restarted {
 			all, opts, restarted = nil, metav1.ListOptions{Limit: c.pageSize}, true
 			continue
