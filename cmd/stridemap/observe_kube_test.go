@@ -77,7 +77,7 @@ func TestObserveKubeAPI(t *testing.T) {
 	if r := c.run("", "observe", "--flows", logPath, "--kubeconfig", srv.Kubeconfig, "--inventory", filepath.Join(dir, "pods.json")); r.code != exitUsage || !strings.Contains(r.stderr, "use one") {
 		t.Errorf("--inventory with --kubeconfig: exit %d\n%s", r.code, r.stderr)
 	}
-	if r := c.run("", "observe", "--flows", logPath, "--kubeconfig", srv.KubeconfigFor(t, "nobody")); r.code == 0 || !strings.Contains(r.stderr, "list on the resources pods and services") {
+	if r := c.run("", "observe", "--flows", logPath, "--kubeconfig", srv.KubeconfigFor(t, "nobody")); r.code != exitUsage || !strings.Contains(r.stderr, "list on the resources pods and services") {
 		t.Errorf("forbidden: exit %d\n%s", r.code, r.stderr)
 	}
 	if scans := c.mustRun("scans").stdout; strings.Contains(scans, "#3") {
