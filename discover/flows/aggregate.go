@@ -102,10 +102,7 @@ type Aggregator struct {
 	listeners map[listenerKey]*Listener
 	// conns are the open connections, by socket cookie, so that Payload
 	// events (which carry no addresses) find their flow.
-	conns map[uint64]*conn
-	// counted are the kernel's totals of the connections it counted in
-	// place, by flow: Counted events replace them, Flows adds them in.
-	counted  map[Key]Counts
+	conns    map[uint64]*conn
 	events   uint64
 	overflow uint64
 }
@@ -114,6 +111,9 @@ type Aggregator struct {
 type conn struct {
 	key               Key
 	request, response []byte
+	// taken: its verdict went out with a Take while it was open, so its
+	// close does not count it again.
+	taken bool
 }
 
 // NewAggregator returns an Aggregator that keeps at most maxFlows flows.
@@ -121,7 +121,7 @@ func NewAggregator(maxFlows int) *Aggregator {
 	if maxFlows <= 0 {
 		maxFlows = DefaultMaxFlows
 	}
-	return &Aggregator{max: maxFlows, flows: map[Key]*Flow{}, listeners: map[listenerKey]*Listener{}, conns: map[uint64]*conn{}, counted: map[Key]Counts{}}
+	return &Aggregator{max: maxFlows, flows: map[Key]*Flow{}, listeners: map[listenerKey]*Listener{}, conns: map[uint64]*conn{}}
 }
 
 // Add folds one event in.
@@ -149,9 +149,14 @@ func (a *Aggregator) Add(e Event) {
 	}
 	switch e.Kind {
 	case Counted:
-		a.counted[k] = e.Counts
-		if e.Counts.First.Before(f.FirstSeen) {
-			f.FirstSeen = e.Counts.First
+		n := e.Counts
+		f.Opened += n.Opened
+		f.Closed += n.Closed
+		f.Failed += n.Failed
+		f.BytesSent += n.BytesSent
+		f.BytesReceived += n.BytesReceived
+		if n.First.Before(f.FirstSeen) {
+			f.FirstSeen = n.First
 		}
 		if e.OwnerKnown && f.Comm == "" {
 			f.Comm, f.PID = e.Comm, e.PID // the flow's first owner: later events say who is latest
@@ -173,7 +178,7 @@ func (a *Aggregator) Add(e Event) {
 		f.BytesReceived += e.BytesReceived
 		if c := a.conns[e.Cookie]; c != nil {
 			delete(a.conns, e.Cookie)
-			if c.key == k {
+			if c.key == k && !c.taken {
 				f.count(c.verdict())
 			}
 		}
@@ -227,39 +232,63 @@ func (a *Aggregator) addListener(e Event) {
 // open count with what their first bytes showed so far.
 func (a *Aggregator) Flows() []Flow {
 	a.mu.Lock()
-	out := make([]Flow, 0, len(a.flows))
-	index := make(map[Key]int, len(a.flows))
-	for k, f := range a.flows {
-		c := *f
-		c.Protocols, c.Encryption = maps.Clone(f.Protocols), maps.Clone(f.Encryption)
-		if n, ok := a.counted[k]; ok {
-			c.Opened += n.Opened
-			c.Closed += n.Closed
-			c.Failed += n.Failed
-			c.BytesSent += n.BytesSent
-			c.BytesReceived += n.BytesReceived
-		}
-		index[k] = len(out)
-		out = append(out, c)
-	}
-	for _, c := range a.conns {
-		if i, ok := index[c.key]; ok {
-			out[i].count(c.verdict())
-		}
-	}
-	a.mu.Unlock()
-	slices.SortFunc(out, func(x, y Flow) int { return compareKeys(x.Key, y.Key) })
-	return out
+	defer a.mu.Unlock()
+	return a.copyFlows(false)
 }
 
 // Listeners returns a copy of the listeners seen, in a stable order.
 func (a *Aggregator) Listeners() []Listener {
 	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.copyListeners()
+}
+
+// Take returns the flows and listeners seen since the last Take (or the
+// start) and forgets them, so that an observer running for days holds one
+// interval at a time and each interval can be written out on its own.
+// Open connections are kept: their closes count in the interval they come
+// in. The protocol of a connection open at a Take counts in that interval,
+// once its first bytes were seen, and not again when it closes.
+func (a *Aggregator) Take() ([]Flow, []Listener) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fl, ls := a.copyFlows(true), a.copyListeners()
+	clear(a.flows)
+	clear(a.listeners)
+	return fl, ls
+}
+
+// copyFlows copies the flows with the verdicts of open connections
+// counted in; taking marks those connections taken.
+func (a *Aggregator) copyFlows(taking bool) []Flow {
+	out := make([]Flow, 0, len(a.flows))
+	index := make(map[Key]int, len(a.flows))
+	for k, f := range a.flows {
+		c := *f
+		c.Protocols, c.Encryption = maps.Clone(f.Protocols), maps.Clone(f.Encryption)
+		index[k] = len(out)
+		out = append(out, c)
+	}
+	for _, c := range a.conns {
+		i, ok := index[c.key]
+		if !ok || c.taken {
+			continue
+		}
+		v := c.verdict()
+		out[i].count(v)
+		if taking && v != (Verdict{}) {
+			c.taken = true
+		}
+	}
+	slices.SortFunc(out, func(x, y Flow) int { return compareKeys(x.Key, y.Key) })
+	return out
+}
+
+func (a *Aggregator) copyListeners() []Listener {
 	out := make([]Listener, 0, len(a.listeners))
 	for _, l := range a.listeners {
 		out = append(out, *l)
 	}
-	a.mu.Unlock()
 	slices.SortFunc(out, func(x, y Listener) int {
 		return cmp.Or(cmp.Compare(x.Netns, y.Netns), x.Addr.Compare(y.Addr))
 	})

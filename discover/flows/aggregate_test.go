@@ -165,9 +165,9 @@ func BenchmarkDecodeAndAggregate(b *testing.B) {
 }
 
 // TestAggregatorAddsKernelCounts: a flow's connections beyond the first
-// few are counted by the kernel; Counted events carry running totals, so
-// the latest replaces the one before, and Flows adds them to what the
-// reported connections counted.
+// few are counted by the kernel; each Counted event carries what was
+// counted since the one before, and adds to what the reported connections
+// counted.
 func TestAggregatorAddsKernelCounts(t *testing.T) {
 	a := NewAggregator(0)
 	a.Add(ev(Connect, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", 2*time.Second))
@@ -181,7 +181,7 @@ func TestAggregatorAddsKernelCounts(t *testing.T) {
 		return e
 	}
 	a.Add(counted(5, 4, 0, 4*time.Second))
-	a.Add(counted(7, 7, 1, 5*time.Second)) // totals: replaces the 5, 4, 0 above
+	a.Add(counted(2, 3, 1, 5*time.Second))
 	// A flow only the kernel counted (its reported connections were lost
 	// to the user-space bound, say) is a flow too.
 	a.Add(ev(Counted, RoleServer, "10.0.0.2:0", "10.0.0.1:0", 6*time.Second))
@@ -198,8 +198,49 @@ func TestAggregatorAddsKernelCounts(t *testing.T) {
 	if fmt.Sprint(got[0]) != fmt.Sprint(want) {
 		t.Errorf("client flow:\n got %+v\nwant %+v", got[0], want)
 	}
-	// Asking twice does not add the kernel's totals twice.
+	// Asking twice counts nothing twice.
 	if again := a.Flows(); fmt.Sprint(again) != fmt.Sprint(got) {
 		t.Errorf("second read differs:\n%+v\n%+v", again, got)
+	}
+}
+
+// TestAggregatorTake: each Take holds what came since the one before, so
+// intervals add up to the whole; a connection open across a Take closes in
+// the next interval, and its protocol counts once, in the interval where
+// its first bytes were taken.
+func TestAggregatorTake(t *testing.T) {
+	a := NewAggregator(0)
+	with := func(e Event, cookie uint64) Event { e.Cookie = cookie; return e }
+	payload := func(cookie uint64, b string) Event {
+		e := Event{Kind: Payload, Cookie: cookie, Direction: Egress, PayloadLen: len(b)}
+		copy(e.Payload[:], b)
+		return e
+	}
+	a.Add(ev(Listen, RoleUnknown, "0.0.0.0:80", "0.0.0.0:0", 0))
+	a.Add(with(ev(Connect, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", time.Second), 1))
+	a.Add(payload(1, "GET / HTTP/1.1\r\n"))
+	a.Add(with(ev(Connect, RoleClient, "10.0.0.1:40002", "10.0.0.2:80", 2*time.Second), 2))
+	a.Add(with(ev(Close, RoleClient, "10.0.0.1:40002", "10.0.0.2:80", 3*time.Second), 2))
+
+	first, listeners := a.Take()
+	if len(first) != 1 || first[0].Opened != 2 || first[0].Closed != 1 || first[0].Protocols["http"] != 1 || len(listeners) != 1 {
+		t.Fatalf("first interval: %+v %+v", first, listeners)
+	}
+	if s := a.Stats(); s.Flows != 0 || s.Listeners != 0 || s.Open != 1 {
+		t.Errorf("after Take: %+v, want nothing kept but the open connection", s)
+	}
+
+	a.Add(with(ev(Close, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", 4*time.Second), 1))
+	second, listeners := a.Take()
+	want := Flow{
+		Key:       Key{Netns: 1, CgroupID: 2, Role: RoleClient, Local: netip.MustParseAddr("10.0.0.1"), Remote: netip.MustParseAddr("10.0.0.2"), Port: 80},
+		Comm:      "app", PID: 10, Closed: 1,
+		FirstSeen: t0.Add(4 * time.Second), LastSeen: t0.Add(4 * time.Second),
+	}
+	if len(second) != 1 || fmt.Sprint(second[0]) != fmt.Sprint(want) || len(listeners) != 0 {
+		t.Errorf("second interval:\n got %+v %+v\nwant %+v", second, listeners, want)
+	}
+	if third, _ := a.Take(); len(third) != 0 {
+		t.Errorf("third interval: %+v, want nothing", third)
 	}
 }

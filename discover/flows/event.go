@@ -22,10 +22,11 @@ const (
 	Close         = Kind(bpf.EventClose)         // an open connection ended; its bytes are final
 	ConnectFailed = Kind(bpf.EventConnectFailed) // a connect() never opened (refused, timed out, reset)
 	Payload       = Kind(bpf.EventPayload)       // the first bytes one way of an open connection (needs Config.Cgroup)
-	// Counted is not a kernel event: it carries the totals, so far, of the
-	// connections of one flow that the kernel counted instead of reporting
-	// (all but the first few of each flow; see flow.c). The Observer hands
-	// one per flow every second and when it stops.
+	// Counted is not a kernel event: it carries what the kernel counted,
+	// since the last Counted event of the flow, of the connections it
+	// counted instead of reporting (all but the first few of each flow;
+	// see flow.c). The Observer hands them over every second and when it
+	// stops.
 	Counted Kind = 0x80
 )
 
@@ -143,17 +144,17 @@ type Event struct {
 	Direction  Direction
 	PayloadLen int
 	Payload    [bpf.PayloadMax]byte
-	// Counts are a Counted event's totals; its Time is when the flow was
-	// last counted, and Local and Remote carry no ports (ServerPort does).
+	// Counts are a Counted event's; its Time is when the flow was last
+	// counted, and Local and Remote carry no ports (ServerPort does).
 	Counts Counts
 }
 
-// Counts are totals over the connections of a flow that the kernel
-// counted in place.
+// Counts are what the kernel counted, in place, of a flow's connections
+// since it last reported them.
 type Counts struct {
 	Opened, Closed, Failed   uint64
 	BytesSent, BytesReceived uint64
-	// First is when the flow's first connection (counted or not) opened.
+	// First is when the first of them happened, as well as is known.
 	First time.Time
 	// Port is the server's port.
 	Port uint16

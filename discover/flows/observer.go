@@ -37,8 +37,13 @@ type Config struct {
 const pollInterval = 100 * time.Millisecond
 
 // countsInterval is how often Run reads the kernel's flows map and hands
-// its totals over as Counted events.
+// what it counted over as Counted events.
 const countsInterval = time.Second
+
+// flowIdle is how long a flow in the kernel's map may go without a
+// connection before it is removed, which keeps the bounded map from
+// filling up with flows long gone on an observer that runs for days.
+const flowIdle = time.Minute
 
 // Observer runs the eBPF program and reads its events.
 type Observer struct {
@@ -49,6 +54,10 @@ type Observer struct {
 	boot         time.Time
 	events       atomic.Uint64
 	decodeErrors atomic.Uint64
+	// handed are the kernel's counts of each flow as last handed over, so
+	// that Counted events carry only what was added since.
+	handed map[bpf.FlowKey]bpf.FlowCounts
+	idle   time.Duration // flowIdle; shorter in tests
 }
 
 // Open loads and attaches the program: from then on every TCP connection
@@ -64,7 +73,7 @@ func Open(cfg Config) (*Observer, error) {
 		objs.Close()
 		return nil, fmt.Errorf("open the flow event ring buffer: %w", err)
 	}
-	o := &Observer{objs: objs, reader: reader, boot: bootTime()}
+	o := &Observer{objs: objs, reader: reader, boot: bootTime(), handed: map[bpf.FlowKey]bpf.FlowCounts{}, idle: flowIdle}
 	if err := objs.Attach(); err != nil {
 		o.Close()
 		return nil, err
@@ -148,15 +157,58 @@ func (o *Observer) Run(ctx context.Context, handle func(Event)) error {
 	}
 }
 
-// handCounts hands over the kernel's totals of every flow with counted
-// connections.
+// handCounts hands over what the kernel counted since the last time, flow
+// by flow, and removes flows idle for flowIdle from its map.
 func (o *Observer) handCounts(handle func(Event)) error {
-	return o.objs.ReadFlows(func(k *bpf.FlowKey, c *bpf.FlowCounts) {
-		if c.Opened == 0 && c.Failed == 0 {
-			return // every connection so far was reported one by one
+	now := bootNow()
+	var idle []bpf.FlowKey
+	err := o.objs.ReadFlows(func(k *bpf.FlowKey, c *bpf.FlowCounts) {
+		o.handAdded(handle, k, c)
+		if now-time.Duration(c.LastNs) > o.idle {
+			idle = append(idle, *k)
 		}
-		handle(countedEvent(o.boot, k, c))
 	})
+	for _, k := range idle {
+		c, err := o.objs.RemoveFlow(&k)
+		if err != nil {
+			continue // removed already
+		}
+		o.handAdded(handle, &k, &c) // what came between the read and the removal
+		delete(o.handed, k)
+	}
+	return err
+}
+
+// handAdded hands over a Counted event for what c, a flow's counts in the
+// kernel, adds to what was handed before.
+func (o *Observer) handAdded(handle func(Event), k *bpf.FlowKey, c *bpf.FlowCounts) {
+	prev, seen := o.handed[*k]
+	added := *c
+	added.Opened -= prev.Opened
+	added.Closed -= prev.Closed
+	added.Failed -= prev.Failed
+	added.BytesSent -= prev.BytesSent
+	added.BytesReceived -= prev.BytesReceived
+	if added.Opened == 0 && added.Closed == 0 && added.Failed == 0 {
+		return // nothing new: every connection so far was reported one by one, or handed
+	}
+	if seen {
+		// They came since the last hand-over, by LastNs at the latest: a
+		// second late at most, never before an interval they belong to.
+		added.FirstNs = c.LastNs
+	}
+	o.handed[*k] = *c
+	handle(countedEvent(o.boot, k, &added))
+}
+
+// bootNow is the time since boot (CLOCK_BOOTTIME), the clock of the
+// kernel's time stamps.
+func bootNow() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0 // nothing looks idle
+	}
+	return time.Duration(ts.Nano())
 }
 
 // Stats reads the counters, kernel side included.

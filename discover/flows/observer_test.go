@@ -10,6 +10,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/stridemap/stridemap/discover/flows/bpf"
 )
 
 func needRoot(t *testing.T) {
@@ -178,6 +180,86 @@ func TestObserverFullFlowTable(t *testing.T) {
 	}
 	if s.Reported < conns || s.Dropped != 0 {
 		t.Errorf("stats %+v: want at least %d connections reported for a full table, none dropped", s, conns)
+	}
+}
+
+// TestObserverRemovesIdleFlows: flows idle in the kernel's map are removed
+// from it, so that it does not fill up over days, and nothing counted is
+// lost: the connections before and after add up.
+func TestObserverRemovesIdleFlows(t *testing.T) {
+	needRoot(t)
+	o, err := Open(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	o.idle = 200 * time.Millisecond
+	agg := NewAggregator(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- o.Run(ctx, agg.Add) }()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	closed := make(chan struct{}, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close(); closed <- struct{}{} }()
+		}
+	}()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	const batch = 7 // more than flow.c reports one by one
+	connect := func() {
+		for range batch {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write([]byte("ping"))
+			c.Close()
+			<-closed
+		}
+	}
+	inKernel := func() (n int) {
+		o.objs.ReadFlows(func(k *bpf.FlowKey, _ *bpf.FlowCounts) {
+			if k.Port == port {
+				n++
+			}
+		})
+		return n
+	}
+	connect()
+	if n := inKernel(); n != 2 {
+		t.Fatalf("%d flows on port %d in the kernel's map, want the client's and the server's", n, port)
+	}
+	for deadline := time.Now().Add(5 * time.Second); inKernel() != 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("idle flows were not removed from the kernel's map")
+		}
+	}
+	connect()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	roles := 0
+	for _, f := range agg.Flows() {
+		if f.Port == port {
+			roles++
+			if f.Opened != 2*batch || f.Closed != 2*batch || f.BytesSent+f.BytesReceived != 4*2*batch {
+				t.Errorf("%s flow %+v: want %d connections of 4 bytes", f.Role, f, 2*batch)
+			}
+		}
+	}
+	if roles != 2 {
+		t.Errorf("%d flows on port %d, want 2", roles, port)
 	}
 }
 

@@ -29,8 +29,9 @@
 // first PEEK_SAMPLES connections of each flow are reported one by one
 // (their open, first bytes and close); every later connection is only
 // counted, in place, in the flow's entry of the bounded "flows" map, which
-// user space reads every second. When that map is full, connections of new
-// flows are reported one by one again: slower, never lost.
+// user space reads every second (removing flows idle for a minute). When
+// that map is full, connections of new flows are reported one by one
+// again: slower, never lost.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -162,9 +163,12 @@ struct flow_counts {
 };
 
 // Bounded: a full map makes new flows' connections reported one by one.
-// User space may resize it before loading.
+// User space may resize it before loading, and removes flows idle for a
+// while; entries are allocated as needed, so that one removed while a
+// program still adds to it is never handed to another flow.
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, struct flow_key);
 	__type(value, struct flow_counts);

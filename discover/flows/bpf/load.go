@@ -191,6 +191,18 @@ func (o *Objects) ReadFlows(fn func(*FlowKey, *FlowCounts)) error {
 	}
 }
 
+// RemoveFlow removes a flow from the flows map and returns its counts as
+// they were when removed. A program that found the entry just before may
+// still add to it: that connection is lost, which is why only flows idle
+// for a while are removed.
+func (o *Objects) RemoveFlow(k *FlowKey) (FlowCounts, error) {
+	var c FlowCounts
+	if err := o.objs.Flows.LookupAndDelete(k, &c); err != nil {
+		return c, fmt.Errorf("remove an idle flow: %w", err)
+	}
+	return c, nil
+}
+
 // Close detaches the program and frees the maps.
 func (o *Objects) Close() error {
 	return errors.Join(o.Detach(), o.objs.Close())
