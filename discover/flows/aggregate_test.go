@@ -233,8 +233,8 @@ func TestAggregatorTake(t *testing.T) {
 	a.Add(with(ev(Close, RoleClient, "10.0.0.1:40001", "10.0.0.2:80", 4*time.Second), 1))
 	second, listeners := a.Take()
 	want := Flow{
-		Key:       Key{Netns: 1, CgroupID: 2, Role: RoleClient, Local: netip.MustParseAddr("10.0.0.1"), Remote: netip.MustParseAddr("10.0.0.2"), Port: 80},
-		Comm:      "app", PID: 10, Closed: 1,
+		Key:  Key{Netns: 1, CgroupID: 2, Role: RoleClient, Local: netip.MustParseAddr("10.0.0.1"), Remote: netip.MustParseAddr("10.0.0.2"), Port: 80},
+		Comm: "app", PID: 10, Closed: 1,
 		FirstSeen: t0.Add(4 * time.Second), LastSeen: t0.Add(4 * time.Second),
 	}
 	if len(second) != 1 || fmt.Sprint(second[0]) != fmt.Sprint(want) || len(listeners) != 0 {
