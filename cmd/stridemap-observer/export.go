@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,34 +22,41 @@ const exportTimeLayout = "20060102T150405Z"
 
 // exporter writes, every interval, what was observed in that interval as
 // a complete flow log of its own: flows-NODE-TIME.jsonl in a directory.
-// Each file holds only its interval (connections opened, closed or failed,
-// bytes, and listening sockets seen since the previous file), so any set
-// of the files merges with "stridemap scan --flows" or "observe --flows"
-// without counting a connection twice, and a file lost, or deleted by
-// --keep, loses only its own interval. The aggregator only grows, so an
-// interval is the difference between two of its snapshots.
+// Each file holds only its interval (what the aggregator's Take hands
+// over: connections opened, closed or failed, bytes, and listening sockets
+// seen since the previous file), so any set of the files merges with
+// "stridemap scan --flows" or "observe --flows" without counting a
+// connection twice, and a file lost, or deleted by --keep, loses only its
+// own interval. Memory holds one interval at a time.
 type exporter struct {
 	dir    string
 	node   string
 	prefix string // of this node's file names: "flows-NODE-"
 	keep   int    // most files of this node kept; 0 keeps all
 
-	since     time.Time // the interval's start: the previous export
-	flows     map[flows.Key]flows.Flow
-	listeners map[listenerKey]time.Time
-	stats     flows.Stats
-	agg       flows.AggregatorStats
-	lastName  string
+	since    time.Time // the interval's start: the previous export
+	stats    flows.Stats
+	overflow uint64
+	lastName string
+	// pending are intervals taken but not yet written (the disk was full,
+	// say): the next export writes them first, oldest first.
+	pending []interval
 }
 
-type listenerKey struct {
-	netns uint32
-	addr  netip.AddrPort
+// interval is one interval's flow log, ready to write.
+type interval struct {
+	end       time.Time
+	flows     []flows.Flow
+	listeners []flows.Listener
+	summary   flows.Summary
 }
+
+// maxPending bounds the intervals kept while exports fail, so that a
+// broken disk does not grow the observer without end.
+const maxPending = 12
 
 func newExporter(dir, node string, keep int, started time.Time) *exporter {
-	return &exporter{dir: dir, node: node, prefix: "flows-" + fileNode(node) + "-", keep: keep, since: started,
-		flows: map[flows.Key]flows.Flow{}, listeners: map[listenerKey]time.Time{}}
+	return &exporter{dir: dir, node: node, prefix: "flows-" + fileNode(node) + "-", keep: keep, since: started}
 }
 
 // fileNode makes a node name safe in a file name.
@@ -66,78 +72,34 @@ func fileNode(node string) string {
 	}, node)
 }
 
-// export writes the interval that ends now, given the aggregator's
-// cumulative flows and listeners (Node and Cgroup filled in) and the
-// counters so far, and removes the files beyond --keep. The interval is
-// taken only once the file is written: after a failure, the next export
-// covers both intervals.
-func (e *exporter) export(now time.Time, fl []flows.Flow, ls []flows.Listener, stats flows.Stats, agg flows.AggregatorStats) (string, error) {
-	var out []flows.Flow
-	for _, f := range fl {
-		if d, ok := interval(e.flows[f.Key], f, e.since); ok {
-			out = append(out, d)
-		}
-	}
-	var newListeners []flows.Listener
-	for _, l := range ls {
-		if t, ok := e.listeners[listenerKey{l.Netns, l.Addr}]; !ok || !t.Equal(l.Time) {
-			newListeners = append(newListeners, l)
-		}
-	}
-	d := flows.AggregatorStats{Overflow: agg.Overflow - e.agg.Overflow, Flows: len(out), Listeners: len(newListeners)}
+// export writes the interval that ends now — fl and ls are its flows and
+// listeners (Node and Cgroup filled in), stats and agg the counters so far
+// — after any intervals earlier exports could not write, and removes the
+// files beyond --keep. It returns the paths written. An interval not
+// written is kept for the next export, up to maxPending of them; beyond,
+// the oldest is given up and the error says so.
+func (e *exporter) export(now time.Time, fl []flows.Flow, ls []flows.Listener, stats flows.Stats, agg flows.AggregatorStats) ([]string, error) {
 	s := flows.Stats{Events: stats.Events - e.stats.Events, DecodeErrors: stats.DecodeErrors - e.stats.DecodeErrors,
-		Dropped: stats.Dropped - e.stats.Dropped, Unattributed: stats.Unattributed - e.stats.Unattributed}
-	summary := flows.NewSummary(e.node, e.since, now.Sub(e.since), s, d)
+		Dropped: stats.Dropped - e.stats.Dropped, Unattributed: stats.Unattributed - e.stats.Unattributed, Reported: stats.Reported - e.stats.Reported}
+	d := flows.AggregatorStats{Overflow: agg.Overflow - e.overflow, Flows: len(fl), Listeners: len(ls)}
+	e.pending = append(e.pending, interval{end: now, flows: fl, listeners: ls, summary: flows.NewSummary(e.node, e.since, now.Sub(e.since), s, d)})
+	e.since, e.stats, e.overflow = now, stats, agg.Overflow
 
-	path, err := e.write(now, out, newListeners, summary)
-	if err != nil {
-		return "", err
-	}
-	e.since, e.stats, e.agg = now, stats, agg
-	for _, f := range fl {
-		e.flows[f.Key] = f
-	}
-	for _, l := range ls {
-		e.listeners[listenerKey{l.Netns, l.Addr}] = l.Time
-	}
-	return path, e.prune()
-}
-
-// interval is what cur, a flow's cumulative counts, adds to prev, the
-// same flow at the previous export (zero when it is new); ok is false
-// when nothing happened to it in between. Counts of protocols can shrink
-// (an open connection's verdict is provisional until it closes), so each
-// difference stops at zero.
-func interval(prev, cur flows.Flow, since time.Time) (flows.Flow, bool) {
-	d := cur
-	d.Opened, d.Closed, d.Failed = cur.Opened-min(prev.Opened, cur.Opened), cur.Closed-min(prev.Closed, cur.Closed), cur.Failed-min(prev.Failed, cur.Failed)
-	d.BytesSent, d.BytesReceived = cur.BytesSent-min(prev.BytesSent, cur.BytesSent), cur.BytesReceived-min(prev.BytesReceived, cur.BytesReceived)
-	d.Protocols, d.Encryption = countsGrown(prev.Protocols, cur.Protocols), countsGrown(prev.Encryption, cur.Encryption)
-	if d.Opened == 0 && d.Closed == 0 && d.Failed == 0 && d.BytesSent == 0 && d.BytesReceived == 0 && d.Protocols == nil && d.Encryption == nil {
-		return flows.Flow{}, false
-	}
-	if !prev.FirstSeen.IsZero() {
-		// Seen before: its first event in this interval came after the
-		// interval began, and no later than its last.
-		d.FirstSeen = since
-		if cur.LastSeen.Before(since) {
-			d.FirstSeen = cur.LastSeen
-		}
-	}
-	return d, true
-}
-
-func countsGrown(prev, cur map[string]uint64) map[string]uint64 {
-	var out map[string]uint64
-	for k, n := range cur {
-		if n > prev[k] {
-			if out == nil {
-				out = map[string]uint64{}
+	var written []string
+	for len(e.pending) > 0 {
+		i := e.pending[0]
+		path, err := e.write(i.end, i.flows, i.listeners, i.summary)
+		if err != nil {
+			if len(e.pending) > maxPending {
+				e.pending = e.pending[1:]
+				err = fmt.Errorf("%w; the flows observed until %s are lost", err, e.pending[0].summary.Started.Format(time.RFC3339))
 			}
-			out[k] = n - prev[k]
+			return written, err
 		}
+		written = append(written, path)
+		e.pending = e.pending[1:]
 	}
-	return out
+	return written, e.prune()
 }
 
 // write writes a flow log atomically: into a temporary file that is

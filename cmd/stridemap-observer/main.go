@@ -67,7 +67,7 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("stridemap-observer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.DurationVar(&opts.duration, "duration", 30*time.Second, "how long to observe; 0 until interrupted (SIGINT, SIGTERM)")
-	fs.StringVar(&opts.output, "o", "", "write everything observed to this file when stopped (with --export-dir too, it holds what the exports hold: merge one or the other); - for standard output (the default without --export-dir)")
+	fs.StringVar(&opts.output, "o", "", "write everything observed to this file when stopped; - for standard output (the default without --export-dir)")
 	fs.IntVar(&opts.maxFlows, "max-flows", flows.DefaultMaxFlows, "most distinct flows kept; more are counted as overflow")
 	fs.UintVar(&opts.ringBuffer, "ring-buffer", 0, "kernel event queue in bytes (power of two, multiple of the page size); 0 means 8 MiB")
 	fs.StringVar(&opts.node, "node", "", "name of this machine in the log (default: env NODE_NAME, else the host name)")
@@ -137,6 +137,8 @@ func checkExportFlags(fs *flag.FlagSet, opts options) error {
 	switch {
 	case opts.exportDir == "" && len(exportFlags) > 0:
 		return fmt.Errorf("%s would do nothing without --export-dir DIR", strings.Join(exportFlags, " and "))
+	case opts.exportDir != "" && opts.output != "":
+		return fmt.Errorf("-o and --export-dir: choose one (the exports hold everything observed, interval by interval; merge them with stridemap scan --flows DIR)")
 	case opts.exportEvery < time.Second:
 		return fmt.Errorf("--export-every must be 1s or more (files are named by the second), e.g. 5m")
 	case opts.keep < 0:
@@ -176,7 +178,7 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 	if root == "" {
 		root = flows.CgroupRoot()
 	}
-	cfg := flows.Config{RingBufferBytes: uint32(opts.ringBuffer)}
+	cfg := flows.Config{RingBufferBytes: uint32(opts.ringBuffer), MaxFlows: uint32(opts.maxFlows)}
 	switch opts.cgroup {
 	case "none":
 	case "auto":
@@ -225,31 +227,29 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 		}
 		return p
 	}
-	// snapshot names the flows' node and cgroups; pods may be gone by the
-	// end, so it runs at each progress line too, to name them while they
-	// exist.
-	snapshot := func() ([]flows.Flow, []flows.Listener) {
-		fl, ls := agg.Flows(), agg.Listeners()
+	// name fills in the flows' node and cgroups. Pods may be gone by the
+	// time flows are written, so names are looked up at each progress line
+	// too, while they exist, and remembered.
+	name := func(fl []flows.Flow, ls []flows.Listener) {
 		for i := range fl {
 			fl[i].Node, fl[i].Cgroup = node, cgroupPath(fl[i].CgroupID)
 		}
 		for i := range ls {
 			ls[i].Node, ls[i].Cgroup = node, cgroupPath(ls[i].CgroupID)
 		}
-		return fl, ls
 	}
 	export := func() error {
 		stats, err := o.Stats()
 		if err != nil {
 			return err
 		}
-		fl, ls := snapshot()
-		path, err := exp.export(time.Now(), fl, ls, stats, agg.Stats())
-		if err != nil {
-			return err
+		fl, ls := agg.Take()
+		name(fl, ls)
+		paths, err := exp.export(time.Now(), fl, ls, stats, agg.Stats())
+		for _, p := range paths {
+			fmt.Fprintf(stderr, "exported %s\n", p)
 		}
-		fmt.Fprintf(stderr, "exported %s\n", path)
-		return nil
+		return err
 	}
 	done := make(chan error, 1)
 	go func() { done <- o.Run(ctx, agg.Add) }()
@@ -272,13 +272,12 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 			}
 			waiting = false
 		case <-tick:
-			snapshot()
+			name(agg.Flows(), agg.Listeners())
 			s, _ := o.Stats()
 			a := agg.Stats()
 			fmt.Fprintf(stderr, "progress flows=%d events=%d dropped=%d unattributed=%d overflow=%d\n", a.Flows, s.Events, s.Dropped, s.Unattributed, a.Overflow)
 		case <-exportTick:
 			if err := export(); err != nil {
-				// Nothing is lost yet: the next export covers this interval too.
 				fmt.Fprintf(stderr, "warning: %v; retrying at the next interval\n", err)
 			}
 		}
@@ -288,21 +287,22 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 		return err
 	}
 	summary := flows.NewSummary(node, started, time.Since(started), stats, agg.Stats())
-	// Each output is written even when the other fails.
-	var errs []error
 	if exp != nil {
-		errs = append(errs, export())
-	}
-	if out != nil {
-		fl, ls := snapshot()
-		if err := flows.WriteLog(out, fl, ls, summary); err != nil {
-			errs = append(errs, fmt.Errorf("write the flow log: %w", err))
+		if err := export(); err != nil {
+			return err
 		}
+		fmt.Fprintf(stderr, "observed for %s, exported to %s\n", summary.Duration.Round(time.Millisecond), opts.exportDir)
+	} else {
+		fl, ls := agg.Flows(), agg.Listeners()
+		name(fl, ls)
+		if err := flows.WriteLog(out, fl, ls, summary); err != nil {
+			return fmt.Errorf("write the flow log: %w", err)
+		}
+		fmt.Fprintf(stderr, "observed %d flows from %d events in %s\n", summary.Flows, summary.Events, summary.Duration.Round(time.Millisecond))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
+	if summary.Reported > 0 {
+		fmt.Fprintf(stderr, "note: the kernel's table of busy flows was full: %d connections were reported one by one, which costs more (try a bigger --max-flows)\n", summary.Reported)
 	}
-	fmt.Fprintf(stderr, "observed %d flows from %d events in %s\n", summary.Flows, summary.Events, summary.Duration.Round(time.Millisecond))
 	if summary.Lost() > 0 || summary.Unattributed > 0 {
 		fmt.Fprintf(stderr, "warning: incomplete: %d events dropped by the kernel (ring buffer full: try --ring-buffer), %d undecodable, %d beyond --max-flows, %d sockets without owner\n",
 			summary.Dropped, summary.DecodeErrors, summary.Overflow, summary.Unattributed)
