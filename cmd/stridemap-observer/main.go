@@ -68,7 +68,7 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.DurationVar(&opts.duration, "duration", 30*time.Second, "how long to observe; 0 until interrupted (SIGINT, SIGTERM)")
 	fs.StringVar(&opts.output, "o", "", "write everything observed to this file when stopped; - for standard output (the default without --export-dir)")
-	fs.IntVar(&opts.maxFlows, "max-flows", flows.DefaultMaxFlows, "most distinct flows kept; more are counted as overflow")
+	fs.IntVar(&opts.maxFlows, "max-flows", flows.DefaultMaxFlows, "most distinct flows kept in memory (per interval with --export-dir), and in the kernel's table of busy flows; more are counted as overflow")
 	fs.UintVar(&opts.ringBuffer, "ring-buffer", 0, "kernel event queue in bytes (power of two, multiple of the page size); 0 means 8 MiB")
 	fs.StringVar(&opts.node, "node", "", "name of this machine in the log (default: env NODE_NAME, else the host name)")
 	fs.DurationVar(&opts.progress, "progress", time.Second, "how often to print a progress line on stderr; 0 for none")
