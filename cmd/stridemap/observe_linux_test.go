@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -63,10 +62,7 @@ func TestObserveEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "shop.yaml"), shopManifests())
 	writeFile(t, filepath.Join(dir, "pods.json"), string(shopInventory(t, ips)))
-	bin := filepath.Join(dir, "stridemap-observer")
-	if out, err := exec.Command("go", "build", "-o", bin, "../stridemap-observer").CombinedOutput(); err != nil {
-		t.Fatalf("build the observer: %v\n%s", err, out)
-	}
+	bin := buildObserver(t, dir)
 
 	// frontend speaks HTTP/1.1, payments HTTPS, cart HTTP/2 without TLS
 	// (as gRPC does in a cluster) and redis RESP.
@@ -104,20 +100,7 @@ func TestObserveEndToEnd(t *testing.T) {
 
 	c := newCLI(t)
 	c.mustRun("scan", "-f", filepath.Join(dir, "shop.yaml"))
-	ready := make(chan struct{})
-	onObserving = func() { close(ready) }
-	t.Cleanup(func() { onObserving = nil })
-	done := make(chan result, 1)
-	go func() {
-		done <- c.run("", "observe", "--duration", "3s", "--observer", bin, "--inventory", filepath.Join(dir, "pods.json"))
-	}()
-	select {
-	case <-ready:
-	case r := <-done:
-		t.Fatalf("observe ended before observing: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the observer did not attach within 30s")
-	}
+	wait := startObserving(t, c, bin, 3*time.Second, "--inventory", filepath.Join(dir, "pods.json"))
 
 	get := func(from, url string, n int) {
 		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
@@ -154,13 +137,7 @@ func TestObserveEndToEnd(t *testing.T) {
 	ping := "*1\r\n$4\r\nPING\r\n"
 	raw("cart", netip.AddrPortFrom(ips["redis"], 6379), 2, ping, len(ping))
 
-	r := <-done
-	if r.code != 0 {
-		t.Fatalf("observe: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	if !strings.Contains(r.stderr, "nothing lost") {
-		t.Errorf("the observation should have lost nothing:\n%s", r.stderr)
-	}
+	r := wait()
 	got, doc := observedEdges(t, c)
 	want := []string{
 		"workload:shop/cart->workload:shop/redis:6379 (declared)",

@@ -1,0 +1,61 @@
+//go:build linux
+
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stridemap/stridemap/discover/flows/flowstest"
+)
+
+// TestMain lets lab pods run their servers and clients as processes of
+// their own (flowstest.Pod.StartServer, RunClient): this test binary, run
+// again.
+func TestMain(m *testing.M) { flowstest.Main(m) }
+
+// buildObserver builds stridemap-observer into dir.
+func buildObserver(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "stridemap-observer")
+	if out, err := exec.Command("go", "build", "-o", bin, "../stridemap-observer").CombinedOutput(); err != nil {
+		t.Fatalf("build the observer: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startObserving runs "stridemap observe" with the observer bin for
+// duration, merging into the latest scan, and returns once the observer
+// has attached. The function it returns waits for observe to end, fails
+// the test unless it succeeded and lost nothing, and returns its result.
+func startObserving(t *testing.T, c *cli, bin string, duration time.Duration, args ...string) (wait func() result) {
+	t.Helper()
+	ready := make(chan struct{})
+	onObserving = func() { close(ready) }
+	t.Cleanup(func() { onObserving = nil })
+	done := make(chan result, 1)
+	go func() {
+		done <- c.run("", append([]string{"observe", "--duration", duration.String(), "--observer", bin}, args...)...)
+	}()
+	select {
+	case <-ready:
+	case r := <-done:
+		t.Fatalf("observe ended before observing: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the observer did not attach within 30s")
+	}
+	return func() result {
+		t.Helper()
+		r := <-done
+		if r.code != 0 {
+			t.Fatalf("observe: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "nothing lost") {
+			t.Errorf("the observation should have lost nothing:\n%s", r.stderr)
+		}
+		return r
+	}
+}
