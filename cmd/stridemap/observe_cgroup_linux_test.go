@@ -85,9 +85,10 @@ func (p inventoryPod) item() map[string]any {
 // run their server and clients as processes in it: web and worker call
 // api. The inventory makes addresses misleading, as a stale or merged one
 // does: another running pod has web's address, and legacy-api has api's
-// and declares the port api serves on, which api does not. Only the
-// sockets' cgroups name the right pods: the scan must gain exactly web's
-// and worker's calls to api, with their counts, and nothing else.
+// and declares the port api serves on, which api does not (worker's
+// address is its own). Only the sockets' cgroups name web and api: the
+// scan must gain exactly web's and worker's calls to api, with their
+// counts, and nothing else.
 func TestObserveResolvesByCgroup(t *testing.T) {
 	flowstest.NeedRoot(t)
 	lab := flowstest.NewLab(t)
