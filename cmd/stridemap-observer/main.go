@@ -217,19 +217,13 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 		defer cancel()
 	}
 	agg := flows.NewAggregator(opts.maxFlows)
-	cgroups := flows.NewCgroupPaths(root)
-	resolved := map[uint64]string{}
-	cgroupPath := func(id uint64) string {
-		p, ok := resolved[id]
-		if !ok && id != 0 {
-			p = cgroups.Path(id)
-			resolved[id] = p
-		}
-		return p
-	}
+	// CgroupPaths remembers every path it found, and looks again for an
+	// unknown id (at most once a second), so a cgroup named once keeps its
+	// name after it is gone.
+	cgroupPath := flows.NewCgroupPaths(root).Path
 	// name fills in the flows' node and cgroups. Pods may be gone by the
 	// time flows are written, so names are looked up at each progress line
-	// too, while they exist, and remembered.
+	// too, while they exist.
 	name := func(fl []flows.Flow, ls []flows.Listener) {
 		for i := range fl {
 			fl[i].Node, fl[i].Cgroup = node, cgroupPath(fl[i].CgroupID)

@@ -81,7 +81,7 @@ func TestObserveCallGraph(t *testing.T) {
 			go func() { io.Copy(c, c); c.Close() }()
 		}
 	}()
-	clusterIP := netip.MustParseAddrPort("10.96.0.10:80")
+	clusterIP := netip.MustParseAddrPort("10.97.0.10:80") // not a ClusterIP of cmd/stridemap's observe tests, which may run at once and see this traffic
 	pods["frontend"].DNAT(clusterIP, at("cart", 7070))
 
 	script := []call{
