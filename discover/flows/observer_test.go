@@ -263,6 +263,71 @@ func TestObserverRemovesIdleFlows(t *testing.T) {
 	}
 }
 
+// TestObserverAdoptsListeners: a server listening before the observer
+// started still has its accepted connections attributed to it (pid,
+// cgroup), and is reported as a listener.
+func TestObserverAdoptsListeners(t *testing.T) {
+	needRoot(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	o, err := Open(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	agg := NewAggregator(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- o.Run(ctx, agg.Add) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("ping"))
+	c.Close()
+	addr := netip.MustParseAddrPort(ln.Addr().String())
+	server := func() *Flow {
+		for _, f := range agg.Flows() {
+			if f.Role == RoleServer && f.Port == addr.Port() && f.Closed == 1 {
+				return &f
+			}
+		}
+		return nil
+	}
+	for deadline := time.Now().Add(3 * time.Second); server() == nil && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	f := server()
+	if f == nil || f.PID != uint32(os.Getpid()) || f.CgroupID == 0 || f.Comm == "" {
+		t.Errorf("the server side of a listener opened before observing: %+v, want this process as its owner", f)
+	}
+	var listener *Listener
+	for _, l := range agg.Listeners() {
+		if l.Addr == addr {
+			listener = &l
+		}
+	}
+	if listener == nil || listener.PID != uint32(os.Getpid()) || listener.CgroupID == 0 {
+		t.Errorf("listener %v: %+v, want it reported with this process as owner", addr, listener)
+	}
+}
+
 // TestObserverCloseStopsRun: Close interrupts a Run waiting for events.
 func TestObserverCloseStopsRun(t *testing.T) {
 	needRoot(t)

@@ -174,6 +174,25 @@ struct {
 	__type(value, struct flow_counts);
 } flows SEC(".maps");
 
+// listener_key names a listening socket: its namespace, port and address
+// (all zeros for ::, ::ffff:0.0.0.0 for 0.0.0.0).
+struct listener_key {
+	__u32 netns;
+	__u16 port;
+	__u16 pad;
+	__u8 addr[16];
+};
+
+// adopted are the owners of sockets that were listening before the
+// program was attached, found by adopt_listeners: the connections they
+// accept take their owner from here, for want of socket storage to clone.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct listener_key);
+	__type(value, struct owner);
+} adopted SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, DROP_REASONS);
@@ -365,6 +384,80 @@ static __always_inline int close_counted(struct sock *sk, __u8 family, struct ow
 	return 1;
 }
 
+// adopt_listeners runs once, as an iterator over every process's open
+// files, right after the tracepoint is attached: a server that was
+// listening before the observer started never called listen() where the
+// program could see it, so its connections would have no owner (pid, comm,
+// cgroup: the cgroup is what names the pod). For each listening TCP or
+// Multipath TCP socket it keeps the process holding it in the adopted map,
+// and reports the listener. Threads sharing one file table are visited
+// once.
+SEC("iter/task_file")
+int adopt_listeners(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	if (!task || !file)
+		return 0;
+	struct socket *sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	struct sock *sk = sock->sk;
+	// A Multipath TCP listener (Go's default since 1.24) accepts through
+	// a TCP socket of its own, on the same address and port.
+	if (!sk || (sk->sk_protocol != IPPROTO_TCP && sk->sk_protocol != IPPROTO_MPTCP) ||
+	    sk->__sk_common.skc_state != TCP_LISTEN)
+		return 0;
+	__u8 family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	struct listener_key k = {};
+	k.netns = sk->__sk_common.skc_net.net->ns.inum;
+	k.port = sk->__sk_common.skc_num;
+	if (family == AF_INET)
+		v4_mapped(k.addr, sk->__sk_common.skc_rcv_saddr);
+	else
+		__builtin_memcpy(k.addr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+	struct owner o = {};
+	o.pid = task->tgid;
+	o.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	bpf_probe_read_kernel_str(o.comm, sizeof(o.comm), task->comm);
+	o.flags = FLAG_OWNER_KNOWN;
+	o.local_port = k.port;
+	if (bpf_map_update_elem(&adopted, &k, &o, BPF_NOEXIST))
+		return 0; // already adopted: another process shares the socket, or the map is full
+	return emit(sk, family, EVENT_LISTEN, 0, &o, 0);
+}
+
+// adopt_owner gives an accepted socket without an owner the owner of its
+// listener, when adopt_listeners found it: looked up by the connection's
+// local address, then the listener's wildcard addresses.
+static __always_inline void adopt_owner(struct sock *sk, __u8 family, struct owner *o)
+{
+	struct listener_key k = {};
+	k.netns = sk->__sk_common.skc_net.net->ns.inum;
+	k.port = sk->__sk_common.skc_num;
+	if (family == AF_INET)
+		v4_mapped(k.addr, sk->__sk_common.skc_rcv_saddr);
+	else
+		__builtin_memcpy(k.addr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+	struct owner *l = bpf_map_lookup_elem(&adopted, &k);
+	if (!l) {
+		__builtin_memset(k.addr, 0, 16); // ::
+		l = bpf_map_lookup_elem(&adopted, &k);
+	}
+	if (!l && family == AF_INET) {
+		v4_mapped(k.addr, 0); // 0.0.0.0
+		l = bpf_map_lookup_elem(&adopted, &k);
+	}
+	if (!l)
+		return;
+	o->pid = l->pid;
+	o->cgroup_id = l->cgroup_id;
+	__builtin_memcpy(o->comm, l->comm, sizeof(o->comm));
+	o->flags |= FLAG_OWNER_KNOWN;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
@@ -402,6 +495,8 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 		}
 		o->flags |= role;
 		o->local_port = sk->__sk_common.skc_num;
+		if (role == FLAG_SERVER && !(o->flags & FLAG_OWNER_KNOWN))
+			adopt_owner(sk, family, o);
 		if (open_counted(sk, family, o, role)) {
 			o->flags |= FLAG_COUNTED | FLAG_PEEKED_EGRESS | FLAG_PEEKED_INGRESS;
 			return 0;

@@ -101,6 +101,14 @@ type flowFlowKey struct {
 	RemoteAddr [16]uint8
 }
 
+type flowListenerKey struct {
+	_     structs.HostLayout
+	Netns uint32
+	Port  uint16
+	Pad   uint16
+	Addr  [16]uint8
+}
+
 type flowOwner struct {
 	_         structs.HostLayout
 	CgroupId  uint64
@@ -115,10 +123,12 @@ type flowOwner struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	flowMapAdopted           = "adopted"
 	flowMapDrops             = "drops"
 	flowMapEvents            = "events"
 	flowMapFlows             = "flows"
 	flowMapOwners            = "owners"
+	flowProgAdoptListeners   = "adopt_listeners"
 	flowProgInetSockSetState = "inet_sock_set_state"
 	flowProgPeekEgress       = "peek_egress"
 	flowProgPeekIngress      = "peek_ingress"
@@ -173,6 +183,7 @@ type flowSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowProgramSpecs struct {
+	AdoptListeners   *ebpf.ProgramSpec `ebpf:"adopt_listeners"`
 	InetSockSetState *ebpf.ProgramSpec `ebpf:"inet_sock_set_state"`
 	PeekEgress       *ebpf.ProgramSpec `ebpf:"peek_egress"`
 	PeekIngress      *ebpf.ProgramSpec `ebpf:"peek_ingress"`
@@ -182,10 +193,11 @@ type flowProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowMapSpecs struct {
-	Drops  *ebpf.MapSpec `ebpf:"drops"`
-	Events *ebpf.MapSpec `ebpf:"events"`
-	Flows  *ebpf.MapSpec `ebpf:"flows"`
-	Owners *ebpf.MapSpec `ebpf:"owners"`
+	Adopted *ebpf.MapSpec `ebpf:"adopted"`
+	Drops   *ebpf.MapSpec `ebpf:"drops"`
+	Events  *ebpf.MapSpec `ebpf:"events"`
+	Flows   *ebpf.MapSpec `ebpf:"flows"`
+	Owners  *ebpf.MapSpec `ebpf:"owners"`
 }
 
 // flowVariableSpecs contains global variables before they are loaded into the kernel.
@@ -221,14 +233,16 @@ func (o *flowObjects) Close() error {
 //
 // It can be passed to loadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowMaps struct {
-	Drops  *ebpf.Map `ebpf:"drops"`
-	Events *ebpf.Map `ebpf:"events"`
-	Flows  *ebpf.Map `ebpf:"flows"`
-	Owners *ebpf.Map `ebpf:"owners"`
+	Adopted *ebpf.Map `ebpf:"adopted"`
+	Drops   *ebpf.Map `ebpf:"drops"`
+	Events  *ebpf.Map `ebpf:"events"`
+	Flows   *ebpf.Map `ebpf:"flows"`
+	Owners  *ebpf.Map `ebpf:"owners"`
 }
 
 func (m *flowMaps) Close() error {
 	return _FlowClose(
+		m.Adopted,
 		m.Drops,
 		m.Events,
 		m.Flows,
@@ -253,6 +267,7 @@ type flowVariables struct {
 //
 // It can be passed to loadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowPrograms struct {
+	AdoptListeners   *ebpf.Program `ebpf:"adopt_listeners"`
 	InetSockSetState *ebpf.Program `ebpf:"inet_sock_set_state"`
 	PeekEgress       *ebpf.Program `ebpf:"peek_egress"`
 	PeekIngress      *ebpf.Program `ebpf:"peek_ingress"`
@@ -260,6 +275,7 @@ type flowPrograms struct {
 
 func (p *flowPrograms) Close() error {
 	return _FlowClose(
+		p.AdoptListeners,
 		p.InetSockSetState,
 		p.PeekEgress,
 		p.PeekIngress,

@@ -3,6 +3,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -104,7 +105,8 @@ func Load(opts Options) (*Objects, error) {
 }
 
 // Attach attaches the program to the inet_sock_set_state tracepoint; from
-// then on every TCP state change on the machine runs it.
+// then on every TCP state change on the machine runs it. Then it gives the
+// sockets already listening their owner (flow.c, adopt_listeners).
 func (o *Objects) Attach() error {
 	if o.link != nil {
 		return nil
@@ -114,6 +116,26 @@ func (o *Objects) Attach() error {
 		return fmt.Errorf("attach to tracepoint inet_sock_set_state: %w", err)
 	}
 	o.link = l
+	return o.adoptListeners()
+}
+
+// adoptListeners runs flow.c's adopt_listeners iterator once: sockets that
+// were listening before the program was attached get their owner, and are
+// reported as EventListen.
+func (o *Objects) adoptListeners() error {
+	it, err := link.AttachIter(link.IterOptions{Program: o.objs.AdoptListeners})
+	if err != nil {
+		return fmt.Errorf("attach the listening-socket iterator: %w", err)
+	}
+	defer it.Close()
+	r, err := it.Open()
+	if err != nil {
+		return fmt.Errorf("run the listening-socket iterator: %w", err)
+	}
+	defer r.Close()
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return fmt.Errorf("run the listening-socket iterator: %w", err)
+	}
 	return nil
 }
 
