@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/discover/cluster"
 	"github.com/stridemap/stridemap/discover/flowlog"
 	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/discover/flows/resolve"
@@ -47,11 +48,11 @@ type flowImport struct {
 	logs                 int
 }
 
-// mergeFlowLogs reads the flow logs and the inventory, names the flows'
-// ends and merges them into the graph as observed edges. Logs and
-// inventories that cannot be used, in whole or in part, become problems;
-// the rest is merged.
-func (a *app) mergeFlowLogs(ctx context.Context, g *model.Graph, declared []*discover.Object, logPaths, inventory []string) flowImport {
+// mergeFlowLogs reads the flow logs and the inventory (files, or the live
+// API when live is set), names the flows' ends and merges them into the
+// graph as observed edges. Logs and inventories that cannot be used, in
+// whole or in part, become problems; the rest is merged.
+func (a *app) mergeFlowLogs(ctx context.Context, g *model.Graph, declared []*discover.Object, logPaths, inventory []string, live *cluster.Request) flowImport {
 	var imp flowImport
 	log := &flows.Log{}
 	seen := map[string]bool{} // a log named twice (itself and by its directory) counts once
@@ -76,6 +77,17 @@ func (a *app) mergeFlowLogs(ctx context.Context, g *model.Graph, declared []*dis
 			known = inv.Objects
 		}
 	}
+	if live != nil {
+		inv, err := cluster.Collect(ctx, *live)
+		if err != nil {
+			imp.problems = append(imp.problems, discover.Problem{Severity: discover.SeverityError, Code: flowLogProblem,
+				Location: discover.Location{File: "--live"}, Message: fmt.Sprintf("%v; flows were named without the cluster's pods", err)})
+		} else {
+			fmt.Fprintf(a.stderr, "inventory: %d pods and services from %s\n", len(inv.Objects), inv.Sources[0].Path)
+			imp.sources = append(imp.sources, inv.Sources...)
+			known = inv.Objects
+		}
+	}
 	writeObservationSummary(a.stderr, &flows.Log{Summaries: summariesByNode(log)})
 	resolved, rep := resolve.New(append(known, podsNamedByLog(log, declared, known)...)).Resolve(log.Flows)
 	imp.report = rep
@@ -86,8 +98,8 @@ func (a *app) mergeFlowLogs(ctx context.Context, g *model.Graph, declared []*dis
 			imp.undeclared++
 		}
 	}
-	if len(inventory) == 0 && rep.External+rep.Unknown > 0 {
-		fmt.Fprintf(a.stderr, "hint: %d flows have an end no pod was found for: name pods by address with --inventory pods.json (kubectl get pods,services -A -o json > pods.json)\n", rep.External+rep.Unknown)
+	if len(inventory) == 0 && live == nil && rep.External+rep.Unknown > 0 {
+		fmt.Fprintf(a.stderr, "hint: %d flows have an end no pod was found for: name pods by address with --live (the cluster kubectl uses) or --inventory pods.json (kubectl get pods,services -A -o json > pods.json)\n", rep.External+rep.Unknown)
 	}
 	return imp
 }

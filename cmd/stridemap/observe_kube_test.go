@@ -13,11 +13,17 @@ import (
 	"github.com/stridemap/stridemap/discover/flows"
 )
 
-// TestObserveKubeAPI names observed flows with the Pods and Services of a
-// real API server (observe --kubeconfig): a pod calling another pod's IP
-// and a Service's ClusterIP, which the server allocated, lands on the
-// right workloads.
-func TestObserveKubeAPI(t *testing.T) {
+// kubeShop is a real API server with the shop's pods and services, the
+// shop's manifests, and a flow log of calls between its pods: to a pod's
+// address, to a Service's ClusterIP (allocated by the server), and out of
+// the cluster.
+type kubeShop struct {
+	srv                *clustertest.Server
+	manifests, flowLog string
+}
+
+func newKubeShop(t *testing.T) kubeShop {
+	t.Helper()
 	srv := clustertest.Start(t)
 	srv.CreateNamespace(t, "shop")
 	ips := map[string]string{"loadgen": "10.244.1.2", "frontend": "10.244.1.3", "cart": "10.244.2.4", "payments": "10.244.2.5"}
@@ -50,7 +56,24 @@ func TestObserveKubeAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return kubeShop{srv: srv, manifests: filepath.Join(dir, "shop.yaml"), flowLog: logPath}
+}
 
+// kubeShopEdges are the observed edges kubeShop's flows make.
+var kubeShopEdges = []string{
+	"workload:shop/frontend->external:203.0.113.9:443 (observed only)",
+	"workload:shop/frontend->workload:shop/cart:80 (declared)",
+	"workload:shop/frontend->workload:shop/payments:8443 (declared)",
+	"workload:shop/loadgen->workload:shop/frontend:8080 (observed only)",
+}
+
+// TestObserveKubeAPI names observed flows with the Pods and Services of a
+// real API server (observe --kubeconfig): a pod calling another pod's IP
+// and a Service's ClusterIP, which the server allocated, lands on the
+// right workloads.
+func TestObserveKubeAPI(t *testing.T) {
+	shop := newKubeShop(t)
+	srv, dir, logPath := shop.srv, filepath.Dir(shop.manifests), shop.flowLog
 	c := newCLI(t)
 	c.mustRun("scan", "-f", filepath.Join(dir, "shop.yaml"))
 	r := c.mustRun("observe", "--flows", logPath, "--kubeconfig", srv.Kubeconfig)
@@ -62,13 +85,7 @@ func TestObserveKubeAPI(t *testing.T) {
 		t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 	}
 	got, _ := observedEdges(t, c)
-	want := []string{
-		"workload:shop/frontend->external:203.0.113.9:443 (observed only)",
-		"workload:shop/frontend->workload:shop/cart:80 (declared)",
-		"workload:shop/frontend->workload:shop/payments:8443 (declared)",
-		"workload:shop/loadgen->workload:shop/frontend:8080 (observed only)",
-	}
-	if !slices.Equal(got, want) {
+	if want := kubeShopEdges; !slices.Equal(got, want) {
 		t.Errorf("observed edges:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
 	}
 
@@ -80,7 +97,42 @@ func TestObserveKubeAPI(t *testing.T) {
 	if r := c.run("", "observe", "--flows", logPath, "--kubeconfig", srv.KubeconfigFor(t, "nobody")); r.code != exitUsage || !strings.Contains(r.stderr, "list on the resources pods and services") {
 		t.Errorf("forbidden: exit %d\n%s", r.code, r.stderr)
 	}
-	if scans := c.mustRun("scans").stdout; strings.Contains(scans, "#3") {
+	if scans := c.mustRun("scans").stdout; strings.Count(strings.TrimSpace(scans), "\n") != 2 { // a header and scans 1 and 2
 		t.Errorf("a failed observe must not store a scan:\n%s", scans)
+	}
+}
+
+// TestScanFlowsKubeAPI: scan --flows --kubeconfig names the flows' ends
+// with the live API too, in the scan being built; an API server that
+// cannot be reached is a problem of the scan, which is stored all the
+// same, its flows named as well as they can be without it.
+func TestScanFlowsKubeAPI(t *testing.T) {
+	shop := newKubeShop(t)
+	c := newCLI(t)
+	r := c.mustRun("scan", "-f", shop.manifests, "--flows", shop.flowLog, "--kubeconfig", shop.srv.Kubeconfig)
+	if want := "inventory: 7 pods and services from " + shop.srv.URL; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	if got, _ := observedEdges(t, c); !slices.Equal(got, kubeShopEdges) {
+		t.Errorf("observed edges:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(kubeShopEdges, "\n     "))
+	}
+
+	unreachable := filepath.Join(t.TempDir(), "kubeconfig")
+	writeFile(t, unreachable, `apiVersion: v1
+kind: Config
+clusters: [{name: gone, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: gone, context: {cluster: gone, user: u}}]
+current-context: gone
+`)
+	r = c.run("", "scan", "-f", shop.manifests, "--flows", shop.flowLog, "--kubeconfig", unreachable)
+	if r.code != exitPartial || !strings.Contains(r.stderr, "cannot reach the Kubernetes API server at https://127.0.0.1:1") {
+		t.Errorf("unreachable API server: exit %d\n%s", r.code, r.stderr)
+	}
+	if scans := c.mustRun("scans").stdout; !strings.Contains(scans, "partial (1 errors)") {
+		t.Errorf("the scan must be stored although the API server was unreachable:\n%s", scans)
+	}
+	if r := c.run("", "scan", "-f", shop.manifests, "--live"); r.code != exitUsage || !strings.Contains(r.stderr, "add the flow logs with --flows") {
+		t.Errorf("--live without --flows: exit %d\n%s", r.code, r.stderr)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/discover/cluster"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
@@ -28,6 +29,9 @@ type scanOptions struct {
 	skipThreats bool
 	flowLogs    []string
 	inventory   []string
+	live        bool
+	kubeconfig  string
+	kubeCtx     string
 }
 
 func (a *app) scanCommand() *cobra.Command {
@@ -74,8 +78,9 @@ flow log of stridemap-observer (-o, or the DaemonSet's exports in deploy/; a
 directory is read whole) or of Cilium Hubble (hubble observe -o json). Edges
 seen are marked observed, with counts and first/last seen; flows no manifest
 declares become new edges, and the catalog compares the two. The flows' ends
-are named through a Pod and Service inventory (--inventory, the output of
-kubectl get pods,services -A -o json); Hubble names pods itself, which are
+are named through a Pod and Service inventory: the cluster's own (--live, or
+--kubeconfig FILE [--context NAME]), or a dump of it (--inventory, the output
+of kubectl get pods,services -A -o json); Hubble names pods itself, which are
 matched to the scanned workloads by name when no inventory has them. A bad
 line or an unreadable log is listed with its file:line, and the rest is
 merged.
@@ -89,14 +94,19 @@ names of environment variables.`,
   stridemap scan -f k8s/ --catalog ./threat-rules --fail-on high
   stridemap scan -f k8s/ --flows node-a.jsonl --flows node-b.jsonl --inventory pods.json
   stridemap scan -f k8s/ --flows flows/ --inventory pods.json   # a directory of exports
+  stridemap scan -f k8s/ --flows flows/ --live                  # pods named by the cluster's API
   hubble observe --since 1h -o json > hubble.jsonl && stridemap scan -f k8s/ --flows hubble.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(opts.files) == 0 && len(opts.kustomize) == 0 {
 				return fmt.Errorf("nothing to scan: name manifests with -f PATH or a kustomization with -k DIR (see stridemap scan --help)")
 			}
-			if len(opts.inventory) > 0 && len(opts.flowLogs) == 0 {
-				return fmt.Errorf("--inventory names the pods of observed flows: add the flow logs with --flows FILE (see stridemap scan --help)")
+			opts.live = opts.live || opts.kubeconfig != "" || opts.kubeCtx != ""
+			if (len(opts.inventory) > 0 || opts.live) && len(opts.flowLogs) == 0 {
+				return fmt.Errorf("--inventory and --live name the pods of observed flows: add the flow logs with --flows FILE (see stridemap scan --help)")
+			}
+			if len(opts.inventory) > 0 && opts.live {
+				return fmt.Errorf("--inventory and --live (or --kubeconfig, --context) both say where pods and services come from: use one, the dump or the cluster")
 			}
 			if opts.failOn != "" {
 				if _, err := threats.ParseSeverity(opts.failOn); err != nil {
@@ -116,6 +126,9 @@ names of environment variables.`,
 	cmd.Flags().StringVar(&opts.overlay, "overlay", "", "YAML file with what manifests do not say: data classes, data stores (see --help)")
 	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log, or directory of them, as observed edges: stridemap-observer or hubble observe -o json (repeatable)")
 	cmd.Flags().StringArrayVar(&opts.inventory, "inventory", nil, "Pods and Services with their addresses, to name the ends of --flows: kubectl get pods,services -A -o json (repeatable)")
+	cmd.Flags().BoolVar(&opts.live, "live", false, "name the ends of --flows with the Pods and Services of the cluster kubectl uses ($KUBECONFIG, ~/.kube/config, or in-cluster)")
+	cmd.Flags().StringVar(&opts.kubeconfig, "kubeconfig", "", "like --live, with the cluster of this kubeconfig file")
+	cmd.Flags().StringVar(&opts.kubeCtx, "context", "", "the kubeconfig context --live reads (default: its current context)")
 	_ = cmd.MarkFlagDirname("kustomize")
 	_ = cmd.MarkFlagDirname("catalog")
 	return cmd
@@ -165,7 +178,11 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	var flowsMerged *flowImport
 	if len(opts.flowLogs) > 0 {
 		// Before the overlay, so it can classify elements only flows show.
-		imp := a.mergeFlowLogs(ctx, graph, inv.Objects, opts.flowLogs, opts.inventory)
+		var live *cluster.Request
+		if opts.live {
+			live = &cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx}
+		}
+		imp := a.mergeFlowLogs(ctx, graph, inv.Objects, opts.flowLogs, opts.inventory, live)
 		for _, p := range imp.problems {
 			fmt.Fprintf(a.stderr, "%s: %s\n", p.Severity, p)
 		}
