@@ -391,7 +391,8 @@ static __always_inline int close_counted(struct sock *sk, __u8 family, struct ow
 // cgroup: the cgroup is what names the pod). For each listening TCP or
 // Multipath TCP socket it keeps the process holding it in the adopted map,
 // and reports the listener. Threads sharing one file table are visited
-// once.
+// once. It sees the processes of the observer's PID namespace: in a
+// container, give it the host's (hostPID).
 SEC("iter/task_file")
 int adopt_listeners(struct bpf_iter__task_file *ctx)
 {
