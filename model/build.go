@@ -42,6 +42,7 @@ func Build(inv *discover.Inventory) *Graph {
 	b.addRBAC()
 	b.addAccessControls()
 	b.addNetworkPolicyVerdicts()
+	b.addTargetPorts()
 	b.addSecretAndSupplyChainControls()
 	b.addObservabilityControls()
 	return b.finish()

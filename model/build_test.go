@@ -430,3 +430,25 @@ func TestBuildIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetPorts: a flow through a Service records the pod port it
+// reaches when that is another port (numbered, or named by a container),
+// so that flows seen between pods find it.
+func TestTargetPorts(t *testing.T) {
+	g := build(t,
+		deployment("shop", "cart"), service("shop", "cart"),
+		deployment("shop", "ads", "ports: [{name: grpc, containerPort: 9555}]"), service("shop", "ads", "{port: 9555, targetPort: grpc}"),
+		deployment("shop", "auth", "ports: [{name: web, containerPort: 3000}]"), service("shop", "auth", "{port: 80, targetPort: web}"),
+		deployment("shop", "web", env("CART_ADDR", "cart:80", "ADS_ADDR", "ads:9555", "AUTH_URL", "http://auth")),
+	)
+	want := map[string]int32{
+		"workload:shop/web->workload:shop/cart:80":  8080,
+		"workload:shop/web->workload:shop/ads:9555": 0, // the same port
+		"workload:shop/web->workload:shop/auth:80":  3000,
+	}
+	for id, port := range want {
+		if e := edge(t, g, id); e.TargetPort != port {
+			t.Errorf("%s: target port %d, want %d", id, e.TargetPort, port)
+		}
+	}
+}

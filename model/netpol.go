@@ -384,6 +384,25 @@ func (r policyRule) portAdmits(port policyPort) bool {
 	return false
 }
 
+// addTargetPorts records, on each flow through a Service to a workload,
+// the pod port it reaches when that is not the port dialled.
+func (b *builder) addTargetPorts() {
+	byID := make(map[string]*workload, len(b.workloads))
+	for _, w := range b.workloads {
+		byID[w.id] = w
+	}
+	for i := range b.graph.Edges {
+		e := &b.graph.Edges[i]
+		dst := byID[e.To]
+		if dst == nil || !strings.HasPrefix(e.Via, "Service ") {
+			continue
+		}
+		if p := b.targetPortOf(e, dst); p.number != 0 && p.number != e.Port {
+			e.TargetPort = p.number
+		}
+	}
+}
+
 // targetPortOf finds the pod port a flow reaches: the targetPort of the
 // Service port the edge dials, resolved against the destination's
 // container ports so that both numbered and named policy ports match.

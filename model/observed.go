@@ -119,23 +119,29 @@ func MergeObserved(g *Graph, flows []ObservedFlow) []string {
 }
 
 type merger struct {
-	g      *Graph
-	nodes  map[string]int
-	edges  map[string]int
-	within map[string][]string // node ID → boundary IDs
-	bounds map[string]int
+	g     *Graph
+	nodes map[string]int
+	edges map[string]int
+	// byTargetPort finds a declared edge through a Service by the pod port
+	// it reaches ("FROM->TO:TARGETPORT"), for flows seen between pods.
+	byTargetPort map[string]int
+	within       map[string][]string // node ID → boundary IDs
+	bounds       map[string]int
 	// newBoundaries is set when a boundary was added, so the boundaries
 	// need sorting again.
 	newBoundaries bool
 }
 
 func newMerger(g *Graph) *merger {
-	m := &merger{g: g, nodes: map[string]int{}, edges: map[string]int{}, within: map[string][]string{}, bounds: map[string]int{}}
+	m := &merger{g: g, nodes: map[string]int{}, edges: map[string]int{}, byTargetPort: map[string]int{}, within: map[string][]string{}, bounds: map[string]int{}}
 	for i, n := range g.Nodes {
 		m.nodes[n.ID] = i
 	}
 	for i, e := range g.Edges {
 		m.edges[e.ID] = i
+		if e.TargetPort != 0 {
+			m.byTargetPort[fmt.Sprintf("%s->%s:%d", e.From, e.To, e.TargetPort)] = i
+		}
 	}
 	for i, b := range g.Boundaries {
 		m.bounds[b.ID] = i
@@ -210,10 +216,18 @@ func (m *merger) join(node string, b Boundary) {
 	m.within[node] = append(m.within[node], b.ID)
 }
 
-// edge merges f into the edge from → to on f's port and returns its ID.
+// edge merges f into the edge from → to on f's port and returns its ID. A
+// flow dialled on a pod port merges into the declared edge through a
+// Service that reaches that port, when there is no edge on the port itself.
 func (m *merger) edge(from, to string, f ObservedFlow) string {
 	id := fmt.Sprintf("%s->%s:%d", from, to, f.Port)
 	i, ok := m.edges[id]
+	if !ok {
+		i, ok = m.byTargetPort[id]
+		if ok {
+			id = m.g.Edges[i].ID
+		}
+	}
 	if !ok {
 		i = len(m.g.Edges)
 		m.edges[id] = i

@@ -144,3 +144,28 @@ func edgeByID(t *testing.T, g *Graph, id string) *Edge {
 	t.Fatalf("no edge %s", id)
 	return nil
 }
+
+// TestMergeObservedByTargetPort: a flow seen between pods, on the pod port
+// a Service forwards to (a mesh proxy dials endpoints directly; Hubble
+// reports after the Service's translation), is the declared flow through
+// that Service, not a new one; a pod port no Service reaches stays new.
+func TestMergeObservedByTargetPort(t *testing.T) {
+	g := observedTestGraph()
+	g.Edges[0].ID, g.Edges[0].Port, g.Edges[0].TargetPort, g.Edges[0].Via = "workload:shop/frontend->workload:shop/cart:80", 80, 7070, "Service shop/cart"
+	frontend, cart := observedWorkload("shop", "Deployment", "frontend"), observedWorkload("shop", "Deployment", "cart")
+	touched := MergeObserved(g, []ObservedFlow{
+		{From: frontend, To: cart, Port: 7070, Observation: Observation{Connections: 2, Encryption: EncryptionTLS}},
+		{From: frontend, To: cart, Port: 80, Via: "Service shop/cart", Observation: Observation{Connections: 1}},
+		{From: frontend, To: cart, Port: 9090, Observation: Observation{Connections: 1}},
+	})
+	want := []string{"workload:shop/frontend->workload:shop/cart:80", "workload:shop/frontend->workload:shop/cart:9090"}
+	if !slices.Equal(touched, want) {
+		t.Fatalf("touched %v, want %v", touched, want)
+	}
+	if e := edgeByID(t, g, want[0]); !e.Declared || !e.Observed || e.Observation.Connections != 3 || e.Encryption != EncryptionTLS {
+		t.Errorf("declared edge %+v %+v", e, e.Observation)
+	}
+	if e := edgeByID(t, g, want[1]); e.Declared || !e.Observed {
+		t.Errorf("a pod port no Service reaches: %+v", e)
+	}
+}
