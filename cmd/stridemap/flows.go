@@ -107,8 +107,18 @@ func (a *app) mergeFlowLogs(ctx context.Context, g *model.Graph, declared []*dis
 // writeFlowSummary is the scan summary's line about the merged flows.
 func writeFlowSummary(w io.Writer, imp flowImport) {
 	r := imp.report
-	fmt.Fprintf(w, "\nFlows: %d read from %s; %d resolved (%d with a peer that is no known pod), %d between no known pods left out, %d inside one pod; %d edges observed, %d of them declared by no manifest\n",
-		r.Flows, plural(imp.logs, "flow log"), r.Resolved, r.External, r.Unknown, r.Loopback, imp.observed, imp.undeclared)
+	fmt.Fprintf(w, "\nFlows: %d read from %s; %d resolved (%d with a peer that is no known pod), %d between no known pods left out, %d inside one pod%s; %d edges observed, %d of them declared by no manifest\n",
+		r.Flows, plural(imp.logs, "flow log"), r.Resolved, r.External, r.Unknown, r.Loopback, meshSummary(r), imp.observed, imp.undeclared)
+}
+
+// meshSummary tells, when there were mesh sidecars, how their flows were
+// read: "" when there were none.
+func meshSummary(r resolve.Report) string {
+	if r.Intercepted == 0 && r.Captured == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d calls captured by their pod's mesh proxy (encryption judged on the proxies' connections), %d connections a proxy accepted from a caller not observed left out",
+		r.Intercepted, r.Captured)
 }
 
 // readFlowLogArg reads one --flows argument: a flow log, or a directory

@@ -470,8 +470,8 @@ func writeMergeSummary(w io.Writer, base, id int64, g *model.Graph, touched []st
 			contradicted = append(contradicted, fmt.Sprintf("%s (%s by %s)", e.ID, e.Encryption, e.EncryptionSource))
 		}
 	}
-	fmt.Fprintf(w, "Scan #%d stored: scan #%d with %d observed flows merged in (%d resolved from %d observed; %d with a peer outside the inventory, %d inside one pod, %d of no known pod left out)\n",
-		id, base, len(touched), rep.Resolved, rep.Flows, rep.External, rep.Loopback, rep.Unknown)
+	fmt.Fprintf(w, "Scan #%d stored: scan #%d with %d observed flows merged in (%d resolved from %d observed; %d with a peer outside the inventory, %d inside one pod, %d of no known pod left out%s)\n",
+		id, base, len(touched), rep.Resolved, rep.Flows, rep.External, rep.Loopback, rep.Unknown, meshSummary(rep))
 	fmt.Fprintf(w, "\nObserved and declared: %d\n", len(both))
 	for _, l := range both {
 		fmt.Fprintln(w, "  "+l)

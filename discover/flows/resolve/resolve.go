@@ -19,6 +19,15 @@
 // ClusterIP after kube-proxy rewrote the packets), a pod IP the pod that
 // accepted, else the pod the inventory gives that address, and anything
 // else an external peer. A connection seen from both ends is counted once.
+//
+// Pods with a mesh sidecar (Istio's envoy, Linkerd's linkerd2-proxy) carry
+// each call twice: the application's connection ends at its own proxy,
+// which iptables captured it for, and the proxy's own connection crosses
+// the network, to the other pod's proxy on a capture port. The
+// application's flow keeps the call's Service and protocol, but its first
+// bytes are not what went on the wire: its encryption is left unsaid. The
+// proxies' flow carries the verdict (mTLS shows as TLS), on the pod port,
+// and the accepting proxy's capture port is not taken for the port called.
 package resolve
 
 import (
@@ -126,6 +135,27 @@ func (f *Flow) classifiedBy(sides ...*flows.Flow) {
 	}
 }
 
+// meshProxies are the process names (comm) of mesh sidecars.
+var meshProxies = []string{"envoy", "linkerd2-proxy"}
+
+// meshCapturePorts are where sidecars receive what iptables captured:
+// Istio's inbound and outbound, Linkerd's inbound and outbound.
+var meshCapturePorts = []uint16{15006, 15001, 4143, 4140}
+
+func isMeshProxy(f *flows.Flow) bool { return slices.Contains(meshProxies, f.Comm) }
+
+// capturedByProxy: a connection a sidecar accepted on a capture port, whose
+// real port only the client's side knows.
+func capturedByProxy(s *flows.Flow) bool {
+	return s.Role == flows.RoleServer && isMeshProxy(s) && slices.Contains(meshCapturePorts, s.Port)
+}
+
+// serves says whether server-side flow s is the accepting side of client
+// flow c's connections to a pod address.
+func serves(s, c *flows.Flow) bool {
+	return s.Local == c.Remote && (s.Port == c.Port || capturedByProxy(s))
+}
+
 // Report says how resolution went.
 type Report struct {
 	Flows     int // observed flows read
@@ -138,6 +168,13 @@ type Report struct {
 	// own processes talking to the world): not part of the architecture,
 	// and left out.
 	Unknown int
+	// Intercepted counts application flows that ended at their pod's own
+	// mesh proxy: their encryption on the wire is the proxy's flow's.
+	Intercepted int
+	// Captured counts connections a mesh proxy accepted on a capture port
+	// from a client that was not observed: the port called is unknown, so
+	// they are left out.
+	Captured int
 }
 
 type pod struct {
@@ -393,6 +430,14 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 		}
 		owner[k] = p
 	}
+	// Namespaces where a mesh proxy runs: the other processes' calls are
+	// captured by it.
+	proxied := map[netnsKey]bool{}
+	for i := range fl {
+		if f := &fl[i]; f.Netns != 0 && isMeshProxy(f) {
+			proxied[netnsKey{f.Node, f.Netns}] = true
+		}
+	}
 	local := func(f *flows.Flow) *pod {
 		if p := r.byName[f.LocalPod]; p != nil {
 			return p
@@ -437,6 +482,12 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 		from := endpoint(local(c), c.Local)
 		base := Flow{From: from, Port: c.Port, Connections: c.Opened, Failed: c.Failed, BytesSent: c.BytesSent, BytesReceived: c.BytesReceived,
 			FirstSeen: c.FirstSeen, LastSeen: c.LastSeen, Evidence: []string{evidence(c)}}
+		if c.Netns != 0 && proxied[netnsKey{c.Node, c.Netns}] && !isMeshProxy(c) {
+			// Captured by the pod's own proxy: what it sent is not what
+			// went on the wire.
+			rep.Intercepted++
+			c = interceptedView(c)
+		}
 		if svc := r.clusterIPs[c.Remote]; svc != nil {
 			out = append(out, r.viaService(c, svc, base, fl, servers[c.Local], used, local, &rep)...)
 			continue
@@ -447,7 +498,7 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 		to := r.byName[c.RemotePod]
 		for _, j := range servers[c.Local] {
 			s := &fl[j]
-			if !used[j] && s.Local == c.Remote && s.Port == c.Port {
+			if !used[j] && serves(s, c) {
 				used[j] = true
 				rep.Confirmed++
 				base.Evidence = append(base.Evidence, evidence(s))
@@ -462,7 +513,7 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 		base.To = endpoint(to, c.Remote)
 		sides := []*flows.Flow{c}
 		for _, j := range servers[c.Local] {
-			if s := &fl[j]; used[j] && s.Local == c.Remote && s.Port == c.Port {
+			if s := &fl[j]; used[j] && serves(s, c) {
 				sides = append(sides, s)
 			}
 		}
@@ -478,6 +529,10 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 		}
 		if s.Remote.IsLoopback() || s.Remote == s.Local {
 			rep.Loopback++
+			continue
+		}
+		if capturedByProxy(s) {
+			rep.Captured++
 			continue
 		}
 		from := r.byName[s.RemotePod]
@@ -600,6 +655,14 @@ func (r *Resolver) viaService(c *flows.Flow, svc *service, base Flow, fl []flows
 		out = append(out, f)
 	}
 	return out
+}
+
+// interceptedView is a client flow as seen when a mesh proxy captured it:
+// its protocol stands, its encryption verdict does not.
+func interceptedView(c *flows.Flow) *flows.Flow {
+	v := *c
+	v.Encryption = nil
+	return &v
 }
 
 // evidence describes one observed flow, the way a reviewer checks it.

@@ -249,3 +249,45 @@ func TestAcceptingSideOutranksAddress(t *testing.T) {
 		t.Errorf("got %q, report %+v\nwant %q", lines, rep, want)
 	}
 }
+
+// TestResolveMeshSidecars: with sidecars, frontend's call to the cart
+// Service ends at frontend's own envoy (captured in its namespace), and
+// envoy calls cart's envoy, which accepts on its capture port. The
+// application's flow keeps the Service and the protocol but says nothing
+// of encryption (its plaintext never left the pod); the proxies' flow
+// says TLS, on the pod port, confirmed by the accepting proxy, whose
+// capture port makes no flow of its own.
+func TestResolveMeshSidecars(t *testing.T) {
+	r := inventory(t)
+	const frontendNS, cartNS = 101, 102
+	classified := func(f flows.Flow, comm, protocol, encryption string) flows.Flow {
+		f.Comm = comm
+		f.Protocols, f.Encryption = map[string]uint64{protocol: f.Opened}, map[string]uint64{encryption: f.Opened}
+		return f
+	}
+	in := []flows.Flow{
+		classified(flow(flows.RoleClient, frontendNS, frontendCgroup, "10.200.0.3", "10.96.0.10", 80, 3), "frontend", "http", "plaintext"),
+		classified(flow(flows.RoleServer, frontendNS, frontendCgroup, "127.0.0.1", "10.200.0.3", 15001, 3), "envoy", "http", "plaintext"),
+		classified(flow(flows.RoleClient, frontendNS, frontendCgroup, "10.200.0.3", "10.200.0.4", 7070, 3), "envoy", "tls", "tls"),
+		classified(flow(flows.RoleServer, cartNS, "", "10.200.0.4", "10.200.0.3", 15006, 3), "envoy", "tls", "tls"),
+		// A proxy's capture the client of which was not observed.
+		classified(flow(flows.RoleServer, cartNS, "", "10.200.0.4", "10.200.0.9", 15006, 1), "envoy", "tls", "tls"),
+	}
+	got, rep := r.Resolve(in)
+	var lines []string
+	for _, f := range got {
+		lines = append(lines, fmt.Sprintf("%s: %s %q", line(f), f.Protocol(), f.Encrypted()))
+	}
+	want := []string{
+		`Deployment shop/frontend -> Deployment shop/cart:80 n=3 sent=30 via Service shop/cart: http ""`,
+		`Deployment shop/frontend -> Deployment shop/cart:7070 n=3 sent=30: tls "tls"`,
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	// Captured: frontend's envoy taking frontend's call (15001), and the
+	// call from the unobserved client.
+	if rep.Intercepted != 1 || rep.Captured != 2 || rep.Confirmed != 1 {
+		t.Errorf("report %+v: want 1 intercepted, 2 captured, 1 confirmed", rep)
+	}
+}
