@@ -278,6 +278,7 @@ func summariesByNode(log *flows.Log) []flows.Summary {
 		t.DecodeErrors += s.DecodeErrors
 		t.Dropped += s.Dropped
 		t.Unattributed += s.Unattributed
+		t.Reported += s.Reported
 		t.Flows += s.Flows
 		t.Listeners += s.Listeners
 		t.Overflow += s.Overflow
