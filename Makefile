@@ -43,7 +43,7 @@ lint:
 bench: build
 	$(GO) run ./cmd/stridemap-bench -bin $(BIN)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	STRIDEMAP_BENCH=1 $(GO) test -count=1 -run TestObserverThroughput -v ./discover/flows
+	STRIDEMAP_BENCH=1 $(GO) test -count=1 -run 'TestObserverThroughput|TestObserverDrainRate' -v ./discover/flows
 
 # Fuzz the manifest decoder for a minute; new crashers land in testdata/fuzz.
 fuzz:

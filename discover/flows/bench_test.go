@@ -81,9 +81,11 @@ func loadgen(tb testing.TB, d time.Duration, workers int, distinct bool) int {
 	return int(n.Load())
 }
 
-// TestObserverThroughput measures what the issue asks of the observer: at
-// least 100,000 events a second handled with nothing dropped, and a
-// loopback load generator's connection rate slowed by at most 10%. The
+// TestObserverThroughput measures what the issue asks of the observer: a
+// loopback load generator's connection rate slowed by at most 10%, and
+// nothing dropped when every connection is a new flow (about 100,000
+// events a second here, all a 2-core machine's generator can make; see
+// TestObserverDrainRate for how many the observer can take). The
 // generator makes only connections, each a request and a response and
 // nothing else, so the observer's cost per connection weighs as much as it
 // ever can next to an application's. Timing depends on the machine (and
@@ -162,13 +164,75 @@ func TestObserverThroughput(t *testing.T) {
 				t.Errorf("dropped %d, undecodable %d: want none", stats.Dropped, stats.DecodeErrors)
 			}
 			if os.Getenv("STRIDEMAP_BENCH") != "" {
-				if tc.distinct && eventsPerSec < 100_000 {
-					t.Errorf("%.0f events/s handled, want at least 100000", eventsPerSec)
-				}
 				if !tc.distinct && slowdown > 0.10 {
 					t.Errorf("the load generator was %.1f%% slower while observed, want at most 10%%", 100*slowdown)
 				}
 			}
 		})
+	}
+}
+
+// TestObserverDrainRate measures how many events a second the observer
+// handles (read, decode, aggregate) when more are queued than it can take:
+// a loopback load generator, every connection a new flow, fills the kernel
+// queue while nothing reads it, then Run drains it. A live generator on
+// the same two cores cannot offer more than about 100,000 a second, which
+// says little of the reader; this says how much headroom it has. The
+// issue asks for at least 100,000 a second with nothing dropped; checked
+// when STRIDEMAP_BENCH is set (make bench), logged otherwise.
+func TestObserverDrainRate(t *testing.T) {
+	needRoot(t)
+	if testing.Short() {
+		t.Skip("takes seconds")
+	}
+	bench := os.Getenv("STRIDEMAP_BENCH") != ""
+	fill := 250 * time.Millisecond
+	if bench {
+		fill = 2 * time.Second
+	}
+	o, err := Open(Config{Cgroup: CgroupRoot(), RingBufferBytes: 1 << 26})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	loadgen(t, fill, 4, true) // queued, unread
+	if s, err := o.Stats(); err != nil || s.Dropped != 0 {
+		t.Fatalf("filling the queue: %+v %v: want nothing dropped", s, err)
+	}
+
+	agg := NewAggregator(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- o.Run(ctx, agg.Add) }()
+	// Drained when the count stops growing.
+	var last uint64
+	lastGrowth := start
+	for time.Since(lastGrowth) < 200*time.Millisecond {
+		time.Sleep(time.Millisecond)
+		if s, _ := o.Stats(); s.Events != last {
+			last, lastGrowth = s.Events, time.Now()
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s, err := o.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rate := float64(last) / lastGrowth.Sub(start).Seconds()
+	t.Logf("drained %d queued events in %v: %.0f events/s; %d dropped, %d flows", last, lastGrowth.Sub(start).Round(time.Millisecond), rate, s.Dropped, agg.Stats().Flows)
+	if s.Dropped != 0 || s.DecodeErrors != 0 || last == 0 {
+		t.Errorf("%d events, %d dropped, %d undecodable: want events, none lost", last, s.Dropped, s.DecodeErrors)
+	}
+	if bench {
+		if last < 100_000 {
+			t.Fatalf("only %d events were queued: the measurement needs more", last)
+		}
+		if rate < 100_000 {
+			t.Errorf("%.0f events/s handled, want at least 100000", rate)
+		}
 	}
 }
