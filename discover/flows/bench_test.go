@@ -3,59 +3,46 @@
 package flows
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
-	"slices"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// loadgen makes loopback connections from workers goroutines for d, the
-// way a load generator without keep-alive does (ab, hey): connect, send a
-// request, read the response, close; and returns how many it made. The
-// client closes with a reset, so no TIME_WAIT socket holds a port for a
-// minute: ports last the run. With distinct, each connection goes between
-// two random addresses of 127.0.0.0/8, so that nearly every one is a new
-// flow, whose events and first bytes the kernel reports one by one: the
-// most events per connection.
+// loadgen makes loopback connections to an HTTP server (net/http) from
+// workers goroutines for d, the way a load generator without keep-alive
+// does (ab, hey): connect, send a request, read the response, close; and
+// returns how many it made. The client closes with a reset, so no
+// TIME_WAIT socket holds a port for a minute: ports last the run. With
+// distinct, each connection goes between two random addresses of
+// 127.0.0.0/8, so that nearly every one is a new flow, whose events and
+// first bytes the kernel reports one by one: the most events per
+// connection.
 func loadgen(tb testing.TB, d time.Duration, workers int, distinct bool) int {
 	tb.Helper()
 	ln, err := net.Listen("tcp4", "0.0.0.0:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer ln.Close()
-	request := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	response := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := io.ReadFull(c, make([]byte, len(request))); err != nil {
-					return
-				}
-				c.Write(response)
-				io.Copy(io.Discard, c) // until the client's reset
-			}()
-		}
-	}()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })}
+	go srv.Serve(ln)
+	defer srv.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
+	request := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	stop := time.Now().Add(d)
 	for w := range workers {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-			got := make([]byte, len(response))
 			for time.Now().Before(stop) {
 				var d net.Dialer
 				to := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
@@ -68,7 +55,11 @@ func loadgen(tb testing.TB, d time.Duration, workers int, distinct bool) int {
 					continue // ephemeral ports run out in bursts: not the observer's doing
 				}
 				c.Write(request)
-				_, err = io.ReadFull(c, got)
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
 				c.(*net.TCPConn).SetLinger(0)
 				c.Close()
 				if err == nil {
@@ -90,7 +81,7 @@ func loadgen(tb testing.TB, d time.Duration, workers int, distinct bool) int {
 // nothing else, so the observer's cost per connection weighs as much as it
 // ever can next to an application's. Timing depends on the machine (and
 // means nothing under -race), so the thresholds are checked only when
-// STRIDEMAP_BENCH is set, over nine rounds of half a second each way;
+// STRIDEMAP_BENCH is set, over sixteen rounds of 0.4 s each way;
 // otherwise a short burst checks that nothing is dropped and the numbers
 // are logged. make bench runs it.
 //
@@ -110,32 +101,32 @@ func TestObserverThroughput(t *testing.T) {
 		{"every connection a new flow, classified", Config{Cgroup: CgroupRoot()}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// Rounds alternate a run without the observer and one with it,
-			// so that the machine's drift hits both alike, and the slowdown
-			// is the median of the rounds', so that a burst of other work
-			// in one round does not decide it.
+			// Many short rounds alternate a run without the observer and one
+			// with it, so that the machine's drift and bursts of other work
+			// hit both alike; the slowdown compares the totals.
 			const workers = 4
 			d, rounds := 250*time.Millisecond, 1
 			if os.Getenv("STRIDEMAP_BENCH") != "" {
-				d, rounds = 500*time.Millisecond, 9
+				d, rounds = 400*time.Millisecond, 16
 			}
 			var base, observed int
-			var slowdowns []float64
 			var stats Stats
 			var elapsed time.Duration
 			var flows int
-			for range rounds {
-				without := loadgen(t, d, workers, tc.distinct)
+			// observe runs the generator for d with the observer attached.
+			observe := func() int {
 				o, err := Open(tc.cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
+				defer o.Close()
+				runtime.GC() // loading allocates: its garbage is not the observer's cost
 				agg := NewAggregator(0)
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan error, 1)
 				go func() { done <- o.Run(ctx, agg.Add) }()
 				start := time.Now()
-				with := loadgen(t, d, workers, tc.distinct)
+				n := loadgen(t, d, workers, tc.distinct)
 				elapsed += time.Since(start)
 				cancel()
 				if err := <-done; err != nil {
@@ -145,20 +136,31 @@ func TestObserverThroughput(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				o.Close()
-				base += without
-				observed += with
-				slowdowns = append(slowdowns, 1-float64(with)/float64(without))
 				stats.Events += s.Events
 				stats.Dropped += s.Dropped
 				stats.DecodeErrors += s.DecodeErrors
 				flows = max(flows, agg.Stats().Flows)
+				return n
+			}
+			without := func() int {
+				runtime.GC()
+				return loadgen(t, d, workers, tc.distinct)
+			}
+			for i := range rounds {
+				// Which phase goes first alternates too: the second of a
+				// pair is not the same as the first.
+				if i%2 == 0 {
+					base += without()
+					observed += observe()
+				} else {
+					observed += observe()
+					base += without()
+				}
 			}
 			total := time.Duration(rounds) * d
 			eventsPerSec := float64(stats.Events) / elapsed.Seconds()
-			slices.Sort(slowdowns)
-			slowdown := slowdowns[len(slowdowns)/2]
-			t.Logf("connections/s without observer %.0f, with %.0f (median round %.1f%% slower); %d events, %.0f events/s, %d dropped, up to %d flows",
+			slowdown := 1 - float64(observed)/float64(base)
+			t.Logf("connections/s without observer %.0f, with %.0f (%.1f%% slower); %d events, %.0f events/s, %d dropped, up to %d flows",
 				float64(base)/total.Seconds(), float64(observed)/total.Seconds(), 100*slowdown, stats.Events, eventsPerSec, stats.Dropped, flows)
 			if stats.Dropped != 0 || stats.DecodeErrors != 0 {
 				t.Errorf("dropped %d, undecodable %d: want none", stats.Dropped, stats.DecodeErrors)
