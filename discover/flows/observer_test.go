@@ -114,36 +114,61 @@ func TestObserverLoopback(t *testing.T) {
 	}
 }
 
-// TestObserverFullFlowTable: when the kernel's table of counted flows is
-// full, new flows' connections are reported one by one: counted all the
-// same, and the fallback is itself counted, never silent.
-func TestObserverFullFlowTable(t *testing.T) {
-	needRoot(t)
-	o, err := Open(Config{MaxFlows: 1})
+// observing opens an observer with cfg, lets tune (when given) adjust it
+// before it runs, and runs it into an aggregator until stop, which fails
+// the test if Run did.
+func observing(t *testing.T, cfg Config, tune func(*Observer)) (o *Observer, agg *Aggregator, stop func()) {
+	t.Helper()
+	o, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer o.Close()
-	agg := NewAggregator(0)
+	t.Cleanup(func() { o.Close() })
+	if tune != nil {
+		tune(o)
+	}
+	agg = NewAggregator(0)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- o.Run(ctx, agg.Add) }()
+	return o, agg, func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
+// sink is a loopback server that reads each connection to its end; closed
+// receives once for each connection it closed.
+func sink(t *testing.T) (ln net.Listener, closed <-chan struct{}) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	closed := make(chan struct{}, 16)
+	t.Cleanup(func() { ln.Close() })
+	done := make(chan struct{}, 64)
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func() { io.Copy(io.Discard, c); c.Close(); closed <- struct{}{} }()
+			go func() { io.Copy(io.Discard, c); c.Close(); done <- struct{}{} }()
 		}
 	}()
+	return ln, done
+}
+
+// TestObserverFullFlowTable: when the kernel's table of counted flows is
+// full, new flows' connections are reported one by one: counted all the
+// same, and the fallback is itself counted, never silent.
+func TestObserverFullFlowTable(t *testing.T) {
+	needRoot(t)
+	o, agg, stop := observing(t, Config{MaxFlows: 1}, nil)
+	ln, closed := sink(t)
 	// The client flow fills the one-entry table (a client is established
 	// before its server), so the server flow cannot be counted in place.
 	const conns = 8
@@ -156,10 +181,7 @@ func TestObserverFullFlowTable(t *testing.T) {
 		c.Close()
 		<-closed
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	roles := 0
 	for _, f := range agg.Flows() {
@@ -188,32 +210,8 @@ func TestObserverFullFlowTable(t *testing.T) {
 // lost: the connections before and after add up.
 func TestObserverRemovesIdleFlows(t *testing.T) {
 	needRoot(t)
-	o, err := Open(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	o.idle = 200 * time.Millisecond
-	agg := NewAggregator(0)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- o.Run(ctx, agg.Add) }()
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	closed := make(chan struct{}, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(io.Discard, c); c.Close(); closed <- struct{}{} }()
-		}
-	}()
+	o, agg, stop := observing(t, Config{}, func(o *Observer) { o.idle = 200 * time.Millisecond })
+	ln, closed := sink(t)
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	const batch = 7 // more than flow.c reports one by one
 	connect := func() {
@@ -245,10 +243,7 @@ func TestObserverRemovesIdleFlows(t *testing.T) {
 		}
 	}
 	connect()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	roles := 0
 	for _, f := range agg.Flows() {
 		if f.Port == port {
@@ -268,29 +263,8 @@ func TestObserverRemovesIdleFlows(t *testing.T) {
 // cgroup), and is reported as a listener.
 func TestObserverAdoptsListeners(t *testing.T) {
 	needRoot(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
-	o, err := Open(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	agg := NewAggregator(0)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- o.Run(ctx, agg.Add) }()
+	ln, _ := sink(t)
+	_, agg, stop := observing(t, Config{}, nil)
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -309,10 +283,7 @@ func TestObserverAdoptsListeners(t *testing.T) {
 	for deadline := time.Now().Add(3 * time.Second); server() == nil && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	f := server()
 	if f == nil || f.PID != uint32(os.Getpid()) || f.CgroupID == 0 || f.Comm == "" {
 		t.Errorf("the server side of a listener opened before observing: %+v, want this process as its owner", f)

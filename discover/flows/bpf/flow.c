@@ -234,6 +234,24 @@ static __always_inline void v4_mapped(__u8 *dst, __be32 addr)
 	__builtin_memcpy(dst + 12, &addr, 4);
 }
 
+// local_addr and remote_addr copy a socket's addresses, IPv4 written
+// IPv4-mapped.
+static __always_inline void local_addr(__u8 *dst, struct sock *sk, __u8 family)
+{
+	if (family == AF_INET)
+		v4_mapped(dst, sk->__sk_common.skc_rcv_saddr);
+	else
+		__builtin_memcpy(dst, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+}
+
+static __always_inline void remote_addr(__u8 *dst, struct sock *sk, __u8 family)
+{
+	if (family == AF_INET)
+		v4_mapped(dst, sk->__sk_common.skc_daddr);
+	else
+		__builtin_memcpy(dst, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
+}
+
 // record_owner runs in the context of the task calling connect() or listen().
 static __always_inline struct owner *record_owner(struct sock *sk)
 {
@@ -268,13 +286,8 @@ static __always_inline int emit(struct sock *sk, __u8 family, __u8 type, __u8 st
 	e->state = state;
 	e->local_port = sk->__sk_common.skc_num;
 	e->remote_port = bpf_ntohs(sk->__sk_common.skc_dport);
-	if (family == AF_INET) {
-		v4_mapped(e->local_addr, sk->__sk_common.skc_rcv_saddr);
-		v4_mapped(e->remote_addr, sk->__sk_common.skc_daddr);
-	} else {
-		__builtin_memcpy(e->local_addr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
-		__builtin_memcpy(e->remote_addr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
-	}
+	local_addr(e->local_addr, sk, family);
+	remote_addr(e->remote_addr, sk, family);
 	e->pid = 0;
 	e->cgroup_id = 0;
 	__builtin_memset(e->comm, 0, sizeof(e->comm));
@@ -314,13 +327,8 @@ static __always_inline void make_key(struct flow_key *k, struct sock *sk, __u8 f
 	k->netns = sk->__sk_common.skc_net.net->ns.inum;
 	k->role = role;
 	k->port = role == FLAG_CLIENT ? bpf_ntohs(sk->__sk_common.skc_dport) : local_port;
-	if (family == AF_INET) {
-		v4_mapped(k->local_addr, sk->__sk_common.skc_rcv_saddr);
-		v4_mapped(k->remote_addr, sk->__sk_common.skc_daddr);
-	} else {
-		__builtin_memcpy(k->local_addr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
-		__builtin_memcpy(k->remote_addr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
-	}
+	local_addr(k->local_addr, sk, family);
+	remote_addr(k->remote_addr, sk, family);
 }
 
 // open_counted decides how a newly open connection is seen: it returns 1
@@ -415,10 +423,7 @@ int adopt_listeners(struct bpf_iter__task_file *ctx)
 	struct listener_key k = {};
 	k.netns = sk->__sk_common.skc_net.net->ns.inum;
 	k.port = sk->__sk_common.skc_num;
-	if (family == AF_INET)
-		v4_mapped(k.addr, sk->__sk_common.skc_rcv_saddr);
-	else
-		__builtin_memcpy(k.addr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+	local_addr(k.addr, sk, family);
 	struct owner o = {};
 	o.pid = task->tgid;
 	o.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
@@ -438,10 +443,7 @@ static __always_inline void adopt_owner(struct sock *sk, __u8 family, struct own
 	struct listener_key k = {};
 	k.netns = sk->__sk_common.skc_net.net->ns.inum;
 	k.port = sk->__sk_common.skc_num;
-	if (family == AF_INET)
-		v4_mapped(k.addr, sk->__sk_common.skc_rcv_saddr);
-	else
-		__builtin_memcpy(k.addr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+	local_addr(k.addr, sk, family);
 	struct owner *l = bpf_map_lookup_elem(&adopted, &k);
 	if (!l) {
 		__builtin_memset(k.addr, 0, 16); // ::
