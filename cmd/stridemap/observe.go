@@ -79,6 +79,7 @@ the DaemonSet in deploy/, are merged):
 
   sudo stridemap-observer --duration 1m -o node-a.jsonl
   stridemap observe --flows node-a.jsonl --flows node-b.jsonl --inventory pods.json
+  stridemap observe --flows collected-exports/ --live    # a directory of logs, read whole
 
 On a cluster running Cilium, Hubble's flows can be merged the same way:
 
@@ -127,7 +128,7 @@ queue are reported, never silently lost: retry with a bigger --ring-buffer.`,
 	cmd.Flags().BoolVar(&opts.live, "live", false, "read Pods and Services from the cluster kubectl uses ($KUBECONFIG, ~/.kube/config, or in-cluster)")
 	cmd.Flags().StringVar(&opts.kubeconfig, "kubeconfig", "", "read Pods and Services from the cluster of this kubeconfig file (implies --live)")
 	cmd.Flags().StringVar(&opts.kubeCtx, "context", "", "the kubeconfig context to read from (implies --live; default: its current context)")
-	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log (stridemap-observer -o, or hubble observe -o json) instead of observing (repeatable)")
+	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log, or directory of them (stridemap-observer -o or --export-dir, hubble observe -o json), instead of observing (repeatable)")
 	cmd.Flags().StringVar(&opts.observer, "observer", "", "the stridemap-observer binary (default: next to stridemap, then $"+observerEnv+", then PATH)")
 	cmd.Flags().UintVar(&opts.ringBuffer, "ring-buffer", 0, "kernel event queue in bytes, a power of two (default 8 MiB)")
 	cmd.Flags().StringVar(&opts.cgroup, "cgroup", "", "classify protocols of connections made in this cgroup v2 directory only (default: the whole machine); none to skip")
@@ -175,7 +176,7 @@ func (a *app) runObserve(ctx context.Context, opts observeOptions) error {
 	// Whatever was observed is merged, even when the observation was
 	// interrupted.
 	ctx = context.WithoutCancel(ctx)
-	writeObservationSummary(a.stderr, log)
+	writeObservationSummary(a.stderr, &flows.Log{Summaries: summariesByNode(log)}) // one line a node, however many exports
 
 	resolved, rep := resolve.New(objects).Resolve(log.Flows)
 	a.log.Debug("resolved", "flows", rep.Flows, "resolved", rep.Resolved, "loopback", rep.Loopback, "confirmed", rep.Confirmed, "external", rep.External, "unknown", rep.Unknown)
@@ -297,25 +298,39 @@ func observedFlows(resolved []resolve.Flow, source string) []model.ObservedFlow 
 	return out
 }
 
-// readFlowLogs reads and concatenates flow logs.
-func readFlowLogs(paths []string) (*flows.Log, discover.Source, error) {
+// readFlowLogs reads and concatenates flow logs, and the logs in
+// directories (see flowLogFiles); any that cannot be read is an error.
+func readFlowLogs(args []string) (*flows.Log, discover.Source, error) {
 	all := &flows.Log{}
 	h := sha256.New()
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
+	seen := map[string]bool{} // a log named twice (itself and by its directory) counts once
+	files := 0
+	for _, arg := range args {
+		paths, err := flowLogFiles(arg)
 		if err != nil {
-			return nil, discover.Source{}, fmt.Errorf("--flows: %w", err)
+			return nil, discover.Source{}, fmt.Errorf("--flows %s: %w", arg, err)
 		}
-		h.Write(b)
-		l, err := flowlog.Read(bytes.NewReader(b))
-		if err != nil {
-			return nil, discover.Source{}, fmt.Errorf("--flows %s: %w", p, err)
+		for _, p := range paths {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			files++
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, discover.Source{}, fmt.Errorf("--flows: %w", err)
+			}
+			h.Write(b)
+			l, err := flowlog.Read(bytes.NewReader(b))
+			if err != nil {
+				return nil, discover.Source{}, fmt.Errorf("--flows %s: %w", p, err)
+			}
+			all.Flows = append(all.Flows, l.Flows...)
+			all.Listeners = append(all.Listeners, l.Listeners...)
+			all.Summaries = append(all.Summaries, l.Summaries...)
 		}
-		all.Flows = append(all.Flows, l.Flows...)
-		all.Listeners = append(all.Listeners, l.Listeners...)
-		all.Summaries = append(all.Summaries, l.Summaries...)
 	}
-	src := discover.Source{Kind: discover.SourceKind("flows"), Path: strings.Join(paths, ","), Files: len(paths), Objects: len(all.Flows), SHA256: hex.EncodeToString(h.Sum(nil))}
+	src := discover.Source{Kind: discover.SourceKind("flows"), Path: strings.Join(args, ","), Files: files, Objects: len(all.Flows), SHA256: hex.EncodeToString(h.Sum(nil))}
 	return all, src, nil
 }
 

@@ -265,6 +265,27 @@ func TestObserveMergesFlowLogs(t *testing.T) {
 	if scans := c.mustRun("scans").stdout; !strings.Contains(scans, "node-a.jsonl") {
 		t.Errorf("scans should name the flow log as a source of scan #2:\n%s", scans)
 	}
+
+	// A directory of a node's exports (two intervals here) is read whole,
+	// hidden files left alone, and its summaries add up to one line.
+	exports := filepath.Join(dir, "exports", "node-a")
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"flows-node-a-20250301T120100Z.jsonl", "flows-node-a-20250301T120200Z.jsonl", ".flows-node-a-123.tmp.jsonl"} {
+		if err := os.MkdirAll(exports, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(exports, name), string(b))
+	}
+	r = c.mustRun("observe", "--scan", "1", "--flows", filepath.Dir(exports), "--inventory", filepath.Join(dir, "pods.json"))
+	if want := "workload:shop/loadgen->workload:shop/frontend:8080 (8 connections)"; !strings.Contains(r.stdout, want) {
+		t.Errorf("observe --flows DIR: output lacks %q:\n%s", want, r.stdout)
+	}
+	if want := "observed 12 flows on node-a in 2m0s from 60 events; nothing lost\n"; !strings.Contains(r.stderr, want) || strings.Count(r.stderr, "observed ") != 1 {
+		t.Errorf("observe --flows DIR: stderr should have the one line %q:\n%s", want, r.stderr)
+	}
 }
 
 func TestObserveErrors(t *testing.T) {
