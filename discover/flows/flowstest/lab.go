@@ -12,25 +12,37 @@
 //
 // A pod can also have a cgroup v2 directory of its own, named as kubelet
 // names a container's (Pod.UseCgroup, SystemdCgroup, CgroupfsCgroup), and
-// run its server and clients as processes in it (Pod.StartServer,
-// Pod.RunClient), so that the sockets' owners tell the pods apart by cgroup
-// as on a node. Those processes are the test binary run again; the test
-// package's TestMain hands them to Main. Processes are killed, and cgroup
-// directories removed, when the test ends.
+// run its servers and clients as processes in it (Pod.StartServer,
+// Pod.RunClient, and their HTTP kin), so that the sockets' owners tell the
+// pods apart by cgroup as on a node. A pod can run a mesh sidecar too
+// (Pod.StartMeshSidecar): iptables rules that capture its connections, as
+// Istio's do, and a proxy process named envoy. Those processes are the test
+// binary run again, started inside the pod's namespace; the test package's
+// TestMain hands them to Main. Processes are killed, and cgroup
+// directories removed, when the test ends; iptables rules go with the
+// pod's namespace.
 package flowstest
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math/big"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -75,6 +87,7 @@ type Lab struct {
 	bridge string // namespace holding the bridge
 	pods   []*Pod
 	cgroup string // the lab's parent cgroup directory, once a pod needs one
+	envoy  string // the test binary named as a mesh proxy, once a pod runs one
 }
 
 // Pod is one network namespace with an address on the lab's bridge.
@@ -174,11 +187,17 @@ func (p *Pod) Exec(name string, args ...string) {
 // socket keeps seeing from.
 func (p *Pod) DNAT(from, to netip.AddrPort) {
 	p.lab.t.Helper()
+	p.iptables("-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", from.Addr().String(), "--dport", fmt.Sprint(from.Port()),
+		"-j", "DNAT", "--to-destination", to.String())
+}
+
+// iptables adds a rule in the pod's namespace.
+func (p *Pod) iptables(args ...string) {
+	p.lab.t.Helper()
 	if _, err := exec.LookPath("iptables"); err != nil {
 		p.lab.t.Fatal("iptables not found: install it (.ci/deps.sh)")
 	}
-	p.Exec("iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", from.Addr().String(), "--dport", fmt.Sprint(from.Port()),
-		"-j", "DNAT", "--to-destination", to.String())
+	p.Exec("iptables", args...)
 }
 
 // Do runs fn on an OS thread that has entered the pod's namespace, so the
@@ -271,11 +290,18 @@ func CgroupfsCgroup(uid, container string) string {
 // in it. It returns Pod.Cgroup, the directory's path relative to the
 // cgroup v2 mount. The directories are removed when the test ends.
 func (p *Pod) UseCgroup(dir string) string {
-	l := p.lab
-	l.t.Helper()
+	p.lab.t.Helper()
 	if p.Cgroup != "" {
-		l.t.Fatalf("%s already has the cgroup %s", p.Name, p.Cgroup)
+		p.lab.t.Fatalf("%s already has the cgroup %s", p.Name, p.Cgroup)
 	}
+	p.Cgroup = p.lab.makeCgroup(dir)
+	return p.Cgroup
+}
+
+// makeCgroup creates the cgroup directory dir (see UseCgroup) below the
+// lab's parent, and returns its path relative to the cgroup v2 mount.
+func (l *Lab) makeCgroup(dir string) string {
+	l.t.Helper()
 	root := flows.CgroupRoot()
 	if root == "" {
 		l.t.Fatal("cgroup v2 is not mounted: a pod's processes need a cgroup of their own")
@@ -299,7 +325,6 @@ func (p *Pod) UseCgroup(dir string) string {
 		rel += "/" + part
 		l.mkdirCgroup(root, rel, i == len(parts)-1)
 	}
-	p.Cgroup = rel
 	return rel
 }
 
@@ -336,19 +361,23 @@ func (l *Lab) mkdirCgroup(root, rel string, mustBeNew bool) {
 // process does: a podJob in JSON.
 const helperEnv = "STRIDEMAP_FLOWSTEST_JOB"
 
-// podJob is what a pod's process does: serve (accept on Addr and echo
-// what each connection sends) or call (dial Addr Count times, send a line,
-// read it back), in the network namespace NS.
+// podJob is what a pod's process does, in the namespace it was started in:
+//   - serve: accept on Addr and echo what each connection sends,
+//   - call: dial Addr Count times, send a line, read it back,
+//   - serve-http: answer HTTP requests on Addr,
+//   - get: send Count HTTP GET requests to Addr, a connection each,
+//   - mesh-proxy: be the pod's mesh sidecar (see StartMeshSidecar).
 type podJob struct {
-	Mode  string // "serve" or "call"
-	NS    string
-	Addr  string
-	Count int
+	Mode  string
+	Addr  string `json:",omitempty"`
+	Count int    `json:",omitempty"`
+	// Routes are a mesh proxy's (see MeshSidecar).
+	Routes map[netip.AddrPort]netip.AddrPort `json:",omitempty"`
 }
 
 // Main runs the tests, or, in a process that a pod started (StartServer,
-// RunClient), the pod's server or client. A test package whose pods start
-// processes calls it from TestMain:
+// RunClient, StartMeshSidecar, …), the pod's server, client or sidecar. A
+// test package whose pods start processes calls it from TestMain:
 //
 //	func TestMain(m *testing.M) { flowstest.Main(m) }
 func Main(m *testing.M) {
@@ -371,28 +400,19 @@ func Main(m *testing.M) {
 func (j podJob) run() error {
 	switch j.Mode {
 	case "serve":
-		var ln net.Listener
-		if err := inNetns(j.NS, func() (err error) { ln, err = net.Listen("tcp4", j.Addr); return err }); err != nil {
+		ln, err := net.Listen("tcp4", j.Addr)
+		if err != nil {
 			return err
 		}
 		fmt.Println("ready")
-		for {
-			c, err := ln.Accept()
+		return serve(ln, func(c net.Conn) { io.Copy(c, c) })
+	case "call":
+		for i := range j.Count {
+			c, err := net.DialTimeout("tcp", j.Addr, 5*time.Second)
 			if err != nil {
 				return err
 			}
-			go func() {
-				defer c.Close()
-				io.Copy(c, c)
-			}()
-		}
-	case "call":
-		for i := range j.Count {
-			var c net.Conn
-			if err := inNetns(j.NS, func() (err error) { c, err = net.DialTimeout("tcp", j.Addr, 5*time.Second); return err }); err != nil {
-				return err
-			}
-			err := echo(c, fmt.Sprintf("call %d of %d\n", i+1, j.Count))
+			err = echo(c, fmt.Sprintf("call %d of %d\n", i+1, j.Count))
 			c.Close()
 			if err != nil {
 				return fmt.Errorf("%s: %w", j.Addr, err)
@@ -400,6 +420,27 @@ func (j podJob) run() error {
 		}
 		fmt.Println("done")
 		return nil
+	case "serve-http":
+		ln, err := net.Listen("tcp4", j.Addr)
+		if err != nil {
+			return err
+		}
+		fmt.Println("ready")
+		return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(w, "ok\n")
+		}))
+	case "get":
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		for range j.Count {
+			if err := get(client, "http://"+j.Addr+"/"); err != nil {
+				return err
+			}
+		}
+		fmt.Println("done")
+		return nil
+	case "mesh-proxy":
+		return runMeshProxy(j.Routes)
 	}
 	return fmt.Errorf("unknown mode %q", j.Mode)
 }
@@ -423,16 +464,32 @@ func echo(c net.Conn, msg string) error {
 	return nil
 }
 
-// command is the test binary run again to do job in the pod's network
-// namespace and cgroup, if it has one. It dies with the test.
-func (p *Pod) command(ctx context.Context, job podJob) (*exec.Cmd, func()) {
+// get sends one GET request and reads the answer, which must be "ok".
+func get(client *http.Client, url string) error {
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && (resp.StatusCode != http.StatusOK || string(b) != "ok\n") {
+		err = fmt.Errorf("answered %s %q", resp.Status, b)
+	}
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	return nil
+}
+
+// command is the test binary run again to do job; start it with start. It
+// dies with the test.
+func (p *Pod) command(ctx context.Context, job podJob) *exec.Cmd {
 	t := p.lab.t
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	job.NS = p.NS
 	b, err := json.Marshal(job)
 	if err != nil {
 		t.Fatal(err)
@@ -441,44 +498,51 @@ func (p *Pod) command(ctx context.Context, job podJob) (*exec.Cmd, func()) {
 	cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+string(b))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	release := func() {}
-	if p.Cgroup != "" {
-		// Started in its cgroup (clone3's CLONE_INTO_CGROUP), the process
-		// never has a socket anywhere else.
-		fd, err := unix.Open(filepath.Join(flows.CgroupRoot(), p.Cgroup), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			t.Fatalf("open cgroup %s: %v", p.Cgroup, err)
-		}
-		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
-		release = func() { unix.Close(fd) }
-	}
-	return cmd, release
+	return cmd
 }
 
-// StartServer starts the pod's server: a process in the pod's network
-// namespace and cgroup that accepts TCP connections on port of the pod's
-// IPv4 address and echoes what each sends. It returns once the server
-// listens, and kills it when the test ends.
-func (p *Pod) StartServer(port uint16) {
+// start starts cmd in the pod's network namespace, and in the cgroup
+// directory cgroup (relative to the mount) unless it is "". The process is
+// forked from a thread inside the namespace, and in its cgroup (clone3's
+// CLONE_INTO_CGROUP): it never has a socket anywhere else, and needs no
+// privilege to get there.
+func (p *Pod) start(cmd *exec.Cmd, cgroup string) error {
+	if cgroup != "" {
+		fd, err := unix.Open(filepath.Join(flows.CgroupRoot(), cgroup), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open cgroup %s: %w", cgroup, err)
+		}
+		defer unix.Close(fd)
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	}
+	return p.Do(cmd.Start)
+}
+
+// daemon starts cmd in the pod (see start) as a process that runs until
+// the test ends, and returns once it says it is ready. What it writes to
+// standard error is logged when the test ends.
+func (p *Pod) daemon(cmd *exec.Cmd, cgroup, what string) {
 	t := p.lab.t
 	t.Helper()
-	cmd, release := p.command(context.Background(), podJob{Mode: "serve", Addr: netip.AddrPortFrom(p.IP, port).String()})
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = cmd.Start()
-	release()
-	if err != nil {
-		t.Fatalf("start the server of %s: %v", p.Name, err)
+	if err := p.start(cmd, cgroup); err != nil {
+		t.Fatalf("start %s: %v", what, err)
 	}
 	stop := func() error {
 		cmd.Process.Kill()
 		return cmd.Wait()
 	}
-	t.Cleanup(func() { stop() })
+	t.Cleanup(func() {
+		stop()
+		if stderr.Len() > 0 {
+			t.Logf("%s said:\n%s", what, stderr.String())
+		}
+	})
 	ready := make(chan error, 1)
 	go func() {
 		line, err := bufio.NewReader(out).ReadString('\n')
@@ -490,27 +554,21 @@ func (p *Pod) StartServer(port uint16) {
 	select {
 	case err = <-ready:
 	case <-time.After(10 * time.Second):
-		err = errors.New("not listening after 10s")
+		err = errors.New("not ready after 10s")
 	}
 	if err != nil {
-		stop()
-		t.Fatalf("the server of %s on port %d: %v (does TestMain call flowstest.Main?)\n%s", p.Name, port, err, stderr.String())
+		t.Fatalf("%s: %v (does TestMain call flowstest.Main?)", what, err) // Cleanup logs what it said
 	}
 }
 
-// RunClient runs a client process in the pod's network namespace and
-// cgroup: it dials addr n times, one connection after the other, sends a
-// line on each and reads it back. The test fails unless every call does.
-func (p *Pod) RunClient(addr netip.AddrPort, n int) {
+// runToEnd runs cmd in the pod's namespace and cgroup (see start) and fails
+// the test unless it ends well, saying it is done.
+func (p *Pod) runToEnd(cmd *exec.Cmd, what string) {
 	t := p.lab.t
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd, release := p.command(ctx, podJob{Mode: "call", Addr: addr.String(), Count: n})
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Start()
-	release()
+	err := p.start(cmd, p.Cgroup)
 	if err == nil {
 		err = cmd.Wait()
 	}
@@ -518,6 +576,282 @@ func (p *Pod) RunClient(addr netip.AddrPort, n int) {
 		err = errors.New("the client did not run (does TestMain call flowstest.Main?)")
 	}
 	if err != nil {
-		t.Fatalf("%s -> %s: %v\n%s", p.Name, addr, err, out.String())
+		t.Fatalf("%s: %v\n%s", what, err, out.String())
 	}
+}
+
+// StartServer starts the pod's server: a process in the pod's network
+// namespace and cgroup that accepts TCP connections on port of the pod's
+// IPv4 address and echoes what each sends. It returns once the server
+// listens, and kills it when the test ends.
+func (p *Pod) StartServer(port uint16) {
+	p.lab.t.Helper()
+	cmd := p.command(context.Background(), podJob{Mode: "serve", Addr: netip.AddrPortFrom(p.IP, port).String()})
+	p.daemon(cmd, p.Cgroup, fmt.Sprintf("the server of %s on port %d", p.Name, port))
+}
+
+// StartHTTPServer is StartServer for an HTTP server, which answers "ok"
+// to every request.
+func (p *Pod) StartHTTPServer(port uint16) {
+	p.lab.t.Helper()
+	cmd := p.command(context.Background(), podJob{Mode: "serve-http", Addr: netip.AddrPortFrom(p.IP, port).String()})
+	p.daemon(cmd, p.Cgroup, fmt.Sprintf("the HTTP server of %s on port %d", p.Name, port))
+}
+
+// RunClient runs a client process in the pod's network namespace and
+// cgroup: it dials addr n times, one connection after the other, sends a
+// line on each and reads it back. The test fails unless every call does.
+func (p *Pod) RunClient(addr netip.AddrPort, n int) {
+	p.lab.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p.runToEnd(p.command(ctx, podJob{Mode: "call", Addr: addr.String(), Count: n}), fmt.Sprintf("%s -> %s", p.Name, addr))
+}
+
+// RunHTTPClient is RunClient for an HTTP client: it sends n GET requests
+// to addr, on a connection each, and wants "ok" back (see
+// StartHTTPServer).
+func (p *Pod) RunHTTPClient(addr netip.AddrPort, n int) {
+	p.lab.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p.runToEnd(p.command(ctx, podJob{Mode: "get", Addr: addr.String(), Count: n}), fmt.Sprintf("%s -> http://%s", p.Name, addr))
+}
+
+// What StartMeshSidecar runs: Istio's sidecar, as istio-init and the
+// injector set it up.
+const (
+	// MeshProxyUID is the user the sidecar runs as: iptables leaves its
+	// own connections alone.
+	MeshProxyUID = 1337
+	// MeshOutboundPort is where iptables sends the connections the pod's
+	// applications open, and MeshInboundPort those that come to the pod.
+	MeshOutboundPort, MeshInboundPort = 15001, 15006
+	// meshProxyComm is the sidecar's process name.
+	meshProxyComm = "envoy"
+	// meshInboundSource is the address the sidecar hands inbound
+	// connections to the application from, as Istio's does.
+	meshInboundSource = "127.0.0.6"
+)
+
+// MeshSidecar is a pod's mesh sidecar (see Pod.StartMeshSidecar).
+type MeshSidecar struct {
+	// Cgroup is the sidecar container's cgroup directory, named as for
+	// UseCgroup: kubelet gives each container of a pod its own. "" runs
+	// the sidecar in the pod's cgroup.
+	Cgroup string
+	// Routes map what the pod's applications dial (a ClusterIP and port)
+	// to the pod address the sidecar connects to instead, as Envoy picks
+	// one of a Service's endpoints. Other destinations are connected to
+	// as they were dialled.
+	Routes map[netip.AddrPort]netip.AddrPort
+}
+
+// StartMeshSidecar gives the pod a mesh sidecar as Istio injects one:
+// iptables rules in the pod's namespace capture its TCP connections, and a
+// process named envoy, running as MeshProxyUID, carries them.
+//
+//   - The connections other users open to other hosts go to
+//     MeshOutboundPort. The sidecar reads where each was going
+//     (SO_ORIGINAL_DST), connects there itself, or to its route, with
+//     TLS, and relays both ways.
+//   - The connections that come to the pod go to MeshInboundPort. The
+//     sidecar ends their TLS and relays them in clear to the port they
+//     were for, on the pod's address, from 127.0.0.6.
+//
+// Between two pods with sidecars, every connection is thus TLS on the
+// wire, whatever the applications speak. StartMeshSidecar returns once the
+// sidecar listens, and kills it when the test ends; the rules go with the
+// pod's namespace.
+func (p *Pod) StartMeshSidecar(s MeshSidecar) {
+	l := p.lab
+	l.t.Helper()
+	uid := fmt.Sprint(MeshProxyUID)
+	p.iptables("-t", "nat", "-A", "OUTPUT", "-p", "tcp", "!", "-o", "lo", "-m", "owner", "!", "--uid-owner", uid,
+		"-j", "REDIRECT", "--to-ports", fmt.Sprint(MeshOutboundPort))
+	p.iptables("-t", "nat", "-A", "PREROUTING", "-p", "tcp", "-j", "REDIRECT", "--to-ports", fmt.Sprint(MeshInboundPort))
+	cgroup := p.Cgroup
+	if s.Cgroup != "" {
+		cgroup = l.makeCgroup(s.Cgroup)
+	}
+	cmd := p.command(context.Background(), podJob{Mode: "mesh-proxy", Routes: s.Routes})
+	cmd.Path, cmd.Args[0] = l.envoyBinary(), meshProxyComm
+	cmd.SysProcAttr.Credential = &syscall.Credential{Uid: MeshProxyUID, Gid: MeshProxyUID}
+	p.daemon(cmd, cgroup, "the mesh sidecar of "+p.Name)
+}
+
+// envoyBinary is the test binary under the name of Istio's proxy, which a
+// process that runs it has as its name (comm), in a directory that
+// MeshProxyUID may enter.
+func (l *Lab) envoyBinary() string {
+	l.t.Helper()
+	if l.envoy != "" {
+		return l.envoy
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "stridemap-mesh-")
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, meshProxyComm)
+	err = os.Chmod(dir, 0o755)
+	if err == nil && os.Link(exe, bin) != nil {
+		err = copyFile(bin, exe) // another file system
+	}
+	if err != nil {
+		l.t.Fatalf("name the test binary %s: %v", meshProxyComm, err)
+	}
+	l.envoy = bin
+	return bin
+}
+
+// copyFile copies the executable src to dst, which anyone may run.
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	return errors.Join(err, out.Close())
+}
+
+// runMeshProxy is the sidecar's process (see StartMeshSidecar).
+func runMeshProxy(routes map[netip.AddrPort]netip.AddrPort) error {
+	cert, err := selfSigned()
+	if err != nil {
+		return err
+	}
+	outbound, err := net.Listen("tcp", fmt.Sprintf(":%d", MeshOutboundPort))
+	if err != nil {
+		return err
+	}
+	inbound, err := net.Listen("tcp", fmt.Sprintf(":%d", MeshInboundPort))
+	if err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	errc := make(chan error, 2)
+	go func() {
+		errc <- relay(outbound, func(app net.Conn, dst netip.AddrPort) (net.Conn, net.Conn, error) {
+			if to, ok := routes[dst]; ok {
+				dst = to
+			}
+			// The peer's sidecar has a certificate of its own making.
+			peer, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", dst.String(), &tls.Config{InsecureSkipVerify: true})
+			return app, peer, err
+		})
+	}()
+	go func() {
+		errc <- relay(inbound, func(c net.Conn, dst netip.AddrPort) (net.Conn, net.Conn, error) {
+			peer := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{cert}})
+			if err := peer.Handshake(); err != nil {
+				return nil, nil, err
+			}
+			d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(meshInboundSource)}}
+			app, err := d.Dial("tcp", dst.String())
+			return peer, app, err
+		})
+	}()
+	return <-errc
+}
+
+// relay accepts the connections iptables redirected to ln, and relays each
+// both ways between the two ends open returns for it, given where it was
+// going. Failures are written to standard error.
+func relay(ln net.Listener, open func(c net.Conn, dst netip.AddrPort) (from, to net.Conn, err error)) error {
+	return serve(ln, func(c net.Conn) {
+		dst, err := originalDst(c)
+		var from, to net.Conn
+		if err == nil {
+			from, to, err = open(c, dst)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s from %s to %s: %v\n", ln.Addr(), c.RemoteAddr(), dst, err)
+			return
+		}
+		defer to.Close()
+		splice(from, to)
+	})
+}
+
+// serve hands each connection ln accepts to handle, on a goroutine of its
+// own, and closes it after.
+func serve(ln net.Listener, handle func(net.Conn)) error {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer c.Close()
+			handle(c)
+		}()
+	}
+}
+
+// splice copies a to b and b to a until neither sends more, passing each
+// end's close on to the other.
+func splice(a, b net.Conn) {
+	done := make(chan struct{})
+	go func() {
+		io.Copy(b, a)
+		closeWrite(b)
+		close(done)
+	}()
+	io.Copy(a, b)
+	closeWrite(a)
+	<-done
+}
+
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+}
+
+// originalDst is where a connection that iptables redirected was going.
+func originalDst(c net.Conn) (netip.AddrPort, error) {
+	raw, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	var sa *unix.IPv6Mreq
+	var serr error
+	err = raw.Control(func(fd uintptr) {
+		// The kernel writes a sockaddr_in (16 bytes) into anything that
+		// has room for it, as the 20 bytes of an IPv6Mreq do.
+		sa, serr = unix.GetsockoptIPv6Mreq(int(fd), unix.SOL_IP, unix.SO_ORIGINAL_DST)
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("SO_ORIGINAL_DST: %w", err)
+	}
+	b := sa.Multiaddr // family, port, address
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[4:8])), binary.BigEndian.Uint16(b[2:4])), nil
+}
+
+// selfSigned makes the sidecar's certificate.
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: meshProxyComm},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
