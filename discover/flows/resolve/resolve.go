@@ -28,6 +28,10 @@
 // bytes are not what went on the wire: its encryption is left unsaid. The
 // proxies' flow carries the verdict (mTLS shows as TLS), on the pod port,
 // and the accepting proxy's capture port is not taken for the port called.
+// The hops inside a pod have a loopback address at one end (iptables hands
+// a captured call to the proxy on 127.0.0.1, Istio's proxy hands an
+// inbound call to the application from 127.0.0.6): like every connection
+// with a loopback end, they are counted inside one pod, not resolved.
 package resolve
 
 import (
@@ -144,6 +148,12 @@ var meshCapturePorts = []uint16{15006, 15001, 4143, 4140}
 
 func isMeshProxy(f *flows.Flow) bool { return slices.Contains(meshProxies, f.Comm) }
 
+// withinPod: a connection with a loopback address at either end, or the
+// same address at both, never left its network namespace.
+func withinPod(f *flows.Flow) bool {
+	return f.Local.IsLoopback() || f.Remote.IsLoopback() || f.Local == f.Remote
+}
+
 // capturedByProxy: a connection a sidecar accepted on a capture port, whose
 // real port only the client's side knows.
 func capturedByProxy(s *flows.Flow) bool {
@@ -160,7 +170,7 @@ func serves(s, c *flows.Flow) bool {
 type Report struct {
 	Flows     int // observed flows read
 	Resolved  int // resolved flows produced
-	Loopback  int // flows inside one network namespace, not between elements
+	Loopback  int // flows inside one network namespace (see withinPod), not between elements
 	Confirmed int // server-side flows that confirmed a client's
 	// External counts flows with one end that is no known pod.
 	External int
@@ -464,7 +474,7 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 	// Server-side flows by client address, to confirm and de-duplicate.
 	servers := map[netip.Addr][]int{}
 	for i, f := range fl {
-		if f.Role == flows.RoleServer && !f.Remote.IsLoopback() {
+		if f.Role == flows.RoleServer && !withinPod(&f) {
 			servers[f.Remote] = append(servers[f.Remote], i)
 		}
 	}
@@ -475,7 +485,7 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 		if c.Role != flows.RoleClient {
 			continue
 		}
-		if c.Remote.IsLoopback() || c.Remote == c.Local {
+		if withinPod(c) {
 			rep.Loopback++
 			continue
 		}
@@ -527,7 +537,7 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 		if s.Role != flows.RoleServer || used[i] {
 			continue
 		}
-		if s.Remote.IsLoopback() || s.Remote == s.Local {
+		if withinPod(s) {
 			rep.Loopback++
 			continue
 		}

@@ -256,7 +256,9 @@ func TestAcceptingSideOutranksAddress(t *testing.T) {
 // application's flow keeps the Service and the protocol but says nothing
 // of encryption (its plaintext never left the pod); the proxies' flow
 // says TLS, on the pod port, confirmed by the accepting proxy, whose
-// capture port makes no flow of its own.
+// capture port makes no flow of its own. The hops inside each pod, as the
+// kernel shows them (the captured call accepted on 127.0.0.1, the inbound
+// call handed to cart from 127.0.0.6), stay inside the pod.
 func TestResolveMeshSidecars(t *testing.T) {
 	r := inventory(t)
 	const frontendNS, cartNS = 101, 102
@@ -270,6 +272,8 @@ func TestResolveMeshSidecars(t *testing.T) {
 		classified(flow(flows.RoleServer, frontendNS, frontendCgroup, "127.0.0.1", "10.200.0.3", 15001, 3), "envoy", "http", "plaintext"),
 		classified(flow(flows.RoleClient, frontendNS, frontendCgroup, "10.200.0.3", "10.200.0.4", 7070, 3), "envoy", "tls", "tls"),
 		classified(flow(flows.RoleServer, cartNS, "", "10.200.0.4", "10.200.0.3", 15006, 3), "envoy", "tls", "tls"),
+		classified(flow(flows.RoleClient, cartNS, "", "127.0.0.6", "10.200.0.4", 7070, 3), "envoy", "http", "plaintext"),
+		classified(flow(flows.RoleServer, cartNS, "", "10.200.0.4", "127.0.0.6", 7070, 3), "cart", "http", "plaintext"),
 		// A proxy's capture the client of which was not observed.
 		classified(flow(flows.RoleServer, cartNS, "", "10.200.0.4", "10.200.0.9", 15006, 1), "envoy", "tls", "tls"),
 	}
@@ -285,9 +289,10 @@ func TestResolveMeshSidecars(t *testing.T) {
 	if !slices.Equal(lines, want) {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
-	// Captured: frontend's envoy taking frontend's call (15001), and the
-	// call from the unobserved client.
-	if rep.Intercepted != 1 || rep.Captured != 2 || rep.Confirmed != 1 {
-		t.Errorf("report %+v: want 1 intercepted, 2 captured, 1 confirmed", rep)
+	// Inside a pod: frontend's envoy taking frontend's call (15001), cart's
+	// handing it to cart, both ends. Captured: the call from the
+	// unobserved client.
+	if rep.Intercepted != 1 || rep.Captured != 1 || rep.Confirmed != 1 || rep.Loopback != 3 || rep.Resolved != 2 {
+		t.Errorf("report %+v: want 1 intercepted, 1 captured, 1 confirmed, 3 inside a pod, 2 resolved", rep)
 	}
 }
