@@ -31,6 +31,10 @@ var meshShop = strings.Join([]string{
 // captured.
 var capturedCalls = regexp.MustCompile(`, (\d+) calls captured by their pod's mesh proxy`)
 
+// evidenceOwner reads an observed flow's evidence: the owner's comm, and
+// what was seen.
+var evidenceOwner = regexp.MustCompile(`netns \d+ (\S+) \(pid \d+\): (.*)$`)
+
 // meshPod is the running Pod of Deployment app, as the inventory lists it:
 // with Istio's sidecar container, labelled for its Service.
 func meshPod(app, uid string, ip netip.Addr) map[string]any {
@@ -108,22 +112,29 @@ func TestObserveThroughMeshSidecars(t *testing.T) {
 	if o := e.Observation; o.Encryption != model.EncryptionTLS || o.Protocol != "http" || o.Connections < calls || o.Failed != 0 {
 		t.Errorf("frontend -> cart:80: want the proxies' TLS, the application's HTTP, at least %d connections; got %+v", calls, o)
 	}
-	// The evidence is the kernel's view of each socket: the application's
-	// still names the ClusterIP, the proxies are envoy, and cart's
-	// accepted on its capture port.
+	// The evidence is the kernel's view of each socket, and who owned it:
+	// the application's still names the ClusterIP, envoy's crosses to the
+	// pod port, and cart's envoy accepted on its capture port.
 	var evidence []string
+	owners := map[string]string{} // what was seen → comm
 	for _, ev := range e.Evidence {
 		evidence = append(evidence, ev.Detail)
+		if m := evidenceOwner.FindStringSubmatch(ev.Detail); m != nil {
+			owners[m[2]] = m[1]
+		}
 	}
 	all := strings.Join(evidence, "\n")
-	for _, want := range []string{
-		fmt.Sprintf("connection(s) from %s to %s", frontend.IP, cartService),
-		"envoy (pid ",
-		fmt.Sprintf("connection(s) from %s to %s", frontend.IP, cartPod),
-		fmt.Sprintf("accepted %d connection(s) on %s from %s", calls, netip.AddrPortFrom(cart.IP, flowstest.MeshInboundPort), frontend.IP),
+	for seen, proxy := range map[string]bool{
+		fmt.Sprintf("%d connection(s) from %s to %s", calls, frontend.IP, cartService):                                                     false,
+		fmt.Sprintf("%d connection(s) from %s to %s", calls, frontend.IP, cartPod):                                                         true,
+		fmt.Sprintf("accepted %d connection(s) on %s from %s", calls, netip.AddrPortFrom(cart.IP, flowstest.MeshInboundPort), frontend.IP): true,
 	} {
-		if !strings.Contains(all, want) {
-			t.Errorf("the edge's evidence lacks %q:\n%s", want, all)
+		if comm, ok := owners[seen]; !ok || (comm == "envoy") != proxy {
+			who := "the application"
+			if proxy {
+				who = "envoy"
+			}
+			t.Errorf("the edge's evidence lacks %q by %s:\n%s", seen, who, all)
 		}
 	}
 	for _, id := range findingIDs(t, c) {
