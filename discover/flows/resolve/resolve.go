@@ -25,7 +25,8 @@
 // which iptables captured it for, and the proxy's own connection crosses
 // the network, to the other pod's proxy on a capture port. The
 // application's flow keeps the call's Service and protocol, but its first
-// bytes are not what went on the wire: its encryption is left unsaid. The
+// bytes are not what went on the wire, so its encryption is left unsaid,
+// and its connections never left the pod, so they are not counted. The
 // proxies' flow carries the verdict (mTLS shows as TLS), on the pod port,
 // and the accepting proxy's capture port is not taken for the port called.
 // The hops inside a pod have a loopback address at one end (iptables hands
@@ -493,10 +494,12 @@ func (r *Resolver) Resolve(fl []flows.Flow) ([]Flow, Report) {
 		base := Flow{From: from, Port: c.Port, Connections: c.Opened, Failed: c.Failed, BytesSent: c.BytesSent, BytesReceived: c.BytesReceived,
 			FirstSeen: c.FirstSeen, LastSeen: c.LastSeen, Evidence: []string{evidence(c)}}
 		if c.Netns != 0 && proxied[netnsKey{c.Node, c.Netns}] && !isMeshProxy(c) {
-			// Captured by the pod's own proxy: what it sent is not what
-			// went on the wire.
+			// Captured by the pod's own proxy: its connections never left
+			// the pod (the proxy's are counted), and what it sent is not
+			// what went on the wire.
 			rep.Intercepted++
 			c = interceptedView(c)
+			base.Connections, base.Failed, base.BytesSent, base.BytesReceived = 0, 0, 0, 0
 		}
 		if svc := r.clusterIPs[c.Remote]; svc != nil {
 			out = append(out, r.viaService(c, svc, base, fl, servers[c.Local], used, local, &rep)...)
