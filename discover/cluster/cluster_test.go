@@ -163,12 +163,15 @@ func TestClusterPermissions(t *testing.T) {
 	if _, err := rbac.Roles("shop").Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The server is shared by the package's tests (and runs of -count).
+	t.Cleanup(func() { rbac.Roles("shop").Delete(ctx, role.Name, metav1.DeleteOptions{}) })
 	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "inventory"},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "inventory"},
 		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "shop-reader"}}}
 	if _, err := rbac.RoleBindings("shop").Create(ctx, binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { rbac.RoleBindings("shop").Delete(ctx, binding.Name, metav1.DeleteOptions{}) })
 	reader := srv.KubeconfigFor(t, "shop-reader")
 	inv, err := cluster.Collect(ctx, cluster.Request{Kubeconfig: reader, Namespaces: []string{"shop"}})
 	if err != nil || len(inv.Objects) != 7 {
