@@ -77,6 +77,9 @@ type Summary struct {
 	Controls       int                    `json:"controls"`
 	EntryPoints    int                    `json:"entryPoints"`
 	Dangling       int                    `json:"dangling"`
+	// Wire compares the declared flows with those seen on the wire; nil
+	// when the scan holds no observation.
+	Wire *WireSummary `json:"wire,omitempty"`
 
 	Findings       int            `json:"findings"`
 	Open           int            `json:"open"`
@@ -117,6 +120,17 @@ type EntryPoint struct {
 	Protocol   string           `json:"protocol"`
 	Encryption model.Encryption `json:"encryption"`
 	Via        string           `json:"via,omitempty"`
+}
+
+// WireSummary compares what the manifests declare with what was seen on
+// the wire (stridemap observe, scan --flows).
+type WireSummary struct {
+	Observed   int `json:"observed"`   // flows seen on the wire
+	Undeclared int `json:"undeclared"` // seen, declared by no manifest
+	Unseen     int `json:"unseen"`     // declared, never seen
+	// Plaintext counts flows seen in clear whose declaration says TLS or
+	// mTLS.
+	Plaintext int `json:"plaintext"`
 }
 
 // AttackPath is a chain of flows from the internet to an element holding
@@ -331,6 +345,7 @@ func (r *Report) summarise(g *model.Graph) {
 	}
 	slices.SortFunc(r.EntryPoints, func(a, b EntryPoint) int { return cmp.Compare(a.Edge, b.Edge) })
 	s.EntryPoints = len(r.EntryPoints)
+	s.Wire = wireSummary(g)
 	s.ByStatus = map[threats.Status]int{}
 	for i := range r.Findings {
 		f := &r.Findings[i]
@@ -500,4 +515,29 @@ func (r *Report) RuleGroups() []*RuleGroup {
 // ReferenceList flattens a rule's references, CWE first.
 func ReferenceList(refs catalog.References) []string {
 	return slices.Concat(refs.CWE, refs.CAPEC, refs.ATTACK, refs.OWASP, refs.NSA)
+}
+
+// wireSummary compares declared and observed flows; nil when nothing was
+// observed.
+func wireSummary(g *model.Graph) *WireSummary {
+	var w WireSummary
+	for i := range g.Edges {
+		e := &g.Edges[i]
+		switch {
+		case e.Observed && !e.Declared:
+			w.Undeclared++
+		case e.Declared && !e.Observed:
+			w.Unseen++
+		}
+		if e.Observed {
+			w.Observed++
+			if o := e.Observation; o != nil && o.Encryption == model.EncryptionPlaintext && (e.Encryption == model.EncryptionTLS || e.Encryption == model.EncryptionMTLS) {
+				w.Plaintext++
+			}
+		}
+	}
+	if w.Observed == 0 {
+		return nil
+	}
+	return &w
 }

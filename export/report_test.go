@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"regexp"
@@ -289,5 +290,56 @@ func TestThreatDragonModel(t *testing.T) {
 	}
 	if !bytes.Equal(b.Bytes(), again.Bytes()) {
 		t.Error("Threat Dragon output is not deterministic")
+	}
+}
+
+// TestReportComparesTheWire: a scan holding flows seen on the wire gets a
+// summary of how they compare with the declared ones, in every format; a
+// scan without any gets none.
+func TestReportComparesTheWire(t *testing.T) {
+	if w := report(t, demo(t), export.Scope{}).Summary.Wire; w != nil {
+		t.Fatalf("no flow was observed in the demo scan, yet: %+v", w)
+	}
+	s := demo(t)
+	g := *s.graph
+	g.Edges = append([]model.Edge(nil), s.graph.Edges...)
+	seen := 0
+	for i := range g.Edges {
+		e := &g.Edges[i]
+		if e.From == model.InternetID || seen == 2 {
+			continue
+		}
+		// Two declared flows seen, one of them in clear where TLS is declared.
+		e.Observed, e.Observation = true, &model.Observation{Connections: 3, Encryption: model.EncryptionTLS}
+		if seen == 1 {
+			e.Encryption, e.Observation.Encryption = model.EncryptionTLS, model.EncryptionPlaintext
+		}
+		seen++
+	}
+	g.Edges = append(g.Edges, model.Edge{ID: "x->y:1", From: g.Edges[0].From, To: g.Edges[0].To, Port: 1, Observed: true, Observation: &model.Observation{Connections: 1}})
+	declared := 0
+	for _, e := range g.Edges {
+		if e.Declared {
+			declared++
+		}
+	}
+	r := report(t, scanned{graph: &g, findings: s.findings}, export.Scope{})
+	want := export.WireSummary{Observed: 3, Undeclared: 1, Unseen: declared - 2, Plaintext: 1}
+	if w := r.Summary.Wire; w == nil || *w != want {
+		t.Fatalf("wire summary %+v, want %+v", w, want)
+	}
+	var md bytes.Buffer
+	if err := export.WriteReportMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if line := fmt.Sprintf("| Seen on the wire | 3 flows; 1 declared by no manifest, %d declared and never seen, 1 in plaintext where encryption is declared |", declared-2); !strings.Contains(md.String(), line) {
+		t.Errorf("Markdown lacks %q", line)
+	}
+	var h bytes.Buffer
+	if err := export.WriteReportHTML(context.Background(), &h, r, export.HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h.String(), "flows seen on the wire") {
+		t.Error("the HTML summary lacks the wire card")
 	}
 }
