@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -123,14 +122,7 @@ func TestObserveResolvesByCgroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "shop.yaml"), cgroupShop)
-	writeFile(t, filepath.Join(dir, "pods.json"), string(inventory))
-	bin := buildObserver(t, dir)
-
-	c := newCLI(t)
-	c.mustRun("scan", "-f", filepath.Join(dir, "shop.yaml"))
-	wait := startObserving(t, c, bin, 3*time.Second, "--inventory", filepath.Join(dir, "pods.json"))
+	c, wait := scanThenObserve(t, cgroupShop, inventory, 3*time.Second)
 	// The observer learns who owns a listener when it sees listen(): the
 	// server starts (as a pod may) while it observes.
 	api.StartServer(8080)

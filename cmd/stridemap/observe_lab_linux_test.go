@@ -59,3 +59,16 @@ func startObserving(t *testing.T, c *cli, bin string, duration time.Duration, ar
 		return r
 	}
 }
+
+// scanThenObserve scans manifests, then starts "stridemap observe" for d
+// with the real observer, its pods named by inventory (a kubectl List).
+func scanThenObserve(t *testing.T, manifests string, inventory []byte, d time.Duration) (c *cli, wait func() result) {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "shop.yaml"), manifests)
+	writeFile(t, filepath.Join(dir, "pods.json"), string(inventory))
+	bin := buildObserver(t, dir)
+	c = newCLI(t)
+	c.mustRun("scan", "-f", filepath.Join(dir, "shop.yaml"))
+	return c, startObserving(t, c, bin, d, "--inventory", filepath.Join(dir, "pods.json"))
+}

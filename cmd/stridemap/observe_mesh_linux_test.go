@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -86,14 +85,7 @@ func TestObserveThroughMeshSidecars(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "shop.yaml"), meshShop)
-	writeFile(t, filepath.Join(dir, "pods.json"), string(inventory))
-	bin := buildObserver(t, dir)
-
-	c := newCLI(t)
-	c.mustRun("scan", "-f", filepath.Join(dir, "shop.yaml"))
-	wait := startObserving(t, c, bin, 4*time.Second, "--inventory", filepath.Join(dir, "pods.json"))
+	c, wait := scanThenObserve(t, meshShop, inventory, 4*time.Second)
 	// The observer learns who owns a listener when it sees listen(): the
 	// sidecars and the server start while it observes.
 	cart.StartMeshSidecar(flowstest.MeshSidecar{Cgroup: flowstest.SystemdCgroup(cartUID, container(3))})

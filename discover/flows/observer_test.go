@@ -162,6 +162,21 @@ func sink(t *testing.T) (ln net.Listener, closed <-chan struct{}) {
 	return ln, done
 }
 
+// ping makes n connections to ln, each sending a few bytes, one after the
+// other: each ends once the sink closed it.
+func ping(t *testing.T, ln net.Listener, closed <-chan struct{}, n int) {
+	t.Helper()
+	for range n {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("ping"))
+		c.Close()
+		<-closed
+	}
+}
+
 // TestObserverFullFlowTable: when the kernel's table of counted flows is
 // full, new flows' connections are reported one by one: counted all the
 // same, and the fallback is itself counted, never silent.
@@ -172,15 +187,7 @@ func TestObserverFullFlowTable(t *testing.T) {
 	// The client flow fills the one-entry table (a client is established
 	// before its server), so the server flow cannot be counted in place.
 	const conns = 8
-	for range conns {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Write([]byte("ping"))
-		c.Close()
-		<-closed
-	}
+	ping(t, ln, closed, conns)
 	stop()
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	roles := 0
@@ -214,17 +221,7 @@ func TestObserverRemovesIdleFlows(t *testing.T) {
 	ln, closed := sink(t)
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	const batch = 7 // more than flow.c reports one by one
-	connect := func() {
-		for range batch {
-			c, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Write([]byte("ping"))
-			c.Close()
-			<-closed
-		}
-	}
+	connect := func() { ping(t, ln, closed, batch) }
 	inKernel := func() (n int) {
 		o.objs.ReadFlows(func(k *bpf.FlowKey, _ *bpf.FlowCounts) {
 			if k.Port == port {
