@@ -97,7 +97,7 @@ struct owner {
 // IPv4 peers of dual-stack sockets.
 struct event {
 	__u64 timestamp_ns; // CLOCK_BOOTTIME
-	__u64 cookie;       // socket cookie: unique per socket while the machine is up
+	__u64 cookie;       // socket cookie: unique per socket while the machine is up; 0 for adopted listeners
 	__u64 cgroup_id;    // cgroup v2 id of the owner
 	__u64 bytes_sent;   // acknowledged by the peer, EVENT_CLOSE only
 	__u64 bytes_received;
@@ -134,6 +134,12 @@ struct {
 // connections of each flow are reported (and have their first bytes
 // peeked at); the rest are counted in the flows map.
 #define PEEK_SAMPLES 4
+
+// aggregate turns the counting of busy flows in the flows map on; user
+// space clears it before loading where a kernel's verifier refuses that
+// part, and every connection is then reported one by one. The verifier
+// knows the value of a constant and skips the code it turns off.
+volatile const bool aggregate = true;
 
 // flow_key is one side's view of the connections between two addresses on
 // one server port, as user space aggregates them (flows.Key).
@@ -271,7 +277,10 @@ static __always_inline struct owner *record_owner(struct sock *sk)
 // EVENT_PAYLOAD records carry it, which keeps the others 112 bytes long.
 #define EVENT_SIZE_NO_PAYLOAD (sizeof(struct event) - PAYLOAD_MAX)
 
-static __always_inline int emit(struct sock *sk, __u8 family, __u8 type, __u8 state, struct owner *o, __u8 flags)
+// emit reports a transition of sk. cookie is the socket's cookie, or 0
+// where the verifier does not trust sk enough to ask for it (the
+// iterator's listeners: user space needs no cookie for those).
+static __always_inline int emit(struct sock *sk, __u64 cookie, __u8 family, __u8 type, __u8 state, struct owner *o, __u8 flags)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, EVENT_SIZE_NO_PAYLOAD, 0);
 	if (!e) {
@@ -279,7 +288,7 @@ static __always_inline int emit(struct sock *sk, __u8 family, __u8 type, __u8 st
 		return 0;
 	}
 	e->timestamp_ns = bpf_ktime_get_boot_ns();
-	e->cookie = bpf_get_socket_cookie(sk);
+	e->cookie = cookie;
 	e->netns = sk->__sk_common.skc_net.net->ns.inum;
 	e->family = family;
 	e->type = type;
@@ -432,7 +441,7 @@ int adopt_listeners(struct bpf_iter__task_file *ctx)
 	o.local_port = k.port;
 	if (bpf_map_update_elem(&adopted, &k, &o, BPF_NOEXIST))
 		return 0; // already adopted: another process shares the socket, or the map is full
-	return emit(sk, family, EVENT_LISTEN, 0, &o, 0);
+	return emit(sk, 0, family, EVENT_LISTEN, 0, &o, 0);
 }
 
 // adopt_owner gives an accepted socket without an owner the owner of its
@@ -477,7 +486,7 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 		return 0;
 	case TCP_LISTEN:
 		o = record_owner(sk);
-		return emit(sk, family, EVENT_LISTEN, 0, o, 0);
+		return emit(sk, bpf_get_socket_cookie(sk), family, EVENT_LISTEN, 0, o, 0);
 	case TCP_ESTABLISHED: {
 		__u8 role, type;
 		if (oldstate == TCP_SYN_SENT) {
@@ -494,32 +503,32 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 		o = bpf_sk_storage_get(&owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!o) {
 			count_drop(DROP_NO_STORAGE);
-			return emit(sk, family, type, 0, 0, role);
+			return emit(sk, bpf_get_socket_cookie(sk), family, type, 0, 0, role);
 		}
 		o->flags |= role;
 		o->local_port = sk->__sk_common.skc_num;
 		if (role == FLAG_SERVER && !(o->flags & FLAG_OWNER_KNOWN))
 			adopt_owner(sk, family, o);
-		if (open_counted(sk, family, o, role)) {
+		if (aggregate && open_counted(sk, family, o, role)) {
 			o->flags |= FLAG_COUNTED | FLAG_PEEKED_EGRESS | FLAG_PEEKED_INGRESS;
 			return 0;
 		}
-		return emit(sk, family, type, 0, o, 0);
+		return emit(sk, bpf_get_socket_cookie(sk), family, type, 0, o, 0);
 	}
 	case TCP_CLOSE:
 		o = bpf_sk_storage_get(&owners, sk, 0, 0);
 		if (!o)
 			return 0;
 		if (oldstate == TCP_SYN_SENT) {
-			if (close_counted(sk, family, o, FLAG_CLIENT, 1))
+			if (aggregate && close_counted(sk, family, o, FLAG_CLIENT, 1))
 				return 0;
-			return emit(sk, family, EVENT_CONNECT_FAILED, oldstate, o, FLAG_CLIENT);
+			return emit(sk, bpf_get_socket_cookie(sk), family, EVENT_CONNECT_FAILED, oldstate, o, FLAG_CLIENT);
 		}
 		if (!(o->flags & (FLAG_CLIENT | FLAG_SERVER)))
 			return 0; // a listener, or a socket that never opened
-		if ((o->flags & FLAG_COUNTED) && close_counted(sk, family, o, o->flags & (FLAG_CLIENT | FLAG_SERVER), 0))
+		if (aggregate && (o->flags & FLAG_COUNTED) && close_counted(sk, family, o, o->flags & (FLAG_CLIENT | FLAG_SERVER), 0))
 			return 0;
-		return emit(sk, family, EVENT_CLOSE, oldstate, o, 0);
+		return emit(sk, bpf_get_socket_cookie(sk), family, EVENT_CLOSE, oldstate, o, 0);
 	}
 	return 0;
 }
@@ -566,6 +575,14 @@ static __always_inline void peek(struct __sk_buff *skb, __u8 dir)
 	if (skb->len <= off)
 		return; // no payload: SYN, ACK, FIN
 	__u32 len = skb->len - off;
+	if (len > PAYLOAD_MAX)
+		len = PAYLOAD_MAX;
+	// bpf_skb_load_bytes needs a length the verifier can prove is 1 to
+	// PAYLOAD_MAX. Older verifiers (6.1) learn nothing from len != 0, so
+	// the bounds are made by arithmetic they follow: the barrier keeps
+	// the compiler from folding it away.
+	asm volatile("" : "+r"(len));
+	len = ((len - 1) & (PAYLOAD_MAX - 1)) + 1;
 
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -573,19 +590,7 @@ static __always_inline void peek(struct __sk_buff *skb, __u8 dir)
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
-	int err;
-	if (len >= PAYLOAD_MAX) {
-		err = bpf_skb_load_bytes(skb, off, e->payload, PAYLOAD_MAX);
-		len = PAYLOAD_MAX;
-	} else {
-		len &= PAYLOAD_MAX - 1;
-		if (len == 0) {
-			bpf_ringbuf_discard(e, 0);
-			return;
-		}
-		err = bpf_skb_load_bytes(skb, off, e->payload, len);
-	}
-	if (err) {
+	if (bpf_skb_load_bytes(skb, off, e->payload, len)) {
 		bpf_ringbuf_discard(e, 0);
 		return;
 	}

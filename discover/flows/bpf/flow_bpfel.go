@@ -132,6 +132,7 @@ const (
 	flowProgInetSockSetState = "inet_sock_set_state"
 	flowProgPeekEgress       = "peek_egress"
 	flowProgPeekIngress      = "peek_ingress"
+	flowVarAggregate         = "aggregate"
 	flowVarUnusedDirection   = "unused_direction"
 	flowVarUnusedDropReason  = "unused_drop_reason"
 	flowVarUnusedEvent       = "unused_event"
@@ -204,6 +205,7 @@ type flowMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowVariableSpecs struct {
+	Aggregate        *ebpf.VariableSpec `ebpf:"aggregate"`
 	UnusedDirection  *ebpf.VariableSpec `ebpf:"unused_direction"`
 	UnusedDropReason *ebpf.VariableSpec `ebpf:"unused_drop_reason"`
 	UnusedEvent      *ebpf.VariableSpec `ebpf:"unused_event"`
@@ -254,6 +256,7 @@ func (m *flowMaps) Close() error {
 //
 // It can be passed to loadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowVariables struct {
+	Aggregate        *ebpf.Variable `ebpf:"aggregate"`
 	UnusedDirection  *ebpf.Variable `ebpf:"unused_direction"`
 	UnusedDropReason *ebpf.Variable `ebpf:"unused_drop_reason"`
 	UnusedEvent      *ebpf.Variable `ebpf:"unused_event"`
