@@ -33,6 +33,10 @@ type exporter struct {
 	node   string
 	prefix string // of this node's file names: "flows-NODE-"
 	keep   int    // most files of this node kept; 0 keeps all
+	// kernel and missing are recorded in every file's summary: what the
+	// observer could not see on this kernel.
+	kernel  string
+	missing []flows.Missing
 
 	since    time.Time // the interval's start: the previous export
 	stats    flows.Stats
@@ -82,7 +86,9 @@ func (e *exporter) export(now time.Time, fl []flows.Flow, ls []flows.Listener, s
 	s := flows.Stats{Events: stats.Events - e.stats.Events, DecodeErrors: stats.DecodeErrors - e.stats.DecodeErrors,
 		Dropped: stats.Dropped - e.stats.Dropped, Unattributed: stats.Unattributed - e.stats.Unattributed, Reported: stats.Reported - e.stats.Reported}
 	d := flows.AggregatorStats{Overflow: agg.Overflow - e.overflow, Flows: len(fl), Listeners: len(ls)}
-	e.pending = append(e.pending, interval{end: now, flows: fl, listeners: ls, summary: flows.NewSummary(e.node, e.since, now.Sub(e.since), s, d)})
+	summary := flows.NewSummary(e.node, e.since, now.Sub(e.since), s, d)
+	summary.Kernel, summary.Missing = e.kernel, e.missing
+	e.pending = append(e.pending, interval{end: now, flows: fl, listeners: ls, summary: summary})
 	e.since, e.stats, e.overflow = now, stats, agg.Overflow
 
 	var written []string

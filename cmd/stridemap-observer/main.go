@@ -27,17 +27,23 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
+	"github.com/cilium/ebpf"
+
 	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/discover/flows/bpf"
 )
 
 func main() {
@@ -60,6 +66,34 @@ type options struct {
 	exportDir   string
 	exportEvery time.Duration
 	keep        int
+
+	check   bool
+	json    bool
+	without partList
+	verbose bool
+}
+
+// partList is --without's value: optional parts, comma-separated or
+// repeated.
+type partList []bpf.Part
+
+func (l *partList) String() string {
+	names := make([]string, len(*l))
+	for i, p := range *l {
+		names[i] = string(p)
+	}
+	return strings.Join(names, ",")
+}
+
+func (l *partList) Set(v string) error {
+	for _, name := range strings.Split(v, ",") {
+		p, err := bpf.ParsePart(strings.TrimSpace(name))
+		if err != nil {
+			return err
+		}
+		*l = append(*l, p)
+	}
+	return nil
 }
 
 // flagSet declares the command line into opts.
@@ -78,6 +112,10 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&opts.exportDir, "export-dir", "", "every --export-every and when stopped, write the flows of that interval to DIR/flows-NODE-TIME.jsonl")
 	fs.DurationVar(&opts.exportEvery, "export-every", 5*time.Minute, "how often to write a file into --export-dir")
 	fs.IntVar(&opts.keep, "keep", 288, "most files of this node kept in --export-dir, oldest removed first; 0 keeps all")
+	fs.BoolVar(&opts.check, "check", false, "load and try every part on this kernel, print what works, and exit (0 when flows can be observed, 2 when not)")
+	fs.BoolVar(&opts.json, "json", false, "with --check: print the result as JSON")
+	fs.Var(&opts.without, "without", "leave out optional parts, as if this kernel refused them: listener-adoption, protocol-peek, aggregation (comma-separated)")
+	fs.BoolVar(&opts.verbose, "v", false, "when the kernel refuses a program, print the verifier's whole log")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: stridemap-observer [flags]
 
@@ -95,6 +133,13 @@ counting a connection twice and a crash loses one interval at most:
 
   stridemap-observer --duration 0 --export-dir /var/lib/stridemap/flows --export-every 5m --keep 288
   stridemap scan -f k8s/ --flows /var/lib/stridemap/flows --inventory pods.json
+
+Kernels differ in what their eBPF verifier accepts. Only connection tracking
+is required; listener adoption, protocol classification and in-kernel
+aggregation are optional: one this kernel refuses is named once on stderr and
+in the flow log, and observing goes on without it. See what works here:
+
+  sudo stridemap-observer --check
 
 Flags:`)
 		fs.PrintDefaults()
@@ -119,9 +164,80 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "stridemap-observer:", err)
 		return 2
 	}
-	if err := observe(ctx, opts, stdout, stderr); err != nil {
+	cfg, err := observerConfig(opts)
+	if err != nil {
 		fmt.Fprintln(stderr, "stridemap-observer:", err)
+		return 2
+	}
+	if opts.check {
+		return check(ctx, cfg, opts.json, stdout, stderr)
+	}
+	if err := observe(ctx, opts, cfg, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "stridemap-observer:", err)
+		var verr *ebpf.VerifierError
+		if opts.verbose && errors.As(err, &verr) {
+			fmt.Fprintf(stderr, "%+v\n", verr)
+		}
+		if errors.Is(err, bpf.ErrLoad) {
+			return 2 // this machine cannot observe: nothing was attached
+		}
 		return 1
+	}
+	return 0
+}
+
+// observerConfig turns the flags into the observer's configuration: which
+// cgroup to classify protocols in, which parts to leave out.
+func observerConfig(opts options) (flows.Config, error) {
+	cfg := flows.Config{RingBufferBytes: uint32(opts.ringBuffer), MaxFlows: uint32(opts.maxFlows), Without: opts.without}
+	switch opts.cgroup {
+	case "none":
+		cfg.Without = append(cfg.Without, bpf.ProtocolPeek)
+	case "auto":
+		cfg.Cgroup = opts.cgroupRoot
+		if cfg.Cgroup == "" {
+			cfg.Cgroup = flows.CgroupRoot() // "" when not mounted: protocols are not classified, and the observer says so
+		}
+	default:
+		if err := flows.IsCgroup2(opts.cgroup); err != nil {
+			return cfg, fmt.Errorf("--cgroup: %w", err)
+		}
+		cfg.Cgroup = opts.cgroup
+	}
+	if opts.cgroupRoot != "" {
+		if err := flows.IsCgroup2(opts.cgroupRoot); err != nil {
+			return cfg, fmt.Errorf("--cgroup-root: %w", err)
+		}
+	}
+	return cfg, nil
+}
+
+// check prints what works of the observer on this kernel.
+func check(ctx context.Context, cfg flows.Config, asJSON bool, stdout, stderr io.Writer) int {
+	report := flows.Check(ctx, cfg)
+	if asJSON {
+		if err := json.NewEncoder(stdout).Encode(report); err != nil {
+			fmt.Fprintln(stderr, "stridemap-observer:", err)
+			return 1
+		}
+	} else {
+		fmt.Fprintf(stdout, "kernel %s\n", report.Kernel)
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "PART\tWORKS\tDETAIL")
+		for _, p := range report.Parts {
+			works := "yes"
+			if !p.OK {
+				works = "NO"
+			}
+			if p.Required {
+				works += " (required)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Part, works, p.Detail)
+		}
+		tw.Flush()
+	}
+	if !report.Usable() {
+		return 2
 	}
 	return 0
 }
@@ -147,7 +263,7 @@ func checkExportFlags(fs *flag.FlagSet, opts options) error {
 	return nil
 }
 
-func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error {
+func observe(ctx context.Context, opts options, cfg flows.Config, stdout, stderr io.Writer) error {
 	node := opts.node
 	if node == "" {
 		node = os.Getenv("NODE_NAME")
@@ -178,23 +294,20 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 	if root == "" {
 		root = flows.CgroupRoot()
 	}
-	cfg := flows.Config{RingBufferBytes: uint32(opts.ringBuffer), MaxFlows: uint32(opts.maxFlows)}
-	switch opts.cgroup {
-	case "none":
-	case "auto":
-		if root == "" {
-			fmt.Fprintln(stderr, "warning: cgroup v2 is not mounted: protocols will not be classified")
-		}
-		cfg.Cgroup = root
-	default:
-		cfg.Cgroup = opts.cgroup
-	}
 	o, err := flows.Open(cfg)
 	if err != nil {
 		return err
 	}
 	defer o.Close()
 	started := time.Now()
+	kernel, missing := bpf.Release(), o.Missing()
+	for _, m := range missing {
+		if slices.Contains(cfg.Without, bpf.Part(m.Part)) {
+			fmt.Fprintf(stderr, "note: %s\n", m)
+		} else {
+			fmt.Fprintf(stderr, "warning: on this kernel (%s), %s\n", kernel, m)
+		}
+	}
 	if !opts.keepRoot {
 		who, err := dropPrivileges()
 		if err != nil {
@@ -205,6 +318,7 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 	var exp *exporter
 	if opts.exportDir != "" {
 		exp = newExporter(opts.exportDir, node, opts.keep, started)
+		exp.kernel, exp.missing = kernel, missing
 		if err := exp.start(); err != nil {
 			return err
 		}
@@ -281,6 +395,7 @@ func observe(ctx context.Context, opts options, stdout, stderr io.Writer) error 
 		return err
 	}
 	summary := flows.NewSummary(node, started, time.Since(started), stats, agg.Stats())
+	summary.Kernel, summary.Missing = kernel, missing
 	if exp != nil {
 		if err := export(); err != nil {
 			return err

@@ -4,6 +4,7 @@ package flows
 
 import (
 	"bufio"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // CgroupPaths turns the cgroup v2 ids the kernel reports into paths under
@@ -83,4 +86,20 @@ func (c *CgroupPaths) Path(id uint64) string {
 		return nil
 	})
 	return c.paths[id]
+}
+
+// IsCgroup2 checks that dir is a directory of a cgroup v2 hierarchy.
+func IsCgroup2(dir string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if st.Type != unix.CGROUP2_SUPER_MAGIC {
+		mount := CgroupRoot()
+		if mount == "" {
+			return fmt.Errorf("%s is not a cgroup v2 directory, and cgroup v2 is not mounted on this machine", dir)
+		}
+		return fmt.Errorf("%s is not a cgroup v2 directory: cgroup v2 is mounted at %s", dir, mount)
+	}
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/stridemap/stridemap/discover/flows/bpf"
 )
 
 // Summary closes one observer's output: where and how long it observed,
@@ -24,6 +26,38 @@ type Summary struct {
 	Flows        int    `json:"flows"`
 	Listeners    int    `json:"listeners"`
 	Overflow     uint64 `json:"overflow"`
+	// Kernel is the observing machine's kernel release (uname -r), and
+	// Missing the parts of the observer that were not at work on it: what
+	// those would have shown is unknown, not absent.
+	Kernel  string    `json:"kernel,omitempty"`
+	Missing []Missing `json:"missing,omitempty"`
+}
+
+// Missing is an optional part of the observer (bpf.Parts) that was not at
+// work, and why.
+type Missing struct {
+	Part   string `json:"part"`
+	Reason string `json:"reason"`
+}
+
+// String says in one line what was lost and why, e.g. "protocol
+// classification unavailable: cgroup v2 is not mounted …; flows are still
+// recorded, their protocol and encryption unknown".
+func (m Missing) String() string {
+	p := bpf.Part(m.Part)
+	return fmt.Sprintf("%s unavailable: %s; %s", p.Title(), m.Reason, p.Loss())
+}
+
+// Classified reports whether the observer peeked at payloads to classify
+// protocols and encryption: when it did not, a flow without a protocol
+// was not looked at, rather than unrecognised.
+func (s Summary) Classified() bool {
+	for _, m := range s.Missing {
+		if m.Part == string(bpf.ProtocolPeek) {
+			return false
+		}
+	}
+	return true
 }
 
 // NewSummary gathers an observer's and an aggregator's counters.

@@ -24,12 +24,15 @@ type Config struct {
 	RingBufferBytes uint32
 	// Cgroup, when set, is a cgroup v2 directory (see CgroupRoot) whose
 	// sockets' first payload bytes are peeked at to classify each
-	// connection's protocol and encryption. It needs CAP_NET_ADMIN.
+	// connection's protocol and encryption. It needs CAP_NET_ADMIN; when
+	// it is "" or attaching fails, bpf.ProtocolPeek is missing.
 	Cgroup string
 	// MaxFlows bounds the kernel's table of flows whose connections it
 	// counts in place; 0 means 65,536. Beyond it, new flows' connections
 	// are reported one by one, which costs more but loses nothing.
 	MaxFlows uint32
+	// Without are optional parts not to load (bpf.Options.Without).
+	Without []bpf.Part
 }
 
 // pollInterval is how long queued events may wait for the reader: the
@@ -60,11 +63,13 @@ type Observer struct {
 	idle   time.Duration // flowIdle; shorter in tests
 }
 
-// Open loads and attaches the program: from then on every TCP connection
+// Open loads and attaches the programs: from then on every TCP connection
 // on the machine is queued for Run. It needs root, or CAP_BPF and
-// CAP_PERFMON; the error wraps bpf.ErrLoad when loading failed.
+// CAP_PERFMON; the error wraps bpf.ErrLoad when the required program could
+// not load. An optional part that cannot load or attach is left out, and
+// Missing says so.
 func Open(cfg Config) (*Observer, error) {
-	objs, err := bpf.Load(bpf.Options{RingBufferBytes: cfg.RingBufferBytes, MaxFlows: cfg.MaxFlows})
+	objs, err := bpf.Load(bpf.Options{RingBufferBytes: cfg.RingBufferBytes, MaxFlows: cfg.MaxFlows, Without: cfg.Without})
 	if err != nil {
 		return nil, err
 	}
@@ -78,13 +83,21 @@ func Open(cfg Config) (*Observer, error) {
 		o.Close()
 		return nil, err
 	}
-	if cfg.Cgroup != "" {
-		if err := objs.AttachCgroup(cfg.Cgroup); err != nil {
-			o.Close()
-			return nil, err
+	// A failure costs protocol classification only: Missing tells.
+	_ = objs.AttachCgroup(cfg.Cgroup)
+	return o, nil
+}
+
+// Missing are the optional parts not at work on this kernel, and why, in
+// bpf.Parts order.
+func (o *Observer) Missing() []Missing {
+	var out []Missing
+	for _, s := range o.objs.Parts() {
+		if s.Err != nil {
+			out = append(out, Missing{Part: string(s.Part), Reason: bpf.Reason(s.Err)})
 		}
 	}
-	return o, nil
+	return out
 }
 
 // bootTime is when the machine booted on the wall clock.

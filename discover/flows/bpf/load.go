@@ -1,3 +1,5 @@
+//go:build linux
+
 package bpf
 
 import (
@@ -9,55 +11,6 @@ import (
 	"github.com/cilium/ebpf/link"
 )
 
-// RawEvent is the layout of one ring buffer record, as flow.c writes it.
-type RawEvent = flowEvent
-
-// FlowKey and FlowCounts are the layout of the flows map: the connections
-// of a flow that were counted in the kernel instead of reported.
-type (
-	FlowKey    = flowFlowKey
-	FlowCounts = flowFlowCounts
-)
-
-// Event types (RawEvent.Type).
-const (
-	EventListen        = uint8(flowEventTypeEVENT_LISTEN)
-	EventConnect       = uint8(flowEventTypeEVENT_CONNECT)
-	EventAccept        = uint8(flowEventTypeEVENT_ACCEPT)
-	EventClose         = uint8(flowEventTypeEVENT_CLOSE)
-	EventConnectFailed = uint8(flowEventTypeEVENT_CONNECT_FAILED)
-	EventPayload       = uint8(flowEventTypeEVENT_PAYLOAD)
-)
-
-// Directions of an EventPayload (RawEvent.Direction).
-const (
-	DirEgress  = uint8(flowDirectionDIR_EGRESS)
-	DirIngress = uint8(flowDirectionDIR_INGRESS)
-)
-
-// PayloadMax is how many bytes of payload an EventPayload carries at most.
-const PayloadMax = len(RawEvent{}.Payload)
-
-// Event flags (RawEvent.Flags).
-const (
-	FlagOwnerKnown = uint8(flowEventFlagsFLAG_OWNER_KNOWN)
-	FlagClient     = uint8(flowEventFlagsFLAG_CLIENT)
-	FlagServer     = uint8(flowEventFlagsFLAG_SERVER)
-	FlagBytes      = uint8(flowEventFlagsFLAG_BYTES)
-)
-
-// Drop counters, indexes of Drops.
-const (
-	DropRingBufferFull = int(flowDropReasonDROP_RINGBUF_FULL)
-	DropNoStorage      = int(flowDropReasonDROP_NO_STORAGE)
-	DropFlowsFull      = int(flowDropReasonDROP_FLOWS_FULL)
-	dropReasons        = int(flowDropReasonDROP_REASONS)
-)
-
-// Drops are the kernel-side drop counters summed over CPUs, indexed by
-// DropRingBufferFull, DropNoStorage and DropFlowsFull.
-type Drops [dropReasons]uint64
-
 // Options tune loading.
 type Options struct {
 	// RingBufferBytes is the size of the event ring buffer: a power of two
@@ -65,24 +18,38 @@ type Options struct {
 	RingBufferBytes uint32
 	// MaxFlows bounds the flows map. 0 keeps flow.c's 65,536.
 	MaxFlows uint32
+	// Without are optional parts not to load, as if the kernel had
+	// refused them: to work around a kernel's bug, and to test that the
+	// observer goes on without them.
+	Without []Part
 }
 
-// Objects are the loaded program and maps, and the tracepoint link once
-// attached.
+// Objects are the loaded programs and maps, and their links once attached.
 type Objects struct {
-	objs  flowObjects
-	link  link.Link
-	peeks []link.Link
+	maps        flowMaps
+	connections *ebpf.Program
+	adopt       *ebpf.Program // nil when ListenerAdoption is missing
+	peekEgress  *ebpf.Program // nil when ProtocolPeek is missing, as peekIngress
+	peekIngress *ebpf.Program
+	// missing says why each optional part that is not at work is not.
+	missing map[Part]error
+	link    link.Link
+	peeks   []link.Link
 }
 
-// ErrLoad wraps every failure to load the program into the kernel: most
-// often missing privileges (CAP_BPF and CAP_PERFMON, or root) or a kernel
-// without BTF.
+// ErrLoad wraps every failure to load the required program into the
+// kernel: missing privileges (CAP_BPF and CAP_PERFMON, or root), a kernel
+// without BTF or too old, a verifier that refuses it.
 var ErrLoad = errors.New("load eBPF flow program")
 
-// Load loads flow.c's program and maps into the kernel without attaching
-// the program.
+// Load loads flow.c's maps and programs into the kernel without attaching
+// them. Each program is loaded on its own, so that a kernel refusing an
+// optional part costs that part only (see Parts): Load fails only when the
+// Connections program cannot load, and Parts says what is missing.
 func Load(opts Options) (*Objects, error) {
+	if err := checkKernel(); err != nil {
+		return nil, &loadFailure{fmt.Sprintf("%v: %v", ErrLoad, err), err}
+	}
 	spec, err := loadFlow()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
@@ -93,37 +60,119 @@ func Load(opts Options) (*Objects, error) {
 	if opts.MaxFlows != 0 {
 		spec.Maps[flowMapFlows].MaxEntries = opts.MaxFlows
 	}
-	o := &Objects{}
-	if err := spec.LoadAndAssign(&o.objs, nil); err != nil {
-		var verr *ebpf.VerifierError
-		if errors.As(err, &verr) {
-			return nil, fmt.Errorf("%w: %+v", ErrLoad, verr)
+	o := &Objects{missing: map[Part]error{}}
+	if err := spec.LoadAndAssign(&o.maps, nil); err != nil {
+		return nil, loadError(err)
+	}
+	for _, p := range opts.Without {
+		o.missing[p] = ErrTurnedOff
+	}
+	shared := &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{
+		flowMapAdopted: o.maps.Adopted, flowMapDrops: o.maps.Drops, flowMapEvents: o.maps.Events,
+		flowMapFlows: o.maps.Flows, flowMapOwners: o.maps.Owners,
+	}}
+
+	// The connections program counts busy flows in place unless the
+	// verifier refuses that part, or it is turned off: then it reports
+	// every connection.
+	aggregate := o.missing[Aggregation] == nil
+	o.connections, err = loadConnections(spec, shared, aggregate)
+	if err != nil && aggregate {
+		var without error
+		if o.connections, without = loadConnections(spec, shared, false); without == nil {
+			o.missing[Aggregation] = err
+		} else {
+			err = without
 		}
-		return nil, fmt.Errorf("%w: %w (run as root, or with CAP_BPF and CAP_PERFMON)", ErrLoad, err)
+	}
+	if err != nil {
+		o.Close()
+		return nil, loadError(err)
+	}
+	if o.missing[ListenerAdoption] == nil {
+		o.adopt, o.missing[ListenerAdoption] = loadProgram(spec, shared, flowProgAdoptListeners)
+	}
+	if o.missing[ProtocolPeek] == nil {
+		o.peekEgress, o.peekIngress, o.missing[ProtocolPeek] = loadPeek(spec, shared)
+	}
+	for p, err := range o.missing {
+		if err == nil {
+			delete(o.missing, p)
+		}
 	}
 	return o, nil
 }
 
-// Attach attaches the program to the inet_sock_set_state tracepoint; from
-// then on every TCP state change on the machine runs it. Then it gives the
-// sockets already listening their owner (flow.c, adopt_listeners).
+// loadConnections loads the required program, with in-kernel aggregation
+// or without.
+func loadConnections(spec *ebpf.CollectionSpec, shared *ebpf.CollectionOptions, aggregate bool) (*ebpf.Program, error) {
+	if err := spec.Variables[flowVarAggregate].Set(aggregate); err != nil {
+		return nil, err
+	}
+	return loadProgram(spec, shared, flowProgInetSockSetState)
+}
+
+// loadPeek loads both payload-peeking programs, or neither.
+func loadPeek(spec *ebpf.CollectionSpec, shared *ebpf.CollectionOptions) (egress, ingress *ebpf.Program, err error) {
+	if egress, err = loadProgram(spec, shared, flowProgPeekEgress); err != nil {
+		return nil, nil, err
+	}
+	if ingress, err = loadProgram(spec, shared, flowProgPeekIngress); err != nil {
+		egress.Close()
+		return nil, nil, err
+	}
+	return egress, ingress, nil
+}
+
+// loadProgram loads one program of spec alone, with the maps every
+// program shares.
+func loadProgram(spec *ebpf.CollectionSpec, shared *ebpf.CollectionOptions, name string) (*ebpf.Program, error) {
+	one := spec.Copy()
+	one.Programs = map[string]*ebpf.ProgramSpec{name: one.Programs[name]}
+	coll, err := ebpf.NewCollectionWithOptions(one, *shared)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	defer coll.Close()
+	return coll.DetachProgram(name), nil
+}
+
+// Parts says, for each part in Parts order, whether it is at work.
+func (o *Objects) Parts() []Status {
+	out := make([]Status, 0, len(Parts))
+	for _, p := range Parts {
+		out = append(out, Status{Part: p, Err: o.missing[p]})
+	}
+	return out
+}
+
+// Attach attaches the connections program to the inet_sock_set_state
+// tracepoint; from then on every TCP state change on the machine runs it.
+// Then it gives the sockets already listening their owner (flow.c,
+// adopt_listeners), unless that part is missing or fails now: only
+// attaching the required program is an error.
 func (o *Objects) Attach() error {
 	if o.link != nil {
 		return nil
 	}
-	l, err := link.AttachTracing(link.TracingOptions{Program: o.objs.InetSockSetState, AttachType: ebpf.AttachTraceRawTp})
+	l, err := link.AttachTracing(link.TracingOptions{Program: o.connections, AttachType: ebpf.AttachTraceRawTp})
 	if err != nil {
 		return fmt.Errorf("attach to tracepoint inet_sock_set_state: %w", err)
 	}
 	o.link = l
-	return o.adoptListeners()
+	if o.adopt != nil {
+		if err := o.adoptListeners(); err != nil {
+			o.missing[ListenerAdoption] = err
+		}
+	}
+	return nil
 }
 
 // adoptListeners runs flow.c's adopt_listeners iterator once: sockets that
 // were listening before the program was attached get their owner, and are
 // reported as EventListen.
 func (o *Objects) adoptListeners() error {
-	it, err := link.AttachIter(link.IterOptions{Program: o.objs.AdoptListeners})
+	it, err := link.AttachIter(link.IterOptions{Program: o.adopt})
 	if err != nil {
 		return fmt.Errorf("attach the listening-socket iterator: %w", err)
 	}
@@ -142,20 +191,38 @@ func (o *Objects) adoptListeners() error {
 // AttachCgroup attaches the payload-peeking programs to a cgroup v2
 // directory: the first bytes each way of every connection whose socket was
 // created by a process in that cgroup or below are reported as
-// EventPayload. It needs CAP_NET_ADMIN besides CAP_BPF.
+// EventPayload. It needs CAP_NET_ADMIN besides CAP_BPF. When the part is
+// missing, or attaching fails, ProtocolPeek is missing and the error says
+// why; nothing stays half attached.
 func (o *Objects) AttachCgroup(path string) error {
+	if err := o.missing[ProtocolPeek]; err != nil {
+		return err
+	}
+	if path == "" {
+		o.missing[ProtocolPeek] = ErrNoCgroup
+		return ErrNoCgroup
+	}
 	for _, p := range []struct {
 		prog   *ebpf.Program
 		attach ebpf.AttachType
-	}{{o.objs.PeekEgress, ebpf.AttachCGroupInetEgress}, {o.objs.PeekIngress, ebpf.AttachCGroupInetIngress}} {
+	}{{o.peekEgress, ebpf.AttachCGroupInetEgress}, {o.peekIngress, ebpf.AttachCGroupInetIngress}} {
 		l, err := link.AttachCgroup(link.CgroupOptions{Path: path, Attach: p.attach, Program: p.prog})
 		if err != nil {
-			return fmt.Errorf("attach to cgroup %s: %w (needs CAP_NET_ADMIN)", path, err)
+			for _, l := range o.peeks {
+				l.Close()
+			}
+			o.peeks = nil
+			err = fmt.Errorf("attach to cgroup %s: %w (needs CAP_NET_ADMIN)", path, err)
+			o.missing[ProtocolPeek] = err
+			return err
 		}
 		o.peeks = append(o.peeks, l)
 	}
 	return nil
 }
+
+// Peeking reports whether the payload-peeking programs are attached.
+func (o *Objects) Peeking() bool { return len(o.peeks) > 0 }
 
 // Detach detaches the programs. When it returns no program run is still in
 // flight, so every event they will ever write is in the ring buffer.
@@ -173,14 +240,14 @@ func (o *Objects) Detach() error {
 }
 
 // Events is the ring buffer map the program writes RawEvents to.
-func (o *Objects) Events() *ebpf.Map { return o.objs.Events }
+func (o *Objects) Events() *ebpf.Map { return o.maps.Events }
 
 // Drops reads the drop counters.
 func (o *Objects) Drops() (Drops, error) {
 	var d Drops
 	for i := range d {
 		var perCPU []uint64
-		if err := o.objs.flowMaps.Drops.Lookup(uint32(i), &perCPU); err != nil {
+		if err := o.maps.Drops.Lookup(uint32(i), &perCPU); err != nil {
 			return d, fmt.Errorf("read drop counter %d: %w", i, err)
 		}
 		for _, n := range perCPU {
@@ -200,7 +267,7 @@ func (o *Objects) ReadFlows(fn func(*FlowKey, *FlowCounts)) error {
 	values := make([]FlowCounts, flowBatch)
 	var cursor ebpf.MapBatchCursor
 	for {
-		n, err := o.objs.Flows.BatchLookup(&cursor, keys, values, nil)
+		n, err := o.maps.Flows.BatchLookup(&cursor, keys, values, nil)
 		for i := range n {
 			fn(&keys[i], &values[i])
 		}
@@ -219,13 +286,19 @@ func (o *Objects) ReadFlows(fn func(*FlowKey, *FlowCounts)) error {
 // for a while are removed.
 func (o *Objects) RemoveFlow(k *FlowKey) (FlowCounts, error) {
 	var c FlowCounts
-	if err := o.objs.Flows.LookupAndDelete(k, &c); err != nil {
+	if err := o.maps.Flows.LookupAndDelete(k, &c); err != nil {
 		return c, fmt.Errorf("remove an idle flow: %w", err)
 	}
 	return c, nil
 }
 
-// Close detaches the program and frees the maps.
+// Close detaches the programs and frees them and the maps.
 func (o *Objects) Close() error {
-	return errors.Join(o.Detach(), o.objs.Close())
+	errs := []error{o.Detach(), o.maps.Close()}
+	for _, p := range []*ebpf.Program{o.connections, o.adopt, o.peekEgress, o.peekIngress} {
+		if p != nil {
+			errs = append(errs, p.Close())
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -1,0 +1,222 @@
+//go:build linux
+
+package flows
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stridemap/stridemap/discover/flows/bpf"
+)
+
+// KernelCheck is what works of the observer on the running kernel: each
+// part loaded, attached and tried on a few loopback connections.
+type KernelCheck struct {
+	Kernel string      `json:"kernel"`
+	Parts  []PartCheck `json:"parts"`
+}
+
+// PartCheck is one row of a KernelCheck.
+type PartCheck struct {
+	Part     string `json:"part"`
+	Required bool   `json:"required"`
+	OK       bool   `json:"ok"`
+	Detail   string `json:"detail,omitempty"` // why not, or what was seen
+}
+
+// Owners is the row of a KernelCheck that says whether connections are
+// attributed to the process that made them. It is no part of its own: the
+// connections program records owners, but a kernel may run it and lose
+// them, which is worth a row.
+const Owners = "owners"
+
+// Usable reports whether the required part works: flows can be observed.
+func (c KernelCheck) Usable() bool {
+	for _, p := range c.Parts {
+		if p.Required && !p.OK {
+			return false
+		}
+	}
+	return len(c.Parts) > 0
+}
+
+// checkConnections is how many connections the check makes: more than
+// the kernel reports one by one (flow.c, PEEK_SAMPLES), so that the rest
+// are counted in place.
+const checkConnections = 8
+
+// Check opens an Observer with cfg, makes checkConnections loopback
+// connections to a server that was listening before it, and says which
+// parts saw what they should. It needs what Open needs; when Open fails,
+// the required row says why and Check still returns the report. Nothing
+// stays attached when it returns.
+func Check(ctx context.Context, cfg Config) KernelCheck {
+	report := KernelCheck{Kernel: bpf.Release()}
+	row := func(part string, required, ok bool, detail string) {
+		report.Parts = append(report.Parts, PartCheck{Part: part, Required: required, OK: ok, Detail: detail})
+	}
+	ln, port, err := listenCheck()
+	if err != nil {
+		row(string(bpf.Connections), true, false, fmt.Sprintf("no loopback server to try it on: %v", err))
+		return report
+	}
+	defer unix.Close(ln)
+	defer unix.Shutdown(ln, unix.SHUT_RDWR) // ends serveCheck's accept
+	go serveCheck(ln)
+
+	o, err := Open(cfg)
+	if err != nil {
+		row(string(bpf.Connections), true, false, err.Error())
+		for _, p := range bpf.Parts[1:] {
+			row(string(p), false, false, "not tried: the required part did not load")
+		}
+		return report
+	}
+	defer o.Close()
+	var (
+		mu     sync.Mutex
+		events []Event
+	)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- o.Run(runCtx, func(e Event) {
+			mu.Lock()
+			events = append(events, e)
+			mu.Unlock()
+		})
+	}()
+	dialErr := dialCheck(port)
+	// Payload and close events of the last connection may still be on
+	// their way; stopping Run delivers what is queued and the counts.
+	time.Sleep(200 * time.Millisecond)
+	stop()
+	if err := <-done; err != nil && dialErr == nil {
+		dialErr = err
+	}
+
+	pid := uint32(os.Getpid())
+	var connects, closes, owned, payloads, counted uint64
+	adopted := false
+	for _, e := range events {
+		if e.Kind == Listen {
+			adopted = adopted || e.Local.Port() == port && e.OwnerKnown && e.PID == pid
+			continue
+		}
+		if e.ServerPort() != port || e.Role != RoleClient {
+			continue
+		}
+		switch e.Kind {
+		case Connect:
+			connects++
+			if e.OwnerKnown && e.PID == pid {
+				owned++
+			}
+		case Close:
+			closes++
+		case Payload:
+			payloads++
+		case Counted:
+			counted += e.Counts.Opened
+		}
+	}
+	missing := map[string]string{}
+	for _, m := range o.Missing() {
+		missing[m.Part] = m.Reason
+	}
+	seen := fmt.Sprintf("%d connections made, %d reported opened and %d closed one by one, %d counted in the kernel", checkConnections, connects, closes, counted)
+	if dialErr != nil {
+		seen += fmt.Sprintf(" (%v)", dialErr)
+	}
+	row(string(bpf.Connections), true, connects > 0 && closes > 0, seen)
+	row(Owners, false, owned > 0 && owned == connects, fmt.Sprintf("%d of %d reported connections attributed to this process", owned, connects))
+	tried := func(part bpf.Part, ok bool, detail string) {
+		if reason, gone := missing[string(part)]; gone {
+			row(string(part), false, false, reason)
+			return
+		}
+		row(string(part), false, ok, detail)
+	}
+	tried(bpf.ListenerAdoption, adopted, "a server listening before the observer started is found with its owner")
+	tried(bpf.ProtocolPeek, payloads > 0, fmt.Sprintf("first bytes of %d connection directions read", payloads))
+	tried(bpf.Aggregation, counted > 0, fmt.Sprintf("%d connections counted in the kernel", counted))
+	return report
+}
+
+// The check's server and client use the socket system calls directly, not
+// package net: the observer links no net, so no cgo, which would stop it
+// from giving up its capabilities on every thread.
+
+// listenCheck opens a TCP server on 127.0.0.1 and returns its socket and
+// port.
+func listenCheck() (fd int, port uint16, err error) {
+	fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, 0, err
+	}
+	sa, err := func() (unix.Sockaddr, error) {
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			return nil, err
+		}
+		if err := unix.Listen(fd, checkConnections); err != nil {
+			return nil, err
+		}
+		return unix.Getsockname(fd)
+	}()
+	if err != nil {
+		unix.Close(fd)
+		return -1, 0, err
+	}
+	return fd, uint16(sa.(*unix.SockaddrInet4).Port), nil
+}
+
+// serveCheck answers every connection with a line, like a small server,
+// until the listening socket is shut down.
+func serveCheck(ln int) {
+	for {
+		c, _, err := unix.Accept(ln)
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 64)
+		if _, err := unix.Read(c, buf); err == nil {
+			_, _ = unix.Write(c, []byte("HTTP/1.1 204 No Content\r\n\r\n"))
+		}
+		unix.Close(c)
+	}
+}
+
+// dialCheck makes the check's connections, one after another, each a
+// request and its answer.
+func dialCheck(port uint16) error {
+	for range checkConnections {
+		if err := requestCheck(port); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func requestCheck(port uint16) error {
+	c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(c)
+	timeout := unix.NsecToTimeval((5 * time.Second).Nanoseconds())
+	_ = unix.SetsockoptTimeval(c, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &timeout)
+	_ = unix.SetsockoptTimeval(c, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &timeout)
+	if err := unix.Connect(c, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: int(port)}); err != nil {
+		return fmt.Errorf("connect to 127.0.0.1:%d: %w", port, err)
+	}
+	if _, err := unix.Write(c, []byte("GET /check HTTP/1.1\r\nHost: stridemap\r\n\r\n")); err != nil {
+		return err
+	}
+	_, err = unix.Read(c, make([]byte, 64))
+	return err
+}
