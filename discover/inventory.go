@@ -143,6 +143,9 @@ type Source struct {
 	Files   int        `json:"files"`
 	Objects int        `json:"objects"`
 	SHA256  string     `json:"sha256"`
+	// Notes say what the source could not show, one line each: the parts
+	// of the eBPF observer a node's kernel refused, say.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Inventory is everything collectors found: the objects, the sources they

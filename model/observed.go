@@ -23,6 +23,10 @@ type Observation struct {
 	// "" when they were not classified.
 	Protocol   string     `json:"protocol,omitempty"`
 	Encryption Encryption `json:"encryption,omitempty"`
+	// Unclassified says protocol and encryption are unknown because the
+	// observer could not look (its kernel refused payload peeking), not
+	// because the bytes said nothing.
+	Unclassified bool `json:"unclassified,omitempty"`
 	// Sources say where the observation came from: "ebpf", "hubble", …
 	Sources []string `json:"sources,omitempty"`
 }
@@ -48,6 +52,7 @@ func (o *Observation) add(p Observation) {
 			o.Encryption = p.Encryption
 		}
 	}
+	o.Unclassified = o.Protocol == "" && o.Encryption == "" && (o.Unclassified || p.Unclassified)
 	for _, s := range p.Sources {
 		if !slices.Contains(o.Sources, s) {
 			o.Sources = append(o.Sources, s)

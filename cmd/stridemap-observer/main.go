@@ -34,7 +34,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -300,14 +299,13 @@ func observe(ctx context.Context, opts options, cfg flows.Config, stdout, stderr
 	}
 	defer o.Close()
 	started := time.Now()
-	kernel, missing := bpf.Release(), o.Missing()
-	for _, m := range missing {
-		if slices.Contains(cfg.Without, bpf.Part(m.Part)) {
-			fmt.Fprintf(stderr, "note: %s\n", m)
-		} else {
-			fmt.Fprintf(stderr, "warning: on this kernel (%s), %s\n", kernel, m)
-		}
+	// What this kernel cannot show is said once, here, and recorded in
+	// every summary.
+	meta := flows.Summary{Node: node, Kernel: bpf.Release(), Missing: o.Missing()}
+	for _, line := range meta.MissingLines() {
+		fmt.Fprintln(stderr, "warning:", line)
 	}
+	kernel, missing, unclassified := meta.Kernel, meta.Missing, !meta.Classified()
 	if !opts.keepRoot {
 		who, err := dropPrivileges()
 		if err != nil {
@@ -340,7 +338,7 @@ func observe(ctx context.Context, opts options, cfg flows.Config, stdout, stderr
 	// too, while they exist.
 	name := func(fl []flows.Flow, ls []flows.Listener) {
 		for i := range fl {
-			fl[i].Node, fl[i].Cgroup = node, cgroupPath(fl[i].CgroupID)
+			fl[i].Node, fl[i].Cgroup, fl[i].Unclassified = node, cgroupPath(fl[i].CgroupID), unclassified
 		}
 		for i := range ls {
 			ls[i].Node, ls[i].Cgroup = node, cgroupPath(ls[i].CgroupID)

@@ -155,8 +155,18 @@ func readFlowLogArg(arg string, seen map[string]bool) (*flows.Log, discover.Sour
 		all.Summaries = append(all.Summaries, l.Summaries...)
 		src.Files++
 	}
-	src.Objects, src.SHA256 = len(all.Flows), hex.EncodeToString(h.Sum(nil))
+	src.Objects, src.SHA256, src.Notes = len(all.Flows), hex.EncodeToString(h.Sum(nil)), missingNotes(all)
 	return all, src, problems
+}
+
+// missingNotes are what the observers of a log could not see, and why,
+// for the scan's sources: one line a part, node and kernel.
+func missingNotes(log *flows.Log) []string {
+	var out []string
+	for _, s := range summariesByNode(log) {
+		out = append(out, s.MissingLines()...)
+	}
+	return out
 }
 
 // flowLogFiles lists the flow logs an argument names: itself, or the
@@ -282,6 +292,14 @@ func summariesByNode(log *flows.Log) []flows.Summary {
 		t.Flows += s.Flows
 		t.Listeners += s.Listeners
 		t.Overflow += s.Overflow
+		if t.Kernel == "" {
+			t.Kernel = s.Kernel
+		}
+		for _, m := range s.Missing {
+			if !slices.Contains(t.Missing, m) {
+				t.Missing = append(t.Missing, m)
+			}
+		}
 	}
 	return out
 }

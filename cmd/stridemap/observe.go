@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -47,6 +48,8 @@ type observeOptions struct {
 	observer   string
 	ringBuffer uint
 	cgroup     string
+	without    []string
+	check      bool
 	catalogs   []string
 	scan       int64
 }
@@ -107,7 +110,16 @@ by the accepting side when it was observed too. Without an inventory only the
 peers' addresses are known.
 
 A progress line shows flows seen and events dropped. Events the kernel could not
-queue are reported, never silently lost: retry with a bigger --ring-buffer.`,
+queue are reported, never silently lost: retry with a bigger --ring-buffer.
+
+Kernels differ in what their eBPF verifier accepts. Only connection tracking is
+required; listener adoption, protocol classification and in-kernel aggregation
+are optional. A part this kernel refuses is named once, with what is lost, and
+recorded in the scan's sources; flows are still merged, and protocol and
+encryption of flows nobody could classify stay unknown, never "plaintext". See
+what works on this machine without observing:
+
+  sudo stridemap observe --check`,
 		Example: `  stridemap observe --duration 30s --live
   stridemap observe --flows flows.jsonl --kubeconfig kubeconfig.yaml
   stridemap observe --flows flows.jsonl --inventory pods.json`,
@@ -119,6 +131,9 @@ queue are reported, never silently lost: retry with a bigger --ring-buffer.`,
 			opts.live = opts.live || opts.kubeconfig != "" || opts.kubeCtx != ""
 			if opts.inventory != "" && opts.live {
 				return &exitError{code: exitUsage, message: "--inventory and --live (or --kubeconfig, --context) both say where pods and services come from: use one, the dump or the cluster"}
+			}
+			if opts.check {
+				return a.runObserverCheck(cmd.Context(), opts)
 			}
 			return a.runObserve(cmd.Context(), opts)
 		},
@@ -132,6 +147,8 @@ queue are reported, never silently lost: retry with a bigger --ring-buffer.`,
 	cmd.Flags().StringVar(&opts.observer, "observer", "", "the stridemap-observer binary (default: next to stridemap, then $"+observerEnv+", then PATH)")
 	cmd.Flags().UintVar(&opts.ringBuffer, "ring-buffer", 0, "kernel event queue in bytes, a power of two (default 8 MiB)")
 	cmd.Flags().StringVar(&opts.cgroup, "cgroup", "", "classify protocols of connections made in this cgroup v2 directory only (default: the whole machine); none to skip")
+	cmd.Flags().StringSliceVar(&opts.without, "without", nil, "leave out optional parts of the observer as if this kernel refused them: listener-adoption, protocol-peek, aggregation")
+	cmd.Flags().BoolVar(&opts.check, "check", false, "print which parts of the observer work on this kernel, and exit (2 when flows cannot be observed); stores nothing")
 	cmd.Flags().StringArrayVar(&opts.catalogs, "catalog", nil, "directory of YAML rules added to the built-in catalog (repeatable)")
 	cmd.Flags().Int64Var(&opts.scan, "scan", 0, "merge into this scan instead of the latest")
 	return cmd
@@ -287,6 +304,10 @@ func observedFlows(resolved []resolve.Flow, source string) []model.ObservedFlow 
 		case flows.EncryptionPlaintext:
 			of.Encryption = model.EncryptionPlaintext
 		}
+		if f.Unclassified {
+			of.Unclassified = true
+			of.Evidence = append(of.Evidence, model.Evidence{Detail: "observed: protocol and encryption unknown: the observer did not peek at payloads on its node (see the scan's sources)"})
+		}
 		for i, ev := range f.Evidence {
 			if i == maxEvidence {
 				break
@@ -330,7 +351,7 @@ func readFlowLogs(args []string) (*flows.Log, discover.Source, error) {
 			all.Summaries = append(all.Summaries, l.Summaries...)
 		}
 	}
-	src := discover.Source{Kind: discover.SourceKind("flows"), Path: strings.Join(args, ","), Files: files, Objects: len(all.Flows), SHA256: hex.EncodeToString(h.Sum(nil))}
+	src := discover.Source{Kind: discover.SourceKind("flows"), Path: strings.Join(args, ","), Files: files, Objects: len(all.Flows), SHA256: hex.EncodeToString(h.Sum(nil)), Notes: missingNotes(all)}
 	return all, src, nil
 }
 
@@ -355,6 +376,37 @@ func findObserver(flag string) (string, error) {
 	return "", fmt.Errorf("stridemap-observer not found next to stridemap, in $%s or on PATH: build it with go build ./cmd/stridemap-observer, or record flows with it elsewhere and merge them with --flows", observerEnv)
 }
 
+// observerPartArgs pass on what decides which parts the observer loads.
+func observerPartArgs(opts observeOptions) []string {
+	var args []string
+	if opts.cgroup != "" {
+		args = append(args, "--cgroup", opts.cgroup)
+	}
+	if len(opts.without) > 0 {
+		args = append(args, "--without", strings.Join(opts.without, ","))
+	}
+	return args
+}
+
+// runObserverCheck runs the observer's --check: which parts work on this
+// kernel.
+func (a *app) runObserverCheck(ctx context.Context, opts observeOptions) error {
+	bin, err := findObserver(opts.observer)
+	if err != nil {
+		return &exitError{code: exitUsage, message: err.Error()}
+	}
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--check"}, observerPartArgs(opts)...)...)
+	cmd.Stdout, cmd.Stderr = a.stdout, a.stderr
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return &exitError{code: exit.ExitCode()} // the observer said why
+		}
+		return fmt.Errorf("run %s: %w", bin, err)
+	}
+	return nil
+}
+
 // observeWithObserver runs stridemap-observer for the duration, shows its
 // progress and returns the flow log it wrote.
 func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*flows.Log, discover.Source, error) {
@@ -374,9 +426,7 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 	if opts.ringBuffer != 0 {
 		args = append(args, "--ring-buffer", fmt.Sprint(opts.ringBuffer))
 	}
-	if opts.cgroup != "" {
-		args = append(args, "--cgroup", opts.cgroup)
-	}
+	args = append(args, observerPartArgs(opts)...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	// Interrupted, the observer still writes what it saw.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
@@ -436,7 +486,7 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 	if len(log.Summaries) > 0 {
 		node = log.Summaries[0].Node
 	}
-	src := discover.Source{Kind: discover.SourceKind("ebpf"), Path: "ebpf:" + node, Objects: len(log.Flows), SHA256: hex.EncodeToString(sum[:])}
+	src := discover.Source{Kind: discover.SourceKind("ebpf"), Path: "ebpf:" + node, Objects: len(log.Flows), SHA256: hex.EncodeToString(sum[:]), Notes: missingNotes(log)}
 	return log, src, nil
 }
 
@@ -449,6 +499,9 @@ func writeObservationSummary(w io.Writer, log *flows.Log) {
 				s.Dropped, s.DecodeErrors, s.Overflow, s.Unattributed)
 		}
 		fmt.Fprintf(w, "observed %d flows on %s in %s from %d events; %s\n", s.Flows, s.Node, s.Duration.Round(time.Millisecond), s.Events, lost)
+		for _, line := range s.MissingLines() {
+			fmt.Fprintln(w, "warning:", line)
+		}
 	}
 }
 

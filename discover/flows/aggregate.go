@@ -54,6 +54,10 @@ type Flow struct {
 	// bytes were not seen, or said nothing, are not counted.
 	Protocols  map[string]uint64 `json:"protocols,omitempty"`
 	Encryption map[string]uint64 `json:"encryption,omitempty"`
+	// Unclassified says the observer could not peek at payloads (the
+	// kernel refused it, or there was no cgroup v2): protocol and
+	// encryption were not looked at, and are unknown.
+	Unclassified bool `json:"unclassified,omitempty"`
 }
 
 // count adds one connection's verdict.

@@ -48,6 +48,16 @@ func (m Missing) String() string {
 	return fmt.Sprintf("%s unavailable: %s; %s", p.Title(), m.Reason, p.Loss())
 }
 
+// MissingLines say what the observer could not see and why, one line a
+// part, naming the node and its kernel.
+func (s Summary) MissingLines() []string {
+	var out []string
+	for _, m := range s.Missing {
+		out = append(out, fmt.Sprintf("%s (kernel %s): %s", s.Node, s.Kernel, m))
+	}
+	return out
+}
+
 // Classified reports whether the observer peeked at payloads to classify
 // protocols and encryption: when it did not, a flow without a protocol
 // was not looked at, rather than unrecognised.

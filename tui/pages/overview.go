@@ -142,6 +142,9 @@ func (p *Overview) scanSection() string {
 		s.FinishedAt.Sub(s.StartedAt).Round(10*time.Millisecond), state)
 	for _, src := range s.Sources {
 		fmt.Fprintf(&b, "  %s %s  %s\n", src.Kind, src.Path, st.Muted.Render(fmt.Sprintf("%d files, %d objects", src.Files, src.Objects)))
+		for _, note := range src.Notes {
+			fmt.Fprintf(&b, "    %s\n", st.Muted.Render(note))
+		}
 	}
 	c := s.Counts
 	var types []string

@@ -98,6 +98,9 @@ type Flow struct {
 	// Protocols and Encryption count connections by what their first
 	// bytes showed (flows.Classify).
 	Protocols, Encryption map[string]uint64
+	// Unclassified: no side classified the flow, and a side was observed
+	// without payload peeking (flows.Flow.Unclassified).
+	Unclassified bool
 	// Evidence are the observed flows this one comes from, one line each.
 	Evidence []string
 }
@@ -132,11 +135,13 @@ func (f *Flow) Encrypted() string {
 // classifiedBy takes the classification of the observed flows that make
 // this one, preferring the client's view.
 func (f *Flow) classifiedBy(sides ...*flows.Flow) {
+	f.Unclassified = false
 	for _, s := range sides {
 		if len(s.Protocols) > 0 || len(s.Encryption) > 0 {
 			f.Protocols, f.Encryption = s.Protocols, s.Encryption
 			return
 		}
+		f.Unclassified = f.Unclassified || s.Unclassified
 	}
 }
 
