@@ -464,22 +464,32 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 		fmt.Fprint(a.stderr, "\r\033[K")
 	}
 	waitErr := cmd.Wait()
+	var log *flows.Log
+	if waitErr == nil {
+		if log, err = flows.ReadLog(bytes.NewReader(out.Bytes())); err != nil {
+			return nil, discover.Source{}, fmt.Errorf("read the observer's flow log: %w", err)
+		}
+	}
+	// The parts the observer's kernel refused are said again, per node,
+	// from the log's summary: once is enough.
+	again := map[string]bool{}
+	if log != nil {
+		for _, line := range missingNotes(log) {
+			again["warning: "+line] = true
+		}
+	}
 	for _, m := range messages {
-		if waitErr == nil || !strings.HasPrefix(m, "stridemap-observer: ") {
+		if !again[m] && (waitErr == nil || !strings.HasPrefix(m, "stridemap-observer: ")) {
 			fmt.Fprintln(a.stderr, "observer:", m)
 		}
 	}
 	if waitErr != nil {
 		msg := strings.Join(messages, "; ")
 		hint := ""
-		if strings.Contains(msg, "load eBPF") {
+		if strings.Contains(msg, "permission denied") {
 			hint = fmt.Sprintf(" (the observer needs root, or: sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep %s)", bin)
 		}
 		return nil, discover.Source{}, fmt.Errorf("%s: %w: %s%s", filepath.Base(bin), waitErr, msg, hint)
-	}
-	log, err := flows.ReadLog(bytes.NewReader(out.Bytes()))
-	if err != nil {
-		return nil, discover.Source{}, fmt.Errorf("read the observer's flow log: %w", err)
 	}
 	sum := sha256.Sum256(out.Bytes())
 	node := ""

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stridemap/stridemap/discover/flows/bpf"
 	"github.com/stridemap/stridemap/discover/flows/flowstest"
 	"github.com/stridemap/stridemap/model"
 )
@@ -52,6 +53,18 @@ func selfSigned(t *testing.T, name string) tls.Certificate {
 // nothing may be lost.
 func TestObserveEndToEnd(t *testing.T) {
 	flowstest.NeedRoot(t)
+	t.Run("every part", func(t *testing.T) { runShopCalls(t, nil) })
+	// As on a kernel that refuses every optional part: the flows are
+	// merged all the same, their protocol and encryption unknown, and
+	// what is missing is said once and recorded with the scan.
+	t.Run("without optional parts", func(t *testing.T) {
+		runShopCalls(t, []string{"listener-adoption", "protocol-peek", "aggregation"})
+	})
+}
+
+// runShopCalls runs the shop's calls between lab pods under "stridemap
+// observe", the observer without the parts named, and checks the scan.
+func runShopCalls(t *testing.T, without []string) {
 	lab := flowstest.NewLab(t)
 	pods := map[string]*flowstest.Pod{}
 	ips := map[string]netip.Addr{"audit": netip.MustParseAddr("10.200.0.200")} // declared, never runs
@@ -100,7 +113,11 @@ func TestObserveEndToEnd(t *testing.T) {
 
 	c := newCLI(t)
 	c.mustRun("scan", "-f", filepath.Join(dir, "shop.yaml"))
-	wait := startObserving(t, c, bin, 3*time.Second, "--inventory", filepath.Join(dir, "pods.json"))
+	args := []string{"--inventory", filepath.Join(dir, "pods.json")}
+	if len(without) > 0 {
+		args = append(args, "--without", strings.Join(without, ","))
+	}
+	wait := startObserving(t, c, bin, 3*time.Second, args...)
 
 	get := func(from, url string, n int) {
 		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
@@ -164,9 +181,27 @@ func TestObserveEndToEnd(t *testing.T) {
 			continue
 		}
 		o := e.Observation
+		peeked := !slices.Contains(without, "protocol-peek")
+		if !peeked {
+			w.protocol, w.encryption = "", "" // not looked at: unknown
+		}
 		if o.Connections != w.n || o.BytesSent == 0 || o.BytesReceived == 0 || !slices.Equal(o.Sources, []string{"ebpf"}) ||
-			o.Protocol != w.protocol || o.Encryption != w.encryption {
-			t.Errorf("%s: want %d connections with bytes, %q, %s; got %+v", id, w.n, w.protocol, w.encryption, o)
+			o.Protocol != w.protocol || o.Encryption != w.encryption || o.Unclassified == peeked {
+			t.Errorf("%s: want %d connections with bytes, %q, %s, unclassified %v; got %+v", id, w.n, w.protocol, w.encryption, !peeked, o)
+		}
+		if !peeked && e.Encryption == model.EncryptionPlaintext {
+			t.Errorf("%s: encryption %s, from %s, though nothing was classified", id, e.Encryption, e.EncryptionSource)
+		}
+	}
+	// Each part left out is said once, and recorded in the scan's sources.
+	sources := c.mustRun("scans", "--format", "json").stdout
+	for _, part := range without {
+		title := bpf.Part(part).Title() + " unavailable: " + bpf.ErrTurnedOff.Error()
+		if n := strings.Count(r.stderr, title); n != 1 {
+			t.Errorf("observe says %q %d times, want once:\n%s", title, n, r.stderr)
+		}
+		if !strings.Contains(sources, title) {
+			t.Errorf("the scan's sources do not record %q:\n%s", title, sources)
 		}
 	}
 	if !strings.Contains(r.stdout, "Declared, not observed: 1\n  workload:shop/frontend->workload:shop/audit:9000") {
