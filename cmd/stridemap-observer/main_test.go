@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cilium/ebpf"
 
 	"github.com/stridemap/stridemap/discover/flows"
 )
@@ -222,4 +225,103 @@ func connectOnce(t *testing.T, payload []byte) uint16 {
 	}
 	c.Close()
 	return uint16(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// TestObserverFaults: what this machine cannot do is said in one line.
+// Without CAP_BPF the observer cannot observe at all: exit 2. Without
+// CAP_NET_ADMIN it cannot classify protocols: it says so once, records it
+// in the flow log, and observes the rest. Either way no program it loaded
+// stays loaded once it has exited (bpftool prog would list it: the same
+// list the kernel gives here).
+func TestObserverFaults(t *testing.T) {
+	needRoot(t, "setting file capabilities needs root")
+	for _, tool := range []string{"setcap", "setpriv"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not installed: .ci/deps.sh installs it", tool)
+		}
+	}
+	dir, err := os.MkdirTemp("", "stridemap-observer-faults-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil { // nobody must reach the binary
+		t.Fatal(err)
+	}
+	bin := buildObserver(t, dir)
+	asNobody := func(t *testing.T, caps string, args ...string) (code int, stdout, stderr string) {
+		t.Helper()
+		_ = exec.Command("setcap", "-r", bin).Run() // fails when it has none
+		if caps != "" {
+			if out, err := exec.Command("setcap", caps, bin).CombinedOutput(); err != nil {
+				t.Fatalf("this filesystem does not take file capabilities: %v\n%s", err, out)
+			}
+		}
+		cmd := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--", bin}, args...)...)
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+		return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
+	}
+
+	t.Run("without CAP_BPF", func(t *testing.T) {
+		code, _, stderr := asNobody(t, "", "--duration", "1s", "--progress", "0")
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != 2 || len(lines) != 1 || !strings.Contains(lines[0], "permission denied: run as root, or with CAP_BPF and CAP_PERFMON") {
+			t.Errorf("want exit 2 and one line naming the capabilities; got exit %d:\n%s", code, stderr)
+		}
+		noProgramsOf(t, 65534)
+	})
+	t.Run("without CAP_NET_ADMIN", func(t *testing.T) {
+		code, stdout, stderr := asNobody(t, "cap_bpf,cap_perfmon+ep", "--duration", "1s", "--progress", "0")
+		if code != 0 {
+			t.Fatalf("the observer should observe without protocol classification: exit %d\n%s", code, stderr)
+		}
+		if n := strings.Count(stderr, "protocol classification unavailable: "); n != 1 || !strings.Contains(stderr, "CAP_NET_ADMIN") {
+			t.Errorf("want one line saying protocol classification needs CAP_NET_ADMIN, got %d:\n%s", n, stderr)
+		}
+		log, err := flows.ReadLog(strings.NewReader(stdout))
+		if err != nil || len(log.Summaries) != 1 {
+			t.Fatalf("flow log: %v %+v", err, log)
+		}
+		if s := log.Summaries[0]; s.Classified() || len(s.Missing) != 1 || s.Kernel == "" {
+			t.Errorf("the summary should record protocol-peek missing on its kernel: %+v", s)
+		}
+		noProgramsOf(t, 65534)
+	})
+	t.Run("not a cgroup", func(t *testing.T) {
+		code, _, stderr := asNobody(t, "", "--cgroup", dir)
+		if code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "is not a cgroup v2 directory") {
+			t.Errorf("want exit 2 and one line; got exit %d:\n%s", code, stderr)
+		}
+	})
+}
+
+// noProgramsOf fails the test when an eBPF program created by uid is
+// loaded.
+func noProgramsOf(t *testing.T, uid uint32) {
+	t.Helper()
+	for id := ebpf.ProgramID(0); ; {
+		next, err := ebpf.ProgramGetNextID(id)
+		if err != nil {
+			return // the last one
+		}
+		id = next
+		p, err := ebpf.NewProgramFromID(id)
+		if err != nil {
+			continue // unloaded meanwhile
+		}
+		info, err := p.Info()
+		p.Close()
+		if err != nil {
+			continue
+		}
+		if by, ok := info.CreatedByUID(); ok && by == uid {
+			t.Errorf("program %d (%s), loaded by uid %d, outlived the observer", id, info.Name, uid)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 )
 
 // Options tune loading.
@@ -115,6 +116,9 @@ func loadConnections(spec *ebpf.CollectionSpec, shared *ebpf.CollectionOptions, 
 // loadPeek loads both payload-peeking programs, or neither.
 func loadPeek(spec *ebpf.CollectionSpec, shared *ebpf.CollectionOptions) (egress, ingress *ebpf.Program, err error) {
 	if egress, err = loadProgram(spec, shared, flowProgPeekEgress); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			err = fmt.Errorf("%w (cgroup_skb programs need CAP_NET_ADMIN)", err)
+		}
 		return nil, nil, err
 	}
 	if ingress, err = loadProgram(spec, shared, flowProgPeekIngress); err != nil {
