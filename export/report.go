@@ -131,6 +131,10 @@ type WireSummary struct {
 	// Plaintext counts flows seen in clear whose declaration says TLS or
 	// mTLS.
 	Plaintext int `json:"plaintext"`
+	// Unclassified counts flows whose protocol and encryption are unknown
+	// because the observer could not peek at payloads where they were
+	// seen (model.Observation.Unclassified).
+	Unclassified int `json:"unclassified"`
 }
 
 // AttackPath is a chain of flows from the internet to an element holding
@@ -533,6 +537,9 @@ func wireSummary(g *model.Graph) *WireSummary {
 			w.Observed++
 			if o := e.Observation; o != nil && o.Encryption == model.EncryptionPlaintext && (e.Encryption == model.EncryptionTLS || e.Encryption == model.EncryptionMTLS) {
 				w.Plaintext++
+			}
+			if o := e.Observation; o != nil && o.Unclassified {
+				w.Unclassified++
 			}
 		}
 	}

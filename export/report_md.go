@@ -32,7 +32,7 @@ func WriteReportMarkdown(w io.Writer, r *Report) error {
 	p("| Flows | %d, %d in plaintext |\n", s.Flows, s.PlaintextFlows)
 	p("| Entry points from the internet | %d |\n", s.EntryPoints)
 	if w := s.Wire; w != nil {
-		p("| Seen on the wire | %d flows; %d declared by no manifest, %d declared and never seen, %d in plaintext where encryption is declared |\n", w.Observed, w.Undeclared, w.Unseen, w.Plaintext)
+		p("| Seen on the wire | %d flows; %d declared by no manifest, %d declared and never seen, %d in plaintext where encryption is declared, %d not classified (the observer could not peek at payloads) |\n", w.Observed, w.Undeclared, w.Unseen, w.Plaintext, w.Unclassified)
 	}
 	p("| Findings | %d, %d open (%s) |\n", s.Findings, s.Open, dashIfEmpty(s.OpenBySeverity.String()))
 	if s.HighestOpen != "" {

@@ -316,7 +316,8 @@ func TestReportComparesTheWire(t *testing.T) {
 		}
 		seen++
 	}
-	g.Edges = append(g.Edges, model.Edge{ID: "x->y:1", From: g.Edges[0].From, To: g.Edges[0].To, Port: 1, Observed: true, Observation: &model.Observation{Connections: 1}})
+	// One seen where the observer could not peek at payloads.
+	g.Edges = append(g.Edges, model.Edge{ID: "x->y:1", From: g.Edges[0].From, To: g.Edges[0].To, Port: 1, Observed: true, Observation: &model.Observation{Connections: 1, Unclassified: true}})
 	declared := 0
 	for _, e := range g.Edges {
 		if e.Declared {
@@ -324,7 +325,7 @@ func TestReportComparesTheWire(t *testing.T) {
 		}
 	}
 	r := report(t, scanned{graph: &g, findings: s.findings}, export.Scope{})
-	want := export.WireSummary{Observed: 3, Undeclared: 1, Unseen: declared - 2, Plaintext: 1}
+	want := export.WireSummary{Observed: 3, Undeclared: 1, Unseen: declared - 2, Plaintext: 1, Unclassified: 1}
 	if w := r.Summary.Wire; w == nil || *w != want {
 		t.Fatalf("wire summary %+v, want %+v", w, want)
 	}
@@ -332,14 +333,14 @@ func TestReportComparesTheWire(t *testing.T) {
 	if err := export.WriteReportMarkdown(&md, r); err != nil {
 		t.Fatal(err)
 	}
-	if line := fmt.Sprintf("| Seen on the wire | 3 flows; 1 declared by no manifest, %d declared and never seen, 1 in plaintext where encryption is declared |", declared-2); !strings.Contains(md.String(), line) {
+	if line := fmt.Sprintf("| Seen on the wire | 3 flows; 1 declared by no manifest, %d declared and never seen, 1 in plaintext where encryption is declared, 1 not classified (the observer could not peek at payloads) |", declared-2); !strings.Contains(md.String(), line) {
 		t.Errorf("Markdown lacks %q", line)
 	}
 	var h bytes.Buffer
 	if err := export.WriteReportHTML(context.Background(), &h, r, export.HTMLOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(h.String(), "flows seen on the wire") {
+	if !strings.Contains(h.String(), "flows seen on the wire") || !strings.Contains(h.String(), "1 not classified") {
 		t.Error("the HTML summary lacks the wire card")
 	}
 }
