@@ -17,11 +17,11 @@ import (
 // checkKernel probes for what every part of flow.c needs before anything
 // is loaded, so that a kernel without it gets one sentence naming what is
 // missing instead of a verifier log.
-func checkKernel() error {
+func checkKernel(types *btf.Cache) error {
 	if err := features.HaveMapType(ebpf.Hash); errors.Is(err, unix.EPERM) {
 		return errors.New("permission denied: run as root, or with CAP_BPF and CAP_PERFMON (and CAP_NET_ADMIN to classify protocols)")
 	}
-	kernel, err := btf.LoadKernelSpec()
+	kernel, err := types.Kernel()
 	if err != nil {
 		return fmt.Errorf("kernel %s has no BTF (/sys/kernel/btf/vmlinux): the observer needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, as every major distribution's is (%w)", Release(), err)
 	}

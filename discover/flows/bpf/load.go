@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 )
@@ -48,7 +49,9 @@ var ErrLoad = errors.New("load eBPF flow program")
 // optional part costs that part only (see Parts): Load fails only when the
 // Connections program cannot load, and Parts says what is missing.
 func Load(opts Options) (*Objects, error) {
-	if err := checkKernel(); err != nil {
+	// Every program is relocated against the kernel's types: read them once.
+	types := btf.NewCache()
+	if err := checkKernel(types); err != nil {
 		return nil, &loadFailure{fmt.Sprintf("%v: %v", ErrLoad, err), err}
 	}
 	spec, err := loadFlow()
@@ -71,7 +74,7 @@ func Load(opts Options) (*Objects, error) {
 	shared := &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{
 		flowMapAdopted: o.maps.Adopted, flowMapDrops: o.maps.Drops, flowMapEvents: o.maps.Events,
 		flowMapFlows: o.maps.Flows, flowMapOwners: o.maps.Owners,
-	}}
+	}, Cache: types}
 
 	// The connections program counts busy flows in place unless the
 	// verifier refuses that part, or it is turned off: then it reports
