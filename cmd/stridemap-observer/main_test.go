@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 
@@ -302,13 +304,32 @@ func TestObserverFaults(t *testing.T) {
 }
 
 // noProgramsOf fails the test when an eBPF program created by uid is
-// loaded.
+// still loaded after a while: the kernel frees a program some time after
+// the last file referring to it is closed.
 func noProgramsOf(t *testing.T, uid uint32) {
 	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := programsOf(uid)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("programs loaded by uid %d outlived the observer: %s", uid, strings.Join(left, ", "))
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// programsOf lists the loaded eBPF programs created by uid, as bpftool prog
+// would: "ID (NAME)".
+func programsOf(uid uint32) []string {
+	var out []string
 	for id := ebpf.ProgramID(0); ; {
 		next, err := ebpf.ProgramGetNextID(id)
 		if err != nil {
-			return // the last one
+			return out // the last one
 		}
 		id = next
 		p, err := ebpf.NewProgramFromID(id)
@@ -321,7 +342,7 @@ func noProgramsOf(t *testing.T, uid uint32) {
 			continue
 		}
 		if by, ok := info.CreatedByUID(); ok && by == uid {
-			t.Errorf("program %d (%s), loaded by uid %d, outlived the observer", id, info.Name, uid)
+			out = append(out, fmt.Sprintf("%d (%s)", id, info.Name))
 		}
 	}
 }

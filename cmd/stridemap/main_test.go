@@ -41,8 +41,15 @@ func newCLI(t *testing.T) *cli {
 
 func (c *cli) run(stdin string, args ...string) result {
 	c.t.Helper()
+	return c.runContext(context.Background(), stdin, args...)
+}
+
+// runContext runs stridemap until it ends or ctx is done, as an
+// interrupt (Ctrl-C) would stop it.
+func (c *cli) runContext(ctx context.Context, stdin string, args ...string) result {
+	c.t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), append([]string{"--db", c.db}, args...), strings.NewReader(stdin), &stdout, &stderr)
+	code := run(ctx, append([]string{"--db", c.db}, args...), strings.NewReader(stdin), &stdout, &stderr)
 	return result{code, stdout.String(), stderr.String()}
 }
 

@@ -464,6 +464,9 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 		fmt.Fprint(a.stderr, "\r\033[K")
 	}
 	waitErr := cmd.Wait()
+	if waitErr != nil && ctx.Err() != nil && cmd.ProcessState != nil && cmd.ProcessState.Success() {
+		waitErr = nil // interrupted: the observer wrote what it saw, which is merged
+	}
 	var log *flows.Log
 	if waitErr == nil {
 		if log, err = flows.ReadLog(bytes.NewReader(out.Bytes())); err != nil {

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/util/uuid"
 
@@ -122,7 +121,7 @@ func TestObserveResolvesByCgroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, wait := scanThenObserve(t, cgroupShop, inventory, 3*time.Second)
+	c, wait := scanThenObserve(t, cgroupShop, inventory)
 	// The observer learns who owns a listener when it sees listen(): the
 	// server starts (as a pod may) while it observes.
 	api.StartServer(8080)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,18 +34,26 @@ func buildObserver(t *testing.T, dir string) string {
 	return bin
 }
 
-// startObserving runs "stridemap observe" with the observer bin for
-// duration, merging into the latest scan, and returns once the observer
-// has attached. The function it returns waits for observe to end, fails
-// the test unless it succeeded and lost nothing, and returns its result.
-func startObserving(t *testing.T, c *cli, bin string, duration time.Duration, args ...string) (wait func() result) {
+// maxObserving bounds how long the lab tests observe: they interrupt
+// "stridemap observe" once their calls are done, which takes longer on a
+// kernel emulated without KVM (the kernel matrix) than here.
+const maxObserving = 2 * time.Minute
+
+// startObserving runs "stridemap observe" with the observer bin, merging
+// into the latest scan, and returns once the observer has attached. The
+// function it returns interrupts observe, as Ctrl-C would, waits for it to
+// end, fails the test unless it succeeded and lost nothing, and returns
+// its result.
+func startObserving(t *testing.T, c *cli, bin string, args ...string) (wait func() result) {
 	t.Helper()
 	ready := make(chan struct{})
 	onObserving = func() { close(ready) }
 	t.Cleanup(func() { onObserving = nil })
 	done := make(chan result, 1)
+	ctx, interrupt := context.WithCancel(context.Background())
+	t.Cleanup(interrupt)
 	go func() {
-		done <- c.run("", append([]string{"observe", "--duration", duration.String(), "--observer", bin}, args...)...)
+		done <- c.runContext(ctx, "", append([]string{"observe", "--duration", maxObserving.String(), "--observer", bin}, args...)...)
 	}()
 	select {
 	case <-ready:
@@ -55,6 +64,9 @@ func startObserving(t *testing.T, c *cli, bin string, duration time.Duration, ar
 	}
 	return func() result {
 		t.Helper()
+		// The last connections' close may still be on its way to the kernel.
+		time.Sleep(300 * time.Millisecond)
+		interrupt()
 		r := <-done
 		if r.code != 0 {
 			t.Fatalf("observe: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -66,9 +78,9 @@ func startObserving(t *testing.T, c *cli, bin string, duration time.Duration, ar
 	}
 }
 
-// scanThenObserve scans manifests, then starts "stridemap observe" for d
-// with the real observer, its pods named by inventory (a kubectl List).
-func scanThenObserve(t *testing.T, manifests string, inventory []byte, d time.Duration) (c *cli, wait func() result) {
+// scanThenObserve scans manifests, then starts "stridemap observe" with
+// the real observer, its pods named by inventory (a kubectl List).
+func scanThenObserve(t *testing.T, manifests string, inventory []byte) (c *cli, wait func() result) {
 	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "shop.yaml"), manifests)
@@ -76,5 +88,5 @@ func scanThenObserve(t *testing.T, manifests string, inventory []byte, d time.Du
 	bin := buildObserver(t, dir)
 	c = newCLI(t)
 	c.mustRun("scan", "-f", filepath.Join(dir, "shop.yaml"))
-	return c, startObserving(t, c, bin, d, "--inventory", filepath.Join(dir, "pods.json"))
+	return c, startObserving(t, c, bin, "--inventory", filepath.Join(dir, "pods.json"))
 }

@@ -117,7 +117,7 @@ func runShopCalls(t *testing.T, without []string) {
 	if len(without) > 0 {
 		args = append(args, "--without", strings.Join(without, ","))
 	}
-	wait := startObserving(t, c, bin, 3*time.Second, args...)
+	wait := startObserving(t, c, bin, args...)
 
 	get := func(from, url string, n int) {
 		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{

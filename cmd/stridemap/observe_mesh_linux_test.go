@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/util/uuid"
 
@@ -85,7 +84,7 @@ func TestObserveThroughMeshSidecars(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, wait := scanThenObserve(t, meshShop, inventory, 4*time.Second)
+	c, wait := scanThenObserve(t, meshShop, inventory)
 	// The observer learns who owns a listener when it sees listen(): the
 	// sidecars and the server start while it observes.
 	cart.StartMeshSidecar(flowstest.MeshSidecar{Cgroup: flowstest.SystemdCgroup(cartUID, container(3))})

@@ -72,8 +72,8 @@ func Check(ctx context.Context, cfg Config) KernelCheck {
 	o, err := Open(cfg)
 	if err != nil {
 		row(string(bpf.Connections), true, false, err.Error())
-		for _, p := range bpf.Parts[1:] {
-			row(string(p), false, false, "not tried: the required part did not load")
+		for _, p := range append([]string{Owners}, partNames(bpf.Parts[1:])...) {
+			row(p, false, false, "not tried: the required part did not load")
 		}
 		return report
 	}
@@ -173,6 +173,14 @@ func listenCheck() (fd int, port uint16, err error) {
 		return -1, 0, err
 	}
 	return fd, uint16(sa.(*unix.SockaddrInet4).Port), nil
+}
+
+func partNames(parts []bpf.Part) []string {
+	names := make([]string, len(parts))
+	for i, p := range parts {
+		names[i] = string(p)
+	}
+	return names
 }
 
 // serveCheck answers every connection with a line, like a small server,

@@ -41,7 +41,7 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define TASK_COMM_LEN 16
-#define E2BIG 7 // errno: a map is full
+#define EEXIST 17 // errno: the key is in the map already
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -357,9 +357,11 @@ static __always_inline int open_counted(struct sock *sk, __u8 family, struct own
 		fresh.last_ns = now;
 		fresh.pid = o->pid;
 		__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
-		// Fails when the map is full, or when another CPU added the flow
-		// just now: either way this connection is reported.
-		if (bpf_map_update_elem(&flows, &k, &fresh, BPF_NOEXIST) == -E2BIG)
+		// Fails when another CPU added the flow just now, or when the
+		// map is full (E2BIG, or ENOMEM on 6.1): either way this
+		// connection is reported, and only the second is worth a count.
+		long err = bpf_map_update_elem(&flows, &k, &fresh, BPF_NOEXIST);
+		if (err && err != -EEXIST)
 			count_drop(DROP_FLOWS_FULL);
 		return 0;
 	}

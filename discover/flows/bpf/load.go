@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,6 +54,11 @@ func Load(opts Options) (*Objects, error) {
 	types := btf.NewCache()
 	if err := checkKernel(types); err != nil {
 		return nil, &loadFailure{fmt.Sprintf("%v: %v", ErrLoad, err), err}
+	}
+	// Before 5.11 the kernel charges eBPF memory to RLIMIT_MEMLOCK, whose
+	// default is far below a ring buffer's size; later kernels ignore it.
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, &loadFailure{fmt.Sprintf("%v: lift the locked-memory limit (RLIMIT_MEMLOCK) eBPF maps count against on this kernel: %v", ErrLoad, err), err}
 	}
 	spec, err := loadFlow()
 	if err != nil {
