@@ -4,7 +4,7 @@ BIN      := bin/stridemap
 DEMO_DB  := .stridemap/demo.db
 STATICCHECK := $(GO) tool staticcheck
 
-.PHONY: build demo test bench lint fuzz clean
+.PHONY: build demo test test-kernels bench lint fuzz clean
 
 # stridemap, and the two helpers it runs: stridemap-render draws with Graphviz,
 # stridemap-observer attaches the eBPF programs (as root) for "stridemap observe".
@@ -27,10 +27,19 @@ demo: build
 	@echo "Review it in the terminal: ./$(BIN) --db $(DEMO_DB) tui"
 	@echo "Or list the threats:       ./$(BIN) --db $(DEMO_DB) findings --severity high"
 
-# vet, staticcheck and every test (with the race detector). Tests that need
-# ../shared/corpus or root run in CI and skip with a message elsewhere.
+# vet, staticcheck and every test (with the race detector), then the eBPF
+# tests under other kernels. Tests that need ../shared/corpus or root run in
+# CI and skip with a message elsewhere.
 test: lint
 	$(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory test-kernels
+
+# The eBPF and network-namespace tests under each of a set of Debian kernels,
+# booted with QEMU, and which eBPF parts load on each (.ci/kernel-matrix.sh
+# says how; sudo .ci/kernel-matrix.sh --update-readme rewrites README's
+# table). As root with QEMU, else it skips with a message; in CI it must run.
+test-kernels:
+	.ci/kernel-matrix.sh
 
 lint:
 	$(GO) vet ./...

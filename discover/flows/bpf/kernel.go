@@ -59,7 +59,7 @@ func loadError(err error) error {
 	case lockdown() == "confidentiality":
 		return &loadFailure{fmt.Sprintf("%v: the kernel is locked down (confidentiality), which refuses eBPF programs that read kernel memory: boot with lockdown=integrity", ErrLoad), err}
 	case isVerifier:
-		return &loadFailure{fmt.Sprintf("%v: kernel %s %s; the observer is tested on Linux 5.15 and newer (the README lists the kernels)", ErrLoad, Release(), Reason(err)), err}
+		return &loadFailure{fmt.Sprintf("%v: kernel %s %s; the README's table lists the kernels the observer is tested on", ErrLoad, Release(), Reason(err)), err}
 	}
 	return &loadFailure{fmt.Sprintf("%v: %v", ErrLoad, err), err}
 }
