@@ -123,24 +123,7 @@ func TestObserverBinary(t *testing.T) {
 // observe and classify, and the
 // observer clears those capabilities once attached.
 func TestObserverWithFileCapabilities(t *testing.T) {
-	needRoot(t, "setting file capabilities needs root")
-	for _, tool := range []string{"setcap", "setpriv"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "" {
-				t.Skipf("%s not installed (libcap2-bin, util-linux)", tool)
-			}
-			t.Fatalf("%s not installed: .ci/deps.sh installs it", tool)
-		}
-	}
-	dir, err := os.MkdirTemp("", "stridemap-observer-caps-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil { // nobody must reach the binary
-		t.Fatal(err)
-	}
-	bin := buildObserver(t, dir)
+	bin := observerForNobody(t)
 	if out, err := exec.Command("setcap", "cap_bpf,cap_perfmon,cap_net_admin+ep", bin).CombinedOutput(); err != nil {
 		t.Skipf("this filesystem does not take file capabilities: %v\n%s", err, out)
 	}
@@ -157,6 +140,31 @@ func TestObserverWithFileCapabilities(t *testing.T) {
 	if err != nil || len(log.Summaries) != 1 {
 		t.Errorf("flow log: %v %+v", err, log)
 	}
+}
+
+// observerForNobody builds the observer where the user nobody can run it,
+// for tests that give it file capabilities (setcap) and run it as nobody
+// (setpriv).
+func observerForNobody(t *testing.T) string {
+	t.Helper()
+	needRoot(t, "setting file capabilities needs root")
+	for _, tool := range []string{"setcap", "setpriv"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "" {
+				t.Skipf("%s not installed (libcap2-bin, util-linux)", tool)
+			}
+			t.Fatalf("%s not installed: .ci/deps.sh installs it", tool)
+		}
+	}
+	dir, err := os.MkdirTemp("", "stridemap-observer-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil { // nobody must reach the binary
+		t.Fatal(err)
+	}
+	return buildObserver(t, dir)
 }
 
 // needRoot skips a test that needs root when not run as root, except in
@@ -249,21 +257,7 @@ func connectOnce(t *testing.T, payload []byte) uint16 {
 // stays loaded once it has exited (bpftool prog would list it: the same
 // list the kernel gives here).
 func TestObserverFaults(t *testing.T) {
-	needRoot(t, "setting file capabilities needs root")
-	for _, tool := range []string{"setcap", "setpriv"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not installed: .ci/deps.sh installs it", tool)
-		}
-	}
-	dir, err := os.MkdirTemp("", "stridemap-observer-faults-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil { // nobody must reach the binary
-		t.Fatal(err)
-	}
-	bin := buildObserver(t, dir)
+	bin := observerForNobody(t)
 	asNobody := func(t *testing.T, caps string, args ...string) (code int, stdout, stderr string) {
 		t.Helper()
 		_ = exec.Command("setcap", "-r", bin).Run() // fails when it has none
@@ -309,7 +303,7 @@ func TestObserverFaults(t *testing.T) {
 		noProgramsOf(t, 65534)
 	})
 	t.Run("not a cgroup", func(t *testing.T) {
-		code, _, stderr := asNobody(t, "", "--cgroup", dir)
+		code, _, stderr := asNobody(t, "", "--cgroup", filepath.Dir(bin))
 		if code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "is not a cgroup v2 directory") {
 			t.Errorf("want exit 2 and one line; got exit %d:\n%s", code, stderr)
 		}
