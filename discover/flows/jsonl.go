@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/stridemap/stridemap/discover/flows/bpf"
@@ -49,13 +50,22 @@ func (m Missing) String() string {
 }
 
 // MissingLines say what the observer could not see and why, one line a
-// part, naming the node and its kernel.
+// part, naming the node and its kernel. A flow log is input: control
+// characters in it are escaped, never sent to a terminal.
 func (s Summary) MissingLines() []string {
 	var out []string
 	for _, m := range s.Missing {
-		out = append(out, fmt.Sprintf("%s (kernel %s): %s", s.Node, s.Kernel, m))
+		m.Part, m.Reason = graphic(m.Part), graphic(m.Reason)
+		out = append(out, fmt.Sprintf("%s (kernel %s): %s", graphic(s.Node), graphic(s.Kernel), m))
 	}
 	return out
+}
+
+// graphic escapes what is not a graphic character (controls, bidi
+// overrides) as Go would quote it.
+func graphic(s string) string {
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
 }
 
 // Classified reports whether the observer peeked at payloads to classify

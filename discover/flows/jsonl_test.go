@@ -61,3 +61,12 @@ func TestReadLogErrors(t *testing.T) {
 		t.Errorf("%v is not ErrNotFlowLog", err)
 	}
 }
+
+// TestMissingLinesEscape: a flow log's text reaches a terminal escaped.
+func TestMissingLinesEscape(t *testing.T) {
+	s := Summary{Node: "node\x1b]0;pwned\x07", Kernel: "6.1\u202e", Missing: []Missing{{Part: "protocol-peek", Reason: "no\x1b[2J"}}}
+	lines := s.MissingLines()
+	if len(lines) != 1 || strings.ContainsAny(lines[0], "\x1b\x07\u202e") || !strings.Contains(lines[0], `node\x1b]0;pwned\a (kernel 6.1\u202e): protocol classification unavailable: no\x1b[2J`) {
+		t.Errorf("MissingLines = %q", lines)
+	}
+}
