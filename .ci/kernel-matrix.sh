@@ -41,7 +41,8 @@
 # $TMPDIR), STRIDEMAP_KERNEL_TIMEOUT (seconds per kernel, default 900),
 # STRIDEMAP_KERNEL_TESTS (some of the test binaries: "bpf flows"),
 # STRIDEMAP_HYBRID_CGROUP (series booted with hybrid cgroups, default 6.1),
-# STRIDEMAP_KERNELS_REFUSED (series the observer must refuse, default 5.10).
+# STRIDEMAP_KERNELS_REFUSED (series the observer must refuse, default 5.10),
+# STRIDEMAP_KERNEL_ARGS (more kernel command line, e.g. lockdown=confidentiality).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -246,7 +247,7 @@ boot() {
 	timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2G \
 		-nodefaults -no-user-config -display none -serial stdio -no-reboot \
 		-kernel "$k/vmlinuz" -initrd "$work/initrd.cpio" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=3 mitigations=off random.trust_cpu=on stridemap.cgroup=$cg stridemap.tests=$tests stridemap.timeout=$((timeout / 3))s" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=3 mitigations=off random.trust_cpu=on stridemap.cgroup=$cg stridemap.tests=$tests stridemap.timeout=$((timeout / 3))s ${STRIDEMAP_KERNEL_ARGS:-}" \
 		</dev/null 2>&1 | tr -d '\r' >"$log" || true
 	rm -f "$work/initrd.cpio"
 }

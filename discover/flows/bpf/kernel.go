@@ -106,7 +106,17 @@ func Reason(err error) string {
 			strings.HasPrefix(line, "stack depth") {
 			continue
 		}
-		return "refused by the verifier: " + line
+		return "refused by the verifier: " + line + lockdownNote()
 	}
-	return "refused by the verifier: " + verr.Cause.Error()
+	return "refused by the verifier: " + verr.Cause.Error() + lockdownNote()
+}
+
+// lockdownNote says why a verifier may refuse helpers that read kernel
+// memory (bpf_probe_read_kernel*): a kernel locked down for
+// confidentiality refuses them.
+func lockdownNote() string {
+	if lockdown() == "confidentiality" {
+		return " (the kernel is locked down for confidentiality, which refuses reading kernel memory)"
+	}
+	return ""
 }
