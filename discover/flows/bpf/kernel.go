@@ -18,10 +18,16 @@ import (
 // is loaded, so that a kernel without it gets one sentence naming what is
 // missing instead of a verifier log.
 func checkKernel(types *btf.Cache) error {
-	if err := features.HaveMapType(ebpf.Hash); errors.Is(err, unix.EPERM) {
+	return kernelLacks(types.Kernel, features.HaveMapType)
+}
+
+// kernelLacks is checkKernel with its probes passed in: the kernel's types,
+// and whether a map type can be made.
+func kernelLacks(kernelTypes func() (*btf.Spec, error), haveMapType func(ebpf.MapType) error) error {
+	if err := haveMapType(ebpf.Hash); errors.Is(err, unix.EPERM) {
 		return errors.New("permission denied: run as root, or with CAP_BPF and CAP_PERFMON (and CAP_NET_ADMIN to classify protocols)")
 	}
-	kernel, err := types.Kernel()
+	kernel, err := kernelTypes()
 	if err != nil {
 		return fmt.Errorf("kernel %s has no BTF (/sys/kernel/btf/vmlinux): the observer needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, as every major distribution's is (%w)", Release(), err)
 	}
@@ -32,7 +38,7 @@ func checkKernel(types *btf.Cache) error {
 		mt   ebpf.MapType
 		what string
 	}{{ebpf.RingBuf, "BPF ring buffers (Linux 5.8 and newer)"}, {ebpf.SkStorage, "socket storage maps (Linux 5.2 and newer)"}} {
-		if err := features.HaveMapType(need.mt); errors.Is(err, ebpf.ErrNotSupported) {
+		if err := haveMapType(need.mt); errors.Is(err, ebpf.ErrNotSupported) {
 			return fmt.Errorf("kernel %s has no %s", Release(), need.what)
 		}
 	}
