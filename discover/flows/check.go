@@ -142,7 +142,11 @@ func Check(ctx context.Context, cfg Config) KernelCheck {
 		}
 		row(string(part), false, ok, detail)
 	}
-	tried(bpf.ListenerAdoption, adopted, "a server listening before the observer started is found with its owner")
+	adoption := "a server listening before the observer started is found with its owner"
+	if !adopted {
+		adoption = "a server listening before the observer started was not found"
+	}
+	tried(bpf.ListenerAdoption, adopted, adoption)
 	tried(bpf.ProtocolPeek, payloads > 0, fmt.Sprintf("first bytes of %d connection directions read", payloads))
 	tried(bpf.Aggregation, counted > 0, fmt.Sprintf("%d connections counted in the kernel", counted))
 	return report
