@@ -12,24 +12,6 @@ import (
 	"github.com/stridemap/stridemap/catalog"
 )
 
-// loadedCatalog is a catalog and a line that says where its rules came from.
-type loadedCatalog struct {
-	catalog     *catalog.Catalog
-	description string
-}
-
-func loadCatalog(dirs []string) (loadedCatalog, error) {
-	c, err := catalog.Load(dirs...)
-	if err != nil {
-		return loadedCatalog{}, err
-	}
-	desc := fmt.Sprintf("builtin + %s (%d rules)", strings.Join(dirs, " + "), len(c.Rules))
-	if len(dirs) == 0 {
-		desc = fmt.Sprintf("builtin (%d rules)", len(c.Rules))
-	}
-	return loadedCatalog{catalog: c, description: desc}, nil
-}
-
 func (a *app) catalogCommand() *cobra.Command {
 	var dirs []string
 	cmd := &cobra.Command{
@@ -71,16 +53,16 @@ docs/catalog.md lists what a condition can see and the control types detected.`,
 			if format != "table" && format != "json" {
 				return fmt.Errorf("unknown --format %q: use table or json", format)
 			}
-			c, err := loadCatalog(dirs)
+			c, err := catalog.Load(dirs...)
 			if err != nil {
 				return err
 			}
 			if format == "json" {
-				return writeJSON(a.stdout, c.catalog.Rules)
+				return writeJSON(a.stdout, c.Rules)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSTRIDE\tAPPLIES TO\tL/I\tTITLE")
-			for _, r := range c.catalog.Rules {
+			for _, r := range c.Rules {
 				var targets []string
 				for _, t := range r.AppliesTo {
 					targets = append(targets, string(t))
@@ -97,11 +79,11 @@ docs/catalog.md lists what a condition can see and the control types detected.`,
 		Example: "  stridemap catalog show container-privileged",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			c, err := loadCatalog(dirs)
+			c, err := catalog.Load(dirs...)
 			if err != nil {
 				return err
 			}
-			r := c.catalog.Rule(args[0])
+			r := c.Rule(args[0])
 			if r == nil {
 				return fmt.Errorf("no rule %q; stridemap catalog list shows them all", args[0])
 			}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -21,13 +20,11 @@ import (
 
 	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/discover/cluster"
-	"github.com/stridemap/stridemap/discover/flowlog"
 	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/discover/flows/resolve"
-	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
-	"github.com/stridemap/stridemap/threats"
+	"github.com/stridemap/stridemap/pipeline"
 )
 
 // observerEnv names the observer binary when it is neither next to
@@ -155,204 +152,72 @@ what works on this machine without observing:
 }
 
 func (a *app) runObserve(ctx context.Context, opts observeOptions) error {
-	rules, err := loadCatalog(opts.catalogs)
-	if err != nil {
-		return err
-	}
-	objects, err := a.podInventory(ctx, opts)
-	if err != nil {
-		return err
-	}
-	s, err := a.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	base := opts.scan
-	if base == 0 {
-		if base, err = s.LatestScanID(ctx); err != nil {
-			return &exitError{code: exitUsage, message: fmt.Sprintf("%v: observed flows are merged into a scan; run stridemap scan first", err)}
+	var names pipeline.Inventory
+	if opts.inventory != "" || opts.live {
+		var live *cluster.Request
+		if opts.live {
+			live = &cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx}
+		}
+		var err error
+		if names, err = pipeline.ReadInventory(ctx, nonEmpty(opts.inventory), live); err != nil {
+			return err
 		}
 	}
-	info, err := s.Scan(ctx, base)
+	report := a.reporter()
+	merge, err := pipeline.NewMerge(ctx, a.env(report), opts.scan, opts.catalogs)
+	if errors.Is(err, store.ErrNoScans) {
+		return &exitError{code: exitUsage, message: fmt.Sprintf("%v: observed flows are merged into a scan; run stridemap scan first", err)}
+	}
 	if err != nil {
 		return err
+	}
+	defer merge.Close()
+	if opts.live {
+		fmt.Fprintf(a.stderr, "inventory: %d pods and services from %s\n", len(names.Objects), names.Sources[0].Path)
 	}
 
-	started := time.Now()
-	var log *flows.Log
-	var source discover.Source
+	var obs pipeline.Observations
 	if len(opts.flowLogs) > 0 {
-		log, source, err = readFlowLogs(opts.flowLogs)
+		obs = pipeline.FlowLogs(opts.flowLogs)
 	} else {
-		log, source, err = a.observeWithObserver(ctx, opts)
+		log, source, err := a.observeWithObserver(ctx, opts)
+		if err != nil {
+			return err
+		}
+		obs = pipeline.Observations{Log: log, Seen: pipeline.SeenByEBPF, Sources: []discover.Source{source}}
 	}
-	if err != nil {
-		return err
-	}
+	obs.Named(names)
 	// Whatever was observed is merged, even when the observation was
 	// interrupted.
 	ctx = context.WithoutCancel(ctx)
-	writeObservationSummary(a.stderr, &flows.Log{Summaries: summariesByNode(log)}) // one line a node, however many exports
-
-	resolved, rep := resolve.New(objects).Resolve(log.Flows)
+	if obs.Log != nil {
+		writeObservationSummary(a.stderr, obs.Log.NodeSummaries()) // one line a node, however many exports
+	}
+	res, err := merge.Run(ctx, obs)
+	if errors.Is(err, pipeline.ErrNothingObserved) {
+		return &exitError{code: exitUsage, message: err.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	rep := res.Flows.Report
 	a.log.Debug("resolved", "flows", rep.Flows, "resolved", rep.Resolved, "loopback", rep.Loopback, "confirmed", rep.Confirmed, "external", rep.External, "unknown", rep.Unknown)
-	graph, err := s.Graph(ctx, base)
-	if err != nil {
+	writeMergeSummary(a.stdout, res.Base, res.Scan.ID, res.Graph, res.Flows.Touched, rep)
+	if err := writeFindingsSummary(a.stdout, res.Scan, res.Findings); err != nil {
 		return err
 	}
-	sourceName := "flow-log"
-	if len(opts.flowLogs) == 0 {
-		sourceName = "ebpf"
+	if (&discover.Inventory{Problems: obs.Problems}).Partial() {
+		return &exitError{code: exitPartial, message: fmt.Sprintf("scan #%d is partial: some flow logs or lines were left out (listed above)", res.Scan.ID)}
 	}
-	touched := model.MergeObserved(graph, observedFlows(resolved, sourceName))
-
-	var findings []threats.Finding
-	findings, err = threats.Evaluate(graph, rules.catalog)
-	if err != nil {
-		fmt.Fprintf(a.stderr, "warning: %v\n", err)
-	}
-	records, ruleTexts, err := threats.Records(findings)
-	if err != nil {
-		return err
-	}
-	objectRefs, err := s.Objects(ctx, base)
-	if err != nil {
-		return err
-	}
-	problems, err := s.Problems(ctx, base)
-	if err != nil {
-		return err
-	}
-	id, err := s.SaveScan(ctx, store.ScanRecord{
-		StartedAt:   started,
-		FinishedAt:  time.Now(),
-		ToolVersion: toolVersion(),
-		Sources:     append(slices.Clone(info.Sources), source),
-		Objects:     objectRefs,
-		Problems:    problems,
-		Graph:       graph,
-		Findings:    records,
-		Rules:       ruleTexts,
-		Catalog:     rules.description,
-	})
-	if err != nil {
-		return err
-	}
-	newInfo, err := s.Scan(ctx, id)
-	if err != nil {
-		return err
-	}
-	writeMergeSummary(a.stdout, base, id, graph, touched, rep)
-	decisions, err := s.Triage(ctx)
-	if err != nil {
-		return err
-	}
-	threats.ApplyTriage(findings, decisions)
-	return writeFindingsSummary(a.stdout, newInfo, findings)
+	return nil
 }
 
-// podInventory reads the Pods and Services that name the ends of flows:
-// from a kubectl dump, from the live API, or none.
-func (a *app) podInventory(ctx context.Context, opts observeOptions) ([]*discover.Object, error) {
-	switch {
-	case opts.inventory != "":
-		inv, err := manifests.Collect(ctx, manifests.Request{Paths: []string{opts.inventory}})
-		if err != nil {
-			return nil, fmt.Errorf("--inventory: %w", err)
-		}
-		for _, p := range inv.Problems {
-			fmt.Fprintf(a.stderr, "%s: %s\n", p.Severity, p)
-		}
-		return inv.Objects, nil
-	case opts.live:
-		inv, err := cluster.Collect(ctx, cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx})
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(a.stderr, "inventory: %d pods and services from %s\n", len(inv.Objects), inv.Sources[0].Path)
-		return inv.Objects, nil
+// nonEmpty is s as a list: none when s is empty.
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
 	}
-	return nil, nil
-}
-
-// observedFlows turns resolved flows into the model's observed flows.
-func observedFlows(resolved []resolve.Flow, source string) []model.ObservedFlow {
-	const maxEvidence = 3 // samples per flow: enough to go and check
-	out := make([]model.ObservedFlow, 0, len(resolved))
-	endpoint := func(e resolve.Endpoint) model.ObservedEndpoint {
-		me := model.ObservedEndpoint{Namespace: e.Namespace, External: e.External}
-		for _, o := range e.Owners {
-			me.Owners = append(me.Owners, model.OwnerRef{Kind: o.Kind, Name: o.Name})
-		}
-		return me
-	}
-	for _, f := range resolved {
-		of := model.ObservedFlow{
-			From: endpoint(f.From), To: endpoint(f.To), Port: int32(f.Port), Via: f.Via,
-			Observation: model.Observation{
-				Connections: f.Connections, Failed: f.Failed, BytesSent: f.BytesSent, BytesReceived: f.BytesReceived,
-				FirstSeen: f.FirstSeen.UTC(), LastSeen: f.LastSeen.UTC(), Sources: []string{source},
-			},
-		}
-		if p := f.Protocol(); p != flows.ProtoTLS {
-			of.Protocol = p // TLS says how, not what: the edge keeps its protocol
-		}
-		switch f.Encrypted() {
-		case flows.EncryptionTLS:
-			of.Encryption = model.EncryptionTLS
-		case flows.EncryptionPlaintext:
-			of.Encryption = model.EncryptionPlaintext
-		}
-		if f.Unclassified {
-			of.Unclassified = true
-			of.Evidence = append(of.Evidence, model.Evidence{Detail: "observed: protocol and encryption unknown: the observer did not peek at payloads on its node (see the scan's sources)"})
-		}
-		for i, ev := range f.Evidence {
-			if i == maxEvidence {
-				break
-			}
-			of.Evidence = append(of.Evidence, model.Evidence{Detail: "observed: " + ev})
-		}
-		out = append(out, of)
-	}
-	return out
-}
-
-// readFlowLogs reads and concatenates flow logs, and the logs in
-// directories (see flowLogFiles); any that cannot be read is an error.
-func readFlowLogs(args []string) (*flows.Log, discover.Source, error) {
-	all := &flows.Log{}
-	h := sha256.New()
-	seen := map[string]bool{} // a log named twice (itself and by its directory) counts once
-	files := 0
-	for _, arg := range args {
-		paths, err := flowLogFiles(arg)
-		if err != nil {
-			return nil, discover.Source{}, fmt.Errorf("--flows %s: %w", arg, err)
-		}
-		for _, p := range paths {
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
-			files++
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return nil, discover.Source{}, fmt.Errorf("--flows: %w", err)
-			}
-			h.Write(b)
-			l, err := flowlog.Read(bytes.NewReader(b))
-			if err != nil {
-				return nil, discover.Source{}, fmt.Errorf("--flows %s: %w", p, err)
-			}
-			all.Flows = append(all.Flows, l.Flows...)
-			all.Listeners = append(all.Listeners, l.Listeners...)
-			all.Summaries = append(all.Summaries, l.Summaries...)
-		}
-	}
-	src := discover.Source{Kind: discover.SourceKind("flows"), Path: strings.Join(args, ","), Files: files, Objects: len(all.Flows), SHA256: hex.EncodeToString(h.Sum(nil)), Notes: missingNotes(all)}
-	return all, src, nil
+	return []string{s}
 }
 
 // findObserver locates stridemap-observer: the flag, next to this
@@ -477,7 +342,7 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 	// from the log's summary: once is enough.
 	again := map[string]bool{}
 	if log != nil {
-		for _, line := range missingNotes(log) {
+		for _, line := range log.MissingNotes() {
 			again["warning: "+line] = true
 		}
 	}
@@ -499,23 +364,8 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 	if len(log.Summaries) > 0 {
 		node = log.Summaries[0].Node
 	}
-	src := discover.Source{Kind: discover.SourceKind("ebpf"), Path: "ebpf:" + node, Objects: len(log.Flows), SHA256: hex.EncodeToString(sum[:]), Notes: missingNotes(log)}
+	src := discover.Source{Kind: discover.SourceKind("ebpf"), Path: "ebpf:" + node, Objects: len(log.Flows), SHA256: hex.EncodeToString(sum[:]), Notes: log.MissingNotes()}
 	return log, src, nil
-}
-
-// writeObservationSummary reports what each observer saw and lost.
-func writeObservationSummary(w io.Writer, log *flows.Log) {
-	for _, s := range log.Summaries {
-		lost := "nothing lost"
-		if s.Lost() > 0 || s.Unattributed > 0 {
-			lost = fmt.Sprintf("INCOMPLETE: %d events dropped by the kernel (ring buffer full: retry with a larger --ring-buffer), %d undecodable, %d flows beyond the observer's bound, %d sockets without owner",
-				s.Dropped, s.DecodeErrors, s.Overflow, s.Unattributed)
-		}
-		fmt.Fprintf(w, "observed %d flows on %s in %s from %d events; %s\n", s.Flows, s.Node, s.Duration.Round(time.Millisecond), s.Events, lost)
-		for _, line := range s.MissingLines() {
-			fmt.Fprintln(w, "warning:", line)
-		}
-	}
 }
 
 // writeMergeSummary says which edges the observation confirmed and added,

@@ -297,7 +297,7 @@ func TestObserveErrors(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(dir, "shop.yaml"), shopManifests())
 	c.mustRun("scan", "-f", filepath.Join(dir, "shop.yaml"))
-	if r := c.run("", "observe", "--flows", filepath.Join(dir, "bad.jsonl")); r.code == 0 || !strings.Contains(r.stderr, "bad.jsonl: line 1: unknown flow role") {
+	if r := c.run("", "observe", "--flows", filepath.Join(dir, "bad.jsonl")); r.code == 0 || !strings.Contains(r.stderr, "bad.jsonl:1: unknown flow role") || !strings.Contains(r.stderr, "nothing was stored") {
 		t.Errorf("bad flow log: exit %d\n%s", r.code, r.stderr)
 	}
 	if r := c.run("", "observe", "--observer", filepath.Join(dir, "no-such-observer"), "--duration", "1s"); r.code == 0 || !strings.Contains(r.stderr, "no-such-observer") {

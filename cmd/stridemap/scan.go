@@ -2,9 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -13,8 +14,7 @@ import (
 	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/discover/cluster"
 	"github.com/stridemap/stridemap/discover/manifests"
-	"github.com/stridemap/stridemap/model"
-	"github.com/stridemap/stridemap/model/store"
+	"github.com/stridemap/stridemap/pipeline"
 	"github.com/stridemap/stridemap/threats"
 )
 
@@ -135,136 +135,50 @@ names of environment variables.`,
 }
 
 func (a *app) runScan(ctx context.Context, opts scanOptions) error {
-	started := time.Now()
-	rules, err := loadCatalog(opts.catalogs)
+	req := pipeline.Request{
+		Manifests: manifests.Request{
+			Paths:            opts.files,
+			Kustomize:        opts.kustomize,
+			Stdin:            a.stdin,
+			DefaultNamespace: opts.namespace,
+			MaxFileBytes:     opts.maxFileSize,
+		},
+		Catalogs:    opts.catalogs,
+		SkipThreats: opts.skipThreats,
+		Overlay:     opts.overlay,
+		FlowLogs:    opts.flowLogs,
+		Inventory:   opts.inventory,
+	}
+	if opts.live {
+		req.Live = &cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx}
+	}
+	report := a.reporter()
+	res, err := pipeline.Scan(ctx, a.env(report), req)
+	report.done()
+	if errors.Is(err, pipeline.ErrNothingRead) {
+		return &exitError{code: exitUsage, message: err.Error()}
+	}
 	if err != nil {
 		return err
 	}
-	var overlay *discover.Overlay
-	if opts.overlay != "" {
-		f, err := os.Open(opts.overlay)
-		if err != nil {
-			return fmt.Errorf("--overlay: %w", err)
-		}
-		overlay, err = discover.ReadOverlay(f, opts.overlay)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("--overlay: %w", err)
-		}
+	if res.Flows != nil {
+		a.writeFlowNotes(res.Flows)
 	}
-	req := manifests.Request{
-		Paths:            opts.files,
-		Kustomize:        opts.kustomize,
-		Stdin:            a.stdin,
-		DefaultNamespace: opts.namespace,
-		MaxFileBytes:     opts.maxFileSize,
-	}
-	progress := newProgress(a.stderr)
-	req.Progress = progress.file
-	inv, err := manifests.Collect(ctx, req)
-	progress.done()
-	if err != nil {
+	if err := writeScanSummary(a.stdout, res.Scan, res.Graph, &discover.Inventory{Sources: res.Manifests}, res.StorePath); err != nil {
 		return err
 	}
-	a.log.Debug("collected", "objects", len(inv.Objects), "problems", len(inv.Problems), "took", time.Since(started))
-	for _, p := range inv.Problems {
-		fmt.Fprintf(a.stderr, "%s: %s\n", p.Severity, p)
+	if res.Flows != nil {
+		writeFlowSummary(a.stdout, res.Flows)
 	}
-	if len(inv.Objects) == 0 {
-		return &exitError{code: exitUsage, message: "no Kubernetes objects could be read; nothing was stored"}
-	}
-	step := time.Now()
-	graph := model.Build(inv)
-	var flowsMerged *flowImport
-	if len(opts.flowLogs) > 0 {
-		// Before the overlay, so it can classify elements only flows show.
-		var live *cluster.Request
-		if opts.live {
-			live = &cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx}
-		}
-		imp := a.mergeFlowLogs(ctx, graph, inv.Objects, opts.flowLogs, opts.inventory, live)
-		for _, p := range imp.problems {
-			fmt.Fprintf(a.stderr, "%s: %s\n", p.Severity, p)
-		}
-		inv.Problems = append(inv.Problems, imp.problems...)
-		flowsMerged = &imp
-		a.log.Debug("merged flows", "flows", imp.report.Flows, "resolved", imp.report.Resolved, "edges", imp.observed, "took", time.Since(step))
-	}
-	if overlay != nil {
-		for _, w := range model.ApplyOverlay(graph, overlay) {
-			fmt.Fprintln(a.stderr, "warning:", w)
-		}
-	}
-	a.log.Debug("built graph", "nodes", len(graph.Nodes), "edges", len(graph.Edges), "controls", len(graph.Controls), "took", time.Since(step))
-	objects := objectRefs(inv.Objects)
-	inv.Objects = nil // the decoded objects are no longer needed: let the store's work reuse their memory
-
-	step = time.Now()
-	var findings []threats.Finding
-	if !opts.skipThreats {
-		findings, err = threats.Evaluate(graph, rules.catalog)
-		if err != nil {
-			// A rule that fails on some element (a user rule over its cost
-			// limit) is reported; the other findings still count.
-			fmt.Fprintf(a.stderr, "warning: %v\n", err)
-		}
-	}
-	records, ruleTexts, err := threats.Records(findings)
-	if err != nil {
-		return err
-	}
-	a.log.Debug("evaluated catalog", "rules", len(rules.catalog.Rules), "findings", len(findings), "took", time.Since(step))
-
-	sources := inv.Sources
-	if flowsMerged != nil {
-		sources = slices.Concat(inv.Sources, flowsMerged.sources)
-	}
-	s, err := a.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	step = time.Now()
-	id, err := s.SaveScan(ctx, store.ScanRecord{
-		StartedAt:   started,
-		FinishedAt:  time.Now(),
-		ToolVersion: toolVersion(),
-		Sources:     sources,
-		Objects:     objects,
-		Problems:    inv.Problems,
-		Graph:       graph,
-		Findings:    records,
-		Rules:       ruleTexts,
-		Catalog:     catalogDescription(rules, opts.skipThreats),
-	})
-	if err != nil {
-		return err
-	}
-	a.log.Debug("stored", "scan", id, "took", time.Since(step))
-	info, err := s.Scan(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := writeScanSummary(a.stdout, info, graph, inv, s.Path()); err != nil {
-		return err
-	}
-	if flowsMerged != nil {
-		writeFlowSummary(a.stdout, *flowsMerged)
-	}
-	decisions, err := s.Triage(ctx)
-	if err != nil {
-		return err
-	}
-	threats.ApplyTriage(findings, decisions)
-	if !opts.skipThreats {
-		if err := writeFindingsSummary(a.stdout, info, findings); err != nil {
+	if res.Evaluated {
+		if err := writeFindingsSummary(a.stdout, res.Scan, res.Findings); err != nil {
 			return err
 		}
 	}
 	if opts.failOn != "" {
 		min, _ := threats.ParseSeverity(opts.failOn)
 		var open int
-		for _, f := range threats.AtOrAbove(findings, min) {
+		for _, f := range threats.AtOrAbove(res.Findings, min) {
 			if f.IsOpen() {
 				open++
 			}
@@ -273,19 +187,41 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 			return &exitError{code: exitFindings, message: fmt.Sprintf("%d open finding(s) at or above %s (--fail-on); triaged findings do not count", open, min)}
 		}
 	}
-	if inv.Partial() {
-		return &exitError{code: exitPartial, message: fmt.Sprintf("scan #%d is partial: %d input problem(s) listed above", id, info.Counts.Errors)}
+	if res.Partial() {
+		return &exitError{code: exitPartial, message: fmt.Sprintf("scan #%d is partial: %d input problem(s) listed above", res.Scan.ID, res.Scan.Counts.Errors)}
 	}
 	return nil
 }
 
-func objectRefs(objects []*discover.Object) []store.ObjectRef {
-	refs := make([]store.ObjectRef, len(objects))
-	for i, o := range objects {
-		refs[i] = store.ObjectRef{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Location: o.Location}
-	}
-	return refs
+// env is where the pipeline stores and reports, for this invocation.
+func (a *app) env(r pipeline.Reporter) pipeline.Env {
+	return pipeline.Env{Store: a.dbPath, ToolVersion: toolVersion(), Report: r, Log: a.log}
 }
+
+// reporter prints the pipeline's problems and warnings on stderr as they
+// happen, and which file is being read on a terminal.
+func (a *app) reporter() *stderrReporter {
+	return &stderrReporter{w: a.stderr, progress: newProgress(a.stderr)}
+}
+
+type stderrReporter struct {
+	w        io.Writer
+	progress *progress
+}
+
+func (r *stderrReporter) Reading(path string) { r.progress.file(path) }
+
+func (r *stderrReporter) Problem(p discover.Problem) {
+	r.progress.done()
+	fmt.Fprintf(r.w, "%s: %s\n", p.Severity, p)
+}
+
+func (r *stderrReporter) Warning(msg string) {
+	r.progress.done()
+	fmt.Fprintln(r.w, "warning:", msg)
+}
+
+func (r *stderrReporter) done() { r.progress.done() }
 
 // progress shows which file is being read, on a terminal only, so logs
 // and pipes stay clean.
@@ -319,12 +255,6 @@ func (p *progress) file(path string) {
 func (p *progress) done() {
 	if p.active {
 		fmt.Fprint(p.out, "\r\033[K")
+		p.active = false
 	}
-}
-
-func catalogDescription(rules loadedCatalog, skipped bool) string {
-	if skipped {
-		return "none (--skip-threats)"
-	}
-	return rules.description
 }

@@ -79,7 +79,26 @@ type hubbleKey struct {
 	port   uint16
 }
 
-// Read reads a flow log. Errors name the line.
+// LineError is a line of a flow log that could not be read.
+type LineError struct {
+	Line int    // from 1
+	As   string // what the line was read as ("Hubble flow"), when it matters
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Message()) }
+
+// Message is the error without the line number.
+func (e *LineError) Message() string {
+	if e.As != "" {
+		return e.As + ": " + e.Err.Error()
+	}
+	return e.Err.Error()
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Read reads a flow log. An error about a line is a *LineError.
 func Read(r io.Reader) (*flows.Log, error) {
 	log := &flows.Log{}
 	hubble := map[hubbleKey]*flows.Flow{}
@@ -95,12 +114,12 @@ func Read(r io.Reader) (*flows.Log, error) {
 		// fields regardless of case, and Hubble's flows have a "Summary".
 		var top map[string]json.RawMessage
 		if err := json.Unmarshal(b, &top); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n, err)
+			return nil, &LineError{Line: n, Err: err}
 		}
 		var inner map[string]json.RawMessage
 		if raw, ok := top["flow"]; ok {
 			if err := json.Unmarshal(raw, &inner); err != nil {
-				return nil, fmt.Errorf("line %d: %w", n, err)
+				return nil, &LineError{Line: n, Err: err}
 			}
 		}
 		_, ours := inner["role"]
@@ -114,7 +133,7 @@ func Read(r io.Reader) (*flows.Log, error) {
 		case ours || listener || summary:
 			own, err := flows.ReadLog(bytes.NewReader(b))
 			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", n, errors.Unwrap(err))
+				return nil, &LineError{Line: n, Err: errors.Unwrap(err)}
 			}
 			log.Flows = append(log.Flows, own.Flows...)
 			log.Listeners = append(log.Listeners, own.Listeners...)
@@ -136,7 +155,7 @@ func Read(r io.Reader) (*flows.Log, error) {
 				err = json.Unmarshal(b, &hf)
 			}
 			if err != nil {
-				return nil, fmt.Errorf("line %d: Hubble flow: %w", n, err)
+				return nil, &LineError{Line: n, As: "Hubble flow", Err: err}
 			}
 			if hubbleSummary == nil {
 				hubbleSummary = &flows.Summary{Node: "hubble"}
@@ -148,7 +167,7 @@ func Read(r io.Reader) (*flows.Log, error) {
 				NumEventsLost uint64 `json:"num_events_lost"`
 			}
 			if err := json.Unmarshal(lost, &l); err != nil {
-				return nil, fmt.Errorf("line %d: lost_events: %w", n, err)
+				return nil, &LineError{Line: n, As: "lost_events", Err: err}
 			}
 			if hubbleSummary == nil {
 				hubbleSummary = &flows.Summary{Node: "hubble"}
@@ -157,7 +176,7 @@ func Read(r io.Reader) (*flows.Log, error) {
 		case status:
 			// relay bookkeeping
 		default:
-			return nil, fmt.Errorf("line %d: %w", n, ErrUnknownLine)
+			return nil, &LineError{Line: n, Err: ErrUnknownLine}
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -106,6 +107,62 @@ type Log struct {
 	Flows     []Flow
 	Listeners []Listener
 	Summaries []Summary
+}
+
+// Append adds another log's flows, listeners and summaries to l.
+func (l *Log) Append(other *Log) {
+	l.Flows = append(l.Flows, other.Flows...)
+	l.Listeners = append(l.Listeners, other.Listeners...)
+	l.Summaries = append(l.Summaries, other.Summaries...)
+}
+
+// NodeSummaries adds up the summaries of each node, in the order nodes
+// first appear, so that a directory of periodic exports reports one line
+// per node.
+func (l *Log) NodeSummaries() []Summary {
+	var out []Summary
+	index := map[string]int{}
+	for _, s := range l.Summaries {
+		i, ok := index[s.Node]
+		if !ok {
+			index[s.Node] = len(out)
+			s.Missing = slices.Clone(s.Missing)
+			out = append(out, s)
+			continue
+		}
+		t := &out[i]
+		if s.Started.Before(t.Started) {
+			t.Started = s.Started
+		}
+		t.Duration += s.Duration
+		t.Events += s.Events
+		t.DecodeErrors += s.DecodeErrors
+		t.Dropped += s.Dropped
+		t.Unattributed += s.Unattributed
+		t.Reported += s.Reported
+		t.Flows += s.Flows
+		t.Listeners += s.Listeners
+		t.Overflow += s.Overflow
+		if t.Kernel == "" {
+			t.Kernel = s.Kernel
+		}
+		for _, m := range s.Missing {
+			if !slices.Contains(t.Missing, m) {
+				t.Missing = append(t.Missing, m)
+			}
+		}
+	}
+	return out
+}
+
+// MissingNotes are what the observers of the log could not see, and why:
+// one line a part, node and kernel, for the scan's sources.
+func (l *Log) MissingNotes() []string {
+	var out []string
+	for _, s := range l.NodeSummaries() {
+		out = append(out, s.MissingLines()...)
+	}
+	return out
 }
 
 // WriteLog writes flows, listeners and the summary as JSON lines.

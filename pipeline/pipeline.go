@@ -1,0 +1,187 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/store"
+	"github.com/stridemap/stridemap/threats"
+)
+
+// ErrNothingRead means no Kubernetes object could be read from the sources:
+// nothing was stored.
+var ErrNothingRead = errors.New("no Kubernetes objects could be read; nothing was stored")
+
+// Env is where the pipeline stores and reports.
+type Env struct {
+	// Store is the SQLite file scans are stored in; it is created when
+	// missing.
+	Store string
+	// ToolVersion is recorded with every scan.
+	ToolVersion string
+	// Report hears of progress, problems and warnings as they happen; nil
+	// hears nothing.
+	Report Reporter
+	// Log receives debug timings; nil logs nothing.
+	Log *slog.Logger
+}
+
+// Reporter is told what happens while the pipeline runs, so that a command
+// can show it at once rather than at the end.
+type Reporter interface {
+	// Reading is called as each manifest file is read (progress).
+	Reading(path string)
+	// Problem is an input, or part of one, that could not be used; the rest
+	// is still scanned. It is also stored with the scan.
+	Problem(p discover.Problem)
+	// Warning is something weaker than asked for that the scan goes on
+	// without: an overlay entry that matched nothing, a rule that failed.
+	Warning(msg string)
+}
+
+// Result is what a scan stored, for the caller to show.
+type Result struct {
+	// Scan is the stored scan: its ID, times, sources and counts.
+	Scan store.ScanInfo
+	// StorePath is the file it was stored in.
+	StorePath string
+	// Graph is the stored graph.
+	Graph *model.Graph
+	// Findings are the findings stored, with the store's triage applied;
+	// nil when the catalog was not evaluated.
+	Findings []threats.Finding
+	// Evaluated reports whether the threat catalog was evaluated.
+	Evaluated bool
+	// Manifests are the sources the graph was built from (not the flow
+	// logs or inventories).
+	Manifests []discover.Source
+	// Problems are the inputs that could not be used, in whole or in part.
+	Problems []discover.Problem
+	// Flows says what observed flows were merged; nil when none were.
+	Flows *FlowsMerged
+	// Base is the scan a Merge started from; 0 for a Scan.
+	Base int64
+}
+
+// Partial reports whether some input could not be used.
+func (r *Result) Partial() bool {
+	return (&discover.Inventory{Problems: r.Problems}).Partial()
+}
+
+// Catalog is a loaded threat catalog and how a scan records it.
+type Catalog struct {
+	Rules *catalog.Catalog
+	// Description names the catalog in the scan: "builtin (88 rules)".
+	Description string
+}
+
+// LoadCatalog loads the built-in rules and the user rule directories over
+// them.
+func LoadCatalog(dirs ...string) (Catalog, error) {
+	c, err := catalog.Load(dirs...)
+	if err != nil {
+		return Catalog{}, err
+	}
+	desc := fmt.Sprintf("builtin + %s (%d rules)", strings.Join(dirs, " + "), len(c.Rules))
+	if len(dirs) == 0 {
+		desc = fmt.Sprintf("builtin (%d rules)", len(c.Rules))
+	}
+	return Catalog{Rules: c, Description: desc}, nil
+}
+
+// run holds what one pipeline run reports to.
+type run struct {
+	report      Reporter
+	log         *slog.Logger
+	toolVersion string
+}
+
+func newRun(env Env) run {
+	r := run{report: env.Report, log: env.Log, toolVersion: env.ToolVersion}
+	if r.report == nil {
+		r.report = quiet{}
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	return r
+}
+
+func (r run) problems(ps []discover.Problem) {
+	for _, p := range ps {
+		r.report.Problem(p)
+	}
+}
+
+// quiet is the Reporter of an Env without one.
+type quiet struct{}
+
+func (quiet) Reading(string)           {}
+func (quiet) Problem(discover.Problem) {}
+func (quiet) Warning(string)           {}
+
+// stored is what evaluateAndSave stores besides the graph.
+type stored struct {
+	started  time.Time
+	sources  []discover.Source
+	objects  []store.ObjectRef
+	problems []discover.Problem
+}
+
+// evaluateAndSave evaluates the catalog over the graph (unless cat is nil),
+// stores the scan and applies the store's triage to the findings. It is
+// the last step of both Scan and Merge.
+func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph, cat *Catalog, in stored) (*Result, error) {
+	step := time.Now()
+	var findings []threats.Finding
+	description := "none (--skip-threats)"
+	if cat != nil {
+		var err error
+		findings, err = threats.Evaluate(g, cat.Rules)
+		if err != nil {
+			// A rule that fails on some element (a user rule over its cost
+			// limit) is reported; the other findings still count.
+			r.report.Warning(err.Error())
+		}
+		description = cat.Description
+		r.log.Debug("evaluated catalog", "rules", len(cat.Rules.Rules), "findings", len(findings), "took", time.Since(step))
+	}
+	records, ruleTexts, err := threats.Records(findings)
+	if err != nil {
+		return nil, err
+	}
+	step = time.Now()
+	id, err := s.SaveScan(ctx, store.ScanRecord{
+		StartedAt:   in.started,
+		FinishedAt:  time.Now(),
+		ToolVersion: r.toolVersion,
+		Sources:     in.sources,
+		Objects:     in.objects,
+		Problems:    in.problems,
+		Graph:       g,
+		Findings:    records,
+		Rules:       ruleTexts,
+		Catalog:     description,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.log.Debug("stored", "scan", id, "took", time.Since(step))
+	info, err := s.Scan(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	decisions, err := s.Triage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	threats.ApplyTriage(findings, decisions)
+	return &Result{Scan: info, StorePath: s.Path(), Graph: g, Findings: findings, Evaluated: cat != nil, Problems: in.problems}, nil
+}
