@@ -1,4 +1,5 @@
-// Package catalog holds the STRIDE threat catalog as data: rules written in
+// Package catalog (with threats, the fourth step of the pipeline, see
+// docs/architecture.md) holds the STRIDE threat catalog as data: rules written in
 // YAML, each with a CEL condition over the architecture graph, the control
 // whose absence it reports, and how to fix it. The built-in rules are
 // embedded (rules/*.yaml); user catalogs add, override or disable rules

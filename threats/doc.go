@@ -1,4 +1,5 @@
-// Package threats evaluates the threat catalog over an architecture graph
+// Package threats (with catalog, the fourth step of the pipeline, see
+// docs/architecture.md) evaluates the threat catalog over an architecture graph
 // and produces Findings: each names the rule, the element, the evidence,
 // the missing control and the mitigation, with a severity raised by the
 // element's context (reachable from the internet, crossing a trust

@@ -1,4 +1,5 @@
-// Package tui is stridemap's terminal UI, for design reviews: an Overview
+// Package tui (with export, the views at the end of the pipeline, see
+// docs/architecture.md) is stridemap's terminal UI, for design reviews: an Overview
 // of a scan, a Map of its elements and flows, the Threats with their
 // evidence and triage in place, and the review Questions.
 //

@@ -1,6 +1,10 @@
 // Command stridemap builds a threat model of microservices on Kubernetes
 // from their manifests: it discovers the architecture, stores it in SQLite
 // and shows it. Run "stridemap --help" for the commands.
+//
+// It only wires: each command parses its flags, calls the pipeline
+// (pipeline.Scan, pipeline.Merge) or a view (tui, export) and prints the
+// result; docs/architecture.md says which package owns which step.
 package main
 
 import (

@@ -3,7 +3,8 @@
 // there as a DaemonSet: stridemap-observer's own JSON lines, and Cilium
 // Hubble's ("hubble observe -o json", with or without the {"flow": …}
 // wrapper that hubble 0.10 and later print). Both kinds may be mixed in one
-// stream.
+// stream. ReadPaths reads files and directories of them, leaving out (and
+// reporting) the lines and files that are not flow logs.
 //
 // Hubble reports packets, not connections: a connection is counted at its
 // first packet (TCP SYN without ACK, not a reply) and each later packet
