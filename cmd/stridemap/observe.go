@@ -172,9 +172,6 @@ func (a *app) runObserve(ctx context.Context, opts observeOptions) error {
 		return err
 	}
 	defer merge.Close()
-	if opts.live {
-		fmt.Fprintf(a.stderr, "inventory: %d pods and services from %s\n", len(names.Objects), names.Sources[0].Path)
-	}
 
 	var obs pipeline.Observations
 	if len(opts.flowLogs) > 0 {
@@ -190,9 +187,6 @@ func (a *app) runObserve(ctx context.Context, opts observeOptions) error {
 	// Whatever was observed is merged, even when the observation was
 	// interrupted.
 	ctx = context.WithoutCancel(ctx)
-	if obs.Log != nil {
-		writeObservationSummary(a.stderr, obs.Log.NodeSummaries()) // one line a node, however many exports
-	}
 	res, err := merge.Run(ctx, obs)
 	if errors.Is(err, pipeline.ErrNothingObserved) {
 		return &exitError{code: exitUsage, message: err.Error()}
@@ -200,6 +194,7 @@ func (a *app) runObserve(ctx context.Context, opts observeOptions) error {
 	if err != nil {
 		return err
 	}
+	a.writeFlowNotes(res.Flows)
 	rep := res.Flows.Report
 	a.log.Debug("resolved", "flows", rep.Flows, "resolved", rep.Resolved, "loopback", rep.Loopback, "confirmed", rep.Confirmed, "external", rep.External, "unknown", rep.Unknown)
 	writeMergeSummary(a.stdout, res.Base, res.Scan.ID, res.Graph, res.Flows.Touched, rep)
