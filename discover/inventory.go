@@ -35,9 +35,12 @@ type Object struct {
 	Namespace  string // empty for cluster-scoped kinds
 	Name       string
 	Location   Location // the line where the object's document starts
-	Typed      any
-	Fields     map[string]any
-	Lines      LineIndex
+	// ResourceVersion is the version of an object read from an API
+	// server, which with its Location says exactly what was read.
+	ResourceVersion string
+	Typed           any
+	Fields          map[string]any
+	Lines           LineIndex
 }
 
 // Ref names the object the way a reader searches for it: "Deployment shop/cart".
@@ -149,11 +152,35 @@ type Source struct {
 }
 
 // Inventory is everything collectors found: the objects, the sources they
-// came from, and the problems met on the way.
+// came from, the problems met on the way and what could not be looked at.
 type Inventory struct {
 	Sources  []Source
 	Objects  []*Object
 	Problems []Problem
+	Gaps     []Gap
+}
+
+// Gap is a kind of object a collector could not read where it looked (the
+// identity may not list it, say): nothing is known of those objects, so
+// their absence proves nothing.
+type Gap struct {
+	Group     string `json:"group,omitempty"` // API group, "" for the core group
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"` // "" for every namespace, or a cluster-scoped kind
+	Reason    string `json:"reason"`              // "forbidden", or what failed
+}
+
+// String names the gap in one line: "NetworkPolicy.networking.k8s.io in
+// namespace shop: forbidden".
+func (g Gap) String() string {
+	what := g.Kind
+	if g.Group != "" {
+		what += "." + g.Group
+	}
+	if g.Namespace != "" {
+		what += " in namespace " + g.Namespace
+	}
+	return what + ": " + g.Reason
 }
 
 // Partial reports whether any input could not be used.

@@ -170,22 +170,33 @@ func (c *connection) explain(err error, resource, ns string) error {
 	if ns != "" {
 		where = "in namespace " + ns
 	}
-	var status apierrors.APIStatus
-	switch {
-	case apierrors.IsUnauthorized(err):
-		return fmt.Errorf("%s did not accept the credentials (401 Unauthorized): log in again or renew the token or certificate in the kubeconfig: %w", c, err)
-	case apierrors.IsForbidden(err):
+	if explained, ok := c.explainUnread(err); ok {
+		return explained
+	}
+	if apierrors.IsForbidden(err) {
 		return fmt.Errorf("%s: not allowed to list %s %s (403 Forbidden): stridemap needs the verb list on the resources pods and services %s "+
 			"(kubectl create clusterrole stridemap-inventory --verb=list --resource=pods,services, then a clusterrolebinding, or a rolebinding per namespace, to it): %w",
 			c, resource, where, where, err)
+	}
+	return fmt.Errorf("%s: list %s %s: %w", c, resource, where, err)
+}
+
+// explainUnread says what to do when the server could not be read at all:
+// it refused the credentials, did not answer, or the caller gave up. ok is
+// false for other errors.
+func (c *connection) explainUnread(err error) (_ error, ok bool) {
+	var status apierrors.APIStatus
+	switch {
+	case apierrors.IsUnauthorized(err):
+		return fmt.Errorf("%s did not accept the credentials (401 Unauthorized): log in again or renew the token or certificate in the kubeconfig: %w", c, err), true
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%s: list %s %s: %w", c, resource, where, err)
+		return fmt.Errorf("%s: %w", c, err), true
 	case !errors.As(err, &status):
 		// No answer from the server at all: refused, unresolvable, TLS.
 		return fmt.Errorf("cannot reach the Kubernetes API server at %s (%s): %w; check that the cluster is running and that the kubeconfig names the right server",
-			c.server, c.describe(), err)
+			c.server, c.describe(), err), true
 	}
-	return fmt.Errorf("%s: list %s %s: %w", c, resource, where, err)
+	return nil, false
 }
 
 // String names the server and how it was found, for errors.

@@ -17,7 +17,10 @@ type connection struct {
 	config  *rest.Config
 	server  string // the API server's URL
 	context string // the kubeconfig context; empty in a cluster
-	source  string // where the configuration came from
+	// namespace is the context's namespace (or the pod's, in a cluster):
+	// where a live scan reads when it may not read every namespace.
+	namespace string
+	source    string // where the configuration came from
 }
 
 // connect loads the client configuration as kubectl does: an explicit file
@@ -48,6 +51,9 @@ func connect(req Request) (*connection, error) {
 		conn.source = "in-cluster service account"
 	} else if conn.context == "" && err == nil {
 		conn.context = raw.CurrentContext
+	}
+	if ns, _, err := loader.Namespace(); err == nil {
+		conn.namespace = ns
 	}
 	// kubectl waits forever on a silent server; an inventory read should not.
 	if config.Timeout == 0 {

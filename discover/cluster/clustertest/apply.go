@@ -1,0 +1,173 @@
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+)
+
+// Apply applies manifests (multi-document YAML or JSON, "kind: List"
+// expanded) with server-side apply, as "kubectl apply --server-side" does:
+// CustomResourceDefinitions first, then, once they are served, everything
+// else. Namespaced objects without a namespace go to namespace, created
+// when missing. It returns what was applied, "Kind namespace/name"; the
+// objects of kinds the server does not serve, and those it refuses, are
+// returned as skipped with the reason.
+func (s *Server) Apply(t testing.TB, namespace string, manifests []byte) (applied, skipped []string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := s.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := memory.NewMemCacheClient(disco)
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cache)
+
+	objects, err := decodeAll(manifests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crds, rest []*unstructured.Unstructured
+	for _, o := range objects {
+		if o.GetKind() == "CustomResourceDefinition" {
+			crds = append(crds, o)
+		} else {
+			rest = append(rest, o)
+		}
+	}
+	namespaces := map[string]bool{}
+	apply := func(o *unstructured.Unstructured) {
+		gvk := o.GroupVersionKind()
+		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			skipped = append(skipped, fmt.Sprintf("%s %s: %v", o.GetKind(), o.GetName(), err))
+			return
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
+		ref := o.GetKind() + " " + o.GetName()
+		if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+			if o.GetNamespace() == "" {
+				o.SetNamespace(namespace)
+			}
+			if !namespaces[o.GetNamespace()] {
+				namespaces[o.GetNamespace()] = true
+				s.ensureNamespace(t, o.GetNamespace())
+			}
+			ri = dyn.Resource(mapping.Resource).Namespace(o.GetNamespace())
+			ref = o.GetKind() + " " + o.GetNamespace() + "/" + o.GetName()
+		}
+		if _, err := ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: "stridemap-test", Force: true}); err != nil {
+			skipped = append(skipped, fmt.Sprintf("%s: %v", ref, err))
+			return
+		}
+		applied = append(applied, ref)
+	}
+	for _, crd := range crds {
+		apply(crd)
+	}
+	if len(crds) > 0 {
+		s.waitServed(t, cache, crds)
+		mapper.Reset()
+	}
+	for _, o := range rest {
+		apply(o)
+	}
+	return applied, skipped
+}
+
+// decodeAll reads every object of a YAML or JSON stream, Lists expanded.
+func decodeAll(manifests []byte) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifests), 4096)
+	var out []*unstructured.Unstructured
+	for {
+		var m map[string]any
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			return out, nil
+		} else if err != nil {
+			return nil, err
+		}
+		if m == nil {
+			continue
+		}
+		o := &unstructured.Unstructured{Object: m}
+		if o.IsList() {
+			list, err := o.ToList()
+			if err != nil {
+				return nil, err
+			}
+			for i := range list.Items {
+				out = append(out, &list.Items[i])
+			}
+			continue
+		}
+		out = append(out, o)
+	}
+}
+
+func (s *Server) ensureNamespace(t testing.TB, name string) {
+	t.Helper()
+	_, err := s.Client(t).CoreV1().Namespaces().Get(context.Background(), name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		s.CreateNamespace(t, name)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitServed waits until the server serves the kinds the CRDs define.
+func (s *Server) waitServed(t testing.TB, cache discovery.CachedDiscoveryInterface, crds []*unstructured.Unstructured) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, crd := range crds {
+		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+		versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+		for _, v := range versions {
+			name, _, _ := unstructured.NestedString(v.(map[string]any), "name")
+			gv := schema.GroupVersion{Group: group, Version: name}.String()
+			for {
+				cache.Invalidate()
+				list, err := cache.ServerResourcesForGroupVersion(gv)
+				if err == nil && served(list, kind) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("clustertest: %s %s is not served 30 s after its CRD was applied: %v", gv, kind, err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	}
+}
+
+func served(list *metav1.APIResourceList, kind string) bool {
+	for _, r := range list.APIResources {
+		if r.Kind == kind {
+			return true
+		}
+	}
+	return false
+}

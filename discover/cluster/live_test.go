@@ -1,0 +1,211 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/discover/cluster"
+)
+
+// plantedSecret is a Secret value that must never leave the server.
+const plantedSecret = "canary-7f3a9b2e-do-not-leak"
+
+const liveManifests = `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations: {team: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        env:
+        - name: DB_PASSWORD
+          valueFrom: {secretKeyRef: {name: db, key: password}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: db, labels: {app: web}}
+stringData: {password: ` + plantedSecret + `}
+`
+
+var liveKinds = []cluster.Kind{
+	{Group: "apps", Kind: "Deployment"},
+	{Kind: "Service"},
+	{Kind: "Secret"},
+	{Group: "networking.k8s.io", Kind: "NetworkPolicy"},
+	{Group: "networking.istio.io", Kind: "VirtualService"}, // not served here: skipped quietly
+}
+
+// TestScanLive: a live scan reads the kinds asked for, as the manifests'
+// decoder would read them, with their API path and version for evidence
+// and without what the server adds; Secrets arrive as metadata only.
+func TestScanLive(t *testing.T) {
+	srv := kube.Get(t)
+	applied, skipped := srv.Apply(t, "live", []byte(liveManifests))
+	if len(applied) != 4 || len(skipped) != 0 {
+		t.Fatalf("applied %v, skipped %v", applied, skipped)
+	}
+	var progress []string
+	inv, err := cluster.Scan(context.Background(), cluster.ScanRequest{
+		Request:  cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: []string{"live"}, PageSize: 1},
+		Kinds:    liveKinds,
+		Progress: func(k cluster.Kind, n int) { progress = append(progress, k.String()) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, o := range inv.Objects {
+		refs = append(refs, o.Ref())
+	}
+	if want := []string{"Deployment live/web", "Service live/web", "Secret live/db", "NetworkPolicy live/deny-all"}; !slices.Equal(refs, want) {
+		t.Errorf("objects:\n got %v\nwant %v", refs, want)
+	}
+	if len(inv.Problems) != 0 || len(inv.Gaps) != 0 {
+		t.Errorf("problems %v, gaps %v", inv.Problems, inv.Gaps)
+	}
+	slices.Sort(progress)
+	if want := []string{"Deployment.apps", "NetworkPolicy.networking.k8s.io", "Secret", "Service"}; !slices.Equal(progress, want) {
+		t.Errorf("progress: %v", progress)
+	}
+	for _, o := range inv.Objects {
+		if o.ResourceVersion == "" || o.Location.Line != 0 || !strings.HasPrefix(o.Location.File, srv.URL+"/ap") || !strings.HasSuffix(o.Location.File, "/namespaces/live/"+resourceOf(o.Kind)+"/"+o.Name) {
+			t.Errorf("%s: location %v, version %q", o.Ref(), o.Location, o.ResourceVersion)
+		}
+		switch typed := o.Typed.(type) {
+		case *appsv1.Deployment:
+			if typed.ManagedFields != nil || typed.UID != "" || typed.Status.ObservedGeneration != 0 || typed.Annotations["team"] != "shop" || len(typed.Annotations) != 1 {
+				t.Errorf("server-set fields are kept: %+v", typed.ObjectMeta)
+			}
+		case *corev1.Secret:
+			if len(typed.Data) != 0 || len(typed.StringData) != 0 || typed.Labels["app"] != "web" {
+				t.Errorf("secret: %+v", typed)
+			}
+		case *corev1.Service, *networkingv1.NetworkPolicy:
+		default:
+			t.Errorf("%s is not typed: %T", o.Ref(), o.Typed)
+		}
+	}
+	b, err := json.Marshal(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), plantedSecret) {
+		t.Errorf("the Secret's value left the server")
+	}
+}
+
+func resourceOf(kind string) string {
+	return map[string]string{"Deployment": "deployments", "Service": "services", "Secret": "secrets", "NetworkPolicy": "networkpolicies"}[kind]
+}
+
+// TestScanLivePartialAccess: kinds the identity may not list are gaps, not
+// errors, and the rest is read; with no namespace asked for, an identity
+// that may read one namespace reads its kubeconfig context's.
+func TestScanLivePartialAccess(t *testing.T) {
+	srv := kube.Get(t)
+	srv.Apply(t, "live", []byte(liveManifests))
+	ctx := context.Background()
+	rbac := srv.Client(t).RbacV1()
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: "live", Name: "no-policies"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"", "apps"}, Resources: []string{"deployments", "services", "secrets"}, Verbs: []string{"list"}}}}
+	if _, err := rbac.Roles("live").Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rbac.Roles("live").Delete(ctx, role.Name, metav1.DeleteOptions{}) })
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "live", Name: "no-policies"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "live-reader"}}}
+	if _, err := rbac.RoleBindings("live").Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rbac.RoleBindings("live").Delete(ctx, binding.Name, metav1.DeleteOptions{}) })
+	reader := srv.KubeconfigFor(t, "live-reader")
+
+	inv, err := cluster.Scan(ctx, cluster.ScanRequest{Request: cluster.Request{Kubeconfig: reader, Namespaces: []string{"live"}}, Kinds: liveKinds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := refsOf(inv.Objects); !slices.Equal(got, []string{"Deployment live/web", "Service live/web", "Secret live/db"}) {
+		t.Errorf("objects: %v", got)
+	}
+	if want := []discover.Gap{{Group: "networking.k8s.io", Kind: "NetworkPolicy", Namespace: "live", Reason: "forbidden"}}; !slices.Equal(inv.Gaps, want) {
+		t.Errorf("gaps:\n got %v\nwant %v", inv.Gaps, want)
+	}
+
+	// No namespace asked for: every namespace is forbidden, so the
+	// kubeconfig context's namespace is read, and the gaps say so.
+	cfg, err := clientcmd.LoadFromFile(reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Contexts[cfg.CurrentContext].Namespace = "live"
+	inLive := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, inLive); err != nil {
+		t.Fatal(err)
+	}
+	inv, err = cluster.Scan(ctx, cluster.ScanRequest{Request: cluster.Request{Kubeconfig: inLive}, Kinds: liveKinds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := refsOf(inv.Objects); !slices.Equal(got, []string{"Deployment live/web", "Service live/web", "Secret live/db"}) {
+		t.Errorf("objects in the context's namespace: %v", got)
+	}
+	var gaps []string
+	for _, g := range inv.Gaps {
+		gaps = append(gaps, g.String())
+	}
+	slices.Sort(gaps)
+	if want := []string{
+		"Deployment.apps: forbidden in all namespaces: read in namespace live only",
+		"NetworkPolicy.networking.k8s.io: forbidden",
+		"Secret: forbidden in all namespaces: read in namespace live only",
+		"Service: forbidden in all namespaces: read in namespace live only",
+	}; !slices.Equal(gaps, want) {
+		t.Errorf("gaps:\n got %q\nwant %q", gaps, want)
+	}
+
+	// No access at all is gaps for everything, and nothing read.
+	inv, err = cluster.Scan(ctx, cluster.ScanRequest{Request: cluster.Request{Kubeconfig: srv.KubeconfigFor(t, "nobody")}, Kinds: liveKinds})
+	if err != nil || len(inv.Objects) != 0 || len(inv.Gaps) != 4 {
+		t.Errorf("nobody: %v, %d objects, gaps %v", err, len(inv.Objects), inv.Gaps)
+	}
+}
+
+func refsOf(objects []*discover.Object) []string {
+	var out []string
+	for _, o := range objects {
+		out = append(out, o.Ref())
+	}
+	return out
+}
