@@ -46,7 +46,8 @@ type ScanRequest struct {
 	// VirtualServices to read.
 	Kinds []Kind
 	// Progress, when set, is called after each kind is read, with the
-	// number of objects read so far.
+	// number of objects read so far. Calls never overlap, though lists run
+	// concurrently, so the callback needs no lock of its own.
 	Progress func(kind Kind, objects int)
 	// Concurrency bounds the requests in flight; 0 means 4.
 	Concurrency int
@@ -396,11 +397,10 @@ func (s *scanner) list(ctx context.Context, targets []target) {
 			return
 		}
 		mu.Lock()
+		defer mu.Unlock()
 		read += len(objs)
-		n := read
-		mu.Unlock()
 		if s.req.Progress != nil {
-			s.req.Progress(t.kind, n)
+			s.req.Progress(t.kind, read)
 		}
 	})
 	for _, objs := range objects {
