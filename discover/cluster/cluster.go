@@ -1,6 +1,7 @@
-// Package cluster reads Pods and Services from a live Kubernetes API server:
-// the inventory "stridemap observe" names the ends of flows with, read
-// where the cluster is instead of from a kubectl dump.
+// Package cluster reads a live Kubernetes API server, read-only: Scan
+// reads every kind a scan understands, as a repository's manifests would
+// hold them, and Collect reads only the Pods and Services that name the
+// ends of observed flows.
 //
 // The kubeconfig is found the way kubectl finds it (see Request), so a
 // user who can run "kubectl get pods -A" can run stridemap. Lists are read
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -47,7 +49,13 @@ type Request struct {
 	// PageSize is the number of objects per list call; 0 means
 	// DefaultPageSize.
 	PageSize int64
+	// Timeout bounds each request to the server; 0 means DefaultTimeout.
+	Timeout time.Duration
 }
+
+// DefaultTimeout bounds each request: kubectl waits forever on a silent
+// server, and an inventory read should not.
+const DefaultTimeout = 30 * time.Second
 
 // Collect lists the Pods and Services the request names. Objects are typed
 // (*corev1.Pod, *corev1.Service) like those read from manifests; the

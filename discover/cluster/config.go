@@ -5,7 +5,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -55,9 +54,11 @@ func connect(req Request) (*connection, error) {
 	if ns, _, err := loader.Namespace(); err == nil {
 		conn.namespace = ns
 	}
-	// kubectl waits forever on a silent server; an inventory read should not.
-	if config.Timeout == 0 {
-		config.Timeout = 30 * time.Second
+	switch {
+	case req.Timeout > 0:
+		config.Timeout = req.Timeout
+	case config.Timeout == 0:
+		config.Timeout = DefaultTimeout
 	}
 	// client-go's default of 5 requests a second would make paging through
 	// a big cluster slow for no one's benefit.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -41,9 +42,10 @@ func (k Kind) String() string {
 // ScanRequest says which cluster a live scan reads, and which kinds.
 type ScanRequest struct {
 	Request
-	// Kinds are the kinds to read. Those whose API group the server does
-	// not serve are skipped quietly: a cluster without Istio has no
-	// VirtualServices to read.
+	// Kinds are the kinds to read; AllKinds as a Kind reads every kind of
+	// its group. Those whose API group the server does not serve are
+	// skipped quietly: a cluster without Istio has no VirtualServices to
+	// read.
 	Kinds []Kind
 	// Progress, when set, is called after each kind is read, with the
 	// number of objects read so far. Calls never overlap, though lists run
@@ -116,6 +118,10 @@ func Scan(ctx context.Context, req ScanRequest) (*discover.Inventory, error) {
 		return nil, err
 	}
 	targets := s.allowed(ctx, kinds)
+	s.reading = map[Kind]bool{}
+	for _, t := range targets {
+		s.reading[t.kind] = true
+	}
 	s.list(ctx, targets)
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -140,6 +146,9 @@ type scanner struct {
 	req    ScanRequest
 	mu     sync.Mutex // guards inv while lists run
 	inv    *discover.Inventory
+	// reading is the kinds being listed: what their controllers made is
+	// read through them.
+	reading map[Kind]bool
 }
 
 func (s *scanner) problem(where, msg string) {
@@ -184,6 +193,17 @@ func (s *scanner) get(ctx context.Context, path string, accept string, params ma
 func retryable(err error) bool {
 	return apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsTooManyRequests(err) ||
 		apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsUnexpectedServerError(err)
+}
+
+// slowServer is how many lists may time out before the server counts as
+// not answering: one slow resource is its own problem, a hung server is
+// everyone's.
+const slowServer = 2
+
+// timedOut reports whether a request got no answer in time.
+func timedOut(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
 }
 
 // unreachable reports whether err is no answer from the server at all:
@@ -247,10 +267,15 @@ func (s *scanner) discover(ctx context.Context) ([]served, error) {
 				continue
 			}
 		}
+		seen := map[string]bool{}
 		for _, k := range groups[group] {
 			for _, r := range list.APIResources {
-				if r.Kind == k.Kind && !strings.Contains(r.Name, "/") && slices.Contains(r.Verbs, "list") {
-					out = append(out, served{kind: k, version: version, resource: r.Name, namespaced: r.Namespaced})
+				if (k.Kind != AllKinds && r.Kind != k.Kind) || seen[r.Kind] || strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") {
+					continue
+				}
+				seen[r.Kind] = true
+				out = append(out, served{kind: Kind{Group: group, Kind: r.Kind}, version: version, resource: r.Name, namespaced: r.Namespaced})
+				if k.Kind != AllKinds {
 					break
 				}
 			}
@@ -362,7 +387,7 @@ func (s *scanner) list(ctx context.Context, targets []target) {
 	objects := make([][]*discover.Object, len(targets))
 	var mu sync.Mutex
 	var lost error
-	read := 0
+	read, timeouts := 0, 0
 	s.parallel(len(targets), func(i int) {
 		t := targets[i]
 		mu.Lock()
@@ -376,6 +401,21 @@ func (s *scanner) list(ctx context.Context, targets []target) {
 		switch {
 		case err == nil:
 			objects[i] = objs
+		case timedOut(err):
+			mu.Lock()
+			timeouts++
+			gone := timeouts == slowServer && lost == nil
+			if gone {
+				lost = err
+			}
+			mu.Unlock()
+			s.gap(t.kind, t.namespace, "not read: timed out")
+			if gone {
+				s.problem(t.path(t.namespace), fmt.Sprintf("%d lists timed out (the last: %s) after %s each: the server is too slow, so what was not read yet is missing from the scan; try again, or allow more time with --request-timeout", slowServer, t.resource, s.conn.config.Timeout))
+			} else {
+				s.problem(t.path(t.namespace), fmt.Sprintf("listing %s timed out after %s; the rest of the cluster was read (allow more time with --request-timeout)", t.resource, s.conn.config.Timeout))
+			}
+			return
 		case unreachable(err):
 			mu.Lock()
 			first := lost == nil
@@ -475,6 +515,9 @@ func (s *scanner) object(t target, item map[string]any) *discover.Object {
 	if meta == nil {
 		return nil
 	}
+	if s.controlledByRead(meta) {
+		return nil
+	}
 	name, _ := meta["name"].(string)
 	ns, _ := meta["namespace"].(string)
 	version, _ := meta["resourceVersion"].(string)
@@ -513,6 +556,28 @@ func (s *scanner) object(t target, item map[string]any) *discover.Object {
 	obj.Lines = discover.LineIndex{}
 	obj.ResourceVersion = version
 	return obj
+}
+
+// controlledByRead reports whether an object was made by a controller
+// whose own kind is being read: the ReplicaSets of a Deployment, the Pods
+// of a ReplicaSet, the Jobs of a CronJob. The owner stands for them, as it
+// does in a repository, so they would only repeat it in the graph.
+func (s *scanner) controlledByRead(meta map[string]any) bool {
+	owners, _ := meta["ownerReferences"].([]any)
+	for _, o := range owners {
+		ref, _ := o.(map[string]any)
+		if controller, _ := ref["controller"].(bool); !controller {
+			continue
+		}
+		apiVersion, _ := ref["apiVersion"].(string)
+		kind, _ := ref["kind"].(string)
+		group, _, found := strings.Cut(apiVersion, "/")
+		if !found {
+			group = "" // the core group's apiVersion is just "v1"
+		}
+		return s.reading[Kind{Group: group, Kind: kind}]
+	}
+	return false
 }
 
 // shortError is an API error's message without the Status wrapping.

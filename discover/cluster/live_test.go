@@ -181,11 +181,7 @@ func TestScanLivePartialAccess(t *testing.T) {
 	if got := refsOf(inv.Objects); !slices.Equal(got, []string{"Deployment live/web", "Service live/web", "Secret live/db"}) {
 		t.Errorf("objects in the context's namespace: %v", got)
 	}
-	var gaps []string
-	for _, g := range inv.Gaps {
-		gaps = append(gaps, g.String())
-	}
-	slices.Sort(gaps)
+	gaps := gapsOf(inv)
 	if want := []string{
 		"Deployment.apps: forbidden in all namespaces: read in namespace live only",
 		"NetworkPolicy.networking.k8s.io: forbidden",
@@ -202,10 +198,95 @@ func TestScanLivePartialAccess(t *testing.T) {
 	}
 }
 
+// gapsOf is the inventory's gaps as sentences, sorted.
+func gapsOf(inv *discover.Inventory) []string {
+	var out []string
+	for _, g := range inv.Gaps {
+		out = append(out, g.String())
+	}
+	slices.Sort(out)
+	return out
+}
+
 func refsOf(objects []*discover.Object) []string {
 	var out []string
 	for _, o := range objects {
 		out = append(out, o.Ref())
 	}
 	return out
+}
+
+const ownedManifests = `
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-5d8f
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: 11111111-1111-1111-1111-111111111111, controller: true}]
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx:1.27}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5d8f-x2x9q
+  labels: {app: web}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f, uid: 22222222-2222-2222-2222-222222222222, controller: true}]
+spec: {containers: [{name: web, image: nginx:1.27}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: debug}
+spec: {containers: [{name: shell, image: busybox:1.37}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: made-by-an-operator
+  ownerReferences: [{apiVersion: example.com/v1, kind: Widget, name: w, uid: 33333333-3333-3333-3333-333333333333, controller: true}]
+spec: {containers: [{name: w, image: busybox:1.37}]}
+`
+
+// TestScanLiveOwned: what a controller made is read through the
+// controller when its kind is read too, as a repository holds only the
+// Deployment; a Pod nobody's read controller made is kept.
+func TestScanLiveOwned(t *testing.T) {
+	srv := kube.Get(t)
+	srv.Apply(t, "owned", []byte(liveManifests))
+	srv.Apply(t, "owned", []byte(ownedManifests))
+	inv, err := cluster.Scan(context.Background(), cluster.ScanRequest{
+		Request: cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: []string{"owned"}},
+		Kinds:   []cluster.Kind{{Group: "apps", Kind: "Deployment"}, {Group: "apps", Kind: "ReplicaSet"}, {Kind: "Pod"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := refsOf(inv.Objects), []string{"Deployment owned/web", "Pod owned/debug", "Pod owned/made-by-an-operator"}; !slices.Equal(got, want) {
+		t.Errorf("objects:\n got %v\nwant %v", got, want)
+	}
+	// Without the Deployment's kind, its ReplicaSet is what there is.
+	inv, err = cluster.Scan(context.Background(), cluster.ScanRequest{
+		Request: cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: []string{"owned"}},
+		Kinds:   []cluster.Kind{{Group: "apps", Kind: "ReplicaSet"}, {Kind: "Pod"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := refsOf(inv.Objects), []string{"ReplicaSet owned/web-5d8f", "Pod owned/debug", "Pod owned/made-by-an-operator"}; !slices.Equal(got, want) {
+		t.Errorf("objects without Deployments:\n got %v\nwant %v", got, want)
+	}
+	// Every kind of a group: the ReplicaSet is read as a kind of apps, and
+	// dropped for its Deployment.
+	inv, err = cluster.Scan(context.Background(), cluster.ScanRequest{
+		Request: cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: []string{"owned"}},
+		Kinds:   []cluster.Kind{{Group: "apps", Kind: cluster.AllKinds}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := refsOf(inv.Objects), []string{"Deployment owned/web"}; !slices.Equal(got, want) || len(inv.Gaps) != 0 {
+		t.Errorf("every kind of apps:\n got %v, gaps %v\nwant %v", got, inv.Gaps, want)
+	}
 }

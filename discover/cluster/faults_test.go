@@ -1,0 +1,184 @@
+package cluster_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/discover/cluster"
+	"github.com/stridemap/stridemap/discover/cluster/clustertest"
+)
+
+// faultyProxy stands between a scan and the real API server, as the
+// administrator; fault decides, per request, whether to answer itself.
+type faultyProxy struct {
+	*httptest.Server
+	kubeconfig string
+}
+
+func newFaultyProxy(t *testing.T, srv *clustertest.Server, fault func(w http.ResponseWriter, r *http.Request) bool) *faultyProxy {
+	t.Helper()
+	config, err := srv.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	transport, err := rest.TransportFor(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(target)
+	forward.Transport = transport
+	p := &faultyProxy{}
+	p.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !fault(w, r) {
+			forward.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(p.Close)
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["proxy"] = &clientcmdapi.Cluster{Server: p.URL, InsecureSkipTLSVerify: true}
+	cfg.AuthInfos["proxy"] = &clientcmdapi.AuthInfo{Token: "the-proxy-authenticates"}
+	cfg.Contexts["proxy"] = &clientcmdapi.Context{Cluster: "proxy", AuthInfo: "proxy"}
+	cfg.CurrentContext = "proxy"
+	p.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, p.kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// isList reports whether r lists the resource.
+func isList(r *http.Request, resource string) bool {
+	return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+resource)
+}
+
+func problemsOf(inv *discover.Inventory) string {
+	var lines []string
+	for _, p := range inv.Problems {
+		lines = append(lines, p.Location.File+": "+p.Message)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestScanLiveFaults: a resource that fails, one that is too slow, and a
+// server that goes away mid-scan each cost what they could not give, with
+// one line naming the server and the resource; the rest is read.
+func TestScanLiveFaults(t *testing.T) {
+	srv := kube.Get(t)
+	srv.Apply(t, "faults", []byte(liveManifests))
+	request := func(kubeconfig string) cluster.ScanRequest {
+		return cluster.ScanRequest{
+			Request: cluster.Request{Kubeconfig: kubeconfig, Namespaces: []string{"faults"}, Timeout: 2 * time.Second},
+			Kinds:   liveKinds, Concurrency: 1,
+		}
+	}
+
+	t.Run("500 for one resource", func(t *testing.T) {
+		var mu sync.Mutex
+		tries := 0
+		proxy := newFaultyProxy(t, srv, func(w http.ResponseWriter, r *http.Request) bool {
+			if !isList(r, "networkpolicies") {
+				return false
+			}
+			mu.Lock()
+			tries++
+			mu.Unlock()
+			http.Error(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"etcd is sad","reason":"InternalError","code":500}`, http.StatusInternalServerError)
+			return true
+		})
+		inv, err := cluster.Scan(context.Background(), request(proxy.kubeconfig))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := refsOf(inv.Objects); !slices.Equal(got, []string{"Deployment faults/web", "Service faults/web", "Secret faults/db"}) {
+			t.Errorf("objects: %v", got)
+		}
+		if len(inv.Problems) != 1 || !strings.HasPrefix(inv.Problems[0].Location.File, proxy.URL+"/apis/networking.k8s.io/v1/namespaces/faults/networkpolicies") ||
+			!strings.Contains(inv.Problems[0].Message, "listing networkpolicies failed") || !strings.Contains(inv.Problems[0].Message, "etcd is sad") {
+			t.Errorf("problems:\n%s", problemsOf(inv))
+		}
+		if len(inv.Gaps) != 1 || inv.Gaps[0].Kind != "NetworkPolicy" {
+			t.Errorf("gaps: %v", inv.Gaps)
+		}
+		if tries != 3 {
+			t.Errorf("a 500 was asked %d times, want 3 (two retries)", tries)
+		}
+	})
+
+	t.Run("one slow resource", func(t *testing.T) {
+		proxy := newFaultyProxy(t, srv, func(w http.ResponseWriter, r *http.Request) bool {
+			if !isList(r, "services") {
+				return false
+			}
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+			return true
+		})
+		inv, err := cluster.Scan(context.Background(), request(proxy.kubeconfig))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := refsOf(inv.Objects); !slices.Equal(got, []string{"Deployment faults/web", "Secret faults/db", "NetworkPolicy faults/deny-all"}) {
+			t.Errorf("objects: %v", got)
+		}
+		if len(inv.Problems) != 1 || !strings.Contains(inv.Problems[0].Message, "listing services timed out after 2s") ||
+			!strings.HasPrefix(inv.Problems[0].Location.File, proxy.URL+"/api/v1/namespaces/faults/services") {
+			t.Errorf("problems:\n%s", problemsOf(inv))
+		}
+	})
+
+	t.Run("server gone mid-scan", func(t *testing.T) {
+		var proxy *faultyProxy
+		proxy = newFaultyProxy(t, srv, func(w http.ResponseWriter, r *http.Request) bool {
+			if !isList(r, "secrets") {
+				return false
+			}
+			// The server goes away: this and every later connection is cut.
+			proxy.Listener.Close()
+			proxy.CloseClientConnections()
+			return true
+		})
+		start := time.Now()
+		inv, err := cluster.Scan(context.Background(), request(proxy.kubeconfig))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if elapsed := time.Since(start); elapsed > 20*time.Second {
+			t.Errorf("a scan of a server that is gone took %s", elapsed)
+		}
+		// Deployments and Services were read before; Secrets and
+		// NetworkPolicies are gaps, with one problem between them.
+		if got := refsOf(inv.Objects); !slices.Equal(got, []string{"Deployment faults/web", "Service faults/web"}) {
+			t.Errorf("objects: %v", got)
+		}
+		if len(inv.Problems) != 1 || !strings.Contains(inv.Problems[0].Message, "the server stopped answering while secrets were read") {
+			t.Errorf("problems:\n%s", problemsOf(inv))
+		}
+		gaps := gapsOf(inv)
+		if want := []string{
+			"NetworkPolicy.networking.k8s.io in namespace faults: not read: the server stopped answering",
+			"Secret in namespace faults: not read: the server stopped answering",
+		}; !slices.Equal(gaps, want) {
+			t.Errorf("gaps:\n got %q\nwant %q", gaps, want)
+		}
+	})
+}
