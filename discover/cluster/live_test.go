@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"path/filepath"
 	"slices"
@@ -288,5 +289,70 @@ func TestScanLiveOwned(t *testing.T) {
 	}
 	if got, want := refsOf(inv.Objects), []string{"Deployment owned/web"}; !slices.Equal(got, want) || len(inv.Gaps) != 0 {
 		t.Errorf("every kind of apps:\n got %v, gaps %v\nwant %v", got, inv.Gaps, want)
+	}
+}
+
+// TestScanLiveLeastPrivilege: an identity holding only the rules Rules
+// gives reads everything asked for without a gap, and the server's audit
+// log shows it only listed, read Secrets as metadata only, and was never
+// given the planted value.
+func TestScanLiveLeastPrivilege(t *testing.T) {
+	srv := kube.Get(t)
+	srv.Apply(t, "canary", []byte(liveManifests))
+	ctx := context.Background()
+	rbac := srv.Client(t).RbacV1()
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "stridemap-scan-test"}, Rules: cluster.Rules(liveKinds)}
+	if _, err := rbac.ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rbac.ClusterRoles().Delete(ctx, role.Name, metav1.DeleteOptions{}) })
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "least-privilege-scanner"}}}
+	if _, err := rbac.ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rbac.ClusterRoleBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{}) })
+
+	inv, err := cluster.Scan(ctx, cluster.ScanRequest{Request: cluster.Request{Kubeconfig: srv.KubeconfigFor(t, "least-privilege-scanner")}, Kinds: liveKinds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Gaps) != 0 || len(inv.Problems) != 0 {
+		t.Errorf("gaps %v, problems %v", inv.Gaps, inv.Problems)
+	}
+	if got := refsOf(inv.Objects); !slices.Contains(got, "Secret canary/db") || !slices.Contains(got, "NetworkPolicy canary/deny-all") {
+		t.Errorf("objects: %v", got)
+	}
+
+	secretLists := 0
+	for _, e := range srv.Audit(t) {
+		if e.User.Username != "least-privilege-scanner" {
+			continue
+		}
+		if answer := string(e.ResponseObject); strings.Contains(answer, plantedSecret) || strings.Contains(answer, base64.StdEncoding.EncodeToString([]byte(plantedSecret))) {
+			t.Errorf("%s %s was answered with the Secret's value", e.Verb, e.RequestURI)
+		}
+		switch {
+		case e.ObjectRef == nil: // discovery: /api, /apis
+			if e.Verb != "get" {
+				t.Errorf("%s %s", e.Verb, e.RequestURI)
+			}
+		case e.ObjectRef.Resource == "selfsubjectaccessreviews":
+			if e.Verb != "create" {
+				t.Errorf("%s %s", e.Verb, e.RequestURI)
+			}
+		case e.Verb != "list":
+			t.Errorf("a scan may only list: %s %s", e.Verb, e.RequestURI)
+		case e.ObjectRef.Resource == "secrets":
+			secretLists++
+			var answer struct{ Kind string }
+			if err := json.Unmarshal(e.ResponseObject, &answer); err != nil || answer.Kind != "PartialObjectMetadataList" {
+				t.Errorf("Secrets were listed as %q, not as metadata (%v)", answer.Kind, err)
+			}
+		}
+	}
+	if secretLists == 0 {
+		t.Errorf("the audit log shows no list of Secrets by the scan")
 	}
 }

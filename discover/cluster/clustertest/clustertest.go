@@ -141,7 +141,7 @@ func start(bin string) (_ *Server, err error) {
 	}
 	s.procs = append(s.procs, etcd)
 
-	files := map[string][]byte{"ca.crt": s.ca.certPEM}
+	files := map[string][]byte{"ca.crt": s.ca.certPEM, "audit-policy.yaml": []byte(auditPolicy)}
 	if files["serving.crt"], files["serving.key"], err = s.ca.issue("127.0.0.1", nil, true); err != nil {
 		return nil, err
 	}
@@ -169,6 +169,8 @@ func start(bin string) (_ *Server, err error) {
 		// be admitted with.
 		"--disable-admission-plugins=ServiceAccount",
 		"--endpoint-reconciler-type=none",
+		"--audit-policy-file="+filepath.Join(dir, "audit-policy.yaml"),
+		"--audit-log-path="+s.auditLog(), "--audit-log-mode=blocking",
 		"--profiling=false")
 	if err != nil {
 		return nil, err
