@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
 )
 
 // Access control types: who may call an element, whether the caller's
@@ -163,7 +164,7 @@ func (b *builder) traefikMiddleware(gateway string, ing *discover.Object, ref st
 			if m.Namespace+"-"+m.Name != name {
 				continue
 			}
-			spec := mapAt(m.Fields, "spec")
+			spec := fields.Map(m.Fields, "spec")
 			for _, kind := range []string{"forwardAuth", "basicAuth", "digestAuth"} {
 				if spec[kind] != nil {
 					b.addControl(ControlGatewayAuthentication, gateway, pluginEvidence(ing, m, "spec."+kind, "Traefik middleware "+kind))
@@ -187,7 +188,7 @@ func (b *builder) kongPlugin(gateway string, ing *discover.Object, name string) 
 		if p.Name != name || (p.Namespace != "" && p.Namespace != ing.Namespace) {
 			continue
 		}
-		plugin := str(p.Fields, "plugin")
+		plugin := fields.String(p.Fields, "plugin")
 		switch {
 		case slices.Contains(kongAuthPlugins, plugin):
 			b.addControl(ControlGatewayAuthentication, gateway, pluginEvidence(ing, p, "plugin", "Kong plugin "+plugin))
@@ -266,13 +267,13 @@ func authProxyImage(n *Node) string {
 // AuthorizationPolicy and rate-limiting EnvoyFilters.
 func (b *builder) addIstioAccessControls(gateways map[discover.Location]string) {
 	for _, ra := range b.byKind[istioSecurity+"/RequestAuthentication"] {
-		rules := list(ra.Fields, "spec", "jwtRules")
+		rules := fields.List(ra.Fields, "spec", "jwtRules")
 		if len(rules) == 0 {
 			continue
 		}
 		var issuers []string
 		for _, r := range rules {
-			if iss := str(asMap(r), "issuer"); iss != "" {
+			if iss := fields.String(fields.AsMap(r), "issuer"); iss != "" {
 				issuers = append(issuers, iss)
 			}
 		}
@@ -283,7 +284,7 @@ func (b *builder) addIstioAccessControls(gateways map[discover.Location]string) 
 	}
 	b.addAuthorizationPolicies(gateways)
 	for _, ef := range b.byKind[istioNetworking+"/EnvoyFilter"] {
-		if !mentionsRateLimit(field(ef.Fields, "spec", "configPatches")) {
+		if !mentionsRateLimit(fields.At(ef.Fields, "spec", "configPatches")) {
 			continue
 		}
 		for _, t := range b.istioTargets(ef, "spec.workloadSelector", gateways) {
@@ -310,7 +311,7 @@ func (b *builder) addAuthorizationPolicies(gateways map[discover.Location]string
 	states := map[string]*authState{}
 	var order []string
 	for _, ap := range b.byKind[istioSecurity+"/AuthorizationPolicy"] {
-		eff := authorizationEffectOf(mapAt(ap.Fields, "spec"))
+		eff := authorizationEffectOf(fields.Map(ap.Fields, "spec"))
 		if !eff.restricts {
 			continue
 		}
@@ -357,11 +358,11 @@ type authorizationEffect struct {
 }
 
 func authorizationEffectOf(spec map[string]any) authorizationEffect {
-	action := strings.ToUpper(str(spec, "action"))
+	action := strings.ToUpper(fields.String(spec, "action"))
 	if action == "" {
 		action = "ALLOW"
 	}
-	rules := list(spec, "rules")
+	rules := fields.List(spec, "rules")
 	switch action {
 	case "ALLOW":
 		if len(rules) == 0 {
@@ -369,10 +370,10 @@ func authorizationEffectOf(spec map[string]any) authorizationEffect {
 		}
 		all := true
 		for _, r := range rules {
-			if len(asMap(r)) == 0 {
+			if len(fields.AsMap(r)) == 0 {
 				return authorizationEffect{} // an empty rule matches, and so allows, every request
 			}
-			all = all && ruleRequiresJWT(asMap(r))
+			all = all && ruleRequiresJWT(fields.AsMap(r))
 		}
 		return authorizationEffect{restricts: true, allow: true, requiresJWT: all, detail: fmt.Sprintf("ALLOW policy with %d rule(s)", len(rules))}
 	case "DENY":
@@ -381,11 +382,11 @@ func authorizationEffectOf(spec map[string]any) authorizationEffect {
 		}
 		tokenless := false
 		for _, r := range rules {
-			tokenless = tokenless || ruleDeniesTokenless(asMap(r))
+			tokenless = tokenless || ruleDeniesTokenless(fields.AsMap(r))
 		}
 		return authorizationEffect{restricts: true, requiresJWT: tokenless, detail: fmt.Sprintf("DENY policy with %d rule(s)", len(rules))}
 	case "CUSTOM":
-		return authorizationEffect{restricts: true, custom: true, detail: "CUSTOM policy: external authorization by provider " + str(spec, "provider", "name")}
+		return authorizationEffect{restricts: true, custom: true, detail: "CUSTOM policy: external authorization by provider " + fields.String(spec, "provider", "name")}
 	}
 	return authorizationEffect{} // AUDIT only logs
 }
@@ -394,17 +395,17 @@ func authorizationEffectOf(spec map[string]any) authorizationEffect {
 // carry a validated JWT: every source it accepts names request principals,
 // or it has a condition on the token's claims.
 func ruleRequiresJWT(rule map[string]any) bool {
-	for _, w := range list(rule, "when") {
-		if strings.HasPrefix(str(asMap(w), "key"), "request.auth.") {
+	for _, w := range fields.List(rule, "when") {
+		if strings.HasPrefix(fields.String(fields.AsMap(w), "key"), "request.auth.") {
 			return true
 		}
 	}
-	from := list(rule, "from")
+	from := fields.List(rule, "from")
 	if len(from) == 0 {
 		return false
 	}
 	for _, f := range from {
-		if len(list(asMap(f), "source", "requestPrincipals")) == 0 {
+		if len(fields.List(fields.AsMap(f), "source", "requestPrincipals")) == 0 {
 			return false
 		}
 	}
@@ -415,11 +416,11 @@ func ruleRequiresJWT(rule map[string]any) bool {
 // without a JWT: it matches sources with no request principal and is not
 // narrowed to some operations or conditions.
 func ruleDeniesTokenless(rule map[string]any) bool {
-	if len(list(rule, "to")) > 0 || len(list(rule, "when")) > 0 {
+	if len(fields.List(rule, "to")) > 0 || len(fields.List(rule, "when")) > 0 {
 		return false
 	}
-	for _, f := range list(rule, "from") {
-		if len(list(asMap(f), "source", "notRequestPrincipals")) > 0 {
+	for _, f := range fields.List(rule, "from") {
+		if len(fields.List(fields.AsMap(f), "source", "notRequestPrincipals")) > 0 {
 			return true
 		}
 	}
@@ -499,7 +500,7 @@ func (b *builder) istioTargets(obj *discover.Object, selectorField string, gatew
 		out = append(out, policyTarget{id: w.id, obj: obj, field: field, reason: reason})
 	}
 	for _, gw := range b.byKind[istioNetworking+"/Gateway"] {
-		gwSelector := stringMap(gw.Fields, "spec", "selector")
+		gwSelector := fields.StringMap(gw.Fields, "spec", "selector")
 		applies := meshWide || (len(sel) > 0 && isSubset(sel, gwSelector) && (obj.Namespace == gw.Namespace || obj.Namespace == meshRootNamespace))
 		if id := gateways[gw.Location]; applies && id != "" {
 			r := reason
@@ -512,7 +513,7 @@ func (b *builder) istioTargets(obj *discover.Object, selectorField string, gatew
 	for _, gw := range b.byKind[gatewayAPIGroup+"/Gateway"] {
 		// Istio deploys a Gateway API Gateway of class "istio" as pods in
 		// the Gateway's namespace labelled with its name.
-		if str(gw.Fields, "spec", "gatewayClassName") != "istio" {
+		if fields.String(gw.Fields, "spec", "gatewayClassName") != "istio" {
 			continue
 		}
 		own := map[string]string{"gateway.networking.k8s.io/gateway-name": gw.Name}
@@ -528,12 +529,12 @@ func (b *builder) istioTargets(obj *discover.Object, selectorField string, gatew
 // spec.targetRef, as maps.
 func targetRefs(obj *discover.Object) []map[string]any {
 	var out []map[string]any
-	for _, r := range list(obj.Fields, "spec", "targetRefs") {
-		if m := asMap(r); m != nil {
+	for _, r := range fields.List(obj.Fields, "spec", "targetRefs") {
+		if m := fields.AsMap(r); m != nil {
 			out = append(out, m)
 		}
 	}
-	if m := mapAt(obj.Fields, "spec", "targetRef"); m != nil {
+	if m := fields.Map(obj.Fields, "spec", "targetRef"); m != nil {
 		out = append(out, m)
 	}
 	return out
@@ -544,12 +545,12 @@ func targetRefs(obj *discover.Object) []map[string]any {
 func (b *builder) targetRefTargets(obj *discover.Object, refs []map[string]any, gateways map[discover.Location]string) []policyTarget {
 	var out []policyTarget
 	field := "spec.targetRefs"
-	if mapAt(obj.Fields, "spec", "targetRef") != nil {
+	if fields.Map(obj.Fields, "spec", "targetRef") != nil {
 		field = "spec.targetRef"
 	}
 	for _, ref := range refs {
-		name := str(ref, "name")
-		switch str(ref, "kind") {
+		name := fields.String(ref, "name")
+		switch fields.String(ref, "kind") {
 		case "Gateway":
 			for _, gw := range b.byKind[gatewayAPIGroup+"/Gateway"] {
 				if gw.Namespace == obj.Namespace && gw.Name == name && gateways[gw.Location] != "" {
@@ -571,10 +572,10 @@ func (b *builder) targetRefTargets(obj *discover.Object, refs []map[string]any, 
 // policies, labels for an EnvoyFilter's workloadSelector.
 func selectorLabels(obj *discover.Object, field string) map[string]string {
 	path := strings.Split(field, ".")
-	if m := stringMap(obj.Fields, append(path, "matchLabels")...); len(m) > 0 {
+	if m := fields.StringMap(obj.Fields, append(path, "matchLabels")...); len(m) > 0 {
 		return m
 	}
-	return stringMap(obj.Fields, append(path, "labels")...)
+	return fields.StringMap(obj.Fields, append(path, "labels")...)
 }
 
 func isSubset(sub, of map[string]string) bool {
@@ -598,7 +599,7 @@ func injectionDisabled(t podTemplate) bool {
 func (b *builder) addEnvoyGatewayPolicies(gateways map[discover.Location]string) {
 	const group = "gateway.envoyproxy.io"
 	for _, sp := range b.byKind[group+"/SecurityPolicy"] {
-		spec := mapAt(sp.Fields, "spec")
+		spec := fields.Map(sp.Fields, "spec")
 		for _, kind := range []string{"jwt", "oidc", "basicAuth", "apiKeyAuth", "extAuth"} {
 			if spec[kind] == nil {
 				continue
@@ -612,7 +613,7 @@ func (b *builder) addEnvoyGatewayPolicies(gateways map[discover.Location]string)
 		}
 	}
 	for _, tp := range b.byKind[group+"/BackendTrafficPolicy"] {
-		if mapAt(tp.Fields, "spec", "rateLimit") == nil {
+		if fields.Map(tp.Fields, "spec", "rateLimit") == nil {
 			continue
 		}
 		for _, t := range b.targetRefTargets(tp, targetRefs(tp), gateways) {
@@ -640,12 +641,12 @@ type peerAuthentication struct {
 func (b *builder) addMTLSRequired() {
 	var pas []peerAuthentication
 	for _, obj := range b.byKind[istioSecurity+"/PeerAuthentication"] {
-		pa := peerAuthentication{obj: obj, selector: stringMap(obj.Fields, "spec", "selector", "matchLabels"), mode: strings.ToUpper(str(obj.Fields, "spec", "mtls", "mode"))}
+		pa := peerAuthentication{obj: obj, selector: fields.StringMap(obj.Fields, "spec", "selector", "matchLabels"), mode: strings.ToUpper(fields.String(obj.Fields, "spec", "mtls", "mode"))}
 		if pa.mode == "UNSET" {
 			pa.mode = ""
 		}
-		for _, p := range mapAt(obj.Fields, "spec", "portLevelMtls") {
-			if m := strings.ToUpper(str(asMap(p), "mode")); m != "STRICT" && m != "" && m != "UNSET" {
+		for _, p := range fields.Map(obj.Fields, "spec", "portLevelMtls") {
+			if m := strings.ToUpper(fields.String(fields.AsMap(p), "mode")); m != "STRICT" && m != "" && m != "UNSET" {
 				pa.ports = true
 			}
 		}

@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
+	"github.com/stridemap/stridemap/internal/parallel"
 )
 
 // Annotations stridemap reads from the manifests themselves.
@@ -151,7 +153,7 @@ func (b *builder) selectBackends() {
 }
 
 func (b *builder) addWorkloadNodes() {
-	nodes := parallelMap(len(b.workloads), func(i int) Node {
+	nodes := parallel.Map(len(b.workloads), func(i int) Node {
 		t := b.workloads[i].tmpl
 		obj := t.obj
 		n := Node{
@@ -304,14 +306,14 @@ func objectLabels(obj *discover.Object) map[string]string {
 	if m, ok := obj.Typed.(interface{ GetLabels() map[string]string }); ok {
 		return m.GetLabels()
 	}
-	return stringMap(obj.Fields, "metadata", "labels")
+	return fields.StringMap(obj.Fields, "metadata", "labels")
 }
 
 func objectAnnotations(obj *discover.Object) map[string]string {
 	if m, ok := obj.Typed.(interface{ GetAnnotations() map[string]string }); ok {
 		return m.GetAnnotations()
 	}
-	return stringMap(obj.Fields, "metadata", "annotations")
+	return fields.StringMap(obj.Fields, "metadata", "annotations")
 }
 
 // annotation returns one annotation of a typed or unstructured object.

@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
 )
 
 // Cluster-wide control types, attached to the cluster boundary.
@@ -140,9 +141,9 @@ func (b *builder) addClusterComponents() {
 // firstAlertRule returns the field path and name of the first alerting
 // rule of a rule-group object, or "" when it holds only recording rules.
 func firstAlertRule(obj *discover.Object) (field, name string) {
-	for i, g := range list(obj.Fields, "spec", "groups") {
-		for j, r := range list(asMap(g), "rules") {
-			if alert := str(asMap(r), "alert"); alert != "" {
+	for i, g := range fields.List(obj.Fields, "spec", "groups") {
+		for j, r := range fields.List(fields.AsMap(g), "rules") {
+			if alert := fields.String(fields.AsMap(r), "alert"); alert != "" {
 				return fmt.Sprintf("spec.groups[%d].rules[%d].alert", i, j), alert
 			}
 		}

@@ -3,6 +3,7 @@ package model
 import (
 	"strings"
 
+	"github.com/stridemap/stridemap/internal/parallel"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,7 +35,7 @@ const (
 // that establish it; a control that holds for only some containers of a pod
 // is not recorded, because the weakest container decides.
 func (b *builder) addControls() {
-	perWorkload := parallelMap(len(b.workloads), func(i int) []Control {
+	perWorkload := parallel.Map(len(b.workloads), func(i int) []Control {
 		w := b.workloads[i]
 		return workloadControls(w, b.node(w.id))
 	})

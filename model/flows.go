@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/parallel"
 )
 
 // reference is a value in a workload's configuration that may name a peer,
@@ -35,7 +36,7 @@ func (b *builder) addDeclaredFlows() {
 		ref  reference
 		addr address
 	}
-	perWorkload := parallelMap(len(b.workloads), func(i int) []found {
+	perWorkload := parallel.Map(len(b.workloads), func(i int) []found {
 		var out []found
 		for _, ref := range b.referencesOf(b.workloads[i].tmpl) {
 			for _, a := range addressesIn(ref.value) {

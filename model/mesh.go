@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/stridemap/stridemap/internal/fields"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -15,8 +16,8 @@ const istioSecurity = "security.istio.io"
 // what the application's URL says, because the sidecar wraps the traffic.
 func (b *builder) applyMeshEncryption() {
 	for _, dr := range b.byKind[istioNetworking+"/DestinationRule"] {
-		host := strings.ToLower(str(dr.Fields, "spec", "host"))
-		mode := str(dr.Fields, "spec", "trafficPolicy", "tls", "mode")
+		host := strings.ToLower(fields.String(dr.Fields, "spec", "host"))
+		mode := fields.String(dr.Fields, "spec", "trafficPolicy", "tls", "mode")
 		enc, ok := map[string]Encryption{"ISTIO_MUTUAL": EncryptionMTLS, "MUTUAL": EncryptionMTLS, "SIMPLE": EncryptionTLS, "DISABLE": EncryptionPlaintext}[mode]
 		if !ok || host == "" {
 			continue
@@ -33,11 +34,11 @@ func (b *builder) applyMeshEncryption() {
 		}
 	}
 	for _, pa := range b.byKind[istioSecurity+"/PeerAuthentication"] {
-		if str(pa.Fields, "spec", "mtls", "mode") != "STRICT" {
+		if fields.String(pa.Fields, "spec", "mtls", "mode") != "STRICT" {
 			continue
 		}
-		selector := labels.SelectorFromSet(stringMap(pa.Fields, "spec", "selector", "matchLabels"))
-		meshWide := pa.Namespace == "istio-system" && len(stringMap(pa.Fields, "spec", "selector", "matchLabels")) == 0
+		selector := labels.SelectorFromSet(fields.StringMap(pa.Fields, "spec", "selector", "matchLabels"))
+		meshWide := pa.Namespace == "istio-system" && len(fields.StringMap(pa.Fields, "spec", "selector", "matchLabels")) == 0
 		source := fmt.Sprintf("PeerAuthentication %s/%s mtls STRICT (%s:%d)", pa.Namespace, pa.Name, pa.Location.File, pa.LineOf("spec.mtls.mode"))
 		covered := map[string]bool{}
 		for _, w := range b.workloads {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
 )
 
 // Verdicts in Edge.Policy.
@@ -663,11 +664,11 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 		field string
 	}
 	var specs []spec
-	if m := mapAt(obj.Fields, "spec"); m != nil {
+	if m := fields.Map(obj.Fields, "spec"); m != nil {
 		specs = append(specs, spec{m, "spec"})
 	}
-	for i, s := range list(obj.Fields, "specs") {
-		if m := asMap(s); m != nil {
+	for i, s := range fields.List(obj.Fields, "specs") {
+		if m := fields.AsMap(s); m != nil {
 			specs = append(specs, spec{m, fmt.Sprintf("specs[%d]", i)})
 		}
 	}
@@ -677,7 +678,7 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 			continue // a host policy (nodeSelector) governs nodes, not pods
 		}
 		p := &netPolicy{obj: obj, namespace: obj.Namespace, field: s.field + ".endpointSelector"}
-		sel := ciliumSelector(asMap(s.m["endpointSelector"]))
+		sel := ciliumSelector(fields.AsMap(s.m["endpointSelector"]))
 		p.selects = func(ep *policyEndpoint) bool { return sel(ep, p.namespace) }
 		for _, sec := range []struct {
 			key      string
@@ -698,15 +699,15 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 			}
 			p.applies[sec.d] = true
 			for i, r := range anyList(rules) {
-				rm := asMap(r)
+				rm := fields.AsMap(r)
 				field := fmt.Sprintf("%s.%s[%d]", s.field, sec.key, i)
 				rule := policyRule{action: sec.action, field: field, ports: ciliumPorts(rm)}
 				l3 := false
-				for _, e := range list(rm, sec.peers) {
+				for _, e := range fields.List(rm, sec.peers) {
 					l3 = true
-					rule.peers = append(rule.peers, ciliumPeer(asMap(e)))
+					rule.peers = append(rule.peers, ciliumPeer(fields.AsMap(e)))
 				}
-				for _, e := range list(rm, sec.entities) {
+				for _, e := range fields.List(rm, sec.entities) {
 					l3 = true
 					switch e {
 					case "all", "cluster":
@@ -744,7 +745,7 @@ func anyList(v any) []any {
 // (of the cluster for a cluster-wide policy); one that names
 // io.kubernetes.pod.namespace or namespace labels reaches other namespaces.
 func ciliumPeer(sel map[string]any) policyPeer {
-	empty := len(mapAt(sel, "matchLabels")) == 0 && len(list(sel, "matchExpressions")) == 0
+	empty := len(fields.Map(sel, "matchLabels")) == 0 && len(fields.List(sel, "matchExpressions")) == 0
 	return policyPeer{
 		match:           ciliumSelector(sel),
 		otherNamespaces: ciliumNamesNamespace(sel),
@@ -763,13 +764,13 @@ func ciliumKey(k string) string {
 }
 
 func ciliumNamesNamespace(sel map[string]any) bool {
-	for k := range mapAt(sel, "matchLabels") {
+	for k := range fields.Map(sel, "matchLabels") {
 		if k = ciliumKey(k); k == ciliumNamespaceKey || strings.HasPrefix(k, ciliumNSLabelsKey) {
 			return true
 		}
 	}
-	for _, e := range list(sel, "matchExpressions") {
-		if k := ciliumKey(str(asMap(e), "key")); k == ciliumNamespaceKey || strings.HasPrefix(k, ciliumNSLabelsKey) {
+	for _, e := range fields.List(sel, "matchExpressions") {
+		if k := ciliumKey(fields.String(fields.AsMap(e), "key")); k == ciliumNamespaceKey || strings.HasPrefix(k, ciliumNSLabelsKey) {
 			return true
 		}
 	}
@@ -780,17 +781,17 @@ func ciliumNamesNamespace(sel map[string]any) bool {
 // source name identities that are not pods and match nothing here.
 func ciliumSelector(sel map[string]any) func(ep *policyEndpoint, policyNS string) bool {
 	ls := &metav1.LabelSelector{MatchLabels: map[string]string{}}
-	for k, v := range mapAt(sel, "matchLabels") {
+	for k, v := range fields.Map(sel, "matchLabels") {
 		s, _ := v.(string)
 		if strings.HasPrefix(k, "reserved:") {
 			return func(*policyEndpoint, string) bool { return false }
 		}
 		ls.MatchLabels[ciliumKey(k)] = s
 	}
-	for _, e := range list(sel, "matchExpressions") {
-		em := asMap(e)
-		req := metav1.LabelSelectorRequirement{Key: ciliumKey(str(em, "key")), Operator: metav1.LabelSelectorOperator(str(em, "operator"))}
-		for _, v := range list(em, "values") {
+	for _, e := range fields.List(sel, "matchExpressions") {
+		em := fields.AsMap(e)
+		req := metav1.LabelSelectorRequirement{Key: ciliumKey(fields.String(em, "key")), Operator: metav1.LabelSelectorOperator(fields.String(em, "operator"))}
+		for _, v := range fields.List(em, "values") {
 			if s, ok := v.(string); ok {
 				req.Values = append(req.Values, s)
 			}
@@ -827,19 +828,19 @@ func ciliumLabels(ep *policyEndpoint) map[string]string {
 // for any, with an optional endPort.
 func ciliumPorts(rule map[string]any) []portMatch {
 	var out []portMatch
-	for _, tp := range list(rule, "toPorts") {
-		for _, p := range list(asMap(tp), "ports") {
-			pm := asMap(p)
-			m := portMatch{protocol: str(pm, "protocol"), end: number(pm, "endPort")}
+	for _, tp := range fields.List(rule, "toPorts") {
+		for _, p := range fields.List(fields.AsMap(tp), "ports") {
+			pm := fields.AsMap(p)
+			m := portMatch{protocol: fields.String(pm, "protocol"), end: fields.Number(pm, "endPort")}
 			switch v := pm["port"].(type) {
 			case string:
-				if n, ok := parsePort(v); ok {
+				if n, ok := fields.ParsePort(v); ok {
 					m.number = n
 				} else if v != "0" && v != "" {
 					m.name = v
 				}
 			default:
-				m.number = number(pm, "port")
+				m.number = fields.Number(pm, "port")
 			}
 			out = append(out, m)
 		}
@@ -853,11 +854,11 @@ func ciliumPorts(rule map[string]any) []portMatch {
 // decide nothing. A selector in a form calicoSelector does not understand
 // makes the whole policy unreadable: it is left out rather than guessed.
 func calicoPolicy(obj *discover.Object) *netPolicy {
-	spec := mapAt(obj.Fields, "spec")
+	spec := fields.Map(obj.Fields, "spec")
 	if spec == nil {
 		return nil
 	}
-	sel, ok := calicoSelector(str(spec, "selector"))
+	sel, ok := calicoSelector(fields.String(spec, "selector"))
 	if !ok {
 		return nil
 	}
@@ -865,7 +866,7 @@ func calicoPolicy(obj *discover.Object) *netPolicy {
 	p.selects = func(ep *policyEndpoint) bool {
 		return (p.namespace == "" || ep.ns == p.namespace) && sel(calicoLabels(ep))
 	}
-	types := list(spec, "types")
+	types := fields.List(spec, "types")
 	if len(types) == 0 {
 		// Calico's default: Ingress, or Egress alone when only egress rules exist.
 		_, hasIngress := spec["ingress"]
@@ -886,8 +887,8 @@ func calicoPolicy(obj *discover.Object) *netPolicy {
 		d    policyDirection
 		peer string // where the other end is described
 	}{{"ingress", dirIngress, "source"}, {"egress", dirEgress, "destination"}} {
-		for i, r := range list(spec, sec.key) {
-			rm := asMap(r)
+		for i, r := range fields.List(spec, sec.key) {
+			rm := fields.AsMap(r)
 			rule, ok := calicoRule(rm, sec.peer, p.namespace)
 			if !ok {
 				return nil
@@ -901,24 +902,24 @@ func calicoPolicy(obj *discover.Object) *netPolicy {
 
 func calicoRule(rm map[string]any, peerKey, policyNS string) (policyRule, bool) {
 	r := policyRule{}
-	switch str(rm, "action") {
+	switch fields.String(rm, "action") {
 	case "Allow":
 		r.action = "allow"
 	case "Deny":
 		r.action = "deny"
 	}
-	protocol := str(rm, "protocol")
-	for _, p := range list(rm, "destination", "ports") {
+	protocol := fields.String(rm, "protocol")
+	for _, p := range fields.List(rm, "destination", "ports") {
 		m := portMatch{protocol: protocol}
 		switch v := p.(type) {
 		case float64:
 			m.number = int32(v)
 		case string:
 			lo, hi, isRange := strings.Cut(v, ":")
-			if n, ok := parsePort(lo); ok {
+			if n, ok := fields.ParsePort(lo); ok {
 				m.number = n
 				if isRange {
-					m.end, _ = parsePort(hi)
+					m.end, _ = fields.ParsePort(hi)
 				}
 			} else {
 				m.name = v
@@ -926,7 +927,7 @@ func calicoRule(rm map[string]any, peerKey, policyNS string) (policyRule, bool) 
 		}
 		r.ports = append(r.ports, m)
 	}
-	peer := mapAt(rm, peerKey)
+	peer := fields.Map(rm, peerKey)
 	podSel, hasPods := peer["selector"].(string)
 	nsSel, hasNS := peer["namespaceSelector"].(string)
 	_, hasNets := peer["nets"]

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
 )
 
 // Control types for accountability (can we tell afterwards what happened,
@@ -97,11 +98,11 @@ func (b *builder) configMapObjects() map[nsName]*discover.Object {
 // one selects everything, as it does for the monitoring and backup
 // resources that use it.
 func selectorFrom(m map[string]any) labels.Selector {
-	sel := &metav1.LabelSelector{MatchLabels: stringMap(m, "matchLabels")}
-	for _, e := range list(m, "matchExpressions") {
-		em := asMap(e)
-		req := metav1.LabelSelectorRequirement{Key: str(em, "key"), Operator: metav1.LabelSelectorOperator(str(em, "operator"))}
-		for _, v := range list(em, "values") {
+	sel := &metav1.LabelSelector{MatchLabels: fields.StringMap(m, "matchLabels")}
+	for _, e := range fields.List(m, "matchExpressions") {
+		em := fields.AsMap(e)
+		req := metav1.LabelSelectorRequirement{Key: fields.String(em, "key"), Operator: metav1.LabelSelectorOperator(fields.String(em, "operator"))}
+		for _, v := range fields.List(em, "values") {
 			if s, ok := v.(string); ok {
 				req.Values = append(req.Values, s)
 			}
@@ -158,7 +159,7 @@ func (b *builder) addMetricsScraping() {
 	}
 	for _, kind := range serviceScrapeKinds {
 		for _, obj := range b.byKind[kind] {
-			sel := selectorFrom(mapAt(obj.Fields, "spec", "selector"))
+			sel := selectorFrom(fields.Map(obj.Fields, "spec", "selector"))
 			for _, s := range sortedServices(b.services) {
 				if !scrapeNamespace(obj, s.obj.Namespace) || !sel.Matches(labels.Set(s.svc.Labels)) {
 					continue
@@ -172,7 +173,7 @@ func (b *builder) addMetricsScraping() {
 	}
 	for _, kind := range podScrapeKinds {
 		for _, obj := range b.byKind[kind] {
-			sel := selectorFrom(mapAt(obj.Fields, "spec", "selector"))
+			sel := selectorFrom(fields.Map(obj.Fields, "spec", "selector"))
 			for _, w := range b.workloads {
 				if scrapeNamespace(obj, w.tmpl.obj.Namespace) && sel.Matches(labels.Set(w.tmpl.labels)) {
 					b.addControl(ControlMetricsScraping, w.id, fieldEvidence(obj, "spec.selector", obj.Kind+" selects the pods of "+w.tmpl.obj.Ref()))
@@ -189,11 +190,11 @@ func scrapeNamespace(obj *discover.Object, ns string) bool {
 	if obj.Namespace == "" {
 		return true
 	}
-	nsSel := mapAt(obj.Fields, "spec", "namespaceSelector")
+	nsSel := fields.Map(obj.Fields, "spec", "namespaceSelector")
 	if all, _ := nsSel["any"].(bool); all {
 		return true
 	}
-	if names := list(nsSel, "matchNames"); len(names) > 0 {
+	if names := fields.List(nsSel, "matchNames"); len(names) > 0 {
 		return slices.Contains(names, any(ns))
 	}
 	return obj.Namespace == ns
@@ -228,12 +229,12 @@ func (b *builder) istioTelemetry(configMaps map[nsName]*discover.Object) []telem
 	for _, kind := range []string{"telemetry.istio.io/Telemetry"} {
 		for _, obj := range b.byKind[kind] {
 			t := telemetry{obj: obj}
-			if m := mapAt(obj.Fields, "spec", "selector"); len(m) > 0 {
+			if m := fields.Map(obj.Fields, "spec", "selector"); len(m) > 0 {
 				t.selector = selectorFrom(m)
 			}
-			for _, ref := range list(obj.Fields, "spec", "targetRefs") {
-				if rm := asMap(ref); str(rm, "kind") == "Gateway" {
-					t.gateways = append(t.gateways, str(rm, "name"))
+			for _, ref := range fields.List(obj.Fields, "spec", "targetRefs") {
+				if rm := fields.AsMap(ref); fields.String(rm, "kind") == "Gateway" {
+					t.gateways = append(t.gateways, fields.String(rm, "name"))
 				}
 			}
 			t.meshWide = obj.Namespace == telemetryRootNamespace && t.selector == nil && len(t.gateways) == 0
@@ -257,14 +258,14 @@ func (b *builder) istioTelemetry(configMaps map[nsName]*discover.Object) []telem
 
 func telemetrySection(obj *discover.Object, section, offKey string) telemetryUse {
 	var use telemetryUse
-	for i, e := range list(obj.Fields, "spec", section) {
-		em := asMap(e)
+	for i, e := range fields.List(obj.Fields, "spec", section) {
+		em := fields.AsMap(e)
 		field := fmt.Sprintf("spec.%s[%d]", section, i)
 		if off, _ := em[offKey].(bool); off {
 			use.disabled, use.field = true, field
 			return use
 		}
-		if len(list(em, "providers")) > 0 && !use.enabled {
+		if len(fields.List(em, "providers")) > 0 && !use.enabled {
 			use.enabled, use.field = true, field
 		}
 	}
@@ -543,7 +544,7 @@ func (b *builder) addAccessLogging(tele []telemetry, configMaps map[nsName]*disc
 		}
 	}
 	for _, obj := range b.byKind[istioNetworking+"/Gateway"] {
-		podLabels := stringMap(obj.Fields, "spec", "selector")
+		podLabels := fields.StringMap(obj.Fields, "spec", "selector")
 		var covering []telemetry
 		for _, tl := range tele {
 			if tl.meshWide || (tl.selector != nil && len(podLabels) > 0 && tl.selector.Matches(labels.Set(podLabels))) {
@@ -555,7 +556,7 @@ func (b *builder) addAccessLogging(tele []telemetry, configMaps map[nsName]*disc
 		}
 	}
 	for _, obj := range b.byKind[gatewayAPIGroup+"/Gateway"] {
-		if str(obj.Fields, "spec", "gatewayClassName") != "istio" {
+		if fields.String(obj.Fields, "spec", "gatewayClassName") != "istio" {
 			continue
 		}
 		// Istio runs the Gateway's proxy in the Gateway's namespace with this label.
@@ -780,9 +781,9 @@ func (b *builder) addBackups() {
 func (b *builder) addVeleroBackups(stores []*workload) {
 	for _, kind := range []string{"Schedule", "Backup"} {
 		for _, obj := range b.byKind["velero.io/"+kind] {
-			spec, prefix := mapAt(obj.Fields, "spec"), "spec"
+			spec, prefix := fields.Map(obj.Fields, "spec"), "spec"
 			if kind == "Schedule" {
-				spec, prefix = mapAt(obj.Fields, "spec", "template"), "spec.template"
+				spec, prefix = fields.Map(obj.Fields, "spec", "template"), "spec.template"
 			}
 			for _, w := range stores {
 				if !veleroCovers(spec, w) {
@@ -790,7 +791,7 @@ func (b *builder) addVeleroBackups(stores []*workload) {
 				}
 				detail := "Velero " + kind + " " + obj.Name + " takes in namespace " + w.tmpl.obj.Namespace
 				if kind == "Schedule" {
-					detail += " on schedule " + str(obj.Fields, "spec", "schedule")
+					detail += " on schedule " + fields.String(obj.Fields, "spec", "schedule")
 				} else {
 					detail += " (a one-off backup)"
 				}
@@ -806,14 +807,14 @@ func (b *builder) addVeleroBackups(stores []*workload) {
 // opts its volumes in with backup.velero.io/backup-volumes.
 func veleroCovers(spec map[string]any, w *workload) bool {
 	ns := w.tmpl.obj.Namespace
-	included := list(spec, "includedNamespaces")
+	included := fields.List(spec, "includedNamespaces")
 	if len(included) > 0 && !slices.Contains(included, any("*")) && !slices.Contains(included, any(ns)) {
 		return false
 	}
-	if slices.Contains(list(spec, "excludedNamespaces"), any(ns)) {
+	if slices.Contains(fields.List(spec, "excludedNamespaces"), any(ns)) {
 		return false
 	}
-	if sel := mapAt(spec, "labelSelector"); len(sel) > 0 {
+	if sel := fields.Map(spec, "labelSelector"); len(sel) > 0 {
 		s := selectorFrom(sel)
 		if !s.Matches(labels.Set(w.tmpl.labels)) && !s.Matches(labels.Set(objectLabels(w.tmpl.obj))) {
 			return false
@@ -911,18 +912,18 @@ func (b *builder) addScalingControls() {
 	}
 	// autoscaling/v1 and the removed v2beta versions arrive unstructured.
 	for _, obj := range b.byKind["autoscaling/HorizontalPodAutoscaler"] {
-		minReplicas := number(obj.Fields, "spec", "minReplicas")
+		minReplicas := fields.Number(obj.Fields, "spec", "minReplicas")
 		if minReplicas == 0 {
 			minReplicas = 1
 		}
-		scaled(obj, str(obj.Fields, "spec", "scaleTargetRef", "kind"), str(obj.Fields, "spec", "scaleTargetRef", "name"), minReplicas, "spec.minReplicas", obj.Ref())
+		scaled(obj, fields.String(obj.Fields, "spec", "scaleTargetRef", "kind"), fields.String(obj.Fields, "spec", "scaleTargetRef", "name"), minReplicas, "spec.minReplicas", obj.Ref())
 	}
 	for _, obj := range b.byKind["keda.sh/ScaledObject"] {
-		kind := str(obj.Fields, "spec", "scaleTargetRef", "kind")
+		kind := fields.String(obj.Fields, "spec", "scaleTargetRef", "kind")
 		if kind == "" {
 			kind = "Deployment"
 		}
-		scaled(obj, kind, str(obj.Fields, "spec", "scaleTargetRef", "name"), number(obj.Fields, "spec", "minReplicaCount"), "spec.minReplicaCount", obj.Ref())
+		scaled(obj, kind, fields.String(obj.Fields, "spec", "scaleTargetRef", "name"), fields.Number(obj.Fields, "spec", "minReplicaCount"), "spec.minReplicaCount", obj.Ref())
 	}
 }
 
@@ -1042,9 +1043,9 @@ var quotaResources = []string{"cpu", "memory", "requests.cpu", "requests.memory"
 func (b *builder) addNamespaceLimits() {
 	for _, obj := range b.byKind["/LimitRange"] {
 		boundary := NamespaceBoundaryID(obj.Namespace)
-		for i, it := range list(obj.Fields, "spec", "limits") {
-			item := asMap(it)
-			kind := str(item, "type")
+		for i, it := range fields.List(obj.Fields, "spec", "limits") {
+			item := fields.AsMap(it)
+			kind := fields.String(item, "type")
 			if kind != "Container" && kind != "Pod" {
 				continue
 			}
@@ -1053,8 +1054,8 @@ func (b *builder) addNamespaceLimits() {
 			if kind != "Container" {
 				continue
 			}
-			limits := firstOf(mapAt(item, "default"), mapAt(item, "max"))
-			requests := firstOf(mapAt(item, "defaultRequest"), mapAt(item, "default"), mapAt(item, "max"), mapAt(item, "min"))
+			limits := firstOf(fields.Map(item, "default"), fields.Map(item, "max"))
+			requests := firstOf(fields.Map(item, "defaultRequest"), fields.Map(item, "default"), fields.Map(item, "max"), fields.Map(item, "min"))
 			if limits["cpu"] != "" && limits["memory"] != "" {
 				b.addControl(ControlDefaultLimits, boundary, fieldEvidence(obj, field, "containers without limits get cpu "+limits["cpu"]+", memory "+limits["memory"]))
 			}
@@ -1064,7 +1065,7 @@ func (b *builder) addNamespaceLimits() {
 		}
 	}
 	for _, obj := range b.byKind["/ResourceQuota"] {
-		hard := mapAt(obj.Fields, "spec", "hard")
+		hard := fields.Map(obj.Fields, "spec", "hard")
 		var bounded []string
 		for _, name := range quotaResources {
 			if v, ok := hard[name]; ok {

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
 )
 
 // Controls about secrets, storage and the software supply chain.
@@ -87,15 +88,15 @@ func (b *builder) addSecretAndSupplyChainControls() {
 func (b *builder) externallyManagedSecrets() map[nsName]Evidence {
 	out := map[nsName]Evidence{}
 	for _, obj := range b.byKind["external-secrets.io/ExternalSecret"] {
-		name := str(obj.Fields, "spec", "target", "name")
+		name := fields.String(obj.Fields, "spec", "target", "name")
 		if name == "" {
 			name = obj.Name
 		}
 		out[nsName{obj.Namespace, name}] = Evidence{File: obj.Location.File, Line: obj.LineOf("spec.secretStoreRef"), Object: obj.Ref(), Field: "spec.secretStoreRef",
-			Detail: fmt.Sprintf("Secret %s synced from %s %s", name, str(obj.Fields, "spec", "secretStoreRef", "kind"), str(obj.Fields, "spec", "secretStoreRef", "name"))}
+			Detail: fmt.Sprintf("Secret %s synced from %s %s", name, fields.String(obj.Fields, "spec", "secretStoreRef", "kind"), fields.String(obj.Fields, "spec", "secretStoreRef", "name"))}
 	}
 	for _, obj := range b.byKind["bitnami.com/SealedSecret"] {
-		name := str(obj.Fields, "spec", "template", "metadata", "name")
+		name := fields.String(obj.Fields, "spec", "template", "metadata", "name")
 		if name == "" {
 			name = obj.Name
 		}
@@ -444,7 +445,7 @@ func (b *builder) addEncryptedStorage() {
 		if annotation(obj, defaultClassAnnot) == "true" {
 			defaultClass = obj.Name
 		}
-		params := stringMap(obj.Fields, "parameters")
+		params := fields.StringMap(obj.Fields, "parameters")
 		for _, k := range sortedKeys(params) {
 			v := strings.ToLower(strings.TrimSpace(params[k]))
 			if encryptionParams[strings.ToLower(k)] && v != "" && v != "false" {
@@ -538,11 +539,11 @@ func (b *builder) addAdmissionControls() {
 		case obj.Kind == "ClusterImagePolicy" || obj.Kind == "ImageValidatingPolicy":
 			b.addControl(ControlImageSignatureVerification, ClusterBoundaryID, ev)
 		case obj.Group() == "kyverno.io":
-			for i, r := range list(obj.Fields, "spec", "rules") {
-				if len(list(asMap(r), "verifyImages")) > 0 {
+			for i, r := range fields.List(obj.Fields, "spec", "rules") {
+				if len(fields.List(fields.AsMap(r), "verifyImages")) > 0 {
 					field := fmt.Sprintf("spec.rules[%d].verifyImages", i)
 					b.addControl(ControlImageSignatureVerification, ClusterBoundaryID, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
-						Detail: "Kyverno rule " + str(asMap(r), "name") + " verifies image signatures"})
+						Detail: "Kyverno rule " + fields.String(fields.AsMap(r), "name") + " verifies image signatures"})
 				}
 			}
 		case obj.Group() == "constraints.gatekeeper.sh" && isOneOf(obj.Kind, registryAllowlistKinds):
