@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/stridemap/stridemap/internal/fields"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/stridemap/stridemap/internal/fields"
 )
 
 const istioSecurity = "security.istio.io"
@@ -24,7 +25,7 @@ func (b *builder) applyMeshEncryption() {
 		}
 		source := fmt.Sprintf("DestinationRule %s/%s tls mode %s (%s:%d)", dr.Namespace, dr.Name, mode, dr.Location.File, dr.LineOf("spec.trafficPolicy.tls.mode"))
 		for _, s := range b.servicesMatching(dr.Namespace, host) {
-			via := s.ref()
+			via := s.Ref()
 			for i := range b.graph.Edges {
 				e := &b.graph.Edges[i]
 				if e.Via == via && e.From != InternetID {
@@ -42,8 +43,8 @@ func (b *builder) applyMeshEncryption() {
 		source := fmt.Sprintf("PeerAuthentication %s/%s mtls STRICT (%s:%d)", pa.Namespace, pa.Name, pa.Location.File, pa.LineOf("spec.mtls.mode"))
 		covered := map[string]bool{}
 		for _, w := range b.workloads {
-			if (meshWide || w.tmpl.obj.Namespace == pa.Namespace) && selector.Matches(labels.Set(w.tmpl.labels)) {
-				covered[w.id] = true
+			if (meshWide || w.Template.Object.Namespace == pa.Namespace) && selector.Matches(labels.Set(w.Template.Labels)) {
+				covered[w.ID] = true
 			}
 		}
 		for i := range b.graph.Edges {
@@ -58,12 +59,12 @@ func (b *builder) applyMeshEncryption() {
 // servicesMatching resolves an Istio host, which may be a short name
 // relative to ns, a FQDN, or a wildcard such as "*.shop.svc.cluster.local"
 // or "*.local".
-func (b *builder) servicesMatching(ns, host string) []*service {
+func (b *builder) servicesMatching(ns, host string) []*IndexedService {
 	if strings.HasPrefix(host, "*") {
 		suffix := strings.TrimPrefix(host, "*")
-		var out []*service
+		var out []*IndexedService
 		for _, s := range sortedServices(b.services) {
-			fqdn := s.obj.Name + "." + s.obj.Namespace + ".svc.cluster.local"
+			fqdn := s.Object.Name + "." + s.Object.Namespace + ".svc.cluster.local"
 			if strings.HasSuffix(fqdn, suffix) {
 				out = append(out, s)
 			}
@@ -71,7 +72,7 @@ func (b *builder) servicesMatching(ns, host string) []*service {
 		return out
 	}
 	if t := b.resolveHost(ns, host); t.svc != nil {
-		return []*service{t.svc}
+		return []*IndexedService{t.svc}
 	}
 	return nil
 }

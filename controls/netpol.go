@@ -1,4 +1,4 @@
-package model
+package controls
 
 import (
 	"fmt"
@@ -11,12 +11,7 @@ import (
 
 	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/internal/fields"
-)
-
-// Verdicts in Edge.Policy.
-const (
-	PolicyAllowed = "allowed"
-	PolicyDenied  = "denied"
+	"github.com/stridemap/stridemap/model"
 )
 
 // Workload controls derived from the verdicts: whether who may connect to
@@ -24,8 +19,17 @@ const (
 // that only admits "every pod of the namespace" or "every pod of the
 // cluster" selects the workload but restricts nothing, so it does not count.
 const (
-	ControlIngressRestricted = "network-policy-ingress-restricted"
-	ControlEgressRestricted  = "network-policy-egress-restricted"
+	NetworkPolicyIngressRestricted = "network-policy-ingress-restricted"
+	NetworkPolicyEgressRestricted  = "network-policy-egress-restricted"
+)
+
+// Controls of NetworkPolicies (and Cilium and Calico policies) that hold
+// whatever the flows: a policy selects the workload, or selects every pod
+// of a namespace and admits nothing.
+const (
+	NetworkPolicy                   = "network-policy"
+	NetworkPolicyDefaultDenyIngress = "network-policy-default-deny-ingress"
+	NetworkPolicyDefaultDenyEgress  = "network-policy-default-deny-egress"
 )
 
 // namespaceNameLabel is the label the API server puts on every Namespace.
@@ -71,8 +75,9 @@ type policyEndpoint struct {
 	sa       string
 }
 
-// flowPort is the port a flow reaches on the destination pod, which is what
-// policies name: a Service's port is translated to its targetPort first.
+// policyPort is the port a flow reaches on the destination pod, which is
+// what policies name: a Service's port is translated to its targetPort
+// first (model.PodPort).
 type policyPort struct {
 	known    bool
 	number   int32
@@ -88,6 +93,11 @@ func (p policyPort) String() string {
 		return fmt.Sprintf("port %d (%s)", p.number, p.name)
 	}
 	return fmt.Sprintf("port %d", p.number)
+}
+
+func podPortOf(ix *model.Index, e *model.Edge, dst *model.IndexedWorkload) policyPort {
+	p, ok := ix.PodPort(e, dst)
+	return policyPort{known: ok, number: p.Number, name: p.Name, protocol: p.Protocol}
 }
 
 // labelMatch reports whether a label set matches a selector.
@@ -141,8 +151,8 @@ type netPolicy struct {
 	ordered bool
 }
 
-func (p *netPolicy) evidence(field, detail string) Evidence {
-	return Evidence{File: p.obj.Location.File, Line: p.obj.LineOf(field), Object: p.obj.Ref(), Field: field, Detail: detail}
+func (p *netPolicy) evidence(field, detail string) model.Evidence {
+	return model.Evidence{File: p.obj.Location.File, Line: p.obj.LineOf(field), Object: p.obj.Ref(), Field: field, Detail: detail}
 }
 
 // policyIndex holds the policies by namespace, so that finding the policies
@@ -153,6 +163,40 @@ type policyIndex struct {
 	nsLabels    map[string]map[string]string
 }
 
+// addNetworkPolicyPresence records the workloads each Kubernetes
+// NetworkPolicy selects, and namespaces whose default is deny.
+// addCNIPolicyControls does the same for Cilium and Calico policies.
+func addNetworkPolicyPresence(ix *model.Index) {
+	byNamespace := workloadsByNamespace(ix)
+	for _, obj := range ix.TypedObjects() {
+		o, ok := obj.Typed.(*networkingv1.NetworkPolicy)
+		if !ok {
+			continue
+		}
+		ev := model.Evidence{File: obj.Location.File, Line: obj.LineOf("spec.podSelector"), Object: obj.Ref(), Field: "spec.podSelector"}
+		for _, w := range selectWorkloads(byNamespace[obj.Namespace], &o.Spec.PodSelector) {
+			ix.AddControl(NetworkPolicy, w.ID, ev)
+		}
+		if len(o.Spec.PodSelector.MatchLabels) > 0 || len(o.Spec.PodSelector.MatchExpressions) > 0 {
+			continue
+		}
+		types := o.Spec.PolicyTypes
+		if len(types) == 0 {
+			types = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+		}
+		for _, t := range types {
+			switch {
+			case t == networkingv1.PolicyTypeIngress && len(o.Spec.Ingress) == 0:
+				ev.Detail = "selects every pod and allows no ingress"
+				ix.AddControl(NetworkPolicyDefaultDenyIngress, model.NamespaceBoundaryID(obj.Namespace), ev)
+			case t == networkingv1.PolicyTypeEgress && len(o.Spec.Egress) == 0:
+				ev.Detail = "selects every pod and allows no egress"
+				ix.AddControl(NetworkPolicyDefaultDenyEgress, model.NamespaceBoundaryID(obj.Namespace), ev)
+			}
+		}
+	}
+}
+
 // addNetworkPolicyVerdicts evaluates NetworkPolicies (and Cilium/Calico
 // policies) for every in-cluster flow whose destination is a workload, as
 // the API defines them: a flow needs the destination's ingress policies and
@@ -161,23 +205,24 @@ type policyIndex struct {
 // narrowed at all. Flows from the internet and to hosts outside the
 // cluster keep an empty verdict: whether an ipBlock admits them depends on
 // addresses the manifests do not show.
-func (b *builder) addNetworkPolicyVerdicts() {
-	ix := b.indexPolicies()
-	if len(ix.byNamespace) == 0 && len(ix.clusterWide) == 0 {
+func addNetworkPolicyVerdicts(ix *model.Index) {
+	policies := indexPolicies(ix)
+	if len(policies.byNamespace) == 0 && len(policies.clusterWide) == 0 {
 		return
 	}
-	byID := make(map[string]*workload, len(b.workloads))
-	for _, w := range b.workloads {
-		byID[w.id] = w
+	workloads := ix.Workloads()
+	byID := make(map[string]*model.IndexedWorkload, len(workloads))
+	for _, w := range workloads {
+		byID[w.ID] = w
 	}
 	// The policies that select each workload, per direction, found once.
-	selecting := make(map[string]*[2][]*netPolicy, len(b.workloads))
-	endpoints := make(map[string]*policyEndpoint, len(b.workloads))
-	for _, w := range b.workloads {
-		ep := ix.workloadEndpoint(w)
-		endpoints[w.id] = ep
+	selecting := make(map[string]*[2][]*netPolicy, len(workloads))
+	endpoints := make(map[string]*policyEndpoint, len(workloads))
+	for _, w := range workloads {
+		ep := policies.workloadEndpoint(w)
+		endpoints[w.ID] = ep
 		var sel [2][]*netPolicy
-		for _, p := range ix.candidates(ep.ns) {
+		for _, p := range policies.candidates(ep.ns) {
 			if !p.selects(ep) {
 				continue
 			}
@@ -187,11 +232,12 @@ func (b *builder) addNetworkPolicyVerdicts() {
 				}
 			}
 		}
-		selecting[w.id] = &sel
-		b.addRestrictionControls(w.id, sel)
+		selecting[w.ID] = &sel
+		addRestrictionControls(ix, w.ID, sel)
 	}
-	for i := range b.graph.Edges {
-		e := &b.graph.Edges[i]
+	edges := ix.Edges()
+	for i := range edges {
+		e := &edges[i]
 		dst := byID[e.To]
 		if dst == nil || strings.HasPrefix(e.From, "external:") {
 			continue
@@ -199,28 +245,28 @@ func (b *builder) addNetworkPolicyVerdicts() {
 		var src *policyEndpoint
 		var srcPolicies []*netPolicy
 		if w := byID[e.From]; w != nil {
-			src = endpoints[w.id]
-			srcPolicies = selecting[w.id][dirEgress]
+			src = endpoints[w.ID]
+			srcPolicies = selecting[w.ID][dirEgress]
 		} else {
 			// A gateway: its pods are the ingress controller's, not in the manifests.
-			n := b.node(e.From)
+			n := ix.Node(e.From)
 			if n == nil {
 				continue
 			}
 			src = &policyEndpoint{id: e.From, ns: n.Namespace}
 		}
-		port := b.targetPortOf(e, dst)
-		in := decide(dirIngress, selecting[dst.id][dirIngress], src, port)
-		out := decide(dirEgress, srcPolicies, endpoints[dst.id], port)
+		port := podPortOf(ix, e, dst)
+		in := decide(dirIngress, selecting[dst.ID][dirIngress], src, port)
+		out := decide(dirEgress, srcPolicies, endpoints[dst.ID], port)
 		switch {
 		case out.selected && !out.allowed:
-			e.Policy, e.PolicyEvidence = PolicyDenied, out.evidence
+			e.Policy, e.PolicyEvidence = model.PolicyDenied, out.evidence
 		case !in.selected:
 			// Nothing narrows who may connect to the destination.
 		case in.allowed:
-			e.Policy, e.PolicyEvidence = PolicyAllowed, append(in.evidence, out.evidence...)
+			e.Policy, e.PolicyEvidence = model.PolicyAllowed, append(in.evidence, out.evidence...)
 		default:
-			e.Policy, e.PolicyEvidence = PolicyDenied, in.evidence
+			e.Policy, e.PolicyEvidence = model.PolicyDenied, in.evidence
 		}
 	}
 }
@@ -228,12 +274,12 @@ func (b *builder) addNetworkPolicyVerdicts() {
 // addRestrictionControls records whether a workload's ingress and egress
 // are narrowed: some policy selects it for that direction and no rule of
 // those policies admits every pod.
-func (b *builder) addRestrictionControls(id string, sel [2][]*netPolicy) {
-	for d, kind := range []string{ControlIngressRestricted, ControlEgressRestricted} {
+func addRestrictionControls(ix *model.Index, id string, sel [2][]*netPolicy) {
+	for d, kind := range []string{NetworkPolicyIngressRestricted, NetworkPolicyEgressRestricted} {
 		if len(sel[d]) == 0 {
 			continue
 		}
-		var evidence []Evidence
+		var evidence []model.Evidence
 		restricted := true
 		for _, p := range sel[d] {
 			for _, r := range p.rules[d] {
@@ -244,7 +290,7 @@ func (b *builder) addRestrictionControls(id string, sel [2][]*netPolicy) {
 			evidence = append(evidence, p.evidence(p.field, "selects the workload for "+policyDirection(d).String()))
 		}
 		if restricted {
-			b.addControl(kind, id, evidence...)
+			ix.AddControl(kind, id, evidence...)
 		}
 	}
 }
@@ -265,7 +311,7 @@ func (r policyRule) admitsEveryPod() bool {
 type policyVerdict struct {
 	selected bool // some policy of this side selects the pod
 	allowed  bool
-	evidence []Evidence
+	evidence []model.Evidence
 }
 
 // decide applies the policies that select one end of a flow to the other
@@ -277,7 +323,7 @@ func decide(d policyDirection, policies []*netPolicy, peer *policyEndpoint, port
 		return policyVerdict{}
 	}
 	v := policyVerdict{selected: true}
-	var allows, denies []Evidence
+	var allows, denies []model.Evidence
 	for _, p := range policies {
 		action, field, assumed := p.decide(d, peer, port)
 		detail := fmt.Sprintf("%s rule admits %s on %s", d, peer.id, port)
@@ -385,106 +431,45 @@ func (r policyRule) portAdmits(port policyPort) bool {
 	return false
 }
 
-// addTargetPorts records, on each flow through a Service to a workload,
-// the pod port it reaches when that is not the port dialled.
-func (b *builder) addTargetPorts() {
-	byID := make(map[string]*workload, len(b.workloads))
-	for _, w := range b.workloads {
-		byID[w.id] = w
-	}
-	for i := range b.graph.Edges {
-		e := &b.graph.Edges[i]
-		dst := byID[e.To]
-		if dst == nil || !strings.HasPrefix(e.Via, "Service ") {
-			continue
-		}
-		if p := b.targetPortOf(e, dst); p.number != 0 && p.number != e.Port {
-			e.TargetPort = p.number
-		}
-	}
-}
-
-// targetPortOf finds the pod port a flow reaches: the targetPort of the
-// Service port the edge dials, resolved against the destination's
-// container ports so that both numbered and named policy ports match.
-func (b *builder) targetPortOf(e *Edge, dst *workload) policyPort {
-	if e.Port == 0 {
-		return policyPort{}
-	}
-	fp := policyPort{known: true, number: e.Port, protocol: "TCP"}
-	if ref, ok := strings.CutPrefix(e.Via, "Service "); ok {
-		ns, name, _ := strings.Cut(ref, "/")
-		if s := b.services[nsName{ns, name}]; s != nil {
-			for _, sp := range s.svc.Spec.Ports {
-				if sp.Port != e.Port {
-					continue
-				}
-				if sp.Protocol != "" {
-					fp.protocol = string(sp.Protocol)
-				}
-				switch {
-				case sp.TargetPort.StrVal != "":
-					fp.name, fp.number = sp.TargetPort.StrVal, 0
-				case sp.TargetPort.IntVal != 0:
-					fp.number = sp.TargetPort.IntVal
-				}
-				break
-			}
-		}
-	}
-	for _, c := range dst.tmpl.spec.Containers {
-		for _, cp := range c.Ports {
-			if (fp.name != "" && cp.Name == fp.name) || (fp.name == "" && cp.ContainerPort == fp.number) {
-				fp.name, fp.number = cp.Name, cp.ContainerPort
-				return fp
-			}
-		}
-	}
-	if fp.number == 0 {
-		return policyPort{} // a named targetPort no container declares
-	}
-	return fp
-}
-
 // candidates are the policies that may select a pod of namespace ns.
-func (ix *policyIndex) candidates(ns string) []*netPolicy {
-	if len(ix.clusterWide) == 0 {
-		return ix.byNamespace[ns]
+func (pols *policyIndex) candidates(ns string) []*netPolicy {
+	if len(pols.clusterWide) == 0 {
+		return pols.byNamespace[ns]
 	}
-	return append(append([]*netPolicy(nil), ix.byNamespace[ns]...), ix.clusterWide...)
+	return append(append([]*netPolicy(nil), pols.byNamespace[ns]...), pols.clusterWide...)
 }
 
-func (ix *policyIndex) workloadEndpoint(w *workload) *policyEndpoint {
-	ns := w.tmpl.obj.Namespace
-	sa := w.tmpl.spec.ServiceAccountName
+func (pols *policyIndex) workloadEndpoint(w *model.IndexedWorkload) *policyEndpoint {
+	ns := w.Template.Object.Namespace
+	sa := w.Template.Spec.ServiceAccountName
 	if sa == "" {
 		sa = "default"
 	}
-	return &policyEndpoint{id: w.id, known: !w.tmpl.spec.HostNetwork, ns: ns, labels: w.tmpl.labels, nsLabels: ix.namespaceLabels(ns), sa: sa}
+	return &policyEndpoint{id: w.ID, known: !w.Template.Spec.HostNetwork, ns: ns, labels: w.Template.Labels, nsLabels: pols.namespaceLabels(ns), sa: sa}
 }
 
-func (ix *policyIndex) namespaceLabels(ns string) map[string]string {
-	if l, ok := ix.nsLabels[ns]; ok {
+func (pols *policyIndex) namespaceLabels(ns string) map[string]string {
+	if l, ok := pols.nsLabels[ns]; ok {
 		return l
 	}
 	l := map[string]string{namespaceNameLabel: ns}
-	ix.nsLabels[ns] = l
+	pols.nsLabels[ns] = l
 	return l
 }
 
-func (ix *policyIndex) add(p *netPolicy) {
+func (pols *policyIndex) add(p *netPolicy) {
 	if p.namespace == "" {
-		ix.clusterWide = append(ix.clusterWide, p)
+		pols.clusterWide = append(pols.clusterWide, p)
 		return
 	}
-	ix.byNamespace[p.namespace] = append(ix.byNamespace[p.namespace], p)
+	pols.byNamespace[p.namespace] = append(pols.byNamespace[p.namespace], p)
 }
 
 // indexPolicies reads every policy kind into the common form, and the
 // labels of the Namespaces that namespace selectors match against.
-func (b *builder) indexPolicies() *policyIndex {
-	ix := &policyIndex{byNamespace: map[string][]*netPolicy{}, nsLabels: map[string]map[string]string{}}
-	for _, obj := range b.typed {
+func indexPolicies(ix *model.Index) *policyIndex {
+	pols := &policyIndex{byNamespace: map[string][]*netPolicy{}, nsLabels: map[string]map[string]string{}}
+	for _, obj := range ix.TypedObjects() {
 		switch o := obj.Typed.(type) {
 		case *corev1.Namespace:
 			l := map[string]string{}
@@ -492,56 +477,53 @@ func (b *builder) indexPolicies() *policyIndex {
 				l[k] = v
 			}
 			l[namespaceNameLabel] = o.Name
-			ix.nsLabels[o.Name] = l
+			pols.nsLabels[o.Name] = l
 		case *networkingv1.NetworkPolicy:
-			ix.add(k8sPolicy(obj, o))
+			pols.add(k8sPolicy(obj, o))
 		}
 	}
-	// Workloads by namespace, so a CNI policy's controls look at its own
-	// namespace only and the step stays linear in policies and workloads.
-	byNamespace := map[string][]*workload{}
-	for _, w := range b.workloads {
-		byNamespace[w.tmpl.obj.Namespace] = append(byNamespace[w.tmpl.obj.Namespace], w)
-	}
+	// A CNI policy's controls look at its own namespace only, so the step
+	// stays linear in policies and workloads.
+	byNamespace := workloadsByNamespace(ix)
 	for _, kind := range []string{"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"} {
-		for _, obj := range b.byKind[ciliumGroup+"/"+kind] {
+		for _, obj := range ix.Unstructured(ciliumGroup + "/" + kind) {
 			for _, p := range ciliumPolicies(obj) {
-				ix.add(p)
-				b.addCNIPolicyControls(p, byNamespace)
+				pols.add(p)
+				addCNIPolicyControls(ix, p, byNamespace)
 			}
 		}
 	}
 	for _, group := range []string{calicoGroup, calicoCRDGroup} {
 		for _, kind := range []string{"NetworkPolicy", "GlobalNetworkPolicy"} {
-			for _, obj := range b.byKind[group+"/"+kind] {
+			for _, obj := range ix.Unstructured(group + "/" + kind) {
 				if p := calicoPolicy(obj); p != nil {
-					ix.add(p)
-					b.addCNIPolicyControls(p, byNamespace)
+					pols.add(p)
+					addCNIPolicyControls(ix, p, byNamespace)
 				}
 			}
 		}
 	}
-	return ix
+	return pols
 }
 
 // addCNIPolicyControls records for Cilium and Calico policies the controls
-// addPolicyControls records for NetworkPolicies: the workloads a policy
+// addNetworkPolicyPresence records for NetworkPolicies: the workloads a policy
 // selects, and namespaces where a policy selecting every pod admits nothing.
-func (b *builder) addCNIPolicyControls(p *netPolicy, byNamespace map[string][]*workload) {
+func addCNIPolicyControls(ix *model.Index, p *netPolicy, byNamespace map[string][]*model.IndexedWorkload) {
 	candidates := byNamespace[p.namespace]
 	if p.namespace == "" {
-		candidates = b.workloads
+		candidates = ix.Workloads()
 	}
 	for _, w := range candidates {
-		ep := &policyEndpoint{id: w.id, known: true, ns: w.tmpl.obj.Namespace, labels: w.tmpl.labels}
+		ep := &policyEndpoint{id: w.ID, known: true, ns: w.Template.Object.Namespace, labels: w.Template.Labels}
 		if p.selects(ep) {
-			b.addControl(ControlNetworkPolicy, w.id, p.evidence(p.field, ""))
+			ix.AddControl(NetworkPolicy, w.ID, p.evidence(p.field, ""))
 		}
 	}
 	if p.namespace == "" || !p.selects(&policyEndpoint{ns: p.namespace, labels: map[string]string{}}) {
 		return // cluster-wide, or selects only pods with some label
 	}
-	for d, kind := range []string{ControlDefaultDenyIngress, ControlDefaultDenyEgress} {
+	for d, kind := range []string{NetworkPolicyDefaultDenyIngress, NetworkPolicyDefaultDenyEgress} {
 		if !p.applies[d] {
 			continue
 		}
@@ -552,7 +534,7 @@ func (b *builder) addCNIPolicyControls(p *netPolicy, byNamespace map[string][]*w
 			}
 		}
 		if admitsNothing {
-			b.addControl(kind, NamespaceBoundaryID(p.namespace), p.evidence(p.field, "selects every pod and allows no "+policyDirection(d).String()))
+			ix.AddControl(kind, model.NamespaceBoundaryID(p.namespace), p.evidence(p.field, "selects every pod and allows no "+policyDirection(d).String()))
 		}
 	}
 }
