@@ -33,16 +33,10 @@ func (k nsName) String() string { return k.ns + "/" + k.name }
 
 // sortedKeys lists a map's keys in order, so evidence comes out the same
 // on every run.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
-
-// workloadsByNamespace groups the workloads by namespace, so a policy's
-// selector is tried only on the workloads of its own.
-func workloadsByNamespace(ix *model.Index) map[string][]*model.IndexedWorkload {
-	out := map[string][]*model.IndexedWorkload{}
-	for _, w := range ix.Workloads() {
-		out[w.Template.Object.Namespace] = append(out[w.Template.Object.Namespace], w)
-	}
-	return out
+func sortedKeys[V any](m map[string]V) []string {
+	keys := slices.AppendSeq(make([]string, 0, len(m)), maps.Keys(m))
+	slices.Sort(keys)
+	return keys
 }
 
 // API groups of the custom resources several detectors read.

@@ -167,14 +167,13 @@ type policyIndex struct {
 // NetworkPolicy selects, and namespaces whose default is deny.
 // addCNIPolicyControls does the same for Cilium and Calico policies.
 func addNetworkPolicyPresence(ix *model.Index) {
-	byNamespace := workloadsByNamespace(ix)
 	for _, obj := range ix.TypedObjects() {
 		o, ok := obj.Typed.(*networkingv1.NetworkPolicy)
 		if !ok {
 			continue
 		}
 		ev := model.Evidence{File: obj.Location.File, Line: obj.LineOf("spec.podSelector"), Object: obj.Ref(), Field: "spec.podSelector"}
-		for _, w := range selectWorkloads(byNamespace[obj.Namespace], &o.Spec.PodSelector) {
+		for _, w := range selectWorkloads(ix.WorkloadsIn(obj.Namespace), &o.Spec.PodSelector) {
 			ix.AddControl(NetworkPolicy, w.ID, ev)
 		}
 		if len(o.Spec.PodSelector.MatchLabels) > 0 || len(o.Spec.PodSelector.MatchExpressions) > 0 {
@@ -482,14 +481,11 @@ func indexPolicies(ix *model.Index) *policyIndex {
 			pols.add(k8sPolicy(obj, o))
 		}
 	}
-	// A CNI policy's controls look at its own namespace only, so the step
-	// stays linear in policies and workloads.
-	byNamespace := workloadsByNamespace(ix)
 	for _, kind := range []string{"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"} {
 		for _, obj := range ix.Unstructured(ciliumGroup + "/" + kind) {
 			for _, p := range ciliumPolicies(obj) {
 				pols.add(p)
-				addCNIPolicyControls(ix, p, byNamespace)
+				addCNIPolicyControls(ix, p)
 			}
 		}
 	}
@@ -498,7 +494,7 @@ func indexPolicies(ix *model.Index) *policyIndex {
 			for _, obj := range ix.Unstructured(group + "/" + kind) {
 				if p := calicoPolicy(obj); p != nil {
 					pols.add(p)
-					addCNIPolicyControls(ix, p, byNamespace)
+					addCNIPolicyControls(ix, p)
 				}
 			}
 		}
@@ -509,8 +505,8 @@ func indexPolicies(ix *model.Index) *policyIndex {
 // addCNIPolicyControls records for Cilium and Calico policies the controls
 // addNetworkPolicyPresence records for NetworkPolicies: the workloads a policy
 // selects, and namespaces where a policy selecting every pod admits nothing.
-func addCNIPolicyControls(ix *model.Index, p *netPolicy, byNamespace map[string][]*model.IndexedWorkload) {
-	candidates := byNamespace[p.namespace]
+func addCNIPolicyControls(ix *model.Index, p *netPolicy) {
+	candidates := ix.WorkloadsIn(p.namespace) // its own namespace only: linear in policies and workloads
 	if p.namespace == "" {
 		candidates = ix.Workloads()
 	}

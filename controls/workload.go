@@ -123,11 +123,10 @@ func workloadControls(w *model.IndexedWorkload, n *model.Node) []model.Control {
 // addDisruptionBudgets records the workloads each PodDisruptionBudget
 // selects.
 func addDisruptionBudgets(ix *model.Index) {
-	byNamespace := workloadsByNamespace(ix)
 	for _, obj := range ix.TypedObjects() {
 		if o, ok := obj.Typed.(*policyv1.PodDisruptionBudget); ok {
 			ev := model.Evidence{File: obj.Location.File, Line: obj.LineOf("spec.selector"), Object: obj.Ref(), Field: "spec.selector"}
-			for _, w := range selectWorkloads(byNamespace[obj.Namespace], o.Spec.Selector) {
+			for _, w := range selectWorkloads(ix.WorkloadsIn(obj.Namespace), o.Spec.Selector) {
 				ix.AddControl(PodDisruptionBudget, w.ID, ev)
 			}
 		}

@@ -59,6 +59,7 @@ type builder struct {
 	controlIndex map[string]int
 	dangling     map[string]bool
 	workloads    []*IndexedWorkload
+	workloadsIn  map[string][]*IndexedWorkload // by namespace, in inventory order
 	services     map[nsName]*IndexedService
 	serviceIPs   map[string]*IndexedService
 	configMaps   map[nsName]*corev1.ConfigMap
@@ -77,6 +78,7 @@ func newBuilder() *builder {
 		edgeIndex:    map[string]int{},
 		controlIndex: map[string]int{},
 		dangling:     map[string]bool{},
+		workloadsIn:  map[string][]*IndexedWorkload{},
 		services:     map[nsName]*IndexedService{},
 		serviceIPs:   map[string]*IndexedService{},
 		configMaps:   map[nsName]*corev1.ConfigMap{},
@@ -110,7 +112,9 @@ func (b *builder) index(objects []*discover.Object) {
 			b.byKind[obj.Group()+"/"+obj.Kind] = append(b.byKind[obj.Group()+"/"+obj.Kind], obj)
 		}
 		if tmpl, ok := podTemplateOf(obj); ok {
-			b.workloads = append(b.workloads, &IndexedWorkload{Template: tmpl})
+			w := &IndexedWorkload{Template: tmpl}
+			b.workloads = append(b.workloads, w)
+			b.workloadsIn[obj.Namespace] = append(b.workloadsIn[obj.Namespace], w)
 		}
 	}
 }
@@ -118,16 +122,12 @@ func (b *builder) index(objects []*discover.Object) {
 // selectBackends matches each Service's selector against pod template
 // labels in its namespace.
 func (b *builder) selectBackends() {
-	byNamespace := map[string][]*IndexedWorkload{}
-	for _, w := range b.workloads {
-		byNamespace[w.Template.Object.Namespace] = append(byNamespace[w.Template.Object.Namespace], w)
-	}
 	for _, s := range b.services {
 		if len(s.Service.Spec.Selector) == 0 {
 			continue
 		}
 		selector := labels.SelectorFromSet(s.Service.Spec.Selector)
-		for _, w := range byNamespace[s.Object.Namespace] {
+		for _, w := range b.workloadsIn[s.Object.Namespace] {
 			if selector.Matches(labels.Set(w.Template.Labels)) {
 				s.Backends = append(s.Backends, w)
 			}

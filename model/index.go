@@ -41,6 +41,10 @@ func (s *IndexedService) Ref() string { return s.Object.Ref() }
 // Workloads lists every pod-running object in inventory order.
 func (ix *Index) Workloads() []*IndexedWorkload { return ix.b.workloads }
 
+// WorkloadsIn lists the workloads of one namespace in inventory order:
+// what a namespaced policy's selector is tried on.
+func (ix *Index) WorkloadsIn(namespace string) []*IndexedWorkload { return ix.b.workloadsIn[namespace] }
+
 // Services lists the Services in namespace/name order.
 func (ix *Index) Services() []*IndexedService { return sortedServices(ix.b.services) }
 
