@@ -38,8 +38,8 @@ func addWorkloadControls(ix *model.Index) {
 		w := workloads[i]
 		return workloadControls(w, ix.Node(w.ID))
 	})
-	for _, controls := range perWorkload {
-		for _, c := range controls {
+	for _, found := range perWorkload {
+		for _, c := range found {
 			ix.AddControl(c.Type, c.Target, c.Evidence...)
 		}
 	}
