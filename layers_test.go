@@ -12,6 +12,7 @@ const module = "github.com/stridemap/stridemap"
 // that make it: a package may import its own layer and those below,
 // never one above. docs/architecture.md explains them.
 var layers = [][]string{
+	{"internal"},           // helpers every layer may use
 	{"discover"},           // collectors → Inventory
 	{"model"},              // graph types, builder, store
 	{"controls"},           // control detection
@@ -72,11 +73,12 @@ func TestLayers(t *testing.T) {
 
 func TestLayerOf(t *testing.T) {
 	for pkg, want := range map[string]int{
-		module + "/discover/flows/bpf": 0,
-		module + "/model/store":        1,
+		module + "/internal/fields":    0,
+		module + "/discover/flows/bpf": 1,
+		module + "/model/store":        2,
 		module + "/modelling":          -1,
-		module + "/pipeline":           4,
-		module + "/cmd/stridemap":      6,
+		module + "/pipeline":           5,
+		module + "/cmd/stridemap":      7,
 	} {
 		if got := layerOf(pkg); got != want {
 			t.Errorf("layerOf(%s) = %d, want %d", pkg, got, want)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/export"
 	"github.com/stridemap/stridemap/model"
@@ -40,7 +41,7 @@ func scanDir(t testing.TB, dir string) scanned {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := model.Build(inv)
+	g := model.Build(inv, controls.Detectors()...)
 	c, err := catalogOnce()
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/stridemap/stridemap/internal/fields"
 )
 
 // address is a network address found in a configuration value: a URL, a
@@ -152,26 +154,18 @@ func splitHostPort(s string) (string, int32, bool) {
 		if !strings.HasPrefix(rest, ":") {
 			return "", 0, false
 		}
-		port, ok := parsePort(rest[1:])
+		port, ok := fields.ParsePort(rest[1:])
 		return host, port, ok
 	}
 	host, portText, hasPort := strings.Cut(s, ":")
 	if !hasPort {
 		return strings.TrimSuffix(host, "."), 0, true
 	}
-	port, ok := parsePort(portText)
+	port, ok := fields.ParsePort(portText)
 	if !ok {
 		return "", 0, false
 	}
 	return strings.TrimSuffix(host, "."), port, true
-}
-
-func parsePort(s string) (int32, bool) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 65535 {
-		return 0, false
-	}
-	return int32(n), true
 }
 
 // validHost accepts DNS names with at least one letter (so "10" from "10:30"

@@ -104,8 +104,8 @@ func TestEngineFromImage(t *testing.T) {
 		"oliver006/redis_exporter:v1": "", "bitnami/redis-exporter:1": "", "mongo-express:1": "", "provectuslabs/kafka-ui:latest": "",
 		"nginx:1.25": "", "ghcr.io/org/orders-service:1.0": "", "deathstarbench/hotel-reservation:latest": "",
 	} {
-		if got := engineFromImage(ParseImage(ref)); got != want {
-			t.Errorf("engineFromImage(%q) = %q, want %q", ref, got, want)
+		if got := EngineFromImage(ParseImage(ref)); got != want {
+			t.Errorf("EngineFromImage(%q) = %q, want %q", ref, got, want)
 		}
 	}
 }
@@ -135,8 +135,8 @@ func TestIsSensitiveName(t *testing.T) {
 		"AUTH_ADDR": false, "TOKEN_URL": false, "OIDC_TOKEN_ENDPOINT": false, "AUTHOR": false, "PASSENGER_COUNT": false,
 		"KEYCLOAK_HOST": false, "MONKEY": false, "PORT": false,
 	} {
-		if got := isSensitiveName(name); got != want {
-			t.Errorf("isSensitiveName(%q) = %v, want %v", name, got, want)
+		if got := IsSensitiveName(name); got != want {
+			t.Errorf("IsSensitiveName(%q) = %v, want %v", name, got, want)
 		}
 	}
 }
@@ -146,8 +146,8 @@ func TestHasPassword(t *testing.T) {
 		"postgres://app:hunter2@db/app": true, "amqp://guest:guest@mq:5672": true,
 		"postgres://app@db/app": false, "http://cart:8080": false, "user:pass": false,
 	} {
-		if got := hasPassword(value); got != want {
-			t.Errorf("hasPassword(%q) = %v, want %v", value, got, want)
+		if got := HasPassword(value); got != want {
+			t.Errorf("HasPassword(%q) = %v, want %v", value, got, want)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
+	"github.com/stridemap/stridemap/internal/parallel"
 )
 
 // Annotations stridemap reads from the manifests themselves.
@@ -21,9 +23,10 @@ const (
 	lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 )
 
-// Build derives the architecture graph from an inventory. It never fails:
+// Build derives the architecture graph from an inventory, then runs the
+// detectors in order on it (controls.Detectors lists them). It never fails:
 // what it cannot resolve is reported in Graph.Dangling.
-func Build(inv *discover.Inventory) *Graph {
+func Build(inv *discover.Inventory, detectors ...Detector) *Graph {
 	b := newBuilder()
 	b.index(inv.Objects)
 	b.selectBackends()
@@ -37,14 +40,11 @@ func Build(inv *discover.Inventory) *Graph {
 	b.addIstioGateways()
 	b.applyMeshEncryption()
 	b.addBoundaries()
-	b.addControls()
-	b.addClusterControls()
-	b.addRBAC()
-	b.addAccessControls()
-	b.addNetworkPolicyVerdicts()
 	b.addTargetPorts()
-	b.addSecretAndSupplyChainControls()
-	b.addObservabilityControls()
+	ix := &Index{b}
+	for _, detect := range detectors {
+		detect(ix)
+	}
 	return b.finish()
 }
 
@@ -52,30 +52,16 @@ type nsName struct{ ns, name string }
 
 func (k nsName) String() string { return k.ns + "/" + k.name }
 
-// workload is a pod-running object and its node.
-type workload struct {
-	id   string
-	tmpl podTemplate
-}
-
-// service is a Service and the workloads its selector picks.
-type service struct {
-	obj      *discover.Object
-	svc      *corev1.Service
-	backends []*workload
-}
-
-func (s *service) ref() string { return s.obj.Ref() }
-
 type builder struct {
 	graph        *Graph
 	nodeIndex    map[string]int
 	edgeIndex    map[string]int
 	controlIndex map[string]int
 	dangling     map[string]bool
-	workloads    []*workload
-	services     map[nsName]*service
-	serviceIPs   map[string]*service
+	workloads    []*IndexedWorkload
+	workloadsIn  map[string][]*IndexedWorkload // by namespace, in inventory order
+	services     map[nsName]*IndexedService
+	serviceIPs   map[string]*IndexedService
 	configMaps   map[nsName]*corev1.ConfigMap
 	namespaces   map[string]bool
 	// byKind holds unstructured objects by "group/Kind" for routes and mesh.
@@ -92,8 +78,9 @@ func newBuilder() *builder {
 		edgeIndex:    map[string]int{},
 		controlIndex: map[string]int{},
 		dangling:     map[string]bool{},
-		services:     map[nsName]*service{},
-		serviceIPs:   map[string]*service{},
+		workloadsIn:  map[string][]*IndexedWorkload{},
+		services:     map[nsName]*IndexedService{},
+		serviceIPs:   map[string]*IndexedService{},
 		configMaps:   map[nsName]*corev1.ConfigMap{},
 		namespaces:   map[string]bool{},
 		byKind:       map[string][]*discover.Object{},
@@ -109,7 +96,7 @@ func (b *builder) index(objects []*discover.Object) {
 		}
 		switch o := obj.Typed.(type) {
 		case *corev1.Service:
-			s := &service{obj: obj, svc: o}
+			s := &IndexedService{Object: obj, Service: o}
 			b.services[nsName{obj.Namespace, obj.Name}] = s
 			if ip := o.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
 				b.serviceIPs[ip] = s
@@ -125,7 +112,9 @@ func (b *builder) index(objects []*discover.Object) {
 			b.byKind[obj.Group()+"/"+obj.Kind] = append(b.byKind[obj.Group()+"/"+obj.Kind], obj)
 		}
 		if tmpl, ok := podTemplateOf(obj); ok {
-			b.workloads = append(b.workloads, &workload{tmpl: tmpl})
+			w := &IndexedWorkload{Template: tmpl}
+			b.workloads = append(b.workloads, w)
+			b.workloadsIn[obj.Namespace] = append(b.workloadsIn[obj.Namespace], w)
 		}
 	}
 }
@@ -133,27 +122,23 @@ func (b *builder) index(objects []*discover.Object) {
 // selectBackends matches each Service's selector against pod template
 // labels in its namespace.
 func (b *builder) selectBackends() {
-	byNamespace := map[string][]*workload{}
-	for _, w := range b.workloads {
-		byNamespace[w.tmpl.obj.Namespace] = append(byNamespace[w.tmpl.obj.Namespace], w)
-	}
 	for _, s := range b.services {
-		if len(s.svc.Spec.Selector) == 0 {
+		if len(s.Service.Spec.Selector) == 0 {
 			continue
 		}
-		selector := labels.SelectorFromSet(s.svc.Spec.Selector)
-		for _, w := range byNamespace[s.obj.Namespace] {
-			if selector.Matches(labels.Set(w.tmpl.labels)) {
-				s.backends = append(s.backends, w)
+		selector := labels.SelectorFromSet(s.Service.Spec.Selector)
+		for _, w := range b.workloadsIn[s.Object.Namespace] {
+			if selector.Matches(labels.Set(w.Template.Labels)) {
+				s.Backends = append(s.Backends, w)
 			}
 		}
 	}
 }
 
 func (b *builder) addWorkloadNodes() {
-	nodes := parallelMap(len(b.workloads), func(i int) Node {
-		t := b.workloads[i].tmpl
-		obj := t.obj
+	nodes := parallel.Map(len(b.workloads), func(i int) Node {
+		t := b.workloads[i].Template
+		obj := t.Object
 		n := Node{
 			ID:          "workload:" + obj.Namespace + "/" + obj.Name,
 			Type:        Process,
@@ -161,8 +146,8 @@ func (b *builder) addWorkloadNodes() {
 			Namespace:   obj.Namespace,
 			Kind:        obj.Kind,
 			Workload:    t.summarise(),
-			Labels:      Labels(objectLabels(obj)),
-			Annotations: keptAnnotations(objectAnnotations(obj)),
+			Labels:      Labels(LabelsOf(obj)),
+			Annotations: keptAnnotations(AnnotationsOf(obj)),
 			Evidence:    []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref()}},
 		}
 		if ds := recogniseDataStore(t); ds != nil {
@@ -171,12 +156,12 @@ func (b *builder) addWorkloadNodes() {
 		return n
 	})
 	for i, w := range b.workloads {
-		w.id = b.addNode(nodes[i], w.tmpl.obj.Kind)
+		w.ID = b.addNode(nodes[i], w.Template.Object.Kind)
 	}
 	for _, s := range b.services {
-		for _, w := range s.backends {
-			n := b.node(w.id)
-			n.Services = append(n.Services, s.obj.Namespace+"/"+s.obj.Name)
+		for _, w := range s.Backends {
+			n := b.node(w.ID)
+			n.Services = append(n.Services, s.Object.Namespace+"/"+s.Object.Name)
 		}
 	}
 }
@@ -300,23 +285,25 @@ func (b *builder) finish() *Graph {
 	return g
 }
 
-func objectLabels(obj *discover.Object) map[string]string {
+// LabelsOf returns the labels of a typed or unstructured object.
+func LabelsOf(obj *discover.Object) map[string]string {
 	if m, ok := obj.Typed.(interface{ GetLabels() map[string]string }); ok {
 		return m.GetLabels()
 	}
-	return stringMap(obj.Fields, "metadata", "labels")
+	return fields.StringMap(obj.Fields, "metadata", "labels")
 }
 
-func objectAnnotations(obj *discover.Object) map[string]string {
+// AnnotationsOf returns the annotations of a typed or unstructured object.
+func AnnotationsOf(obj *discover.Object) map[string]string {
 	if m, ok := obj.Typed.(interface{ GetAnnotations() map[string]string }); ok {
 		return m.GetAnnotations()
 	}
-	return stringMap(obj.Fields, "metadata", "annotations")
+	return fields.StringMap(obj.Fields, "metadata", "annotations")
 }
 
 // annotation returns one annotation of a typed or unstructured object.
 func annotation(obj *discover.Object, key string) string {
-	return objectAnnotations(obj)[key]
+	return AnnotationsOf(obj)[key]
 }
 
 // keptAnnotations drops annotations that embed whole objects.
@@ -340,16 +327,16 @@ func sortStrings(s []string) { sort.Strings(s) }
 
 // sortedServices lists Services in namespace/name order, so edges and
 // dangling references come out in the same order on every run.
-func sortedServices(m map[nsName]*service) []*service {
-	out := make([]*service, 0, len(m))
+func sortedServices(m map[nsName]*IndexedService) []*IndexedService {
+	out := make([]*IndexedService, 0, len(m))
 	for _, s := range m {
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].obj.Namespace != out[j].obj.Namespace {
-			return out[i].obj.Namespace < out[j].obj.Namespace
+		if out[i].Object.Namespace != out[j].Object.Namespace {
+			return out[i].Object.Namespace < out[j].Object.Namespace
 		}
-		return out[i].obj.Name < out[j].obj.Name
+		return out[i].Object.Name < out[j].Object.Name
 	})
 	return out
 }

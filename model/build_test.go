@@ -3,115 +3,23 @@ package model_test
 import (
 	"encoding/json"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/stridemap/stridemap/discover"
-	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/modeltest"
 )
 
 // build decodes YAML documents as one file and builds the graph.
 func build(t *testing.T, docs ...string) *model.Graph {
 	t.Helper()
-	objects, problems := manifests.Decode("test.yaml", []byte(strings.Join(docs, "\n---\n")), "default")
-	for _, p := range problems {
-		if p.Severity == discover.SeverityError {
-			t.Fatalf("fixture does not decode: %s", p)
-		}
-	}
-	return model.Build(&discover.Inventory{Objects: objects})
-}
-
-func edgeIDs(g *model.Graph) []string {
-	var ids []string
-	for _, e := range g.Edges {
-		ids = append(ids, e.ID)
-	}
-	sort.Strings(ids)
-	return ids
-}
-
-func danglingTargets(g *model.Graph) []string {
-	var out []string
-	for _, d := range g.Dangling {
-		out = append(out, d.From+" => "+d.Target)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func edge(t *testing.T, g *model.Graph, id string) model.Edge {
-	t.Helper()
-	for _, e := range g.Edges {
-		if e.ID == id {
-			return e
-		}
-	}
-	t.Fatalf("no edge %s; edges: %v", id, edgeIDs(g))
-	return model.Edge{}
-}
-
-// deployment returns a Deployment whose pod carries label app=NAME, with
-// the container spec lines given (indented under the container).
-func deployment(ns, name string, container ...string) string {
-	return `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ` + name + `
-  namespace: ` + ns + `
-spec:
-  selector:
-    matchLabels: {app: ` + name + `}
-  template:
-    metadata:
-      labels: {app: ` + name + `}
-    spec:
-      containers:
-      - name: main
-        image: example/` + name + `:1.0
-` + indent(strings.Join(container, "\n"), "        ")
-}
-
-func service(ns, name string, ports ...string) string {
-	if len(ports) == 0 {
-		ports = []string{"{port: 80, targetPort: 8080, name: http}"}
-	}
-	return `apiVersion: v1
-kind: Service
-metadata:
-  name: ` + name + `
-  namespace: ` + ns + `
-spec:
-  selector: {app: ` + name + `}
-  ports: [` + strings.Join(ports, ", ") + `]`
-}
-
-func indent(s, prefix string) string {
-	if s == "" {
-		return ""
-	}
-	lines := strings.Split(s, "\n")
-	for i := range lines {
-		lines[i] = prefix + lines[i]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// env renders an env list from name, value pairs.
-func env(pairs ...string) string {
-	out := "env:"
-	for i := 0; i+1 < len(pairs); i += 2 {
-		out += "\n- name: " + pairs[i] + "\n  value: \"" + pairs[i+1] + "\""
-	}
-	return out
+	return model.Build(modeltest.Decode(t, docs...))
 }
 
 func TestDeclaredFlows(t *testing.T) {
 	backends := []string{
-		deployment("shop", "cart"), service("shop", "cart"),
-		deployment("data", "db", "ports: [{containerPort: 5432}]"), service("data", "db", "{port: 5432, name: tcp-postgres}"),
+		modeltest.Deployment("shop", "cart"), modeltest.Service("shop", "cart"),
+		modeltest.Deployment("data", "db", "ports: [{containerPort: 5432}]"), modeltest.Service("data", "db", "{port: 5432, name: tcp-postgres}"),
 		`apiVersion: v1
 kind: Namespace
 metadata: {name: data}`,
@@ -122,56 +30,56 @@ metadata: {name: data}`,
 		wantEdges []string
 		dangling  []string
 	}{
-		{"svc:port", []string{deployment("shop", "web", env("CART_ADDR", "cart:80"))},
+		{"svc:port", []string{modeltest.Deployment("shop", "web", modeltest.Env("CART_ADDR", "cart:80"))},
 			[]string{"workload:shop/web->workload:shop/cart:80"}, nil},
-		{"bare svc under an address name", []string{deployment("shop", "web", env("CART_HOST", "cart"))},
+		{"bare svc under an address name", []string{modeltest.Deployment("shop", "web", modeltest.Env("CART_HOST", "cart"))},
 			[]string{"workload:shop/web->workload:shop/cart:80"}, nil},
-		{"bare word under another name is not an address", []string{deployment("shop", "web", env("MODE", "cart"))}, nil, nil},
-		{"svc.ns", []string{deployment("shop", "web", env("DB", "db.data:5432"))},
+		{"bare word under another name is not an address", []string{modeltest.Deployment("shop", "web", modeltest.Env("MODE", "cart"))}, nil, nil},
+		{"svc.ns", []string{modeltest.Deployment("shop", "web", modeltest.Env("DB", "db.data:5432"))},
 			[]string{"workload:shop/web->workload:data/db:5432"}, nil},
-		{"cluster FQDN URL", []string{deployment("shop", "web", env("CART_URL", "http://cart.shop.svc.cluster.local/api"))},
+		{"cluster FQDN URL", []string{modeltest.Deployment("shop", "web", modeltest.Env("CART_URL", "http://cart.shop.svc.cluster.local/api"))},
 			[]string{"workload:shop/web->workload:shop/cart:80"}, nil},
-		{"connection string", []string{deployment("shop", "web", env("DATABASE_URL", "postgres://app@db.data:5432/app?sslmode=require"))},
+		{"connection string", []string{modeltest.Deployment("shop", "web", modeltest.Env("DATABASE_URL", "postgres://app@db.data:5432/app?sslmode=require"))},
 			[]string{"workload:shop/web->workload:data/db:5432"}, nil},
-		{"connection string default port", []string{deployment("shop", "web", env("DATABASE_URL", "postgresql://db.data.svc/app"))},
+		{"connection string default port", []string{modeltest.Deployment("shop", "web", modeltest.Env("DATABASE_URL", "postgresql://db.data.svc/app"))},
 			[]string{"workload:shop/web->workload:data/db:5432"}, nil},
-		{"jdbc in args", []string{deployment("shop", "web", "args: [\"-Dspring.datasource.url=jdbc:postgresql://db.data:5432/x\"]")},
+		{"jdbc in args", []string{modeltest.Deployment("shop", "web", "args: [\"-Dspring.datasource.url=jdbc:postgresql://db.data:5432/x\"]")},
 			[]string{"workload:shop/web->workload:data/db:5432"}, nil},
-		{"flag then value", []string{deployment("shop", "web", "args: [\"--cart-host\", \"cart\"]")},
+		{"flag then value", []string{modeltest.Deployment("shop", "web", "args: [\"--cart-host\", \"cart\"]")},
 			[]string{"workload:shop/web->workload:shop/cart:80"}, nil},
-		{"$(VAR) in args", []string{deployment("shop", "web", env("TARGET", "cart:80"), "args: [\"--upstream=$(TARGET)\"]")},
+		{"$(VAR) in args", []string{modeltest.Deployment("shop", "web", modeltest.Env("TARGET", "cart:80"), "args: [\"--upstream=$(TARGET)\"]")},
 			[]string{"workload:shop/web->workload:shop/cart:80"}, nil},
 		{"configMapKeyRef", []string{
-			deployment("shop", "web", "env:\n- name: CART_ADDR\n  valueFrom: {configMapKeyRef: {name: cfg, key: cart}}"),
+			modeltest.Deployment("shop", "web", "env:\n- name: CART_ADDR\n  valueFrom: {configMapKeyRef: {name: cfg, key: cart}}"),
 			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\ndata: {cart: \"cart:80\"}",
 		}, []string{"workload:shop/web->workload:shop/cart:80"}, nil},
 		{"envFrom", []string{
-			deployment("shop", "web", "envFrom: [{configMapRef: {name: cfg}}]"),
+			modeltest.Deployment("shop", "web", "envFrom: [{configMapRef: {name: cfg}}]"),
 			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\ndata: {DB_HOST: db.data, LOG: debug}",
 		}, []string{"workload:shop/web->workload:data/db:5432"}, nil},
 		{"mounted config file", []string{
-			deployment("shop", "web", "volumeMounts: [{name: conf, mountPath: /etc/nginx}]") + "\n      volumes: [{name: conf, configMap: {name: nginx}}]",
+			modeltest.Deployment("shop", "web", "volumeMounts: [{name: conf, mountPath: /etc/nginx}]") + "\n      volumes: [{name: conf, configMap: {name: nginx}}]",
 			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nginx, namespace: shop}\ndata:\n  nginx.conf: |\n    # docs at https://nginx.org/en/docs/\n    location / { proxy_pass http://cart:80; }\n    server_name shop.example.com;",
 		}, []string{"workload:shop/web->workload:shop/cart:80"}, nil},
-		{"external host", []string{deployment("shop", "web", env("PSP_URL", "https://api.payments.example.com/v1"))},
+		{"external host", []string{modeltest.Deployment("shop", "web", modeltest.Env("PSP_URL", "https://api.payments.example.com/v1"))},
 			[]string{"workload:shop/web->external:api.payments.example.com:443"}, nil},
-		{"missing service is dangling", []string{deployment("shop", "web", env("RECOMMENDER_ADDR", "recommender:8080"))},
+		{"missing service is dangling", []string{modeltest.Deployment("shop", "web", modeltest.Env("RECOMMENDER_ADDR", "recommender:8080"))},
 			nil, []string{"workload:shop/web => recommender:8080"}},
-		{"wrong port is dangling", []string{deployment("shop", "web", env("CART_ADDR", "cart:9999"))},
+		{"wrong port is dangling", []string{modeltest.Deployment("shop", "web", modeltest.Env("CART_ADDR", "cart:9999"))},
 			nil, []string{"workload:shop/web => cart:9999"}},
-		{"unscanned namespace is dangling", []string{deployment("shop", "web", env("AUTH_ADDR", "auth.identity:80"))},
+		{"unscanned namespace is dangling", []string{modeltest.Deployment("shop", "web", modeltest.Env("AUTH_ADDR", "auth.identity:80"))},
 			nil, []string{"workload:shop/web => auth.identity:80"}},
-		{"credential values are never parsed", []string{deployment("shop", "web", env("DB_PASSWORD", "cart:80"))}, nil, nil},
-		{"localhost is the workload itself", []string{deployment("shop", "web", env("SIDECAR_ADDR", "localhost:15000"))}, nil, nil},
-		{"own service is no edge", []string{deployment("shop", "solo", env("SELF_URL", "http://solo:80")), service("shop", "solo")}, nil, nil},
+		{"credential values are never parsed", []string{modeltest.Deployment("shop", "web", modeltest.Env("DB_PASSWORD", "cart:80"))}, nil, nil},
+		{"localhost is the workload itself", []string{modeltest.Deployment("shop", "web", modeltest.Env("SIDECAR_ADDR", "localhost:15000"))}, nil, nil},
+		{"own service is no edge", []string{modeltest.Deployment("shop", "solo", modeltest.Env("SELF_URL", "http://solo:80")), modeltest.Service("shop", "solo")}, nil, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := build(t, append(slices.Clone(backends), tc.client...)...)
-			if got := edgeIDs(g); !slices.Equal(got, tc.wantEdges) {
+			if got := modeltest.EdgeIDs(g); !slices.Equal(got, tc.wantEdges) {
 				t.Errorf("edges = %v\nwant    %v", got, tc.wantEdges)
 			}
-			if got := danglingTargets(g); !slices.Equal(got, tc.dangling) {
+			if got := modeltest.DanglingTargets(g); !slices.Equal(got, tc.dangling) {
 				t.Errorf("dangling = %v\nwant       %v", got, tc.dangling)
 			}
 		})
@@ -180,11 +88,11 @@ metadata: {name: data}`,
 
 func TestEdgeDetails(t *testing.T) {
 	g := build(t,
-		deployment("shop", "web", env("DATABASE_URL", "postgres://app:hunter2@db:5432/app?sslmode=disable", "CART_ADDR", "cart:7070")),
-		deployment("shop", "db", "ports: [{containerPort: 5432}]"), service("shop", "db", "{port: 5432, name: tcp-postgres}"),
-		deployment("shop", "cart", "ports: [{name: grpc, containerPort: 7070}]"), service("shop", "cart", "{port: 7070, targetPort: grpc}"),
+		modeltest.Deployment("shop", "web", modeltest.Env("DATABASE_URL", "postgres://app:hunter2@db:5432/app?sslmode=disable", "CART_ADDR", "cart:7070")),
+		modeltest.Deployment("shop", "db", "ports: [{containerPort: 5432}]"), modeltest.Service("shop", "db", "{port: 5432, name: tcp-postgres}"),
+		modeltest.Deployment("shop", "cart", "ports: [{name: grpc, containerPort: 7070}]"), modeltest.Service("shop", "cart", "{port: 7070, targetPort: grpc}"),
 	)
-	db := edge(t, g, "workload:shop/web->workload:shop/db:5432")
+	db := modeltest.Edge(t, g, "workload:shop/web->workload:shop/db:5432")
 	if db.Protocol != "postgres" || db.Encryption != model.EncryptionPlaintext || !strings.Contains(db.EncryptionSource, "sslmode=disable") {
 		t.Errorf("db edge = %s/%s (%s)", db.Protocol, db.Encryption, db.EncryptionSource)
 	}
@@ -199,7 +107,7 @@ func TestEdgeDetails(t *testing.T) {
 	if strings.Contains(string(blob), "hunter2") {
 		t.Error("the password from the connection string reached the graph")
 	}
-	cart := edge(t, g, "workload:shop/web->workload:shop/cart:7070")
+	cart := modeltest.Edge(t, g, "workload:shop/web->workload:shop/cart:7070")
 	if cart.Protocol != "grpc" || cart.ProtocolSource != "port-name" {
 		t.Errorf("cart edge protocol = %s from %s, want grpc from the named target port", cart.Protocol, cart.ProtocolSource)
 	}
@@ -214,19 +122,19 @@ func TestExposure(t *testing.T) {
 		docs []string
 		want []string
 	}{
-		{"LoadBalancer", []string{deployment("shop", "web"), strings.Replace(service("shop", "web"), "spec:", "spec:\n  type: LoadBalancer", 1)},
+		{"LoadBalancer", []string{modeltest.Deployment("shop", "web"), strings.Replace(modeltest.Service("shop", "web"), "spec:", "spec:\n  type: LoadBalancer", 1)},
 			[]string{"external:internet->workload:shop/web:80"}},
-		{"internal LoadBalancer", []string{deployment("shop", "web"), strings.Replace(
-			strings.Replace(service("shop", "web"), "spec:", "spec:\n  type: LoadBalancer", 1),
+		{"internal LoadBalancer", []string{modeltest.Deployment("shop", "web"), strings.Replace(
+			strings.Replace(modeltest.Service("shop", "web"), "spec:", "spec:\n  type: LoadBalancer", 1),
 			"namespace: shop", "namespace: shop\n  annotations: {networking.gke.io/load-balancer-type: Internal}", 1)}, nil},
-		{"NodePort", []string{deployment("shop", "web"), strings.Replace(service("shop", "web", "{port: 80, nodePort: 30080}"), "spec:", "spec:\n  type: NodePort", 1)},
+		{"NodePort", []string{modeltest.Deployment("shop", "web"), strings.Replace(modeltest.Service("shop", "web", "{port: 80, nodePort: 30080}"), "spec:", "spec:\n  type: NodePort", 1)},
 			[]string{"external:internet->workload:shop/web:30080"}},
-		{"hostPort", []string{deployment("shop", "web", "ports: [{containerPort: 8080, hostPort: 8080}]")},
+		{"hostPort", []string{modeltest.Deployment("shop", "web", "ports: [{containerPort: 8080, hostPort: 8080}]")},
 			[]string{"external:internet->workload:shop/web:8080"}},
-		{"hostNetwork", []string{strings.Replace(deployment("shop", "agent", "ports: [{containerPort: 9100}]"), "      containers:", "      hostNetwork: true\n      containers:", 1)},
+		{"hostNetwork", []string{strings.Replace(modeltest.Deployment("shop", "agent", "ports: [{containerPort: 9100}]"), "      containers:", "      hostNetwork: true\n      containers:", 1)},
 			[]string{"external:internet->workload:shop/agent:9100"}},
-		{"ClusterIP is not exposed", []string{deployment("shop", "web"), service("shop", "web")}, nil},
-		{"Ingress with TLS", []string{deployment("shop", "web"), service("shop", "web"), `apiVersion: networking.k8s.io/v1
+		{"ClusterIP is not exposed", []string{modeltest.Deployment("shop", "web"), modeltest.Service("shop", "web")}, nil},
+		{"Ingress with TLS", []string{modeltest.Deployment("shop", "web"), modeltest.Service("shop", "web"), `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: edge, namespace: shop}
 spec:
@@ -236,7 +144,7 @@ spec:
     http:
       paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}]`},
 			[]string{"external:internet->gateway:shop/edge:443", "gateway:shop/edge->workload:shop/web:80"}},
-		{"Gateway API", []string{deployment("shop", "web"), service("shop", "web"), `apiVersion: gateway.networking.k8s.io/v1
+		{"Gateway API", []string{modeltest.Deployment("shop", "web"), modeltest.Service("shop", "web"), `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: shop}
 spec:
@@ -248,7 +156,7 @@ spec:
   parentRefs: [{name: gw}]
   rules: [{backendRefs: [{name: web, port: 80}]}]`},
 			[]string{"external:internet->gateway:shop/gw:443", "gateway:shop/gw->workload:shop/web:80"}},
-		{"Istio Gateway and VirtualService", []string{deployment("shop", "web"), service("shop", "web"), `apiVersion: networking.istio.io/v1
+		{"Istio Gateway and VirtualService", []string{modeltest.Deployment("shop", "web"), modeltest.Service("shop", "web"), `apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: shop}
 spec:
@@ -265,7 +173,7 @@ spec:
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := build(t, tc.docs...)
-			if got := edgeIDs(g); !slices.Equal(got, tc.want) {
+			if got := modeltest.EdgeIDs(g); !slices.Equal(got, tc.want) {
 				t.Errorf("edges = %v\nwant    %v", got, tc.want)
 			}
 			for _, e := range g.Edges {
@@ -284,23 +192,23 @@ spec:
 }
 
 func TestIngressEncryption(t *testing.T) {
-	g := build(t, deployment("shop", "web"), service("shop", "web"), `apiVersion: networking.k8s.io/v1
+	g := build(t, modeltest.Deployment("shop", "web"), modeltest.Service("shop", "web"), `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: edge, namespace: shop}
 spec:
   defaultBackend: {service: {name: web, port: {number: 80}}}`)
-	in := edge(t, g, "external:internet->gateway:shop/edge:80")
+	in := modeltest.Edge(t, g, "external:internet->gateway:shop/edge:80")
 	if in.Encryption != model.EncryptionPlaintext {
 		t.Errorf("an Ingress without TLS should be plaintext, got %s", in.Encryption)
 	}
-	back := edge(t, g, "gateway:shop/edge->workload:shop/web:80")
+	back := modeltest.Edge(t, g, "gateway:shop/edge->workload:shop/web:80")
 	if back.Protocol != "http" || back.Encryption != model.EncryptionPlaintext {
 		t.Errorf("ingress backend = %s/%s", back.Protocol, back.Encryption)
 	}
 }
 
 func TestMeshEncryption(t *testing.T) {
-	base := []string{deployment("shop", "web", env("CART_ADDR", "http://cart:80")), deployment("shop", "cart"), service("shop", "cart")}
+	base := []string{modeltest.Deployment("shop", "web", modeltest.Env("CART_ADDR", "http://cart:80")), modeltest.Deployment("shop", "cart"), modeltest.Service("shop", "cart")}
 	tests := []struct {
 		name   string
 		policy string
@@ -331,7 +239,7 @@ spec: {mtls: {mode: PERMISSIVE}}`, model.EncryptionPlaintext},
 				docs = append(docs, tc.policy)
 			}
 			g := build(t, docs...)
-			e := edge(t, g, "workload:shop/web->workload:shop/cart:80")
+			e := modeltest.Edge(t, g, "workload:shop/web->workload:shop/cart:80")
 			if e.Encryption != tc.want {
 				t.Errorf("encryption = %s (%s), want %s", e.Encryption, e.EncryptionSource, tc.want)
 			}
@@ -341,11 +249,11 @@ spec: {mtls: {mode: PERMISSIVE}}`, model.EncryptionPlaintext},
 
 func TestBoundaries(t *testing.T) {
 	g := build(t,
-		deployment("shop", "web", env("DB_ADDR", "db.data:5432")),
-		deployment("data", "db"), service("data", "db", "{port: 5432}"),
+		modeltest.Deployment("shop", "web", modeltest.Env("DB_ADDR", "db.data:5432")),
+		modeltest.Deployment("data", "db"), modeltest.Service("data", "db", "{port: 5432}"),
 		"apiVersion: v1\nkind: Namespace\nmetadata: {name: data}",
 	)
-	e := edge(t, g, "workload:shop/web->workload:data/db:5432")
+	e := modeltest.Edge(t, g, "workload:shop/web->workload:data/db:5432")
 	want := []string{model.NamespaceBoundaryID("data"), model.NamespaceBoundaryID("shop")}
 	if !slices.Equal(e.Crosses, want) {
 		t.Errorf("crosses = %v, want %v", e.Crosses, want)
@@ -359,75 +267,10 @@ func TestBoundaries(t *testing.T) {
 	}
 }
 
-func TestControls(t *testing.T) {
-	hardened := strings.Replace(deployment("shop", "api",
-		"securityContext: {runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}",
-		"resources: {limits: {cpu: 100m, memory: 64Mi}}",
-		"livenessProbe: {httpGet: {path: /, port: 8080}}",
-		"readinessProbe: {httpGet: {path: /, port: 8080}}",
-		"env: [{name: API_KEY, valueFrom: {secretKeyRef: {name: api, key: key}}}]",
-	), "      containers:", "      automountServiceAccountToken: false\n      containers:", 1)
-	careless := deployment("shop", "legacy", "securityContext: {privileged: true}", env("API_TOKEN", "abc123"))
-	g := build(t, hardened, careless, `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny, namespace: shop}
-spec: {podSelector: {}, policyTypes: [Ingress, Egress]}`, `apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: api, namespace: shop}
-spec: {minAvailable: 1, selector: {matchLabels: {app: api}}}`)
-	have := map[string]bool{}
-	for _, c := range g.Controls {
-		have[c.ID] = true
-		for _, ev := range c.Evidence {
-			if ev.File == "test.yaml" && ev.Line == 0 {
-				t.Errorf("control %s has evidence without a line: %+v", c.ID, ev)
-			}
-		}
-	}
-	for _, want := range []string{
-		"run-as-non-root@workload:shop/api", "read-only-root-filesystem@workload:shop/api", "no-privilege-escalation@workload:shop/api",
-		"capabilities-dropped@workload:shop/api", "seccomp-profile@workload:shop/api", "resource-limits@workload:shop/api",
-		"health-probes@workload:shop/api", "service-account-token-not-mounted@workload:shop/api", "secrets-from-secret-objects@workload:shop/api",
-		"pod-disruption-budget@workload:shop/api", "network-policy@workload:shop/api", "network-policy@workload:shop/legacy",
-		"network-policy-default-deny-ingress@boundary:namespace:shop", "network-policy-default-deny-egress@boundary:namespace:shop",
-	} {
-		if !have[want] {
-			t.Errorf("missing control %s", want)
-		}
-	}
-	for id := range have {
-		if strings.HasSuffix(id, "@workload:shop/legacy") && !strings.HasPrefix(id, "network-policy") {
-			t.Errorf("careless workload got control %s", id)
-		}
-	}
-	legacy := g.Node("workload:shop/legacy")
-	if env := legacy.Workload.Containers[0].Env; len(env) != 1 || !env[0].Sensitive || env[0].Source != model.EnvLiteral {
-		t.Errorf("literal API_TOKEN should be flagged sensitive: %+v", env)
-	}
-	blob, _ := json.Marshal(g)
-	if strings.Contains(string(blob), "abc123") {
-		t.Error("a literal credential value reached the graph")
-	}
-}
-
 func TestNodeIDsStayUnique(t *testing.T) {
-	g := build(t, deployment("shop", "x"), strings.Replace(deployment("shop", "x"), "kind: Deployment", "kind: StatefulSet", 1))
+	g := build(t, modeltest.Deployment("shop", "x"), strings.Replace(modeltest.Deployment("shop", "x"), "kind: Deployment", "kind: StatefulSet", 1))
 	if len(g.Nodes) != 2 || g.Nodes[0].ID == g.Nodes[1].ID {
 		t.Fatalf("nodes = %v", g.Nodes)
-	}
-}
-
-func TestBuildIsDeterministic(t *testing.T) {
-	docs := []string{
-		deployment("shop", "web", env("A_ADDR", "a:80", "B_ADDR", "b:80", "C_URL", "https://x.example.com")),
-		deployment("shop", "a"), service("shop", "a"), deployment("shop", "b"), service("shop", "b"),
-	}
-	first, _ := json.Marshal(build(t, docs...))
-	for i := 0; i < 5; i++ {
-		again, _ := json.Marshal(build(t, docs...))
-		if string(again) != string(first) {
-			t.Fatal("two builds of the same input differ")
-		}
 	}
 }
 
@@ -436,10 +279,10 @@ func TestBuildIsDeterministic(t *testing.T) {
 // so that flows seen between pods find it.
 func TestTargetPorts(t *testing.T) {
 	g := build(t,
-		deployment("shop", "cart"), service("shop", "cart"),
-		deployment("shop", "ads", "ports: [{name: grpc, containerPort: 9555}]"), service("shop", "ads", "{port: 9555, targetPort: grpc}"),
-		deployment("shop", "auth", "ports: [{name: web, containerPort: 3000}]"), service("shop", "auth", "{port: 80, targetPort: web}"),
-		deployment("shop", "web", env("CART_ADDR", "cart:80", "ADS_ADDR", "ads:9555", "AUTH_URL", "http://auth")),
+		modeltest.Deployment("shop", "cart"), modeltest.Service("shop", "cart"),
+		modeltest.Deployment("shop", "ads", "ports: [{name: grpc, containerPort: 9555}]"), modeltest.Service("shop", "ads", "{port: 9555, targetPort: grpc}"),
+		modeltest.Deployment("shop", "auth", "ports: [{name: web, containerPort: 3000}]"), modeltest.Service("shop", "auth", "{port: 80, targetPort: web}"),
+		modeltest.Deployment("shop", "web", modeltest.Env("CART_ADDR", "cart:80", "ADS_ADDR", "ads:9555", "AUTH_URL", "http://auth")),
 	)
 	want := map[string]int32{
 		"workload:shop/web->workload:shop/cart:80":  8080,
@@ -447,7 +290,7 @@ func TestTargetPorts(t *testing.T) {
 		"workload:shop/web->workload:shop/auth:80":  3000,
 	}
 	for id, port := range want {
-		if e := edge(t, g, id); e.TargetPort != port {
+		if e := modeltest.Edge(t, g, id); e.TargetPort != port {
 			t.Errorf("%s: target port %d, want %d", id, e.TargetPort, port)
 		}
 	}

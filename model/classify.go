@@ -28,8 +28,8 @@ var nameHints = map[string]string{
 // and guesses from names where nothing is declared.
 func (b *builder) classifyData() {
 	for _, w := range b.workloads {
-		n := b.node(w.id)
-		obj := w.tmpl.obj
+		n := b.node(w.ID)
+		obj := w.Template.Object
 		if v := annotation(obj, DataAnnotation); v != "" {
 			field := "metadata.annotations[" + DataAnnotation + "]"
 			ev := Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/modeltest"
 )
 
 func classes(n *model.Node) []string {
@@ -19,8 +20,8 @@ func classes(n *model.Node) []string {
 }
 
 func TestClassifyData(t *testing.T) {
-	annotated := strings.Replace(deployment("shop", "orders"), "  namespace: shop", "  namespace: shop\n  annotations: {stridemap.io/data: \"PII, payment\"}", 1)
-	g := build(t, annotated, deployment("shop", "user-db"), deployment("shop", "paymentservice"), deployment("shop", "author"), deployment("shop", "web"))
+	annotated := strings.Replace(modeltest.Deployment("shop", "orders"), "  namespace: shop", "  namespace: shop\n  annotations: {stridemap.io/data: \"PII, payment\"}", 1)
+	g := build(t, annotated, modeltest.Deployment("shop", "user-db"), modeltest.Deployment("shop", "paymentservice"), modeltest.Deployment("shop", "author"), modeltest.Deployment("shop", "web"))
 	for id, want := range map[string][]string{
 		"workload:shop/orders":         {"pii/annotation", "payment/annotation"},
 		"workload:shop/user-db":        {"pii/heuristic"},
@@ -38,7 +39,7 @@ func TestClassifyData(t *testing.T) {
 }
 
 func TestApplyOverlay(t *testing.T) {
-	g := build(t, deployment("shop", "user-db"), deployment("legacy", "mainframe-gw"))
+	g := build(t, modeltest.Deployment("shop", "user-db"), modeltest.Deployment("legacy", "mainframe-gw"))
 	o, err := discover.ReadOverlay(strings.NewReader(`version: 1
 elements:
   - match: workload:shop/*

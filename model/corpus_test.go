@@ -1,7 +1,6 @@
 package model_test
 
 import (
-	"context"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,20 +9,12 @@ import (
 	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/modeltest"
 )
-
-func corpusDir(t *testing.T) string { return discovertest.CorpusDir(t) }
 
 func scanCorpus(t *testing.T, req manifests.Request) *model.Graph {
 	t.Helper()
-	inv, err := manifests.Collect(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range inv.Problems {
-		t.Errorf("problem reading corpus: %s", p)
-	}
-	return model.Build(inv)
+	return model.Build(modeltest.Collect(t, req))
 }
 
 // TestCorpusFlows checks, for every app in the corpus, that the graph holds
@@ -31,7 +22,7 @@ func scanCorpus(t *testing.T, req manifests.Request) *model.Graph {
 // Most apps name their peers only in code, so their declared flows are few;
 // the eBPF observer is what finds the rest.
 func TestCorpusFlows(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := discovertest.CorpusDir(t)
 	tests := []struct {
 		app      string
 		edges    []string
@@ -82,10 +73,10 @@ func TestCorpusFlows(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.app, func(t *testing.T) {
 			g := scanCorpus(t, manifests.Request{Paths: []string{filepath.Join(corpus, tc.app)}})
-			if got := edgeIDs(g); !slices.Equal(got, tc.edges) {
+			if got := modeltest.EdgeIDs(g); !slices.Equal(got, tc.edges) {
 				t.Errorf("edges:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(tc.edges, "\n     "))
 			}
-			if got := danglingTargets(g); !slices.Equal(got, tc.dangling) {
+			if got := modeltest.DanglingTargets(g); !slices.Equal(got, tc.dangling) {
 				t.Errorf("dangling = %v, want %v", got, tc.dangling)
 			}
 			var stores []string
@@ -107,7 +98,7 @@ func TestCorpusFlows(t *testing.T) {
 }
 
 func TestOnlineBoutiqueExposureAndStores(t *testing.T) {
-	g := scanCorpus(t, manifests.Request{Paths: []string{filepath.Join(corpusDir(t), "online-boutique")}})
+	g := scanCorpus(t, manifests.Request{Paths: []string{filepath.Join(discovertest.CorpusDir(t), "online-boutique")}})
 	frontend := g.Node("workload:default/frontend")
 	if frontend == nil || len(frontend.Exposure) != 1 {
 		t.Fatalf("frontend exposure = %+v", frontend)
@@ -121,40 +112,5 @@ func TestOnlineBoutiqueExposureAndStores(t *testing.T) {
 	}
 	if !slices.Equal(redis.Services, []string{"default/redis-cart"}) {
 		t.Errorf("redis-cart services = %v", redis.Services)
-	}
-}
-
-// TestOnlineBoutiqueWithPolicies scans the app with its NetworkPolicies (a
-// kustomize Component, rendered with -k) and its Istio/Gateway API manifests:
-// segmentation becomes detected controls and the Gateway an entry point.
-func TestOnlineBoutiqueWithPolicies(t *testing.T) {
-	corpus := corpusDir(t)
-	g := scanCorpus(t, manifests.Request{
-		Paths:     []string{filepath.Join(corpus, "online-boutique"), filepath.Join(corpus, "online-boutique-policies", "istio")},
-		Kustomize: []string{filepath.Join(corpus, "online-boutique-policies", "network-policies")},
-	})
-	controls := map[string]model.Control{}
-	for _, c := range g.Controls {
-		controls[c.ID] = c
-	}
-	deny, ok := controls["network-policy-default-deny-ingress@boundary:namespace:default"]
-	if !ok {
-		t.Fatal("the deny-all NetworkPolicy was not detected as a default-deny control")
-	}
-	if ev := deny.Evidence[0]; !strings.HasSuffix(ev.File, "network-policy-deny-all.yaml") || ev.Line == 0 {
-		t.Errorf("default-deny evidence should point into the original file: %+v", ev)
-	}
-	for _, n := range g.Nodes {
-		if n.Type == model.ExternalEntity || n.Type == model.Gateway {
-			continue
-		}
-		if _, ok := controls["network-policy@"+n.ID]; !ok {
-			t.Errorf("%s has no NetworkPolicy control", n.ID)
-		}
-	}
-	for _, want := range []string{"external:internet->gateway:default/istio-gateway:80", "gateway:default/istio-gateway->workload:default/frontend:80"} {
-		if !slices.Contains(edgeIDs(g), want) {
-			t.Errorf("missing edge %s", want)
-		}
 	}
 }

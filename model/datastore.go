@@ -37,8 +37,8 @@ var enginePorts = map[int32]string{
 	26257: "cockroachdb", 7687: "neo4j", 1433: "mssql", 1521: "oracle",
 }
 
-// engineFromImage recognises a data store by its image.
-func engineFromImage(img Image) string {
+// EngineFromImage recognises a data store by its image.
+func EngineFromImage(img Image) string {
 	repo := strings.ToLower(img.Repository)
 	if repo == "mssql/server" {
 		return "mssql"
@@ -73,34 +73,34 @@ func isToolQualifier(q string) bool {
 
 // recogniseDataStore decides whether a workload is a data store: declared by
 // annotation, by image, then by the ports its containers listen on.
-func recogniseDataStore(t podTemplate) *DataStoreInfo {
-	objRef := t.obj.Ref()
-	if engine := annotation(t.obj, annotationDataStore); engine != "" {
+func recogniseDataStore(t PodTemplate) *DataStoreInfo {
+	objRef := t.Object.Ref()
+	if engine := annotation(t.Object, annotationDataStore); engine != "" {
 		return &DataStoreInfo{Engine: engine, Evidence: Evidence{
-			File: t.obj.Location.File, Line: t.obj.LineOf("metadata.annotations[" + annotationDataStore + "]"),
+			File: t.Object.Location.File, Line: t.Object.LineOf("metadata.annotations[" + annotationDataStore + "]"),
 			Object: objRef, Field: "metadata.annotations", Detail: annotationDataStore + ": " + engine,
 		}}
 	}
-	for _, cr := range t.containers() {
-		if cr.init {
+	for _, cr := range t.Containers() {
+		if cr.Init {
 			continue
 		}
-		if engine := engineFromImage(ParseImage(cr.c.Image)); engine != "" {
+		if engine := EngineFromImage(ParseImage(cr.Container.Image)); engine != "" {
 			return &DataStoreInfo{Engine: engine, Evidence: Evidence{
-				File: t.obj.Location.File, Line: t.obj.LineOf(cr.path + ".image"), Object: objRef,
-				Field: cr.path + ".image", Detail: "image " + cr.c.Image,
+				File: t.Object.Location.File, Line: t.Object.LineOf(cr.Path + ".image"), Object: objRef,
+				Field: cr.Path + ".image", Detail: "image " + cr.Container.Image,
 			}}
 		}
 	}
-	for _, cr := range t.containers() {
-		if cr.init {
+	for _, cr := range t.Containers() {
+		if cr.Init {
 			continue
 		}
-		for i, p := range cr.c.Ports {
+		for i, p := range cr.Container.Ports {
 			if engine, ok := enginePorts[p.ContainerPort]; ok {
-				field := fmt.Sprintf("%s.ports[%d]", cr.path, i)
+				field := fmt.Sprintf("%s.ports[%d]", cr.Path, i)
 				return &DataStoreInfo{Engine: engine, Evidence: Evidence{
-					File: t.obj.Location.File, Line: t.obj.LineOf(field), Object: objRef, Field: field,
+					File: t.Object.Location.File, Line: t.Object.LineOf(field), Object: objRef, Field: field,
 					Detail: fmt.Sprintf("listens on port %d (%s)", p.ContainerPort, engine),
 				}}
 			}

@@ -35,32 +35,32 @@ func isInternalLoadBalancer(annotations map[string]string) (string, bool) {
 // Services.
 func (b *builder) addServiceExposure() {
 	for _, s := range sortedServices(b.services) {
-		kind := s.svc.Spec.Type
+		kind := s.Service.Spec.Type
 		if kind != corev1.ServiceTypeLoadBalancer && kind != corev1.ServiceTypeNodePort {
 			continue
 		}
-		ev := Evidence{File: s.obj.Location.File, Line: s.obj.LineOf("spec.type"), Object: s.ref(), Field: "spec.type", Detail: "type " + string(kind)}
+		ev := Evidence{File: s.Object.Location.File, Line: s.Object.LineOf("spec.type"), Object: s.Ref(), Field: "spec.type", Detail: "type " + string(kind)}
 		if kind == corev1.ServiceTypeLoadBalancer {
-			if key, internal := isInternalLoadBalancer(s.svc.Annotations); internal {
-				for _, w := range s.backends {
-					n := b.node(w.id)
-					n.Exposure = append(n.Exposure, Exposure{Kind: "InternalLoadBalancer", Via: s.ref(), Evidence: Evidence{
-						File: ev.File, Line: s.obj.LineOf("metadata.annotations"), Object: s.ref(), Field: "metadata.annotations", Detail: key,
+			if key, internal := isInternalLoadBalancer(s.Service.Annotations); internal {
+				for _, w := range s.Backends {
+					n := b.node(w.ID)
+					n.Exposure = append(n.Exposure, Exposure{Kind: "InternalLoadBalancer", Via: s.Ref(), Evidence: Evidence{
+						File: ev.File, Line: s.Object.LineOf("metadata.annotations"), Object: s.Ref(), Field: "metadata.annotations", Detail: key,
 					}})
 				}
 				continue
 			}
-			if len(s.svc.Spec.LoadBalancerSourceRanges) > 0 {
-				ev.Detail += ", source ranges " + strings.Join(s.svc.Spec.LoadBalancerSourceRanges, ",")
+			if len(s.Service.Spec.LoadBalancerSourceRanges) > 0 {
+				ev.Detail += ", source ranges " + strings.Join(s.Service.Spec.LoadBalancerSourceRanges, ",")
 			}
 		}
-		if len(s.backends) == 0 {
-			b.addDangling(DanglingRef{From: InternetID, Target: s.ref(), Reason: s.ref() + " is exposed but selects no workload in the scanned manifests", Evidence: ev})
+		if len(s.Backends) == 0 {
+			b.addDangling(DanglingRef{From: InternetID, Target: s.Ref(), Reason: s.Ref() + " is exposed but selects no workload in the scanned manifests", Evidence: ev})
 			continue
 		}
 		internet := b.externalNode("internet")
-		for i := range s.svc.Spec.Ports {
-			p := &s.svc.Spec.Ports[i]
+		for i := range s.Service.Spec.Ports {
+			p := &s.Service.Spec.Ports[i]
 			port := p.Port
 			pev := ev
 			if kind == corev1.ServiceTypeNodePort {
@@ -69,10 +69,10 @@ func (b *builder) addServiceExposure() {
 				}
 				pev.Detail = fmt.Sprintf("type NodePort, port %d on every node", port)
 			}
-			for _, w := range s.backends {
-				n := b.node(w.id)
-				n.Exposure = append(n.Exposure, Exposure{Kind: string(kind), Via: s.ref(), Port: port, Evidence: pev})
-				f := flow{from: internet, to: w.id, port: port, via: s.ref(), evidence: []Evidence{pev}}
+			for _, w := range s.Backends {
+				n := b.node(w.ID)
+				n.Exposure = append(n.Exposure, Exposure{Kind: string(kind), Via: s.Ref(), Port: port, Evidence: pev})
+				f := flow{from: internet, to: w.ID, port: port, via: s.Ref(), evidence: []Evidence{pev}}
 				f.protocol, f.protocolSource = protocolOf(address{}, p, w, n)
 				f.encryption, f.encryptionSource = encryptionOf(address{}, p, f.protocol)
 				b.addFlow(f)
@@ -85,25 +85,25 @@ func (b *builder) addServiceExposure() {
 // node's own address: hostPort and hostNetwork.
 func (b *builder) addHostExposure() {
 	for _, w := range b.workloads {
-		t := w.tmpl
-		for _, cr := range t.containers() {
-			for i, p := range cr.c.Ports {
-				field := fmt.Sprintf("%s.ports[%d]", cr.path, i)
+		t := w.Template
+		for _, cr := range t.Containers() {
+			for i, p := range cr.Container.Ports {
+				field := fmt.Sprintf("%s.ports[%d]", cr.Path, i)
 				kind, port := "", int32(0)
 				switch {
-				case t.spec.HostNetwork:
+				case t.Spec.HostNetwork:
 					kind, port = "hostNetwork", p.ContainerPort
-					field = t.prefix + ".hostNetwork"
+					field = t.SpecPath + ".hostNetwork"
 				case p.HostPort != 0:
 					kind, port = "hostPort", p.HostPort
 					field += ".hostPort"
 				default:
 					continue
 				}
-				ev := Evidence{File: t.obj.Location.File, Line: t.obj.LineOf(field), Object: t.obj.Ref(), Field: field, Detail: fmt.Sprintf("%s %d", kind, port)}
-				n := b.node(w.id)
-				n.Exposure = append(n.Exposure, Exposure{Kind: kind, Via: t.obj.Ref(), Port: port, Evidence: ev})
-				f := flow{from: b.externalNode("internet"), to: w.id, port: port, evidence: []Evidence{ev}}
+				ev := Evidence{File: t.Object.Location.File, Line: t.Object.LineOf(field), Object: t.Object.Ref(), Field: field, Detail: fmt.Sprintf("%s %d", kind, port)}
+				n := b.node(w.ID)
+				n.Exposure = append(n.Exposure, Exposure{Kind: kind, Via: t.Object.Ref(), Port: port, Evidence: ev})
+				f := flow{from: b.externalNode("internet"), to: w.ID, port: port, evidence: []Evidence{ev}}
 				f.protocol, f.protocolSource = protocolOf(address{Port: port}, nil, nil, n)
 				if name := protocolFromName(p.Name); name != "" && name != "tcp" {
 					f.protocol, f.protocolSource = normaliseProtocol(name), "port-name"
@@ -118,7 +118,7 @@ func (b *builder) addHostExposure() {
 func (b *builder) addGatewayNode(obj *discover.Object) string {
 	return b.addNode(Node{
 		ID: "gateway:" + obj.Namespace + "/" + obj.Name, Type: Gateway, Name: obj.Name, Namespace: obj.Namespace, Kind: obj.Kind,
-		Labels: Labels(objectLabels(obj)), Annotations: keptAnnotations(objectAnnotations(obj)),
+		Labels: Labels(LabelsOf(obj)), Annotations: keptAnnotations(AnnotationsOf(obj)),
 		Evidence: []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref()}},
 	}, obj.Group())
 }
@@ -218,8 +218,8 @@ func (b *builder) ingressBackend(from string, obj *discover.Object, backend *net
 	}
 	a := address{Host: backend.Name, Port: backend.Port.Number, Shown: target, Encryption: EncryptionUnknown}
 	if backend.Port.Name != "" {
-		if a.Port = servicePortByName(s.svc, backend.Port.Name); a.Port == 0 {
-			b.addDangling(DanglingRef{From: from, Target: target, Reason: fmt.Sprintf("%s has no port named %q", s.ref(), backend.Port.Name), Evidence: ev})
+		if a.Port = servicePortByName(s.Service, backend.Port.Name); a.Port == 0 {
+			b.addDangling(DanglingRef{From: from, Target: target, Reason: fmt.Sprintf("%s has no port named %q", s.Ref(), backend.Port.Name), Evidence: ev})
 			return
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/parallel"
 )
 
 // reference is a value in a workload's configuration that may name a peer,
@@ -35,9 +36,9 @@ func (b *builder) addDeclaredFlows() {
 		ref  reference
 		addr address
 	}
-	perWorkload := parallelMap(len(b.workloads), func(i int) []found {
+	perWorkload := parallel.Map(len(b.workloads), func(i int) []found {
 		var out []found
-		for _, ref := range b.referencesOf(b.workloads[i].tmpl) {
+		for _, ref := range b.referencesOf(b.workloads[i].Template) {
 			for _, a := range addressesIn(ref.value) {
 				out = append(out, found{ref, a})
 			}
@@ -52,29 +53,29 @@ func (b *builder) addDeclaredFlows() {
 }
 
 // referencesOf lists the values of one pod template that may name peers.
-func (b *builder) referencesOf(t podTemplate) []reference {
+func (b *builder) referencesOf(t PodTemplate) []reference {
 	var refs []reference
-	ns := t.obj.Namespace
-	for _, cr := range t.containers() {
-		c := cr.c
+	ns := t.Object.Namespace
+	for _, cr := range t.Containers() {
+		c := cr.Container
 		env := map[string]string{}
 		for i, e := range c.Env {
-			field := fmt.Sprintf("%s.env[%d]", cr.path, i)
+			field := fmt.Sprintf("%s.env[%d]", cr.Path, i)
 			switch {
 			case e.ValueFrom == nil:
 				env[e.Name] = e.Value
-				if isSensitiveName(e.Name) {
+				if IsSensitiveName(e.Name) {
 					continue // a credential's value is never parsed, so it can never be shown
 				}
-				refs = append(refs, reference{value: expandVars(e.Value, env), nameHint: e.Name, field: field + ".value", obj: t.obj, detail: "env " + e.Name})
+				refs = append(refs, reference{value: expandVars(e.Value, env), nameHint: e.Name, field: field + ".value", obj: t.Object, detail: "env " + e.Name})
 			case e.ValueFrom.ConfigMapKeyRef != nil:
 				sel := e.ValueFrom.ConfigMapKeyRef
 				cm := b.configMaps[nsName{ns, sel.Name}]
-				if cm == nil || isSensitiveName(sel.Key) || isSensitiveName(e.Name) {
+				if cm == nil || IsSensitiveName(sel.Key) || IsSensitiveName(e.Name) {
 					continue
 				}
 				refs = append(refs, reference{
-					value: cm.Data[sel.Key], nameHint: e.Name, field: field + ".valueFrom.configMapKeyRef", obj: t.obj,
+					value: cm.Data[sel.Key], nameHint: e.Name, field: field + ".valueFrom.configMapKeyRef", obj: t.Object,
 					detail: fmt.Sprintf("env %s from ConfigMap %s/%s key %s", e.Name, ns, sel.Name, sel.Key),
 				})
 			}
@@ -88,11 +89,11 @@ func (b *builder) referencesOf(t podTemplate) []reference {
 				continue
 			}
 			for _, key := range sortedKeys(cm.Data) {
-				if isSensitiveName(key) {
+				if IsSensitiveName(key) {
 					continue
 				}
 				refs = append(refs, reference{
-					value: cm.Data[key], nameHint: key, field: fmt.Sprintf("%s.envFrom[%d].configMapRef", cr.path, i), obj: t.obj,
+					value: cm.Data[key], nameHint: key, field: fmt.Sprintf("%s.envFrom[%d].configMapRef", cr.Path, i), obj: t.Object,
 					detail: fmt.Sprintf("envFrom ConfigMap %s/%s key %s", ns, ef.ConfigMapRef.Name, key),
 				})
 			}
@@ -107,7 +108,7 @@ func (b *builder) referencesOf(t podTemplate) []reference {
 					hint = part.args[i-1] // ["--redis-host", "redis"]
 				}
 				refs = append(refs, reference{
-					value: expandVars(arg, env), nameHint: hint, field: fmt.Sprintf("%s.%s[%d]", cr.path, part.name, i), obj: t.obj,
+					value: expandVars(arg, env), nameHint: hint, field: fmt.Sprintf("%s.%s[%d]", cr.Path, part.name, i), obj: t.Object,
 					detail: part.name,
 				})
 			}
@@ -119,21 +120,21 @@ func (b *builder) referencesOf(t podTemplate) []reference {
 
 // mountedConfigFiles returns the data of ConfigMaps the container mounts as
 // files (nginx.conf with proxy_pass, application.yaml with a JDBC URL).
-func (b *builder) mountedConfigFiles(t podTemplate, cr containerRef) []reference {
+func (b *builder) mountedConfigFiles(t PodTemplate, cr ContainerRef) []reference {
 	var refs []reference
-	for _, m := range cr.c.VolumeMounts {
-		for vi, v := range t.spec.Volumes {
+	for _, m := range cr.Container.VolumeMounts {
+		for vi, v := range t.Spec.Volumes {
 			if v.Name != m.Name || v.ConfigMap == nil {
 				continue
 			}
-			cm := b.configMaps[nsName{t.obj.Namespace, v.ConfigMap.Name}]
+			cm := b.configMaps[nsName{t.Object.Namespace, v.ConfigMap.Name}]
 			if cm == nil {
 				continue
 			}
 			for _, key := range sortedKeys(cm.Data) {
 				refs = append(refs, reference{
-					value: cm.Data[key], field: fmt.Sprintf("%s.volumes[%d].configMap", t.prefix, vi), obj: t.obj,
-					detail:     fmt.Sprintf("file %s/%s from ConfigMap %s/%s", m.MountPath, key, t.obj.Namespace, v.ConfigMap.Name),
+					value: cm.Data[key], field: fmt.Sprintf("%s.volumes[%d].configMap", t.SpecPath, vi), obj: t.Object,
+					detail:     fmt.Sprintf("file %s/%s from ConfigMap %s/%s", m.MountPath, key, t.Object.Namespace, v.ConfigMap.Name),
 					configFile: true,
 				})
 			}
@@ -181,7 +182,7 @@ func sortedKeys(m map[string]string) []string {
 
 // resolveReference decides what one address found in a workload's
 // configuration points at.
-func (b *builder) resolveReference(w *workload, ref reference, a address) {
+func (b *builder) resolveReference(w *IndexedWorkload, ref reference, a address) {
 	if a.Bare && (ref.configFile || !(isAddressName(ref.nameHint) || isAddressName(a.Key))) {
 		return // a lone word is an address only where its name says so
 	}
@@ -195,22 +196,22 @@ func (b *builder) resolveReference(w *workload, ref reference, a address) {
 	case target.ignore:
 		return
 	case target.svc != nil:
-		b.flowToService(w.id, target.svc, a, ev, routeHints{weak: ref.configFile})
+		b.flowToService(w.ID, target.svc, a, ev, routeHints{weak: ref.configFile})
 	case target.external != "":
 		if ref.configFile {
 			return
 		}
-		b.flowToExternal(w.id, target.external, a, ev)
+		b.flowToExternal(w.ID, target.external, a, ev)
 	case ref.configFile && a.Scheme == "":
 		// host:port in free text that names no Service: too weak to report.
 	default:
-		b.addDangling(DanglingRef{From: w.id, Target: a.Shown, Reason: target.reason, Evidence: ev})
+		b.addDangling(DanglingRef{From: w.ID, Target: a.Shown, Reason: target.reason, Evidence: ev})
 	}
 }
 
 // hostTarget is what a host name resolves to.
 type hostTarget struct {
-	svc      *service
+	svc      *IndexedService
 	external string // host outside the cluster
 	ignore   bool   // loopback: the workload talking to itself
 	reason   string // why nothing was found
@@ -282,38 +283,38 @@ type routeHints struct {
 }
 
 // flowToService adds an edge to each workload behind a Service.
-func (b *builder) flowToService(from string, s *service, a address, ev Evidence, hints routeHints) {
-	if s.svc.Spec.Type == corev1.ServiceTypeExternalName {
-		host := strings.TrimSuffix(strings.ToLower(s.svc.Spec.ExternalName), ".")
-		ev2 := Evidence{File: s.obj.Location.File, Line: s.obj.LineOf("spec.externalName"), Object: s.ref(), Field: "spec.externalName", Detail: "ExternalName " + host}
+func (b *builder) flowToService(from string, s *IndexedService, a address, ev Evidence, hints routeHints) {
+	if s.Service.Spec.Type == corev1.ServiceTypeExternalName {
+		host := strings.TrimSuffix(strings.ToLower(s.Service.Spec.ExternalName), ".")
+		ev2 := Evidence{File: s.Object.Location.File, Line: s.Object.LineOf("spec.externalName"), Object: s.Ref(), Field: "spec.externalName", Detail: "ExternalName " + host}
 		a.Host = host
 		b.flowToExternal(from, b.externalNode(host), a, ev, ev2)
 		return
 	}
-	ports, reason := servicePortsFor(s.svc, a)
+	ports, reason := servicePortsFor(s.Service, a)
 	if reason != "" {
 		if !hints.weak {
 			b.addDangling(DanglingRef{From: from, Target: a.Shown, Reason: reason, Evidence: ev})
 		}
 		return
 	}
-	if len(s.backends) == 0 {
-		why := fmt.Sprintf("%s selects no workload in the scanned manifests", s.ref())
-		if len(s.svc.Spec.Selector) == 0 {
-			why = fmt.Sprintf("%s has no selector; its endpoints are not in the manifests", s.ref())
+	if len(s.Backends) == 0 {
+		why := fmt.Sprintf("%s selects no workload in the scanned manifests", s.Ref())
+		if len(s.Service.Spec.Selector) == 0 {
+			why = fmt.Sprintf("%s has no selector; its endpoints are not in the manifests", s.Ref())
 		}
 		b.addDangling(DanglingRef{From: from, Target: a.Shown, Reason: why, Evidence: ev})
 		return
 	}
-	selEv := Evidence{File: s.obj.Location.File, Line: s.obj.LineOf("spec.selector"), Object: s.ref(), Field: "spec.selector"}
-	for _, w := range s.backends {
+	selEv := Evidence{File: s.Object.Location.File, Line: s.Object.LineOf("spec.selector"), Object: s.Ref(), Field: "spec.selector"}
+	for _, w := range s.Backends {
 		for _, p := range ports {
-			f := flow{from: from, to: w.id, via: s.ref()}
+			f := flow{from: from, to: w.ID, via: s.Ref()}
 			f.port = a.Port
 			if p != nil {
 				f.port = p.Port
 			}
-			f.protocol, f.protocolSource = protocolOf(a, p, w, b.node(w.id))
+			f.protocol, f.protocolSource = protocolOf(a, p, w, b.node(w.ID))
 			if f.protocolSource == "" && hints.defaultProtocol != "" {
 				f.protocol, f.protocolSource = hints.defaultProtocol, "route"
 			}
@@ -322,7 +323,7 @@ func (b *builder) flowToService(from string, s *service, a address, ev Evidence,
 				f.encryption, f.encryptionSource = hints.encryption, hints.encryptionSource
 			}
 			se := selEv
-			se.Detail = "selects " + w.tmpl.obj.Ref()
+			se.Detail = "selects " + w.Template.Object.Ref()
 			f.evidence = []Evidence{ev, se}
 			b.addFlow(f)
 		}
@@ -365,7 +366,7 @@ func servicePortsFor(svc *corev1.Service, a address) ([]*corev1.ServicePort, str
 // protocolOf decides the protocol of a flow, strongest evidence first: the
 // scheme the client uses, the Service port's appProtocol and name, the
 // container port's name, the port number, the target's data store engine.
-func protocolOf(a address, p *corev1.ServicePort, w *workload, target *Node) (string, string) {
+func protocolOf(a address, p *corev1.ServicePort, w *IndexedWorkload, target *Node) (string, string) {
 	if sp, ok := schemeProtocols[a.Scheme]; ok {
 		return sp.protocol, "url-scheme"
 	}
@@ -379,7 +380,7 @@ func protocolOf(a address, p *corev1.ServicePort, w *workload, target *Node) (st
 			return normaliseProtocol(proto), "port-name"
 		}
 		if w != nil {
-			if name := containerPortName(w.tmpl, p); name != "" {
+			if name := containerPortName(w.Template, p); name != "" {
 				if proto := protocolFromName(name); proto != "" && proto != "tcp" {
 					return normaliseProtocol(proto), "port-name"
 				}
@@ -406,7 +407,7 @@ func protocolOf(a address, p *corev1.ServicePort, w *workload, target *Node) (st
 
 // containerPortName finds the name of the container port a Service port
 // targets, since Istio-style names ("grpc", "http-metrics") say the protocol.
-func containerPortName(t podTemplate, p *corev1.ServicePort) string {
+func containerPortName(t PodTemplate, p *corev1.ServicePort) string {
 	if p.TargetPort.StrVal != "" {
 		return p.TargetPort.StrVal
 	}
@@ -414,7 +415,7 @@ func containerPortName(t podTemplate, p *corev1.ServicePort) string {
 	if want == 0 {
 		want = p.Port
 	}
-	for _, c := range t.spec.Containers {
+	for _, c := range t.Spec.Containers {
 		for _, cp := range c.Ports {
 			if cp.ContainerPort == want {
 				return cp.Name

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
 )
 
 const (
@@ -24,12 +25,12 @@ func (b *builder) addGatewayAPI() {
 		id := b.addGatewayNode(obj)
 		gateways[nsName{obj.Namespace, obj.Name}] = id
 		var listeners []listener
-		for i, l := range list(obj.Fields, "spec", "listeners") {
-			lm := asMap(l)
+		for i, l := range fields.List(obj.Fields, "spec", "listeners") {
+			lm := fields.AsMap(l)
 			field := fmt.Sprintf("spec.listeners[%d]", i)
-			proto := strings.ToUpper(str(lm, "protocol"))
-			li := listener{port: number(lm, "port"), protocol: strings.ToLower(proto), encryption: EncryptionPlaintext, encryptionSource: "listener protocol " + proto,
-				evidence: Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: fmt.Sprintf("listener %s %s/%d", str(lm, "name"), proto, number(lm, "port"))}}
+			proto := strings.ToUpper(fields.String(lm, "protocol"))
+			li := listener{port: fields.Number(lm, "port"), protocol: strings.ToLower(proto), encryption: EncryptionPlaintext, encryptionSource: "listener protocol " + proto,
+				evidence: Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: fmt.Sprintf("listener %s %s/%d", fields.String(lm, "name"), proto, fields.Number(lm, "port"))}}
 			switch proto {
 			case "HTTPS":
 				li.protocol, li.encryption = "http", EncryptionTLS
@@ -51,35 +52,35 @@ func (b *builder) addGatewayAPI() {
 
 func (b *builder) addGatewayRoute(route *discover.Object, protocol string, gateways map[nsName]string) {
 	var parents []string
-	for i, p := range list(route.Fields, "spec", "parentRefs") {
-		pm := asMap(p)
-		if k := str(pm, "kind"); k != "" && k != "Gateway" {
+	for i, p := range fields.List(route.Fields, "spec", "parentRefs") {
+		pm := fields.AsMap(p)
+		if k := fields.String(pm, "kind"); k != "" && k != "Gateway" {
 			continue
 		}
-		ns := str(pm, "namespace")
+		ns := fields.String(pm, "namespace")
 		if ns == "" {
 			ns = route.Namespace
 		}
 		field := fmt.Sprintf("spec.parentRefs[%d]", i)
-		if id, ok := gateways[nsName{ns, str(pm, "name")}]; ok {
+		if id, ok := gateways[nsName{ns, fields.String(pm, "name")}]; ok {
 			parents = append(parents, id)
 		} else {
-			b.addDangling(DanglingRef{From: route.Ref(), Target: "Gateway " + ns + "/" + str(pm, "name"), Reason: "no such Gateway in the scanned manifests",
+			b.addDangling(DanglingRef{From: route.Ref(), Target: "Gateway " + ns + "/" + fields.String(pm, "name"), Reason: "no such Gateway in the scanned manifests",
 				Evidence: Evidence{File: route.Location.File, Line: route.LineOf(field), Object: route.Ref(), Field: field}})
 		}
 	}
-	for i, rule := range list(route.Fields, "spec", "rules") {
-		for j, ref := range list(asMap(rule), "backendRefs") {
-			rm := asMap(ref)
-			if k := str(rm, "kind"); k != "" && k != "Service" {
+	for i, rule := range fields.List(route.Fields, "spec", "rules") {
+		for j, ref := range fields.List(fields.AsMap(rule), "backendRefs") {
+			rm := fields.AsMap(ref)
+			if k := fields.String(rm, "kind"); k != "" && k != "Service" {
 				continue
 			}
-			ns := str(rm, "namespace")
+			ns := fields.String(rm, "namespace")
 			if ns == "" {
 				ns = route.Namespace
 			}
 			field := fmt.Sprintf("spec.rules[%d].backendRefs[%d]", i, j)
-			a := address{Host: str(rm, "name"), Port: number(rm, "port"), Encryption: EncryptionUnknown}
+			a := address{Host: fields.String(rm, "name"), Port: fields.Number(rm, "port"), Encryption: EncryptionUnknown}
 			a.Shown = hostPortString(a.Host, a.Port)
 			ev := Evidence{File: route.Location.File, Line: route.LineOf(field), Object: route.Ref(), Field: field, Detail: "backend " + a.Shown}
 			for _, parent := range parents {
@@ -103,16 +104,16 @@ func (b *builder) addIstioGateways() {
 		id := b.addGatewayNode(obj)
 		gateways[nsName{obj.Namespace, obj.Name}] = id
 		var listeners []listener
-		for i, s := range list(obj.Fields, "spec", "servers") {
-			sm := asMap(s)
+		for i, s := range fields.List(obj.Fields, "spec", "servers") {
+			sm := fields.AsMap(s)
 			field := fmt.Sprintf("spec.servers[%d]", i)
-			proto := strings.ToUpper(str(sm, "port", "protocol"))
-			li := listener{port: number(sm, "port", "number"), protocol: strings.ToLower(proto), encryption: EncryptionPlaintext, encryptionSource: "server protocol " + proto,
+			proto := strings.ToUpper(fields.String(sm, "port", "protocol"))
+			li := listener{port: fields.Number(sm, "port", "number"), protocol: strings.ToLower(proto), encryption: EncryptionPlaintext, encryptionSource: "server protocol " + proto,
 				evidence: Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
-					Detail: fmt.Sprintf("server %s/%d hosts %s (served by the ingress gateway pods it selects)", proto, number(sm, "port", "number"), joinAny(list(sm, "hosts")))}}
+					Detail: fmt.Sprintf("server %s/%d hosts %s (served by the ingress gateway pods it selects)", proto, fields.Number(sm, "port", "number"), joinAny(fields.List(sm, "hosts")))}}
 			switch {
-			case str(sm, "tls", "mode") != "" && str(sm, "tls", "mode") != "PASSTHROUGH" && proto != "HTTP":
-				li.encryption, li.encryptionSource = EncryptionTLS, "server tls mode "+str(sm, "tls", "mode")
+			case fields.String(sm, "tls", "mode") != "" && fields.String(sm, "tls", "mode") != "PASSTHROUGH" && proto != "HTTP":
+				li.encryption, li.encryptionSource = EncryptionTLS, "server tls mode "+fields.String(sm, "tls", "mode")
 			case proto == "HTTPS" || proto == "TLS":
 				li.encryption = EncryptionTLS
 			case proto != "HTTP" && proto != "HTTP2" && proto != "GRPC":
@@ -127,7 +128,7 @@ func (b *builder) addIstioGateways() {
 	}
 	for _, vs := range b.byKind[istioNetworking+"/VirtualService"] {
 		var bound []string
-		for i, g := range list(vs.Fields, "spec", "gateways") {
+		for i, g := range fields.List(vs.Fields, "spec", "gateways") {
 			name, _ := g.(string)
 			if name == "" || name == "mesh" {
 				continue
@@ -148,9 +149,9 @@ func (b *builder) addIstioGateways() {
 			continue
 		}
 		for _, section := range []struct{ name, protocol string }{{"http", "http"}, {"tcp", "tcp"}, {"tls", "tls"}} {
-			for i, r := range list(vs.Fields, "spec", section.name) {
-				for j, dest := range list(asMap(r), "route") {
-					dm := asMap(asMap(dest)["destination"])
+			for i, r := range fields.List(vs.Fields, "spec", section.name) {
+				for j, dest := range fields.List(fields.AsMap(r), "route") {
+					dm := fields.AsMap(fields.AsMap(dest)["destination"])
 					field := fmt.Sprintf("spec.%s[%d].route[%d].destination", section.name, i, j)
 					b.addIstioRoute(vs, bound, dm, field, section.protocol)
 				}
@@ -160,8 +161,8 @@ func (b *builder) addIstioGateways() {
 }
 
 func (b *builder) addIstioRoute(vs *discover.Object, gateways []string, dest map[string]any, field, protocol string) {
-	host := strings.ToLower(str(dest, "host"))
-	a := address{Host: host, Port: number(dest, "port", "number"), Encryption: EncryptionUnknown}
+	host := strings.ToLower(fields.String(dest, "host"))
+	a := address{Host: host, Port: fields.Number(dest, "port", "number"), Encryption: EncryptionUnknown}
 	a.Shown = hostPortString(host, a.Port)
 	ev := Evidence{File: vs.Location.File, Line: vs.LineOf(field), Object: vs.Ref(), Field: field, Detail: "route to " + a.Shown}
 	target := b.resolveHost(vs.Namespace, host)

@@ -247,6 +247,12 @@ type Edge struct {
 	Observation *Observation `json:"observation,omitempty"`
 }
 
+// Verdicts in Edge.Policy.
+const (
+	PolicyAllowed = "allowed"
+	PolicyDenied  = "denied"
+)
+
 // BoundaryType classifies a trust boundary.
 type BoundaryType string
 

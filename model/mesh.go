@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/stridemap/stridemap/internal/fields"
 )
 
 const istioSecurity = "security.istio.io"
@@ -15,15 +17,15 @@ const istioSecurity = "security.istio.io"
 // what the application's URL says, because the sidecar wraps the traffic.
 func (b *builder) applyMeshEncryption() {
 	for _, dr := range b.byKind[istioNetworking+"/DestinationRule"] {
-		host := strings.ToLower(str(dr.Fields, "spec", "host"))
-		mode := str(dr.Fields, "spec", "trafficPolicy", "tls", "mode")
+		host := strings.ToLower(fields.String(dr.Fields, "spec", "host"))
+		mode := fields.String(dr.Fields, "spec", "trafficPolicy", "tls", "mode")
 		enc, ok := map[string]Encryption{"ISTIO_MUTUAL": EncryptionMTLS, "MUTUAL": EncryptionMTLS, "SIMPLE": EncryptionTLS, "DISABLE": EncryptionPlaintext}[mode]
 		if !ok || host == "" {
 			continue
 		}
 		source := fmt.Sprintf("DestinationRule %s/%s tls mode %s (%s:%d)", dr.Namespace, dr.Name, mode, dr.Location.File, dr.LineOf("spec.trafficPolicy.tls.mode"))
 		for _, s := range b.servicesMatching(dr.Namespace, host) {
-			via := s.ref()
+			via := s.Ref()
 			for i := range b.graph.Edges {
 				e := &b.graph.Edges[i]
 				if e.Via == via && e.From != InternetID {
@@ -33,16 +35,16 @@ func (b *builder) applyMeshEncryption() {
 		}
 	}
 	for _, pa := range b.byKind[istioSecurity+"/PeerAuthentication"] {
-		if str(pa.Fields, "spec", "mtls", "mode") != "STRICT" {
+		if fields.String(pa.Fields, "spec", "mtls", "mode") != "STRICT" {
 			continue
 		}
-		selector := labels.SelectorFromSet(stringMap(pa.Fields, "spec", "selector", "matchLabels"))
-		meshWide := pa.Namespace == "istio-system" && len(stringMap(pa.Fields, "spec", "selector", "matchLabels")) == 0
+		selector := labels.SelectorFromSet(fields.StringMap(pa.Fields, "spec", "selector", "matchLabels"))
+		meshWide := pa.Namespace == "istio-system" && len(fields.StringMap(pa.Fields, "spec", "selector", "matchLabels")) == 0
 		source := fmt.Sprintf("PeerAuthentication %s/%s mtls STRICT (%s:%d)", pa.Namespace, pa.Name, pa.Location.File, pa.LineOf("spec.mtls.mode"))
 		covered := map[string]bool{}
 		for _, w := range b.workloads {
-			if (meshWide || w.tmpl.obj.Namespace == pa.Namespace) && selector.Matches(labels.Set(w.tmpl.labels)) {
-				covered[w.id] = true
+			if (meshWide || w.Template.Object.Namespace == pa.Namespace) && selector.Matches(labels.Set(w.Template.Labels)) {
+				covered[w.ID] = true
 			}
 		}
 		for i := range b.graph.Edges {
@@ -57,12 +59,12 @@ func (b *builder) applyMeshEncryption() {
 // servicesMatching resolves an Istio host, which may be a short name
 // relative to ns, a FQDN, or a wildcard such as "*.shop.svc.cluster.local"
 // or "*.local".
-func (b *builder) servicesMatching(ns, host string) []*service {
+func (b *builder) servicesMatching(ns, host string) []*IndexedService {
 	if strings.HasPrefix(host, "*") {
 		suffix := strings.TrimPrefix(host, "*")
-		var out []*service
+		var out []*IndexedService
 		for _, s := range sortedServices(b.services) {
-			fqdn := s.obj.Name + "." + s.obj.Namespace + ".svc.cluster.local"
+			fqdn := s.Object.Name + "." + s.Object.Namespace + ".svc.cluster.local"
 			if strings.HasSuffix(fqdn, suffix) {
 				out = append(out, s)
 			}
@@ -70,7 +72,7 @@ func (b *builder) servicesMatching(ns, host string) []*service {
 		return out
 	}
 	if t := b.resolveHost(ns, host); t.svc != nil {
-		return []*service{t.svc}
+		return []*IndexedService{t.svc}
 	}
 	return nil
 }

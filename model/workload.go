@@ -11,60 +11,61 @@ import (
 	"github.com/stridemap/stridemap/discover"
 )
 
-// podTemplate is the part of a workload object the graph is built from:
+// PodTemplate is the part of a workload object the graph is built from:
 // where its pod spec is, so evidence can point into it.
-type podTemplate struct {
-	obj      *discover.Object
-	spec     *corev1.PodSpec
-	labels   map[string]string
-	annots   map[string]string
-	prefix   string // field path of the pod spec, e.g. "spec.template.spec"
-	replicas *int32
-	schedule string
+type PodTemplate struct {
+	Object      *discover.Object // the Deployment, CronJob, Pod … that holds the template
+	Spec        *corev1.PodSpec
+	Labels      map[string]string
+	Annotations map[string]string
+	SpecPath    string // field path of the pod spec, e.g. "spec.template.spec"
+	Replicas    *int32
+	Schedule    string // a CronJob's schedule
 }
 
 // podTemplateOf extracts the pod template of a workload kind; ok is false
 // for objects that run no pods.
-func podTemplateOf(obj *discover.Object) (podTemplate, bool) {
-	t := podTemplate{obj: obj, prefix: "spec.template.spec"}
+func podTemplateOf(obj *discover.Object) (PodTemplate, bool) {
+	t := PodTemplate{Object: obj, SpecPath: "spec.template.spec"}
 	switch o := obj.Typed.(type) {
 	case *appsv1.Deployment:
-		t.spec, t.labels, t.annots, t.replicas = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations, o.Spec.Replicas
+		t.Spec, t.Labels, t.Annotations, t.Replicas = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations, o.Spec.Replicas
 	case *appsv1.StatefulSet:
-		t.spec, t.labels, t.annots, t.replicas = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations, o.Spec.Replicas
+		t.Spec, t.Labels, t.Annotations, t.Replicas = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations, o.Spec.Replicas
 	case *appsv1.DaemonSet:
-		t.spec, t.labels, t.annots = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations
+		t.Spec, t.Labels, t.Annotations = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations
 	case *appsv1.ReplicaSet:
-		t.spec, t.labels, t.annots, t.replicas = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations, o.Spec.Replicas
+		t.Spec, t.Labels, t.Annotations, t.Replicas = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations, o.Spec.Replicas
 	case *batchv1.Job:
-		t.spec, t.labels, t.annots = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations
+		t.Spec, t.Labels, t.Annotations = &o.Spec.Template.Spec, o.Spec.Template.Labels, o.Spec.Template.Annotations
 	case *batchv1.CronJob:
 		tmpl := &o.Spec.JobTemplate.Spec.Template
-		t.spec, t.labels, t.annots, t.schedule = &tmpl.Spec, tmpl.Labels, tmpl.Annotations, o.Spec.Schedule
-		t.prefix = "spec.jobTemplate.spec.template.spec"
+		t.Spec, t.Labels, t.Annotations, t.Schedule = &tmpl.Spec, tmpl.Labels, tmpl.Annotations, o.Spec.Schedule
+		t.SpecPath = "spec.jobTemplate.spec.template.spec"
 	case *corev1.Pod:
-		t.spec, t.labels, t.annots = &o.Spec, o.Labels, o.Annotations
-		t.prefix = "spec"
+		t.Spec, t.Labels, t.Annotations = &o.Spec, o.Labels, o.Annotations
+		t.SpecPath = "spec"
 	default:
-		return podTemplate{}, false
+		return PodTemplate{}, false
 	}
 	return t, true
 }
 
-// containerRef is one container with the field path it lives at.
-type containerRef struct {
-	c    *corev1.Container
-	path string // "spec.template.spec.containers[0]"
-	init bool
+// ContainerRef is one container with the field path it lives at.
+type ContainerRef struct {
+	Container *corev1.Container
+	Path      string // "spec.template.spec.containers[0]"
+	Init      bool
 }
 
-func (t podTemplate) containers() []containerRef {
-	var out []containerRef
-	for i := range t.spec.InitContainers {
-		out = append(out, containerRef{c: &t.spec.InitContainers[i], path: fmt.Sprintf("%s.initContainers[%d]", t.prefix, i), init: true})
+// Containers lists the init containers, then the containers.
+func (t PodTemplate) Containers() []ContainerRef {
+	var out []ContainerRef
+	for i := range t.Spec.InitContainers {
+		out = append(out, ContainerRef{Container: &t.Spec.InitContainers[i], Path: fmt.Sprintf("%s.initContainers[%d]", t.SpecPath, i), Init: true})
 	}
-	for i := range t.spec.Containers {
-		out = append(out, containerRef{c: &t.spec.Containers[i], path: fmt.Sprintf("%s.containers[%d]", t.prefix, i)})
+	for i := range t.Spec.Containers {
+		out = append(out, ContainerRef{Container: &t.Spec.Containers[i], Path: fmt.Sprintf("%s.containers[%d]", t.SpecPath, i)})
 	}
 	return out
 }
@@ -79,9 +80,9 @@ var (
 	secretSuffixes = []string{"pass", "pwd", "_key", "-key", ".key"}
 )
 
-// isSensitiveName reports whether a variable of this name holds a secret.
+// IsSensitiveName reports whether a variable of this name holds a secret.
 // It runs for every variable of every container, so it avoids regexps.
-func isSensitiveName(name string) bool {
+func IsSensitiveName(name string) bool {
 	lower := strings.ToLower(name)
 	found := false
 	for _, w := range secretWords {
@@ -99,9 +100,9 @@ func isSensitiveName(name string) bool {
 	return found && !isAddressName(name)
 }
 
-// hasPassword reports whether a literal value embeds a password in a URL
+// HasPassword reports whether a literal value embeds a password in a URL
 // ("postgres://app:hunter2@db/app"): a secret in the manifest too.
-func hasPassword(value string) bool {
+func HasPassword(value string) bool {
 	for _, field := range strings.Fields(value) {
 		i := strings.Index(field, "://")
 		if i < 0 {
@@ -119,23 +120,23 @@ func hasPassword(value string) bool {
 }
 
 // summarise builds the Workload summary a reviewer and the catalog read.
-func (t podTemplate) summarise() *Workload {
-	spec := t.spec
+func (t PodTemplate) summarise() *Workload {
+	spec := t.Spec
 	w := &Workload{
-		Replicas:                     t.replicas,
+		Replicas:                     t.Replicas,
 		ServiceAccount:               spec.ServiceAccountName,
 		AutomountServiceAccountToken: spec.AutomountServiceAccountToken,
 		HostNetwork:                  spec.HostNetwork,
 		HostPID:                      spec.HostPID,
 		HostIPC:                      spec.HostIPC,
-		Schedule:                     t.schedule,
-		MeshSidecar:                  meshSidecar(t.annots, t.labels, spec),
+		Schedule:                     t.Schedule,
+		MeshSidecar:                  meshSidecar(t.Annotations, t.Labels, spec),
 		Containers:                   []Container{},
 	}
 	if w.ServiceAccount == "" {
 		w.ServiceAccount = "default"
 	}
-	for _, cr := range t.containers() {
+	for _, cr := range t.Containers() {
 		w.Containers = append(w.Containers, t.summariseContainer(cr))
 	}
 	for _, v := range spec.Volumes {
@@ -144,27 +145,27 @@ func (t podTemplate) summarise() *Workload {
 	return w
 }
 
-func (t podTemplate) summariseContainer(cr containerRef) Container {
-	c := cr.c
+func (t PodTemplate) summariseContainer(cr ContainerRef) Container {
+	c := cr.Container
 	out := Container{
 		Name:  c.Name,
-		Init:  cr.init,
+		Init:  cr.Init,
 		Image: ParseImage(c.Image),
 		Probes: Probes{
 			Liveness:  c.LivenessProbe != nil,
 			Readiness: c.ReadinessProbe != nil,
 			Startup:   c.StartupProbe != nil,
 		},
-		Security: effectiveSecurity(t.spec.SecurityContext, c.SecurityContext),
+		Security: effectiveSecurity(t.Spec.SecurityContext, c.SecurityContext),
 	}
 	for _, p := range c.Ports {
 		out.Ports = append(out.Ports, ContainerPort{Name: p.Name, Port: p.ContainerPort, Protocol: string(p.Protocol), HostPort: p.HostPort})
 	}
 	for i, e := range c.Env {
-		v := EnvVar{Name: e.Name, Source: EnvLiteral, Line: t.obj.LineOf(fmt.Sprintf("%s.env[%d]", cr.path, i))}
+		v := EnvVar{Name: e.Name, Source: EnvLiteral, Line: t.Object.LineOf(fmt.Sprintf("%s.env[%d]", cr.Path, i))}
 		switch {
 		case e.ValueFrom == nil:
-			v.Sensitive = e.Value != "" && (isSensitiveName(e.Name) || hasPassword(e.Value))
+			v.Sensitive = e.Value != "" && (IsSensitiveName(e.Name) || HasPassword(e.Value))
 		case e.ValueFrom.SecretKeyRef != nil:
 			v.Source, v.From = EnvSecret, "secret/"+e.ValueFrom.SecretKeyRef.Name+":"+e.ValueFrom.SecretKeyRef.Key
 		case e.ValueFrom.ConfigMapKeyRef != nil:
@@ -177,7 +178,7 @@ func (t podTemplate) summariseContainer(cr containerRef) Container {
 		out.Env = append(out.Env, v)
 	}
 	for i, ef := range c.EnvFrom {
-		line := t.obj.LineOf(fmt.Sprintf("%s.envFrom[%d]", cr.path, i))
+		line := t.Object.LineOf(fmt.Sprintf("%s.envFrom[%d]", cr.Path, i))
 		switch {
 		case ef.SecretRef != nil:
 			out.Env = append(out.Env, EnvVar{Name: ef.Prefix + "*", Source: EnvSecret, From: "secret/" + ef.SecretRef.Name, Line: line})

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/discover/cluster"
 	"github.com/stridemap/stridemap/discover/manifests"
@@ -68,7 +69,7 @@ func Scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	}
 
 	step := time.Now()
-	graph := model.Build(inv)
+	graph := model.Build(inv, controls.Detectors()...)
 	r.log.Debug("built graph", "nodes", len(graph.Nodes), "edges", len(graph.Edges), "controls", len(graph.Controls), "took", time.Since(step))
 	sources, problems := inv.Sources, inv.Problems
 	var merged *FlowsMerged

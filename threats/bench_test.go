@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
@@ -20,7 +21,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g := model.Build(inv)
+	g := model.Build(inv, controls.Detectors()...)
 	c, err := catalog.Load()
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
@@ -18,7 +19,7 @@ func corpusFindings(t *testing.T, c *catalog.Catalog, req manifests.Request) map
 	if err != nil {
 		t.Fatal(err)
 	}
-	findings, err := threats.Evaluate(model.Build(inv), c)
+	findings, err := threats.Evaluate(model.Build(inv, controls.Detectors()...), c)
 	if err != nil {
 		t.Fatal(err)
 	}

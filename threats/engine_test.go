@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/threats"
@@ -13,7 +14,7 @@ import (
 
 func graphOf(t *testing.T, files map[string]string) *model.Graph {
 	t.Helper()
-	return model.Build(discovertest.Inventory(t, files))
+	return model.Build(discovertest.Inventory(t, files), controls.Detectors()...)
 }
 
 const shop = `

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/threats"
@@ -41,7 +42,7 @@ func evaluateFile(t *testing.T, c *catalog.Catalog, file string) ([]threats.Find
 	for _, p := range inv.Problems {
 		t.Fatalf("fixture problem: %s", p)
 	}
-	g := model.Build(inv)
+	g := model.Build(inv, controls.Detectors()...)
 	// FILE.flows.json next to FILE.yaml, when present, holds flows seen on
 	// the wire: a JSON list of model.ObservedFlow, merged in as observe does.
 	flowFile := strings.TrimSuffix(file, ".yaml") + ".flows.json"

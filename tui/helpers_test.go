@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
@@ -47,7 +48,7 @@ func scanInto(t testing.TB, s *store.Store, at time.Time, paths ...string) int64
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := model.Build(inv)
+	g := model.Build(inv, controls.Detectors()...)
 	c, err := catalog.Load()
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/export"
 	"github.com/stridemap/stridemap/model"
@@ -91,7 +92,7 @@ func TestScanStoreGraphRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := json.Marshal(model.Build(inv))
+	want, _ := json.Marshal(model.Build(inv, controls.Detectors()...))
 	got, _ := json.Marshal(doc.Graph)
 	if !bytes.Equal(got, want) {
 		t.Errorf("graph read back from the store differs from the graph built in memory\n got %.400s\nwant %.400s", got, want)

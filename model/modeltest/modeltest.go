@@ -1,6 +1,7 @@
 // Package modeltest provides what tests of the model and its consumers need
-// again and again: a real store in a temporary directory, and realistic
-// graphs and scans of any size.
+// again and again: a real store in a temporary directory, realistic graphs
+// and scans of any size, and manifests written inline (manifests.go) for
+// tests of the graph and of the controls detected on it.
 //
 // Sample data follows the store's normalisation rules (see model/store),
 // so what is saved reads back reflect.DeepEqual: empty omitempty slices

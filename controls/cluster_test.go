@@ -1,10 +1,12 @@
-package model_test
+package controls_test
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/modeltest"
 )
 
 // controlOn returns the control of a type on a target, if detected.
@@ -33,13 +35,13 @@ spec:
   template:
     metadata:
       labels: {app: ` + name + `}
-` + indent(strings.Join(podMeta, "\n"), "      ") + `
+` + modeltest.Indent(strings.Join(podMeta, "\n"), "      ") + `
     spec:
-` + indent(strings.Join(podSpec, "\n"), "      ") + `
+` + modeltest.Indent(strings.Join(podSpec, "\n"), "      ") + `
       containers:
       - name: main
         image: ` + image + `
-` + indent(strings.Join(container, "\n"), "        ")
+` + modeltest.Indent(strings.Join(container, "\n"), "        ")
 }
 
 // checkControl asserts that a control of kind is (or is not) on target,
@@ -82,32 +84,32 @@ func TestClusterControls(t *testing.T) {
 		detail  string
 	}{
 		{"fluent-bit DaemonSet ships logs", []string{podWorkload("DaemonSet", "logging", "fb", "fluent/fluent-bit:3.1", nil, nil, nil)},
-			model.ControlLogShipping, true, "fluent/fluent-bit:3.1"},
+			controls.LogShipping, true, "fluent/fluent-bit:3.1"},
 		{"Datadog agent DaemonSet ships logs", []string{podWorkload("DaemonSet", "dd", "agent", "gcr.io/datadoghq/agent:7", nil, nil, nil)},
-			model.ControlLogShipping, true, "datadoghq/agent"},
+			controls.LogShipping, true, "datadoghq/agent"},
 		{"a log collector Deployment is no node-level shipper", []string{podWorkload("Deployment", "logging", "fb", "fluent/fluent-bit:3.1", nil, nil, nil)},
-			model.ControlLogShipping, false, ""},
-		{"an app alone has no monitoring", nil, model.ControlMonitoring, false, ""},
+			controls.LogShipping, false, ""},
+		{"an app alone has no monitoring", nil, controls.Monitoring, false, ""},
 		{"Prometheus StatefulSet", []string{podWorkload("StatefulSet", "monitoring", "prom", "quay.io/prometheus/prometheus:v3.0.0", nil, nil, nil)},
-			model.ControlMonitoring, true, "quay.io/prometheus/prometheus"},
+			controls.Monitoring, true, "quay.io/prometheus/prometheus"},
 		{"Datadog agent monitors", []string{podWorkload("DaemonSet", "dd", "agent", "datadog/agent:7", nil, nil, nil)},
-			model.ControlMonitoring, true, "datadog/agent"},
+			controls.Monitoring, true, "datadog/agent"},
 		{"an exporter alone is not monitoring", []string{podWorkload("DaemonSet", "monitoring", "ne", "prom/node-exporter:1.8", nil, nil, nil)},
-			model.ControlMonitoring, false, ""},
+			controls.Monitoring, false, ""},
 		{"ServiceMonitor means the operator runs", []string{"apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  endpoints: [{port: http}]"},
-			model.ControlMonitoring, true, "ServiceMonitor"},
+			controls.Monitoring, true, "ServiceMonitor"},
 		{"PrometheusRule with an alert", []string{"apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: r, namespace: monitoring}\nspec:\n  groups:\n  - name: g\n    rules:\n    - record: job:up:sum\n      expr: sum(up)\n    - alert: WebDown\n      expr: up == 0"},
-			model.ControlAlerting, true, "alert WebDown"},
+			controls.Alerting, true, "alert WebDown"},
 		{"PrometheusRule with recording rules only", []string{"apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: r, namespace: monitoring}\nspec:\n  groups:\n  - name: g\n    rules:\n    - record: job:up:sum\n      expr: sum(up)"},
-			model.ControlAlerting, false, ""},
+			controls.Alerting, false, ""},
 		{"Alertmanager Deployment", []string{podWorkload("Deployment", "monitoring", "am", "prom/alertmanager:v0.27.0", nil, nil, nil)},
-			model.ControlAlerting, true, "prom/alertmanager"},
+			controls.Alerting, true, "prom/alertmanager"},
 		{"Jaeger all-in-one", []string{podWorkload("Deployment", "tracing", "jaeger", "jaegertracing/all-in-one:1.60", nil, nil, nil)},
-			model.ControlTracing, true, "jaegertracing/all-in-one"},
+			controls.Tracing, true, "jaegertracing/all-in-one"},
 		{"OpenTelemetryCollector resource", []string{"apiVersion: opentelemetry.io/v1beta1\nkind: OpenTelemetryCollector\nmetadata: {name: otel, namespace: obs}\nspec: {mode: deployment}"},
-			model.ControlTracing, true, "OpenTelemetryCollector"},
+			controls.Tracing, true, "OpenTelemetryCollector"},
 		{"a hotel app is no OpenTelemetry collector", []string{podWorkload("Deployment", "shop", "hotel", "example/hotel-reservation:1.0", nil, nil, nil)},
-			model.ControlTracing, false, ""},
+			controls.Tracing, false, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

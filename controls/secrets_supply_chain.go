@@ -1,4 +1,4 @@
-package model
+package controls
 
 import (
 	"fmt"
@@ -9,29 +9,31 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
+	"github.com/stridemap/stridemap/model"
 )
 
 // Controls about secrets, storage and the software supply chain.
 const (
-	// ControlExternalSecretStore: every Secret the workload uses is synced
+	// ExternalSecretStore: every Secret the workload uses is synced
 	// from an external store (External Secrets, a SealedSecret), or the
 	// workload reads its secrets from Vault's agent or the Secrets Store
 	// CSI driver, so the value lives outside the manifests.
-	ControlExternalSecretStore = "external-secret-store"
-	// ControlSecretsAsFiles: the workload uses secrets only as mounted
+	ExternalSecretStore = "external-secret-store"
+	// SecretsAsFiles: the workload uses secrets only as mounted
 	// files, never as environment variables (which leak into crash dumps,
 	// child processes and /proc/PID/environ).
-	ControlSecretsAsFiles = "secrets-as-files"
-	// ControlEncryptedStorage: every persistent volume claim of the
+	SecretsAsFiles = "secrets-as-files"
+	// EncryptedStorage: every persistent volume claim of the
 	// workload uses a StorageClass whose parameters ask for encryption.
-	ControlEncryptedStorage = "encrypted-storage"
-	// ControlHostPathReadOnly: every hostPath volume of the workload is
+	EncryptedStorage = "encrypted-storage"
+	// HostPathReadOnly: every hostPath volume of the workload is
 	// mounted read-only by every container that mounts it.
-	ControlHostPathReadOnly = "host-path-read-only"
+	HostPathReadOnly = "host-path-read-only"
 	// Cluster controls, on the cluster boundary.
-	ControlAdmissionPolicy            = "admission-policy"
-	ControlImageSignatureVerification = "image-signature-verification"
-	ControlImageRegistryAllowlist     = "image-registry-allowlist"
+	AdmissionPolicy            = "admission-policy"
+	ImageSignatureVerification = "image-signature-verification"
+	ImageRegistryAllowlist     = "image-registry-allowlist"
 )
 
 // Weaknesses recorded the way controls are, so that a rule asks for them by
@@ -62,44 +64,44 @@ const (
 
 // addSecretAndSupplyChainControls detects how workloads get their secrets
 // and storage, and which admission controls guard what the cluster runs.
-func (b *builder) addSecretAndSupplyChainControls() {
-	external := b.externallyManagedSecrets()
+func addSecretAndSupplyChainControls(ix *model.Index) {
+	external := externallyManagedSecrets(ix)
 	configMaps := map[nsName]*discover.Object{}
-	for _, obj := range b.typed {
+	for _, obj := range ix.TypedObjects() {
 		if _, ok := obj.Typed.(*corev1.ConfigMap); ok {
 			configMaps[nsName{obj.Namespace, obj.Name}] = obj
 		}
 	}
-	declared := b.declaredSecrets()
-	for _, w := range b.workloads {
-		b.addSecretControls(w, external)
-		b.addSecretsInManifests(w, declared)
-		b.addConfigMapCredentials(w, configMaps)
-		b.addHostPathReadOnly(w)
+	declared := declaredSecrets(ix)
+	for _, w := range ix.Workloads() {
+		addSecretControls(ix, w, external)
+		addSecretsInManifests(ix, w, declared)
+		addConfigMapCredentials(ix, w, configMaps)
+		addHostPathReadOnly(ix, w)
 	}
-	b.addSharedWritableVolumes()
-	b.addEncryptedStorage()
-	b.addAdmissionControls()
+	addSharedWritableVolumes(ix)
+	addEncryptedStorage(ix)
+	addAdmissionControls(ix)
 }
 
 // externallyManagedSecrets maps the Secrets an ExternalSecret or a
 // SealedSecret produces to the evidence of the object that produces them.
-func (b *builder) externallyManagedSecrets() map[nsName]Evidence {
-	out := map[nsName]Evidence{}
-	for _, obj := range b.byKind["external-secrets.io/ExternalSecret"] {
-		name := str(obj.Fields, "spec", "target", "name")
+func externallyManagedSecrets(ix *model.Index) map[nsName]model.Evidence {
+	out := map[nsName]model.Evidence{}
+	for _, obj := range ix.Unstructured("external-secrets.io/ExternalSecret") {
+		name := fields.String(obj.Fields, "spec", "target", "name")
 		if name == "" {
 			name = obj.Name
 		}
-		out[nsName{obj.Namespace, name}] = Evidence{File: obj.Location.File, Line: obj.LineOf("spec.secretStoreRef"), Object: obj.Ref(), Field: "spec.secretStoreRef",
-			Detail: fmt.Sprintf("Secret %s synced from %s %s", name, str(obj.Fields, "spec", "secretStoreRef", "kind"), str(obj.Fields, "spec", "secretStoreRef", "name"))}
+		out[nsName{obj.Namespace, name}] = model.Evidence{File: obj.Location.File, Line: obj.LineOf("spec.secretStoreRef"), Object: obj.Ref(), Field: "spec.secretStoreRef",
+			Detail: fmt.Sprintf("Secret %s synced from %s %s", name, fields.String(obj.Fields, "spec", "secretStoreRef", "kind"), fields.String(obj.Fields, "spec", "secretStoreRef", "name"))}
 	}
-	for _, obj := range b.byKind["bitnami.com/SealedSecret"] {
-		name := str(obj.Fields, "spec", "template", "metadata", "name")
+	for _, obj := range ix.Unstructured("bitnami.com/SealedSecret") {
+		name := fields.String(obj.Fields, "spec", "template", "metadata", "name")
 		if name == "" {
 			name = obj.Name
 		}
-		out[nsName{obj.Namespace, name}] = Evidence{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref(),
+		out[nsName{obj.Namespace, name}] = model.Evidence{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref(),
 			Detail: "Secret " + name + " decrypted in the cluster from a SealedSecret; the manifests hold only ciphertext"}
 	}
 	return out
@@ -108,9 +110,9 @@ func (b *builder) externallyManagedSecrets() map[nsName]Evidence {
 // declaredSecrets indexes the Secrets of the manifests that carry values.
 // Service account token Secrets are filled in by the cluster, not written
 // by anyone, and are left out.
-func (b *builder) declaredSecrets() map[nsName]*discover.Object {
+func declaredSecrets(ix *model.Index) map[nsName]*discover.Object {
 	out := map[nsName]*discover.Object{}
-	for _, obj := range b.typed {
+	for _, obj := range ix.TypedObjects() {
 		s, ok := obj.Typed.(*corev1.Secret)
 		if !ok || s.Type == corev1.SecretTypeServiceAccountToken || len(s.Data)+len(s.StringData) == 0 {
 			continue
@@ -122,10 +124,10 @@ func (b *builder) declaredSecrets() map[nsName]*discover.Object {
 
 // addSecretsInManifests marks a workload that reads a Secret whose values
 // are in the manifests, pointing at the Secret's keys.
-func (b *builder) addSecretsInManifests(w *workload, declared map[nsName]*discover.Object) {
+func addSecretsInManifests(ix *model.Index, w *model.IndexedWorkload, declared map[nsName]*discover.Object) {
 	seen := map[string]bool{}
-	for _, u := range secretUses(w.tmpl) {
-		obj := declared[nsName{w.tmpl.obj.Namespace, u.secret}]
+	for _, u := range secretUses(w.Template) {
+		obj := declared[nsName{w.Template.Object.Namespace, u.secret}]
 		if u.secret == "" || obj == nil || seen[u.secret] {
 			continue
 		}
@@ -141,7 +143,7 @@ func (b *builder) addSecretsInManifests(w *workload, declared map[nsName]*discov
 		}
 		sort.Strings(keys)
 		const field = "data"
-		b.addControl(WeaknessSecretInManifests, w.id, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
+		ix.AddControl(WeaknessSecretInManifests, w.ID, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
 			Detail: fmt.Sprintf("Secret %s/%s holds the value of %s in the manifests (%s)", obj.Namespace, obj.Name, strings.Join(keys, ", "), u.summary)})
 	}
 }
@@ -155,24 +157,24 @@ type secretUse struct {
 }
 
 // secretUses lists how a pod template reads secrets.
-func secretUses(t podTemplate) []secretUse {
+func secretUses(t model.PodTemplate) []secretUse {
 	var out []secretUse
-	for _, cr := range t.containers() {
-		for i, e := range cr.c.Env {
+	for _, cr := range t.Containers() {
+		for i, e := range cr.Container.Env {
 			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-				out = append(out, secretUse{secret: e.ValueFrom.SecretKeyRef.Name, asEnv: true, field: fmt.Sprintf("%s.env[%d]", cr.path, i),
-					summary: fmt.Sprintf("container %s env %s from Secret %s", cr.c.Name, e.Name, e.ValueFrom.SecretKeyRef.Name)})
+				out = append(out, secretUse{secret: e.ValueFrom.SecretKeyRef.Name, asEnv: true, field: fmt.Sprintf("%s.env[%d]", cr.Path, i),
+					summary: fmt.Sprintf("container %s env %s from Secret %s", cr.Container.Name, e.Name, e.ValueFrom.SecretKeyRef.Name)})
 			}
 		}
-		for i, ef := range cr.c.EnvFrom {
+		for i, ef := range cr.Container.EnvFrom {
 			if ef.SecretRef != nil {
-				out = append(out, secretUse{secret: ef.SecretRef.Name, asEnv: true, field: fmt.Sprintf("%s.envFrom[%d]", cr.path, i),
-					summary: fmt.Sprintf("container %s envFrom Secret %s", cr.c.Name, ef.SecretRef.Name)})
+				out = append(out, secretUse{secret: ef.SecretRef.Name, asEnv: true, field: fmt.Sprintf("%s.envFrom[%d]", cr.Path, i),
+					summary: fmt.Sprintf("container %s envFrom Secret %s", cr.Container.Name, ef.SecretRef.Name)})
 			}
 		}
 	}
-	for i, v := range t.spec.Volumes {
-		field := fmt.Sprintf("%s.volumes[%d]", t.prefix, i)
+	for i, v := range t.Spec.Volumes {
+		field := fmt.Sprintf("%s.volumes[%d]", t.SpecPath, i)
 		switch {
 		case v.Secret != nil:
 			out = append(out, secretUse{secret: v.Secret.SecretName, field: field, summary: "volume " + v.Name + " from Secret " + v.Secret.SecretName})
@@ -186,9 +188,9 @@ func secretUses(t podTemplate) []secretUse {
 			out = append(out, secretUse{field: field, summary: "volume " + v.Name + " from the Secrets Store CSI driver"})
 		}
 	}
-	if t.annots[vaultInjectAnnotation] == "true" {
+	if t.Annotations[vaultInjectAnnotation] == "true" {
 		field := "spec.template.metadata.annotations[" + vaultInjectAnnotation + "]"
-		if t.prefix == "spec" {
+		if t.SpecPath == "spec" {
 			field = "metadata.annotations[" + vaultInjectAnnotation + "]"
 		}
 		out = append(out, secretUse{field: field, summary: "Vault agent injects secrets as files"})
@@ -199,16 +201,16 @@ func secretUses(t podTemplate) []secretUse {
 // addSecretControls records external-secret-store when every secret the
 // workload reads comes from outside the manifests, and secrets-as-files
 // when none is read into an environment variable.
-func (b *builder) addSecretControls(w *workload, external map[nsName]Evidence) {
-	uses := secretUses(w.tmpl)
+func addSecretControls(ix *model.Index, w *model.IndexedWorkload, external map[nsName]model.Evidence) {
+	uses := secretUses(w.Template)
 	if len(uses) == 0 {
 		return
 	}
-	obj := w.tmpl.obj
-	var storeEvidence, fileEvidence []Evidence
+	obj := w.Template.Object
+	var storeEvidence, fileEvidence []model.Evidence
 	allExternal, allFiles := true, true
 	for _, u := range uses {
-		ev := Evidence{File: obj.Location.File, Line: obj.LineOf(u.field), Object: obj.Ref(), Field: u.field, Detail: u.summary}
+		ev := model.Evidence{File: obj.Location.File, Line: obj.LineOf(u.field), Object: obj.Ref(), Field: u.field, Detail: u.summary}
 		if u.asEnv {
 			allFiles = false
 		} else {
@@ -226,36 +228,36 @@ func (b *builder) addSecretControls(w *workload, external map[nsName]Evidence) {
 		storeEvidence = append(storeEvidence, ev, src)
 	}
 	if allExternal {
-		b.addControl(ControlExternalSecretStore, w.id, storeEvidence...)
+		ix.AddControl(ExternalSecretStore, w.ID, storeEvidence...)
 	}
 	if allFiles {
-		b.addControl(ControlSecretsAsFiles, w.id, fileEvidence...)
+		ix.AddControl(SecretsAsFiles, w.ID, fileEvidence...)
 	}
 }
 
 // addConfigMapCredentials marks a workload that reads a ConfigMap holding
 // something that looks like a credential. Only key names and positions are
 // recorded.
-func (b *builder) addConfigMapCredentials(w *workload, configMaps map[nsName]*discover.Object) {
-	ns := w.tmpl.obj.Namespace
+func addConfigMapCredentials(ix *model.Index, w *model.IndexedWorkload, configMaps map[nsName]*discover.Object) {
+	ns := w.Template.Object.Namespace
 	type ref struct {
 		name string
 		key  string // "" for the whole ConfigMap
 	}
 	var refs []ref
-	for _, cr := range w.tmpl.containers() {
-		for _, e := range cr.c.Env {
+	for _, cr := range w.Template.Containers() {
+		for _, e := range cr.Container.Env {
 			if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
 				refs = append(refs, ref{e.ValueFrom.ConfigMapKeyRef.Name, e.ValueFrom.ConfigMapKeyRef.Key})
 			}
 		}
-		for _, ef := range cr.c.EnvFrom {
+		for _, ef := range cr.Container.EnvFrom {
 			if ef.ConfigMapRef != nil {
 				refs = append(refs, ref{name: ef.ConfigMapRef.Name})
 			}
 		}
 	}
-	for _, v := range w.tmpl.spec.Volumes {
+	for _, v := range w.Template.Spec.Volumes {
 		switch {
 		case v.ConfigMap != nil:
 			refs = append(refs, ref{name: v.ConfigMap.Name})
@@ -284,7 +286,7 @@ func (b *builder) addConfigMapCredentials(w *workload, configMaps map[nsName]*di
 			}
 			seen[r.name+"\x00"+key] = true
 			field := discover.PathKey("data", key)
-			b.addControl(WeaknessConfigMapCredentials, w.id, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
+			ix.AddControl(WeaknessConfigMapCredentials, w.ID, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
 				Detail: fmt.Sprintf("ConfigMap %s/%s key %s %s", ns, r.name, key, what)})
 		}
 	}
@@ -298,10 +300,10 @@ func credentialIn(key, value string) string {
 	if value == "" {
 		return ""
 	}
-	if !strings.Contains(value, "\n") && isSensitiveName(key) && !isPlaceholder(value) {
+	if !strings.Contains(value, "\n") && model.IsSensitiveName(key) && !isPlaceholder(value) {
 		return "looks like a credential"
 	}
-	if hasPassword(value) {
+	if model.HasPassword(value) {
 		return "holds a URL with a password"
 	}
 	for i, line := range strings.Split(value, "\n") {
@@ -316,7 +318,7 @@ func credentialIn(key, value string) string {
 		if dot := strings.LastIndexAny(name, ".\""); dot >= 0 {
 			name = strings.Trim(name[dot:], `."`)
 		}
-		if isSensitiveName(name) && !strings.ContainsAny(name, " \t") {
+		if model.IsSensitiveName(name) && !strings.ContainsAny(name, " \t") {
 			return fmt.Sprintf("sets %s on line %d of its value", name, i+1)
 		}
 	}
@@ -334,9 +336,9 @@ func isPlaceholder(v string) bool {
 // addHostPathReadOnly records the control when every hostPath volume is
 // mounted read-only wherever it is mounted. A hostPath volume that no
 // container mounts cannot be written and does not count against it.
-func (b *builder) addHostPathReadOnly(w *workload) {
+func addHostPathReadOnly(ix *model.Index, w *model.IndexedWorkload) {
 	hostPaths := map[string]int{}
-	for i, v := range w.tmpl.spec.Volumes {
+	for i, v := range w.Template.Spec.Volumes {
 		if v.HostPath != nil {
 			hostPaths[v.Name] = i
 		}
@@ -344,52 +346,52 @@ func (b *builder) addHostPathReadOnly(w *workload) {
 	if len(hostPaths) == 0 {
 		return
 	}
-	obj := w.tmpl.obj
-	var evidence []Evidence
-	for _, cr := range w.tmpl.containers() {
-		for i, m := range cr.c.VolumeMounts {
+	obj := w.Template.Object
+	var evidence []model.Evidence
+	for _, cr := range w.Template.Containers() {
+		for i, m := range cr.Container.VolumeMounts {
 			if _, ok := hostPaths[m.Name]; !ok {
 				continue
 			}
 			if !m.ReadOnly {
 				return
 			}
-			field := fmt.Sprintf("%s.volumeMounts[%d].readOnly", cr.path, i)
-			evidence = append(evidence, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
-				Detail: fmt.Sprintf("container %s mounts hostPath volume %s read-only", cr.c.Name, m.Name)})
+			field := fmt.Sprintf("%s.volumeMounts[%d].readOnly", cr.Path, i)
+			evidence = append(evidence, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
+				Detail: fmt.Sprintf("container %s mounts hostPath volume %s read-only", cr.Container.Name, m.Name)})
 		}
 	}
 	if len(evidence) > 0 {
-		b.addControl(ControlHostPathReadOnly, w.id, evidence...)
+		ix.AddControl(HostPathReadOnly, w.ID, evidence...)
 	}
 }
 
 // addSharedWritableVolumes marks workloads that mount a persistent volume
 // claim (in the same namespace) or an NFS export writable while another
 // workload does too: one can corrupt what the other reads.
-func (b *builder) addSharedWritableVolumes() {
+func addSharedWritableVolumes(ix *model.Index) {
 	type mount struct {
-		w     *workload
+		w     *model.IndexedWorkload
 		field string
 	}
 	shared := map[string][]mount{}
-	for _, w := range b.workloads {
-		for i, v := range w.tmpl.spec.Volumes {
+	for _, w := range ix.Workloads() {
+		for i, v := range w.Template.Spec.Volumes {
 			var key string
 			switch {
 			case v.PersistentVolumeClaim != nil && !v.PersistentVolumeClaim.ReadOnly:
-				key = "claim " + w.tmpl.obj.Namespace + "/" + v.PersistentVolumeClaim.ClaimName
+				key = "claim " + w.Template.Object.Namespace + "/" + v.PersistentVolumeClaim.ClaimName
 			case v.NFS != nil && !v.NFS.ReadOnly:
 				key = "NFS export " + v.NFS.Server + ":" + v.NFS.Path
 			default:
 				continue
 			}
-			if mountedWritable(w.tmpl, v.Name) {
-				shared[key] = append(shared[key], mount{w, fmt.Sprintf("%s.volumes[%d]", w.tmpl.prefix, i)})
+			if mountedWritable(w.Template, v.Name) {
+				shared[key] = append(shared[key], mount{w, fmt.Sprintf("%s.volumes[%d]", w.Template.SpecPath, i)})
 			}
 		}
 	}
-	keys := sortedKeysOf(shared)
+	keys := sortedKeys(shared)
 	for _, key := range keys {
 		mounts := shared[key]
 		if len(mounts) < 2 {
@@ -399,12 +401,12 @@ func (b *builder) addSharedWritableVolumes() {
 			var others []string
 			for _, o := range mounts {
 				if o.w != m.w {
-					others = append(others, o.w.id)
+					others = append(others, o.w.ID)
 				}
 			}
 			sort.Strings(others)
-			obj := m.w.tmpl.obj
-			b.addControl(WeaknessSharedWritableVolume, m.w.id, Evidence{File: obj.Location.File, Line: obj.LineOf(m.field), Object: obj.Ref(), Field: m.field,
+			obj := m.w.Template.Object
+			ix.AddControl(WeaknessSharedWritableVolume, m.w.ID, model.Evidence{File: obj.Location.File, Line: obj.LineOf(m.field), Object: obj.Ref(), Field: m.field,
 				Detail: key + " is also mounted writable by " + strings.Join(others, ", ")})
 		}
 	}
@@ -412,9 +414,9 @@ func (b *builder) addSharedWritableVolumes() {
 
 // mountedWritable reports whether some container mounts the volume without
 // readOnly.
-func mountedWritable(t podTemplate, volume string) bool {
-	for _, cr := range t.containers() {
-		for _, m := range cr.c.VolumeMounts {
+func mountedWritable(t model.PodTemplate, volume string) bool {
+	for _, cr := range t.Containers() {
+		for _, m := range cr.Container.VolumeMounts {
 			if m.Name == volume && !m.ReadOnly {
 				return true
 			}
@@ -436,25 +438,25 @@ var encryptionParams = map[string]bool{
 // persistent volume claim (referenced, or from volumeClaimTemplates) uses
 // a StorageClass that asks for encryption. A claim without a class uses
 // the class annotated as the default.
-func (b *builder) addEncryptedStorage() {
-	encrypted := map[string]Evidence{}
+func addEncryptedStorage(ix *model.Index) {
+	encrypted := map[string]model.Evidence{}
 	defaultClass := ""
 	claims := map[nsName]*corev1.PersistentVolumeClaim{}
-	for _, obj := range b.byKind["storage.k8s.io/StorageClass"] {
-		if annotation(obj, defaultClassAnnot) == "true" {
+	for _, obj := range ix.Unstructured("storage.k8s.io/StorageClass") {
+		if model.AnnotationsOf(obj)[defaultClassAnnot] == "true" {
 			defaultClass = obj.Name
 		}
-		params := stringMap(obj.Fields, "parameters")
+		params := fields.StringMap(obj.Fields, "parameters")
 		for _, k := range sortedKeys(params) {
 			v := strings.ToLower(strings.TrimSpace(params[k]))
 			if encryptionParams[strings.ToLower(k)] && v != "" && v != "false" {
 				field := discover.PathKey("parameters", k)
-				encrypted[obj.Name] = Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: "parameter " + k + ": " + params[k]}
+				encrypted[obj.Name] = model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: "parameter " + k + ": " + params[k]}
 				break
 			}
 		}
 	}
-	for _, obj := range b.typed {
+	for _, obj := range ix.TypedObjects() {
 		if o, ok := obj.Typed.(*corev1.PersistentVolumeClaim); ok {
 			claims[nsName{obj.Namespace, obj.Name}] = o
 		}
@@ -468,20 +470,20 @@ func (b *builder) addEncryptedStorage() {
 		}
 		return *name
 	}
-	for _, w := range b.workloads {
+	for _, w := range ix.Workloads() {
 		var classes []string
-		for _, v := range w.tmpl.spec.Volumes {
+		for _, v := range w.Template.Spec.Volumes {
 			if v.PersistentVolumeClaim == nil {
 				continue
 			}
-			claim := claims[nsName{w.tmpl.obj.Namespace, v.PersistentVolumeClaim.ClaimName}]
+			claim := claims[nsName{w.Template.Object.Namespace, v.PersistentVolumeClaim.ClaimName}]
 			if claim == nil {
 				classes = append(classes, "") // not in the manifests: unknown
 				continue
 			}
 			classes = append(classes, classOf(claim.Spec.StorageClassName))
 		}
-		if sts, ok := w.tmpl.obj.Typed.(*appsv1.StatefulSet); ok {
+		if sts, ok := w.Template.Object.Typed.(*appsv1.StatefulSet); ok {
 			for _, t := range sts.Spec.VolumeClaimTemplates {
 				classes = append(classes, classOf(t.Spec.StorageClassName))
 			}
@@ -489,7 +491,7 @@ func (b *builder) addEncryptedStorage() {
 		if len(classes) == 0 {
 			continue
 		}
-		var evidence []Evidence
+		var evidence []model.Evidence
 		for _, c := range classes {
 			ev, ok := encrypted[c]
 			if !ok {
@@ -499,7 +501,7 @@ func (b *builder) addEncryptedStorage() {
 			evidence = append(evidence, ev)
 		}
 		if len(evidence) > 0 {
-			b.addControl(ControlEncryptedStorage, w.id, evidence...)
+			ix.AddControl(EncryptedStorage, w.ID, evidence...)
 		}
 	}
 }
@@ -520,33 +522,29 @@ var registryAllowlistKinds = []string{"K8sAllowedRepos", "K8sAllowedReposv2"}
 
 // addAdmissionControls attaches admission-policy, image-signature-
 // verification and image-registry-allowlist to the cluster boundary.
-func (b *builder) addAdmissionControls() {
+func addAdmissionControls(ix *model.Index) {
 	var objects []*discover.Object
 	for _, gk := range admissionKinds {
-		objects = append(objects, b.byKind[gk]...)
+		objects = append(objects, ix.Unstructured(gk)...)
 	}
-	for gk, objs := range b.byKind {
-		if strings.HasPrefix(gk, "constraints.gatekeeper.sh/") {
-			objects = append(objects, objs...)
-		}
-	}
+	objects = append(objects, ix.UnstructuredOfGroup("constraints.gatekeeper.sh")...)
 	sort.SliceStable(objects, func(i, j int) bool { return objects[i].Ref() < objects[j].Ref() })
 	for _, obj := range objects {
-		ev := Evidence{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref(), Detail: obj.Group() + " " + obj.Kind}
-		b.addControl(ControlAdmissionPolicy, ClusterBoundaryID, ev)
+		ev := model.Evidence{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref(), Detail: obj.Group() + " " + obj.Kind}
+		ix.AddControl(AdmissionPolicy, model.ClusterBoundaryID, ev)
 		switch {
 		case obj.Kind == "ClusterImagePolicy" || obj.Kind == "ImageValidatingPolicy":
-			b.addControl(ControlImageSignatureVerification, ClusterBoundaryID, ev)
+			ix.AddControl(ImageSignatureVerification, model.ClusterBoundaryID, ev)
 		case obj.Group() == "kyverno.io":
-			for i, r := range list(obj.Fields, "spec", "rules") {
-				if len(list(asMap(r), "verifyImages")) > 0 {
+			for i, r := range fields.List(obj.Fields, "spec", "rules") {
+				if len(fields.List(fields.AsMap(r), "verifyImages")) > 0 {
 					field := fmt.Sprintf("spec.rules[%d].verifyImages", i)
-					b.addControl(ControlImageSignatureVerification, ClusterBoundaryID, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
-						Detail: "Kyverno rule " + str(asMap(r), "name") + " verifies image signatures"})
+					ix.AddControl(ImageSignatureVerification, model.ClusterBoundaryID, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
+						Detail: "Kyverno rule " + fields.String(fields.AsMap(r), "name") + " verifies image signatures"})
 				}
 			}
 		case obj.Group() == "constraints.gatekeeper.sh" && isOneOf(obj.Kind, registryAllowlistKinds):
-			b.addControl(ControlImageRegistryAllowlist, ClusterBoundaryID, Evidence{File: obj.Location.File, Line: obj.LineOf("spec.parameters"), Object: obj.Ref(), Field: "spec.parameters",
+			ix.AddControl(ImageRegistryAllowlist, model.ClusterBoundaryID, model.Evidence{File: obj.Location.File, Line: obj.LineOf("spec.parameters"), Object: obj.Ref(), Field: "spec.parameters",
 				Detail: "Gatekeeper " + obj.Kind + " restricts image repositories"})
 		}
 	}

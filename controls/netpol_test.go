@@ -1,17 +1,21 @@
-package model_test
+package controls_test
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/controls"
+	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/modeltest"
 )
 
 // netpol renders a NetworkPolicy in namespace ns with the given spec.
 func netpol(ns, name, spec string) string {
-	return "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: " + name + ", namespace: " + ns + "}\nspec:\n" + indent(spec, "  ")
+	return "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: " + name + ", namespace: " + ns + "}\nspec:\n" + modeltest.Indent(spec, "  ")
 }
 
 func namespace(name, labels string) string {
@@ -23,10 +27,10 @@ func namespace(name, labels string) string {
 // in shop calling the same Service.
 func callerToCart(webNS string) []string {
 	return []string{
-		deployment(webNS, "web", env("CART_ADDR", "cart.shop:80")),
-		deployment("shop", "other", env("CART_ADDR", "cart.shop:80")),
-		strings.Replace(deployment("shop", "cart"), "image: example/cart:1.0", "image: example/cart:1.0\n        ports: [{name: http, containerPort: 8080}]", 1),
-		service("shop", "cart"),
+		modeltest.Deployment(webNS, "web", modeltest.Env("CART_ADDR", "cart.shop:80")),
+		modeltest.Deployment("shop", "other", modeltest.Env("CART_ADDR", "cart.shop:80")),
+		strings.Replace(modeltest.Deployment("shop", "cart"), "image: example/cart:1.0", "image: example/cart:1.0\n        ports: [{name: http, containerPort: 8080}]", 1),
+		modeltest.Service("shop", "cart"),
 		namespace("shop", "team: shop"),
 	}
 }
@@ -87,7 +91,7 @@ func TestNetworkPolicyVerdicts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := build(t, append(callerToCart(tc.webNS), tc.policies...)...)
 			for id, want := range tc.want {
-				e := edge(t, g, id)
+				e := modeltest.Edge(t, g, id)
 				if e.Policy != want {
 					t.Errorf("%s: policy = %q, want %q (evidence %+v)", id, e.Policy, want, e.PolicyEvidence)
 				}
@@ -128,7 +132,7 @@ func TestNetworkPolicyNamespaceSelector(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			docs := append(callerToCart("front"), tc.extra...)
 			g := build(t, append(docs, netpol("shop", "cart", tc.policy))...)
-			if e := edge(t, g, web); e.Policy != tc.want {
+			if e := modeltest.Edge(t, g, web); e.Policy != tc.want {
 				t.Errorf("policy = %q, want %q (evidence %+v)", e.Policy, tc.want, e.PolicyEvidence)
 			}
 		})
@@ -138,12 +142,12 @@ func TestNetworkPolicyNamespaceSelector(t *testing.T) {
 func TestNetworkPolicyEvidence(t *testing.T) {
 	g := build(t, append(callerToCart("shop"),
 		netpol("shop", "cart", "podSelector: {matchLabels: {app: cart}}\ningress:\n- from: [{podSelector: {matchLabels: {app: web}}}]"))...)
-	allowed := edge(t, g, "workload:shop/web->workload:shop/cart:80")
+	allowed := modeltest.Edge(t, g, "workload:shop/web->workload:shop/cart:80")
 	if ev := allowed.PolicyEvidence; len(ev) != 1 || ev[0].Field != "spec.ingress[0]" || ev[0].Object != "NetworkPolicy shop/cart" ||
 		!strings.Contains(ev[0].Detail, "port 8080 (http)") {
 		t.Errorf("allowed evidence should name the admitting rule and the pod port: %+v", ev)
 	}
-	denied := edge(t, g, "workload:shop/other->workload:shop/cart:80")
+	denied := modeltest.Edge(t, g, "workload:shop/other->workload:shop/cart:80")
 	if ev := denied.PolicyEvidence; len(ev) != 1 || ev[0].Field != "spec.podSelector" || !strings.Contains(ev[0].Detail, "no rule admits workload:shop/other") {
 		t.Errorf("denied evidence should name the selecting policy: %+v", ev)
 	}
@@ -164,13 +168,13 @@ func TestNetworkPolicyRestrictionControls(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := build(t, append(callerToCart("shop"), netpol("shop", "cart", tc.policy))...)
-			if got := hasControl(g, model.ControlIngressRestricted, "workload:shop/cart"); got != tc.restricted {
+			if got := hasControl(g, controls.NetworkPolicyIngressRestricted, "workload:shop/cart"); got != tc.restricted {
 				t.Errorf("ingress restricted = %v, want %v", got, tc.restricted)
 			}
 		})
 	}
 	g := build(t, append(callerToCart("shop"), netpol("shop", "web", "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Egress]\negress:\n- to: [{podSelector: {matchLabels: {app: cart}}}]"))...)
-	if !hasControl(g, model.ControlEgressRestricted, "workload:shop/web") || hasControl(g, model.ControlEgressRestricted, "workload:shop/other") {
+	if !hasControl(g, controls.NetworkPolicyEgressRestricted, "workload:shop/web") || hasControl(g, controls.NetworkPolicyEgressRestricted, "workload:shop/other") {
 		t.Error("egress restriction should be recorded on web only")
 	}
 }
@@ -206,7 +210,7 @@ spec:
 	}
 	for _, tc := range tests {
 		g := build(t, append(callerToCart("shop"), ingressDoc, netpol("shop", "cart", tc.policy))...)
-		e := edge(t, g, "gateway:shop/web->workload:shop/cart:80")
+		e := modeltest.Edge(t, g, "gateway:shop/web->workload:shop/cart:80")
 		if e.Policy != tc.want {
 			t.Errorf("%s: policy = %q, want %q", tc.policy, e.Policy, tc.want)
 		}
@@ -215,7 +219,7 @@ spec:
 
 func TestCiliumNetworkPolicy(t *testing.T) {
 	cnp := func(spec string) string {
-		return "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: cart, namespace: shop}\nspec:\n" + indent(spec, "  ")
+		return "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: cart, namespace: shop}\nspec:\n" + modeltest.Indent(spec, "  ")
 	}
 	tests := []struct {
 		name   string
@@ -244,28 +248,28 @@ func TestCiliumNetworkPolicy(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := build(t, append(callerToCart(tc.webNS), cnp(tc.policy))...)
-			if e := edge(t, g, "workload:"+tc.webNS+"/web->workload:shop/cart:80"); e.Policy != tc.web {
+			if e := modeltest.Edge(t, g, "workload:"+tc.webNS+"/web->workload:shop/cart:80"); e.Policy != tc.web {
 				t.Errorf("web: policy = %q, want %q (%+v)", e.Policy, tc.web, e.PolicyEvidence)
 			}
-			if e := edge(t, g, "workload:shop/other->workload:shop/cart:80"); e.Policy != tc.other {
+			if e := modeltest.Edge(t, g, "workload:shop/other->workload:shop/cart:80"); e.Policy != tc.other {
 				t.Errorf("other: policy = %q, want %q (%+v)", e.Policy, tc.other, e.PolicyEvidence)
 			}
 		})
 	}
 	g := build(t, append(callerToCart("shop"), cnp("endpointSelector: {}\ningress: [{}]\negress: [{}]"))...)
-	for _, kind := range []string{model.ControlDefaultDenyIngress, model.ControlDefaultDenyEgress} {
+	for _, kind := range []string{controls.NetworkPolicyDefaultDenyIngress, controls.NetworkPolicyDefaultDenyEgress} {
 		if !hasControl(g, kind, model.NamespaceBoundaryID("shop")) {
 			t.Errorf("a Cilium deny-all should give %s", kind)
 		}
 	}
-	if !hasControl(g, model.ControlNetworkPolicy, "workload:shop/cart") {
+	if !hasControl(g, controls.NetworkPolicy, "workload:shop/cart") {
 		t.Error("a Cilium policy selecting a workload should give it the network-policy control")
 	}
 }
 
 func TestCalicoNetworkPolicy(t *testing.T) {
 	calico := func(apiVersion, spec string) string {
-		return "apiVersion: " + apiVersion + "\nkind: NetworkPolicy\nmetadata: {name: cart, namespace: shop}\nspec:\n" + indent(spec, "  ")
+		return "apiVersion: " + apiVersion + "\nkind: NetworkPolicy\nmetadata: {name: cart, namespace: shop}\nspec:\n" + modeltest.Indent(spec, "  ")
 	}
 	tests := []struct {
 		name   string
@@ -289,17 +293,17 @@ func TestCalicoNetworkPolicy(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := build(t, append(callerToCart(tc.webNS), calico(tc.api, tc.policy))...)
-			if e := edge(t, g, "workload:"+tc.webNS+"/web->workload:shop/cart:80"); e.Policy != tc.web {
+			if e := modeltest.Edge(t, g, "workload:"+tc.webNS+"/web->workload:shop/cart:80"); e.Policy != tc.web {
 				t.Errorf("web: policy = %q, want %q (%+v)", e.Policy, tc.web, e.PolicyEvidence)
 			}
-			if e := edge(t, g, "workload:shop/other->workload:shop/cart:80"); e.Policy != tc.other {
+			if e := modeltest.Edge(t, g, "workload:shop/other->workload:shop/cart:80"); e.Policy != tc.other {
 				t.Errorf("other: policy = %q, want %q (%+v)", e.Policy, tc.other, e.PolicyEvidence)
 			}
 		})
 	}
 	// A selector form we do not read leaves the policy out instead of guessing.
 	g := build(t, append(callerToCart("shop"), calico("projectcalico.org/v3", "selector: (app == 'cart' || app == 'x') && has(y)\ningress: []"))...)
-	if e := edge(t, g, "workload:shop/web->workload:shop/cart:80"); e.Policy != "" {
+	if e := modeltest.Edge(t, g, "workload:shop/web->workload:shop/cart:80"); e.Policy != "" {
 		t.Errorf("unreadable selector: policy = %q, want none", e.Policy)
 	}
 }
@@ -308,7 +312,7 @@ func TestCalicoNetworkPolicy(t *testing.T) {
 // NetworkPolicies (deny-all plus one policy per service) admit every flow
 // its manifests declare, so each comes out "allowed".
 func TestOnlineBoutiqueFlowsAllowedByItsPolicies(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := discovertest.CorpusDir(t)
 	g := scanCorpus(t, manifests.Request{
 		Paths:     []string{filepath.Join(corpus, "online-boutique"), filepath.Join(corpus, "online-boutique-policies", "istio")},
 		Kustomize: []string{filepath.Join(corpus, "online-boutique-policies", "network-policies")},
@@ -326,14 +330,49 @@ func TestOnlineBoutiqueFlowsAllowedByItsPolicies(t *testing.T) {
 	if checked < 16 {
 		t.Errorf("only %d in-cluster flows checked", checked)
 	}
-	controls := map[string]bool{}
+	detected := map[string]bool{}
 	for _, c := range g.Controls {
-		controls[c.ID] = true
+		detected[c.ID] = true
 	}
-	if !controls[model.ControlIngressRestricted+"@workload:default/redis-cart"] {
+	if !detected[controls.NetworkPolicyIngressRestricted+"@workload:default/redis-cart"] {
 		t.Error("redis-cart admits only cartservice: its ingress should be restricted")
 	}
-	if controls[model.ControlIngressRestricted+"@workload:default/frontend"] {
+	if detected[controls.NetworkPolicyIngressRestricted+"@workload:default/frontend"] {
 		t.Error("frontend admits every source: its ingress is not restricted")
+	}
+}
+
+// TestOnlineBoutiqueWithPolicies scans the app with its NetworkPolicies (a
+// kustomize Component, rendered with -k) and its Istio/Gateway API manifests:
+// segmentation becomes detected controls and the Gateway an entry point.
+func TestOnlineBoutiqueWithPolicies(t *testing.T) {
+	corpus := discovertest.CorpusDir(t)
+	g := scanCorpus(t, manifests.Request{
+		Paths:     []string{filepath.Join(corpus, "online-boutique"), filepath.Join(corpus, "online-boutique-policies", "istio")},
+		Kustomize: []string{filepath.Join(corpus, "online-boutique-policies", "network-policies")},
+	})
+	detected := map[string]model.Control{}
+	for _, c := range g.Controls {
+		detected[c.ID] = c
+	}
+	deny, ok := detected["network-policy-default-deny-ingress@boundary:namespace:default"]
+	if !ok {
+		t.Fatal("the deny-all NetworkPolicy was not detected as a default-deny control")
+	}
+	if ev := deny.Evidence[0]; !strings.HasSuffix(ev.File, "network-policy-deny-all.yaml") || ev.Line == 0 {
+		t.Errorf("default-deny evidence should point into the original file: %+v", ev)
+	}
+	for _, n := range g.Nodes {
+		if n.Type == model.ExternalEntity || n.Type == model.Gateway {
+			continue
+		}
+		if _, ok := detected["network-policy@"+n.ID]; !ok {
+			t.Errorf("%s has no NetworkPolicy control", n.ID)
+		}
+	}
+	for _, want := range []string{"external:internet->gateway:default/istio-gateway:80", "gateway:default/istio-gateway->workload:default/frontend:80"} {
+		if !slices.Contains(modeltest.EdgeIDs(g), want) {
+			t.Errorf("missing edge %s", want)
+		}
 	}
 }

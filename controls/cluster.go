@@ -1,27 +1,30 @@
-package model
+package controls
 
 import (
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
+	"github.com/stridemap/stridemap/model"
 )
 
 // Cluster-wide control types, attached to the cluster boundary.
 const (
-	ControlLogShipping = "log-shipping"
-	// ControlMonitoring: a metrics system runs in (or for) the cluster:
+	LogShipping = "log-shipping"
+	// Monitoring: a metrics system runs in (or for) the cluster:
 	// Prometheus, VictoriaMetrics, Datadog, Google Managed Prometheus …
-	ControlMonitoring = "monitoring"
-	// ControlAlerting: alert rules or an alert manager are declared, so
+	Monitoring = "monitoring"
+	// Alerting: alert rules or an alert manager are declared, so
 	// someone is told when the metrics go wrong.
-	ControlAlerting = "alerting"
-	// ControlTracing: a trace back end (Jaeger, Tempo, Zipkin, an
+	Alerting = "alerting"
+	// Tracing: a trace back end (Jaeger, Tempo, Zipkin, an
 	// OpenTelemetry collector) runs in the cluster.
-	ControlTracing = "tracing"
+	Tracing = "tracing"
 )
 
 // logShippers are images of node-level log collectors, matched as
@@ -36,12 +39,12 @@ var logShippers = []string{"fluent-bit", "fluentd", "fluentd-kubernetes-daemonse
 // with a slash matches the end of the repository, for images whose last
 // component says nothing ("datadog/agent", "grafana/agent").
 var clusterComponentImages = map[string][]string{
-	ControlMonitoring: {"prometheus", "prometheus-operator", "victoria-metrics", "vmagent", "vminsert", "vmselect", "vmstorage",
+	Monitoring: {"prometheus", "prometheus-operator", "victoria-metrics", "vmagent", "vminsert", "vmselect", "vmstorage",
 		"thanos", "mimir", "cortex", "datadog/agent", "datadoghq/agent", "datadog/cluster-agent", "datadoghq/cluster-agent",
 		"grafana/agent", "grafana-agent", "grafana/alloy", "infrastructure-k8s", "nri-kubernetes", "dynatrace/oneagent",
 		"metricbeat", "sysdig/agent"},
-	ControlAlerting: {"alertmanager", "vmalert"},
-	ControlTracing: {"jaegertracing/all-in-one", "jaeger-collector", "jaegertracing/jaeger", "tempo", "zipkin",
+	Alerting: {"alertmanager", "vmalert"},
+	Tracing: {"jaegertracing/all-in-one", "jaeger-collector", "jaegertracing/jaeger", "tempo", "zipkin",
 		"opentelemetry-collector", "opentelemetry-collector-contrib", "opentelemetry-collector-k8s", "otel-collector", "otelcol", "otelcol-contrib"},
 }
 
@@ -49,19 +52,19 @@ var clusterComponentImages = map[string][]string{
 // presence establishes a cluster control. Alert rule kinds are handled
 // apart, because a rule file may hold only recording rules.
 var clusterComponentKinds = map[string][]string{
-	ControlMonitoring: {
+	Monitoring: {
 		"monitoring.coreos.com/Prometheus", "monitoring.coreos.com/PrometheusAgent", "monitoring.coreos.com/ServiceMonitor", "monitoring.coreos.com/PodMonitor",
 		"operator.victoriametrics.com/VMSingle", "operator.victoriametrics.com/VMCluster", "operator.victoriametrics.com/VMAgent",
 		"operator.victoriametrics.com/VMServiceScrape", "operator.victoriametrics.com/VMPodScrape",
 		"monitoring.googleapis.com/PodMonitoring", "monitoring.googleapis.com/ClusterPodMonitoring",
 		"datadoghq.com/DatadogAgent",
 	},
-	ControlAlerting: {
+	Alerting: {
 		"monitoring.coreos.com/Alertmanager", "monitoring.coreos.com/AlertmanagerConfig",
 		"operator.victoriametrics.com/VMAlert", "operator.victoriametrics.com/VMAlertmanager",
 		"datadoghq.com/DatadogMonitor",
 	},
-	ControlTracing: {
+	Tracing: {
 		"jaegertracing.io/Jaeger", "opentelemetry.io/OpenTelemetryCollector",
 		"tempo.grafana.com/TempoStack", "tempo.grafana.com/TempoMonolithic",
 	},
@@ -76,22 +79,22 @@ var alertRuleKinds = []string{
 
 // addClusterControls detects controls that protect the whole cluster and
 // attaches them to the cluster boundary.
-func (b *builder) addClusterControls() {
-	for _, obj := range b.typed {
+func addClusterControls(ix *model.Index) {
+	for _, obj := range ix.TypedObjects() {
 		ds, ok := obj.Typed.(*appsv1.DaemonSet)
 		if !ok {
 			continue
 		}
 		for i, c := range ds.Spec.Template.Spec.Containers {
-			if imageMatches(strings.ToLower(ParseImage(c.Image).Repository), logShippers) {
-				field := "spec.template.spec.containers[" + itoa(int32(i)) + "].image"
-				b.addControl(ControlLogShipping, ClusterBoundaryID, Evidence{
+			if imageMatches(strings.ToLower(model.ParseImage(c.Image).Repository), logShippers) {
+				field := "spec.template.spec.containers[" + strconv.Itoa(i) + "].image"
+				ix.AddControl(LogShipping, model.ClusterBoundaryID, model.Evidence{
 					File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: "log collector " + c.Image,
 				})
 			}
 		}
 	}
-	b.addClusterComponents()
+	addClusterComponents(ix)
 }
 
 // addClusterComponents records monitoring, alerting and tracing back ends:
@@ -99,37 +102,37 @@ func (b *builder) addClusterControls() {
 // operators. Controls are only ever added here, never inferred from a
 // workload's wish to be scraped or traced: an annotation asks for a
 // back end, it does not show one exists.
-func (b *builder) addClusterComponents() {
-	for _, w := range b.workloads {
-		obj := w.tmpl.obj
-		for _, cr := range w.tmpl.containers() {
-			if cr.init {
+func addClusterComponents(ix *model.Index) {
+	for _, w := range ix.Workloads() {
+		obj := w.Template.Object
+		for _, cr := range w.Template.Containers() {
+			if cr.Init {
 				continue
 			}
-			repo := strings.ToLower(ParseImage(cr.c.Image).Repository)
-			for _, control := range sortedKeysOf(clusterComponentImages) {
+			repo := strings.ToLower(model.ParseImage(cr.Container.Image).Repository)
+			for _, control := range sortedKeys(clusterComponentImages) {
 				if imageMatches(repo, clusterComponentImages[control]) {
-					field := cr.path + ".image"
-					b.addControl(control, ClusterBoundaryID, Evidence{
-						File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: "runs " + cr.c.Image,
+					field := cr.Path + ".image"
+					ix.AddControl(control, model.ClusterBoundaryID, model.Evidence{
+						File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: "runs " + cr.Container.Image,
 					})
 				}
 			}
 		}
 	}
-	for _, control := range sortedKeysOf(clusterComponentKinds) {
+	for _, control := range sortedKeys(clusterComponentKinds) {
 		for _, kind := range clusterComponentKinds[control] {
-			for _, obj := range b.byKind[kind] {
-				b.addControl(control, ClusterBoundaryID, Evidence{
+			for _, obj := range ix.Unstructured(kind) {
+				ix.AddControl(control, model.ClusterBoundaryID, model.Evidence{
 					File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref(), Detail: obj.Kind + " " + obj.APIVersion,
 				})
 			}
 		}
 	}
 	for _, kind := range alertRuleKinds {
-		for _, obj := range b.byKind[kind] {
+		for _, obj := range ix.Unstructured(kind) {
 			if field, name := firstAlertRule(obj); field != "" {
-				b.addControl(ControlAlerting, ClusterBoundaryID, Evidence{
+				ix.AddControl(Alerting, model.ClusterBoundaryID, model.Evidence{
 					File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: "alert " + name,
 				})
 			}
@@ -140,9 +143,9 @@ func (b *builder) addClusterComponents() {
 // firstAlertRule returns the field path and name of the first alerting
 // rule of a rule-group object, or "" when it holds only recording rules.
 func firstAlertRule(obj *discover.Object) (field, name string) {
-	for i, g := range list(obj.Fields, "spec", "groups") {
-		for j, r := range list(asMap(g), "rules") {
-			if alert := str(asMap(r), "alert"); alert != "" {
+	for i, g := range fields.List(obj.Fields, "spec", "groups") {
+		for j, r := range fields.List(fields.AsMap(g), "rules") {
+			if alert := fields.String(fields.AsMap(r), "alert"); alert != "" {
 				return fmt.Sprintf("spec.groups[%d].rules[%d].alert", i, j), alert
 			}
 		}

@@ -1,16 +1,18 @@
-package model_test
+package controls_test
 
 import (
 	"context"
 	"testing"
 
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
 )
 
 // BenchmarkBuild builds the graph of 500 copies of Online Boutique, each in
-// its own namespace with fully qualified addresses (about 18,000 objects).
+// its own namespace with fully qualified addresses (about 18,000 objects),
+// and detects its controls, as a scan does.
 func BenchmarkBuild(b *testing.B) {
 	in := discovertest.BoutiqueInput(b, 500)
 	inv, err := manifests.Collect(context.Background(), manifests.Request{Paths: []string{in.Dir}})
@@ -20,7 +22,7 @@ func BenchmarkBuild(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		g := model.Build(inv)
+		g := model.Build(inv, controls.Detectors()...)
 		if len(g.Edges) != 8500 {
 			b.Fatalf("%d edges, want 8500", len(g.Edges))
 		}

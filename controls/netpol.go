@@ -1,4 +1,4 @@
-package model
+package controls
 
 import (
 	"fmt"
@@ -10,12 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/stridemap/stridemap/discover"
-)
-
-// Verdicts in Edge.Policy.
-const (
-	PolicyAllowed = "allowed"
-	PolicyDenied  = "denied"
+	"github.com/stridemap/stridemap/internal/fields"
+	"github.com/stridemap/stridemap/model"
 )
 
 // Workload controls derived from the verdicts: whether who may connect to
@@ -23,8 +19,17 @@ const (
 // that only admits "every pod of the namespace" or "every pod of the
 // cluster" selects the workload but restricts nothing, so it does not count.
 const (
-	ControlIngressRestricted = "network-policy-ingress-restricted"
-	ControlEgressRestricted  = "network-policy-egress-restricted"
+	NetworkPolicyIngressRestricted = "network-policy-ingress-restricted"
+	NetworkPolicyEgressRestricted  = "network-policy-egress-restricted"
+)
+
+// Controls of NetworkPolicies (and Cilium and Calico policies) that hold
+// whatever the flows: a policy selects the workload, or selects every pod
+// of a namespace and admits nothing.
+const (
+	NetworkPolicy                   = "network-policy"
+	NetworkPolicyDefaultDenyIngress = "network-policy-default-deny-ingress"
+	NetworkPolicyDefaultDenyEgress  = "network-policy-default-deny-egress"
 )
 
 // namespaceNameLabel is the label the API server puts on every Namespace.
@@ -70,8 +75,9 @@ type policyEndpoint struct {
 	sa       string
 }
 
-// flowPort is the port a flow reaches on the destination pod, which is what
-// policies name: a Service's port is translated to its targetPort first.
+// policyPort is the port a flow reaches on the destination pod, which is
+// what policies name: a Service's port is translated to its targetPort
+// first (model.PodPort).
 type policyPort struct {
 	known    bool
 	number   int32
@@ -87,6 +93,11 @@ func (p policyPort) String() string {
 		return fmt.Sprintf("port %d (%s)", p.number, p.name)
 	}
 	return fmt.Sprintf("port %d", p.number)
+}
+
+func podPortOf(ix *model.Index, e *model.Edge, dst *model.IndexedWorkload) policyPort {
+	p, ok := ix.PodPort(e, dst)
+	return policyPort{known: ok, number: p.Number, name: p.Name, protocol: p.Protocol}
 }
 
 // labelMatch reports whether a label set matches a selector.
@@ -140,8 +151,8 @@ type netPolicy struct {
 	ordered bool
 }
 
-func (p *netPolicy) evidence(field, detail string) Evidence {
-	return Evidence{File: p.obj.Location.File, Line: p.obj.LineOf(field), Object: p.obj.Ref(), Field: field, Detail: detail}
+func (p *netPolicy) evidence(field, detail string) model.Evidence {
+	return model.Evidence{File: p.obj.Location.File, Line: p.obj.LineOf(field), Object: p.obj.Ref(), Field: field, Detail: detail}
 }
 
 // policyIndex holds the policies by namespace, so that finding the policies
@@ -152,6 +163,39 @@ type policyIndex struct {
 	nsLabels    map[string]map[string]string
 }
 
+// addNetworkPolicyPresence records the workloads each Kubernetes
+// NetworkPolicy selects, and namespaces whose default is deny.
+// addCNIPolicyControls does the same for Cilium and Calico policies.
+func addNetworkPolicyPresence(ix *model.Index) {
+	for _, obj := range ix.TypedObjects() {
+		o, ok := obj.Typed.(*networkingv1.NetworkPolicy)
+		if !ok {
+			continue
+		}
+		ev := model.Evidence{File: obj.Location.File, Line: obj.LineOf("spec.podSelector"), Object: obj.Ref(), Field: "spec.podSelector"}
+		for _, w := range selectWorkloads(ix.WorkloadsIn(obj.Namespace), &o.Spec.PodSelector) {
+			ix.AddControl(NetworkPolicy, w.ID, ev)
+		}
+		if len(o.Spec.PodSelector.MatchLabels) > 0 || len(o.Spec.PodSelector.MatchExpressions) > 0 {
+			continue
+		}
+		types := o.Spec.PolicyTypes
+		if len(types) == 0 {
+			types = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+		}
+		for _, t := range types {
+			switch {
+			case t == networkingv1.PolicyTypeIngress && len(o.Spec.Ingress) == 0:
+				ev.Detail = "selects every pod and allows no ingress"
+				ix.AddControl(NetworkPolicyDefaultDenyIngress, model.NamespaceBoundaryID(obj.Namespace), ev)
+			case t == networkingv1.PolicyTypeEgress && len(o.Spec.Egress) == 0:
+				ev.Detail = "selects every pod and allows no egress"
+				ix.AddControl(NetworkPolicyDefaultDenyEgress, model.NamespaceBoundaryID(obj.Namespace), ev)
+			}
+		}
+	}
+}
+
 // addNetworkPolicyVerdicts evaluates NetworkPolicies (and Cilium/Calico
 // policies) for every in-cluster flow whose destination is a workload, as
 // the API defines them: a flow needs the destination's ingress policies and
@@ -160,23 +204,24 @@ type policyIndex struct {
 // narrowed at all. Flows from the internet and to hosts outside the
 // cluster keep an empty verdict: whether an ipBlock admits them depends on
 // addresses the manifests do not show.
-func (b *builder) addNetworkPolicyVerdicts() {
-	ix := b.indexPolicies()
-	if len(ix.byNamespace) == 0 && len(ix.clusterWide) == 0 {
+func addNetworkPolicyVerdicts(ix *model.Index) {
+	policies := indexPolicies(ix)
+	if len(policies.byNamespace) == 0 && len(policies.clusterWide) == 0 {
 		return
 	}
-	byID := make(map[string]*workload, len(b.workloads))
-	for _, w := range b.workloads {
-		byID[w.id] = w
+	workloads := ix.Workloads()
+	byID := make(map[string]*model.IndexedWorkload, len(workloads))
+	for _, w := range workloads {
+		byID[w.ID] = w
 	}
 	// The policies that select each workload, per direction, found once.
-	selecting := make(map[string]*[2][]*netPolicy, len(b.workloads))
-	endpoints := make(map[string]*policyEndpoint, len(b.workloads))
-	for _, w := range b.workloads {
-		ep := ix.workloadEndpoint(w)
-		endpoints[w.id] = ep
+	selecting := make(map[string]*[2][]*netPolicy, len(workloads))
+	endpoints := make(map[string]*policyEndpoint, len(workloads))
+	for _, w := range workloads {
+		ep := policies.workloadEndpoint(w)
+		endpoints[w.ID] = ep
 		var sel [2][]*netPolicy
-		for _, p := range ix.candidates(ep.ns) {
+		for _, p := range policies.candidates(ep.ns) {
 			if !p.selects(ep) {
 				continue
 			}
@@ -186,11 +231,12 @@ func (b *builder) addNetworkPolicyVerdicts() {
 				}
 			}
 		}
-		selecting[w.id] = &sel
-		b.addRestrictionControls(w.id, sel)
+		selecting[w.ID] = &sel
+		addRestrictionControls(ix, w.ID, sel)
 	}
-	for i := range b.graph.Edges {
-		e := &b.graph.Edges[i]
+	edges := ix.Edges()
+	for i := range edges {
+		e := &edges[i]
 		dst := byID[e.To]
 		if dst == nil || strings.HasPrefix(e.From, "external:") {
 			continue
@@ -198,28 +244,28 @@ func (b *builder) addNetworkPolicyVerdicts() {
 		var src *policyEndpoint
 		var srcPolicies []*netPolicy
 		if w := byID[e.From]; w != nil {
-			src = endpoints[w.id]
-			srcPolicies = selecting[w.id][dirEgress]
+			src = endpoints[w.ID]
+			srcPolicies = selecting[w.ID][dirEgress]
 		} else {
 			// A gateway: its pods are the ingress controller's, not in the manifests.
-			n := b.node(e.From)
+			n := ix.Node(e.From)
 			if n == nil {
 				continue
 			}
 			src = &policyEndpoint{id: e.From, ns: n.Namespace}
 		}
-		port := b.targetPortOf(e, dst)
-		in := decide(dirIngress, selecting[dst.id][dirIngress], src, port)
-		out := decide(dirEgress, srcPolicies, endpoints[dst.id], port)
+		port := podPortOf(ix, e, dst)
+		in := decide(dirIngress, selecting[dst.ID][dirIngress], src, port)
+		out := decide(dirEgress, srcPolicies, endpoints[dst.ID], port)
 		switch {
 		case out.selected && !out.allowed:
-			e.Policy, e.PolicyEvidence = PolicyDenied, out.evidence
+			e.Policy, e.PolicyEvidence = model.PolicyDenied, out.evidence
 		case !in.selected:
 			// Nothing narrows who may connect to the destination.
 		case in.allowed:
-			e.Policy, e.PolicyEvidence = PolicyAllowed, append(in.evidence, out.evidence...)
+			e.Policy, e.PolicyEvidence = model.PolicyAllowed, append(in.evidence, out.evidence...)
 		default:
-			e.Policy, e.PolicyEvidence = PolicyDenied, in.evidence
+			e.Policy, e.PolicyEvidence = model.PolicyDenied, in.evidence
 		}
 	}
 }
@@ -227,12 +273,12 @@ func (b *builder) addNetworkPolicyVerdicts() {
 // addRestrictionControls records whether a workload's ingress and egress
 // are narrowed: some policy selects it for that direction and no rule of
 // those policies admits every pod.
-func (b *builder) addRestrictionControls(id string, sel [2][]*netPolicy) {
-	for d, kind := range []string{ControlIngressRestricted, ControlEgressRestricted} {
+func addRestrictionControls(ix *model.Index, id string, sel [2][]*netPolicy) {
+	for d, kind := range []string{NetworkPolicyIngressRestricted, NetworkPolicyEgressRestricted} {
 		if len(sel[d]) == 0 {
 			continue
 		}
-		var evidence []Evidence
+		var evidence []model.Evidence
 		restricted := true
 		for _, p := range sel[d] {
 			for _, r := range p.rules[d] {
@@ -243,7 +289,7 @@ func (b *builder) addRestrictionControls(id string, sel [2][]*netPolicy) {
 			evidence = append(evidence, p.evidence(p.field, "selects the workload for "+policyDirection(d).String()))
 		}
 		if restricted {
-			b.addControl(kind, id, evidence...)
+			ix.AddControl(kind, id, evidence...)
 		}
 	}
 }
@@ -264,7 +310,7 @@ func (r policyRule) admitsEveryPod() bool {
 type policyVerdict struct {
 	selected bool // some policy of this side selects the pod
 	allowed  bool
-	evidence []Evidence
+	evidence []model.Evidence
 }
 
 // decide applies the policies that select one end of a flow to the other
@@ -276,7 +322,7 @@ func decide(d policyDirection, policies []*netPolicy, peer *policyEndpoint, port
 		return policyVerdict{}
 	}
 	v := policyVerdict{selected: true}
-	var allows, denies []Evidence
+	var allows, denies []model.Evidence
 	for _, p := range policies {
 		action, field, assumed := p.decide(d, peer, port)
 		detail := fmt.Sprintf("%s rule admits %s on %s", d, peer.id, port)
@@ -384,106 +430,45 @@ func (r policyRule) portAdmits(port policyPort) bool {
 	return false
 }
 
-// addTargetPorts records, on each flow through a Service to a workload,
-// the pod port it reaches when that is not the port dialled.
-func (b *builder) addTargetPorts() {
-	byID := make(map[string]*workload, len(b.workloads))
-	for _, w := range b.workloads {
-		byID[w.id] = w
-	}
-	for i := range b.graph.Edges {
-		e := &b.graph.Edges[i]
-		dst := byID[e.To]
-		if dst == nil || !strings.HasPrefix(e.Via, "Service ") {
-			continue
-		}
-		if p := b.targetPortOf(e, dst); p.number != 0 && p.number != e.Port {
-			e.TargetPort = p.number
-		}
-	}
-}
-
-// targetPortOf finds the pod port a flow reaches: the targetPort of the
-// Service port the edge dials, resolved against the destination's
-// container ports so that both numbered and named policy ports match.
-func (b *builder) targetPortOf(e *Edge, dst *workload) policyPort {
-	if e.Port == 0 {
-		return policyPort{}
-	}
-	fp := policyPort{known: true, number: e.Port, protocol: "TCP"}
-	if ref, ok := strings.CutPrefix(e.Via, "Service "); ok {
-		ns, name, _ := strings.Cut(ref, "/")
-		if s := b.services[nsName{ns, name}]; s != nil {
-			for _, sp := range s.svc.Spec.Ports {
-				if sp.Port != e.Port {
-					continue
-				}
-				if sp.Protocol != "" {
-					fp.protocol = string(sp.Protocol)
-				}
-				switch {
-				case sp.TargetPort.StrVal != "":
-					fp.name, fp.number = sp.TargetPort.StrVal, 0
-				case sp.TargetPort.IntVal != 0:
-					fp.number = sp.TargetPort.IntVal
-				}
-				break
-			}
-		}
-	}
-	for _, c := range dst.tmpl.spec.Containers {
-		for _, cp := range c.Ports {
-			if (fp.name != "" && cp.Name == fp.name) || (fp.name == "" && cp.ContainerPort == fp.number) {
-				fp.name, fp.number = cp.Name, cp.ContainerPort
-				return fp
-			}
-		}
-	}
-	if fp.number == 0 {
-		return policyPort{} // a named targetPort no container declares
-	}
-	return fp
-}
-
 // candidates are the policies that may select a pod of namespace ns.
-func (ix *policyIndex) candidates(ns string) []*netPolicy {
-	if len(ix.clusterWide) == 0 {
-		return ix.byNamespace[ns]
+func (pols *policyIndex) candidates(ns string) []*netPolicy {
+	if len(pols.clusterWide) == 0 {
+		return pols.byNamespace[ns]
 	}
-	return append(append([]*netPolicy(nil), ix.byNamespace[ns]...), ix.clusterWide...)
+	return append(append([]*netPolicy(nil), pols.byNamespace[ns]...), pols.clusterWide...)
 }
 
-func (ix *policyIndex) workloadEndpoint(w *workload) *policyEndpoint {
-	ns := w.tmpl.obj.Namespace
-	sa := w.tmpl.spec.ServiceAccountName
+func (pols *policyIndex) workloadEndpoint(w *model.IndexedWorkload) *policyEndpoint {
+	ns := w.Template.Object.Namespace
+	sa := w.Template.Spec.ServiceAccountName
 	if sa == "" {
 		sa = "default"
 	}
-	return &policyEndpoint{id: w.id, known: !w.tmpl.spec.HostNetwork, ns: ns, labels: w.tmpl.labels, nsLabels: ix.namespaceLabels(ns), sa: sa}
+	return &policyEndpoint{id: w.ID, known: !w.Template.Spec.HostNetwork, ns: ns, labels: w.Template.Labels, nsLabels: pols.namespaceLabels(ns), sa: sa}
 }
 
-func (ix *policyIndex) namespaceLabels(ns string) map[string]string {
-	if l, ok := ix.nsLabels[ns]; ok {
+func (pols *policyIndex) namespaceLabels(ns string) map[string]string {
+	if l, ok := pols.nsLabels[ns]; ok {
 		return l
 	}
 	l := map[string]string{namespaceNameLabel: ns}
-	ix.nsLabels[ns] = l
+	pols.nsLabels[ns] = l
 	return l
 }
 
-func (ix *policyIndex) add(p *netPolicy) {
+func (pols *policyIndex) add(p *netPolicy) {
 	if p.namespace == "" {
-		ix.clusterWide = append(ix.clusterWide, p)
+		pols.clusterWide = append(pols.clusterWide, p)
 		return
 	}
-	ix.byNamespace[p.namespace] = append(ix.byNamespace[p.namespace], p)
+	pols.byNamespace[p.namespace] = append(pols.byNamespace[p.namespace], p)
 }
 
 // indexPolicies reads every policy kind into the common form, and the
 // labels of the Namespaces that namespace selectors match against.
-func (b *builder) indexPolicies() *policyIndex {
-	ix := &policyIndex{byNamespace: map[string][]*netPolicy{}, nsLabels: map[string]map[string]string{}}
-	for _, obj := range b.typed {
+func indexPolicies(ix *model.Index) *policyIndex {
+	pols := &policyIndex{byNamespace: map[string][]*netPolicy{}, nsLabels: map[string]map[string]string{}}
+	for _, obj := range ix.TypedObjects() {
 		switch o := obj.Typed.(type) {
 		case *corev1.Namespace:
 			l := map[string]string{}
@@ -491,56 +476,50 @@ func (b *builder) indexPolicies() *policyIndex {
 				l[k] = v
 			}
 			l[namespaceNameLabel] = o.Name
-			ix.nsLabels[o.Name] = l
+			pols.nsLabels[o.Name] = l
 		case *networkingv1.NetworkPolicy:
-			ix.add(k8sPolicy(obj, o))
+			pols.add(k8sPolicy(obj, o))
 		}
 	}
-	// Workloads by namespace, so a CNI policy's controls look at its own
-	// namespace only and the step stays linear in policies and workloads.
-	byNamespace := map[string][]*workload{}
-	for _, w := range b.workloads {
-		byNamespace[w.tmpl.obj.Namespace] = append(byNamespace[w.tmpl.obj.Namespace], w)
-	}
 	for _, kind := range []string{"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"} {
-		for _, obj := range b.byKind[ciliumGroup+"/"+kind] {
+		for _, obj := range ix.Unstructured(ciliumGroup + "/" + kind) {
 			for _, p := range ciliumPolicies(obj) {
-				ix.add(p)
-				b.addCNIPolicyControls(p, byNamespace)
+				pols.add(p)
+				addCNIPolicyControls(ix, p)
 			}
 		}
 	}
 	for _, group := range []string{calicoGroup, calicoCRDGroup} {
 		for _, kind := range []string{"NetworkPolicy", "GlobalNetworkPolicy"} {
-			for _, obj := range b.byKind[group+"/"+kind] {
+			for _, obj := range ix.Unstructured(group + "/" + kind) {
 				if p := calicoPolicy(obj); p != nil {
-					ix.add(p)
-					b.addCNIPolicyControls(p, byNamespace)
+					pols.add(p)
+					addCNIPolicyControls(ix, p)
 				}
 			}
 		}
 	}
-	return ix
+	return pols
 }
 
 // addCNIPolicyControls records for Cilium and Calico policies the controls
-// addPolicyControls records for NetworkPolicies: the workloads a policy
+// addNetworkPolicyPresence records for NetworkPolicies: the workloads a policy
 // selects, and namespaces where a policy selecting every pod admits nothing.
-func (b *builder) addCNIPolicyControls(p *netPolicy, byNamespace map[string][]*workload) {
-	candidates := byNamespace[p.namespace]
+func addCNIPolicyControls(ix *model.Index, p *netPolicy) {
+	candidates := ix.WorkloadsIn(p.namespace) // its own namespace only: linear in policies and workloads
 	if p.namespace == "" {
-		candidates = b.workloads
+		candidates = ix.Workloads()
 	}
 	for _, w := range candidates {
-		ep := &policyEndpoint{id: w.id, known: true, ns: w.tmpl.obj.Namespace, labels: w.tmpl.labels}
+		ep := &policyEndpoint{id: w.ID, known: true, ns: w.Template.Object.Namespace, labels: w.Template.Labels}
 		if p.selects(ep) {
-			b.addControl(ControlNetworkPolicy, w.id, p.evidence(p.field, ""))
+			ix.AddControl(NetworkPolicy, w.ID, p.evidence(p.field, ""))
 		}
 	}
 	if p.namespace == "" || !p.selects(&policyEndpoint{ns: p.namespace, labels: map[string]string{}}) {
 		return // cluster-wide, or selects only pods with some label
 	}
-	for d, kind := range []string{ControlDefaultDenyIngress, ControlDefaultDenyEgress} {
+	for d, kind := range []string{NetworkPolicyDefaultDenyIngress, NetworkPolicyDefaultDenyEgress} {
 		if !p.applies[d] {
 			continue
 		}
@@ -551,7 +530,7 @@ func (b *builder) addCNIPolicyControls(p *netPolicy, byNamespace map[string][]*w
 			}
 		}
 		if admitsNothing {
-			b.addControl(kind, NamespaceBoundaryID(p.namespace), p.evidence(p.field, "selects every pod and allows no "+policyDirection(d).String()))
+			ix.AddControl(kind, model.NamespaceBoundaryID(p.namespace), p.evidence(p.field, "selects every pod and allows no "+policyDirection(d).String()))
 		}
 	}
 }
@@ -663,11 +642,11 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 		field string
 	}
 	var specs []spec
-	if m := mapAt(obj.Fields, "spec"); m != nil {
+	if m := fields.Map(obj.Fields, "spec"); m != nil {
 		specs = append(specs, spec{m, "spec"})
 	}
-	for i, s := range list(obj.Fields, "specs") {
-		if m := asMap(s); m != nil {
+	for i, s := range fields.List(obj.Fields, "specs") {
+		if m := fields.AsMap(s); m != nil {
 			specs = append(specs, spec{m, fmt.Sprintf("specs[%d]", i)})
 		}
 	}
@@ -677,7 +656,7 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 			continue // a host policy (nodeSelector) governs nodes, not pods
 		}
 		p := &netPolicy{obj: obj, namespace: obj.Namespace, field: s.field + ".endpointSelector"}
-		sel := ciliumSelector(asMap(s.m["endpointSelector"]))
+		sel := ciliumSelector(fields.AsMap(s.m["endpointSelector"]))
 		p.selects = func(ep *policyEndpoint) bool { return sel(ep, p.namespace) }
 		for _, sec := range []struct {
 			key      string
@@ -698,15 +677,15 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 			}
 			p.applies[sec.d] = true
 			for i, r := range anyList(rules) {
-				rm := asMap(r)
+				rm := fields.AsMap(r)
 				field := fmt.Sprintf("%s.%s[%d]", s.field, sec.key, i)
 				rule := policyRule{action: sec.action, field: field, ports: ciliumPorts(rm)}
 				l3 := false
-				for _, e := range list(rm, sec.peers) {
+				for _, e := range fields.List(rm, sec.peers) {
 					l3 = true
-					rule.peers = append(rule.peers, ciliumPeer(asMap(e)))
+					rule.peers = append(rule.peers, ciliumPeer(fields.AsMap(e)))
 				}
-				for _, e := range list(rm, sec.entities) {
+				for _, e := range fields.List(rm, sec.entities) {
 					l3 = true
 					switch e {
 					case "all", "cluster":
@@ -744,7 +723,7 @@ func anyList(v any) []any {
 // (of the cluster for a cluster-wide policy); one that names
 // io.kubernetes.pod.namespace or namespace labels reaches other namespaces.
 func ciliumPeer(sel map[string]any) policyPeer {
-	empty := len(mapAt(sel, "matchLabels")) == 0 && len(list(sel, "matchExpressions")) == 0
+	empty := len(fields.Map(sel, "matchLabels")) == 0 && len(fields.List(sel, "matchExpressions")) == 0
 	return policyPeer{
 		match:           ciliumSelector(sel),
 		otherNamespaces: ciliumNamesNamespace(sel),
@@ -763,13 +742,13 @@ func ciliumKey(k string) string {
 }
 
 func ciliumNamesNamespace(sel map[string]any) bool {
-	for k := range mapAt(sel, "matchLabels") {
+	for k := range fields.Map(sel, "matchLabels") {
 		if k = ciliumKey(k); k == ciliumNamespaceKey || strings.HasPrefix(k, ciliumNSLabelsKey) {
 			return true
 		}
 	}
-	for _, e := range list(sel, "matchExpressions") {
-		if k := ciliumKey(str(asMap(e), "key")); k == ciliumNamespaceKey || strings.HasPrefix(k, ciliumNSLabelsKey) {
+	for _, e := range fields.List(sel, "matchExpressions") {
+		if k := ciliumKey(fields.String(fields.AsMap(e), "key")); k == ciliumNamespaceKey || strings.HasPrefix(k, ciliumNSLabelsKey) {
 			return true
 		}
 	}
@@ -780,17 +759,17 @@ func ciliumNamesNamespace(sel map[string]any) bool {
 // source name identities that are not pods and match nothing here.
 func ciliumSelector(sel map[string]any) func(ep *policyEndpoint, policyNS string) bool {
 	ls := &metav1.LabelSelector{MatchLabels: map[string]string{}}
-	for k, v := range mapAt(sel, "matchLabels") {
+	for k, v := range fields.Map(sel, "matchLabels") {
 		s, _ := v.(string)
 		if strings.HasPrefix(k, "reserved:") {
 			return func(*policyEndpoint, string) bool { return false }
 		}
 		ls.MatchLabels[ciliumKey(k)] = s
 	}
-	for _, e := range list(sel, "matchExpressions") {
-		em := asMap(e)
-		req := metav1.LabelSelectorRequirement{Key: ciliumKey(str(em, "key")), Operator: metav1.LabelSelectorOperator(str(em, "operator"))}
-		for _, v := range list(em, "values") {
+	for _, e := range fields.List(sel, "matchExpressions") {
+		em := fields.AsMap(e)
+		req := metav1.LabelSelectorRequirement{Key: ciliumKey(fields.String(em, "key")), Operator: metav1.LabelSelectorOperator(fields.String(em, "operator"))}
+		for _, v := range fields.List(em, "values") {
 			if s, ok := v.(string); ok {
 				req.Values = append(req.Values, s)
 			}
@@ -827,19 +806,19 @@ func ciliumLabels(ep *policyEndpoint) map[string]string {
 // for any, with an optional endPort.
 func ciliumPorts(rule map[string]any) []portMatch {
 	var out []portMatch
-	for _, tp := range list(rule, "toPorts") {
-		for _, p := range list(asMap(tp), "ports") {
-			pm := asMap(p)
-			m := portMatch{protocol: str(pm, "protocol"), end: number(pm, "endPort")}
+	for _, tp := range fields.List(rule, "toPorts") {
+		for _, p := range fields.List(fields.AsMap(tp), "ports") {
+			pm := fields.AsMap(p)
+			m := portMatch{protocol: fields.String(pm, "protocol"), end: fields.Number(pm, "endPort")}
 			switch v := pm["port"].(type) {
 			case string:
-				if n, ok := parsePort(v); ok {
+				if n, ok := fields.ParsePort(v); ok {
 					m.number = n
 				} else if v != "0" && v != "" {
 					m.name = v
 				}
 			default:
-				m.number = number(pm, "port")
+				m.number = fields.Number(pm, "port")
 			}
 			out = append(out, m)
 		}
@@ -853,11 +832,11 @@ func ciliumPorts(rule map[string]any) []portMatch {
 // decide nothing. A selector in a form calicoSelector does not understand
 // makes the whole policy unreadable: it is left out rather than guessed.
 func calicoPolicy(obj *discover.Object) *netPolicy {
-	spec := mapAt(obj.Fields, "spec")
+	spec := fields.Map(obj.Fields, "spec")
 	if spec == nil {
 		return nil
 	}
-	sel, ok := calicoSelector(str(spec, "selector"))
+	sel, ok := calicoSelector(fields.String(spec, "selector"))
 	if !ok {
 		return nil
 	}
@@ -865,7 +844,7 @@ func calicoPolicy(obj *discover.Object) *netPolicy {
 	p.selects = func(ep *policyEndpoint) bool {
 		return (p.namespace == "" || ep.ns == p.namespace) && sel(calicoLabels(ep))
 	}
-	types := list(spec, "types")
+	types := fields.List(spec, "types")
 	if len(types) == 0 {
 		// Calico's default: Ingress, or Egress alone when only egress rules exist.
 		_, hasIngress := spec["ingress"]
@@ -886,8 +865,8 @@ func calicoPolicy(obj *discover.Object) *netPolicy {
 		d    policyDirection
 		peer string // where the other end is described
 	}{{"ingress", dirIngress, "source"}, {"egress", dirEgress, "destination"}} {
-		for i, r := range list(spec, sec.key) {
-			rm := asMap(r)
+		for i, r := range fields.List(spec, sec.key) {
+			rm := fields.AsMap(r)
 			rule, ok := calicoRule(rm, sec.peer, p.namespace)
 			if !ok {
 				return nil
@@ -901,24 +880,24 @@ func calicoPolicy(obj *discover.Object) *netPolicy {
 
 func calicoRule(rm map[string]any, peerKey, policyNS string) (policyRule, bool) {
 	r := policyRule{}
-	switch str(rm, "action") {
+	switch fields.String(rm, "action") {
 	case "Allow":
 		r.action = "allow"
 	case "Deny":
 		r.action = "deny"
 	}
-	protocol := str(rm, "protocol")
-	for _, p := range list(rm, "destination", "ports") {
+	protocol := fields.String(rm, "protocol")
+	for _, p := range fields.List(rm, "destination", "ports") {
 		m := portMatch{protocol: protocol}
 		switch v := p.(type) {
 		case float64:
 			m.number = int32(v)
 		case string:
 			lo, hi, isRange := strings.Cut(v, ":")
-			if n, ok := parsePort(lo); ok {
+			if n, ok := fields.ParsePort(lo); ok {
 				m.number = n
 				if isRange {
-					m.end, _ = parsePort(hi)
+					m.end, _ = fields.ParsePort(hi)
 				}
 			} else {
 				m.name = v
@@ -926,7 +905,7 @@ func calicoRule(rm map[string]any, peerKey, policyNS string) (policyRule, bool) 
 		}
 		r.ports = append(r.ports, m)
 	}
-	peer := mapAt(rm, peerKey)
+	peer := fields.Map(rm, peerKey)
 	podSel, hasPods := peer["selector"].(string)
 	nsSel, hasNS := peer["namespaceSelector"].(string)
 	_, hasNets := peer["nets"]

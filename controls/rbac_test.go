@@ -1,4 +1,4 @@
-package model_test
+package controls_test
 
 import (
 	"path/filepath"
@@ -6,13 +6,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/controls"
+	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/modeltest"
 )
 
 // withAccount is a Deployment that runs as the service account sa.
 func withAccount(ns, name, sa string) string {
-	d := deployment(ns, name)
+	d := modeltest.Deployment(ns, name)
 	if sa == "" {
 		return d
 	}
@@ -150,7 +153,7 @@ subjects: [{kind: ServiceAccount, name: tool, namespace: ops}]`,
 			if got := grants(t, g, tc.id); !slices.Equal(got, tc.want) {
 				t.Errorf("permissions:\n got %q\nwant %q", got, tc.want)
 			}
-			if got := danglingTargets(g); !slices.Equal(got, tc.dangles) {
+			if got := modeltest.DanglingTargets(g); !slices.Equal(got, tc.dangles) {
 				t.Errorf("dangling = %v, want %v", got, tc.dangles)
 			}
 		})
@@ -199,7 +202,7 @@ func TestServiceAccountTokenControl(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := build(t, tc.docs...)
 			got := slices.ContainsFunc(g.Controls, func(c model.Control) bool {
-				return c.ID == model.ControlNoTokenAutomount+"@workload:shop/api"
+				return c.ID == controls.ServiceAccountTokenNotMounted+"@workload:shop/api"
 			})
 			if got != tc.want {
 				t.Errorf("token control = %v, want %v; controls %+v", got, tc.want, g.Controls)
@@ -213,7 +216,7 @@ func TestServiceAccountTokenControl(t *testing.T) {
 // workload of the goat holds permissions. (Its cluster-admin binding names
 // kube-system/superadmin, which no scanned workload runs as.)
 func TestRBACOnKubernetesGoat(t *testing.T) {
-	g := scanCorpus(t, manifests.Request{Paths: []string{filepath.Join(corpusDir(t), "kubernetes-goat")}})
+	g := scanCorpus(t, manifests.Request{Paths: []string{filepath.Join(discovertest.CorpusDir(t), "kubernetes-goat")}})
 	for _, n := range g.Nodes {
 		if n.Workload == nil {
 			continue

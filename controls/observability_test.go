@@ -1,10 +1,12 @@
-package model_test
+package controls_test
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/modeltest"
 )
 
 // controlCase is one detection: the manifests, and whether the control
@@ -44,7 +46,7 @@ metadata:
 spec:
   selector: {app: web}
   ports: [{port: 80, name: http}]`
-	runControlCases(t, model.ControlMetricsScraping, []controlCase{
+	runControlCases(t, controls.MetricsScraping, []controlCase{
 		{"pod annotation", []string{podWorkload("Deployment", "shop", "web", "example/web:1.0", lines(`annotations: {prometheus.io/scrape: "true"}`), nil, nil)},
 			web, true, "prometheus.io/scrape: true on the pod template"},
 		{"pod annotation false", []string{podWorkload("Deployment", "shop", "web", "example/web:1.0", lines(`annotations: {prometheus.io/scrape: "false"}`), nil, nil)},
@@ -79,16 +81,16 @@ spec:
 func TestTraceExport(t *testing.T) {
 	meshTracing := "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: mesh-default, namespace: istio-system}\nspec:\n  tracing:\n  - providers: [{name: otel}]\n    randomSamplingPercentage: 10"
 	sidecar := lines(`annotations: {sidecar.istio.io/inject: "true"}`)
-	runControlCases(t, model.ControlTraceExport, []controlCase{
-		{"OTLP endpoint", []string{deployment("shop", "web", env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector.obs:4317"))},
+	runControlCases(t, controls.TraceExport, []controlCase{
+		{"OTLP endpoint", []string{modeltest.Deployment("shop", "web", modeltest.Env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector.obs:4317"))},
 			web, true, "sets OTEL_EXPORTER_OTLP_ENDPOINT"},
-		{"a metrics-only endpoint is no trace export", []string{deployment("shop", "web", env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://otel-collector.obs:4317"))},
+		{"a metrics-only endpoint is no trace export", []string{modeltest.Deployment("shop", "web", modeltest.Env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://otel-collector.obs:4317"))},
 			web, false, ""},
-		{"exporter set to none", []string{deployment("shop", "web", env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317", "OTEL_TRACES_EXPORTER", "none"))},
+		{"exporter set to none", []string{modeltest.Deployment("shop", "web", modeltest.Env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317", "OTEL_TRACES_EXPORTER", "none"))},
 			web, false, ""},
-		{"Zipkin address switched off by a JVM flag", []string{deployment("shop", "web", env("ZIPKIN", "zipkin.jaeger.svc.cluster.local", "JAVA_OPTS", "-Xmx128m -Dspring.zipkin.enabled=false"))},
+		{"Zipkin address switched off by a JVM flag", []string{modeltest.Deployment("shop", "web", modeltest.Env("ZIPKIN", "zipkin.jaeger.svc.cluster.local", "JAVA_OPTS", "-Xmx128m -Dspring.zipkin.enabled=false"))},
 			web, false, ""},
-		{"Jaeger agent host", []string{deployment("shop", "web", env("JAEGER_AGENT_HOST", "jaeger-agent"))},
+		{"Jaeger agent host", []string{modeltest.Deployment("shop", "web", modeltest.Env("JAEGER_AGENT_HOST", "jaeger-agent"))},
 			web, true, "JAEGER_AGENT_HOST"},
 		{"mounted Jaeger configuration", []string{podWorkload("Deployment", "shop", "web", "example/web:1.0", nil,
 			lines("volumes: [{name: jaeger-conf-yaml, configMap: {name: jaeger-config-yaml}}]"),
@@ -102,7 +104,7 @@ func TestTraceExport(t *testing.T) {
 			web, true, "inject-java"},
 		{"Istio sidecar with mesh-wide tracing", []string{podWorkload("Deployment", "shop", "web", "example/web:1.0", sidecar, nil, nil), meshTracing},
 			web, true, "Telemetry istio-system/mesh-default"},
-		{"mesh-wide tracing does not reach pods outside the mesh", []string{deployment("shop", "web"), meshTracing},
+		{"mesh-wide tracing does not reach pods outside the mesh", []string{modeltest.Deployment("shop", "web"), meshTracing},
 			web, false, ""},
 		{"tracing switched off for the namespace", []string{podWorkload("Deployment", "shop", "web", "example/web:1.0", sidecar, nil, nil), meshTracing,
 			"apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: quiet, namespace: shop}\nspec:\n  tracing:\n  - disableSpanReporting: true"},
@@ -126,12 +128,12 @@ func ingress(annotations, class string) string {
 }
 
 func TestAccessLogging(t *testing.T) {
-	backend := []string{deployment("shop", "web"), service("shop", "web")}
+	backend := []string{modeltest.Deployment("shop", "web"), modeltest.Service("shop", "web")}
 	with := func(docs ...string) []string { return append(append([]string{}, backend...), docs...) }
 	istioGateway := "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {istio: ingressgateway}\n  servers:\n  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['*']"
 	meshLogs := "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: mesh-default, namespace: istio-system}\nspec:\n  accessLogging:\n  - providers: [{name: envoy}]"
 	gatewayAPI := "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: edge, namespace: shop}\nspec:\n  gatewayClassName: istio\n  listeners: [{name: http, port: 80, protocol: HTTP}]"
-	runControlCases(t, model.ControlAccessLogging, []controlCase{
+	runControlCases(t, controls.AccessLogging, []controlCase{
 		{"ingress-nginx class logs by default", with(ingress("", "nginx")), "gateway:shop/web", true, "logs every request by default"},
 		{"annotation turns the log off", with(ingress(`{nginx.ingress.kubernetes.io/enable-access-log: "false"}`, "nginx")), "gateway:shop/web", false, ""},
 		{"snippet turns the log off", with(ingress(`{nginx.ingress.kubernetes.io/configuration-snippet: "access_log off;"}`, "nginx")), "gateway:shop/web", false, ""},
@@ -172,11 +174,11 @@ func TestDataStoreAuditLog(t *testing.T) {
 		return podWorkload("StatefulSet", "shop", "db", "postgres:16", nil, nil, container)
 	}
 	mongoConfig := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mongod, namespace: shop}\ndata:\n  mongod.conf: |\n    auditLog:\n      destination: file\n      path: /data/db/audit.json"
-	runControlCases(t, model.ControlDataStoreAuditLog, []controlCase{
+	runControlCases(t, controls.DataStoreAuditLog, []controlCase{
 		{"pgaudit preloaded by argument", []string{postgres(`args: ["-c", "shared_preload_libraries=pgaudit", "-c", "pgaudit.log=write,ddl"]`)},
 			db, true, "postgres audit log: container main runs with pgaudit"},
 		{"plain postgres", []string{postgres(`args: ["-c", "max_connections=200"]`)}, db, false, ""},
-		{"pgaudit named in a Bitnami variable", []string{postgres(env("POSTGRESQL_SHARED_PRELOAD_LIBRARIES", "pgaudit"))},
+		{"pgaudit named in a Bitnami variable", []string{postgres(modeltest.Env("POSTGRESQL_SHARED_PRELOAD_LIBRARIES", "pgaudit"))},
 			db, true, "POSTGRESQL_SHARED_PRELOAD_LIBRARIES"},
 		{"MongoDB auditLog in a mounted config", []string{mongoConfig, podWorkload("StatefulSet", "shop", "db", "mongo:7", nil,
 			lines("volumes: [{name: conf, configMap: {name: mongod}}]"), lines(`args: ["--config", "/etc/mongod/mongod.conf"]`, "volumeMounts: [{name: conf, mountPath: /etc/mongod}]"))},
@@ -204,16 +206,16 @@ spec:
           containers:
           - name: job
             image: ` + image + `
-` + indent(strings.Join(container, "\n"), "            ")
+` + modeltest.Indent(strings.Join(container, "\n"), "            ")
 }
 
 func TestBackups(t *testing.T) {
 	pg := podWorkload("StatefulSet", "shop", "db", "postgres:16", nil, nil, nil)
 	cache := podWorkload("Deployment", "shop", "cache", "redis:7", nil, nil, nil)
 	schedule := func(spec string) string {
-		return "apiVersion: velero.io/v1\nkind: Schedule\nmetadata: {name: nightly, namespace: velero}\nspec:\n  schedule: \"0 2 * * *\"\n  template:\n" + indent(spec, "    ")
+		return "apiVersion: velero.io/v1\nkind: Schedule\nmetadata: {name: nightly, namespace: velero}\nspec:\n  schedule: \"0 2 * * *\"\n  template:\n" + modeltest.Indent(spec, "    ")
 	}
-	runControlCases(t, model.ControlBackup, []controlCase{
+	runControlCases(t, controls.Backup, []controlCase{
 		{"Velero schedule for the namespace", []string{pg, schedule("includedNamespaces: [shop]")}, db, true, "Velero Schedule nightly takes in namespace shop on schedule 0 2 * * *"},
 		{"Velero schedule for every namespace", []string{pg, schedule("includedNamespaces: ['*']")}, db, true, "Velero Schedule"},
 		{"Velero schedule for other namespaces", []string{pg, schedule("includedNamespaces: [billing]")}, db, false, ""},
@@ -227,11 +229,11 @@ func TestBackups(t *testing.T) {
 			"workload:shop/cache", false, ""},
 		{"generic backup job in the namespace", []string{pg, cronJob("shop", "db-backup", "example/tools:1", "0 3 * * *")}, db, true, "CronJob named db-backup"},
 		{"generic backup job in another namespace", []string{pg, cronJob("ops", "db-backup", "example/tools:1", "0 3 * * *")}, db, false, ""},
-		{"a job with flows backs up only the stores it reaches", []string{pg, service("shop", "db", "{port: 5432, name: tcp-postgres}"),
+		{"a job with flows backs up only the stores it reaches", []string{pg, modeltest.Service("shop", "db", "{port: 5432, name: tcp-postgres}"),
 			podWorkload("StatefulSet", "shop", "other", "postgres:16", nil, nil, nil),
 			cronJob("shop", "nightly", "postgres:16", "0 3 * * *", `command: ["pg_dump", "-h", "db"]`, `env: [{name: PGHOST, value: db}]`)},
 			"workload:shop/other", false, ""},
-		{"and does cover the one it reaches", []string{pg, service("shop", "db", "{port: 5432, name: tcp-postgres}"),
+		{"and does cover the one it reaches", []string{pg, modeltest.Service("shop", "db", "{port: 5432, name: tcp-postgres}"),
 			podWorkload("StatefulSet", "shop", "other", "postgres:16", nil, nil, nil),
 			cronJob("shop", "nightly", "postgres:16", "0 3 * * *", `command: ["pg_dump", "-h", "db"]`, `env: [{name: PGHOST, value: db}]`)},
 			db, true, "pg_dump"},
@@ -245,8 +247,8 @@ func TestScalingControls(t *testing.T) {
 	hpa := func(min string) string {
 		return "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web, namespace: shop}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n" + min + "  maxReplicas: 10"
 	}
-	one := deployment("shop", "web")
-	runControlCases(t, model.ControlAutoscaling, []controlCase{
+	one := modeltest.Deployment("shop", "web")
+	runControlCases(t, controls.Autoscaling, []controlCase{
 		{"HPA", []string{one, hpa("")}, web, true, "HorizontalPodAutoscaler shop/web scales Deployment web"},
 		{"HPA for another workload", []string{one, strings.Replace(hpa(""), "name: web}", "name: api}", 1)}, web, false, ""},
 		{"KEDA ScaledObject", []string{one, "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: web, namespace: shop}\nspec:\n  scaleTargetRef: {name: web}\n  minReplicaCount: 2"},
@@ -254,7 +256,7 @@ func TestScalingControls(t *testing.T) {
 		{"autoscaling/v1 HPA, read unstructured", []string{one, strings.Replace(hpa("  minReplicas: 2\n"), "autoscaling/v2", "autoscaling/v1", 1)}, web, true, "HorizontalPodAutoscaler"},
 		{"no autoscaler", []string{one}, web, false, ""},
 	})
-	runControlCases(t, model.ControlMultipleReplicas, []controlCase{
+	runControlCases(t, controls.MultipleReplicas, []controlCase{
 		{"replicas 3", []string{strings.Replace(one, "spec:\n  selector", "spec:\n  replicas: 3\n  selector", 1)}, web, true, "replicas: 3"},
 		{"replicas 1", []string{strings.Replace(one, "spec:\n  selector", "spec:\n  replicas: 1\n  selector", 1)}, web, false, ""},
 		{"replicas left out", []string{one}, web, false, ""},
@@ -264,15 +266,15 @@ func TestScalingControls(t *testing.T) {
 }
 
 func TestPodBounds(t *testing.T) {
-	runControlCases(t, model.ControlResourceRequests, []controlCase{
-		{"requests", []string{deployment("shop", "web", "resources: {requests: {cpu: 100m, memory: 64Mi}}")}, web, true, "container main"},
-		{"limits stand in for requests", []string{deployment("shop", "web", "resources: {limits: {cpu: 100m, memory: 64Mi}}")}, web, true, "container main"},
-		{"CPU only", []string{deployment("shop", "web", "resources: {requests: {cpu: 100m}}")}, web, false, ""},
-		{"none", []string{deployment("shop", "web")}, web, false, ""},
+	runControlCases(t, controls.ResourceRequests, []controlCase{
+		{"requests", []string{modeltest.Deployment("shop", "web", "resources: {requests: {cpu: 100m, memory: 64Mi}}")}, web, true, "container main"},
+		{"limits stand in for requests", []string{modeltest.Deployment("shop", "web", "resources: {limits: {cpu: 100m, memory: 64Mi}}")}, web, true, "container main"},
+		{"CPU only", []string{modeltest.Deployment("shop", "web", "resources: {requests: {cpu: 100m}}")}, web, false, ""},
+		{"none", []string{modeltest.Deployment("shop", "web")}, web, false, ""},
 		{"an init container without requests does not count", []string{podWorkload("Deployment", "shop", "web", "example/web:1.0", nil,
 			lines("initContainers: [{name: wait, image: busybox:1.36}]"), lines("resources: {requests: {cpu: 100m, memory: 64Mi}}"))}, web, true, "container main"},
 	})
-	runControlCases(t, model.ControlEmptyDirSizeLimit, []controlCase{
+	runControlCases(t, controls.EmptyDirSizeLimit, []controlCase{
 		{"sizeLimit", []string{podWorkload("Deployment", "shop", "web", "example/web:1.0", nil, lines("volumes: [{name: tmp, emptyDir: {sizeLimit: 100Mi}}]"), nil)},
 			web, true, "emptyDir tmp sizeLimit 100Mi"},
 		{"unbounded", []string{podWorkload("Deployment", "shop", "web", "example/web:1.0", nil, lines("volumes: [{name: tmp, emptyDir: {}}]"), nil)}, web, false, ""},
@@ -283,7 +285,7 @@ func TestPodBounds(t *testing.T) {
 		{"one bounded, one not", []string{podWorkload("Deployment", "shop", "web", "example/web:1.0", nil,
 			lines("volumes: [{name: a, emptyDir: {sizeLimit: 1Gi}}, {name: b, emptyDir: {}}]"), nil)}, web, false, ""},
 	})
-	runControlCases(t, model.ControlBoundedJobRuns, []controlCase{
+	runControlCases(t, controls.BoundedJobRuns, []controlCase{
 		{"Forbid", []string{strings.Replace(cronJob("shop", "report", "example/report:1", "*/5 * * * *"), "  schedule:", "  concurrencyPolicy: Forbid\n  schedule:", 1)},
 			"workload:shop/report", true, "concurrencyPolicy: Forbid"},
 		{"deadline", []string{strings.Replace(cronJob("shop", "report", "example/report:1", "*/5 * * * *"), "    spec:\n      template", "    spec:\n      activeDeadlineSeconds: 600\n      template", 1)},
@@ -293,7 +295,7 @@ func TestPodBounds(t *testing.T) {
 }
 
 func TestNamespaceLimits(t *testing.T) {
-	app := deployment("shop", "web")
+	app := modeltest.Deployment("shop", "web")
 	ns := model.NamespaceBoundaryID("shop")
 	limitRange := func(item string) string {
 		return "apiVersion: v1\nkind: LimitRange\nmetadata: {name: defaults, namespace: shop}\nspec:\n  limits:\n  - " + item
@@ -303,21 +305,21 @@ func TestNamespaceLimits(t *testing.T) {
 	}
 	full := limitRange("{type: Container, default: {cpu: 500m, memory: 256Mi}, defaultRequest: {cpu: 100m, memory: 64Mi}}")
 	maxOnly := limitRange("{type: Container, max: {cpu: '2', memory: 1Gi}}")
-	runControlCases(t, model.ControlLimitRange, []controlCase{
+	runControlCases(t, controls.LimitRange, []controlCase{
 		{"LimitRange", []string{app, full}, ns, true, "LimitRange shop/defaults type Container"},
 		{"LimitRange for claims only", []string{app, limitRange("{type: PersistentVolumeClaim, max: {storage: 10Gi}}")}, ns, false, ""},
 		{"none", []string{app}, ns, false, ""},
 	})
-	runControlCases(t, model.ControlDefaultLimits, []controlCase{
+	runControlCases(t, controls.DefaultResourceLimits, []controlCase{
 		{"defaults", []string{app, full}, ns, true, "containers without limits get cpu 500m, memory 256Mi"},
 		{"max stands in for the default", []string{app, maxOnly}, ns, true, "cpu 2, memory 1Gi"},
 		{"CPU only", []string{app, limitRange("{type: Container, default: {cpu: 500m}}")}, ns, false, ""},
 	})
-	runControlCases(t, model.ControlDefaultRequests, []controlCase{
+	runControlCases(t, controls.DefaultResourceRequests, []controlCase{
 		{"defaults", []string{app, full}, ns, true, "containers without requests get cpu 100m, memory 64Mi"},
 		{"max stands in for the request too", []string{app, maxOnly}, ns, true, "cpu 2, memory 1Gi"},
 	})
-	runControlCases(t, model.ControlResourceQuota, []controlCase{
+	runControlCases(t, controls.ResourceQuota, []controlCase{
 		{"compute quota", []string{app, quota("{limits.cpu: '8', limits.memory: 16Gi}")}, ns, true, "caps limits.cpu=8, limits.memory=16Gi"},
 		{"object counts only", []string{app, quota("{count/secrets: '20'}")}, ns, false, ""},
 	})
@@ -332,7 +334,7 @@ func TestAPIServerAudit(t *testing.T) {
 		return doc
 	}
 	target := "workload:kube-system/kube-apiserver"
-	runControlCases(t, model.ControlAPIAuditLogging, []controlCase{
+	runControlCases(t, controls.APIAuditLogging, []controlCase{
 		{"policy and log path", []string{apiserver("--audit-policy-file=/etc/kubernetes/audit-policy.yaml", "--audit-log-path=/var/log/kubernetes/audit.log")},
 			target, true, "--audit-policy-file=/etc/kubernetes/audit-policy.yaml"},
 		{"policy and webhook", []string{apiserver("--audit-policy-file=/etc/kubernetes/audit-policy.yaml", "--audit-webhook-config-file=/etc/kubernetes/audit-webhook.yaml")},

@@ -1,16 +1,18 @@
-package model_test
+package controls_test
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/modeltest"
 )
 
 // withPod inserts lines into a deployment's pod spec, before containers.
 func withPod(doc string, lines ...string) string {
-	return strings.Replace(doc, "      containers:", indent(strings.Join(lines, "\n"), "      ")+"\n      containers:", 1)
+	return strings.Replace(doc, "      containers:", modeltest.Indent(strings.Join(lines, "\n"), "      ")+"\n      containers:", 1)
 }
 
 func TestSecretControls(t *testing.T) {
@@ -28,44 +30,44 @@ spec:
 		files      bool
 		configMaps bool
 	}{
-		{"no secrets at all", []string{deployment("shop", "api")}, false, false, false},
-		{"Secret as env", []string{deployment("shop", "api", "env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db-credentials, key: password}}}]")}, false, false, false},
+		{"no secrets at all", []string{modeltest.Deployment("shop", "api")}, false, false, false},
+		{"Secret as env", []string{modeltest.Deployment("shop", "api", "env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db-credentials, key: password}}}]")}, false, false, false},
 		{"Secret as env, synced by ExternalSecret", []string{externalSecret,
-			deployment("shop", "api", "env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db-credentials, key: password}}}]")}, true, false, false},
+			modeltest.Deployment("shop", "api", "env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db-credentials, key: password}}}]")}, true, false, false},
 		{"Secret mounted, synced by ExternalSecret", []string{externalSecret,
-			withPod(deployment("shop", "api", "volumeMounts: [{name: creds, mountPath: /etc/creds}]"), "volumes: [{name: creds, secret: {secretName: db-credentials}}]")}, true, true, false},
+			withPod(modeltest.Deployment("shop", "api", "volumeMounts: [{name: creds, mountPath: /etc/creds}]"), "volumes: [{name: creds, secret: {secretName: db-credentials}}]")}, true, true, false},
 		{"one Secret of two is synced", []string{externalSecret,
-			withPod(deployment("shop", "api", "envFrom: [{secretRef: {name: other}}]"), "volumes: [{name: creds, secret: {secretName: db-credentials}}]")}, false, false, false},
-		{"Secrets Store CSI", []string{withPod(deployment("shop", "api"),
+			withPod(modeltest.Deployment("shop", "api", "envFrom: [{secretRef: {name: other}}]"), "volumes: [{name: creds, secret: {secretName: db-credentials}}]")}, false, false, false},
+		{"Secrets Store CSI", []string{withPod(modeltest.Deployment("shop", "api"),
 			"volumes: [{name: creds, csi: {driver: secrets-store.csi.k8s.io, readOnly: true, volumeAttributes: {secretProviderClass: vault}}}]")}, true, true, false},
-		{"Vault agent injection", []string{strings.Replace(deployment("shop", "api"), "labels: {app: api}",
+		{"Vault agent injection", []string{strings.Replace(modeltest.Deployment("shop", "api"), "labels: {app: api}",
 			"labels: {app: api}\n      annotations: {vault.hashicorp.com/agent-inject: \"true\"}", 1)}, true, true, false},
 		{"ConfigMap key that looks like a credential", []string{
 			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata: {LOG_LEVEL: debug, DB_PASSWORD: hunter2}",
-			deployment("shop", "api", "envFrom: [{configMapRef: {name: app}}]")}, false, false, true},
+			modeltest.Deployment("shop", "api", "envFrom: [{configMapRef: {name: app}}]")}, false, false, true},
 		{"ConfigMap config file with a password", []string{
 			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata:\n  application.properties: |\n    server.port=8080\n    spring.datasource.password=hunter2",
-			withPod(deployment("shop", "api"), "volumes: [{name: cfg, configMap: {name: app}}]")}, false, false, true},
+			withPod(modeltest.Deployment("shop", "api"), "volumes: [{name: cfg, configMap: {name: app}}]")}, false, false, true},
 		{"ConfigMap with a URL holding a password", []string{
 			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata: {DATABASE_URL: 'postgres://app:hunter2@db:5432/app'}",
-			deployment("shop", "api", "env: [{name: DATABASE_URL, valueFrom: {configMapKeyRef: {name: app, key: DATABASE_URL}}}]")}, false, false, true},
+			modeltest.Deployment("shop", "api", "env: [{name: DATABASE_URL, valueFrom: {configMapKeyRef: {name: app, key: DATABASE_URL}}}]")}, false, false, true},
 		{"ConfigMap with placeholders and names only", []string{
 			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata: {DB_PASSWORD_FILE: /run/secrets/db, API_TOKEN: '${API_TOKEN}', TOKEN_URL: 'https://auth.example.com/token'}",
-			deployment("shop", "api", "envFrom: [{configMapRef: {name: app}}]")}, false, false, false},
+			modeltest.Deployment("shop", "api", "envFrom: [{configMapRef: {name: app}}]")}, false, false, false},
 		{"configMapKeyRef reads only its key", []string{
 			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata: {LOG_LEVEL: debug, DB_PASSWORD: hunter2}",
-			deployment("shop", "api", "env: [{name: LOG_LEVEL, valueFrom: {configMapKeyRef: {name: app, key: LOG_LEVEL}}}]")}, false, false, false},
+			modeltest.Deployment("shop", "api", "env: [{name: LOG_LEVEL, valueFrom: {configMapKeyRef: {name: app, key: LOG_LEVEL}}}]")}, false, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := build(t, tc.docs...)
-			if got := hasControl(g, model.ControlExternalSecretStore, api); got != tc.store {
+			if got := hasControl(g, controls.ExternalSecretStore, api); got != tc.store {
 				t.Errorf("external-secret-store = %v, want %v", got, tc.store)
 			}
-			if got := hasControl(g, model.ControlSecretsAsFiles, api); got != tc.files {
+			if got := hasControl(g, controls.SecretsAsFiles, api); got != tc.files {
 				t.Errorf("secrets-as-files = %v, want %v", got, tc.files)
 			}
-			if got := hasControl(g, model.WeaknessConfigMapCredentials, api); got != tc.configMaps {
+			if got := hasControl(g, controls.WeaknessConfigMapCredentials, api); got != tc.configMaps {
 				t.Errorf("configmap-holds-credentials = %v, want %v", got, tc.configMaps)
 			}
 			if blob, _ := json.Marshal(g); strings.Contains(string(blob), "hunter2") {
@@ -77,9 +79,9 @@ spec:
 
 func TestConfigMapCredentialEvidence(t *testing.T) {
 	g := build(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata:\n  LOG_LEVEL: debug\n  DB_PASSWORD: hunter2",
-		deployment("shop", "api", "envFrom: [{configMapRef: {name: app}}]"))
+		modeltest.Deployment("shop", "api", "envFrom: [{configMapRef: {name: app}}]"))
 	for _, c := range g.Controls {
-		if c.Type != model.WeaknessConfigMapCredentials {
+		if c.Type != controls.WeaknessConfigMapCredentials {
 			continue
 		}
 		if ev := c.Evidence[0]; ev.Line != 6 || ev.Object != "ConfigMap shop/app" || !strings.Contains(ev.Detail, "key DB_PASSWORD") {
@@ -92,26 +94,26 @@ func TestConfigMapCredentialEvidence(t *testing.T) {
 
 func TestHostPathAndSharedVolumes(t *testing.T) {
 	hostPath := func(readOnly string) string {
-		return withPod(deployment("shop", "agent", "volumeMounts: [{name: logs, mountPath: /var/log, readOnly: "+readOnly+"}]"),
+		return withPod(modeltest.Deployment("shop", "agent", "volumeMounts: [{name: logs, mountPath: /var/log, readOnly: "+readOnly+"}]"),
 			"volumes: [{name: logs, hostPath: {path: /var/log}}]")
 	}
-	if g := build(t, hostPath("true")); !hasControl(g, model.ControlHostPathReadOnly, "workload:shop/agent") {
+	if g := build(t, hostPath("true")); !hasControl(g, controls.HostPathReadOnly, "workload:shop/agent") {
 		t.Error("read-only hostPath mount should give host-path-read-only")
 	}
-	if g := build(t, hostPath("false")); hasControl(g, model.ControlHostPathReadOnly, "workload:shop/agent") {
+	if g := build(t, hostPath("false")); hasControl(g, controls.HostPathReadOnly, "workload:shop/agent") {
 		t.Error("writable hostPath mount should not give host-path-read-only")
 	}
 	claim := func(name, readOnly string) string {
-		return withPod(deployment("shop", name, "volumeMounts: [{name: data, mountPath: /data, readOnly: "+readOnly+"}]"),
+		return withPod(modeltest.Deployment("shop", name, "volumeMounts: [{name: data, mountPath: /data, readOnly: "+readOnly+"}]"),
 			"volumes: [{name: data, persistentVolumeClaim: {claimName: shared}}]")
 	}
 	g := build(t, claim("a", "false"), claim("b", "false"), claim("c", "true"))
 	for id, want := range map[string]bool{"workload:shop/a": true, "workload:shop/b": true, "workload:shop/c": false} {
-		if got := hasControl(g, model.WeaknessSharedWritableVolume, id); got != want {
+		if got := hasControl(g, controls.WeaknessSharedWritableVolume, id); got != want {
 			t.Errorf("%s: shared-writable-volume = %v, want %v", id, got, want)
 		}
 	}
-	if g := build(t, claim("a", "false"), claim("c", "true")); hasControl(g, model.WeaknessSharedWritableVolume, "workload:shop/a") {
+	if g := build(t, claim("a", "false"), claim("c", "true")); hasControl(g, controls.WeaknessSharedWritableVolume, "workload:shop/a") {
 		t.Error("a claim only one workload writes is not shared writable")
 	}
 }
@@ -125,7 +127,7 @@ func TestEncryptedStorage(t *testing.T) {
 		return "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: " + name + annot + "}\nprovisioner: ebs.csi.aws.com\nparameters: {" + params + "}"
 	}
 	sts := func(className string) string {
-		doc := strings.Replace(deployment("data", "db"), "kind: Deployment", "kind: StatefulSet", 1)
+		doc := strings.Replace(modeltest.Deployment("data", "db"), "kind: Deployment", "kind: StatefulSet", 1)
 		doc = strings.Replace(doc, "image: example/db:1.0", "image: postgres:16", 1)
 		spec := "  volumeClaimTemplates:\n  - metadata: {name: data}\n    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}"
 		if className != "" {
@@ -144,12 +146,12 @@ func TestEncryptedStorage(t *testing.T) {
 		{"default class is encrypted", []string{class("secure", "encrypted: \"true\"", true), sts("")}, true},
 		{"PVC referenced by a Deployment", []string{class("secure", "kmsKeyId: arn:aws:kms:eu-west-1:1:key/x", false),
 			"apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: data}\nspec: {storageClassName: secure, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}",
-			withPod(deployment("data", "db"), "volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]")}, true},
+			withPod(modeltest.Deployment("data", "db"), "volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]")}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := build(t, tc.docs...)
-			if got := hasControl(g, model.ControlEncryptedStorage, "workload:data/db"); got != tc.want {
+			if got := hasControl(g, controls.EncryptedStorage, "workload:data/db"); got != tc.want {
 				t.Errorf("encrypted-storage = %v, want %v", got, tc.want)
 			}
 		})
@@ -163,7 +165,7 @@ func TestAdmissionControls(t *testing.T) {
 		admission, signatures bool
 		registries            bool
 	}{
-		{"nothing", deployment("shop", "api"), false, false, false},
+		{"nothing", modeltest.Deployment("shop", "api"), false, false, false},
 		{"Gatekeeper template", "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: k8srequiredlabels}\nspec: {crd: {spec: {names: {kind: K8sRequiredLabels}}}}", true, false, false},
 		{"Gatekeeper allowed repos", "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sAllowedRepos\nmetadata: {name: repos}\nspec: {parameters: {repos: [registry.example.com/]}}", true, false, true},
 		{"Kyverno without verifyImages", "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: labels}\nspec:\n  rules:\n  - name: require-labels\n    validate: {message: x, pattern: {metadata: {labels: {app: '?*'}}}}", true, false, false},
@@ -174,7 +176,7 @@ func TestAdmissionControls(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := build(t, tc.doc)
-			for kind, want := range map[string]bool{model.ControlAdmissionPolicy: tc.admission, model.ControlImageSignatureVerification: tc.signatures, model.ControlImageRegistryAllowlist: tc.registries} {
+			for kind, want := range map[string]bool{controls.AdmissionPolicy: tc.admission, controls.ImageSignatureVerification: tc.signatures, controls.ImageRegistryAllowlist: tc.registries} {
 				if got := hasControl(g, kind, model.ClusterBoundaryID); got != want {
 					t.Errorf("%s = %v, want %v", kind, got, want)
 				}
@@ -185,20 +187,20 @@ func TestAdmissionControls(t *testing.T) {
 
 func TestSecretInManifests(t *testing.T) {
 	secret := "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ntype: Opaque\ndata: {password: aHVudGVyMg==}"
-	uses := deployment("shop", "api", "env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]")
+	uses := modeltest.Deployment("shop", "api", "env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]")
 	g := build(t, secret, uses)
-	if !hasControl(g, model.WeaknessSecretInManifests, "workload:shop/api") {
+	if !hasControl(g, controls.WeaknessSecretInManifests, "workload:shop/api") {
 		t.Fatal("a Secret with data in the manifests should be marked on the workload that reads it")
 	}
 	for _, c := range g.Controls {
-		if c.Type == model.WeaknessSecretInManifests && (c.Evidence[0].Line == 0 || c.Evidence[0].Object != "Secret shop/db" || !strings.Contains(c.Evidence[0].Detail, "password")) {
+		if c.Type == controls.WeaknessSecretInManifests && (c.Evidence[0].Line == 0 || c.Evidence[0].Object != "Secret shop/db" || !strings.Contains(c.Evidence[0].Detail, "password")) {
 			t.Errorf("evidence should point at the Secret and name its keys: %+v", c.Evidence[0])
 		}
 	}
 	if blob, _ := json.Marshal(g); strings.Contains(string(blob), "aHVudGVyMg") {
 		t.Error("a Secret value reached the graph")
 	}
-	if g := build(t, uses); hasControl(g, model.WeaknessSecretInManifests, "workload:shop/api") {
+	if g := build(t, uses); hasControl(g, controls.WeaknessSecretInManifests, "workload:shop/api") {
 		t.Error("a Secret that is not in the manifests is not a leak in them")
 	}
 }

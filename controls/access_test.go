@@ -1,11 +1,13 @@
-package model_test
+package controls_test
 
 import (
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/modeltest"
 )
 
 // accessControlTypes lists the control types attached to one element, sorted.
@@ -20,10 +22,10 @@ func accessControlTypes(g *model.Graph, target string) []string {
 	return out
 }
 
-// accessControlsOn keeps only the controls access_controls.go detects.
+// accessControlsOn keeps only the controls access.go detects.
 func accessControlsOn(g *model.Graph, target string) []string {
-	access := []string{model.ControlGatewayAuthentication, model.ControlRequestAuthentication, model.ControlRequestPrincipalRequired,
-		model.ControlAuthorizationPolicy, model.ControlRateLimit, model.ControlMTLSRequired}
+	access := []string{controls.GatewayAuthentication, controls.RequestAuthentication, controls.RequestPrincipalRequired,
+		controls.AuthorizationPolicy, controls.RateLimit, controls.MTLSRequired}
 	var out []string
 	for _, c := range accessControlTypes(g, target) {
 		if slices.Contains(access, c) {
@@ -38,7 +40,7 @@ func accessControlsOn(g *model.Graph, target string) []string {
 func accessIngress(annotations ...string) string {
 	meta := "metadata:\n  name: web\n  namespace: shop"
 	if len(annotations) > 0 {
-		meta += "\n  annotations:\n" + indent(strings.Join(annotations, "\n"), "    ")
+		meta += "\n  annotations:\n" + modeltest.Indent(strings.Join(annotations, "\n"), "    ")
 	}
 	return "apiVersion: networking.k8s.io/v1\nkind: Ingress\n" + meta + `
 spec:
@@ -49,7 +51,7 @@ spec:
 }
 
 func TestGatewayAuthenticationAndRateLimit(t *testing.T) {
-	web := []string{deployment("shop", "web"), service("shop", "web")}
+	web := []string{modeltest.Deployment("shop", "web"), modeltest.Service("shop", "web")}
 	tests := []struct {
 		name  string
 		extra []string
@@ -59,19 +61,19 @@ func TestGatewayAuthenticationAndRateLimit(t *testing.T) {
 		{"nginx auth-url with sign-in", []string{accessIngress(
 			`nginx.ingress.kubernetes.io/auth-url: "https://auth.example.com/oauth2/auth"`,
 			`nginx.ingress.kubernetes.io/auth-signin: "https://auth.example.com/oauth2/start"`)},
-			[]string{model.ControlGatewayAuthentication}},
-		{"nginx basic auth", []string{accessIngress(`nginx.ingress.kubernetes.io/auth-type: basic`)}, []string{model.ControlGatewayAuthentication}},
+			[]string{controls.GatewayAuthentication}},
+		{"nginx basic auth", []string{accessIngress(`nginx.ingress.kubernetes.io/auth-type: basic`)}, []string{controls.GatewayAuthentication}},
 		{"nginx auth-signin alone authenticates nothing", []string{accessIngress(`nginx.ingress.kubernetes.io/auth-signin: "https://x/start"`)}, nil},
-		{"nginx client certificates", []string{accessIngress(`nginx.ingress.kubernetes.io/auth-tls-verify-client: "on"`)}, []string{model.ControlGatewayAuthentication}},
+		{"nginx client certificates", []string{accessIngress(`nginx.ingress.kubernetes.io/auth-tls-verify-client: "on"`)}, []string{controls.GatewayAuthentication}},
 		{"nginx optional client certificates", []string{accessIngress(`nginx.ingress.kubernetes.io/auth-tls-verify-client: "optional"`)}, nil},
 		{"nginx rate limits", []string{accessIngress(`nginx.ingress.kubernetes.io/limit-rps: "10"`, `nginx.ingress.kubernetes.io/limit-connections: "5"`)},
-			[]string{model.ControlRateLimit}},
+			[]string{controls.RateLimit}},
 		{"nginx bandwidth limit is no rate limit", []string{accessIngress(`nginx.ingress.kubernetes.io/limit-rate: "100"`)}, nil},
 		{"traefik middlewares", []string{
 			accessIngress(`traefik.ingress.kubernetes.io/router.middlewares: "shop-auth@kubernetescrd, shop-limit@kubernetescrd"`),
 			"apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: auth, namespace: shop}\nspec: {forwardAuth: {address: \"http://oauth2-proxy.auth/\"}}",
 			"apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: limit, namespace: shop}\nspec: {rateLimit: {average: 100}}",
-		}, []string{model.ControlGatewayAuthentication, model.ControlRateLimit}},
+		}, []string{controls.GatewayAuthentication, controls.RateLimit}},
 		{"traefik middleware that is not auth", []string{
 			accessIngress(`traefik.ingress.kubernetes.io/router.middlewares: "shop-strip@kubernetescrd"`),
 			"apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: strip, namespace: shop}\nspec: {stripPrefix: {prefixes: [/api]}}",
@@ -80,7 +82,7 @@ func TestGatewayAuthenticationAndRateLimit(t *testing.T) {
 			accessIngress(`konghq.com/plugins: "jwt-auth,limit"`),
 			"apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\nmetadata: {name: jwt-auth, namespace: shop}\nplugin: jwt",
 			"apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\nmetadata: {name: limit, namespace: shop}\nplugin: rate-limiting\nconfig: {minute: 60}",
-		}, []string{model.ControlGatewayAuthentication, model.ControlRateLimit}},
+		}, []string{controls.GatewayAuthentication, controls.RateLimit}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,9 +95,9 @@ func TestGatewayAuthenticationAndRateLimit(t *testing.T) {
 }
 
 func TestGatewayAuthenticationEvidence(t *testing.T) {
-	g := build(t, deployment("shop", "web"), service("shop", "web"), accessIngress(`nginx.ingress.kubernetes.io/auth-url: "https://auth/x"`))
+	g := build(t, modeltest.Deployment("shop", "web"), modeltest.Service("shop", "web"), accessIngress(`nginx.ingress.kubernetes.io/auth-url: "https://auth/x"`))
 	for _, c := range g.Controls {
-		if c.Type != model.ControlGatewayAuthentication {
+		if c.Type != controls.GatewayAuthentication {
 			continue
 		}
 		ev := c.Evidence[0]
@@ -108,15 +110,15 @@ func TestGatewayAuthenticationEvidence(t *testing.T) {
 }
 
 func TestAuthProxyInFrontOfEverything(t *testing.T) {
-	proxy := strings.Replace(deployment("shop", "oauth2-proxy"), "example/oauth2-proxy:1.0", "quay.io/oauth2-proxy/oauth2-proxy:v7.6.0", 1)
+	proxy := strings.Replace(modeltest.Deployment("shop", "oauth2-proxy"), "example/oauth2-proxy:1.0", "quay.io/oauth2-proxy/oauth2-proxy:v7.6.0", 1)
 	route := strings.ReplaceAll(accessIngress(), "name: web, port", "name: oauth2-proxy, port")
-	g := build(t, proxy, service("shop", "oauth2-proxy"), route)
-	if got := accessControlsOn(g, "gateway:shop/web"); !slices.Equal(got, []string{model.ControlGatewayAuthentication}) {
+	g := build(t, proxy, modeltest.Service("shop", "oauth2-proxy"), route)
+	if got := accessControlsOn(g, "gateway:shop/web"); !slices.Equal(got, []string{controls.GatewayAuthentication}) {
 		t.Errorf("gateway routing only to oauth2-proxy: controls %v", got)
 	}
 	// A second route that bypasses the proxy removes the control.
 	route = strings.Replace(route, "      paths:\n", "      paths:\n      - {path: /open, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n", 1)
-	g = build(t, proxy, service("shop", "oauth2-proxy"), deployment("shop", "web"), service("shop", "web"), route)
+	g = build(t, proxy, modeltest.Service("shop", "oauth2-proxy"), modeltest.Deployment("shop", "web"), modeltest.Service("shop", "web"), route)
 	if got := accessControlsOn(g, "gateway:shop/web"); len(got) != 0 {
 		t.Errorf("gateway with a route around the proxy: controls %v", got)
 	}
@@ -130,32 +132,32 @@ spec:
   jwtRules: [{issuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/jwks"}]`
 
 func TestIstioAuthentication(t *testing.T) {
-	base := []string{deployment("shop", "api"), deployment("shop", "other"), requestAuthentication}
+	base := []string{modeltest.Deployment("shop", "api"), modeltest.Deployment("shop", "other"), requestAuthentication}
 	policy := func(spec string) string {
-		return "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: shop}\nspec:\n" + indent(spec, "  ")
+		return "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: shop}\nspec:\n" + modeltest.Indent(spec, "  ")
 	}
 	tests := []struct {
 		name   string
 		policy []string
 		api    []string
 	}{
-		{"RequestAuthentication alone", nil, []string{model.ControlRequestAuthentication}},
+		{"RequestAuthentication alone", nil, []string{controls.RequestAuthentication}},
 		{"ALLOW requiring a request principal", []string{policy("selector: {matchLabels: {app: api}}\nrules: [{from: [{source: {requestPrincipals: [\"*\"]}}]}]")},
-			[]string{model.ControlAuthorizationPolicy, model.ControlRequestAuthentication, model.ControlRequestPrincipalRequired}},
+			[]string{controls.AuthorizationPolicy, controls.RequestAuthentication, controls.RequestPrincipalRequired}},
 		{"ALLOW on a claim", []string{policy("selector: {matchLabels: {app: api}}\nrules: [{when: [{key: \"request.auth.claims[groups]\", values: [admin]}]}]")},
-			[]string{model.ControlAuthorizationPolicy, model.ControlRequestAuthentication, model.ControlRequestPrincipalRequired}},
+			[]string{controls.AuthorizationPolicy, controls.RequestAuthentication, controls.RequestPrincipalRequired}},
 		{"DENY without a request principal", []string{policy("selector: {matchLabels: {app: api}}\naction: DENY\nrules: [{from: [{source: {notRequestPrincipals: [\"*\"]}}]}]")},
-			[]string{model.ControlAuthorizationPolicy, model.ControlRequestAuthentication, model.ControlRequestPrincipalRequired}},
+			[]string{controls.AuthorizationPolicy, controls.RequestAuthentication, controls.RequestPrincipalRequired}},
 		{"DENY only on some paths", []string{policy("selector: {matchLabels: {app: api}}\naction: DENY\nrules: [{from: [{source: {notRequestPrincipals: [\"*\"]}}], to: [{operation: {paths: [/admin]}}]}]")},
-			[]string{model.ControlAuthorizationPolicy, model.ControlRequestAuthentication}},
+			[]string{controls.AuthorizationPolicy, controls.RequestAuthentication}},
 		{"a second ALLOW without principals lets token-less requests in", []string{
 			policy("selector: {matchLabels: {app: api}}\nrules: [{from: [{source: {requestPrincipals: [\"*\"]}}]}]"),
 			strings.Replace(policy("selector: {matchLabels: {app: api}}\nrules: [{from: [{source: {namespaces: [shop]}}]}]"), "name: p,", "name: q,", 1),
-		}, []string{model.ControlAuthorizationPolicy, model.ControlRequestAuthentication}},
+		}, []string{controls.AuthorizationPolicy, controls.RequestAuthentication}},
 		{"ALLOW with an empty rule allows everything", []string{policy("selector: {matchLabels: {app: api}}\nrules: [{}]")},
-			[]string{model.ControlRequestAuthentication}},
+			[]string{controls.RequestAuthentication}},
 		{"AUDIT is no control", []string{policy("selector: {matchLabels: {app: api}}\naction: AUDIT\nrules: [{}]")},
-			[]string{model.ControlRequestAuthentication}},
+			[]string{controls.RequestAuthentication}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,8 +173,8 @@ func TestIstioAuthentication(t *testing.T) {
 }
 
 func TestIstioPolicyScopes(t *testing.T) {
-	workloads := []string{deployment("shop", "api"), deployment("pay", "card"),
-		strings.Replace(deployment("shop", "legacy"), "labels: {app: legacy}", "labels: {app: legacy}\n      annotations: {sidecar.istio.io/inject: \"false\"}", 1),
+	workloads := []string{modeltest.Deployment("shop", "api"), modeltest.Deployment("pay", "card"),
+		strings.Replace(modeltest.Deployment("shop", "legacy"), "labels: {app: legacy}", "labels: {app: legacy}\n      annotations: {sidecar.istio.io/inject: \"false\"}", 1),
 		`apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: {name: public, namespace: shop}
@@ -202,7 +204,7 @@ spec:
 			g := build(t, append(slices.Clone(workloads), tc.policy)...)
 			var got []string
 			for _, c := range g.Controls {
-				if c.Type == model.ControlAuthorizationPolicy {
+				if c.Type == controls.AuthorizationPolicy {
 					got = append(got, c.Target)
 				}
 			}
@@ -229,14 +231,14 @@ spec:
   action: CUSTOM
   provider: {name: oauth2-proxy}
   rules: [{to: [{operation: {hosts: ["app.example.com"]}}]}]`)
-	want := []string{model.ControlAuthorizationPolicy, model.ControlGatewayAuthentication}
+	want := []string{controls.AuthorizationPolicy, controls.GatewayAuthentication}
 	if got := accessControlsOn(g, "gateway:istio-system/public"); !slices.Equal(got, want) {
 		t.Errorf("controls = %v, want %v", got, want)
 	}
 }
 
 func TestEnvoyRateLimits(t *testing.T) {
-	g := build(t, deployment("shop", "api"), deployment("shop", "other"), `apiVersion: networking.istio.io/v1alpha3
+	g := build(t, modeltest.Deployment("shop", "api"), modeltest.Deployment("shop", "other"), `apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
 metadata: {name: limit, namespace: shop}
 spec:
@@ -248,7 +250,7 @@ spec:
       value:
         name: envoy.filters.http.local_ratelimit
         typed_config: {"@type": type.googleapis.com/udpa.type.v1.TypedStruct}`)
-	if got := accessControlsOn(g, "workload:shop/api"); !slices.Equal(got, []string{model.ControlRateLimit}) {
+	if got := accessControlsOn(g, "workload:shop/api"); !slices.Equal(got, []string{controls.RateLimit}) {
 		t.Errorf("api controls = %v", got)
 	}
 	if got := accessControlsOn(g, "workload:shop/other"); len(got) != 0 {
@@ -275,14 +277,14 @@ metadata: {name: limit, namespace: shop}
 spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: eg}]
   rateLimit: {type: Local, local: {rules: [{limit: {requests: 10, unit: Second}}]}}`)
-	want := []string{model.ControlGatewayAuthentication, model.ControlRateLimit}
+	want := []string{controls.GatewayAuthentication, controls.RateLimit}
 	if got := accessControlsOn(g, "gateway:shop/eg"); !slices.Equal(got, want) {
 		t.Errorf("controls = %v, want %v", got, want)
 	}
 }
 
 func TestMTLSRequired(t *testing.T) {
-	workloads := []string{deployment("shop", "api"), deployment("shop", "legacy"), deployment("pay", "card")}
+	workloads := []string{modeltest.Deployment("shop", "api"), modeltest.Deployment("shop", "legacy"), modeltest.Deployment("pay", "card")}
 	pa := func(name, ns, selector, mode string) string {
 		s := "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: " + name + ", namespace: " + ns + "}\nspec:\n"
 		if selector != "" {
@@ -315,7 +317,7 @@ func TestMTLSRequired(t *testing.T) {
 			g := build(t, append(slices.Clone(workloads), tc.policies...)...)
 			var got []string
 			for _, c := range g.Controls {
-				if c.Type == model.ControlMTLSRequired {
+				if c.Type == controls.MTLSRequired {
 					got = append(got, c.Target)
 					if len(c.Evidence) == 0 || c.Evidence[0].Line == 0 {
 						t.Errorf("control %s lacks evidence", c.ID)

@@ -1,4 +1,4 @@
-package model
+package controls
 
 import (
 	"fmt"
@@ -14,45 +14,47 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
+	"github.com/stridemap/stridemap/model"
 )
 
 // Control types for accountability (can we tell afterwards what happened,
 // and who did it) and availability, attached to workloads, gateways and
 // namespace boundaries. The threat catalog asks for them by name.
 const (
-	// ControlMetricsScraping: something is asked to scrape the workload's
+	// MetricsScraping: something is asked to scrape the workload's
 	// metrics (prometheus.io/scrape, ServiceMonitor, PodMonitor …).
-	ControlMetricsScraping = "metrics-scraping"
-	// ControlTraceExport: the workload is configured to send traces.
-	ControlTraceExport = "trace-export"
-	// ControlAccessLogging: a gateway (or proxy) records every request.
-	ControlAccessLogging = "access-logging"
-	// ControlDataStoreAuditLog: a data store records who read and changed
+	MetricsScraping = "metrics-scraping"
+	// TraceExport: the workload is configured to send traces.
+	TraceExport = "trace-export"
+	// AccessLogging: a gateway (or proxy) records every request.
+	AccessLogging = "access-logging"
+	// DataStoreAuditLog: a data store records who read and changed
 	// what (pgaudit, MongoDB auditLog, the MariaDB audit plugin …).
-	ControlDataStoreAuditLog = "datastore-audit-log"
-	// ControlBackup: a backup job or schedule covers a data store.
-	ControlBackup = "backup"
-	// ControlAutoscaling: a HorizontalPodAutoscaler (or KEDA ScaledObject)
+	DataStoreAuditLog = "datastore-audit-log"
+	// Backup: a backup job or schedule covers a data store.
+	Backup = "backup"
+	// Autoscaling: a HorizontalPodAutoscaler (or KEDA ScaledObject)
 	// scales the workload.
-	ControlAutoscaling = "autoscaling"
-	// ControlMultipleReplicas: the workload runs at least two pods, by
+	Autoscaling = "autoscaling"
+	// MultipleReplicas: the workload runs at least two pods, by
 	// spec.replicas or an autoscaler's minimum.
-	ControlMultipleReplicas = "multiple-replicas"
-	// ControlResourceRequests: every container reserves CPU and memory.
-	ControlResourceRequests = "resource-requests"
-	// ControlEmptyDirSizeLimit: every emptyDir volume is bounded.
-	ControlEmptyDirSizeLimit = "emptydir-size-limit"
-	// ControlBoundedJobRuns: a CronJob's runs cannot pile up.
-	ControlBoundedJobRuns = "bounded-job-runs"
-	// ControlAPIAuditLogging: a kube-apiserver in the manifests writes an
+	MultipleReplicas = "multiple-replicas"
+	// ResourceRequests: every container reserves CPU and memory.
+	ResourceRequests = "resource-requests"
+	// EmptyDirSizeLimit: every emptyDir volume is bounded.
+	EmptyDirSizeLimit = "emptydir-size-limit"
+	// BoundedJobRuns: a CronJob's runs cannot pile up.
+	BoundedJobRuns = "bounded-job-runs"
+	// APIAuditLogging: a kube-apiserver in the manifests writes an
 	// audit log (policy file and a log path or webhook).
-	ControlAPIAuditLogging = "api-audit-logging"
+	APIAuditLogging = "api-audit-logging"
 
 	// Namespace boundary controls.
-	ControlLimitRange      = "limit-range"
-	ControlDefaultLimits   = "default-resource-limits"
-	ControlDefaultRequests = "default-resource-requests"
-	ControlResourceQuota   = "resource-quota"
+	LimitRange              = "limit-range"
+	DefaultResourceLimits   = "default-resource-limits"
+	DefaultResourceRequests = "default-resource-requests"
+	ResourceQuota           = "resource-quota"
 )
 
 // telemetryRootNamespace is where mesh-wide Istio Telemetry lives unless
@@ -62,30 +64,32 @@ const telemetryRootNamespace = "istio-system"
 // addObservabilityControls detects metrics scraping, tracing, access logs,
 // data store audit logs and backups, and the availability controls next
 // to them: replicas, autoscaling, requests and namespace limits.
-func (b *builder) addObservabilityControls() {
-	configMaps := b.configMapObjects()
-	tele := b.istioTelemetry(configMaps)
-	b.addMetricsScraping()
-	b.addTraceExport(tele)
-	b.addAccessLogging(tele, configMaps)
-	b.addDataStoreAuditLogs(configMaps)
-	b.addBackups()
-	b.addScalingControls()
-	b.addPodBounds()
-	b.addNamespaceLimits()
-	b.addAPIServerAudit()
+func addObservabilityControls(ix *model.Index) {
+	configMaps := configMapObjects(ix)
+	tele := istioTelemetry(ix, configMaps)
+	addMetricsScraping(ix)
+	addTraceExport(ix, tele)
+	addAccessLogging(ix, tele, configMaps)
+	addDataStoreAuditLogs(ix, configMaps)
+	addBackups(ix)
+	addScalingControls(ix)
+	addPodBounds(ix)
+	addNamespaceLimits(ix)
+	addAPIServerAudit(ix)
 }
 
-func fieldEvidence(obj *discover.Object, field, detail string) Evidence {
-	return Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: detail}
+func fieldEvidence(obj *discover.Object, field, detail string) model.Evidence {
+	return model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: detail}
 }
 
 // templateMetadata is the field path of a pod template's metadata.
-func templateMetadata(t podTemplate) string { return strings.TrimSuffix(t.prefix, "spec") + "metadata" }
+func templateMetadata(t model.PodTemplate) string {
+	return strings.TrimSuffix(t.SpecPath, "spec") + "metadata"
+}
 
-func (b *builder) configMapObjects() map[nsName]*discover.Object {
+func configMapObjects(ix *model.Index) map[nsName]*discover.Object {
 	out := map[nsName]*discover.Object{}
-	for _, obj := range b.typed {
+	for _, obj := range ix.TypedObjects() {
 		if _, ok := obj.Typed.(*corev1.ConfigMap); ok {
 			out[nsName{obj.Namespace, obj.Name}] = obj
 		}
@@ -97,11 +101,11 @@ func (b *builder) configMapObjects() map[nsName]*discover.Object {
 // one selects everything, as it does for the monitoring and backup
 // resources that use it.
 func selectorFrom(m map[string]any) labels.Selector {
-	sel := &metav1.LabelSelector{MatchLabels: stringMap(m, "matchLabels")}
-	for _, e := range list(m, "matchExpressions") {
-		em := asMap(e)
-		req := metav1.LabelSelectorRequirement{Key: str(em, "key"), Operator: metav1.LabelSelectorOperator(str(em, "operator"))}
-		for _, v := range list(em, "values") {
+	sel := &metav1.LabelSelector{MatchLabels: fields.StringMap(m, "matchLabels")}
+	for _, e := range fields.List(m, "matchExpressions") {
+		em := fields.AsMap(e)
+		req := metav1.LabelSelectorRequirement{Key: fields.String(em, "key"), Operator: metav1.LabelSelectorOperator(fields.String(em, "operator"))}
+		for _, v := range fields.List(em, "values") {
 			if s, ok := v.(string); ok {
 				req.Values = append(req.Values, s)
 			}
@@ -134,48 +138,48 @@ var (
 // configured to collect. The prometheus.io/scrape annotation is the
 // convention of the stock Prometheus Kubernetes scrape configs, honoured
 // on pods and on the Services in front of them.
-func (b *builder) addMetricsScraping() {
-	for _, w := range b.workloads {
-		t := w.tmpl
+func addMetricsScraping(ix *model.Index) {
+	for _, w := range ix.Workloads() {
+		t := w.Template
 		switch {
-		case strings.EqualFold(t.annots[scrapeAnnotation], "true"):
+		case strings.EqualFold(t.Annotations[scrapeAnnotation], "true"):
 			field := discover.PathKey(templateMetadata(t)+".annotations", scrapeAnnotation)
-			b.addControl(ControlMetricsScraping, w.id, fieldEvidence(t.obj, field, scrapeAnnotation+": true on the pod template"))
-		case b.node(w.id).Workload.MeshSidecar == "istio" && !strings.EqualFold(t.annots[istioMergeMetrics], "false"):
+			ix.AddControl(MetricsScraping, w.ID, fieldEvidence(t.Object, field, scrapeAnnotation+": true on the pod template"))
+		case ix.Node(w.ID).Workload.MeshSidecar == "istio" && !strings.EqualFold(t.Annotations[istioMergeMetrics], "false"):
 			// Istio's injector writes prometheus.io/scrape on the pod to
 			// serve merged Envoy and application metrics (on by default).
-			b.addControl(ControlMetricsScraping, w.id, fieldEvidence(t.obj, templateMetadata(t),
+			ix.AddControl(MetricsScraping, w.ID, fieldEvidence(t.Object, templateMetadata(t),
 				"Istio sidecar injection adds "+scrapeAnnotation+" (metrics merging)"))
 		}
 	}
-	for _, s := range sortedServices(b.services) {
-		if strings.EqualFold(s.svc.Annotations[scrapeAnnotation], "true") {
-			ev := fieldEvidence(s.obj, discover.PathKey("metadata.annotations", scrapeAnnotation), scrapeAnnotation+": true on "+s.ref())
-			for _, w := range s.backends {
-				b.addControl(ControlMetricsScraping, w.id, ev)
+	for _, s := range ix.Services() {
+		if strings.EqualFold(s.Service.Annotations[scrapeAnnotation], "true") {
+			ev := fieldEvidence(s.Object, discover.PathKey("metadata.annotations", scrapeAnnotation), scrapeAnnotation+": true on "+s.Ref())
+			for _, w := range s.Backends {
+				ix.AddControl(MetricsScraping, w.ID, ev)
 			}
 		}
 	}
 	for _, kind := range serviceScrapeKinds {
-		for _, obj := range b.byKind[kind] {
-			sel := selectorFrom(mapAt(obj.Fields, "spec", "selector"))
-			for _, s := range sortedServices(b.services) {
-				if !scrapeNamespace(obj, s.obj.Namespace) || !sel.Matches(labels.Set(s.svc.Labels)) {
+		for _, obj := range ix.Unstructured(kind) {
+			sel := selectorFrom(fields.Map(obj.Fields, "spec", "selector"))
+			for _, s := range ix.Services() {
+				if !scrapeNamespace(obj, s.Object.Namespace) || !sel.Matches(labels.Set(s.Service.Labels)) {
 					continue
 				}
-				ev := fieldEvidence(obj, "spec.selector", obj.Kind+" selects "+s.ref())
-				for _, w := range s.backends {
-					b.addControl(ControlMetricsScraping, w.id, ev)
+				ev := fieldEvidence(obj, "spec.selector", obj.Kind+" selects "+s.Ref())
+				for _, w := range s.Backends {
+					ix.AddControl(MetricsScraping, w.ID, ev)
 				}
 			}
 		}
 	}
 	for _, kind := range podScrapeKinds {
-		for _, obj := range b.byKind[kind] {
-			sel := selectorFrom(mapAt(obj.Fields, "spec", "selector"))
-			for _, w := range b.workloads {
-				if scrapeNamespace(obj, w.tmpl.obj.Namespace) && sel.Matches(labels.Set(w.tmpl.labels)) {
-					b.addControl(ControlMetricsScraping, w.id, fieldEvidence(obj, "spec.selector", obj.Kind+" selects the pods of "+w.tmpl.obj.Ref()))
+		for _, obj := range ix.Unstructured(kind) {
+			sel := selectorFrom(fields.Map(obj.Fields, "spec", "selector"))
+			for _, w := range ix.Workloads() {
+				if scrapeNamespace(obj, w.Template.Object.Namespace) && sel.Matches(labels.Set(w.Template.Labels)) {
+					ix.AddControl(MetricsScraping, w.ID, fieldEvidence(obj, "spec.selector", obj.Kind+" selects the pods of "+w.Template.Object.Ref()))
 				}
 			}
 		}
@@ -189,11 +193,11 @@ func scrapeNamespace(obj *discover.Object, ns string) bool {
 	if obj.Namespace == "" {
 		return true
 	}
-	nsSel := mapAt(obj.Fields, "spec", "namespaceSelector")
+	nsSel := fields.Map(obj.Fields, "spec", "namespaceSelector")
 	if all, _ := nsSel["any"].(bool); all {
 		return true
 	}
-	if names := list(nsSel, "matchNames"); len(names) > 0 {
+	if names := fields.List(nsSel, "matchNames"); len(names) > 0 {
 		return slices.Contains(names, any(ns))
 	}
 	return obj.Namespace == ns
@@ -223,17 +227,17 @@ type telemetryUse struct {
 // accessLogFile. An entry counts as enabled only when it names a provider:
 // without one Istio falls back to meshConfig default providers, which are
 // empty in the default installation profile.
-func (b *builder) istioTelemetry(configMaps map[nsName]*discover.Object) []telemetry {
+func istioTelemetry(ix *model.Index, configMaps map[nsName]*discover.Object) []telemetry {
 	var out []telemetry
 	for _, kind := range []string{"telemetry.istio.io/Telemetry"} {
-		for _, obj := range b.byKind[kind] {
+		for _, obj := range ix.Unstructured(kind) {
 			t := telemetry{obj: obj}
-			if m := mapAt(obj.Fields, "spec", "selector"); len(m) > 0 {
+			if m := fields.Map(obj.Fields, "spec", "selector"); len(m) > 0 {
 				t.selector = selectorFrom(m)
 			}
-			for _, ref := range list(obj.Fields, "spec", "targetRefs") {
-				if rm := asMap(ref); str(rm, "kind") == "Gateway" {
-					t.gateways = append(t.gateways, str(rm, "name"))
+			for _, ref := range fields.List(obj.Fields, "spec", "targetRefs") {
+				if rm := fields.AsMap(ref); fields.String(rm, "kind") == "Gateway" {
+					t.gateways = append(t.gateways, fields.String(rm, "name"))
 				}
 			}
 			t.meshWide = obj.Namespace == telemetryRootNamespace && t.selector == nil && len(t.gateways) == 0
@@ -257,14 +261,14 @@ func (b *builder) istioTelemetry(configMaps map[nsName]*discover.Object) []telem
 
 func telemetrySection(obj *discover.Object, section, offKey string) telemetryUse {
 	var use telemetryUse
-	for i, e := range list(obj.Fields, "spec", section) {
-		em := asMap(e)
+	for i, e := range fields.List(obj.Fields, "spec", section) {
+		em := fields.AsMap(e)
 		field := fmt.Sprintf("spec.%s[%d]", section, i)
 		if off, _ := em[offKey].(bool); off {
 			use.disabled, use.field = true, field
 			return use
 		}
-		if len(list(em, "providers")) > 0 && !use.enabled {
+		if len(fields.List(em, "providers")) > 0 && !use.enabled {
 			use.enabled, use.field = true, field
 		}
 	}
@@ -300,12 +304,12 @@ func (t telemetry) coversPods(ns string, podLabels map[string]string) bool {
 // verdict applies the Telemetry resources that cover something: any
 // explicit disable wins (a narrower resource overrides a wider one, and we
 // do not rank them), otherwise the first enabling one is the evidence.
-func verdict(covering []telemetry, section func(telemetry) telemetryUse) (Evidence, bool) {
-	var found *Evidence
+func verdict(covering []telemetry, section func(telemetry) telemetryUse) (model.Evidence, bool) {
+	var found *model.Evidence
 	for _, t := range covering {
 		use := section(t)
 		if use.disabled {
-			return Evidence{}, false
+			return model.Evidence{}, false
 		}
 		if use.enabled && found == nil {
 			ev := fieldEvidence(t.obj, use.field, t.obj.Ref()+" enables it")
@@ -313,7 +317,7 @@ func verdict(covering []telemetry, section func(telemetry) telemetryUse) (Eviden
 		}
 	}
 	if found == nil {
-		return Evidence{}, false
+		return model.Evidence{}, false
 	}
 	return *found, true
 }
@@ -346,35 +350,35 @@ const otelInjectPrefix = "instrumentation.opentelemetry.io/inject-"
 // endpoint in the environment, OpenTelemetry operator injection, a mounted
 // tracer configuration, or an Istio sidecar covered by a Telemetry that
 // enables tracing.
-func (b *builder) addTraceExport(tele []telemetry) {
-	for _, w := range b.workloads {
-		t := w.tmpl
+func addTraceExport(ix *model.Index, tele []telemetry) {
+	for _, w := range ix.Workloads() {
+		t := w.Template
 		if tracingSwitchedOff(t) {
 			continue
 		}
-		var evidence []Evidence
-		for key, v := range sortedAnnotations(t.annots) {
+		var evidence []model.Evidence
+		for key, v := range sortedAnnotations(t.Annotations) {
 			if strings.HasPrefix(key, otelInjectPrefix) && !strings.EqualFold(v, "false") {
 				field := discover.PathKey(templateMetadata(t)+".annotations", key)
-				evidence = append(evidence, fieldEvidence(t.obj, field, key+": "+v))
+				evidence = append(evidence, fieldEvidence(t.Object, field, key+": "+v))
 			}
 		}
-		for _, cr := range t.containers() {
-			for i, e := range cr.c.Env {
+		for _, cr := range t.Containers() {
+			for i, e := range cr.Container.Env {
 				if isTraceEnv(e.Name) {
-					evidence = append(evidence, fieldEvidence(t.obj, fmt.Sprintf("%s.env[%d]", cr.path, i), "container "+cr.c.Name+" sets "+e.Name))
+					evidence = append(evidence, fieldEvidence(t.Object, fmt.Sprintf("%s.env[%d]", cr.Path, i), "container "+cr.Container.Name+" sets "+e.Name))
 				}
 			}
-			for i, m := range cr.c.VolumeMounts {
+			for i, m := range cr.Container.VolumeMounts {
 				if hasWord(m.Name, traceWords) || hasWord(m.MountPath, traceWords) {
-					evidence = append(evidence, fieldEvidence(t.obj, fmt.Sprintf("%s.volumeMounts[%d]", cr.path, i), "container "+cr.c.Name+" mounts tracer configuration "+m.MountPath))
+					evidence = append(evidence, fieldEvidence(t.Object, fmt.Sprintf("%s.volumeMounts[%d]", cr.Path, i), "container "+cr.Container.Name+" mounts tracer configuration "+m.MountPath))
 				}
 			}
 		}
-		if n := b.node(w.id); n != nil && n.Workload.MeshSidecar == "istio" {
+		if n := ix.Node(w.ID); n != nil && n.Workload.MeshSidecar == "istio" {
 			var covering []telemetry
 			for _, tl := range tele {
-				if tl.coversPods(t.obj.Namespace, t.labels) {
+				if tl.coversPods(t.Object.Namespace, t.Labels) {
 					covering = append(covering, tl)
 				}
 			}
@@ -384,7 +388,7 @@ func (b *builder) addTraceExport(tele []telemetry) {
 			}
 		}
 		if len(evidence) > 0 {
-			b.addControl(ControlTraceExport, w.id, evidence...)
+			ix.AddControl(TraceExport, w.ID, evidence...)
 		}
 	}
 }
@@ -396,16 +400,16 @@ func isTraceEnv(name string) bool {
 
 // tracingSwitchedOff reports whether any container disables tracing in its
 // environment or arguments.
-func tracingSwitchedOff(t podTemplate) bool {
-	for _, cr := range t.containers() {
-		for _, e := range cr.c.Env {
+func tracingSwitchedOff(t model.PodTemplate) bool {
+	for _, cr := range t.Containers() {
+		for _, e := range cr.Container.Env {
 			name := strings.ToUpper(e.Name)
 			value := strings.ToLower(e.Value)
 			if (name == "OTEL_SDK_DISABLED" && value == "true") || (name == "OTEL_TRACES_EXPORTER" && value == "none") || containsAny(value, traceOff) {
 				return true
 			}
 		}
-		for _, a := range slices.Concat(cr.c.Command, cr.c.Args) {
+		for _, a := range slices.Concat(cr.Container.Command, cr.Container.Args) {
 			if containsAny(strings.ToLower(a), traceOff) {
 				return true
 			}
@@ -485,10 +489,10 @@ var (
 //
 // Other controllers (Traefik, Contour, Kong, Envoy Gateway) are not
 // recognised: their gateways show no access logging.
-func (b *builder) addAccessLogging(tele []telemetry, configMaps map[nsName]*discover.Object) {
+func addAccessLogging(ix *model.Index, tele []telemetry, configMaps map[nsName]*discover.Object) {
 	globalOff := nginxAccessLogsOff(configMaps)
-	nginxClasses, defaultNginx := b.nginxIngressClasses()
-	for _, obj := range b.typed {
+	nginxClasses, defaultNginx := nginxIngressClasses(ix)
+	for _, obj := range ix.TypedObjects() {
 		ing, ok := obj.Typed.(*networkingv1.Ingress)
 		if !ok || globalOff {
 			continue
@@ -519,31 +523,31 @@ func (b *builder) addAccessLogging(tele []telemetry, configMaps map[nsName]*disc
 				detail = "NGINX ingress (default class " + defaultNginx + ") logs every request by default"
 			}
 		}
-		b.addControl(ControlAccessLogging, b.gatewayNodeID(obj), fieldEvidence(obj, field, detail))
+		ix.AddControl(AccessLogging, ix.GatewayNodeID(obj), fieldEvidence(obj, field, detail))
 	}
-	for _, w := range b.workloads {
-		t := w.tmpl
-		for _, cr := range t.containers() {
-			if !cr.init && !globalOff && imageMatches(strings.ToLower(ParseImage(cr.c.Image).Repository), nginxControllerImages) {
-				b.addControl(ControlAccessLogging, w.id, fieldEvidence(t.obj, cr.path+".image", "NGINX ingress controller "+cr.c.Image+" logs every request by default"))
+	for _, w := range ix.Workloads() {
+		t := w.Template
+		for _, cr := range t.Containers() {
+			if !cr.Init && !globalOff && imageMatches(strings.ToLower(model.ParseImage(cr.Container.Image).Repository), nginxControllerImages) {
+				ix.AddControl(AccessLogging, w.ID, fieldEvidence(t.Object, cr.Path+".image", "NGINX ingress controller "+cr.Container.Image+" logs every request by default"))
 			}
 		}
-		if n := b.node(w.id); n == nil || (n.Workload.MeshSidecar != "istio" && !isIstioProxy(t)) {
+		if n := ix.Node(w.ID); n == nil || (n.Workload.MeshSidecar != "istio" && !isIstioProxy(t)) {
 			continue
 		}
 		var covering []telemetry
 		for _, tl := range tele {
-			if tl.coversPods(t.obj.Namespace, t.labels) {
+			if tl.coversPods(t.Object.Namespace, t.Labels) {
 				covering = append(covering, tl)
 			}
 		}
 		if ev, ok := verdict(covering, accessLogOf); ok {
 			ev.Detail = "Istio proxy logs requests: " + ev.Detail
-			b.addControl(ControlAccessLogging, w.id, ev)
+			ix.AddControl(AccessLogging, w.ID, ev)
 		}
 	}
-	for _, obj := range b.byKind[istioNetworking+"/Gateway"] {
-		podLabels := stringMap(obj.Fields, "spec", "selector")
+	for _, obj := range ix.Unstructured(istioNetworking + "/Gateway") {
+		podLabels := fields.StringMap(obj.Fields, "spec", "selector")
 		var covering []telemetry
 		for _, tl := range tele {
 			if tl.meshWide || (tl.selector != nil && len(podLabels) > 0 && tl.selector.Matches(labels.Set(podLabels))) {
@@ -551,11 +555,11 @@ func (b *builder) addAccessLogging(tele []telemetry, configMaps map[nsName]*disc
 			}
 		}
 		if ev, ok := verdict(covering, accessLogOf); ok {
-			b.addControl(ControlAccessLogging, b.gatewayNodeID(obj), ev)
+			ix.AddControl(AccessLogging, ix.GatewayNodeID(obj), ev)
 		}
 	}
-	for _, obj := range b.byKind[gatewayAPIGroup+"/Gateway"] {
-		if str(obj.Fields, "spec", "gatewayClassName") != "istio" {
+	for _, obj := range ix.Unstructured(gatewayAPIGroup + "/Gateway") {
+		if fields.String(obj.Fields, "spec", "gatewayClassName") != "istio" {
 			continue
 		}
 		// Istio runs the Gateway's proxy in the Gateway's namespace with this label.
@@ -567,24 +571,14 @@ func (b *builder) addAccessLogging(tele []telemetry, configMaps map[nsName]*disc
 			}
 		}
 		if ev, ok := verdict(covering, accessLogOf); ok {
-			b.addControl(ControlAccessLogging, b.gatewayNodeID(obj), ev)
+			ix.AddControl(AccessLogging, ix.GatewayNodeID(obj), ev)
 		}
 	}
 }
 
-// gatewayNodeID finds the node addGatewayNode made for obj, which carries
-// a "~group" suffix when an Ingress of the same name came first.
-func (b *builder) gatewayNodeID(obj *discover.Object) string {
-	id := "gateway:" + obj.Namespace + "/" + obj.Name
-	if n := b.node(id); n != nil && n.Kind == obj.Kind && n.Evidence[0].Line == obj.Location.Line && n.Evidence[0].File == obj.Location.File {
-		return id
-	}
-	return id + "~" + strings.ToLower(obj.Group())
-}
-
-func isIstioProxy(t podTemplate) bool {
-	for _, c := range t.spec.Containers {
-		if imageMatches(strings.ToLower(ParseImage(c.Image).Repository), []string{"proxyv2"}) {
+func isIstioProxy(t model.PodTemplate) bool {
+	for _, c := range t.Spec.Containers {
+		if imageMatches(strings.ToLower(model.ParseImage(c.Image).Repository), []string{"proxyv2"}) {
 			return true
 		}
 	}
@@ -620,9 +614,9 @@ func nginxAccessLogsOff(configMaps map[nsName]*discover.Object) bool {
 
 // nginxIngressClasses lists the IngressClasses served by ingress-nginx and
 // the name of the default class when it is one of them.
-func (b *builder) nginxIngressClasses() (map[string]bool, string) {
+func nginxIngressClasses(ix *model.Index) (map[string]bool, string) {
 	classes, def := map[string]bool{}, ""
-	for _, obj := range b.typed {
+	for _, obj := range ix.TypedObjects() {
 		ic, ok := obj.Typed.(*networkingv1.IngressClass)
 		if !ok || ic.Spec.Controller != nginxController && ic.Spec.Controller != "nginx.org/ingress-controller" {
 			continue
@@ -653,9 +647,9 @@ var auditMarkers = map[string]*regexp.Regexp{
 // the ConfigMaps it mounts or loads. It stays cautious: an audit sidecar or
 // a setting baked into the image is not seen, so the rule that uses this
 // control only runs on data stores that hold classified data.
-func (b *builder) addDataStoreAuditLogs(configMaps map[nsName]*discover.Object) {
-	for _, w := range b.workloads {
-		n := b.node(w.id)
+func addDataStoreAuditLogs(ix *model.Index, configMaps map[nsName]*discover.Object) {
+	for _, w := range ix.Workloads() {
+		n := ix.Node(w.ID)
 		if n == nil || n.DataStore == nil {
 			continue
 		}
@@ -663,43 +657,43 @@ func (b *builder) addDataStoreAuditLogs(configMaps map[nsName]*discover.Object) 
 		if marker == nil {
 			continue
 		}
-		if ev, ok := findInPod(w.tmpl, configMaps, marker); ok {
+		if ev, ok := findInPod(w.Template, configMaps, marker); ok {
 			ev.Detail = n.DataStore.Engine + " audit log: " + ev.Detail
-			b.addControl(ControlDataStoreAuditLog, w.id, ev)
+			ix.AddControl(DataStoreAuditLog, w.ID, ev)
 		}
 	}
 }
 
 // findInPod returns where re first matches in a pod's containers or the
 // ConfigMaps they use.
-func findInPod(t podTemplate, configMaps map[nsName]*discover.Object, re *regexp.Regexp) (Evidence, bool) {
-	for _, cr := range t.containers() {
+func findInPod(t model.PodTemplate, configMaps map[nsName]*discover.Object, re *regexp.Regexp) (model.Evidence, bool) {
+	for _, cr := range t.Containers() {
 		for _, arg := range commandLine(cr) {
 			if m := re.FindString(arg.value); m != "" {
-				return fieldEvidence(t.obj, arg.field, "container "+cr.c.Name+" runs with "+m), true
+				return fieldEvidence(t.Object, arg.field, "container "+cr.Container.Name+" runs with "+m), true
 			}
 		}
-		for i, e := range cr.c.Env {
-			if m := re.FindString(e.Name + "=" + e.Value); m != "" && !isSensitiveName(e.Name) {
-				return fieldEvidence(t.obj, fmt.Sprintf("%s.env[%d]", cr.path, i), "container "+cr.c.Name+" env "+e.Name+" "+m), true
+		for i, e := range cr.Container.Env {
+			if m := re.FindString(e.Name + "=" + e.Value); m != "" && !model.IsSensitiveName(e.Name) {
+				return fieldEvidence(t.Object, fmt.Sprintf("%s.env[%d]", cr.Path, i), "container "+cr.Container.Name+" env "+e.Name+" "+m), true
 			}
 		}
 	}
 	var names []string
-	for _, v := range t.spec.Volumes {
+	for _, v := range t.Spec.Volumes {
 		if v.ConfigMap != nil {
 			names = append(names, v.ConfigMap.Name)
 		}
 	}
-	for _, cr := range t.containers() {
-		for _, ef := range cr.c.EnvFrom {
+	for _, cr := range t.Containers() {
+		for _, ef := range cr.Container.EnvFrom {
 			if ef.ConfigMapRef != nil {
 				names = append(names, ef.ConfigMapRef.Name)
 			}
 		}
 	}
 	for _, name := range names {
-		obj := configMaps[nsName{t.obj.Namespace, name}]
+		obj := configMaps[nsName{t.Object.Namespace, name}]
 		if obj == nil {
 			continue
 		}
@@ -710,7 +704,7 @@ func findInPod(t podTemplate, configMaps map[nsName]*discover.Object, re *regexp
 			}
 		}
 	}
-	return Evidence{}, false
+	return model.Evidence{}, false
 }
 
 // --- Backups -------------------------------------------------------------------
@@ -741,60 +735,60 @@ var backupWords = []string{"backup", "backups", "dump", "snapshot", "snapshots"}
 //
 // Backups taken outside the cluster (cloud volume snapshots, a managed
 // service) are invisible here.
-func (b *builder) addBackups() {
-	var stores []*workload
-	for _, w := range b.workloads {
-		if n := b.node(w.id); n != nil && n.DataStore != nil {
+func addBackups(ix *model.Index) {
+	var stores []*model.IndexedWorkload
+	for _, w := range ix.Workloads() {
+		if n := ix.Node(w.ID); n != nil && n.DataStore != nil {
 			stores = append(stores, w)
 		}
 	}
 	if len(stores) == 0 {
 		return
 	}
-	b.addVeleroBackups(stores)
+	addVeleroBackups(ix, stores)
 	callees := map[string]map[string]bool{} // node ID → the nodes it has flows to
-	for _, e := range b.graph.Edges {
+	for _, e := range ix.Edges() {
 		if callees[e.From] == nil {
 			callees[e.From] = map[string]bool{}
 		}
 		callees[e.From][e.To] = true
 	}
-	for _, w := range b.workloads {
-		if _, ok := w.tmpl.obj.Typed.(*batchv1.CronJob); ok {
-			b.addBackupJob(w, stores, callees[w.id])
+	for _, w := range ix.Workloads() {
+		if _, ok := w.Template.Object.Typed.(*batchv1.CronJob); ok {
+			addBackupJob(ix, w, stores, callees[w.ID])
 		}
 	}
 	for _, w := range stores {
-		for _, cr := range w.tmpl.containers() {
-			if cr.init || engineFromImage(ParseImage(cr.c.Image)) != "" {
+		for _, cr := range w.Template.Containers() {
+			if cr.Init || model.EngineFromImage(model.ParseImage(cr.Container.Image)) != "" {
 				continue // the store itself
 			}
-			if engine, ev, ok := backupMention(w.tmpl, cr); ok && (engine == "" || engine == b.node(w.id).DataStore.Engine) {
+			if engine, ev, ok := backupMention(w.Template, cr); ok && (engine == "" || engine == ix.Node(w.ID).DataStore.Engine) {
 				ev.Detail = "backup sidecar: " + ev.Detail
-				b.addControl(ControlBackup, w.id, ev)
+				ix.AddControl(Backup, w.ID, ev)
 			}
 		}
 	}
 }
 
-func (b *builder) addVeleroBackups(stores []*workload) {
+func addVeleroBackups(ix *model.Index, stores []*model.IndexedWorkload) {
 	for _, kind := range []string{"Schedule", "Backup"} {
-		for _, obj := range b.byKind["velero.io/"+kind] {
-			spec, prefix := mapAt(obj.Fields, "spec"), "spec"
+		for _, obj := range ix.Unstructured("velero.io/" + kind) {
+			spec, prefix := fields.Map(obj.Fields, "spec"), "spec"
 			if kind == "Schedule" {
-				spec, prefix = mapAt(obj.Fields, "spec", "template"), "spec.template"
+				spec, prefix = fields.Map(obj.Fields, "spec", "template"), "spec.template"
 			}
 			for _, w := range stores {
 				if !veleroCovers(spec, w) {
 					continue
 				}
-				detail := "Velero " + kind + " " + obj.Name + " takes in namespace " + w.tmpl.obj.Namespace
+				detail := "Velero " + kind + " " + obj.Name + " takes in namespace " + w.Template.Object.Namespace
 				if kind == "Schedule" {
-					detail += " on schedule " + str(obj.Fields, "spec", "schedule")
+					detail += " on schedule " + fields.String(obj.Fields, "spec", "schedule")
 				} else {
 					detail += " (a one-off backup)"
 				}
-				b.addControl(ControlBackup, w.id, fieldEvidence(obj, prefix, detail))
+				ix.AddControl(Backup, w.ID, fieldEvidence(obj, prefix, detail))
 			}
 		}
 	}
@@ -804,37 +798,37 @@ func (b *builder) addVeleroBackups(stores []*workload) {
 // namespace, matches its labels, and saves its volume data: by snapshot
 // (the default), by file-system backup for all volumes, or because the pod
 // opts its volumes in with backup.velero.io/backup-volumes.
-func veleroCovers(spec map[string]any, w *workload) bool {
-	ns := w.tmpl.obj.Namespace
-	included := list(spec, "includedNamespaces")
+func veleroCovers(spec map[string]any, w *model.IndexedWorkload) bool {
+	ns := w.Template.Object.Namespace
+	included := fields.List(spec, "includedNamespaces")
 	if len(included) > 0 && !slices.Contains(included, any("*")) && !slices.Contains(included, any(ns)) {
 		return false
 	}
-	if slices.Contains(list(spec, "excludedNamespaces"), any(ns)) {
+	if slices.Contains(fields.List(spec, "excludedNamespaces"), any(ns)) {
 		return false
 	}
-	if sel := mapAt(spec, "labelSelector"); len(sel) > 0 {
+	if sel := fields.Map(spec, "labelSelector"); len(sel) > 0 {
 		s := selectorFrom(sel)
-		if !s.Matches(labels.Set(w.tmpl.labels)) && !s.Matches(labels.Set(objectLabels(w.tmpl.obj))) {
+		if !s.Matches(labels.Set(w.Template.Labels)) && !s.Matches(labels.Set(model.LabelsOf(w.Template.Object))) {
 			return false
 		}
 	}
 	snapshots, set := spec["snapshotVolumes"].(bool)
 	fsBackup, _ := spec["defaultVolumesToFsBackup"].(bool)
-	return !set || snapshots || fsBackup || w.tmpl.annots["backup.velero.io/backup-volumes"] != ""
+	return !set || snapshots || fsBackup || w.Template.Annotations["backup.velero.io/backup-volumes"] != ""
 }
 
 // addBackupJob attaches backup controls for one CronJob that looks like a
 // backup job; called holds the nodes the job has flows to.
-func (b *builder) addBackupJob(job *workload, stores []*workload, called map[string]bool) {
+func addBackupJob(ix *model.Index, job *model.IndexedWorkload, stores []*model.IndexedWorkload, called map[string]bool) {
 	var engine string
-	var ev Evidence
+	var ev model.Evidence
 	found := false
-	if hasWord(job.tmpl.obj.Name, backupWords) {
-		ev, found = fieldEvidence(job.tmpl.obj, "metadata.name", "CronJob named "+job.tmpl.obj.Name), true
+	if hasWord(job.Template.Object.Name, backupWords) {
+		ev, found = fieldEvidence(job.Template.Object, "metadata.name", "CronJob named "+job.Template.Object.Name), true
 	}
-	for _, cr := range job.tmpl.containers() {
-		if e, cev, ok := backupMention(job.tmpl, cr); ok {
+	for _, cr := range job.Template.Containers() {
+		if e, cev, ok := backupMention(job.Template, cr); ok {
 			if !found || (engine == "" && e != "") {
 				engine, ev, found = e, cev, true
 			}
@@ -843,40 +837,40 @@ func (b *builder) addBackupJob(job *workload, stores []*workload, called map[str
 	if !found {
 		return
 	}
-	ev.Detail = "backup CronJob " + job.tmpl.obj.Ref() + " (schedule " + job.tmpl.schedule + "): " + ev.Detail
+	ev.Detail = "backup CronJob " + job.Template.Object.Ref() + " (schedule " + job.Template.Schedule + "): " + ev.Detail
 	// A job with flows to data stores backs up those; one without (its
 	// target named in code or in a file we do not read) its namespace's.
-	callsStore := slices.ContainsFunc(stores, func(w *workload) bool { return called[w.id] })
+	callsStore := slices.ContainsFunc(stores, func(w *model.IndexedWorkload) bool { return called[w.ID] })
 	for _, w := range stores {
 		covered := w != job &&
-			(engine == "" || b.node(w.id).DataStore.Engine == engine) &&
-			(called[w.id] || (!callsStore && w.tmpl.obj.Namespace == job.tmpl.obj.Namespace))
+			(engine == "" || ix.Node(w.ID).DataStore.Engine == engine) &&
+			(called[w.ID] || (!callsStore && w.Template.Object.Namespace == job.Template.Object.Namespace))
 		if covered {
-			b.addControl(ControlBackup, w.id, ev)
+			ix.AddControl(Backup, w.ID, ev)
 		}
 	}
 }
 
 // backupMention looks for a backup tool or word in a container's image,
 // command and arguments; engine is "" for a generic mention.
-func backupMention(t podTemplate, cr containerRef) (engine string, ev Evidence, ok bool) {
-	texts := append([]commandArg{{cr.path + ".image", cr.c.Image}, {cr.path + ".name", cr.c.Name}}, commandLine(cr)...)
+func backupMention(t model.PodTemplate, cr model.ContainerRef) (engine string, ev model.Evidence, ok bool) {
+	texts := append([]commandArg{{cr.Path + ".image", cr.Container.Image}, {cr.Path + ".name", cr.Container.Name}}, commandLine(cr)...)
 	for _, tx := range texts {
 		lower := strings.ToLower(tx.value)
-		for _, e := range sortedKeysOf(backupTools) {
+		for _, e := range sortedKeys(backupTools) {
 			for _, tool := range backupTools[e] {
 				if strings.Contains(lower, tool) {
-					return e, fieldEvidence(t.obj, tx.field, "container "+cr.c.Name+" runs "+tool), true
+					return e, fieldEvidence(t.Object, tx.field, "container "+cr.Container.Name+" runs "+tool), true
 				}
 			}
 		}
 	}
 	for _, tx := range texts {
 		if hasWord(tx.value, backupWords) {
-			return "", fieldEvidence(t.obj, tx.field, "container "+cr.c.Name+" mentions a backup"), true
+			return "", fieldEvidence(t.Object, tx.field, "container "+cr.Container.Name+" mentions a backup"), true
 		}
 	}
-	return "", Evidence{}, false
+	return "", model.Evidence{}, false
 }
 
 // --- Scaling and replicas ------------------------------------------------------
@@ -884,13 +878,13 @@ func backupMention(t podTemplate, cr containerRef) (engine string, ev Evidence, 
 // addScalingControls records autoscalers and workloads that run more than
 // one pod. An autoscaler's minimum counts for replicas: manifests of
 // autoscaled workloads usually leave spec.replicas out.
-func (b *builder) addScalingControls() {
-	byTarget := map[string]*workload{} // "ns/Kind/name"
-	for _, w := range b.workloads {
-		obj := w.tmpl.obj
+func addScalingControls(ix *model.Index) {
+	byTarget := map[string]*model.IndexedWorkload{} // "ns/Kind/name"
+	for _, w := range ix.Workloads() {
+		obj := w.Template.Object
 		byTarget[obj.Namespace+"/"+obj.Kind+"/"+obj.Name] = w
-		if r := w.tmpl.replicas; r != nil && *r >= 2 {
-			b.addControl(ControlMultipleReplicas, w.id, fieldEvidence(obj, "spec.replicas", fmt.Sprintf("replicas: %d", *r)))
+		if r := w.Template.Replicas; r != nil && *r >= 2 {
+			ix.AddControl(MultipleReplicas, w.ID, fieldEvidence(obj, "spec.replicas", fmt.Sprintf("replicas: %d", *r)))
 		}
 	}
 	scaled := func(obj *discover.Object, kind, name string, minReplicas int32, minField, what string) {
@@ -898,31 +892,31 @@ func (b *builder) addScalingControls() {
 		if w == nil {
 			return
 		}
-		b.addControl(ControlAutoscaling, w.id, fieldEvidence(obj, "spec.scaleTargetRef", what+" scales "+kind+" "+name))
+		ix.AddControl(Autoscaling, w.ID, fieldEvidence(obj, "spec.scaleTargetRef", what+" scales "+kind+" "+name))
 		if minReplicas >= 2 {
-			b.addControl(ControlMultipleReplicas, w.id, fieldEvidence(obj, minField, fmt.Sprintf("%s keeps at least %d replicas", what, minReplicas)))
+			ix.AddControl(MultipleReplicas, w.ID, fieldEvidence(obj, minField, fmt.Sprintf("%s keeps at least %d replicas", what, minReplicas)))
 		}
 	}
-	for _, obj := range b.typed {
+	for _, obj := range ix.TypedObjects() {
 		switch h := obj.Typed.(type) {
 		case *autoscalingv2.HorizontalPodAutoscaler:
 			scaled(obj, h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name, ptrOr(h.Spec.MinReplicas, 1), "spec.minReplicas", obj.Ref())
 		}
 	}
 	// autoscaling/v1 and the removed v2beta versions arrive unstructured.
-	for _, obj := range b.byKind["autoscaling/HorizontalPodAutoscaler"] {
-		minReplicas := number(obj.Fields, "spec", "minReplicas")
+	for _, obj := range ix.Unstructured("autoscaling/HorizontalPodAutoscaler") {
+		minReplicas := fields.Number(obj.Fields, "spec", "minReplicas")
 		if minReplicas == 0 {
 			minReplicas = 1
 		}
-		scaled(obj, str(obj.Fields, "spec", "scaleTargetRef", "kind"), str(obj.Fields, "spec", "scaleTargetRef", "name"), minReplicas, "spec.minReplicas", obj.Ref())
+		scaled(obj, fields.String(obj.Fields, "spec", "scaleTargetRef", "kind"), fields.String(obj.Fields, "spec", "scaleTargetRef", "name"), minReplicas, "spec.minReplicas", obj.Ref())
 	}
-	for _, obj := range b.byKind["keda.sh/ScaledObject"] {
-		kind := str(obj.Fields, "spec", "scaleTargetRef", "kind")
+	for _, obj := range ix.Unstructured("keda.sh/ScaledObject") {
+		kind := fields.String(obj.Fields, "spec", "scaleTargetRef", "kind")
 		if kind == "" {
 			kind = "Deployment"
 		}
-		scaled(obj, kind, str(obj.Fields, "spec", "scaleTargetRef", "name"), number(obj.Fields, "spec", "minReplicaCount"), "spec.minReplicaCount", obj.Ref())
+		scaled(obj, kind, fields.String(obj.Fields, "spec", "scaleTargetRef", "name"), fields.Number(obj.Fields, "spec", "minReplicaCount"), "spec.minReplicaCount", obj.Ref())
 	}
 }
 
@@ -938,17 +932,17 @@ func ptrOr(p *int32, def int32) int32 {
 // addPodBounds records, per workload, the bounds the pod spec itself sets
 // on what it may take from its node and how its runs overlap: requests,
 // emptyDir sizes and CronJob concurrency.
-func (b *builder) addPodBounds() {
-	for _, w := range b.workloads {
-		t := w.tmpl
-		b.addRequests(w)
-		b.addEmptyDirBounds(w)
-		if cj, ok := t.obj.Typed.(*batchv1.CronJob); ok {
+func addPodBounds(ix *model.Index) {
+	for _, w := range ix.Workloads() {
+		t := w.Template
+		addRequests(ix, w)
+		addEmptyDirBounds(ix, w)
+		if cj, ok := t.Object.Typed.(*batchv1.CronJob); ok {
 			switch {
 			case cj.Spec.ConcurrencyPolicy == batchv1.ForbidConcurrent || cj.Spec.ConcurrencyPolicy == batchv1.ReplaceConcurrent:
-				b.addControl(ControlBoundedJobRuns, w.id, fieldEvidence(t.obj, "spec.concurrencyPolicy", "concurrencyPolicy: "+string(cj.Spec.ConcurrencyPolicy)))
+				ix.AddControl(BoundedJobRuns, w.ID, fieldEvidence(t.Object, "spec.concurrencyPolicy", "concurrencyPolicy: "+string(cj.Spec.ConcurrencyPolicy)))
 			case cj.Spec.JobTemplate.Spec.ActiveDeadlineSeconds != nil:
-				b.addControl(ControlBoundedJobRuns, w.id, fieldEvidence(t.obj, "spec.jobTemplate.spec.activeDeadlineSeconds",
+				ix.AddControl(BoundedJobRuns, w.ID, fieldEvidence(t.Object, "spec.jobTemplate.spec.activeDeadlineSeconds",
 					fmt.Sprintf("every run ends after %ds", *cj.Spec.JobTemplate.Spec.ActiveDeadlineSeconds)))
 			}
 		}
@@ -959,26 +953,26 @@ func (b *builder) addPodBounds() {
 // limit without a request counts, because Kubernetes then sets the request
 // to the limit. Init containers are left out: they run one at a time
 // before the pod starts and do not hold their reservation afterwards.
-func (b *builder) addRequests(w *workload) {
-	var evidence []Evidence
-	for _, cr := range w.tmpl.containers() {
-		if cr.init {
+func addRequests(ix *model.Index, w *model.IndexedWorkload) {
+	var evidence []model.Evidence
+	for _, cr := range w.Template.Containers() {
+		if cr.Init {
 			continue
 		}
-		req, lim := cr.c.Resources.Requests, cr.c.Resources.Limits
+		req, lim := cr.Container.Resources.Requests, cr.Container.Resources.Limits
 		cpu := hasResource(req, corev1.ResourceCPU) || hasResource(lim, corev1.ResourceCPU)
 		memory := hasResource(req, corev1.ResourceMemory) || hasResource(lim, corev1.ResourceMemory)
 		if !cpu || !memory {
 			return
 		}
-		field := cr.path + ".resources.requests"
+		field := cr.Path + ".resources.requests"
 		if !hasResource(req, corev1.ResourceCPU) || !hasResource(req, corev1.ResourceMemory) {
-			field = cr.path + ".resources.limits"
+			field = cr.Path + ".resources.limits"
 		}
-		evidence = append(evidence, fieldEvidence(w.tmpl.obj, field, "container "+cr.c.Name))
+		evidence = append(evidence, fieldEvidence(w.Template.Object, field, "container "+cr.Container.Name))
 	}
 	if len(evidence) > 0 {
-		b.addControl(ControlResourceRequests, w.id, evidence...)
+		ix.AddControl(ResourceRequests, w.ID, evidence...)
 	}
 }
 
@@ -991,39 +985,39 @@ func hasResource(list corev1.ResourceList, name corev1.ResourceName) bool {
 // bounded: by its own sizeLimit, or by the containers' limits the kubelet
 // enforces on it (ephemeral-storage for disk, memory for medium Memory).
 // Pods without emptyDir volumes get no control; the rule does not ask.
-func (b *builder) addEmptyDirBounds(w *workload) {
-	t := w.tmpl
-	var evidence []Evidence
-	for i, v := range t.spec.Volumes {
+func addEmptyDirBounds(ix *model.Index, w *model.IndexedWorkload) {
+	t := w.Template
+	var evidence []model.Evidence
+	for i, v := range t.Spec.Volumes {
 		if v.EmptyDir == nil {
 			continue
 		}
-		field := fmt.Sprintf("%s.volumes[%d].emptyDir", t.prefix, i)
+		field := fmt.Sprintf("%s.volumes[%d].emptyDir", t.SpecPath, i)
 		limit := corev1.ResourceEphemeralStorage
 		if v.EmptyDir.Medium == corev1.StorageMediumMemory {
 			limit = corev1.ResourceMemory
 		}
 		switch {
 		case v.EmptyDir.SizeLimit != nil:
-			evidence = append(evidence, fieldEvidence(t.obj, field+".sizeLimit", "emptyDir "+v.Name+" sizeLimit "+v.EmptyDir.SizeLimit.String()))
+			evidence = append(evidence, fieldEvidence(t.Object, field+".sizeLimit", "emptyDir "+v.Name+" sizeLimit "+v.EmptyDir.SizeLimit.String()))
 		case allContainersLimit(t, limit):
-			evidence = append(evidence, fieldEvidence(t.obj, field, "emptyDir "+v.Name+" counts against every container's "+string(limit)+" limit"))
+			evidence = append(evidence, fieldEvidence(t.Object, field, "emptyDir "+v.Name+" counts against every container's "+string(limit)+" limit"))
 		default:
 			return
 		}
 	}
 	if len(evidence) > 0 {
-		b.addControl(ControlEmptyDirSizeLimit, w.id, evidence...)
+		ix.AddControl(EmptyDirSizeLimit, w.ID, evidence...)
 	}
 }
 
-func allContainersLimit(t podTemplate, name corev1.ResourceName) bool {
-	for _, c := range t.spec.Containers {
+func allContainersLimit(t model.PodTemplate, name corev1.ResourceName) bool {
+	for _, c := range t.Spec.Containers {
 		if !hasResource(c.Resources.Limits, name) {
 			return false
 		}
 	}
-	return len(t.spec.Containers) > 0
+	return len(t.Spec.Containers) > 0
 }
 
 // --- Namespaces ----------------------------------------------------------------
@@ -1039,32 +1033,32 @@ var quotaResources = []string{"cpu", "memory", "requests.cpu", "requests.memory"
 // follows the API: a missing default limit is the max, a missing default
 // request is the default limit, then the min. Both kinds arrive
 // unstructured from the decoder.
-func (b *builder) addNamespaceLimits() {
-	for _, obj := range b.byKind["/LimitRange"] {
-		boundary := NamespaceBoundaryID(obj.Namespace)
-		for i, it := range list(obj.Fields, "spec", "limits") {
-			item := asMap(it)
-			kind := str(item, "type")
+func addNamespaceLimits(ix *model.Index) {
+	for _, obj := range ix.Unstructured("/LimitRange") {
+		boundary := model.NamespaceBoundaryID(obj.Namespace)
+		for i, it := range fields.List(obj.Fields, "spec", "limits") {
+			item := fields.AsMap(it)
+			kind := fields.String(item, "type")
 			if kind != "Container" && kind != "Pod" {
 				continue
 			}
 			field := fmt.Sprintf("spec.limits[%d]", i)
-			b.addControl(ControlLimitRange, boundary, fieldEvidence(obj, field, obj.Ref()+" type "+kind))
+			ix.AddControl(LimitRange, boundary, fieldEvidence(obj, field, obj.Ref()+" type "+kind))
 			if kind != "Container" {
 				continue
 			}
-			limits := firstOf(mapAt(item, "default"), mapAt(item, "max"))
-			requests := firstOf(mapAt(item, "defaultRequest"), mapAt(item, "default"), mapAt(item, "max"), mapAt(item, "min"))
+			limits := firstOf(fields.Map(item, "default"), fields.Map(item, "max"))
+			requests := firstOf(fields.Map(item, "defaultRequest"), fields.Map(item, "default"), fields.Map(item, "max"), fields.Map(item, "min"))
 			if limits["cpu"] != "" && limits["memory"] != "" {
-				b.addControl(ControlDefaultLimits, boundary, fieldEvidence(obj, field, "containers without limits get cpu "+limits["cpu"]+", memory "+limits["memory"]))
+				ix.AddControl(DefaultResourceLimits, boundary, fieldEvidence(obj, field, "containers without limits get cpu "+limits["cpu"]+", memory "+limits["memory"]))
 			}
 			if requests["cpu"] != "" && requests["memory"] != "" {
-				b.addControl(ControlDefaultRequests, boundary, fieldEvidence(obj, field, "containers without requests get cpu "+requests["cpu"]+", memory "+requests["memory"]))
+				ix.AddControl(DefaultResourceRequests, boundary, fieldEvidence(obj, field, "containers without requests get cpu "+requests["cpu"]+", memory "+requests["memory"]))
 			}
 		}
 	}
-	for _, obj := range b.byKind["/ResourceQuota"] {
-		hard := mapAt(obj.Fields, "spec", "hard")
+	for _, obj := range ix.Unstructured("/ResourceQuota") {
+		hard := fields.Map(obj.Fields, "spec", "hard")
 		var bounded []string
 		for _, name := range quotaResources {
 			if v, ok := hard[name]; ok {
@@ -1072,7 +1066,7 @@ func (b *builder) addNamespaceLimits() {
 			}
 		}
 		if len(bounded) > 0 {
-			b.addControl(ControlResourceQuota, NamespaceBoundaryID(obj.Namespace), fieldEvidence(obj, "spec.hard", obj.Ref()+" caps "+strings.Join(bounded, ", ")))
+			ix.AddControl(ResourceQuota, model.NamespaceBoundaryID(obj.Namespace), fieldEvidence(obj, "spec.hard", obj.Ref()+" caps "+strings.Join(bounded, ", ")))
 		}
 	}
 }
@@ -1098,15 +1092,15 @@ func firstOf(maps ...map[string]any) map[string]string {
 // an audit policy file and somewhere to write, a log path or a webhook.
 // Managed control planes are not in the manifests; whether they audit is a
 // review question.
-func (b *builder) addAPIServerAudit() {
-	for _, w := range b.workloads {
-		for _, cr := range w.tmpl.containers() {
-			if !isAPIServer(cr.c) {
+func addAPIServerAudit(ix *model.Index) {
+	for _, w := range ix.Workloads() {
+		for _, cr := range w.Template.Containers() {
+			if !isAPIServer(cr.Container) {
 				continue
 			}
-			var policy, sink *Evidence
+			var policy, sink *model.Evidence
 			for _, arg := range commandLine(cr) {
-				ev := fieldEvidence(w.tmpl.obj, arg.field, arg.value)
+				ev := fieldEvidence(w.Template.Object, arg.field, arg.value)
 				switch {
 				case strings.HasPrefix(arg.value, "--audit-policy-file"):
 					policy = &ev
@@ -1115,7 +1109,7 @@ func (b *builder) addAPIServerAudit() {
 				}
 			}
 			if policy != nil && sink != nil {
-				b.addControl(ControlAPIAuditLogging, w.id, *policy, *sink)
+				ix.AddControl(APIAuditLogging, w.ID, *policy, *sink)
 			}
 		}
 	}
@@ -1125,19 +1119,19 @@ func (b *builder) addAPIServerAudit() {
 // field it is at.
 type commandArg struct{ field, value string }
 
-func commandLine(cr containerRef) []commandArg {
+func commandLine(cr model.ContainerRef) []commandArg {
 	var out []commandArg
-	for i, a := range cr.c.Command {
-		out = append(out, commandArg{fmt.Sprintf("%s.command[%d]", cr.path, i), a})
+	for i, a := range cr.Container.Command {
+		out = append(out, commandArg{fmt.Sprintf("%s.command[%d]", cr.Path, i), a})
 	}
-	for i, a := range cr.c.Args {
-		out = append(out, commandArg{fmt.Sprintf("%s.args[%d]", cr.path, i), a})
+	for i, a := range cr.Container.Args {
+		out = append(out, commandArg{fmt.Sprintf("%s.args[%d]", cr.Path, i), a})
 	}
 	return out
 }
 
 func isAPIServer(c *corev1.Container) bool {
-	if imageMatches(strings.ToLower(ParseImage(c.Image).Repository), []string{"kube-apiserver"}) {
+	if imageMatches(strings.ToLower(model.ParseImage(c.Image).Repository), []string{"kube-apiserver"}) {
 		return true
 	}
 	return len(c.Command) > 0 && strings.HasSuffix(c.Command[0], "kube-apiserver")

@@ -1,14 +1,15 @@
-package model
+// Package parallel spreads independent per-element work over all cores.
+package parallel
 
 import (
 	"runtime"
 	"sync"
 )
 
-// parallelMap computes fn(0) … fn(n-1) on all cores and returns the results
-// in index order, so callers that merge them sequentially stay
+// Map computes fn(0) … fn(n-1) on all cores and returns the results in
+// index order, so callers that merge them sequentially stay
 // deterministic. fn must only read shared state.
-func parallelMap[T any](n int, fn func(i int) T) []T {
+func Map[T any](n int, fn func(i int) T) []T {
 	out := make([]T, n)
 	workers := min(runtime.GOMAXPROCS(0), n)
 	if workers <= 1 {

@@ -1,4 +1,4 @@
-package model
+package controls
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/model"
 )
 
 // Group subjects that stand for service accounts. A binding to one of them
@@ -63,12 +64,12 @@ type binding struct {
 //
 // Bindings whose subjects run no scanned workload add nothing: the graph
 // has no element to hold them.
-func (b *builder) addRBAC() {
+func addRBAC(ix *model.Index) {
 	roles := map[string]*role{}
 	var clusterRoles []*discover.Object
 	var bindings []binding
 	accounts := map[nsName]*discover.Object{}
-	for _, obj := range b.typed {
+	for _, obj := range ix.TypedObjects() {
 		switch o := obj.Typed.(type) {
 		case *rbacv1.Role:
 			roles["Role "+obj.Namespace+"/"+obj.Name] = &role{ref: obj.Ref(), rules: rulesAt(obj, o.Rules)}
@@ -85,41 +86,41 @@ func (b *builder) addRBAC() {
 	}
 	aggregateClusterRoles(roles, clusterRoles)
 
-	byAccount := map[nsName][]*workload{}
-	for _, w := range b.workloads {
-		n := b.node(w.id)
+	byAccount := map[nsName][]*model.IndexedWorkload{}
+	for _, w := range ix.Workloads() {
+		n := ix.Node(w.ID)
 		key := nsName{n.Namespace, n.Workload.ServiceAccount}
 		byAccount[key] = append(byAccount[key], w)
 	}
 	granted := map[string]bool{}
 	for _, bd := range bindings {
-		r := b.boundRole(bd, roles)
+		r := boundRole(ix, bd, roles)
 		if r == nil {
 			continue
 		}
-		for _, w := range b.subjectWorkloads(bd, byAccount) {
-			n := b.node(w.id)
+		for _, w := range subjectWorkloads(ix, bd, byAccount) {
+			n := ix.Node(w.ID)
 			n.Workload.Permissions = append(n.Workload.Permissions, permissions(bd, r, w.subject)...)
-			granted[w.id] = true
+			granted[w.ID] = true
 		}
-		b.recordIdleFullAccess(bd, r, byAccount)
+		recordIdleFullAccess(ix, bd, r, byAccount)
 	}
 	for id := range granted {
-		sortPermissions(b.node(id).Workload.Permissions)
+		sortPermissions(ix.Node(id).Workload.Permissions)
 	}
-	b.addAccountTokenControls(accounts)
+	addAccountTokenControls(ix, accounts)
 }
 
 // recordIdleFullAccess records, on the cluster boundary (or the binding's
 // namespace), each service account subject that receives full access
 // while no scanned workload runs as it.
-func (b *builder) recordIdleFullAccess(bd binding, r *role, byAccount map[nsName][]*workload) {
+func recordIdleFullAccess(ix *model.Index, bd binding, r *role, byAccount map[nsName][]*model.IndexedWorkload) {
 	if !grantsFullAccess(r) {
 		return
 	}
-	target := ClusterBoundaryID
+	target := model.ClusterBoundaryID
 	if bd.scope != "cluster" {
-		target = NamespaceBoundaryID(bd.obj.Namespace)
+		target = model.NamespaceBoundaryID(bd.obj.Namespace)
 	}
 	for i, s := range bd.subjects {
 		if s.Kind != rbacv1.ServiceAccountKind {
@@ -133,7 +134,7 @@ func (b *builder) recordIdleFullAccess(bd binding, r *role, byAccount map[nsName
 			continue // the workloads that use it carry the permission
 		}
 		field := fmt.Sprintf("subjects[%d]", i)
-		b.addControl(WeaknessIdleFullAccess, target, Evidence{
+		ix.AddControl(WeaknessIdleFullAccess, target, model.Evidence{
 			File: bd.obj.Location.File, Line: bd.obj.LineOf(field), Object: bd.obj.Ref(), Field: field,
 			Detail: fmt.Sprintf("ServiceAccount %s/%s has full access through %s, and no scanned workload runs as it", ns, s.Name, r.ref),
 		})
@@ -190,7 +191,7 @@ func aggregateClusterRoles(roles map[string]*role, clusterRoles []*discover.Obje
 // boundRole finds the role a binding refers to: in the manifests first,
 // then among the roles every cluster defines. A role found in neither is
 // reported as a dangling reference.
-func (b *builder) boundRole(bd binding, roles map[string]*role) *role {
+func boundRole(ix *model.Index, bd binding, roles map[string]*role) *role {
 	ref := bd.roleRef
 	key := "ClusterRole " + ref.Name
 	if ref.Kind == "Role" {
@@ -208,7 +209,7 @@ func (b *builder) boundRole(bd binding, roles map[string]*role) *role {
 	if ref.Kind == "Role" && bd.scope == "cluster" {
 		reason = "a ClusterRoleBinding can only refer to a ClusterRole"
 	}
-	b.addDangling(DanglingRef{From: bd.obj.Ref(), Target: key, Reason: reason, Evidence: Evidence{
+	ix.AddDangling(model.DanglingRef{From: bd.obj.Ref(), Target: key, Reason: reason, Evidence: model.Evidence{
 		File: bd.obj.Location.File, Line: bd.obj.LineOf("roleRef"), Object: bd.obj.Ref(), Field: "roleRef",
 	}})
 	return nil
@@ -217,19 +218,19 @@ func (b *builder) boundRole(bd binding, roles map[string]*role) *role {
 // boundWorkload is a workload a binding applies to and the subject that
 // names it.
 type boundWorkload struct {
-	*workload
+	*model.IndexedWorkload
 	subject int
 }
 
 // subjectWorkloads lists the workloads whose service account a binding's
 // subjects include, each once, with the first subject that names it.
-func (b *builder) subjectWorkloads(bd binding, byAccount map[nsName][]*workload) []boundWorkload {
+func subjectWorkloads(ix *model.Index, bd binding, byAccount map[nsName][]*model.IndexedWorkload) []boundWorkload {
 	var out []boundWorkload
 	seen := map[string]bool{}
-	add := func(ws []*workload, subject int) {
+	add := func(ws []*model.IndexedWorkload, subject int) {
 		for _, w := range ws {
-			if !seen[w.id] {
-				seen[w.id] = true
+			if !seen[w.ID] {
+				seen[w.ID] = true
 				out = append(out, boundWorkload{w, subject})
 			}
 		}
@@ -262,7 +263,7 @@ func (b *builder) subjectWorkloads(bd binding, byAccount map[nsName][]*workload)
 	return out
 }
 
-func sortedAccounts(m map[nsName][]*workload) []nsName {
+func sortedAccounts(m map[nsName][]*model.IndexedWorkload) []nsName {
 	keys := make([]nsName, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -276,7 +277,7 @@ func sortedAccounts(m map[nsName][]*workload) []nsName {
 // line a reviewer changes to revoke the grant; the detail says where the
 // rule is written. Rules about non-resource URLs (/metrics, /healthz) are
 // left out: they grant no access to objects.
-func permissions(bd binding, r *role, subject int) []Permission {
+func permissions(bd binding, r *role, subject int) []model.Permission {
 	field := fmt.Sprintf("subjects[%d]", subject)
 	s := bd.subjects[subject]
 	who := s.Kind + " " + s.Name
@@ -287,15 +288,15 @@ func permissions(bd binding, r *role, subject int) []Permission {
 		}
 		who = s.Kind + " " + ns + "/" + s.Name
 	}
-	ev := Evidence{File: bd.obj.Location.File, Line: bd.obj.LineOf(field), Object: bd.obj.Ref(), Field: field}
+	ev := model.Evidence{File: bd.obj.Location.File, Line: bd.obj.LineOf(field), Object: bd.obj.Ref(), Field: field}
 	if len(r.rules) == 0 && r.builtin == "" {
 		return nil // a role without rules grants nothing
 	}
 	if len(r.rules) == 0 {
 		ev.Detail = fmt.Sprintf("binds %s to %s; %s", who, r.ref, r.builtin)
-		return []Permission{{Role: r.ref, Binding: bd.obj.Ref(), Scope: bd.scope, Evidence: ev}}
+		return []model.Permission{{Role: r.ref, Binding: bd.obj.Ref(), Scope: bd.scope, Evidence: ev}}
 	}
-	var out []Permission
+	var out []model.Permission
 	for _, ra := range r.rules {
 		if len(ra.rule.Resources) == 0 {
 			continue
@@ -306,7 +307,7 @@ func permissions(bd binding, r *role, subject int) []Permission {
 		} else {
 			pev.Detail = fmt.Sprintf("binds %s to %s; %s", who, r.ref, r.builtin)
 		}
-		out = append(out, Permission{
+		out = append(out, model.Permission{
 			Role: r.ref, Binding: bd.obj.Ref(), Scope: bd.scope,
 			APIGroups: ra.rule.APIGroups, Resources: ra.rule.Resources, ResourceNames: ra.rule.ResourceNames, Verbs: ra.rule.Verbs,
 			Evidence: pev,
@@ -318,7 +319,7 @@ func permissions(bd binding, r *role, subject int) []Permission {
 // sortPermissions orders a workload's permissions by binding and role, so
 // the graph is the same whatever order the files were read in. Rules of one
 // role keep their written order.
-func sortPermissions(ps []Permission) {
+func sortPermissions(ps []model.Permission) {
 	sort.SliceStable(ps, func(i, j int) bool {
 		if ps[i].Binding != ps[j].Binding {
 			return ps[i].Binding < ps[j].Binding
@@ -378,11 +379,11 @@ func builtinClusterRole(name string) *role {
 
 // addAccountTokenControls records the token control for workloads whose
 // ServiceAccount object sets automountServiceAccountToken: false. The pod's
-// own setting wins when it has one (addControls handles a pod that sets
+// own setting wins when it has one (addWorkloadControls handles a pod that sets
 // false), so a pod that sets true gets no control.
-func (b *builder) addAccountTokenControls(accounts map[nsName]*discover.Object) {
-	for _, w := range b.workloads {
-		n := b.node(w.id)
+func addAccountTokenControls(ix *model.Index, accounts map[nsName]*discover.Object) {
+	for _, w := range ix.Workloads() {
+		n := ix.Node(w.ID)
 		if n.Workload.AutomountServiceAccountToken != nil {
 			continue
 		}
@@ -391,7 +392,7 @@ func (b *builder) addAccountTokenControls(accounts map[nsName]*discover.Object) 
 			continue
 		}
 		if t := obj.Typed.(*corev1.ServiceAccount).AutomountServiceAccountToken; t != nil && !*t {
-			b.addControl(ControlNoTokenAutomount, w.id, Evidence{
+			ix.AddControl(ServiceAccountTokenNotMounted, w.ID, model.Evidence{
 				File: obj.Location.File, Line: obj.LineOf("automountServiceAccountToken"), Object: obj.Ref(), Field: "automountServiceAccountToken",
 				Detail: "the pod's service account does not mount its token",
 			})

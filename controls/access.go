@@ -1,4 +1,4 @@
-package model
+package controls
 
 import (
 	"fmt"
@@ -11,35 +11,37 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
+	"github.com/stridemap/stridemap/model"
 )
 
 // Access control types: who may call an element, whether the caller's
 // identity is checked, and how often it may call. The threat catalog asks
 // for them by name, so the strings are stable.
 const (
-	// ControlGatewayAuthentication: the gateway authenticates every request
+	// GatewayAuthentication: the gateway authenticates every request
 	// before routing it (ingress-nginx auth-url/auth-type, client
 	// certificates, Traefik/Kong auth plugins, an Istio CUSTOM policy,
 	// Envoy Gateway SecurityPolicy, or a gateway that routes only to an
 	// authenticating proxy such as oauth2-proxy).
-	ControlGatewayAuthentication = "gateway-authentication"
-	// ControlRequestAuthentication: an Istio RequestAuthentication
+	GatewayAuthentication = "gateway-authentication"
+	// RequestAuthentication: an Istio RequestAuthentication
 	// validates JWTs sent to the element. On its own it rejects bad
 	// tokens but lets requests without one through.
-	ControlRequestAuthentication = "request-authentication"
-	// ControlRequestPrincipalRequired: Istio AuthorizationPolicies only let
+	RequestAuthentication = "request-authentication"
+	// RequestPrincipalRequired: Istio AuthorizationPolicies only let
 	// requests with a validated JWT through.
-	ControlRequestPrincipalRequired = "request-principal-required"
-	// ControlAuthorizationPolicy: an Istio AuthorizationPolicy restricts
+	RequestPrincipalRequired = "request-principal-required"
+	// AuthorizationPolicy: an Istio AuthorizationPolicy restricts
 	// which callers and requests the element accepts.
-	ControlAuthorizationPolicy = "authorization-policy"
-	// ControlRateLimit: requests are rate limited at the gateway or by the
+	AuthorizationPolicy = "authorization-policy"
+	// RateLimit: requests are rate limited at the gateway or by the
 	// element's proxy.
-	ControlRateLimit = "rate-limit"
-	// ControlMTLSRequired: the workload accepts only mutual-TLS connections
+	RateLimit = "rate-limit"
+	// MTLSRequired: the workload accepts only mutual-TLS connections
 	// from the mesh (Istio PeerAuthentication STRICT, Linkerd
 	// all-authenticated), so callers prove their identity.
-	ControlMTLSRequired = "mtls-required"
+	MTLSRequired = "mtls-required"
 )
 
 // meshRootNamespace is Istio's default root namespace: policies there
@@ -50,32 +52,32 @@ const meshRootNamespace = "istio-system"
 // at gateways and in the mesh. It runs after the gateways, edges and
 // workload controls exist, because a gateway's control is read from the
 // objects that configure it and the gateway's edges.
-func (b *builder) addAccessControls() {
-	gateways := b.gatewaysByObject()
-	b.addIngressAccessControls(gateways)
-	b.addAuthProxyGateways()
-	b.addIstioAccessControls(gateways)
-	b.addEnvoyGatewayPolicies(gateways)
-	b.addMTLSRequired()
+func addAccessControls(ix *model.Index) {
+	gateways := gatewaysByObject(ix)
+	addIngressAccessControls(ix, gateways)
+	addAuthProxyGateways(ix)
+	addIstioAccessControls(ix, gateways)
+	addEnvoyGatewayPolicies(ix, gateways)
+	addMTLSRequired(ix)
 }
 
 // gatewaysByObject maps the object a gateway node was made from, by its
 // location, to the node's ID. Locations are unique per object, where
 // kind/namespace/name is not: an Istio Gateway and a Gateway API Gateway
 // may share a name.
-func (b *builder) gatewaysByObject() map[discover.Location]string {
+func gatewaysByObject(ix *model.Index) map[discover.Location]string {
 	out := map[discover.Location]string{}
-	for _, n := range b.graph.Nodes {
-		if n.Type == Gateway && len(n.Evidence) > 0 {
+	for _, n := range ix.Nodes() {
+		if n.Type == model.Gateway && len(n.Evidence) > 0 {
 			out[discover.Location{File: n.Evidence[0].File, Line: n.Evidence[0].Line}] = n.ID
 		}
 	}
 	return out
 }
 
-func annotationEvidence(obj *discover.Object, key, detail string) Evidence {
+func annotationEvidence(obj *discover.Object, key, detail string) model.Evidence {
 	field := discover.PathKey("metadata.annotations", key)
-	return Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: detail}
+	return model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: detail}
 }
 
 // Ingress annotations read here.
@@ -103,8 +105,8 @@ var nginxRateLimits = []string{
 // addIngressAccessControls reads authentication and rate limits from each
 // Ingress: its controller's annotations, and the Traefik middlewares and
 // Kong plugins they name.
-func (b *builder) addIngressAccessControls(gateways map[discover.Location]string) {
-	for _, obj := range b.typed {
+func addIngressAccessControls(ix *model.Index, gateways map[discover.Location]string) {
+	for _, obj := range ix.TypedObjects() {
 		ing, ok := obj.Typed.(*networkingv1.Ingress)
 		if !ok {
 			continue
@@ -115,18 +117,18 @@ func (b *builder) addIngressAccessControls(gateways map[discover.Location]string
 		}
 		a := ing.Annotations
 		if ev, ok := ingressAuthentication(obj, a); ok {
-			b.addControl(ControlGatewayAuthentication, id, ev)
+			ix.AddControl(GatewayAuthentication, id, ev)
 		}
 		for _, key := range nginxRateLimits {
 			if v := strings.TrimSpace(a[key]); v != "" && v != "0" {
-				b.addControl(ControlRateLimit, id, annotationEvidence(obj, key, key+": "+v))
+				ix.AddControl(RateLimit, id, annotationEvidence(obj, key, key+": "+v))
 			}
 		}
 		for _, m := range splitList(a[traefikMiddlewares]) {
-			b.traefikMiddleware(id, obj, m)
+			traefikMiddleware(ix, id, obj, m)
 		}
 		for _, p := range splitList(a[kongPlugins]) {
-			b.kongPlugin(id, obj, p)
+			kongPlugin(ix, id, obj, p)
 		}
 	}
 }
@@ -134,7 +136,7 @@ func (b *builder) addIngressAccessControls(gateways map[discover.Location]string
 // ingressAuthentication recognises the annotations with which an Ingress
 // controller authenticates requests itself. auth-signin only says where to
 // send a browser that auth-url rejected, so it counts with auth-url.
-func ingressAuthentication(obj *discover.Object, a map[string]string) (Evidence, bool) {
+func ingressAuthentication(obj *discover.Object, a map[string]string) (model.Evidence, bool) {
 	if url := a[nginxAuthURL]; url != "" {
 		detail := "ingress-nginx checks every request with " + url
 		if a[nginxAuthSignin] != "" {
@@ -151,26 +153,26 @@ func ingressAuthentication(obj *discover.Object, a map[string]string) (Evidence,
 	if t := strings.ToLower(a[albAuthType]); t == "cognito" || t == "oidc" {
 		return annotationEvidence(obj, albAuthType, "AWS load balancer "+t+" authentication"), true
 	}
-	return Evidence{}, false
+	return model.Evidence{}, false
 }
 
 // traefikMiddleware applies one middleware named in an Ingress's
 // router.middlewares annotation ("NAMESPACE-NAME@kubernetescrd").
-func (b *builder) traefikMiddleware(gateway string, ing *discover.Object, ref string) {
+func traefikMiddleware(ix *model.Index, gateway string, ing *discover.Object, ref string) {
 	name := strings.TrimSuffix(ref, traefikProviderSuffix)
 	for _, group := range []string{"traefik.io", "traefik.containo.us"} {
-		for _, m := range b.byKind[group+"/Middleware"] {
+		for _, m := range ix.Unstructured(group + "/Middleware") {
 			if m.Namespace+"-"+m.Name != name {
 				continue
 			}
-			spec := mapAt(m.Fields, "spec")
+			spec := fields.Map(m.Fields, "spec")
 			for _, kind := range []string{"forwardAuth", "basicAuth", "digestAuth"} {
 				if spec[kind] != nil {
-					b.addControl(ControlGatewayAuthentication, gateway, pluginEvidence(ing, m, "spec."+kind, "Traefik middleware "+kind))
+					ix.AddControl(GatewayAuthentication, gateway, pluginEvidence(ing, m, "spec."+kind, "Traefik middleware "+kind))
 				}
 			}
 			if spec["rateLimit"] != nil {
-				b.addControl(ControlRateLimit, gateway, pluginEvidence(ing, m, "spec.rateLimit", "Traefik middleware rateLimit"))
+				ix.AddControl(RateLimit, gateway, pluginEvidence(ing, m, "spec.rateLimit", "Traefik middleware rateLimit"))
 			}
 		}
 	}
@@ -181,26 +183,26 @@ var kongAuthPlugins = []string{"basic-auth", "key-auth", "key-auth-enc", "jwt", 
 
 // kongPlugin applies one KongPlugin (or KongClusterPlugin) named in an
 // Ingress's konghq.com/plugins annotation.
-func (b *builder) kongPlugin(gateway string, ing *discover.Object, name string) {
-	candidates := slices.Concat(b.byKind["configuration.konghq.com/KongPlugin"], b.byKind["configuration.konghq.com/KongClusterPlugin"])
+func kongPlugin(ix *model.Index, gateway string, ing *discover.Object, name string) {
+	candidates := slices.Concat(ix.Unstructured("configuration.konghq.com/KongPlugin"), ix.Unstructured("configuration.konghq.com/KongClusterPlugin"))
 	for _, p := range candidates {
 		if p.Name != name || (p.Namespace != "" && p.Namespace != ing.Namespace) {
 			continue
 		}
-		plugin := str(p.Fields, "plugin")
+		plugin := fields.String(p.Fields, "plugin")
 		switch {
 		case slices.Contains(kongAuthPlugins, plugin):
-			b.addControl(ControlGatewayAuthentication, gateway, pluginEvidence(ing, p, "plugin", "Kong plugin "+plugin))
+			ix.AddControl(GatewayAuthentication, gateway, pluginEvidence(ing, p, "plugin", "Kong plugin "+plugin))
 		case plugin == "rate-limiting" || plugin == "rate-limiting-advanced":
-			b.addControl(ControlRateLimit, gateway, pluginEvidence(ing, p, "plugin", "Kong plugin "+plugin))
+			ix.AddControl(RateLimit, gateway, pluginEvidence(ing, p, "plugin", "Kong plugin "+plugin))
 		}
 	}
 }
 
 // pluginEvidence points at the plugin object that does the work and names
 // the Ingress that uses it.
-func pluginEvidence(ing, plugin *discover.Object, field, what string) Evidence {
-	return Evidence{File: plugin.Location.File, Line: plugin.LineOf(field), Object: plugin.Ref(), Field: field, Detail: what + ", used by " + ing.Ref()}
+func pluginEvidence(ing, plugin *discover.Object, field, what string) model.Evidence {
+	return model.Evidence{File: plugin.Location.File, Line: plugin.LineOf(field), Object: plugin.Ref(), Field: field, Detail: what + ", used by " + ing.Ref()}
 }
 
 func splitList(s string) []string {
@@ -221,23 +223,24 @@ var authProxies = []string{"oauth2-proxy", "pomerium"}
 // every route leads to an authenticating proxy: the proxy stands between
 // the internet and the application. A gateway that also routes elsewhere
 // gets nothing, since those routes are not authenticated.
-func (b *builder) addAuthProxyGateways() {
-	routes := map[string][]*Edge{}
-	for i := range b.graph.Edges {
-		e := &b.graph.Edges[i]
+func addAuthProxyGateways(ix *model.Index) {
+	routes := map[string][]*model.Edge{}
+	edges := ix.Edges()
+	for i := range edges {
+		e := &edges[i]
 		if strings.HasPrefix(e.From, "gateway:") {
 			routes[e.From] = append(routes[e.From], e)
 		}
 	}
-	for _, gw := range sortedKeysOf(routes) {
-		var evidence []Evidence
+	for _, gw := range sortedKeys(routes) {
+		var evidence []model.Evidence
 		for _, e := range routes[gw] {
-			image := authProxyImage(b.node(e.To))
+			image := authProxyImage(ix.Node(e.To))
 			if image == "" {
 				evidence = nil
 				break
 			}
-			var ev Evidence
+			var ev model.Evidence
 			if len(e.Evidence) > 0 {
 				ev = e.Evidence[0]
 			}
@@ -245,12 +248,12 @@ func (b *builder) addAuthProxyGateways() {
 			evidence = append(evidence, ev)
 		}
 		if len(evidence) > 0 {
-			b.addControl(ControlGatewayAuthentication, gw, evidence...)
+			ix.AddControl(GatewayAuthentication, gw, evidence...)
 		}
 	}
 }
 
-func authProxyImage(n *Node) string {
+func authProxyImage(n *model.Node) string {
 	if n == nil || n.Workload == nil {
 		return ""
 	}
@@ -264,30 +267,30 @@ func authProxyImage(n *Node) string {
 
 // addIstioAccessControls reads Istio RequestAuthentication,
 // AuthorizationPolicy and rate-limiting EnvoyFilters.
-func (b *builder) addIstioAccessControls(gateways map[discover.Location]string) {
-	for _, ra := range b.byKind[istioSecurity+"/RequestAuthentication"] {
-		rules := list(ra.Fields, "spec", "jwtRules")
+func addIstioAccessControls(ix *model.Index, gateways map[discover.Location]string) {
+	for _, ra := range ix.Unstructured(istioSecurity + "/RequestAuthentication") {
+		rules := fields.List(ra.Fields, "spec", "jwtRules")
 		if len(rules) == 0 {
 			continue
 		}
 		var issuers []string
 		for _, r := range rules {
-			if iss := str(asMap(r), "issuer"); iss != "" {
+			if iss := fields.String(fields.AsMap(r), "issuer"); iss != "" {
 				issuers = append(issuers, iss)
 			}
 		}
 		detail := "validates JWTs from " + strings.Join(issuers, ", ")
-		for _, t := range b.istioTargets(ra, "spec.selector", gateways) {
-			b.addControl(ControlRequestAuthentication, t.id, t.evidence(detail))
+		for _, t := range istioTargets(ix, ra, "spec.selector", gateways) {
+			ix.AddControl(RequestAuthentication, t.id, t.evidence(detail))
 		}
 	}
-	b.addAuthorizationPolicies(gateways)
-	for _, ef := range b.byKind[istioNetworking+"/EnvoyFilter"] {
-		if !mentionsRateLimit(field(ef.Fields, "spec", "configPatches")) {
+	addAuthorizationPolicies(ix, gateways)
+	for _, ef := range ix.Unstructured(istioNetworking + "/EnvoyFilter") {
+		if !mentionsRateLimit(fields.At(ef.Fields, "spec", "configPatches")) {
 			continue
 		}
-		for _, t := range b.istioTargets(ef, "spec.workloadSelector", gateways) {
-			b.addControl(ControlRateLimit, t.id, t.evidence("EnvoyFilter adds an Envoy rate-limit filter"))
+		for _, t := range istioTargets(ix, ef, "spec.workloadSelector", gateways) {
+			ix.AddControl(RateLimit, t.id, t.evidence("EnvoyFilter adds an Envoy rate-limit filter"))
 		}
 	}
 }
@@ -296,9 +299,9 @@ func (b *builder) addIstioAccessControls(gateways map[discover.Location]string) 
 // reaches it only if no DENY policy matches and, when there are ALLOW
 // policies, one of them matches.
 type authState struct {
-	allow, allowJWT int        // ALLOW policies, and those that only admit requests with a JWT
-	denyTokenless   bool       // a DENY policy rejects every request without a JWT
-	jwtEvidence     []Evidence // the policies that require the JWT
+	allow, allowJWT int              // ALLOW policies, and those that only admit requests with a JWT
+	denyTokenless   bool             // a DENY policy rejects every request without a JWT
+	jwtEvidence     []model.Evidence // the policies that require the JWT
 }
 
 // addAuthorizationPolicies records authorization-policy for elements that an
@@ -306,19 +309,19 @@ type authState struct {
 // where the policies together let no request without a validated JWT in.
 // Policies that restrict nothing (an ALLOW rule that is empty, a DENY
 // without rules, AUDIT) are not controls.
-func (b *builder) addAuthorizationPolicies(gateways map[discover.Location]string) {
+func addAuthorizationPolicies(ix *model.Index, gateways map[discover.Location]string) {
 	states := map[string]*authState{}
 	var order []string
-	for _, ap := range b.byKind[istioSecurity+"/AuthorizationPolicy"] {
-		eff := authorizationEffectOf(mapAt(ap.Fields, "spec"))
+	for _, ap := range ix.Unstructured(istioSecurity + "/AuthorizationPolicy") {
+		eff := authorizationEffectOf(fields.Map(ap.Fields, "spec"))
 		if !eff.restricts {
 			continue
 		}
-		for _, t := range b.istioTargets(ap, "spec.selector", gateways) {
+		for _, t := range istioTargets(ix, ap, "spec.selector", gateways) {
 			ev := t.evidence(eff.detail)
-			b.addControl(ControlAuthorizationPolicy, t.id, ev)
+			ix.AddControl(AuthorizationPolicy, t.id, ev)
 			if eff.custom && strings.HasPrefix(t.id, "gateway:") {
-				b.addControl(ControlGatewayAuthentication, t.id, ev)
+				ix.AddControl(GatewayAuthentication, t.id, ev)
 			}
 			s := states[t.id]
 			if s == nil {
@@ -342,7 +345,7 @@ func (b *builder) addAuthorizationPolicies(gateways map[discover.Location]string
 	for _, id := range order {
 		s := states[id]
 		if s.denyTokenless || (s.allow > 0 && s.allowJWT == s.allow) {
-			b.addControl(ControlRequestPrincipalRequired, id, s.jwtEvidence...)
+			ix.AddControl(RequestPrincipalRequired, id, s.jwtEvidence...)
 		}
 	}
 }
@@ -357,11 +360,11 @@ type authorizationEffect struct {
 }
 
 func authorizationEffectOf(spec map[string]any) authorizationEffect {
-	action := strings.ToUpper(str(spec, "action"))
+	action := strings.ToUpper(fields.String(spec, "action"))
 	if action == "" {
 		action = "ALLOW"
 	}
-	rules := list(spec, "rules")
+	rules := fields.List(spec, "rules")
 	switch action {
 	case "ALLOW":
 		if len(rules) == 0 {
@@ -369,10 +372,10 @@ func authorizationEffectOf(spec map[string]any) authorizationEffect {
 		}
 		all := true
 		for _, r := range rules {
-			if len(asMap(r)) == 0 {
+			if len(fields.AsMap(r)) == 0 {
 				return authorizationEffect{} // an empty rule matches, and so allows, every request
 			}
-			all = all && ruleRequiresJWT(asMap(r))
+			all = all && ruleRequiresJWT(fields.AsMap(r))
 		}
 		return authorizationEffect{restricts: true, allow: true, requiresJWT: all, detail: fmt.Sprintf("ALLOW policy with %d rule(s)", len(rules))}
 	case "DENY":
@@ -381,11 +384,11 @@ func authorizationEffectOf(spec map[string]any) authorizationEffect {
 		}
 		tokenless := false
 		for _, r := range rules {
-			tokenless = tokenless || ruleDeniesTokenless(asMap(r))
+			tokenless = tokenless || ruleDeniesTokenless(fields.AsMap(r))
 		}
 		return authorizationEffect{restricts: true, requiresJWT: tokenless, detail: fmt.Sprintf("DENY policy with %d rule(s)", len(rules))}
 	case "CUSTOM":
-		return authorizationEffect{restricts: true, custom: true, detail: "CUSTOM policy: external authorization by provider " + str(spec, "provider", "name")}
+		return authorizationEffect{restricts: true, custom: true, detail: "CUSTOM policy: external authorization by provider " + fields.String(spec, "provider", "name")}
 	}
 	return authorizationEffect{} // AUDIT only logs
 }
@@ -394,17 +397,17 @@ func authorizationEffectOf(spec map[string]any) authorizationEffect {
 // carry a validated JWT: every source it accepts names request principals,
 // or it has a condition on the token's claims.
 func ruleRequiresJWT(rule map[string]any) bool {
-	for _, w := range list(rule, "when") {
-		if strings.HasPrefix(str(asMap(w), "key"), "request.auth.") {
+	for _, w := range fields.List(rule, "when") {
+		if strings.HasPrefix(fields.String(fields.AsMap(w), "key"), "request.auth.") {
 			return true
 		}
 	}
-	from := list(rule, "from")
+	from := fields.List(rule, "from")
 	if len(from) == 0 {
 		return false
 	}
 	for _, f := range from {
-		if len(list(asMap(f), "source", "requestPrincipals")) == 0 {
+		if len(fields.List(fields.AsMap(f), "source", "requestPrincipals")) == 0 {
 			return false
 		}
 	}
@@ -415,11 +418,11 @@ func ruleRequiresJWT(rule map[string]any) bool {
 // without a JWT: it matches sources with no request principal and is not
 // narrowed to some operations or conditions.
 func ruleDeniesTokenless(rule map[string]any) bool {
-	if len(list(rule, "to")) > 0 || len(list(rule, "when")) > 0 {
+	if len(fields.List(rule, "to")) > 0 || len(fields.List(rule, "when")) > 0 {
 		return false
 	}
-	for _, f := range list(rule, "from") {
-		if len(list(asMap(f), "source", "notRequestPrincipals")) > 0 {
+	for _, f := range fields.List(rule, "from") {
+		if len(fields.List(fields.AsMap(f), "source", "notRequestPrincipals")) > 0 {
 			return true
 		}
 	}
@@ -458,8 +461,8 @@ type policyTarget struct {
 	reason string
 }
 
-func (t policyTarget) evidence(detail string) Evidence {
-	return Evidence{File: t.obj.Location.File, Line: t.obj.LineOf(t.field), Object: t.obj.Ref(), Field: t.field, Detail: detail + " (" + t.reason + ")"}
+func (t policyTarget) evidence(detail string) model.Evidence {
+	return model.Evidence{File: t.obj.Location.File, Line: t.obj.LineOf(t.field), Object: t.obj.Ref(), Field: t.field, Detail: detail + " (" + t.reason + ")"}
 }
 
 // istioTargets resolves the elements an Istio policy applies to:
@@ -474,9 +477,9 @@ func (t policyTarget) evidence(detail string) Evidence {
 // Workloads that opt out of sidecar injection are skipped: no proxy
 // enforces the policy there. Injection enabled on a namespace cannot be
 // seen in the manifests, so other workloads are assumed to be in the mesh.
-func (b *builder) istioTargets(obj *discover.Object, selectorField string, gateways map[discover.Location]string) []policyTarget {
+func istioTargets(ix *model.Index, obj *discover.Object, selectorField string, gateways map[discover.Location]string) []policyTarget {
 	if refs := targetRefs(obj); len(refs) > 0 {
-		return b.targetRefTargets(obj, refs, gateways)
+		return targetRefTargets(ix, obj, refs, gateways)
 	}
 	sel := selectorLabels(obj, selectorField)
 	meshWide := obj.Namespace == meshRootNamespace && len(sel) == 0
@@ -489,17 +492,17 @@ func (b *builder) istioTargets(obj *discover.Object, selectorField string, gatew
 	}
 	var out []policyTarget
 	selector := labels.SelectorFromSet(sel)
-	for _, w := range b.workloads {
-		if !meshWide && w.tmpl.obj.Namespace != obj.Namespace {
+	for _, w := range ix.Workloads() {
+		if !meshWide && w.Template.Object.Namespace != obj.Namespace {
 			continue
 		}
-		if !selector.Matches(labels.Set(w.tmpl.labels)) || injectionDisabled(w.tmpl) {
+		if !selector.Matches(labels.Set(w.Template.Labels)) || injectionDisabled(w.Template) {
 			continue
 		}
-		out = append(out, policyTarget{id: w.id, obj: obj, field: field, reason: reason})
+		out = append(out, policyTarget{id: w.ID, obj: obj, field: field, reason: reason})
 	}
-	for _, gw := range b.byKind[istioNetworking+"/Gateway"] {
-		gwSelector := stringMap(gw.Fields, "spec", "selector")
+	for _, gw := range ix.Unstructured(istioNetworking + "/Gateway") {
+		gwSelector := fields.StringMap(gw.Fields, "spec", "selector")
 		applies := meshWide || (len(sel) > 0 && isSubset(sel, gwSelector) && (obj.Namespace == gw.Namespace || obj.Namespace == meshRootNamespace))
 		if id := gateways[gw.Location]; applies && id != "" {
 			r := reason
@@ -509,10 +512,10 @@ func (b *builder) istioTargets(obj *discover.Object, selectorField string, gatew
 			out = append(out, policyTarget{id: id, obj: obj, field: field, reason: r})
 		}
 	}
-	for _, gw := range b.byKind[gatewayAPIGroup+"/Gateway"] {
+	for _, gw := range ix.Unstructured(gatewayAPIGroup + "/Gateway") {
 		// Istio deploys a Gateway API Gateway of class "istio" as pods in
 		// the Gateway's namespace labelled with its name.
-		if str(gw.Fields, "spec", "gatewayClassName") != "istio" {
+		if fields.String(gw.Fields, "spec", "gatewayClassName") != "istio" {
 			continue
 		}
 		own := map[string]string{"gateway.networking.k8s.io/gateway-name": gw.Name}
@@ -528,12 +531,12 @@ func (b *builder) istioTargets(obj *discover.Object, selectorField string, gatew
 // spec.targetRef, as maps.
 func targetRefs(obj *discover.Object) []map[string]any {
 	var out []map[string]any
-	for _, r := range list(obj.Fields, "spec", "targetRefs") {
-		if m := asMap(r); m != nil {
+	for _, r := range fields.List(obj.Fields, "spec", "targetRefs") {
+		if m := fields.AsMap(r); m != nil {
 			out = append(out, m)
 		}
 	}
-	if m := mapAt(obj.Fields, "spec", "targetRef"); m != nil {
+	if m := fields.Map(obj.Fields, "spec", "targetRef"); m != nil {
 		out = append(out, m)
 	}
 	return out
@@ -541,25 +544,25 @@ func targetRefs(obj *discover.Object) []map[string]any {
 
 // targetRefTargets resolves targetRefs to gateways and Service backends in
 // the policy's namespace.
-func (b *builder) targetRefTargets(obj *discover.Object, refs []map[string]any, gateways map[discover.Location]string) []policyTarget {
+func targetRefTargets(ix *model.Index, obj *discover.Object, refs []map[string]any, gateways map[discover.Location]string) []policyTarget {
 	var out []policyTarget
 	field := "spec.targetRefs"
-	if mapAt(obj.Fields, "spec", "targetRef") != nil {
+	if fields.Map(obj.Fields, "spec", "targetRef") != nil {
 		field = "spec.targetRef"
 	}
 	for _, ref := range refs {
-		name := str(ref, "name")
-		switch str(ref, "kind") {
+		name := fields.String(ref, "name")
+		switch fields.String(ref, "kind") {
 		case "Gateway":
-			for _, gw := range b.byKind[gatewayAPIGroup+"/Gateway"] {
+			for _, gw := range ix.Unstructured(gatewayAPIGroup + "/Gateway") {
 				if gw.Namespace == obj.Namespace && gw.Name == name && gateways[gw.Location] != "" {
 					out = append(out, policyTarget{id: gateways[gw.Location], obj: obj, field: field, reason: "targets " + gw.Ref()})
 				}
 			}
 		case "Service":
-			if s := b.services[nsName{obj.Namespace, name}]; s != nil {
-				for _, w := range s.backends {
-					out = append(out, policyTarget{id: w.id, obj: obj, field: field, reason: "targets " + s.ref()})
+			if s := ix.Service(obj.Namespace, name); s != nil {
+				for _, w := range s.Backends {
+					out = append(out, policyTarget{id: w.ID, obj: obj, field: field, reason: "targets " + s.Ref()})
 				}
 			}
 		}
@@ -571,10 +574,10 @@ func (b *builder) targetRefTargets(obj *discover.Object, refs []map[string]any, 
 // policies, labels for an EnvoyFilter's workloadSelector.
 func selectorLabels(obj *discover.Object, field string) map[string]string {
 	path := strings.Split(field, ".")
-	if m := stringMap(obj.Fields, append(path, "matchLabels")...); len(m) > 0 {
+	if m := fields.StringMap(obj.Fields, append(path, "matchLabels")...); len(m) > 0 {
 		return m
 	}
-	return stringMap(obj.Fields, append(path, "labels")...)
+	return fields.StringMap(obj.Fields, append(path, "labels")...)
 }
 
 func isSubset(sub, of map[string]string) bool {
@@ -588,36 +591,36 @@ func isSubset(sub, of map[string]string) bool {
 
 // injectionDisabled reports a pod template that opts out of the Istio
 // sidecar.
-func injectionDisabled(t podTemplate) bool {
-	return t.annots["sidecar.istio.io/inject"] == "false" || t.labels["sidecar.istio.io/inject"] == "false"
+func injectionDisabled(t model.PodTemplate) bool {
+	return t.Annotations["sidecar.istio.io/inject"] == "false" || t.Labels["sidecar.istio.io/inject"] == "false"
 }
 
 // addEnvoyGatewayPolicies reads Envoy Gateway's SecurityPolicy
 // (authentication) and BackendTrafficPolicy (rate limits) attached to
 // Gateway API Gateways.
-func (b *builder) addEnvoyGatewayPolicies(gateways map[discover.Location]string) {
+func addEnvoyGatewayPolicies(ix *model.Index, gateways map[discover.Location]string) {
 	const group = "gateway.envoyproxy.io"
-	for _, sp := range b.byKind[group+"/SecurityPolicy"] {
-		spec := mapAt(sp.Fields, "spec")
+	for _, sp := range ix.Unstructured(group + "/SecurityPolicy") {
+		spec := fields.Map(sp.Fields, "spec")
 		for _, kind := range []string{"jwt", "oidc", "basicAuth", "apiKeyAuth", "extAuth"} {
 			if spec[kind] == nil {
 				continue
 			}
-			for _, t := range b.targetRefTargets(sp, targetRefs(sp), gateways) {
+			for _, t := range targetRefTargets(ix, sp, targetRefs(sp), gateways) {
 				if strings.HasPrefix(t.id, "gateway:") {
 					t.field = "spec." + kind
-					b.addControl(ControlGatewayAuthentication, t.id, t.evidence("SecurityPolicy "+kind))
+					ix.AddControl(GatewayAuthentication, t.id, t.evidence("SecurityPolicy "+kind))
 				}
 			}
 		}
 	}
-	for _, tp := range b.byKind[group+"/BackendTrafficPolicy"] {
-		if mapAt(tp.Fields, "spec", "rateLimit") == nil {
+	for _, tp := range ix.Unstructured(group + "/BackendTrafficPolicy") {
+		if fields.Map(tp.Fields, "spec", "rateLimit") == nil {
 			continue
 		}
-		for _, t := range b.targetRefTargets(tp, targetRefs(tp), gateways) {
+		for _, t := range targetRefTargets(ix, tp, targetRefs(tp), gateways) {
 			t.field = "spec.rateLimit"
-			b.addControl(ControlRateLimit, t.id, t.evidence("BackendTrafficPolicy rateLimit"))
+			ix.AddControl(RateLimit, t.id, t.evidence("BackendTrafficPolicy rateLimit"))
 		}
 	}
 }
@@ -637,39 +640,39 @@ type peerAuthentication struct {
 // one in the root namespace, with UNSET inheriting from the next. For
 // Linkerd, the default inbound policy all-authenticated on the pod or its
 // namespace admits only meshed, mTLS-authenticated clients.
-func (b *builder) addMTLSRequired() {
+func addMTLSRequired(ix *model.Index) {
 	var pas []peerAuthentication
-	for _, obj := range b.byKind[istioSecurity+"/PeerAuthentication"] {
-		pa := peerAuthentication{obj: obj, selector: stringMap(obj.Fields, "spec", "selector", "matchLabels"), mode: strings.ToUpper(str(obj.Fields, "spec", "mtls", "mode"))}
+	for _, obj := range ix.Unstructured(istioSecurity + "/PeerAuthentication") {
+		pa := peerAuthentication{obj: obj, selector: fields.StringMap(obj.Fields, "spec", "selector", "matchLabels"), mode: strings.ToUpper(fields.String(obj.Fields, "spec", "mtls", "mode"))}
 		if pa.mode == "UNSET" {
 			pa.mode = ""
 		}
-		for _, p := range mapAt(obj.Fields, "spec", "portLevelMtls") {
-			if m := strings.ToUpper(str(asMap(p), "mode")); m != "STRICT" && m != "" && m != "UNSET" {
+		for _, p := range fields.Map(obj.Fields, "spec", "portLevelMtls") {
+			if m := strings.ToUpper(fields.String(fields.AsMap(p), "mode")); m != "STRICT" && m != "" && m != "UNSET" {
 				pa.ports = true
 			}
 		}
 		pas = append(pas, pa)
 	}
-	for _, w := range b.workloads {
-		if pa := governingPeerAuthentication(pas, w); pa != nil && !injectionDisabled(w.tmpl) {
+	for _, w := range ix.Workloads() {
+		if pa := governingPeerAuthentication(pas, w); pa != nil && !injectionDisabled(w.Template) {
 			field := "spec.mtls.mode"
-			b.addControl(ControlMTLSRequired, w.id, Evidence{File: pa.obj.Location.File, Line: pa.obj.LineOf(field), Object: pa.obj.Ref(), Field: field,
+			ix.AddControl(MTLSRequired, w.ID, model.Evidence{File: pa.obj.Location.File, Line: pa.obj.LineOf(field), Object: pa.obj.Ref(), Field: field,
 				Detail: "PeerAuthentication STRICT governs this workload"})
 		}
 	}
-	b.addLinkerdAuthenticated()
+	addLinkerdAuthenticated(ix)
 }
 
 // governingPeerAuthentication returns the policy that makes a workload
 // STRICT, or nil when the effective mode is anything else.
-func governingPeerAuthentication(pas []peerAuthentication, w *workload) *peerAuthentication {
-	ns := w.tmpl.obj.Namespace
+func governingPeerAuthentication(pas []peerAuthentication, w *model.IndexedWorkload) *peerAuthentication {
+	ns := w.Template.Object.Namespace
 	var levels [3]*peerAuthentication // workload, namespace, mesh
 	for i := range pas {
 		pa := &pas[i]
 		switch {
-		case pa.obj.Namespace == ns && len(pa.selector) > 0 && labels.SelectorFromSet(pa.selector).Matches(labels.Set(w.tmpl.labels)):
+		case pa.obj.Namespace == ns && len(pa.selector) > 0 && labels.SelectorFromSet(pa.selector).Matches(labels.Set(w.Template.Labels)):
 			if levels[0] == nil {
 				levels[0] = pa
 			}
@@ -704,34 +707,34 @@ const (
 // addLinkerdAuthenticated records mtls-required for Linkerd-meshed
 // workloads whose default inbound policy, set on the pod or else on its
 // namespace, is all-authenticated.
-func (b *builder) addLinkerdAuthenticated() {
+func addLinkerdAuthenticated(ix *model.Index) {
 	namespaces := map[string]*discover.Object{}
-	for _, obj := range b.typed {
+	for _, obj := range ix.TypedObjects() {
 		if _, ok := obj.Typed.(*corev1.Namespace); ok {
 			namespaces[obj.Name] = obj
 		}
 	}
-	for _, w := range b.workloads {
-		nsObj := namespaces[w.tmpl.obj.Namespace]
+	for _, w := range ix.Workloads() {
+		nsObj := namespaces[w.Template.Object.Namespace]
 		var nsAnnots map[string]string
 		if nsObj != nil {
-			nsAnnots = objectAnnotations(nsObj)
+			nsAnnots = model.AnnotationsOf(nsObj)
 		}
-		meshed := b.node(w.id).Workload.MeshSidecar == "linkerd" || nsAnnots[linkerdInject] == "enabled"
+		meshed := ix.Node(w.ID).Workload.MeshSidecar == "linkerd" || nsAnnots[linkerdInject] == "enabled"
 		if !meshed {
 			continue
 		}
-		metadata := strings.TrimSuffix(w.tmpl.prefix, "spec") + "metadata"
+		metadata := strings.TrimSuffix(w.Template.SpecPath, "spec") + "metadata"
 		switch {
-		case w.tmpl.annots[linkerdInboundPolicy] != "":
-			if w.tmpl.annots[linkerdInboundPolicy] == "all-authenticated" {
+		case w.Template.Annotations[linkerdInboundPolicy] != "":
+			if w.Template.Annotations[linkerdInboundPolicy] == "all-authenticated" {
 				field := discover.PathKey(metadata+".annotations", linkerdInboundPolicy)
-				obj := w.tmpl.obj
-				b.addControl(ControlMTLSRequired, w.id, Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
+				obj := w.Template.Object
+				ix.AddControl(MTLSRequired, w.ID, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
 					Detail: "Linkerd admits only mTLS-authenticated clients"})
 			}
 		case nsAnnots[linkerdInboundPolicy] == "all-authenticated":
-			b.addControl(ControlMTLSRequired, w.id, annotationEvidence(nsObj, linkerdInboundPolicy, "Linkerd admits only mTLS-authenticated clients in this namespace"))
+			ix.AddControl(MTLSRequired, w.ID, annotationEvidence(nsObj, linkerdInboundPolicy, "Linkerd admits only mTLS-authenticated clients in this namespace"))
 		}
 	}
 }
