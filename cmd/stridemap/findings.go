@@ -55,14 +55,15 @@ the evidence (file:line), description, mitigation and references.`,
 }
 
 func (a *app) runFindings(ctx context.Context, args []string, opts findingsOptions) error {
-	if opts.format != "table" && opts.format != "json" {
-		return fmt.Errorf("unknown --format %q: use table or json", opts.format)
+	var err error
+	if opts.format, err = choice("--format", opts.format, "table", "json"); err != nil {
+		return err
 	}
 	filter, err := newFindingFilter(opts)
 	if err != nil {
 		return err
 	}
-	s, err := a.openStore(ctx)
+	s, err := a.readStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -165,8 +165,12 @@ func (a *app) runObserve(ctx context.Context, opts observeOptions) error {
 	}
 	report := a.reporter()
 	merge, err := pipeline.NewMerge(ctx, a.env(report), opts.scan, opts.catalogs)
-	if errors.Is(err, store.ErrNoScans) {
-		return &exitError{code: exitUsage, message: fmt.Sprintf("%v: observed flows are merged into a scan; run stridemap scan first", err)}
+	switch {
+	case errors.Is(err, store.ErrNoStore):
+		return noStore(err, "observed flows are merged into a stored scan, so run stridemap scan first (-f DIR), or name the store with --db PATH")
+	case errors.Is(err, store.ErrNoScans):
+		// The store's error says what to run.
+		return &exitError{code: exitUsage, message: flows.Graphic(err.Error()) + " (observed flows are merged into a scan)"}
 	}
 	if err != nil {
 		return err
@@ -243,7 +247,7 @@ func observerPartArgs(opts observeOptions) []string {
 		args = append(args, "--cgroup", opts.cgroup)
 	}
 	if len(opts.without) > 0 {
-		args = append(args, "--without", strings.Join(opts.without, ","))
+		args = append(args, "--without", strings.ToLower(strings.Join(opts.without, ","))) // any case, as other enum flags
 	}
 	return args
 }

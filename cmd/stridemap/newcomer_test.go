@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The rough edges a newcomer tripped over (issue 11): each test here fails
+// if one comes back.
+
+// runTerminal runs stridemap as if stdin, stdout and stderr were a
+// terminal (term) or not.
+func (c *cli) runTerminal(term bool, args ...string) result {
+	c.t.Helper()
+	var stdout, stderr bytes.Buffer
+	a := newApp(strings.NewReader(""), &stdout, &stderr)
+	a.isTerminal = func(any) bool { return term }
+	code := a.execute(context.Background(), append([]string{"--db", c.db}, args...))
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// oneLine fails the test unless s is one line of text.
+func oneLine(t *testing.T, what, s string) {
+	t.Helper()
+	if s = strings.TrimSuffix(s, "\n"); s == "" || strings.Contains(s, "\n") {
+		t.Errorf("%s should be one line:\n%s", what, s)
+	}
+}
+
+// TestReadingCommandsCreateNoStore: where there is no store, the commands
+// that need one say so in one line, naming the path they looked for and
+// what to run, and leave no file or directory behind.
+func TestReadingCommandsCreateNoStore(t *testing.T) {
+	dir := t.TempDir()
+	flowLog := filepath.Join(dir, "flows.jsonl")
+	writeFile(t, flowLog, "")
+	for _, args := range [][]string{
+		{"findings"}, {"findings", "--format", "json"}, {"scans"}, {"graph"}, {"graph", "--format", "table"},
+		{"report", "--format", "md"}, {"tui"}, {"triage", "list"}, {"triage", "export"},
+		{"triage", "r@x", "--status", "open"}, {"observe", "--flows", flowLog},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			c := newCLI(t)
+			r := c.runTerminal(true, args...)
+			if r.code != exitUsage || !strings.Contains(r.stderr, "no store at "+c.db) || !strings.Contains(r.stderr, "run stridemap scan") {
+				t.Errorf("exit %d, stderr %q; want exit %d naming %s and what to run", r.code, r.stderr, exitUsage, c.db)
+			}
+			oneLine(t, "the message", r.stderr)
+			if _, err := os.Stat(filepath.Dir(c.db)); !os.IsNotExist(err) {
+				t.Errorf("the store's directory %s was created (%v)", filepath.Dir(c.db), err)
+			}
+		})
+	}
+	// The questions come with the catalog: they are listed without a
+	// store, and none is made for them.
+	c := newCLI(t)
+	if r := c.run("", "questions"); r.code != exitOK || !strings.Contains(r.stdout, "0 of ") {
+		t.Errorf("questions without a store: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Dir(c.db)); !os.IsNotExist(err) {
+		t.Errorf("questions created the store's directory (%v)", err)
+	}
+}
+
+// TestNoScansSaysWhatToRunOnce: a store without scans gives the advice
+// once, not twice.
+func TestNoScansSaysWhatToRunOnce(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("questions", "answer", "backups-tested", "--answer", "yes") // makes a store, without scans
+	for _, args := range [][]string{{"findings"}, {"graph"}, {"observe", "--flows", c.db}} {
+		r := c.run("", args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "no scans in the store") || strings.Count(r.stderr, "stridemap scan") != 1 {
+			t.Errorf("%s: exit %d, stderr %q; want the advice once", args[0], r.code, r.stderr)
+		}
+		oneLine(t, args[0]+"'s message", r.stderr)
+	}
+}
+
+// TestEnumFlagsTakeAnyCase: --severity High, --format JSON and the like
+// are what their lower-case forms are.
+func TestEnumFlagsTakeAnyCase(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("scan", "-f", demoDir)
+	if lower, mixed := c.mustRun("findings", "--severity", "high").stdout, c.mustRun("findings", "--severity", "High").stdout; mixed != lower {
+		t.Errorf("--severity High differs from --severity high:\n%s\n---\n%s", mixed, lower)
+	}
+	for _, args := range [][]string{
+		{"findings", "--format", "JSON", "--status", "Open"},
+		{"scans", "--format", "Json"},
+		{"graph", "--format", "TABLE"},
+		{"report", "--format", "MD"},
+		{"catalog", "list", "--format", "JSON"},
+		{"questions", "--format", "JSON"},
+		{"questions", "answer", "backups-tested", "--answer", "N/A"},
+		{"triage", "literal-secret-in-env@workload:payments/payments", "--status", "Accepted", "--reason", "demo"},
+	} {
+		if r := c.run("", args...); r.code != exitOK {
+			t.Errorf("%s: exit %d %s", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
+	if r := c.run("", "scan", "-f", demoDir, "--fail-on", "CRITICAL"); r.code != exitFindings && r.code != exitOK {
+		t.Errorf("--fail-on CRITICAL: exit %d %s", r.code, r.stderr)
+	}
+	if r := c.run("", "report", "--format", "md", "--fail-on", "Low"); r.code != exitFindings {
+		t.Errorf("report --fail-on Low: exit %d %s", r.code, r.stderr)
+	}
+	if r := c.run("", "graph", "--format", "PNG"); r.code != exitUsage || !strings.Contains(r.stderr, `unknown --format "PNG": use table, json, dot or svg`) {
+		t.Errorf("an unknown format is still refused, as typed: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// TestUnknownCommandSuggests: a mistyped command gets, in one line, what
+// was probably meant and where the commands are listed.
+func TestUnknownCommandSuggests(t *testing.T) {
+	c := newCLI(t)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"findngs"}, []string{`unknown command "findngs"`, "did you mean findings?", "stridemap --help"}},
+		{[]string{"sacn"}, []string{"did you mean scan", "stridemap --help"}},
+		{[]string{"bogus"}, []string{`unknown command "bogus"`, "stridemap --help"}},
+		{[]string{"catalog", "lst"}, []string{"did you mean list", "stridemap catalog --help"}},
+		{[]string{"questions", "answr"}, []string{"did you mean answer?", "stridemap questions --help"}},
+		{[]string{"scan", "--bogus"}, []string{"unknown flag: --bogus", "stridemap scan --help"}},
+	} {
+		r := c.run("", tc.args...)
+		if r.code != exitUsage {
+			t.Errorf("%s: exit %d, want %d", strings.Join(tc.args, " "), r.code, exitUsage)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("%s: stderr lacks %q: %q", strings.Join(tc.args, " "), w, r.stderr)
+			}
+		}
+		oneLine(t, strings.Join(tc.args, " "), r.stderr)
+	}
+	if r := c.run("", "catalog"); r.code != exitOK || !strings.Contains(r.stdout, "Available Commands") {
+		t.Errorf("catalog alone prints its help: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// TestEmptyStdinSaysSo: scanning an empty stdin says it was empty and what
+// to pipe; stdin that holds no object is not called empty.
+func TestEmptyStdinSaysSo(t *testing.T) {
+	c := newCLI(t)
+	r := c.run("", "scan", "-f", "-")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "stdin (-f -) was empty") || !strings.Contains(r.stderr, "| stridemap scan -f -") {
+		t.Errorf("empty stdin: exit %d %q", r.code, r.stderr)
+	}
+	oneLine(t, "the message", r.stderr)
+	if r := c.run("# nothing here\n", "scan", "-f", "-"); r.code != exitUsage || strings.Contains(r.stderr, "empty") {
+		t.Errorf("stdin with only a comment: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// TestGraphDefaultsToTableOnATerminal: graph prints the table for people
+// and JSON for programs, and says so in its help.
+func TestGraphDefaultsToTableOnATerminal(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("scan", "-f", demoDir)
+	table, json := c.runTerminal(true, "graph"), c.runTerminal(false, "graph")
+	if table.code != exitOK || !strings.HasPrefix(table.stdout, "ELEMENT") || table.stdout != c.mustRun("graph", "--format", "table").stdout {
+		t.Errorf("graph on a terminal should print the table: exit %d\n%.300s", table.code, table.stdout)
+	}
+	if json.code != exitOK || !strings.HasPrefix(json.stdout, "{") {
+		t.Errorf("graph into a pipe should print JSON: exit %d\n%.300s", json.code, json.stdout)
+	}
+	file := filepath.Join(t.TempDir(), "graph.json")
+	if r := c.runTerminal(true, "graph", "-o", file); r.code != exitOK {
+		t.Fatalf("graph -o on a terminal: exit %d %s", r.code, r.stderr)
+	}
+	if b, _ := os.ReadFile(file); !bytes.HasPrefix(b, []byte("{")) {
+		t.Errorf("graph -o FILE from a terminal should write JSON: %.100s", b)
+	}
+	if help := c.mustRun("graph", "--help").stdout; !strings.Contains(help, "the default\n                  when stdout is a terminal") || !strings.Contains(help, "default table on a terminal, else json") {
+		t.Errorf("graph --help should say which format is the default when:\n%s", help)
+	}
+}
+
+// TestReportRefusesHTMLOnATerminal: an HTML page is not poured onto a
+// terminal; into a pipe or a file it is written as before.
+func TestReportRefusesHTMLOnATerminal(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("scan", "-f", demoDir)
+	r := c.runTerminal(true, "report", "--no-diagram")
+	if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, "-o report.html") || !strings.Contains(r.stderr, "--format md") {
+		t.Errorf("report on a terminal: exit %d, stdout %.100q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	oneLine(t, "the refusal", r.stderr)
+	if r := c.runTerminal(false, "report", "--no-diagram"); r.code != exitOK || !strings.Contains(r.stdout, "<html") {
+		t.Errorf("report into a pipe: exit %d, %.200s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := c.runTerminal(true, "report", "--format", "md"); r.code != exitOK || !strings.Contains(r.stdout, "# Threat model") {
+		t.Errorf("report --format md on a terminal: exit %d, %.200s %s", r.code, r.stdout, r.stderr)
+	}
+	file := filepath.Join(t.TempDir(), "report.html")
+	if r := c.runTerminal(true, "report", "--no-diagram", "-o", file); r.code != exitOK {
+		t.Errorf("report -o FILE on a terminal: exit %d %s", r.code, r.stderr)
+	}
+	if help := c.mustRun("report", "--help").stdout; !strings.Contains(help, "never poured onto the screen") {
+		t.Errorf("report --help should say what happens on a terminal:\n%s", help)
+	}
+}
