@@ -17,9 +17,12 @@ func choice(flag, value string, allowed ...string) (string, error) {
 }
 
 // orList renders "a, b or c".
-func orList(words []string) string {
+func orList(words []string) string { return wordList(words, "or") }
+
+// wordList renders "a, b" + conj + " c".
+func wordList(words []string, conj string) string {
 	if len(words) < 2 {
 		return strings.Join(words, "")
 	}
-	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+	return strings.Join(words[:len(words)-1], ", ") + " " + conj + " " + words[len(words)-1]
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -205,4 +206,43 @@ func TestReportRefusesHTMLOnATerminal(t *testing.T) {
 	if help := c.mustRun("report", "--help").stdout; !strings.Contains(help, "never poured onto the screen") {
 		t.Errorf("report --help should say what happens on a terminal:\n%s", help)
 	}
+}
+
+// TestFindingsSaysWhichScan: the findings table opens with the scan it
+// lists, what that scan read and when; machine formats have no header.
+func TestFindingsSaysWhichScan(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("scan", "-f", demoDir)
+	// A directory name is input: a control character in it is escaped.
+	odd := filepath.Join(t.TempDir(), "odd\x1b[31mdir")
+	writeFile(t, filepath.Join(odd, "data.yaml"), mustRead(t, filepath.Join(demoDir, "data.yaml")))
+	c.mustRun("scan", "-f", odd)
+	if r := c.run(mustRead(t, filepath.Join(demoDir, "data.yaml")), "scan", "-f", "-", "-f", filepath.Join(demoDir, "payments.yaml")); r.code != exitOK {
+		t.Fatalf("scan of stdin and a file: exit %d %s", r.code, r.stderr)
+	}
+
+	first := strings.SplitN(c.mustRun("findings", "1").stdout, "\n", 2)[0]
+	if !regexp.MustCompile(`^Scan #1 of \S+testdata/demo, finished \d{4}-\d\d-\d\d \d\d:\d\d:\d\d: \d+ of \d+ findings$`).MatchString(first) {
+		t.Errorf("findings 1 should open with the scan, its source and time: %q", first)
+	}
+	second := strings.SplitN(c.mustRun("findings", "2").stdout, "\n", 2)[0]
+	if strings.Contains(second, "\x1b") || !strings.Contains(second, `odd\x1b[31mdir`) {
+		t.Errorf("a source's control characters should be escaped: %q", second)
+	}
+	latest := strings.SplitN(c.mustRun("findings", "--rule", "no-such-rule").stdout, "\n", 2)[0]
+	if !regexp.MustCompile(`^Scan #3 of stdin and \S+/payments.yaml, finished .+: 0 of \d+ findings$`).MatchString(latest) {
+		t.Errorf("the latest scan, read from stdin and a file: %q", latest)
+	}
+	if out := c.mustRun("findings", "--format", "json").stdout; !strings.HasPrefix(out, "[") {
+		t.Errorf("JSON has no header: %.100s", out)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
