@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stridemap/stridemap/discover/discovertest"
 )
 
 // The rough edges a newcomer tripped over (issue 11): each test here fails
@@ -245,4 +247,76 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// silentHint is how the scan summary starts its hint about workloads with
+// no flow.
+const silentHint = "Hint: "
+
+// TestScanHintsAtFlowsMadeInCode: when most workloads of a system have no
+// declared flow, the summary says their calls are probably made in code,
+// and how to see them; not for a small system, nor one whose flows show.
+func TestScanHintsAtFlowsMadeInCode(t *testing.T) {
+	deployments := func(names ...string) string {
+		var b strings.Builder
+		for _, n := range names {
+			b.WriteString("---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: " + n + ", namespace: shop}\nspec:\n  selector: {matchLabels: {app: " + n + "}}\n" +
+				"  template:\n    metadata: {labels: {app: " + n + "}}\n    spec: {containers: [{name: " + n + ", image: example/" + n + ":1}]}\n")
+		}
+		return b.String()
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "silent", "app.yaml"), deployments("a", "b", "c", "d", "e", "f"))
+	writeFile(t, filepath.Join(dir, "small", "app.yaml"), deployments("a", "b", "c", "d"))
+	// Four of six linked by declared calls: a → b, c → d.
+	calls := strings.NewReplacer("image: example/a:1}", "image: example/a:1, env: [{name: B_ADDR, value: \"b:80\"}]}",
+		"image: example/c:1}", "image: example/c:1, env: [{name: D_ADDR, value: \"d:80\"}]}").Replace(deployments("a", "b", "c", "d", "e", "f"))
+	for _, svc := range []string{"b", "d"} {
+		calls += "---\napiVersion: v1\nkind: Service\nmetadata: {name: " + svc + ", namespace: shop}\nspec: {selector: {app: " + svc + "}, ports: [{port: 80}]}\n"
+	}
+	writeFile(t, filepath.Join(dir, "linked", "app.yaml"), calls)
+	for _, tc := range []struct {
+		name, path string
+		want       string // "" for no hint
+	}{
+		{"six workloads, no flow", filepath.Join(dir, "silent"), "Hint: 6 of 6 workloads have no flow in or out"},
+		{"four workloads, below the minimum", filepath.Join(dir, "small"), ""},
+		{"two of six without a flow", filepath.Join(dir, "linked"), ""},
+		{"the demo, its flows declared", demoDir, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := newCLI(t).mustRun("scan", "-f", tc.path, "--skip-threats").stdout
+			if tc.name == "two of six without a flow" && !strings.Contains(out, "declared 2,") {
+				t.Fatalf("the fixture should declare two flows:\n%s", out)
+			}
+			switch {
+			case tc.want == "" && strings.Contains(out, silentHint):
+				t.Errorf("no hint expected:\n%s", out)
+			case tc.want != "":
+				checkSilentHint(t, out, tc.want)
+			}
+		})
+	}
+}
+
+// TestTrainTicketHintsAtFlowsMadeInCode: Train-Ticket declares almost none
+// of its calls (its services find each other in code): the summary says so.
+func TestTrainTicketHintsAtFlowsMadeInCode(t *testing.T) {
+	app := filepath.Join(discovertest.CorpusDir(t), "train-ticket")
+	out := newCLI(t).mustRun("scan", "-f", app, "--skip-threats").stdout
+	checkSilentHint(t, out, "Hint: 62 of 64 workloads have no flow in or out")
+}
+
+func checkSilentHint(t *testing.T, summary, want string) {
+	t.Helper()
+	for _, w := range []string{want, "made in code", "stridemap observe", "scan --flows", "hubble observe -o json"} {
+		if !strings.Contains(summary, w) {
+			t.Errorf("the summary lacks %q:\n%s", w, summary)
+		}
+	}
+	for _, line := range strings.Split(summary, "\n") {
+		if strings.HasPrefix(line, silentHint) && !strings.HasSuffix(line, ")") {
+			t.Errorf("the hint should be one whole line: %q", line)
+		}
+	}
 }

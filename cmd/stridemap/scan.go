@@ -43,7 +43,9 @@ func (a *app) scanCommand() *cobra.Command {
 		Long: `Read Kubernetes manifests, build the architecture graph (workloads, data stores,
 gateways, data flows, trust boundaries, detected controls) and store it as a new
 scan. A summary is printed; problems with individual files are listed on stderr
-while the rest is still scanned.
+while the rest is still scanned. When most workloads (of five or more) have no
+flow in or out, the calls are probably made in code, which manifests do not
+show: the summary says so, and how to see them (observe, or --flows).
 
 Sources:
   -f PATH   a YAML or JSON file, a directory (read recursively for .yaml, .yml and
