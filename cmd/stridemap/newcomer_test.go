@@ -15,15 +15,22 @@ import (
 // The rough edges a newcomer tripped over (issue 11): each test here fails
 // if one comes back.
 
+// runApp runs stridemap on an app that set changed first: its terminal
+// detection, say.
+func (c *cli) runApp(set func(*app), args ...string) result {
+	c.t.Helper()
+	var stdout, stderr bytes.Buffer
+	a := newApp(strings.NewReader(""), &stdout, &stderr)
+	set(a)
+	code := a.execute(context.Background(), append([]string{"--db", c.db}, args...))
+	return result{code, stdout.String(), stderr.String()}
+}
+
 // runTerminal runs stridemap as if stdin, stdout and stderr were a
 // terminal (term) or not.
 func (c *cli) runTerminal(term bool, args ...string) result {
 	c.t.Helper()
-	var stdout, stderr bytes.Buffer
-	a := newApp(strings.NewReader(""), &stdout, &stderr)
-	a.isTerminal = func(any) bool { return term }
-	code := a.execute(context.Background(), append([]string{"--db", c.db}, args...))
-	return result{code, stdout.String(), stderr.String()}
+	return c.runApp(func(a *app) { a.isTerminal = func(any) bool { return term } }, args...)
 }
 
 // oneLine fails the test unless s is one line of text.

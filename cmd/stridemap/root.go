@@ -26,13 +26,14 @@ type app struct {
 	// defaults meant for people (graph's table, report's refusal to pour
 	// HTML on a screen); tests replace it to try both.
 	isTerminal func(stream any) bool
-	// euid is the effective user id, which decides the advice given when
-	// the observer lacks privileges; tests replace it.
-	euid func() int
+	// privileges says who stridemap runs as, which decides the advice
+	// given when the observer is refused; tests replace it.
+	privileges func() privileges
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
-	return &app{stdin: stdin, stdout: stdout, stderr: stderr, log: slog.New(slog.DiscardHandler), isTerminal: isTerminal, euid: os.Geteuid}
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr, log: slog.New(slog.DiscardHandler), isTerminal: isTerminal,
+		privileges: func() privileges { return currentPrivileges(os.Geteuid()) }}
 }
 
 func (a *app) rootCommand() *cobra.Command {
