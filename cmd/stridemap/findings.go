@@ -127,9 +127,9 @@ func scanHeadline(info store.ScanInfo) string {
 func newFindingFilter(opts findingsOptions) (func(threats.Finding) bool, error) {
 	var strides []catalog.Stride
 	for _, s := range opts.strides {
-		// "--stride SE" is accepted as two letters.
+		// "--stride SE" (or se) is accepted as two letters.
 		parts := []string{s}
-		if len(s) > 1 && strings.ToUpper(s) == s && !strings.Contains(s, "-") {
+		if _, err := catalog.ParseStride(s); err != nil && len(s) > 1 && strings.Trim(strings.ToUpper(s), "STRIDE") == "" {
 			parts = strings.Split(s, "")
 		}
 		for _, p := range parts {

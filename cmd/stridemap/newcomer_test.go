@@ -49,8 +49,9 @@ func TestReadingCommandsCreateNoStore(t *testing.T) {
 	flowLog := filepath.Join(dir, "flows.jsonl")
 	writeFile(t, flowLog, "")
 	for _, args := range [][]string{
+		{}, // on a terminal: the TUI
 		{"findings"}, {"findings", "--format", "json"}, {"scans"}, {"graph"}, {"graph", "--format", "table"},
-		{"report", "--format", "md"}, {"tui"}, {"triage", "list"}, {"triage", "export"},
+		{"report", "-o", filepath.Join(dir, "report.html")}, {"report", "--format", "md"}, {"tui"}, {"triage", "list"}, {"triage", "export"},
 		{"triage", "r@x", "--status", "open"}, {"observe", "--flows", flowLog},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -64,6 +65,9 @@ func TestReadingCommandsCreateNoStore(t *testing.T) {
 				t.Errorf("the store's directory %s was created (%v)", filepath.Dir(c.db), err)
 			}
 		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.html")); !os.IsNotExist(err) {
+		t.Errorf("report -o wrote a file without a store (%v)", err)
 	}
 	// The questions come with the catalog: they are listed without a
 	// store, and none is made for them.
@@ -95,8 +99,13 @@ func TestNoScansSaysWhatToRunOnce(t *testing.T) {
 func TestEnumFlagsTakeAnyCase(t *testing.T) {
 	c := newCLI(t)
 	c.mustRun("scan", "-f", demoDir)
-	if lower, mixed := c.mustRun("findings", "--severity", "high").stdout, c.mustRun("findings", "--severity", "High").stdout; mixed != lower {
-		t.Errorf("--severity High differs from --severity high:\n%s\n---\n%s", mixed, lower)
+	for _, same := range [][2][]string{
+		{{"findings", "--severity", "high"}, {"findings", "--severity", "High"}},
+		{{"findings", "--stride", "SE"}, {"findings", "--stride", "se"}},
+	} {
+		if want, got := c.mustRun(same[0]...).stdout, c.mustRun(same[1]...).stdout; got != want {
+			t.Errorf("%s differs from %s:\n%s\n---\n%s", strings.Join(same[1], " "), strings.Join(same[0], " "), got, want)
+		}
 	}
 	for _, args := range [][]string{
 		{"findings", "--format", "JSON", "--status", "Open"},

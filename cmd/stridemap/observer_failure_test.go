@@ -128,8 +128,9 @@ func TestObserverFailureOutput(t *testing.T) {
 func TestObserveRunsAFailingObserver(t *testing.T) {
 	dir := t.TempDir()
 	args := filepath.Join(dir, "args")
-	fake := filepath.Join(dir, "stridemap-observer")
-	writeFile(t, fake, fmt.Sprintf("#!/bin/sh\necho \"$@\" > %q\ncat %q >&2\nexit 2\n", args, mustAbs(t, filepath.Join("testdata", "observer", "verifier-refusal.stderr"))))
+	fake, said := filepath.Join(dir, "stridemap-observer"), filepath.Join(dir, "stderr")
+	writeFile(t, said, strings.Join(observerStderr(t, "verifier-refusal.stderr"), "\n")+"\n")
+	writeFile(t, fake, fmt.Sprintf("#!/bin/sh\necho \"$@\" > %q\ncat %q >&2\nexit 2\n", args, said))
 	if err := os.Chmod(fake, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -157,13 +158,4 @@ func TestObserveRunsAFailingObserver(t *testing.T) {
 	if n := storedScans(t, c); n != 1 {
 		t.Errorf("a failed observe stores nothing: %d scans", n)
 	}
-}
-
-func mustAbs(t *testing.T, path string) string {
-	t.Helper()
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
 }

@@ -96,7 +96,12 @@ no scan.`,
 }
 
 func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) error {
-	// The renderer is looked for first, so a missing one fails before any
+	s, err := a.readStore(ctx) // first: without a store, nothing else matters
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	// The renderer is looked for next, so a missing one fails before any
 	// work, and only for the formats that draw.
 	var renderer export.Renderer
 	if opts.format == "threatdragon" || (opts.format == "html" && !opts.noDiagram) {
@@ -109,11 +114,6 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 		}
 		renderer = r
 	}
-	s, err := a.readStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
 	id, err := scanIDArg(ctx, s, args)
 	if err != nil {
 		return err

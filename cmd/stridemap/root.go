@@ -137,9 +137,8 @@ func (a *app) readStore(ctx context.Context) (*store.Store, error) {
 	return s, nil
 }
 
-// noStore is the one line said when there is no store, or no scan in it:
-// the path looked for, escaped (it may come from $STRIDEMAP_DB), and what
-// to do.
+// noStore is the one line said when there is no store: the path looked
+// for, escaped (it may come from $STRIDEMAP_DB), and what to do.
 func noStore(err error, advice string) *exitError {
 	return &exitError{code: exitUsage, message: flows.Graphic(err.Error()) + ": " + advice}
 }
