@@ -6,8 +6,9 @@
 #
 # The binaries go to $STRIDEMAP_KUBE_BIN, else
 # ${XDG_CACHE_HOME:-$HOME/.cache}/stridemap/kube-v1.37.1, where the tests look
-# for them. A cold build takes several minutes on 2 cores, so nothing is done
-# when the binaries there were built from the same .ci/kube/go.mod and go.sum.
+# for them. A cold build takes 6 to 32 minutes on 2 cores (the busier the
+# machine, the longer), so nothing is done when the binaries there were built
+# from the same .ci/kube/go.mod and go.sum.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dir=${STRIDEMAP_KUBE_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/stridemap/kube-v1.37.1}

@@ -28,13 +28,19 @@ type Merge struct {
 
 // NewMerge opens the store and finds the scan to merge into: base, or the
 // latest when base is 0. A store without scans gives an error wrapping
-// store.ErrNoScans. Close the Merge when done.
+// store.ErrNoScans; a missing store, one that is also store.ErrNoStore.
+// Close the Merge when done.
 func NewMerge(ctx context.Context, env Env, base int64, catalogs []string) (*Merge, error) {
 	cat, err := LoadCatalog(catalogs...)
 	if err != nil {
 		return nil, err
 	}
-	s, err := store.Open(ctx, env.Store)
+	// Observations merge into a stored scan: where there is no store,
+	// none is made.
+	s, err := store.OpenExisting(ctx, env.Store)
+	if errors.Is(err, store.ErrNoStore) {
+		return nil, err // it names the path looked for
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -191,6 +191,9 @@ func TestNothingStored(t *testing.T) {
 	if _, err := pipeline.NewMerge(ctx, env, 0, nil); !errors.Is(err, store.ErrNoScans) {
 		t.Errorf("merge into an empty store: %v", err)
 	}
+	if _, err := os.Stat(env.Store); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("no store should be created to merge into: %v", err)
+	}
 
 	shop := writeFile(t, filepath.Join(dir, "shop.yaml"), "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n")
 	if _, err := pipeline.Scan(ctx, env, pipeline.Request{Manifests: manifests.Request{Paths: []string{shop}, DefaultNamespace: "shop"}, SkipThreats: true}); err != nil {

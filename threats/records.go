@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/stridemap/stridemap/catalog"
@@ -138,10 +139,11 @@ func Load(ctx context.Context, s *store.Store, scan int64) ([]Finding, error) {
 	return findings, nil
 }
 
-// ParseSeverity accepts low, medium, high or critical.
+// ParseSeverity accepts low, medium, high or critical, in any case: people
+// type "High" as often as "high".
 func ParseSeverity(s string) (Severity, error) {
 	for _, v := range Severities {
-		if string(v) == s {
+		if strings.EqualFold(string(v), s) {
 			return v, nil
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -24,10 +25,10 @@ const (
 // Statuses lists the triage statuses.
 var Statuses = []Status{Open, Accepted, Mitigated, FalsePositive}
 
-// ParseStatus accepts one of the statuses.
+// ParseStatus accepts one of the statuses, in any case.
 func ParseStatus(s string) (Status, error) {
 	for _, v := range Statuses {
-		if string(v) == s {
+		if strings.EqualFold(string(v), s) {
 			return v, nil
 		}
 	}
@@ -102,9 +103,11 @@ func ReadTriageFile(r io.Reader, name string) ([]TriageEntry, error) {
 		if e.Finding == "" {
 			return nil, fmt.Errorf("%s: decision %d has no finding ID", name, i+1)
 		}
-		if _, err := ParseStatus(string(e.Status)); err != nil {
+		st, err := ParseStatus(string(e.Status))
+		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", name, e.Finding, err)
 		}
+		f.Decisions[i].Status = st // as stored, whatever its case in the file
 	}
 	return f.Decisions, nil
 }

@@ -41,6 +41,8 @@ built-in id overrides the fields given, and "disabled: true" removes a rule.
     disabled: true
 
 docs/catalog.md lists what a condition can see and the control types detected.`,
+		Args: unknownCommand,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringArrayVar(&dirs, "catalog", nil, "user rule directory to load over the built-in rules (repeatable)")
 	var format string
@@ -50,8 +52,9 @@ docs/catalog.md lists what a condition can see and the control types detected.`,
 		Example: "  stridemap catalog list\n  stridemap catalog list --catalog ./rules --format json",
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if format != "table" && format != "json" {
-				return fmt.Errorf("unknown --format %q: use table or json", format)
+			format, err := choice("--format", format, "table", "json")
+			if err != nil {
+				return err
 			}
 			c, err := catalog.Load(dirs...)
 			if err != nil {

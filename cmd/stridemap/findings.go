@@ -8,10 +8,13 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -34,7 +37,8 @@ func (a *app) findingsCommand() *cobra.Command {
 		Long: `List the findings of a scan (the latest unless SCAN names one), most severe
 first. Each finding has a stable ID, RULE@ELEMENT, that later scans keep, its
 STRIDE category, severity, the element, and the missing control; --detail adds
-the evidence (file:line), description, mitigation and references.`,
+the evidence (file:line), description, mitigation and references. The table
+opens with the scan listed: its number, what it read and when.`,
 		Example: `  stridemap findings
   stridemap findings --stride S --stride E --severity high
   stridemap findings --namespace shop --detail
@@ -55,14 +59,15 @@ the evidence (file:line), description, mitigation and references.`,
 }
 
 func (a *app) runFindings(ctx context.Context, args []string, opts findingsOptions) error {
-	if opts.format != "table" && opts.format != "json" {
-		return fmt.Errorf("unknown --format %q: use table or json", opts.format)
+	var err error
+	if opts.format, err = choice("--format", opts.format, "table", "json"); err != nil {
+		return err
 	}
 	filter, err := newFindingFilter(opts)
 	if err != nil {
 		return err
 	}
-	s, err := a.openStore(ctx)
+	s, err := a.readStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -88,6 +93,11 @@ func (a *app) runFindings(ctx context.Context, args []string, opts findingsOptio
 		}
 		return writeJSON(a.stdout, findings)
 	}
+	info, err := s.Scan(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%s: %d of %d findings\n\n", scanHeadline(info), len(findings), len(all))
 	if len(findings) == 0 {
 		fmt.Fprintf(a.stdout, "No findings in scan #%d match.\n", id)
 		return nil
@@ -95,13 +105,31 @@ func (a *app) runFindings(ctx context.Context, args []string, opts findingsOptio
 	return writeFindingsTable(a.stdout, findings, opts.showDetail)
 }
 
+// scanHeadline names a scan for people: its number, what it read and
+// when, so a list is never taken for another scan's.
+func scanHeadline(info store.ScanInfo) string {
+	var paths []string
+	for _, src := range info.Sources {
+		p := src.Path
+		if src.Kind == discover.SourceStdin {
+			p = "stdin"
+		}
+		paths = append(paths, flows.Graphic(p)) // paths are input: escaped for the terminal
+	}
+	const shown = 3
+	if len(paths) > shown {
+		paths = append(paths[:shown], fmt.Sprintf("%d more", len(paths)-shown))
+	}
+	return fmt.Sprintf("Scan #%d of %s, finished %s", info.ID, wordList(paths, "and"), info.FinishedAt.Local().Format(time.DateTime))
+}
+
 // newFindingFilter turns the command's options into a predicate.
 func newFindingFilter(opts findingsOptions) (func(threats.Finding) bool, error) {
 	var strides []catalog.Stride
 	for _, s := range opts.strides {
-		// "--stride SE" is accepted as two letters.
+		// "--stride SE" (or se) is accepted as two letters.
 		parts := []string{s}
-		if len(s) > 1 && strings.ToUpper(s) == s && !strings.Contains(s, "-") {
+		if _, err := catalog.ParseStride(s); err != nil && len(s) > 1 && strings.Trim(strings.ToUpper(s), "STRIDE") == "" {
 			parts = strings.Split(s, "")
 		}
 		for _, p := range parts {

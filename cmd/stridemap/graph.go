@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/export"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
@@ -58,13 +59,15 @@ func (a *app) graphCommand() *cobra.Command {
 	var scope scopeFlags
 	cmd := &cobra.Command{
 		Use:   "graph [SCAN]",
-		Short: "Print the architecture graph of a scan as JSON, a table, DOT or SVG",
+		Short: "Print the architecture graph of a scan as a table, JSON, DOT or SVG",
 		Long: `Print the architecture graph of a scan (the latest unless SCAN names one):
 nodes, data-flow edges with port, protocol, encryption and evidence, trust
 boundaries, detected controls and dangling references.
 
-  --format table  elements and flows, for reading in a terminal
-  --format json   versioned JSON, schema in docs/graph-json.md
+  --format table  elements and flows, for reading in a terminal: the default
+                  when stdout is a terminal
+  --format json   versioned JSON, schema in docs/graph-json.md: the default
+                  when stdout is not a terminal (a pipe, a file, -o FILE)
   --format dot    Graphviz DOT; render it with "dot -Tsvg"
   --format svg    the diagram, laid out by Graphviz (no dot binary needed)
 
@@ -84,18 +87,23 @@ unless --force is given.
 SVG is rendered by the stridemap-render program (built with stridemap:
 "make build", or go install .../cmd/stridemap-render), looked for in
 $STRIDEMAP_RENDER, next to stridemap, then on PATH.`,
-		Example: `  stridemap graph --format table
-  stridemap graph --format json > graph.json
+		Example: `  stridemap graph                      # a table, on a terminal
+  stridemap graph > graph.json         # JSON, into a file or a pipe
   stridemap graph --format svg -o graph.svg
   stridemap graph --format svg --namespace shop -o shop.svg
   stridemap graph --format svg --focus shop/checkout --depth 2 -o checkout.svg
   stridemap graph 3 --format dot | dot -Tpng > scan3.png`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch format {
-			case "json", "dot", "table", "svg":
-			default:
-				return fmt.Errorf("unknown --format %q: use table, json, dot or svg", format)
+			if format == "" {
+				format = "json"
+				if output == "" && a.isTerminal(a.stdout) {
+					format = "table"
+				}
+			}
+			format, err := choice("--format", format, "table", "json", "dot", "svg")
+			if err != nil {
+				return err
 			}
 			if err := scope.check(); err != nil {
 				return err
@@ -103,14 +111,14 @@ $STRIDEMAP_RENDER, next to stridemap, then on PATH.`,
 			return a.runGraph(cmd.Context(), args, format, output, scope)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "json", "output format: table, json, dot or svg")
+	cmd.Flags().StringVar(&format, "format", "", "output format: table, json, dot or svg (default table on a terminal, else json)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of stdout")
 	scope.register(cmd, "output")
 	return cmd
 }
 
 func (a *app) runGraph(ctx context.Context, args []string, format, output string, scope scopeFlags) error {
-	s, err := a.openStore(ctx)
+	s, err := a.readStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -201,10 +209,11 @@ func (a *app) renderer() (export.Renderer, error) {
 func scanIDArg(ctx context.Context, s *store.Store, args []string) (int64, error) {
 	if len(args) == 0 {
 		id, err := s.LatestScanID(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("%w: run stridemap scan -f DIR first", err)
+		if errors.Is(err, store.ErrNoScans) {
+			// The store's error says what to run; the path in it is escaped.
+			return 0, &exitError{code: exitUsage, message: flows.Graphic(err.Error())}
 		}
-		return id, nil
+		return id, err
 	}
 	id, err := strconv.ParseInt(args[0], 10, 64)
 	if err != nil || id <= 0 {

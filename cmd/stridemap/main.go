@@ -34,8 +34,13 @@ func main() {
 // run executes the CLI and returns the process exit code. It is separate
 // from main so tests can drive the real command tree.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app := newApp(stdin, stdout, stderr)
-	cmd := app.rootCommand()
+	return newApp(stdin, stdout, stderr).execute(ctx, args)
+}
+
+// execute runs the command tree on args and returns the exit code; tests
+// call it on an app whose terminal detection they replaced.
+func (a *app) execute(ctx context.Context, args []string) int {
+	cmd := a.rootCommand()
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	var exit *exitError
@@ -44,11 +49,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	case errors.As(err, &exit):
 		if exit.message != "" {
-			fmt.Fprintln(app.stderr, "stridemap:", exit.message)
+			fmt.Fprintln(a.stderr, "stridemap:", exit.message)
 		}
 		return exit.code
 	default:
-		fmt.Fprintln(app.stderr, "stridemap:", err)
+		fmt.Fprintln(a.stderr, "stridemap:", err)
 		return exitUsage
 	}
 }

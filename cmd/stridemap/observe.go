@@ -116,7 +116,11 @@ recorded in the scan's sources; flows are still merged, and protocol and
 encryption of flows nobody could classify stay unknown, never "plaintext". See
 what works on this machine without observing:
 
-  sudo stridemap observe --check`,
+  sudo stridemap observe --check
+
+When the observer fails, one line says why and what to do; the rest of what it
+said (a verifier's log runs to hundreds of lines) is printed with -v, else
+kept in a file that line names.`,
 		Example: `  stridemap observe --duration 30s --live
   stridemap observe --flows flows.jsonl --kubeconfig kubeconfig.yaml
   stridemap observe --flows flows.jsonl --inventory pods.json`,
@@ -165,8 +169,12 @@ func (a *app) runObserve(ctx context.Context, opts observeOptions) error {
 	}
 	report := a.reporter()
 	merge, err := pipeline.NewMerge(ctx, a.env(report), opts.scan, opts.catalogs)
-	if errors.Is(err, store.ErrNoScans) {
-		return &exitError{code: exitUsage, message: fmt.Sprintf("%v: observed flows are merged into a scan; run stridemap scan first", err)}
+	switch {
+	case errors.Is(err, store.ErrNoStore):
+		return noStore(err, "observed flows are merged into a stored scan, so run stridemap scan first (-f DIR), or name the store with --db PATH")
+	case errors.Is(err, store.ErrNoScans):
+		// The store's error says what to run.
+		return &exitError{code: exitUsage, message: flows.Graphic(err.Error()) + " (observed flows are merged into a scan)"}
 	}
 	if err != nil {
 		return err
@@ -243,7 +251,7 @@ func observerPartArgs(opts observeOptions) []string {
 		args = append(args, "--cgroup", opts.cgroup)
 	}
 	if len(opts.without) > 0 {
-		args = append(args, "--without", strings.Join(opts.without, ","))
+		args = append(args, "--without", strings.ToLower(strings.Join(opts.without, ","))) // any case, as other enum flags
 	}
 	return args
 }
@@ -282,7 +290,9 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 	if term {
 		every = "1s"
 	}
-	args := []string{"--duration", opts.duration.String(), "-o", "-", "--progress", every}
+	// -v: a program the kernel refuses comes with the verifier's whole
+	// log, which stridemap shows with -v or keeps in a file.
+	args := []string{"--duration", opts.duration.String(), "-o", "-", "--progress", every, "-v"}
 	if opts.ringBuffer != 0 {
 		args = append(args, "--ring-buffer", fmt.Sprint(opts.ringBuffer))
 	}
@@ -302,6 +312,7 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 	}
 	var messages []string
 	lines := bufio.NewScanner(stderr)
+	lines.Buffer(nil, 1<<20) // a verifier's line can be long
 	for lines.Scan() {
 		line := lines.Text()
 		switch {
@@ -320,6 +331,9 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 			messages = append(messages, line)
 		}
 	}
+	// A line longer than the buffer ends the scanning: the rest is drained,
+	// so that the observer never blocks on a full pipe.
+	_, _ = io.Copy(io.Discard, stderr)
 	if term {
 		fmt.Fprint(a.stderr, "\r\033[K")
 	}
@@ -327,32 +341,23 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 	if waitErr != nil && ctx.Err() != nil && cmd.ProcessState != nil && cmd.ProcessState.Success() {
 		waitErr = nil // interrupted: the observer wrote what it saw, which is merged
 	}
-	var log *flows.Log
-	if waitErr == nil {
-		if log, err = flows.ReadLog(bytes.NewReader(out.Bytes())); err != nil {
-			return nil, discover.Source{}, fmt.Errorf("read the observer's flow log: %w", err)
-		}
+	if waitErr != nil {
+		return nil, discover.Source{}, a.observerFailed(observerFailure{bin: bin, exit: waitErr, output: messages})
+	}
+	log, err := flows.ReadLog(bytes.NewReader(out.Bytes()))
+	if err != nil {
+		return nil, discover.Source{}, fmt.Errorf("read the observer's flow log: %w", err)
 	}
 	// The parts the observer's kernel refused are said again, per node,
 	// from the log's summary: once is enough.
 	again := map[string]bool{}
-	if log != nil {
-		for _, line := range log.MissingNotes() {
-			again["warning: "+line] = true
-		}
+	for _, line := range log.MissingNotes() {
+		again["warning: "+line] = true
 	}
 	for _, m := range messages {
-		if !again[m] && (waitErr == nil || !strings.HasPrefix(m, "stridemap-observer: ")) {
-			fmt.Fprintln(a.stderr, "observer:", m)
+		if !again[m] {
+			fmt.Fprintln(a.stderr, observerLine(m))
 		}
-	}
-	if waitErr != nil {
-		msg := strings.Join(messages, "; ")
-		hint := ""
-		if strings.Contains(msg, "permission denied") {
-			hint = fmt.Sprintf(" (the observer needs root, or: sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep %s)", bin)
-		}
-		return nil, discover.Source{}, fmt.Errorf("%s: %w: %s%s", filepath.Base(bin), waitErr, msg, hint)
 	}
 	sum := sha256.Sum256(out.Bytes())
 	node := ""
@@ -361,6 +366,21 @@ func (a *app) observeWithObserver(ctx context.Context, opts observeOptions) (*fl
 	}
 	src := discover.Source{Kind: discover.SourceKind("ebpf"), Path: "ebpf:" + node, Objects: len(log.Flows), SHA256: hex.EncodeToString(sum[:]), Notes: log.MissingNotes()}
 	return log, src, nil
+}
+
+// observerFailed says in one line why the observer failed. Whatever else
+// it said (a verifier's log) is printed above that line with -v, else
+// kept in a file the line names.
+func (a *app) observerFailed(f observerFailure) error {
+	saved := ""
+	if a.verbose {
+		for _, m := range f.output {
+			fmt.Fprintln(a.stderr, observerLine(m))
+		}
+	} else if f.more() {
+		saved = saveObserverOutput(f.output)
+	}
+	return &exitError{code: exitUsage, message: f.message(a.privileges(), a.verbose, saved)}
 }
 
 // writeMergeSummary says which edges the observation confirmed and added,

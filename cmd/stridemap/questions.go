@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,21 +27,17 @@ compliance scope, training. stridemap asks them as review questions. Answers are
 stored with who gave them and when, and stay until they are changed.`,
 		Example: `  stridemap questions
   stridemap questions answer backups-tested --answer partly --note "orders-db only; SEC-77"`,
-		Args: cobra.NoArgs,
+		Args: unknownCommand,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "table" && format != "json" {
-				return fmt.Errorf("unknown --format %q: use table or json", format)
+			format, err := choice("--format", format, "table", "json")
+			if err != nil {
+				return err
 			}
 			qs, err := catalog.Questions()
 			if err != nil {
 				return err
 			}
-			s, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			answers, err := s.Answers(cmd.Context())
+			answers, err := a.storedAnswers(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -80,6 +78,21 @@ stored with who gave them and when, and stay until they are changed.`,
 	return cmd
 }
 
+// storedAnswers are the answers in the store; none when there is no store
+// yet, which listing the questions (they come with the catalog) does not
+// create.
+func (a *app) storedAnswers(ctx context.Context) (map[string]store.Decision, error) {
+	s, err := store.OpenExisting(ctx, a.dbPath)
+	if errors.Is(err, store.ErrNoStore) {
+		return map[string]store.Decision{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	defer s.Close()
+	return s.Answers(ctx)
+}
+
 func countAnswered(qs []catalog.Question, answers map[string]store.Decision) int {
 	n := 0
 	for _, q := range qs {
@@ -98,8 +111,9 @@ func (a *app) answerCommand() *cobra.Command {
 		Example: `  stridemap questions answer sast-in-ci --answer yes --note "semgrep blocks merges"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slices.Contains(catalog.Answers, answer) {
-				return fmt.Errorf("--answer %q: use %s", answer, strings.Join(catalog.Answers, ", "))
+			answer, err := choice("--answer", answer, catalog.Answers...)
+			if err != nil {
+				return err
 			}
 			qs, err := catalog.Questions()
 			if err != nil {

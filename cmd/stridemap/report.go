@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,6 +48,10 @@ pull requests, code scanning and other tools:
                          --base-dir), triaged findings suppressed
   --format threatdragon  an OWASP Threat Dragon v2 model, laid out by Graphviz
 
+The HTML report is a whole web page: on a terminal it is written only to a
+file (-o FILE) or a pipe, never poured onto the screen; --format md reads well
+there.
+
 --namespace NS or --focus ELEMENT --depth N make a report of one part of the
 system (its elements, flows and findings). The HTML report draws its diagram
 when the system has at most 300 elements; larger systems get a table of
@@ -64,8 +67,12 @@ no scan.`,
   stridemap report 3 --format threatdragon -o model.json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slices.Contains(reportFormats, opts.format) {
-				return fmt.Errorf("unknown --format %q: use html, md, json, sarif or threatdragon", opts.format)
+			var err error
+			if opts.format, err = choice("--format", opts.format, reportFormats...); err != nil {
+				return err
+			}
+			if opts.format == "html" && opts.output == "" && a.isTerminal(a.stdout) {
+				return &exitError{code: exitUsage, message: "the HTML report is a whole web page, not for a terminal: write it to a file with -o report.html (or pipe it), or read a Markdown report here with --format md"}
 			}
 			if opts.failOn != "" {
 				if _, err := threats.ParseSeverity(opts.failOn); err != nil {
@@ -89,7 +96,12 @@ no scan.`,
 }
 
 func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) error {
-	// The renderer is looked for first, so a missing one fails before any
+	s, err := a.readStore(ctx) // first: without a store, nothing else matters
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	// The renderer is looked for next, so a missing one fails before any
 	// work, and only for the formats that draw.
 	var renderer export.Renderer
 	if opts.format == "threatdragon" || (opts.format == "html" && !opts.noDiagram) {
@@ -102,11 +114,6 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 		}
 		renderer = r
 	}
-	s, err := a.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
 	id, err := scanIDArg(ctx, s, args)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/model/store"
 )
 
@@ -19,10 +21,19 @@ type app struct {
 	dbPath         string
 	verbose        bool
 	log            *slog.Logger
+
+	// isTerminal says whether a stream is a terminal, which decides
+	// defaults meant for people (graph's table, report's refusal to pour
+	// HTML on a screen); tests replace it to try both.
+	isTerminal func(stream any) bool
+	// privileges says who stridemap runs as, which decides the advice
+	// given when the observer is refused; tests replace it.
+	privileges func() privileges
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
-	return &app{stdin: stdin, stdout: stdout, stderr: stderr, log: slog.New(slog.DiscardHandler)}
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr, log: slog.New(slog.DiscardHandler), isTerminal: isTerminal,
+		privileges: func() privileges { return currentPrivileges(os.Geteuid()) }}
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -76,14 +87,58 @@ used (each is listed on stderr).`,
 	root.AddCommand(a.tuiCommand())
 	root.AddCommand(a.observeCommand())
 	root.RunE = a.runRoot // no arguments on a terminal: the TUI; otherwise the help, as before
+	root.Args = unknownCommand
+	root.SuggestionsMinimumDistance = 2
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%w; %s --help lists the flags", err, cmd.CommandPath())
+	})
 	return root
 }
 
-// openStore opens the store named by --db.
+// unknownCommand is the Args of a command that takes no arguments of its
+// own but has subcommands: a mistyped subcommand gets one line with what
+// was probably meant and where the list is, rather than cobra's suggestion
+// over several lines, or the help and success.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + orList(s) + "?"
+	}
+	return fmt.Errorf("%s (%s --help lists the commands)", msg, cmd.CommandPath())
+}
+
+// openStore opens the store named by --db, creating it if needed: for
+// commands that write.
 func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	s, err := store.Open(ctx, a.dbPath)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return s, nil
+}
+
+// readStore opens the existing store named by --db, for commands that
+// need what a scan stored. Where there is none it creates nothing and says
+// where it looked and what to run.
+func (a *app) readStore(ctx context.Context) (*store.Store, error) {
+	s, err := store.OpenExisting(ctx, a.dbPath)
+	if errors.Is(err, store.ErrNoStore) {
+		return nil, noStore(err, "run stridemap scan -f DIR first, or name the store with --db PATH")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+// noStore is the one line said when there is no store: the path looked
+// for, escaped (it may come from $STRIDEMAP_DB), and what to do.
+func noStore(err error, advice string) *exitError {
+	return &exitError{code: exitUsage, message: flows.Graphic(err.Error()) + ": " + advice}
 }

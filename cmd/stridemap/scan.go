@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -42,7 +43,9 @@ func (a *app) scanCommand() *cobra.Command {
 		Long: `Read Kubernetes manifests, build the architecture graph (workloads, data stores,
 gateways, data flows, trust boundaries, detected controls) and store it as a new
 scan. A summary is printed; problems with individual files are listed on stderr
-while the rest is still scanned.
+while the rest is still scanned. When most workloads (of five or more) have no
+flow in or out, the calls are probably made in code, which manifests do not
+show: the summary says so, and how to see them (observe, or --flows).
 
 Sources:
   -f PATH   a YAML or JSON file, a directory (read recursively for .yaml, .yml and
@@ -139,7 +142,6 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 		Manifests: manifests.Request{
 			Paths:            opts.files,
 			Kustomize:        opts.kustomize,
-			Stdin:            a.stdin,
 			DefaultNamespace: opts.namespace,
 			MaxFileBytes:     opts.maxFileSize,
 		},
@@ -152,11 +154,20 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	if opts.live {
 		req.Live = &cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx}
 	}
+	var stdin *countingReader
+	if a.stdin != nil {
+		stdin = &countingReader{r: a.stdin}
+		req.Manifests.Stdin = stdin
+	}
 	report := a.reporter()
 	res, err := pipeline.Scan(ctx, a.env(report), req)
 	report.done()
 	if errors.Is(err, pipeline.ErrNothingRead) {
-		return &exitError{code: exitUsage, message: err.Error()}
+		msg := err.Error()
+		if slices.Contains(opts.files, "-") && stdin != nil && stdin.n == 0 {
+			msg += ": stdin (-f -) was empty; pipe manifests in, e.g. kubectl get deploy,svc,ing,cm -A -o yaml | stridemap scan -f -"
+		}
+		return &exitError{code: exitUsage, message: msg}
 	}
 	if err != nil {
 		return err
@@ -191,6 +202,19 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 		return &exitError{code: exitPartial, message: fmt.Sprintf("scan #%d is partial: %d input problem(s) listed above", res.Scan.ID, res.Scan.Counts.Errors)}
 	}
 	return nil
+}
+
+// countingReader counts the bytes read through it, so that a scan of an
+// empty stdin can say so rather than that nothing could be read.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // env is where the pipeline stores and reports, for this invocation.

@@ -21,10 +21,11 @@ each found. Every scan is kept, so any two can be compared.`,
   stridemap scans --format json | jq '.[0].ID'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "table" && format != "json" {
-				return fmt.Errorf("unknown --format %q: use table or json", format)
+			format, err := choice("--format", format, "table", "json")
+			if err != nil {
+				return err
 			}
-			s, err := a.openStore(cmd.Context())
+			s, err := a.readStore(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -41,6 +41,9 @@ func writeScanSummary(w io.Writer, info store.ScanInfo, g *model.Graph, inv *dis
 	fmt.Fprintf(tw, "Dangling references\t%d\t\n", c.Dangling)
 	fmt.Fprintf(tw, "Skipped / problems\t%d\t%d error(s)\n", c.Problems, c.Errors)
 	tw.Flush()
+	if silent, workloads := silentWorkloads(g); silent*2 > workloads && workloads >= silentHintMin {
+		fmt.Fprintf(&b, "\nHint: %d of %d workloads have no flow in or out: their calls are probably made in code (addresses built at run time), which manifests do not show; see them on the wire with stridemap observe (eBPF), or scan --flows FILE with Hubble flow logs (hubble observe -o json)\n", silent, workloads)
+	}
 
 	if c.Exposed > 0 {
 		b.WriteString("\nEntry points:\n")
@@ -63,6 +66,30 @@ func writeScanSummary(w io.Writer, info store.ScanInfo, g *model.Graph, inv *dis
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// silentHintMin is the fewest workloads for which flows missing from most
+// of them are worth a hint: a smaller system is read whole at a glance.
+const silentHintMin = 5
+
+// silentWorkloads counts the workloads no flow, declared or observed,
+// starts or ends at, of all workloads. Many of them mean the manifests do
+// not say who calls whom, not that nobody does.
+func silentWorkloads(g *model.Graph) (silent, workloads int) {
+	linked := map[string]bool{}
+	for _, e := range g.Edges {
+		linked[e.From], linked[e.To] = true, true
+	}
+	for _, n := range g.Nodes {
+		if n.Workload == nil {
+			continue
+		}
+		workloads++
+		if !linked[n.ID] {
+			silent++
+		}
+	}
+	return silent, workloads
 }
 
 func byType(m map[model.NodeType]int) string {

@@ -58,7 +58,7 @@ Decisions can be kept in git: "triage export" writes them as YAML and
 }
 
 func (a *app) runTriage(ctx context.Context, id string, status threats.Status, reason, by string) error {
-	s, err := a.openStore(ctx)
+	s, err := a.readStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (a *app) triageListCommand() *cobra.Command {
 		Short: "List the triage decisions in force",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.openStore(cmd.Context())
+			s, err := a.readStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -125,7 +125,7 @@ func (a *app) triageExportCommand() *cobra.Command {
 		Example: "  stridemap triage export -o stridemap-triage.yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.openStore(cmd.Context())
+			s, err := a.readStore(cmd.Context())
 			if err != nil {
 				return err
 			}

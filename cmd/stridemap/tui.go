@@ -47,17 +47,17 @@ terminal opens the same UI.`,
 // runRoot runs the TUI when stridemap is started with no arguments on a
 // terminal, and prints the help otherwise, as before.
 func (a *app) runRoot(cmd *cobra.Command, args []string) error {
-	if len(args) == 0 && isTerminal(a.stdin) && isTerminal(a.stdout) {
+	if len(args) == 0 && a.isTerminal(a.stdin) && a.isTerminal(a.stdout) {
 		return a.runTUI(cmd.Context(), nil)
 	}
 	return cmd.Help()
 }
 
 func (a *app) runTUI(ctx context.Context, args []string) error {
-	if !isTerminal(a.stdin) || !isTerminal(a.stdout) {
+	if !a.isTerminal(a.stdin) || !a.isTerminal(a.stdout) {
 		return errors.New("stridemap tui needs a terminal on stdin and stdout; for scripts use stridemap findings, graph or triage")
 	}
-	s, err := a.openStore(ctx)
+	s, err := a.readStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -56,15 +56,16 @@ func (m Missing) String() string {
 func (s Summary) MissingLines() []string {
 	var out []string
 	for _, m := range s.Missing {
-		m.Part, m.Reason = graphic(m.Part), graphic(m.Reason)
-		out = append(out, fmt.Sprintf("%s (kernel %s): %s", graphic(s.Node), graphic(s.Kernel), m))
+		m.Part, m.Reason = Graphic(m.Part), Graphic(m.Reason)
+		out = append(out, fmt.Sprintf("%s (kernel %s): %s", Graphic(s.Node), Graphic(s.Kernel), m))
 	}
 	return out
 }
 
-// graphic escapes what is not a graphic character (controls, bidi
-// overrides) as Go would quote it.
-func graphic(s string) string {
+// Graphic escapes what is not a graphic character (controls, bidi
+// overrides) as Go would quote it, so that input printed to a terminal
+// cannot move the cursor, recolour it or reorder what follows.
+func Graphic(s string) string {
 	q := strconv.QuoteToGraphic(s)
 	return q[1 : len(q)-1]
 }

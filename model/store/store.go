@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,6 +21,10 @@ const DefaultPath = ".stridemap/stridemap.db"
 // Callers test for it with errors.Is; the wrapped error tells the user to run
 // a scan first.
 var ErrNoScans = errors.New("no scans in the store")
+
+// ErrNoStore is returned by OpenExisting when there is no store at the
+// path: commands that only read say so instead of creating an empty one.
+var ErrNoStore = errors.New("no store")
 
 // ErrScanNotFound is returned when a scan ID names no scan in the store.
 var ErrScanNotFound = errors.New("scan not found")
@@ -101,6 +106,33 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	return s, nil
 }
+
+// OpenExisting opens the store at path like Open, but only if the file
+// exists: commands that only read must not leave an empty store (and its
+// directory) behind where none was. A missing file gives an error that is
+// ErrNoStore (and ErrNoScans) and names the absolute path looked for.
+func OpenExisting(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		path = DefaultPath
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		abs, absErr := filepath.Abs(path)
+		if absErr != nil {
+			abs = path
+		}
+		return nil, &noStoreError{path: abs}
+	}
+	return Open(ctx, path)
+}
+
+// noStoreError is OpenExisting's error for a missing store. It is both
+// ErrNoStore and ErrNoScans (a store that is not there holds no scans), so
+// a caller that only asks for a scan needs no case of its own.
+type noStoreError struct{ path string }
+
+func (e *noStoreError) Error() string { return fmt.Sprintf("%v at %s", ErrNoStore, e.path) }
+
+func (e *noStoreError) Is(target error) bool { return target == ErrNoStore || target == ErrNoScans }
 
 // dsn builds the modernc.org/sqlite data source name for the file at abs.
 // The file: URI form lets any path through (percent-encoded), including

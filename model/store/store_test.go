@@ -743,3 +743,41 @@ func dump(v any) string {
 	}
 	return string(b)
 }
+
+// TestOpenExisting: where there is no store, OpenExisting says where it
+// looked and leaves nothing behind; an existing store opens as with Open.
+func TestOpenExisting(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	missing := filepath.Join(dir, ".stridemap", "stridemap.db")
+	_, err := store.OpenExisting(ctx, missing)
+	if !errors.Is(err, store.ErrNoStore) || !errors.Is(err, store.ErrNoScans) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("OpenExisting(missing) = %v, want ErrNoStore (and ErrNoScans) naming %s", err, missing)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("OpenExisting of a missing store left %d entries behind, e.g. %s", len(entries), entries[0].Name())
+	}
+
+	t.Chdir(dir)
+	if _, err := store.OpenExisting(ctx, ""); !errors.Is(err, store.ErrNoStore) || !strings.Contains(err.Error(), filepath.Join(dir, store.DefaultPath)) {
+		t.Errorf("OpenExisting(\"\") = %v, want ErrNoStore naming the absolute default path", err)
+	}
+
+	s, err := store.Open(ctx, missing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := mustSave(t, s, modeltest.SampleScan(1))
+	s.Close()
+	s, err = store.OpenExisting(ctx, missing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if latest, err := s.LatestScanID(ctx); err != nil || latest != id {
+		t.Errorf("LatestScanID = %d, %v; want %d", latest, err, id)
+	}
+	if _, err := store.OpenExisting(ctx, dir); err == nil || errors.Is(err, store.ErrNoStore) || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("OpenExisting(a directory) = %v, want Open's refusal", err)
+	}
+}
