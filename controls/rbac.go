@@ -79,6 +79,9 @@ func addRBAC(ix *model.Index) {
 		case *rbacv1.RoleBinding:
 			bindings = append(bindings, binding{obj: obj, scope: obj.Namespace, roleRef: o.RoleRef, subjects: o.Subjects})
 		case *rbacv1.ClusterRoleBinding:
+			if defaultBinding(o) {
+				continue
+			}
 			bindings = append(bindings, binding{obj: obj, scope: "cluster", roleRef: o.RoleRef, subjects: o.Subjects})
 		case *corev1.ServiceAccount:
 			accounts[nsName{obj.Namespace, obj.Name}] = obj
@@ -220,6 +223,15 @@ func boundRole(ix *model.Index, bd binding, roles map[string]*role) *role {
 type boundWorkload struct {
 	*model.IndexedWorkload
 	subject int
+}
+
+// defaultBinding reports whether a ClusterRoleBinding is one Kubernetes
+// creates in every cluster, binding a built-in role (discovery, reviewing
+// one's own access): what any token may do is the baseline a workload's
+// permissions are measured against, not a grant to it. A default binding
+// edited to grant another role is not one.
+func defaultBinding(b *rbacv1.ClusterRoleBinding) bool {
+	return b.Labels["kubernetes.io/bootstrapping"] == "rbac-defaults" && strings.HasPrefix(b.RoleRef.Name, "system:")
 }
 
 // subjectWorkloads lists the workloads whose service account a binding's

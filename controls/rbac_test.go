@@ -146,6 +146,22 @@ metadata: {name: delegator}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:auth-delegator"}
 subjects: [{kind: ServiceAccount, name: tool, namespace: ops}]`,
 		}, "workload:ops/tool", []string{"ClusterRoleBinding delegator: ClusterRole system:auth-delegator   @cluster"}, nil},
+		{"the default bindings every cluster has grant nothing of the workload's own", []string{
+			withAccount("ops", "tool", "tool"),
+			`apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:basic-user", labels: {kubernetes.io/bootstrapping: rbac-defaults}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:basic-user"}
+subjects: [{kind: Group, name: "system:authenticated", apiGroup: rbac.authorization.k8s.io}]`,
+		}, "workload:ops/tool", nil, nil},
+		{"a default binding edited to grant more is a grant", []string{
+			withAccount("ops", "tool", "tool"),
+			`apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:basic-user", labels: {kubernetes.io/bootstrapping: rbac-defaults}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: Group, name: "system:authenticated", apiGroup: rbac.authorization.k8s.io}]`,
+		}, "workload:ops/tool", []string{"ClusterRoleBinding system:basic-user: ClusterRole cluster-admin * * @cluster"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

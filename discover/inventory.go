@@ -51,6 +51,13 @@ func (o *Object) Ref() string {
 	return o.Kind + " " + o.Namespace + "/" + o.Name
 }
 
+// Key identifies the object whatever version of its API it was read in:
+// group, kind, namespace and name. The same object read from a file and
+// from a cluster has the same key.
+func (o *Object) Key() string {
+	return o.Group() + "/" + o.Kind + " " + o.Namespace + "/" + o.Name
+}
+
 // Group is the API group of the object ("" for the core group).
 func (o *Object) Group() string {
 	group, _, found := strings.Cut(o.APIVersion, "/")

@@ -66,6 +66,8 @@ type Result struct {
 	Problems []discover.Problem
 	// Flows says what observed flows were merged; nil when none were.
 	Flows *FlowsMerged
+	// Cluster says what a live cluster added; nil when none was read.
+	Cluster *Live
 	// Base is the scan a Merge started from; 0 for a Scan.
 	Base int64
 }

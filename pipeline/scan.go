@@ -34,6 +34,9 @@ type Request struct {
 	// Live, when set, reads them from the cluster's API instead.
 	Inventory []string
 	Live      *cluster.Request
+	// Cluster, when set, is a live cluster whose objects are scanned, read
+	// only (LiveKinds), alone or beside the manifests.
+	Cluster *cluster.Request
 }
 
 // Scan reads the sources, builds the graph, merges the flow logs, applies
@@ -57,8 +60,7 @@ func Scan(ctx context.Context, env Env, req Request) (*Result, error) {
 		return nil, err
 	}
 
-	req.Manifests.Progress = r.report.Reading
-	inv, err := manifests.Collect(ctx, req.Manifests)
+	inv, live, err := r.collect(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -106,8 +108,74 @@ func Scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Manifests, res.Flows = inv.Sources, merged
+	res.Manifests, res.Flows, res.Cluster = inv.Sources, merged, live
 	return res, nil
+}
+
+// collect reads the manifests, the live cluster, or both. With both, an
+// object defined in the repository is read from there (what was meant)
+// and the cluster adds what only it holds (what runs besides); the
+// objects found on one side only are listed.
+func (r *run) collect(ctx context.Context, req Request) (*discover.Inventory, *Live, error) {
+	files := len(req.Manifests.Paths) > 0 || len(req.Manifests.Kustomize) > 0
+	inv := &discover.Inventory{}
+	if files || req.Cluster == nil {
+		req.Manifests.Progress = r.report.Reading
+		var err error
+		if inv, err = manifests.Collect(ctx, req.Manifests); err != nil {
+			return nil, nil, err
+		}
+	}
+	if req.Cluster == nil {
+		return inv, nil, nil
+	}
+	running, err := readCluster(ctx, *req.Cluster, r.report)
+	if err != nil {
+		return nil, nil, err
+	}
+	live := &Live{Server: running.Sources[0].Path, Gaps: running.Gaps}
+	for _, g := range running.Gaps {
+		running.Problems = append(running.Problems, discover.Problem{
+			Severity: discover.SeverityError, Code: "coverage-gap", Location: discover.Location{File: live.Server},
+			Message: "not read: " + g.String() + "; what depends on it is not assessed",
+		})
+	}
+	if !files {
+		return running, live, nil
+	}
+	declared := map[string]bool{}
+	for _, o := range inv.Objects {
+		declared[o.Key()] = true
+	}
+	inCluster := map[string]bool{}
+	for _, o := range running.Objects {
+		inCluster[o.Key()] = true
+		if declared[o.Key()] {
+			continue
+		}
+		live.OnlyInCluster = append(live.OnlyInCluster, o.Ref())
+		inv.Objects = append(inv.Objects, o)
+	}
+	for _, o := range inv.Objects {
+		if !inCluster[o.Key()] {
+			live.OnlyInRepository = append(live.OnlyInRepository, o.Ref())
+		}
+	}
+	inv.Sources = append(inv.Sources, running.Sources...)
+	inv.Problems = append(inv.Problems, running.Problems...)
+	inv.Gaps = running.Gaps
+	return inv, live, nil
+}
+
+// Live is what a scan of a live cluster adds to the result.
+type Live struct {
+	Server string // the API server's URL
+	// Gaps are the kinds (and namespaces) that could not be read.
+	Gaps []discover.Gap
+	// OnlyInCluster and OnlyInRepository are the objects ("Kind ns/name")
+	// on one side only, when both were read: the beginning of drift
+	// between what was meant and what runs.
+	OnlyInCluster, OnlyInRepository []string
 }
 
 // readOverlay reads the overlay file; nil when there is none.

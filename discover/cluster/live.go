@@ -521,6 +521,9 @@ func (s *scanner) object(t target, item map[string]any) *discover.Object {
 	name, _ := meta["name"].(string)
 	ns, _ := meta["namespace"].(string)
 	version, _ := meta["resourceVersion"].(string)
+	if t.kind == (Kind{Kind: "Service"}) {
+		dropAllocatedNodePorts(item, meta)
+	}
 	for _, k := range []string{"managedFields", "uid", "resourceVersion", "generation", "creationTimestamp", "selfLink"} {
 		delete(meta, k)
 	}
@@ -556,6 +559,24 @@ func (s *scanner) object(t target, item map[string]any) *discover.Object {
 	obj.Lines = discover.LineIndex{}
 	obj.ResourceVersion = version
 	return obj
+}
+
+// dropAllocatedNodePorts removes the node ports the server chose for a
+// Service that asked for none, so the graph shows the ports that were
+// declared, as a scan of the manifest would. A port someone set is owned
+// by them in managedFields; one the server allocated is owned by no one.
+func dropAllocatedNodePorts(item, meta map[string]any) {
+	managed, _ := json.Marshal(meta["managedFields"])
+	if strings.Contains(string(managed), `"f:nodePort"`) {
+		return
+	}
+	spec, _ := item["spec"].(map[string]any)
+	ports, _ := spec["ports"].([]any)
+	for _, p := range ports {
+		if port, ok := p.(map[string]any); ok {
+			delete(port, "nodePort")
+		}
+	}
 }
 
 // controlledByRead reports whether an object was made by a controller

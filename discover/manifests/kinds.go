@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -217,4 +218,16 @@ func isClusterScoped(apiVersion, kind string) bool {
 	}
 	// Gatekeeper constraints are CRDs generated per template, all cluster-scoped.
 	return clusterScoped[group+"/"]
+}
+
+// TypedKinds are the kinds the decoder types, as "group/Kind": those the
+// graph reads field by field. A live scan reads them all.
+func TypedKinds() []string {
+	kinds := make([]string, 0, len(typedKinds))
+	for key := range typedKinds {
+		apiVersion, kind, _ := strings.Cut(key, " ")
+		kinds = append(kinds, groupOf(apiVersion)+"/"+kind)
+	}
+	slices.Sort(kinds)
+	return kinds
 }

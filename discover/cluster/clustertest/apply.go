@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -85,6 +86,7 @@ func (s *Server) Apply(t testing.TB, namespace string, manifests []byte) (applie
 		}
 		applied = append(applied, ref)
 	}
+	crds = append(crds, permissiveCRDs(crds, rest, mapper)...)
 	for _, crd := range crds {
 		apply(crd)
 	}
@@ -170,4 +172,59 @@ func served(list *metav1.APIResourceList, kind string) bool {
 		}
 	}
 	return false
+}
+
+// permissiveCRDs defines, for each custom kind among objects that neither
+// the server nor the given CRDs define, a namespaced CRD that accepts any
+// content: Istio's or Cilium's objects can be applied without their
+// operators' CRDs, as a repository often holds them. Namespaced, as the
+// manifests' decoder takes a custom kind to be when no CRD says otherwise.
+func permissiveCRDs(crds, objects []*unstructured.Unstructured, mapper meta.RESTMapper) []*unstructured.Unstructured {
+	defined := map[schema.GroupKind]bool{}
+	for _, crd := range crds {
+		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+		defined[schema.GroupKind{Group: group, Kind: kind}] = true
+	}
+	versions := map[schema.GroupKind][]string{}
+	var order []schema.GroupKind
+	for _, o := range objects {
+		gvk := o.GroupVersionKind()
+		gk := gvk.GroupKind()
+		if gk.Group == "" || defined[gk] || slices.Contains(versions[gk], gvk.Version) {
+			continue
+		}
+		if _, err := mapper.RESTMapping(gk, gvk.Version); err == nil || !meta.IsNoMatchError(err) {
+			continue
+		}
+		if versions[gk] == nil {
+			order = append(order, gk)
+		}
+		versions[gk] = append(versions[gk], gvk.Version)
+	}
+	var out []*unstructured.Unstructured
+	for _, gk := range order {
+		plural, singular := meta.UnsafeGuessKindToResource(gk.WithVersion(""))
+		var vs []any
+		for i, v := range versions[gk] {
+			vs = append(vs, map[string]any{
+				"name": v, "served": true, "storage": i == 0,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+			})
+		}
+		out = append(out, &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+			"metadata": map[string]any{
+				"name": plural.Resource + "." + gk.Group,
+				// Groups under k8s.io are Kubernetes' own: the server
+				// wants them approved, and a test's stand-in is not.
+				"annotations": map[string]any{"api-approved.kubernetes.io": "unapproved, a clustertest stand-in"},
+			},
+			"spec": map[string]any{
+				"group": gk.Group, "scope": "Namespaced", "versions": vs,
+				"names": map[string]any{"kind": gk.Kind, "listKind": gk.Kind + "List", "plural": plural.Resource, "singular": singular.Resource},
+			},
+		}})
+	}
+	return out
 }

@@ -165,6 +165,9 @@ func start(bin string) (_ *Server, err error) {
 		"--service-account-signing-key-file="+filepath.Join(dir, "sa.key"),
 		"--service-cluster-ip-range="+ServiceCIDR,
 		"--authorization-mode=RBAC",
+		// Privileged containers are what many manifests ask for, and
+		// what a scan must see.
+		"--allow-privileged=true",
 		// No controller creates the default ServiceAccount a pod would
 		// be admitted with.
 		"--disable-admission-plugins=ServiceAccount",

@@ -1,0 +1,179 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stridemap/stridemap/discover/cluster"
+	"github.com/stridemap/stridemap/discover/cluster/clustertest"
+	"github.com/stridemap/stridemap/discover/discovertest"
+	"github.com/stridemap/stridemap/discover/manifests"
+	"github.com/stridemap/stridemap/pipeline"
+)
+
+// TestLiveScanMatchesFiles applies each corpus app to a real API server
+// and scans it live: the graph and the findings are those of a scan of
+// the same files. Evidence differs (an API path instead of file:line),
+// nothing else.
+func TestLiveScanMatchesFiles(t *testing.T) {
+	corpus := discovertest.CorpusDir(t)
+	apps, err := os.ReadDir(corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range apps {
+		if !app.IsDir() {
+			continue
+		}
+		t.Run(app.Name(), func(t *testing.T) {
+			dir := filepath.Join(corpus, app.Name())
+			ctx := context.Background()
+			tmp := t.TempDir()
+			fromFiles, err := pipeline.Scan(ctx, pipeline.Env{Store: filepath.Join(tmp, "files.db"), ToolVersion: "test", Report: &recorder{}},
+				pipeline.Request{Manifests: manifests.Request{Paths: []string{dir}, DefaultNamespace: "default"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			inv, err := manifests.Collect(ctx, manifests.Request{Paths: []string{dir}, DefaultNamespace: "default"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			namespaces := map[string]bool{}
+			for _, o := range inv.Objects {
+				if o.Namespace != "" {
+					namespaces[o.Namespace] = true
+				}
+			}
+
+			srv := clustertest.Start(t)
+			_, skipped := srv.Apply(t, "default", manifestsOf(t, dir))
+			for _, s := range skipped {
+				t.Logf("not applied: %s", s)
+			}
+			rec := &recorder{}
+			live, err := pipeline.Scan(ctx, pipeline.Env{Store: filepath.Join(tmp, "live.db"), ToolVersion: "test", Report: rec},
+				pipeline.Request{Cluster: &cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: slices.Sorted(mapsKeys(namespaces))}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.problems) != 0 {
+				t.Errorf("problems of the live scan:\n%s", strings.Join(rec.problemText(), "\n"))
+			}
+			for _, part := range []struct {
+				what        string
+				files, live []string
+			}{
+				{"nodes", nodesOf(fromFiles), nodesOf(live)},
+				{"edges", edgesOf(fromFiles), edgesOf(live)},
+				{"controls", controlsOf(fromFiles), controlsOf(live)},
+				{"findings", findingsOf(fromFiles), findingsOf(live)},
+			} {
+				// A Secret's values are read from files, never from a
+				// cluster: what a repository holding them risks is the
+				// one thing only a file scan can find.
+				files := slices.DeleteFunc(slices.Clone(part.files), secretInRepository)
+				if missing, extra := difference(files, part.live); len(missing)+len(extra) > 0 {
+					t.Errorf("%s: only in the file scan:\n  %s\nonly in the live scan:\n  %s", part.what, strings.Join(missing, "\n  "), strings.Join(extra, "\n  "))
+				}
+			}
+		})
+	}
+}
+
+// secretInRepository is the control and the finding of a Secret whose
+// values the manifests hold.
+func secretInRepository(id string) bool {
+	return strings.HasPrefix(id, "secret-in-manifests@") || strings.HasPrefix(id, "secret-value-in-manifests@")
+}
+
+// manifestsOf is every manifest file under dir, as one stream.
+func manifestsOf(t *testing.T, dir string) []byte {
+	var all []byte
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		switch filepath.Ext(path) {
+		case ".yaml", ".yml", ".json":
+		default:
+			return nil
+		}
+		if strings.HasPrefix(filepath.Base(path), "kustomization.") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		all = append(append(all, "\n---\n"...), data...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
+}
+
+func mapsKeys(m map[string]bool) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func nodesOf(r *pipeline.Result) (out []string) {
+	for _, n := range r.Graph.Nodes {
+		var classes []string
+		for _, d := range n.Data {
+			classes = append(classes, string(d.Class))
+		}
+		out = append(out, fmt.Sprintf("%s %s data=%v", n.ID, n.Type, classes))
+	}
+	return out
+}
+
+func edgesOf(r *pipeline.Result) (out []string) {
+	for _, e := range r.Graph.Edges {
+		out = append(out, fmt.Sprintf("%s %s %s policy=%s", e.ID, e.Protocol, e.Encryption, e.Policy))
+	}
+	return out
+}
+
+func controlsOf(r *pipeline.Result) (out []string) {
+	for _, c := range r.Graph.Controls {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+func findingsOf(r *pipeline.Result) (out []string) {
+	for _, f := range r.Findings {
+		out = append(out, fmt.Sprintf("%s %s", f.ID, f.Severity))
+	}
+	return out
+}
+
+// difference is what only a holds and what only b holds, sorted.
+func difference(a, b []string) (onlyA, onlyB []string) {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			onlyA = append(onlyA, x)
+		}
+	}
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			onlyB = append(onlyB, x)
+		}
+	}
+	slices.Sort(onlyA)
+	slices.Sort(onlyB)
+	return onlyA, onlyB
+}
