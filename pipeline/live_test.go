@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,7 +58,7 @@ func TestLiveScanMatchesFiles(t *testing.T) {
 			}
 			rec := &recorder{}
 			live, err := pipeline.Scan(ctx, pipeline.Env{Store: filepath.Join(tmp, "live.db"), ToolVersion: "test", Report: rec},
-				pipeline.Request{Cluster: &cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: slices.Sorted(mapsKeys(namespaces))}})
+				pipeline.Request{Cluster: &cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: slices.Sorted(maps.Keys(namespaces))}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,16 +120,6 @@ func manifestsOf(t *testing.T, dir string) []byte {
 	return all
 }
 
-func mapsKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 func nodesOf(r *pipeline.Result) (out []string) {
 	for _, n := range r.Graph.Nodes {
 		var classes []string
@@ -176,4 +167,65 @@ func difference(a, b []string) (onlyA, onlyB []string) {
 	slices.Sort(onlyA)
 	slices.Sort(onlyB)
 	return onlyA, onlyB
+}
+
+// TestFilesAndCluster: with both, the repository's objects are scanned,
+// the cluster adds what only it holds, and each side's own objects are
+// listed.
+func TestFilesAndCluster(t *testing.T) {
+	const repository = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx:1.27}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+`
+	const running = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx:1.27}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: debug}
+spec:
+  selector: {matchLabels: {app: debug}}
+  template:
+    metadata: {labels: {app: debug}}
+    spec: {containers: [{name: shell, image: busybox:1.37}]}
+`
+	dir := t.TempDir()
+	files := writeFile(t, filepath.Join(dir, "app.yaml"), repository)
+	srv := clustertest.Start(t)
+	srv.Apply(t, "shop", []byte(running))
+	res, err := pipeline.Scan(context.Background(), pipeline.Env{Store: filepath.Join(dir, "s.db"), ToolVersion: "test", Report: &recorder{}},
+		pipeline.Request{
+			Manifests: manifests.Request{Paths: []string{files}, DefaultNamespace: "shop"},
+			Cluster:   &cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: []string{"shop"}},
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Cluster; c == nil || c.Server != srv.URL || !slices.Equal(c.OnlyInCluster, []string{"Namespace shop", "Deployment shop/debug"}) || !slices.Equal(c.OnlyInRepository, []string{"Service shop/web"}) {
+		t.Errorf("cluster: %+v", res.Cluster)
+	}
+	if n := res.Graph.Node("workload:shop/web"); n == nil || !strings.HasPrefix(n.Evidence[0].File, files) {
+		t.Errorf("web is not read from the repository: %+v", n)
+	}
+	if res.Graph.Node("workload:shop/debug") == nil {
+		t.Errorf("what only runs in the cluster is not in the graph")
+	}
 }

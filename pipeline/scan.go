@@ -143,23 +143,25 @@ func (r *run) collect(ctx context.Context, req Request) (*discover.Inventory, *L
 	if !files {
 		return running, live, nil
 	}
-	declared := map[string]bool{}
-	for _, o := range inv.Objects {
-		declared[o.Key()] = true
-	}
 	inCluster := map[string]bool{}
 	for _, o := range running.Objects {
 		inCluster[o.Key()] = true
-		if declared[o.Key()] {
-			continue
-		}
-		live.OnlyInCluster = append(live.OnlyInCluster, o.Ref())
-		inv.Objects = append(inv.Objects, o)
 	}
+	declared := map[string]bool{}
 	for _, o := range inv.Objects {
+		declared[o.Key()] = true
 		if !inCluster[o.Key()] {
 			live.OnlyInRepository = append(live.OnlyInRepository, o.Ref())
 		}
+	}
+	for _, o := range running.Objects {
+		if declared[o.Key()] {
+			continue
+		}
+		if !cluster.MadeByKubernetes(o) {
+			live.OnlyInCluster = append(live.OnlyInCluster, o.Ref())
+		}
+		inv.Objects = append(inv.Objects, o)
 	}
 	inv.Sources = append(inv.Sources, running.Sources...)
 	inv.Problems = append(inv.Problems, running.Problems...)
@@ -174,7 +176,8 @@ type Live struct {
 	Gaps []discover.Gap
 	// OnlyInCluster and OnlyInRepository are the objects ("Kind ns/name")
 	// on one side only, when both were read: the beginning of drift
-	// between what was meant and what runs.
+	// between what was meant and what runs. What Kubernetes creates in
+	// every cluster is not listed.
 	OnlyInCluster, OnlyInRepository []string
 }
 

@@ -518,6 +518,9 @@ func (s *scanner) object(t target, item map[string]any) *discover.Object {
 	if s.controlledByRead(meta) {
 		return nil
 	}
+	if t.kind == (Kind{Kind: "Namespace"}) && len(s.req.Namespaces) > 0 && !slices.Contains(s.req.Namespaces, fmt.Sprint(meta["name"])) {
+		return nil // a scan of some namespaces reads their Namespace objects only
+	}
 	name, _ := meta["name"].(string)
 	ns, _ := meta["namespace"].(string)
 	version, _ := meta["resourceVersion"].(string)
@@ -620,4 +623,18 @@ func (c *connection) explainScan(err error) error {
 		return explained
 	}
 	return fmt.Errorf("%s: %s", c, shortError(err))
+}
+
+// kubernetesDefaultNamespaces are the namespaces every cluster has.
+var kubernetesDefaultNamespaces = []string{"default", "kube-node-lease", "kube-public", "kube-system"}
+
+// MadeByKubernetes reports whether an object is one Kubernetes itself
+// creates in every cluster: its default namespaces and RBAC policy. That a
+// repository does not hold them is no difference between the two.
+func MadeByKubernetes(o *discover.Object) bool {
+	if o.Kind == "Namespace" && o.Group() == "" && slices.Contains(kubernetesDefaultNamespaces, o.Name) {
+		return true
+	}
+	meta, ok := o.Typed.(metav1.Object)
+	return ok && meta.GetLabels()["kubernetes.io/bootstrapping"] == "rbac-defaults"
 }

@@ -290,6 +290,17 @@ func TestScanLiveOwned(t *testing.T) {
 	if got, want := refsOf(inv.Objects), []string{"Deployment owned/web"}; !slices.Equal(got, want) || len(inv.Gaps) != 0 {
 		t.Errorf("every kind of apps:\n got %v, gaps %v\nwant %v", got, inv.Gaps, want)
 	}
+	// A scan of some namespaces reads their Namespace objects, no others.
+	inv, err = cluster.Scan(context.Background(), cluster.ScanRequest{
+		Request: cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: []string{"owned"}},
+		Kinds:   []cluster.Kind{{Kind: "Namespace"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := refsOf(inv.Objects), []string{"Namespace owned"}; !slices.Equal(got, want) {
+		t.Errorf("namespaces:\n got %v\nwant %v", got, want)
+	}
 }
 
 // TestScanLiveLeastPrivilege: an identity holding only the rules Rules
