@@ -38,10 +38,23 @@ type Object struct {
 	// ResourceVersion is the version of an object read from an API
 	// server, which with its Location says exactly what was read.
 	ResourceVersion string
-	Typed           any
-	Fields          map[string]any
-	Lines           LineIndex
+	// Origin is where a scan of a repository and a cluster found the
+	// object; "" when it read only one of them.
+	Origin Origin
+	Typed  any
+	Fields map[string]any
+	Lines  LineIndex
 }
+
+// Origin says on which side of a scan of a repository and a cluster an
+// object was found: what was meant, what runs, or both.
+type Origin string
+
+const (
+	OriginRepository Origin = "repository"
+	OriginCluster    Origin = "cluster"
+	OriginBoth       Origin = "both"
+)
 
 // Ref names the object the way a reader searches for it: "Deployment shop/cart".
 func (o *Object) Ref() string {

@@ -329,7 +329,13 @@ func sarifLocations(evidence []model.Evidence, base string) []sarifLocation {
 				continue
 			}
 		}
-		coarse = append(coarse, at{ev.File, ev.Line, ev.Detail})
+		detail := ev.Detail
+		if ev.Version != "" {
+			// An API object: its URL is the artifact, and the version says
+			// which state of it was read.
+			detail = strings.TrimPrefix(detail+"; read at resourceVersion "+ev.Version, "; ")
+		}
+		coarse = append(coarse, at{ev.File, ev.Line, detail})
 	}
 	var out []sarifLocation
 	seen := map[string]bool{}
@@ -357,6 +363,9 @@ func sarifLocations(evidence []model.Evidence, base string) []sarifLocation {
 func sarifURI(file, base string) string {
 	if file == "-" {
 		return "stdin"
+	}
+	if u, err := url.Parse(file); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
+		return file // an object read from an API server
 	}
 	path := file
 	if base != "" {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stridemap/stridemap/export"
+	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/threats"
 )
 
@@ -450,5 +451,43 @@ func TestSARIFLocatesFindings(t *testing.T) {
 	// Without a base directory, relative scan paths stay relative.
 	if !bytes.Contains(sarifOf(t, r, export.SARIFOptions{}), []byte(`"uri": "../testdata/demo/payments.yaml"`)) {
 		t.Error("without --base-dir the path should be as scanned")
+	}
+}
+
+// TestSARIFLocatesAPIObjects: evidence read from an API server points at
+// the object's URL, and says which resourceVersion was read, in SARIF and
+// in the text reports.
+func TestSARIFLocatesAPIObjects(t *testing.T) {
+	r := report(t, demo(t), export.Scope{})
+	const object = "https://10.0.0.1:6443/apis/apps/v1/namespaces/payments/deployments/payments"
+	r.Findings = r.Findings[:1]
+	r.Findings[0].Evidence = []model.Evidence{{File: object, Version: "4711", Object: "Deployment payments/payments", Detail: "no probe"}}
+	doc := sarifOf(t, r, export.SARIFOptions{BaseDir: t.TempDir()})
+	validateSARIF(t, doc)
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI string `json:"uri"`
+						} `json:"artifactLocation"`
+					} `json:"physicalLocation"`
+					Message struct {
+						Text string `json:"text"`
+					} `json:"message"`
+				} `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(doc, &log); err != nil {
+		t.Fatal(err)
+	}
+	loc := log.Runs[0].Results[0].Locations[0]
+	if loc.PhysicalLocation.ArtifactLocation.URI != object || loc.Message.Text != "no probe; read at resourceVersion 4711" {
+		t.Errorf("location: %+v", loc)
+	}
+	if got := export.EvidenceText(r.Findings[0].Evidence[0]); !strings.HasPrefix(got, object+" at resourceVersion 4711") {
+		t.Errorf("evidence text: %q", got)
 	}
 }

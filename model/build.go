@@ -45,7 +45,28 @@ func Build(inv *discover.Inventory, detectors ...Detector) *Graph {
 	for _, detect := range detectors {
 		detect(ix)
 	}
-	return b.finish()
+	g := b.finish()
+	stampVersions(g, inv.Objects)
+	return g
+}
+
+// stampVersions adds the resourceVersion of each object read from an API
+// server to the evidence that points at it.
+func stampVersions(g *Graph, objects []*discover.Object) {
+	versions := map[string]string{}
+	for _, o := range objects {
+		if o.ResourceVersion != "" {
+			versions[o.Location.File] = o.ResourceVersion
+		}
+	}
+	if len(versions) == 0 {
+		return
+	}
+	g.EachEvidence(func(e *Evidence) {
+		if v, ok := versions[e.File]; ok {
+			e.Version = v
+		}
+	})
 }
 
 type nsName struct{ ns, name string }
@@ -145,6 +166,7 @@ func (b *builder) addWorkloadNodes() {
 			Name:        obj.Name,
 			Namespace:   obj.Namespace,
 			Kind:        obj.Kind,
+			Origin:      obj.Origin,
 			Workload:    t.summarise(),
 			Labels:      Labels(LabelsOf(obj)),
 			Annotations: keptAnnotations(AnnotationsOf(obj)),

@@ -117,7 +117,7 @@ func (b *builder) addHostExposure() {
 // addGatewayNode adds a gateway element exposed to the internet.
 func (b *builder) addGatewayNode(obj *discover.Object) string {
 	return b.addNode(Node{
-		ID: "gateway:" + obj.Namespace + "/" + obj.Name, Type: Gateway, Name: obj.Name, Namespace: obj.Namespace, Kind: obj.Kind,
+		ID: "gateway:" + obj.Namespace + "/" + obj.Name, Type: Gateway, Name: obj.Name, Namespace: obj.Namespace, Kind: obj.Kind, Origin: obj.Origin,
 		Labels: Labels(LabelsOf(obj)), Annotations: keptAnnotations(AnnotationsOf(obj)),
 		Evidence: []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref()}},
 	}, obj.Group())

@@ -27,16 +27,61 @@ const InternetID = "external:internet"
 
 // Evidence says where a fact came from, precisely enough to go and look.
 type Evidence struct {
-	File   string `json:"file,omitempty"`
-	Line   int    `json:"line,omitempty"`
-	Object string `json:"object,omitempty"` // "Deployment shop/cart"
-	Field  string `json:"field,omitempty"`  // "spec.template.spec.containers[0].env[2].value"
-	Detail string `json:"detail,omitempty"` // what was seen there, never a secret value
+	File string `json:"file,omitempty"` // a path as scanned, or an object's API URL
+	Line int    `json:"line,omitempty"`
+	// Version is the resourceVersion of an object read from an API
+	// server: with File, exactly what was read.
+	Version string `json:"resourceVersion,omitempty"`
+	Object  string `json:"object,omitempty"` // "Deployment shop/cart"
+	Field   string `json:"field,omitempty"`  // "spec.template.spec.containers[0].env[2].value"
+	Detail  string `json:"detail,omitempty"` // what was seen there, never a secret value
 }
 
-// Location renders file:line.
+// Location renders file:line, or an API object's URL at its version.
 func (e Evidence) Location() string {
-	return discover.Location{File: e.File, Line: e.Line}.String()
+	at := discover.Location{File: e.File, Line: e.Line}.String()
+	if e.Version != "" {
+		at += " at resourceVersion " + e.Version
+	}
+	return at
+}
+
+// EachEvidence calls fn with every piece of evidence in the graph, so a
+// pass can add what the builder did not know.
+func (g *Graph) EachEvidence(fn func(*Evidence)) {
+	all := func(list []Evidence) {
+		for i := range list {
+			fn(&list[i])
+		}
+	}
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		all(n.Evidence)
+		for j := range n.Data {
+			fn(&n.Data[j].Evidence)
+		}
+		for j := range n.Exposure {
+			fn(&n.Exposure[j].Evidence)
+		}
+		if n.DataStore != nil {
+			fn(&n.DataStore.Evidence)
+		}
+		if n.Workload != nil {
+			for j := range n.Workload.Permissions {
+				fn(&n.Workload.Permissions[j].Evidence)
+			}
+		}
+	}
+	for i := range g.Edges {
+		all(g.Edges[i].Evidence)
+		all(g.Edges[i].PolicyEvidence)
+	}
+	for i := range g.Controls {
+		all(g.Controls[i].Evidence)
+	}
+	for i := range g.Dangling {
+		fn(&g.Dangling[i].Evidence)
+	}
 }
 
 // Node is one element of the data-flow diagram.
@@ -46,6 +91,9 @@ type Node struct {
 	Name      string   `json:"name"`
 	Namespace string   `json:"namespace,omitempty"`
 	Kind      string   `json:"kind,omitempty"` // the Kubernetes kind, or "Internet" / "Host"
+	// Origin is where the element's object was found when a scan read a
+	// repository and a cluster: "repository", "cluster" or "both".
+	Origin discover.Origin `json:"origin,omitempty"`
 
 	Workload  *Workload      `json:"workload,omitempty"`
 	DataStore *DataStoreInfo `json:"datastore,omitempty"`

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/discover/cluster"
 	"github.com/stridemap/stridemap/discover/cluster/clustertest"
 	"github.com/stridemap/stridemap/discover/discovertest"
@@ -207,14 +208,29 @@ spec:
     metadata: {labels: {app: debug}}
     spec: {containers: [{name: shell, image: busybox:1.37}]}
 `
+	// A user's rule can tell what runs without being declared.
+	const undeclared = `- id: running-undeclared
+  title: Runs but is declared in no repository
+  stride: tampering
+  appliesTo: [process]
+  condition: 'node.origin == "cluster"'
+  missingControl: declared-in-repository
+  likelihood: medium
+  impact: medium
+  description: d
+  mitigation: m
+`
 	dir := t.TempDir()
 	files := writeFile(t, filepath.Join(dir, "app.yaml"), repository)
+	rules := filepath.Join(dir, "rules")
+	writeFile(t, filepath.Join(rules, "origin.yaml"), undeclared)
 	srv := clustertest.Start(t)
 	srv.Apply(t, "shop", []byte(running))
 	res, err := pipeline.Scan(context.Background(), pipeline.Env{Store: filepath.Join(dir, "s.db"), ToolVersion: "test", Report: &recorder{}},
 		pipeline.Request{
 			Manifests: manifests.Request{Paths: []string{files}, DefaultNamespace: "shop"},
 			Cluster:   &cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: []string{"shop"}},
+			Catalogs:  []string{rules},
 		})
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +241,25 @@ spec:
 	if n := res.Graph.Node("workload:shop/web"); n == nil || !strings.HasPrefix(n.Evidence[0].File, files) {
 		t.Errorf("web is not read from the repository: %+v", n)
 	}
-	if res.Graph.Node("workload:shop/debug") == nil {
-		t.Errorf("what only runs in the cluster is not in the graph")
+	debug := res.Graph.Node("workload:shop/debug")
+	if debug == nil {
+		t.Fatalf("what only runs in the cluster is not in the graph")
+	}
+	if web := res.Graph.Node("workload:shop/web"); web.Origin != discover.OriginBoth || debug.Origin != discover.OriginCluster {
+		t.Errorf("origins: web %q, debug %q", web.Origin, debug.Origin)
+	}
+	// Evidence from the cluster is the object's URL at the version read.
+	ev := debug.Evidence[0]
+	if want := srv.URL + "/apis/apps/v1/namespaces/shop/deployments/debug"; ev.File != want || ev.Version == "" || ev.Location() != want+" at resourceVersion "+ev.Version {
+		t.Errorf("evidence of debug: %+v, at %q", ev, ev.Location())
+	}
+	var flagged []string
+	for _, f := range res.Findings {
+		if f.RuleID == "running-undeclared" {
+			flagged = append(flagged, f.Element)
+		}
+	}
+	if !slices.Equal(flagged, []string{"workload:shop/debug"}) {
+		t.Errorf("rule on node.origin flagged %v, want only workload:shop/debug", flagged)
 	}
 }

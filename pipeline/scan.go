@@ -79,7 +79,10 @@ func Scan(ctx context.Context, env Env, req Request) (*Result, error) {
 		// Before the overlay, so it can classify elements only flows show.
 		step = time.Now()
 		obs := FlowLogs(req.FlowLogs)
-		if len(req.Inventory) > 0 || req.Live != nil {
+		// A cluster that could not be scanned cannot name pods either: its
+		// problem is already reported.
+		unreachable := req.Cluster != nil && live == nil
+		if len(req.Inventory) > 0 || (req.Live != nil && !unreachable) {
 			named, err := ReadInventory(ctx, req.Inventory, req.Live)
 			if err != nil {
 				obs.Problems = append(obs.Problems, inventoryProblem(req.Inventory, err))
@@ -130,6 +133,15 @@ func (r *run) collect(ctx context.Context, req Request) (*discover.Inventory, *L
 		return inv, nil, nil
 	}
 	running, err := readCluster(ctx, *req.Cluster, r.report)
+	if err != nil && files && ctx.Err() == nil {
+		// The repository is still worth its scan: stored as partial, the
+		// cluster's side missing, and said so.
+		inv.Problems = append(inv.Problems, discover.Problem{
+			Severity: discover.SeverityError, Code: "cluster", Location: discover.Location{File: "--live"},
+			Message: fmt.Sprintf("%v; only the repository was scanned", err),
+		})
+		return inv, nil, nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,7 +162,9 @@ func (r *run) collect(ctx context.Context, req Request) (*discover.Inventory, *L
 	declared := map[string]bool{}
 	for _, o := range inv.Objects {
 		declared[o.Key()] = true
+		o.Origin = discover.OriginBoth
 		if !inCluster[o.Key()] {
+			o.Origin = discover.OriginRepository
 			live.OnlyInRepository = append(live.OnlyInRepository, o.Ref())
 		}
 	}
@@ -158,6 +172,7 @@ func (r *run) collect(ctx context.Context, req Request) (*discover.Inventory, *L
 		if declared[o.Key()] {
 			continue
 		}
+		o.Origin = discover.OriginCluster
 		if !cluster.MadeByKubernetes(o) {
 			live.OnlyInCluster = append(live.OnlyInCluster, o.Ref())
 		}

@@ -132,7 +132,7 @@ current-context: gone
 	if scans := c.mustRun("scans").stdout; !strings.Contains(scans, "partial (1 errors)") {
 		t.Errorf("the scan must be stored although the API server was unreachable:\n%s", scans)
 	}
-	if r := c.run("", "scan", "-f", shop.manifests, "--live"); r.code != exitUsage || !strings.Contains(r.stderr, "add the flow logs with --flows") {
-		t.Errorf("--live without --flows: exit %d\n%s", r.code, r.stderr)
+	if r := c.run("", "scan", "-f", shop.manifests, "--inventory", "pods.json"); r.code != exitUsage || !strings.Contains(r.stderr, "add the flow logs with --flows") {
+		t.Errorf("--inventory without --flows: exit %d\n%s", r.code, r.stderr)
 	}
 }

@@ -20,29 +20,31 @@ import (
 )
 
 type scanOptions struct {
-	files       []string
-	kustomize   []string
-	namespace   string
-	maxFileSize int64
-	catalogs    []string
-	failOn      string
-	overlay     string
-	skipThreats bool
-	flowLogs    []string
-	inventory   []string
-	live        bool
-	kubeconfig  string
-	kubeCtx     string
+	files          []string
+	kustomize      []string
+	namespaces     []string
+	allNamespaces  bool
+	requestTimeout time.Duration
+	maxFileSize    int64
+	catalogs       []string
+	failOn         string
+	overlay        string
+	skipThreats    bool
+	flowLogs       []string
+	inventory      []string
+	live           bool
+	kubeconfig     string
+	kubeCtx        string
 }
 
 func (a *app) scanCommand() *cobra.Command {
 	var opts scanOptions
 	cmd := &cobra.Command{
-		Use:   "scan (-f PATH... | -k DIR...)",
-		Short: "Discover the architecture from manifests and store it as a new scan",
-		Long: `Read Kubernetes manifests, build the architecture graph (workloads, data stores,
-gateways, data flows, trust boundaries, detected controls) and store it as a new
-scan. A summary is printed; problems with individual files are listed on stderr
+		Use:   "scan (-f PATH... | -k DIR... | --live)",
+		Short: "Discover the architecture from manifests or a live cluster and store it as a new scan",
+		Long: `Read Kubernetes manifests, a live cluster, or both, build the architecture graph
+(workloads, data stores, gateways, data flows, trust boundaries, detected
+controls) and store it as a new scan. A summary is printed; problems with individual files are listed on stderr
 while the rest is still scanned. When most workloads (of five or more) have no
 flow in or out, the calls are probably made in code, which manifests do not
 show: the summary says so, and how to see them (observe, or --flows).
@@ -53,8 +55,27 @@ Sources:
             are understood. Repeat -f for several sources.
   -k DIR    a kustomization directory, rendered in-process (no kubectl needed).
 
+  --live    the cluster kubectl uses ($KUBECONFIG, ~/.kube/config, or the pod's
+            service account when run in a cluster); --kubeconfig FILE and
+            --context NAME choose another and imply --live.
+
 Helm charts: render them first and pipe the result in:
   helm template my-release ./chart -f values.yaml | stridemap scan -f -
+
+A live scan reads, in every namespace (-A, the default) or in those named with
+-n (repeatable), every kind the graph uses: workloads, Services, Ingresses and
+Gateway API routes, NetworkPolicies, RBAC, ConfigMaps, policies and the custom
+resources of Istio, Cilium, Calico and others whose API groups the server
+serves. It only lists (the verbs and resources are in deploy/stridemap-reader.yaml),
+and Secrets are listed as metadata only: their values are never requested.
+What the credentials may not read is skipped and listed as a coverage gap, and
+the checks that depend on it say "not assessed" rather than claim a control is
+missing; the scan is then stored as partial (exit 3). Evidence names the API
+object and its resourceVersion where a file scan gives file:line.
+
+With -f (or -k) and --live together, what the repository declares and what the
+cluster runs are scanned as one: an object in both is read from the repository,
+and the objects found on one side only are listed.
 
 The threat catalog (built-in rules, plus --catalog directories) is evaluated
 over the graph and the findings are stored with the scan; "stridemap findings"
@@ -97,19 +118,35 @@ names of environment variables.`,
   stridemap scan -f k8s/ --catalog ./threat-rules --fail-on high
   stridemap scan -f k8s/ --flows node-a.jsonl --flows node-b.jsonl --inventory pods.json
   stridemap scan -f k8s/ --flows flows/ --inventory pods.json   # a directory of exports
-  stridemap scan -f k8s/ --flows flows/ --live                  # pods named by the cluster's API
+  stridemap scan --live                                         # the cluster kubectl uses, every namespace
+  stridemap scan --live --context prod -n shop -n payments
+  stridemap scan -f k8s/ --live -n shop                         # declared and running, side by side
+  stridemap scan -f k8s/ --flows flows/ --live                  # flows' pods named by the cluster's API
   hubble observe --since 1h -o json > hubble.jsonl && stridemap scan -f k8s/ --flows hubble.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(opts.files) == 0 && len(opts.kustomize) == 0 {
-				return fmt.Errorf("nothing to scan: name manifests with -f PATH or a kustomization with -k DIR (see stridemap scan --help)")
-			}
 			opts.live = opts.live || opts.kubeconfig != "" || opts.kubeCtx != ""
-			if (len(opts.inventory) > 0 || opts.live) && len(opts.flowLogs) == 0 {
-				return fmt.Errorf("--inventory and --live name the pods of observed flows: add the flow logs with --flows FILE (see stridemap scan --help)")
+			files := len(opts.files) > 0 || len(opts.kustomize) > 0
+			if !files && !opts.live {
+				return fmt.Errorf("nothing to scan: name manifests with -f PATH, a kustomization with -k DIR, or read the cluster with --live (see stridemap scan --help)")
+			}
+			if len(opts.inventory) > 0 && len(opts.flowLogs) == 0 {
+				return fmt.Errorf("--inventory names the pods of observed flows: add the flow logs with --flows FILE (see stridemap scan --help)")
 			}
 			if len(opts.inventory) > 0 && opts.live {
 				return fmt.Errorf("--inventory and --live (or --kubeconfig, --context) both say where pods and services come from: use one, the dump or the cluster")
+			}
+			if opts.allNamespaces && len(opts.namespaces) > 0 {
+				return fmt.Errorf("-A (--all-namespaces) and -n (--namespace) both say which namespaces to read: use one")
+			}
+			if opts.allNamespaces && !opts.live {
+				return fmt.Errorf("-A (--all-namespaces) says which namespaces of a cluster to read: add --live, or use -n NAME for the namespace of manifests that name none")
+			}
+			if files && len(opts.namespaces) > 1 {
+				return fmt.Errorf("-n is given %d times: with -f or -k it names the one namespace of manifests that name none (and, with --live, the namespace read); scan several namespaces of a cluster with --live alone", len(opts.namespaces))
+			}
+			if opts.requestTimeout < 0 || (opts.requestTimeout > 0 && !opts.live) {
+				return fmt.Errorf("--request-timeout: give a positive duration, such as 30s, for the requests of --live")
 			}
 			if opts.failOn != "" {
 				if _, err := threats.ParseSeverity(opts.failOn); err != nil {
@@ -121,7 +158,8 @@ names of environment variables.`,
 	}
 	cmd.Flags().StringArrayVarP(&opts.files, "filename", "f", nil, "manifest file or directory to scan, - for stdin (repeatable)")
 	cmd.Flags().StringArrayVarP(&opts.kustomize, "kustomize", "k", nil, "kustomization directory to render and scan (repeatable)")
-	cmd.Flags().StringVarP(&opts.namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
+	cmd.Flags().StringArrayVarP(&opts.namespaces, "namespace", "n", nil, "with -f: the namespace of objects that name none (default \"default\"); with --live: a namespace to read (repeatable)")
+	cmd.Flags().BoolVarP(&opts.allNamespaces, "all-namespaces", "A", false, "with --live: read every namespace (the default when no -n is given)")
 	cmd.Flags().Int64Var(&opts.maxFileSize, "max-file-size", manifests.DefaultMaxFileBytes, "largest file to read, in bytes")
 	cmd.Flags().StringArrayVar(&opts.catalogs, "catalog", nil, "directory of YAML rules that add, override or disable built-in rules (repeatable)")
 	cmd.Flags().StringVar(&opts.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity: low, medium, high, critical")
@@ -129,20 +167,25 @@ names of environment variables.`,
 	cmd.Flags().StringVar(&opts.overlay, "overlay", "", "YAML file with what manifests do not say: data classes, data stores (see --help)")
 	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log, or directory of them, as observed edges: stridemap-observer or hubble observe -o json (repeatable)")
 	cmd.Flags().StringArrayVar(&opts.inventory, "inventory", nil, "Pods and Services with their addresses, to name the ends of --flows: kubectl get pods,services -A -o json (repeatable)")
-	cmd.Flags().BoolVar(&opts.live, "live", false, "name the ends of --flows with the Pods and Services of the cluster kubectl uses ($KUBECONFIG, ~/.kube/config, or in-cluster)")
+	cmd.Flags().BoolVar(&opts.live, "live", false, "scan the cluster kubectl uses ($KUBECONFIG, ~/.kube/config, or in-cluster), read only; it also names the ends of --flows")
 	cmd.Flags().StringVar(&opts.kubeconfig, "kubeconfig", "", "like --live, with the cluster of this kubeconfig file")
 	cmd.Flags().StringVar(&opts.kubeCtx, "context", "", "the kubeconfig context --live reads (default: its current context)")
+	cmd.Flags().DurationVar(&opts.requestTimeout, "request-timeout", 0, fmt.Sprintf("with --live: how long one request to the API server may take (default %s)", cluster.DefaultTimeout))
 	_ = cmd.MarkFlagDirname("kustomize")
 	_ = cmd.MarkFlagDirname("catalog")
 	return cmd
 }
 
 func (a *app) runScan(ctx context.Context, opts scanOptions) error {
+	defaultNamespace := "default"
+	if len(opts.namespaces) == 1 {
+		defaultNamespace = opts.namespaces[0]
+	}
 	req := pipeline.Request{
 		Manifests: manifests.Request{
 			Paths:            opts.files,
 			Kustomize:        opts.kustomize,
-			DefaultNamespace: opts.namespace,
+			DefaultNamespace: defaultNamespace,
 			MaxFileBytes:     opts.maxFileSize,
 		},
 		Catalogs:    opts.catalogs,
@@ -152,7 +195,11 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 		Inventory:   opts.inventory,
 	}
 	if opts.live {
-		req.Live = &cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx}
+		live := &cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx, Namespaces: opts.namespaces, Timeout: opts.requestTimeout}
+		req.Cluster = live
+		if len(opts.flowLogs) > 0 {
+			req.Live = live
+		}
 	}
 	var stdin *countingReader
 	if a.stdin != nil {
@@ -177,6 +224,9 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	}
 	if err := writeScanSummary(a.stdout, res.Scan, res.Graph, &discover.Inventory{Sources: res.Manifests}, res.StorePath); err != nil {
 		return err
+	}
+	if res.Cluster != nil {
+		writeLiveSummary(a.stdout, res.Cluster)
 	}
 	if res.Flows != nil {
 		writeFlowSummary(a.stdout, res.Flows)

@@ -7,8 +7,11 @@ import (
 	"text/tabwriter"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/discover/cluster"
+	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
+	"github.com/stridemap/stridemap/pipeline"
 )
 
 // writeScanSummary prints what a scan found, in the order a reviewer asks:
@@ -17,11 +20,7 @@ func writeScanSummary(w io.Writer, info store.ScanInfo, g *model.Graph, inv *dis
 	c := info.Counts
 	var b strings.Builder
 	fmt.Fprintf(&b, "Scan #%d stored in %s (%s)\n", info.ID, dbPath, info.FinishedAt.Sub(info.StartedAt).Round(1e6))
-	var files int
-	for _, s := range inv.Sources {
-		files += s.Files
-	}
-	fmt.Fprintf(&b, "Read %s from %s in %s\n\n", plural(c.Objects, "object"), plural(files, "file"), plural(len(inv.Sources), "source"))
+	b.WriteString(readFrom(c.Objects, inv.Sources))
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Nodes\t%d\t%s\n", c.Nodes, byType(c.NodesByType))
@@ -67,6 +66,55 @@ func writeScanSummary(w io.Writer, info store.ScanInfo, g *model.Graph, inv *dis
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// readFrom is the summary's line on what was read: files, a cluster or
+// both.
+func readFrom(objects int, sources []discover.Source) string {
+	var files, fileSources int
+	var servers []string
+	for _, s := range sources {
+		if s.Kind == cluster.SourceAPI {
+			servers = append(servers, "the cluster at "+flows.Graphic(s.Path))
+			continue
+		}
+		files += s.Files
+		fileSources++
+	}
+	var from []string
+	if fileSources > 0 || len(servers) == 0 {
+		from = append(from, fmt.Sprintf("%s in %s", plural(files, "file"), plural(fileSources, "source")))
+	}
+	from = append(from, servers...)
+	return fmt.Sprintf("Read %s from %s\n\n", plural(objects, "object"), strings.Join(from, " and "))
+}
+
+// writeLiveSummary lists what a scan of files and a cluster found on one
+// side only: applied by hand or by an operator, or declared and never
+// applied. Long lists are cut, the count is not.
+func writeLiveSummary(w io.Writer, live *pipeline.Live) {
+	for _, side := range []struct {
+		title string
+		refs  []string
+	}{
+		{"Only in the cluster (running, declared in no manifest read)", live.OnlyInCluster},
+		{"Only in the repository (declared, not running in the namespaces read)", live.OnlyInRepository},
+	} {
+		if len(side.refs) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s: %d\n", side.title, len(side.refs))
+		for i, ref := range side.refs {
+			if i == onlyInShown {
+				fmt.Fprintf(w, "  … and %d more (stridemap graph --format json lists every element with its origin)\n", len(side.refs)-i)
+				break
+			}
+			fmt.Fprintf(w, "  %s\n", flows.Graphic(ref))
+		}
+	}
+}
+
+// onlyInShown is how many objects of a one-side list the summary prints.
+const onlyInShown = 10
 
 // silentHintMin is the fewest workloads for which flows missing from most
 // of them are worth a hint: a smaller system is read whole at a glance.

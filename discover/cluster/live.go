@@ -118,6 +118,10 @@ func Scan(ctx context.Context, req ScanRequest) (*discover.Inventory, error) {
 		return nil, err
 	}
 	targets := s.allowed(ctx, kinds)
+	if len(targets) == 0 && len(kinds) > 0 {
+		return nil, fmt.Errorf("%s: these credentials may list none of the %d kinds a scan reads (403 Forbidden): "+
+			"bind them the ClusterRole stridemap-reader of deploy/stridemap-reader.yaml, or a Role with its rules in each namespace to scan", conn, len(kinds))
+	}
 	s.reading = map[Kind]bool{}
 	for _, t := range targets {
 		s.reading[t.kind] = true

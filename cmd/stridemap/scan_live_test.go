@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/stridemap/stridemap/discover/cluster/clustertest"
+	"github.com/stridemap/stridemap/model"
+)
+
+const liveShop = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx:1.27, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+`
+
+const liveDebug = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: debug}
+spec:
+  selector: {matchLabels: {app: debug}}
+  template:
+    metadata: {labels: {app: debug}}
+    spec: {containers: [{name: shell, image: busybox:1.37}]}
+`
+
+// TestScanLiveCLI: scan --live reads a real API server alone or beside the
+// repository, lists what is on one side only, and tells partial access,
+// no access and no server apart by exit code.
+func TestScanLiveCLI(t *testing.T) {
+	srv := clustertest.Start(t)
+	srv.Apply(t, "shop", []byte(liveShop+"---\n"+liveDebug))
+	c := newCLI(t)
+
+	r := c.mustRun("scan", "--kubeconfig", srv.Kubeconfig, "-n", "shop", "--request-timeout", "20s")
+	if want := "from the cluster at " + srv.URL; !strings.Contains(r.stdout, want) {
+		t.Errorf("summary lacks %q:\n%s", want, r.stdout)
+	}
+	var g model.Graph
+	if err := json.Unmarshal([]byte(c.mustRun("graph", "--format", "json").stdout), &g); err != nil {
+		t.Fatal(err)
+	}
+	web := g.Node("workload:shop/web")
+	if web == nil || g.Node("workload:shop/debug") == nil || len(g.Edges) != 0 {
+		t.Fatalf("live graph: %d nodes, %d edges, web %v", len(g.Nodes), len(g.Edges), web)
+	}
+	if ev := web.Evidence[0]; ev.Version == "" || ev.File != srv.URL+"/apis/apps/v1/namespaces/shop/deployments/web" {
+		t.Errorf("web's evidence is not the API object at its version: %+v", ev)
+	}
+
+	// Declared and running side by side: what runs undeclared is listed.
+	repo := filepath.Join(t.TempDir(), "shop.yaml")
+	writeFile(t, repo, liveShop)
+	r = c.mustRun("scan", "-f", repo, "--live", "--kubeconfig", srv.Kubeconfig, "-n", "shop")
+	if want := "Only in the cluster (running, declared in no manifest read): 2\n  Namespace shop\n  Deployment shop/debug\n"; !strings.Contains(r.stdout, want) {
+		t.Errorf("summary lacks %q:\n%s", want, r.stdout)
+	}
+	if strings.Contains(r.stdout, "Only in the repository") {
+		t.Errorf("everything declared runs, yet:\n%s", r.stdout)
+	}
+
+	// An identity that may read all but NetworkPolicies: stored, partial,
+	// the gap named.
+	ctx := context.Background()
+	rbac := srv.Client(t).RbacV1()
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "no-policies"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"list"}},
+	}}
+	if _, err := rbac.ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deny := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "reader"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"", "apps"}, Resources: []string{"services", "deployments", "configmaps", "secrets", "serviceaccounts", "pods"}, Verbs: []string{"list"}},
+	}}
+	if _, err := rbac.Roles("shop").Create(ctx, deny, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rbac.RoleBindings("shop").Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "reader"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "reader"},
+		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "shop-reader"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r = c.run("", "scan", "--kubeconfig", srv.KubeconfigFor(t, "shop-reader"), "-n", "shop")
+	if r.code != exitPartial || !strings.Contains(r.stderr, "NetworkPolicy.networking.k8s.io in namespace shop: forbidden") {
+		t.Errorf("read without NetworkPolicies: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// No access at all: nothing read, nothing stored, and each kind named.
+	before := storedScans(t, c)
+	r = c.run("", "scan", "--kubeconfig", srv.KubeconfigFor(t, "nobody"))
+	if r.code != exitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "may list none of the") {
+		t.Errorf("no access: exit %d\n%s", r.code, r.stderr)
+	}
+	// No server: one line naming it.
+	gone := filepath.Join(t.TempDir(), "kubeconfig")
+	writeFile(t, gone, `apiVersion: v1
+kind: Config
+clusters: [{name: gone, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: gone, context: {cluster: gone, user: u}}]
+current-context: gone
+`)
+	r = c.run("", "scan", "--kubeconfig", gone)
+	if r.code == 0 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "cannot reach the Kubernetes API server at https://127.0.0.1:1 (context gone of kubeconfig "+gone+")") {
+		t.Errorf("no server: exit %d\n%s", r.code, r.stderr)
+	}
+	if after := storedScans(t, c); after != before {
+		t.Errorf("failed live scans stored %d scans", after-before)
+	}
+}
+
+// TestScanLiveUsage: the flags of a live scan that contradict each other
+// are refused before anything is read.
+func TestScanLiveUsage(t *testing.T) {
+	c := newCLI(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"scan"}, "or read the cluster with --live"},
+		{[]string{"scan", "--live", "-A", "-n", "shop"}, "use one"},
+		{[]string{"scan", "-f", "x.yaml", "-A"}, "add --live"},
+		{[]string{"scan", "-f", "x.yaml", "-n", "a", "-n", "b"}, "-n is given 2 times"},
+		{[]string{"scan", "-f", "x.yaml", "--request-timeout", "5s"}, "for the requests of --live"},
+		{[]string{"scan", "--live", "--request-timeout", "-1s"}, "positive duration"},
+	} {
+		if r := c.run("", tc.args...); r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, want %d and %q:\n%s", tc.args, r.code, exitUsage, tc.want, r.stderr)
+		}
+	}
+}
