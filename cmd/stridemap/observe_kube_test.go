@@ -117,14 +117,7 @@ func TestScanFlowsKubeAPI(t *testing.T) {
 		t.Errorf("observed edges:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(kubeShopEdges, "\n     "))
 	}
 
-	unreachable := filepath.Join(t.TempDir(), "kubeconfig")
-	writeFile(t, unreachable, `apiVersion: v1
-kind: Config
-clusters: [{name: gone, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: x}}]
-contexts: [{name: gone, context: {cluster: gone, user: u}}]
-current-context: gone
-`)
+	unreachable := unreachableKubeconfig(t)
 	r = c.run("", "scan", "-f", shop.manifests, "--flows", shop.flowLog, "--kubeconfig", unreachable)
 	if r.code != exitPartial || !strings.Contains(r.stderr, "cannot reach the Kubernetes API server at https://127.0.0.1:1") {
 		t.Errorf("unreachable API server: exit %d\n%s", r.code, r.stderr)

@@ -109,14 +109,7 @@ func TestScanLiveCLI(t *testing.T) {
 		t.Errorf("no access: exit %d\n%s", r.code, r.stderr)
 	}
 	// No server: one line naming it.
-	gone := filepath.Join(t.TempDir(), "kubeconfig")
-	writeFile(t, gone, `apiVersion: v1
-kind: Config
-clusters: [{name: gone, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: x}}]
-contexts: [{name: gone, context: {cluster: gone, user: u}}]
-current-context: gone
-`)
+	gone := unreachableKubeconfig(t)
 	r = c.run("", "scan", "--kubeconfig", gone)
 	if r.code == 0 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "cannot reach the Kubernetes API server at https://127.0.0.1:1 (context gone of kubeconfig "+gone+")") {
 		t.Errorf("no server: exit %d\n%s", r.code, r.stderr)
@@ -145,4 +138,17 @@ func TestScanLiveUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, want %d and %q:\n%s", tc.args, r.code, exitUsage, tc.want, r.stderr)
 		}
 	}
+}
+
+// unreachableKubeconfig names a server nothing listens on, in context gone.
+func unreachableKubeconfig(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	writeFile(t, path, `apiVersion: v1
+kind: Config
+clusters: [{name: gone, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: gone, context: {cluster: gone, user: u}}]
+current-context: gone
+`)
+	return path
 }
