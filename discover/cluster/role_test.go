@@ -18,6 +18,12 @@ func TestRules(t *testing.T) {
 		{Group: "monitoring.coreos.com", Kind: "Prometheus"},
 		{Group: "constraints.gatekeeper.sh", Kind: "K8sAllowedRepos"},
 		{Group: "constraints.gatekeeper.sh", Kind: cluster.AllKinds},
+		{Group: "gateway.networking.k8s.io", Kind: "Gateway"},
+		{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"},
+		{Group: "networking.istio.io", Kind: "Gateway"},
+		{Group: "monitoring.googleapis.com", Kind: "ClusterRules"},
+		{Group: "monitoring.googleapis.com", Kind: "PodMonitoring"},
+		{Group: "telemetry.istio.io", Kind: "Telemetry"},
 		{Kind: "Service"},
 	})
 	list := []string{"list"}
@@ -25,8 +31,12 @@ func TestRules(t *testing.T) {
 		{APIGroups: []string{""}, Resources: []string{"secrets", "services"}, Verbs: list},
 		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: list},
 		{APIGroups: []string{"constraints.gatekeeper.sh"}, Resources: []string{"*"}, Verbs: list},
+		{APIGroups: []string{"gateway.networking.k8s.io"}, Resources: []string{"gateways", "httproutes"}, Verbs: list},
 		{APIGroups: []string{"monitoring.coreos.com"}, Resources: []string{"prometheuses"}, Verbs: list},
+		{APIGroups: []string{"monitoring.googleapis.com"}, Resources: []string{"clusterrules", "podmonitorings"}, Verbs: list},
+		{APIGroups: []string{"networking.istio.io"}, Resources: []string{"gateways"}, Verbs: list},
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: list},
+		{APIGroups: []string{"telemetry.istio.io"}, Resources: []string{"telemetries"}, Verbs: list},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("rules:\n got %+v\nwant %+v", got, want)
