@@ -496,7 +496,7 @@ func istioTargets(ix *model.Index, obj *discover.Object, selectorField string, g
 		if !meshWide && w.Template.Object.Namespace != obj.Namespace {
 			continue
 		}
-		if !selector.Matches(labels.Set(w.Template.Labels)) || injectionDisabled(w.Template) {
+		if !selector.Matches(labels.Set(w.Template.Labels)) || injectionDisabled(ix, w) {
 			continue
 		}
 		out = append(out, policyTarget{id: w.ID, obj: obj, field: field, reason: reason})
@@ -590,8 +590,13 @@ func isSubset(sub, of map[string]string) bool {
 }
 
 // injectionDisabled reports a pod template that opts out of the Istio
-// sidecar.
-func injectionDisabled(t model.PodTemplate) bool {
+// sidecar, unless its pods run one all the same: what was injected is
+// what enforces the policy.
+func injectionDisabled(ix *model.Index, w *model.IndexedWorkload) bool {
+	if n := ix.Node(w.ID); n != nil && n.Workload != nil && n.Workload.RunningMesh() == "istio" {
+		return false
+	}
+	t := w.Template
 	return t.Annotations["sidecar.istio.io/inject"] == "false" || t.Labels["sidecar.istio.io/inject"] == "false"
 }
 
@@ -655,7 +660,7 @@ func addMTLSRequired(ix *model.Index) {
 		pas = append(pas, pa)
 	}
 	for _, w := range ix.Workloads() {
-		if pa := governingPeerAuthentication(pas, w); pa != nil && !injectionDisabled(w.Template) {
+		if pa := governingPeerAuthentication(pas, w); pa != nil && !injectionDisabled(ix, w) {
 			field := "spec.mtls.mode"
 			ix.AddControl(MTLSRequired, w.ID, model.Evidence{File: pa.obj.Location.File, Line: pa.obj.LineOf(field), Object: pa.obj.Ref(), Field: field,
 				Detail: "PeerAuthentication STRICT governs this workload"})

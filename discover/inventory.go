@@ -44,6 +44,26 @@ type Object struct {
 	Typed  any
 	Fields map[string]any
 	Lines  LineIndex
+	// Running is what the object's pods run, as an API server reports
+	// them: each distinct container and image, sorted. Nil for objects
+	// read from files, and when no pod of the object was read.
+	Running []RunningContainer
+}
+
+// RunningContainer is one container the pods of a workload run: what the
+// controllers and admission webhooks made of its template, and the image
+// the container runtime resolved.
+type RunningContainer struct {
+	Name string
+	Init bool
+	// Injected is set when the template of the controller that made the
+	// pod does not declare the container: an admission webhook added it,
+	// as Istio and Linkerd add their proxies.
+	Injected bool
+	Image    string // as the pod's spec names it
+	// ImageID is the pod status's imageID: the image that runs, by
+	// digest ("docker.io/library/nginx@sha256:…"); "" until it started.
+	ImageID string
 }
 
 // Origin says on which side of a scan of a repository and a cluster an

@@ -133,8 +133,12 @@ type Workload struct {
 	HostIPC                      bool        `json:"hostIPC,omitempty"`
 	Containers                   []Container `json:"containers"`
 	Volumes                      []Volume    `json:"volumes,omitempty"`
-	MeshSidecar                  string      `json:"meshSidecar,omitempty"` // "istio", "linkerd" when injection is declared
+	MeshSidecar                  string      `json:"meshSidecar,omitempty"` // "istio", "linkerd" when injection is declared or its proxy runs
 	Schedule                     string      `json:"schedule,omitempty"`    // CronJob schedule
+	// Running is what the workload's pods run, read from a live cluster:
+	// one entry per distinct container and image, with the digest that
+	// runs and the containers admission injected. Empty for manifests.
+	Running []RunningContainer `json:"running,omitempty"`
 	// Permissions are the RBAC rules granted to the workload's service
 	// account through RoleBindings and ClusterRoleBindings in the manifests.
 	Permissions []Permission `json:"permissions,omitempty"`
@@ -162,6 +166,22 @@ type Container struct {
 	Security  Security        `json:"security"`
 	Resources Resources       `json:"resources"`
 	Probes    Probes          `json:"probes"`
+}
+
+// RunningContainer is one container the pods of a workload run, as the
+// live API reports it. The template's image may name a tag that moves;
+// Digest says what the runtime actually pulled.
+type RunningContainer struct {
+	Name string `json:"name"`
+	Init bool   `json:"init,omitempty"`
+	// Injected marks a container the pod template does not declare: an
+	// admission webhook added it (a mesh proxy, a secrets agent).
+	Injected bool   `json:"injected,omitempty"`
+	Image    string `json:"image"` // as the pod names it
+	// Digest is the image's digest as the pod's status reports it
+	// ("sha256:…"), or the runtime's image ID when it knows no
+	// repository digest; empty before the container started.
+	Digest string `json:"digest,omitempty"`
 }
 
 // Image is a container image reference split into its parts.

@@ -139,6 +139,12 @@ func (t PodTemplate) summarise() *Workload {
 	for _, cr := range t.Containers() {
 		w.Containers = append(w.Containers, t.summariseContainer(cr))
 	}
+	for _, c := range t.Object.Running {
+		w.Running = append(w.Running, RunningContainer{Name: c.Name, Init: c.Init, Injected: c.Injected, Image: c.Image, Digest: RunningDigest(c.ImageID)})
+	}
+	if mesh := w.RunningMesh(); mesh != "" {
+		w.MeshSidecar = mesh
+	}
 	for _, v := range spec.Volumes {
 		w.Volumes = append(w.Volumes, summariseVolume(v))
 	}
@@ -267,6 +273,9 @@ func summariseVolume(v corev1.Volume) Volume {
 	return out
 }
 
+// meshProxies are the container names of mesh sidecars, by mesh.
+var meshProxies = map[string]string{"istio-proxy": "istio", "linkerd-proxy": "linkerd"}
+
 // meshSidecar says which service mesh injects a sidecar into the pod, as far
 // as the manifests declare it.
 func meshSidecar(annots, labels map[string]string, spec *corev1.PodSpec) string {
@@ -277,14 +286,38 @@ func meshSidecar(annots, labels map[string]string, spec *corev1.PodSpec) string 
 		return "linkerd"
 	}
 	for _, c := range spec.Containers {
-		if c.Name == "istio-proxy" {
-			return "istio"
-		}
-		if c.Name == "linkerd-proxy" {
-			return "linkerd"
+		if mesh := meshProxies[c.Name]; mesh != "" {
+			return mesh
 		}
 	}
 	return ""
+}
+
+// RunningMesh is the mesh whose proxy the workload's pods run ("istio",
+// "linkerd"), or "" when none does or no pod was read. Running pods are
+// what the injector actually did, whatever the template's annotations
+// say. A proxy that runs as a native sidecar is an init container, so
+// both kinds count.
+func (w *Workload) RunningMesh() string {
+	for _, c := range w.Running {
+		if mesh := meshProxies[c.Name]; mesh != "" {
+			return mesh
+		}
+	}
+	return ""
+}
+
+// RunningDigest is the digest in a pod status's imageID, which runtimes
+// write as "docker.io/library/nginx@sha256:…", "docker-pullable://…@sha256:…"
+// or, for an image known only locally, "sha256:…".
+func RunningDigest(imageID string) string {
+	if _, digest, ok := strings.Cut(imageID, "@"); ok {
+		return digest
+	}
+	if _, id, ok := strings.Cut(imageID, "://"); ok {
+		return id
+	}
+	return imageID
 }
 
 // ParseImage splits an image reference into registry, repository, tag and

@@ -15,6 +15,9 @@ import (
 	"github.com/stridemap/stridemap/discover/cluster/clustertest"
 	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/discover/manifests"
+	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/modeltest"
+	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/pipeline"
 )
 
@@ -261,5 +264,64 @@ spec:
 	}
 	if !slices.Equal(flagged, []string{"workload:shop/debug"}) {
 		t.Errorf("rule on node.origin flagged %v, want only workload:shop/debug", flagged)
+	}
+}
+
+// TestLiveScanRunning: a live scan of a Deployment in the middle of a
+// rollout, with pods an injector gave an istio-proxy, shows the workload
+// once, and on it, in the stored graph, each digest its pods run and the
+// injected sidecar; the mesh counts as present, and a running digest does
+// not pin the template's tag. With files too, the repository's Deployment
+// carries what the cluster's pods run.
+func TestLiveScanRunning(t *testing.T) {
+	srv := clustertest.Start(t)
+	srv.CreateNamespace(t, "shop")
+	ids := srv.InjectedRollout(t, "shop", "web", "nginx:1.26", "nginx:1.27")
+	dir := t.TempDir()
+	files := writeFile(t, filepath.Join(dir, "app.yaml"), modeltest.Deployment("shop", "web"))
+	for _, req := range []pipeline.Request{
+		{Cluster: &cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: []string{"shop"}}},
+		{Cluster: &cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: []string{"shop"}}, Manifests: manifests.Request{Paths: []string{files}}},
+	} {
+		db := filepath.Join(dir, fmt.Sprintf("s%d.db", len(req.Manifests.Paths)))
+		res, err := pipeline.Scan(context.Background(), pipeline.Env{Store: db, ToolVersion: "test", Report: &recorder{}}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var workloads []string
+		for _, n := range res.Graph.Nodes {
+			if n.Workload != nil {
+				workloads = append(workloads, n.ID)
+			}
+		}
+		if !slices.Equal(workloads, []string{"workload:shop/web"}) {
+			t.Errorf("workloads: %v", workloads)
+		}
+		if slices.Contains(controlsOf(res), "image-pinned-by-digest@workload:shop/web") {
+			t.Errorf("a running digest pins the template's tag")
+		}
+		s, err := store.OpenExisting(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := s.Graph(context.Background(), res.Scan.ID)
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := stored.Node("workload:shop/web").Workload
+		want := []model.RunningContainer{
+			{Name: "istio-proxy", Injected: true, Image: clustertest.IstioProxyImage, Digest: model.RunningDigest(ids[clustertest.IstioProxyImage])},
+			{Name: "web", Image: "nginx:1.26", Digest: model.RunningDigest(ids["nginx:1.26"])},
+			{Name: "web", Image: "nginx:1.27", Digest: model.RunningDigest(ids["nginx:1.27"])},
+		}
+		if !slices.Equal(w.Running, want) || w.MeshSidecar != "istio" || w.Containers[0].Image.Digest != "" {
+			t.Errorf("files %v: running %+v, sidecar %q, image %+v", req.Manifests.Paths, w.Running, w.MeshSidecar, w.Containers[0].Image)
+		}
+		for _, r := range w.Running {
+			if !strings.HasPrefix(r.Digest, "sha256:") {
+				t.Errorf("digest %q", r.Digest)
+			}
+		}
 	}
 }

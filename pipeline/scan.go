@@ -155,18 +155,21 @@ func (r *run) collect(ctx context.Context, req Request) (*discover.Inventory, *L
 	if !files {
 		return running, live, nil
 	}
-	inCluster := map[string]bool{}
+	inCluster := map[string]*discover.Object{}
 	for _, o := range running.Objects {
-		inCluster[o.Key()] = true
+		inCluster[o.Key()] = o
 	}
 	declared := map[string]bool{}
 	for _, o := range inv.Objects {
 		declared[o.Key()] = true
 		o.Origin = discover.OriginBoth
-		if !inCluster[o.Key()] {
+		runs := inCluster[o.Key()]
+		if runs == nil {
 			o.Origin = discover.OriginRepository
 			live.OnlyInRepository = append(live.OnlyInRepository, o.Ref())
+			continue
 		}
+		o.Running = runs.Running // what was meant, and what its pods run
 	}
 	for _, o := range running.Objects {
 		if declared[o.Key()] {

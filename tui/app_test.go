@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 	"github.com/stridemap/stridemap/tui/pages"
@@ -206,6 +207,42 @@ func TestMapJumpAndBack(t *testing.T) {
 	}
 	if got := screen(m); !strings.Contains(got, "▾ shop-data (3)") || strings.Contains(got, "▾ shop (8)") {
 		t.Errorf("the filtered list should show only redis's group:\n%s", got)
+	}
+}
+
+// TestMapShowsWhatRuns: an element read from a live cluster shows what
+// its pods run, digests and injected sidecars, escaped; one read from
+// files shows no such section.
+func TestMapShowsWhatRuns(t *testing.T) {
+	s, _ := openStore(t)
+	scanPrepared(t, s, clock, func(inv *discover.Inventory) {
+		for _, o := range inv.Objects {
+			if o.Kind == "Deployment" && o.Name == "checkout" {
+				o.Running = []discover.RunningContainer{
+					{Name: "istio-proxy", Injected: true, Image: "docker.io/istio/proxyv2:1.24.0", ImageID: "docker.io/istio/proxyv2@sha256:0123456789abcdef0123"},
+					{Name: "checkout", Image: "shop/checkout:\x1b[31mred", ImageID: "docker.io/shop/checkout@sha256:fedcba9876543210fedc"},
+					{Name: "checkout", Image: "shop/checkout:2.0"},
+				}
+			}
+		}
+	}, "testdata/demo")
+	m := open(t, s, testOptions(), 160, 48)
+	press(m, "2")
+	selectElement(t, m, "workload:shop/checkout")
+	got := screen(m)
+	for _, want := range []string{
+		"Running  what the pods run, by digest",
+		"istio-proxy  docker.io/istio/proxyv2:1.24.0  @ sha256:0123456789ab [injected]",
+		`checkout  shop/checkout:\x1b[31mred  @ sha256:fedcba987654`,
+		"checkout  shop/checkout:2.0  @ not started",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the map lacks %q:\n%s", want, got)
+		}
+	}
+	selectElement(t, m, "workload:shop-data/redis")
+	if strings.Contains(screen(m), "Running  what the pods run") {
+		t.Errorf("an element read from files shows what runs:\n%s", screen(m))
 	}
 }
 

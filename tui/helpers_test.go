@@ -15,6 +15,7 @@ import (
 
 	"github.com/stridemap/stridemap/catalog"
 	"github.com/stridemap/stridemap/controls"
+	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
@@ -35,6 +36,13 @@ var clock = time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
 // root so evidence reads testdata/demo/…, as a user sees it.
 func scanInto(t testing.TB, s *store.Store, at time.Time, paths ...string) int64 {
 	t.Helper()
+	return scanPrepared(t, s, at, func(*discover.Inventory) {}, paths...)
+}
+
+// scanPrepared is scanInto with a change to what was read before the
+// graph is built: what a live cluster would add, say.
+func scanPrepared(t testing.TB, s *store.Store, at time.Time, prepare func(*discover.Inventory), paths ...string) int64 {
+	t.Helper()
 	ctx := context.Background()
 	wd, err := os.Getwd()
 	if err != nil {
@@ -48,6 +56,7 @@ func scanInto(t testing.TB, s *store.Store, at time.Time, paths ...string) int64
 	if err != nil {
 		t.Fatal(err)
 	}
+	prepare(inv)
 	g := model.Build(inv, controls.Detectors()...)
 	c, err := catalog.Load()
 	if err != nil {

@@ -126,10 +126,12 @@ func Scan(ctx context.Context, req ScanRequest) (*discover.Inventory, error) {
 	for _, t := range targets {
 		s.reading[t.kind] = true
 	}
+	s.running = newRunning()
 	s.list(ctx, targets)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	s.running.attach(s.inv.Objects)
 	s.inv.Sources = []discover.Source{{Kind: SourceAPI, Path: conn.server, Objects: len(s.inv.Objects)}}
 	return s.inv, nil
 }
@@ -153,6 +155,8 @@ type scanner struct {
 	// reading is the kinds being listed: what their controllers made is
 	// read through them.
 	reading map[Kind]bool
+	// running gathers what the pods run, for their workloads.
+	running *running
 }
 
 func (s *scanner) problem(where, msg string) {
@@ -514,19 +518,19 @@ var serverAnnotations = []string{
 // path; an item the decoder refuses becomes a problem naming it.
 func (s *scanner) object(t target, item map[string]any) *discover.Object {
 	item["apiVersion"], item["kind"] = t.apiVersion(), t.kind.Kind
-	delete(item, "status")
 	meta, _ := item["metadata"].(map[string]any)
 	if meta == nil {
 		return nil
 	}
-	if s.controlledByRead(meta) {
+	name, _ := meta["name"].(string)
+	ns, _ := meta["namespace"].(string)
+	if s.readThroughController(t, item, meta) {
 		return nil
 	}
+	delete(item, "status")
 	if t.kind == (Kind{Kind: "Namespace"}) && len(s.req.Namespaces) > 0 && !slices.Contains(s.req.Namespaces, fmt.Sprint(meta["name"])) {
 		return nil // a scan of some namespaces reads their Namespace objects only
 	}
-	name, _ := meta["name"].(string)
-	ns, _ := meta["namespace"].(string)
 	version, _ := meta["resourceVersion"].(string)
 	if t.kind == (Kind{Kind: "Service"}) {
 		dropAllocatedNodePorts(item, meta)
@@ -586,11 +590,36 @@ func dropAllocatedNodePorts(item, meta map[string]any) {
 	}
 }
 
-// controlledByRead reports whether an object was made by a controller
-// whose own kind is being read: the ReplicaSets of a Deployment, the Pods
-// of a ReplicaSet, the Jobs of a CronJob. The owner stands for them, as it
-// does in a repository, so they would only repeat it in the graph.
-func (s *scanner) controlledByRead(meta map[string]any) bool {
+// readThroughController reports whether an object was made by a
+// controller whose own kind is being read: the ReplicaSets of a
+// Deployment, the Pods of a ReplicaSet, the Jobs of a CronJob. The owner
+// stands for them, as it does in a repository, so they would only repeat
+// it in the graph; what they show of the running workload (their pods'
+// containers and images, the templates those were made from) is kept for
+// the owner.
+func (s *scanner) readThroughController(t target, item, meta map[string]any) bool {
+	name, _ := meta["name"].(string)
+	ns, _ := meta["namespace"].(string)
+	key := objectKey(t.kind.Group, t.kind.Kind, ns, name)
+	s.running.template(key, item)
+	controller, controllerName, ok := controllerOf(meta)
+	byRead := ok && s.reading[controller]
+	if t.kind == (Kind{Kind: "Pod"}) {
+		runner := key
+		if byRead {
+			runner = objectKey(controller.Group, controller.Kind, ns, controllerName)
+		}
+		s.running.pod(runner, item)
+	}
+	if byRead {
+		s.running.controlled(key, objectKey(controller.Group, controller.Kind, ns, controllerName))
+	}
+	return byRead
+}
+
+// controllerOf is the kind and name of the object's controller, from its
+// ownerReferences.
+func controllerOf(meta map[string]any) (Kind, string, bool) {
 	owners, _ := meta["ownerReferences"].([]any)
 	for _, o := range owners {
 		ref, _ := o.(map[string]any)
@@ -599,13 +628,14 @@ func (s *scanner) controlledByRead(meta map[string]any) bool {
 		}
 		apiVersion, _ := ref["apiVersion"].(string)
 		kind, _ := ref["kind"].(string)
+		name, _ := ref["name"].(string)
 		group, _, found := strings.Cut(apiVersion, "/")
 		if !found {
 			group = "" // the core group's apiVersion is just "v1"
 		}
-		return s.reading[Kind{Group: group, Kind: kind}]
+		return Kind{Group: group, Kind: kind}, name, true
 	}
-	return false
+	return Kind{}, "", false
 }
 
 // shortError is an API error's message without the Status wrapping.

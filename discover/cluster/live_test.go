@@ -18,6 +18,7 @@ import (
 
 	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/discover/cluster"
+	"github.com/stridemap/stridemap/discover/cluster/clustertest"
 )
 
 // plantedSecret is a Secret value that must never leave the server.
@@ -366,5 +367,33 @@ func TestScanLiveLeastPrivilege(t *testing.T) {
 	}
 	if secretLists == 0 {
 		t.Errorf("the audit log shows no list of Secrets by the scan")
+	}
+}
+
+// TestScanLiveRunning: the pods of a Deployment in the middle of a rollout
+// are read for what runs, not as objects: the Deployment alone is in the
+// inventory, with each image and digest its pods run and the sidecar the
+// injector added.
+func TestScanLiveRunning(t *testing.T) {
+	srv := kube.Get(t)
+	srv.CreateNamespace(t, "running")
+	ids := srv.InjectedRollout(t, "running", "web", "nginx:1.26", "nginx:1.27")
+	inv, err := cluster.Scan(context.Background(), cluster.ScanRequest{
+		Request: cluster.Request{Kubeconfig: srv.Kubeconfig, Namespaces: []string{"running"}},
+		Kinds:   []cluster.Kind{{Group: "apps", Kind: "Deployment"}, {Group: "apps", Kind: "ReplicaSet"}, {Kind: "Pod"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := refsOf(inv.Objects); !slices.Equal(got, []string{"Deployment running/web"}) {
+		t.Fatalf("objects: %v", got)
+	}
+	want := []discover.RunningContainer{
+		{Name: "istio-proxy", Injected: true, Image: clustertest.IstioProxyImage, ImageID: ids[clustertest.IstioProxyImage]},
+		{Name: "web", Image: "nginx:1.26", ImageID: ids["nginx:1.26"]},
+		{Name: "web", Image: "nginx:1.27", ImageID: ids["nginx:1.27"]},
+	}
+	if got := inv.Objects[0].Running; !slices.Equal(got, want) {
+		t.Errorf("running:\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/tui/common"
 	"github.com/stridemap/stridemap/tui/components"
@@ -389,6 +390,13 @@ func (p *Map) elementDetail(ni, width int) (string, int) {
 	if n.DataStore != nil {
 		add("data store: " + n.DataStore.Engine)
 	}
+	if n.Workload != nil && len(n.Workload.Running) > 0 {
+		add("")
+		add(st.Heading.Render("Running") + st.Muted.Render("  what the pods run, by digest"))
+		for _, c := range n.Workload.Running {
+			add(runningLine(&st, c))
+		}
+	}
 	add("")
 	nIn := len(p.graph.In[ni])
 	add(st.Heading.Render(fmt.Sprintf("Flows  %d in · %d out", nIn, len(p.flows)-nIn)))
@@ -404,6 +412,28 @@ func (p *Map) elementDetail(ni, width int) (string, int) {
 	add(Neighbourhood(p.c, p.graph, ni, width))
 	// Lines are cut, never wrapped, so line numbers stay those of the flows.
 	return components.FitLines(strings.Join(lines, "\n"), width, strings.Count(strings.Join(lines, "\n"), "\n")+1), first
+}
+
+// runningLine renders one container the pods run: its name, the image
+// the pod names and the digest that runs, and whether admission injected
+// it. Names and images come from the cluster, so they are escaped.
+func runningLine(st *common.Styles, c model.RunningContainer) string {
+	name := flows.Graphic(c.Name)
+	if c.Init {
+		name += " (init)"
+	}
+	digest := c.Digest
+	if algorithm, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
+		digest = algorithm + ":" + hex[:12] // as docker shortens image IDs
+	}
+	if digest == "" {
+		digest = "not started"
+	}
+	line := "  " + name + "  " + flows.Graphic(c.Image) + "  " + st.Muted.Render("@ "+flows.Graphic(digest))
+	if c.Injected {
+		line += " " + st.BadgeInfo.Render("[injected]")
+	}
+	return line
 }
 
 // flowLineText renders one flow: direction, the other end, port, protocol

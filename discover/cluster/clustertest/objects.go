@@ -2,8 +2,13 @@ package clustertest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -99,4 +104,63 @@ func SelectorService(ns, app string, port, targetPort int32) *corev1.Service {
 			Ports:    []corev1.ServicePort{{Port: port, TargetPort: intstr.FromInt32(targetPort), Protocol: corev1.ProtocolTCP}},
 		},
 	}
+}
+
+// InjectedRollout is Deployment ns/name in the middle of a rollout, as a
+// cluster with Istio's injector and running controllers holds it: for
+// each image, a ReplicaSet of the Deployment and a Pod of that ReplicaSet
+// whose spec has the istio-proxy container the template does not declare,
+// and whose status says which digest each container runs. The Deployment
+// names the last image. It returns the imageID of each image, and of
+// IstioProxyImage.
+func (s *Server) InjectedRollout(t testing.TB, ns, name string, images ...string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	client := s.Client(t)
+	labels := map[string]string{"app": name}
+	template := func(image string) corev1.PodTemplateSpec {
+		return corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: name, Image: image}}}}
+	}
+	deployment, err := client.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: template(images[len(images)-1])},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("clustertest: create deployment %s/%s: %v", ns, name, err)
+	}
+	imageIDs := map[string]string{IstioProxyImage: "docker.io/istio/proxyv2@" + digestOf(IstioProxyImage)}
+	controller := true
+	for i, image := range images {
+		imageIDs[image] = "docker.io/library/" + strings.Split(image, ":")[0] + "@" + digestOf(image)
+		rs, err := client.AppsV1().ReplicaSets(ns).Create(ctx, &appsv1.ReplicaSet{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("%s-%d", name, i), Labels: labels,
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: name, UID: deployment.UID, Controller: &controller}}},
+			Spec: appsv1.ReplicaSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: template(image)},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("clustertest: create replicaset of %s/%s: %v", ns, name, err)
+		}
+		running := func(container, image string) corev1.ContainerStatus {
+			return corev1.ContainerStatus{Name: container, Image: image, ImageID: imageIDs[image], Ready: true,
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}
+		}
+		s.CreatePod(t, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: rs.Name + "-x", Labels: labels,
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID, Controller: &controller}}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: name, Image: image}, {Name: "istio-proxy", Image: IstioProxyImage}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning,
+				ContainerStatuses: []corev1.ContainerStatus{running(name, image), running("istio-proxy", IstioProxyImage)}},
+		})
+	}
+	return imageIDs
+}
+
+// IstioProxyImage is the image of the sidecar InjectedRollout injects.
+const IstioProxyImage = "docker.io/istio/proxyv2:1.24.0"
+
+// digestOf is a made-up but well-formed digest of an image name.
+func digestOf(image string) string {
+	sum := sha256.Sum256([]byte(image))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
