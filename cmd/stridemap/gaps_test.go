@@ -87,3 +87,16 @@ func TestCoverageGapsShown(t *testing.T) {
 		t.Errorf("--not-assessed --rule --format json = %v, %v; want the one entry", got, err)
 	}
 }
+
+// TestReportShowsCoverageGaps: the report command reads the checks not
+// assessed from the store and shows them under their gap.
+func TestReportShowsCoverageGaps(t *testing.T) {
+	c := newCLI(t)
+	_, rec := gappedStore(t, c)
+	out := c.mustRun("report", "--format", "md").stdout
+	for _, want := range []string{"## Coverage gaps", "**NetworkPolicy.networking.k8s.io: forbidden** — 1 check not assessed", "datastore-reachable-by-any-workload on " + rec.NotAssessed[0].Element} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
