@@ -15,6 +15,7 @@ import (
 
 	"github.com/stridemap/stridemap/catalog"
 	"github.com/stridemap/stridemap/controls"
+	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
@@ -35,6 +36,13 @@ var clock = time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
 // root so evidence reads testdata/demo/…, as a user sees it.
 func scanInto(t testing.TB, s *store.Store, at time.Time, paths ...string) int64 {
 	t.Helper()
+	return scanWithGaps(t, s, at, nil, paths...)
+}
+
+// scanWithGaps is scanInto as a live scan that could not read the kinds of
+// gaps would store it: with the gaps, and the checks they left open.
+func scanWithGaps(t testing.TB, s *store.Store, at time.Time, gaps []discover.Gap, paths ...string) int64 {
+	t.Helper()
 	ctx := context.Background()
 	wd, err := os.Getwd()
 	if err != nil {
@@ -48,16 +56,17 @@ func scanInto(t testing.TB, s *store.Store, at time.Time, paths ...string) int64
 	if err != nil {
 		t.Fatal(err)
 	}
+	inv.Gaps = gaps
 	g := model.Build(inv, controls.Detectors()...)
 	c, err := catalog.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	findings, err := threats.Evaluate(g, c)
+	a, err := threats.Assess(g, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	records, rules, err := threats.Records(findings)
+	records, rules, err := threats.Records(a.Findings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +77,7 @@ func scanInto(t testing.TB, s *store.Store, at time.Time, paths ...string) int64
 	id, err := s.SaveScan(ctx, store.ScanRecord{
 		StartedAt: at, FinishedAt: at.Add(1200 * time.Millisecond), ToolVersion: "test",
 		Sources: inv.Sources, Objects: objects, Problems: inv.Problems, Graph: g,
-		Findings: records, Rules: rules, Catalog: "builtin (test)",
+		Findings: records, Rules: rules, NotAssessed: a.NotAssessed, Catalog: "builtin (test)",
 	})
 	if err != nil {
 		t.Fatal(err)

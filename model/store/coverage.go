@@ -33,15 +33,27 @@ func (n NotAssessed) Reason() string {
 // NotAssessed lists the rules scan id left unassessed, in the order they
 // were saved. Never nil; empty for a scan without gaps.
 func (s *Store) NotAssessed(ctx context.Context, id int64) ([]NotAssessed, error) {
-	out := []NotAssessed{}
+	return scanRows[NotAssessed](ctx, s, id, "not_assessed", "the rules not assessed")
+}
+
+// Gaps lists the coverage gaps of scan id without loading its graph, for
+// views that show only them. Never nil.
+func (s *Store) Gaps(ctx context.Context, id int64) ([]discover.Gap, error) {
+	return scanRows[discover.Gap](ctx, s, id, "gaps", "the coverage gaps")
+}
+
+// scanRows reads the rows of one of scan id's tables, in the order they
+// were saved; what names them in an error. Never nil.
+func scanRows[T any](ctx context.Context, s *Store, id int64, table, what string) ([]T, error) {
+	out := []T{}
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		if _, err := s.scanRow(ctx, tx, id); err != nil {
 			return err
 		}
-		return readAll(ctx, tx, "not_assessed", id, &out)
+		return readAll(ctx, tx, table, id, &out)
 	})
 	if err != nil {
-		return nil, s.readErr(fmt.Sprintf("read the rules not assessed in scan %d", id), err)
+		return nil, s.readErr(fmt.Sprintf("read %s of scan %d", what, id), err)
 	}
 	return out, nil
 }

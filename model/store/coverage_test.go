@@ -40,6 +40,9 @@ func TestCoverageRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(g.Gaps, rec.Graph.Gaps) {
 		t.Errorf("Gaps = %+v, want %+v", g.Gaps, rec.Graph.Gaps)
 	}
+	if gaps, err := s.Gaps(ctx, id); err != nil || !reflect.DeepEqual(gaps, rec.Graph.Gaps) {
+		t.Errorf("Gaps = %+v, %v; want %+v", gaps, err, rec.Graph.Gaps)
+	}
 	got, err := s.NotAssessed(ctx, id)
 	if err != nil {
 		t.Fatal(err)

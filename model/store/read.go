@@ -161,17 +161,7 @@ func (s *Store) Graph(ctx context.Context, id int64) (*model.Graph, error) {
 // Problems lists what went wrong while reading the sources of scan id, in
 // the order the collectors reported it. Never nil.
 func (s *Store) Problems(ctx context.Context, id int64) ([]discover.Problem, error) {
-	out := []discover.Problem{}
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		if _, err := s.scanRow(ctx, tx, id); err != nil {
-			return err
-		}
-		return readAll(ctx, tx, "problems", id, &out)
-	})
-	if err != nil {
-		return nil, s.readErr(fmt.Sprintf("read the problems of scan %d", id), err)
-	}
-	return out, nil
+	return scanRows[discover.Problem](ctx, s, id, "problems", "the problems")
 }
 
 // Objects lists the inventory index of scan id: each object's name and
