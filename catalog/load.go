@@ -187,6 +187,7 @@ func merge(base, over Rule, item *yaml.Node) Rule {
 	pick("description", func() { out.Description = over.Description })
 	pick("mitigation", func() { out.Mitigation = over.Mitigation })
 	pick("references", func() { out.References = over.References })
+	pick("needs", func() { out.Needs = over.Needs })
 	pick("disabled", func() { out.Disabled = over.Disabled })
 	return out
 }
@@ -256,6 +257,11 @@ func validate(r *Rule) []string {
 	need(r.Impact.Score() > 0, "impact %q is not low, medium or high", r.Impact)
 	need(r.Description != "", "description is missing")
 	need(r.Mitigation != "", "mitigation is missing")
+	for _, k := range r.Needs {
+		group, kind, ok := strings.Cut(k, "/")
+		need(ok && kind != "" && !strings.Contains(kind, "/") && !strings.ContainsAny(group, " \t"),
+			"needs %q is not group/Kind (\"/LimitRange\" for the core group, \"networking.k8s.io/NetworkPolicy\")", k)
+	}
 	return msgs
 }
 

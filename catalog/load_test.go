@@ -93,6 +93,7 @@ func TestLoadProblemsNameFileLineAndRule(t *testing.T) {
 		{"bad yaml", "- id: x\n  title: [unclosed\n", []string{"bad.yaml", "invalid YAML"}},
 		{"not a list", "id: x\n", []string{"bad.yaml:1", "YAML list of rules"}},
 		{"unknown stride", strings.Replace(validRule, "stride: T", "stride: X", 1), []string{"bad.yaml:2", `stride "X"`}},
+		{"needs not group/Kind", strings.Replace(validRule, "likelihood: medium", "needs: [LimitRange]\n  likelihood: medium", 1), []string{"bad.yaml:2", `needs "LimitRange" is not group/Kind`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

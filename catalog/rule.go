@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"cel.dev/cel-go/cel"
+
+	"github.com/stridemap/stridemap/controls"
 )
 
 // Stride is one STRIDE category.
@@ -115,6 +117,11 @@ type Rule struct {
 	Description    string     `yaml:"description" json:"description"`
 	Mitigation     string     `yaml:"mitigation" json:"mitigation"`
 	References     References `yaml:"references" json:"references"`
+	// Needs lists kinds ("group/Kind", "/Kind" for the core group) the
+	// verdict depends on besides those that show MissingControl
+	// (controls.EvidenceKinds): a rule that reads a namespace's LimitRange
+	// defaults, say. Where one could not be read, the rule is not assessed.
+	Needs []string `yaml:"needs,omitempty" json:"needs,omitempty"`
 	// Disabled, set by a user catalog, removes the rule.
 	Disabled bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
 
@@ -124,6 +131,14 @@ type Rule struct {
 
 	condition cel.Program
 	evidence  cel.Program
+}
+
+// DependsOn lists the kinds the rule's verdict depends on: those that show
+// its missing control, and Needs.
+func (r *Rule) DependsOn() []string {
+	kinds := slices.Concat(controls.EvidenceKinds(r.MissingControl), r.Needs)
+	slices.Sort(kinds)
+	return slices.Compact(kinds)
 }
 
 // Applies reports whether the rule applies to elements of kind t.

@@ -213,6 +213,12 @@ type Gap struct {
 // String names the gap in one line: "NetworkPolicy.networking.k8s.io in
 // namespace shop: forbidden".
 func (g Gap) String() string {
+	return g.What() + ": " + g.Reason
+}
+
+// What names what could not be read: "NetworkPolicy.networking.k8s.io in
+// namespace shop".
+func (g Gap) What() string {
 	what := g.Kind
 	if g.Group != "" {
 		what += "." + g.Group
@@ -220,7 +226,18 @@ func (g Gap) String() string {
 	if g.Namespace != "" {
 		what += " in namespace " + g.Namespace
 	}
-	return what + ": " + g.Reason
+	return what
+}
+
+// GroupKind is "group/Kind", as the detectors name the kinds they read
+// ("/LimitRange" for the core group).
+func (g Gap) GroupKind() string { return g.Group + "/" + g.Kind }
+
+// Covers reports whether the gap hides objects that matter to an element
+// of namespace ns; "" stands for a cluster-scoped element, which any gap
+// of the kind concerns.
+func (g Gap) Covers(ns string) bool {
+	return g.Namespace == "" || ns == "" || g.Namespace == ns
 }
 
 // Partial reports whether any input could not be used.

@@ -130,7 +130,7 @@ func Narrow(g *model.Graph, scope Scope) (*model.Graph, error) {
 // subgraph copies the parts of g that touch only kept nodes; edges must
 // also pass edgeOK.
 func subgraph(g *model.Graph, keep map[string]bool, edgeOK func(*model.Edge) bool) *model.Graph {
-	out := &model.Graph{Nodes: []model.Node{}, Edges: []model.Edge{}, Boundaries: []model.Boundary{}, Controls: []model.Control{}, Dangling: []model.DanglingRef{}}
+	out := &model.Graph{Nodes: []model.Node{}, Edges: []model.Edge{}, Boundaries: []model.Boundary{}, Controls: []model.Control{}, Dangling: []model.DanglingRef{}, Gaps: g.Gaps}
 	for i := range g.Nodes {
 		if keep[g.Nodes[i].ID] {
 			out.Nodes = append(out.Nodes, g.Nodes[i])

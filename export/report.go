@@ -41,6 +41,9 @@ type Report struct {
 	Findings   []threats.Finding  `json:"findings"`
 	Questions  []QuestionAnswer   `json:"questions"`
 	Namespaces []NamespaceSummary `json:"namespaces"`
+	// Coverage lists the kinds a live scan could not read, each with the
+	// checks it left not assessed; empty when everything was read.
+	Coverage []CoverageGap `json:"coverage"`
 
 	// Graph is the (scoped) graph the report describes, for diagrams.
 	Graph *model.Graph `json:"-"`
@@ -93,6 +96,17 @@ type Summary struct {
 
 	Questions int `json:"questions"`
 	Answered  int `json:"answered"`
+
+	// NotAssessed counts the checks coverage gaps left open: neither
+	// findings nor passed.
+	NotAssessed int `json:"notAssessed"`
+}
+
+// CoverageGap is a kind a live scan could not read and the checks that,
+// for want of it, were not assessed.
+type CoverageGap struct {
+	Gap         discover.Gap        `json:"gap"`
+	NotAssessed []store.NotAssessed `json:"notAssessed"`
 }
 
 // ElementCount is the number of elements of all types.
@@ -185,6 +199,9 @@ type ReportInput struct {
 	// Objects is the scan's inventory index (store.Objects); optional. It
 	// places findings on a namespace at its Namespace object.
 	Objects []store.ObjectRef
+	// NotAssessed are the checks the graph's gaps left open
+	// (store.NotAssessed).
+	NotAssessed []store.NotAssessed
 }
 
 // BuildReport narrows the input to its scope and computes what every
@@ -245,6 +262,7 @@ func BuildReport(in ReportInput) (*Report, error) {
 	r.Summary.Questions = len(r.Questions)
 	r.namespaces(g)
 	r.locate(g, in.Objects)
+	r.coverage(g, in.NotAssessed, !in.Scope.IsZero())
 	return r, nil
 }
 
@@ -291,6 +309,26 @@ func (r *Report) Place(f *threats.Finding) (model.Evidence, bool) {
 	return ev, ok
 }
 
+// coverage groups the checks not assessed by the gap that left them open;
+// with a scope, only those on its elements.
+func (r *Report) coverage(g *model.Graph, notAssessed []store.NotAssessed, scoped bool) {
+	r.Coverage = make([]CoverageGap, 0, len(g.Gaps))
+	index := map[discover.Gap]int{}
+	for _, gap := range g.Gaps {
+		index[gap] = len(r.Coverage)
+		r.Coverage = append(r.Coverage, CoverageGap{Gap: gap, NotAssessed: []store.NotAssessed{}})
+	}
+	in := elementsOf(g)
+	for _, n := range notAssessed {
+		i, ok := index[n.Gap]
+		if !ok || (scoped && !in[n.Element]) {
+			continue
+		}
+		r.Coverage[i].NotAssessed = append(r.Coverage[i].NotAssessed, n)
+		r.Summary.NotAssessed++
+	}
+}
+
 // SortFindings orders findings most severe first, then by ID.
 func SortFindings(findings []threats.Finding) {
 	sort.SliceStable(findings, func(i, j int) bool {
@@ -304,6 +342,18 @@ func SortFindings(findings []threats.Finding) {
 // findingsIn keeps the findings whose element is a node, edge or boundary
 // of g.
 func findingsIn(g *model.Graph, findings []threats.Finding) []threats.Finding {
+	in := elementsOf(g)
+	var out []threats.Finding
+	for _, f := range findings {
+		if in[f.Element] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// elementsOf is the IDs of g's nodes, edges and boundaries.
+func elementsOf(g *model.Graph) map[string]bool {
 	in := map[string]bool{}
 	for i := range g.Nodes {
 		in[g.Nodes[i].ID] = true
@@ -314,13 +364,7 @@ func findingsIn(g *model.Graph, findings []threats.Finding) []threats.Finding {
 	for i := range g.Boundaries {
 		in[g.Boundaries[i].ID] = true
 	}
-	var out []threats.Finding
-	for _, f := range findings {
-		if in[f.Element] {
-			out = append(out, f)
-		}
-	}
-	return out
+	return in
 }
 
 // StatusOf is a finding's triage status: open unless decided otherwise.

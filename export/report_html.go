@@ -22,15 +22,16 @@ import (
 var reportHTML string
 
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"fmtTime":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
-	"fmtDate":   func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-	"breakdown": elementBreakdown,
-	"counts":    func(c SeverityCounts) string { return dashIfEmpty(c.String()) },
-	"port":      portLabel,
-	"join":      strings.Join,
-	"status":    func(f *threats.Finding) threats.Status { return StatusOf(f) },
-	"evidence":  EvidenceLines,
-	"refs":      func(r catalog.References) string { return strings.Join(ReferenceList(r), ", ") },
+	"fmtTime":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
+	"fmtDate":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"notAssessed": notAssessedCount,
+	"breakdown":   elementBreakdown,
+	"counts":      func(c SeverityCounts) string { return dashIfEmpty(c.String()) },
+	"port":        portLabel,
+	"join":        strings.Join,
+	"status":      func(f *threats.Finding) threats.Status { return StatusOf(f) },
+	"evidence":    EvidenceLines,
+	"refs":        func(r catalog.References) string { return strings.Join(ReferenceList(r), ", ") },
 }).Parse(reportHTML))
 
 // Limits on the summary lists of a report's HTML page; every finding is

@@ -37,7 +37,22 @@ type sarifRun struct {
 	AutomationDetails  *sarifAutomation           `json:"automationDetails,omitempty"`
 	OriginalURIBaseIDs map[string]sarifArtifactID `json:"originalUriBaseIds,omitempty"`
 	Results            []sarifResult              `json:"results"`
+	Invocations        []sarifInvocation          `json:"invocations,omitempty"`
 	Properties         map[string]any             `json:"properties,omitempty"`
+}
+
+// sarifInvocation records how the scan ran: what it could not read is a
+// tool execution notification, not a result, so no alert claims a control
+// missing that the scan could not see.
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
+type sarifNotification struct {
+	Level      string         `json:"level"`
+	Message    sarifMessage   `json:"message"`
+	Properties map[string]any `json:"properties,omitempty"`
 }
 
 type sarifAutomation struct {
@@ -224,10 +239,32 @@ func WriteReportSARIF(w io.Writer, r *Report, opts SARIFOptions) error {
 		}
 		run.Results = append(run.Results, res)
 	}
+	if len(r.Coverage) > 0 {
+		run.Invocations = []sarifInvocation{{ExecutionSuccessful: true, ToolExecutionNotifications: sarifCoverage(r.Coverage)}}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}})
+}
+
+// sarifCoverage is one warning per coverage gap, naming the checks it
+// left not assessed.
+func sarifCoverage(coverage []CoverageGap) []sarifNotification {
+	out := make([]sarifNotification, 0, len(coverage))
+	for _, c := range coverage {
+		ids := make([]string, len(c.NotAssessed))
+		for i, n := range c.NotAssessed {
+			ids[i] = n.ID()
+		}
+		out = append(out, sarifNotification{
+			Level: "warning",
+			Message: sarifMessage{Text: fmt.Sprintf("Coverage gap: %s could not be read (%s); %d checks that depend on it were not assessed.",
+				c.Gap.What(), c.Gap.Reason, len(c.NotAssessed))},
+			Properties: map[string]any{"gap": c.Gap, "notAssessed": ids},
+		})
+	}
+	return out
 }
 
 func sarifRuleOf(g *RuleGroup) sarifRule {

@@ -155,9 +155,15 @@ var (
 	sarifRegionProps           = []string{"startLine", "startColumn", "endLine", "endColumn", "charOffset", "charLength",
 		"byteOffset", "byteLength", "snippet", "message", "sourceLanguage", "properties"}
 	sarifLogicalLocationProps = []string{"name", "index", "fullyQualifiedName", "decoratedName", "parentIndex", "kind", "properties"}
-	sarifSuppressionProps     = []string{"guid", "location", "justification", "properties"}
-	sarifConfigurationProps   = []string{"enabled", "level", "rank", "parameters", "properties"}
-	sarifLevels               = []string{"none", "note", "warning", "error"}
+	sarifInvocationProps      = []string{"commandLine", "arguments", "responseFiles", "startTimeUtc", "endTimeUtc", "exitCode",
+		"ruleConfigurationOverrides", "notificationConfigurationOverrides", "toolExecutionNotifications", "toolConfigurationNotifications",
+		"exitCodeDescription", "exitSignalName", "exitSignalNumber", "processStartFailureMessage", "executionSuccessful", "machine",
+		"account", "processId", "executableLocation", "workingDirectory", "environmentVariables", "stdin", "stdout", "stderr",
+		"stdoutStderr", "properties"}
+	sarifNotificationProps  = []string{"locations", "message", "level", "threadId", "timeUtc", "exception", "descriptor", "associatedRule", "properties"}
+	sarifSuppressionProps   = []string{"guid", "location", "justification", "properties"}
+	sarifConfigurationProps = []string{"enabled", "level", "rank", "parameters", "properties"}
+	sarifLevels             = []string{"none", "note", "warning", "error"}
 )
 
 func (v *sarifValidator) validate(doc []byte) {
@@ -184,6 +190,11 @@ func (v *sarifValidator) run(path string, x any) {
 	run := v.object(path, x, []string{"tool"}, sarifRunProps)
 	if run == nil {
 		return
+	}
+	if invocations, ok := run["invocations"]; ok {
+		for i, x := range v.array(path+".invocations", invocations) {
+			v.invocation(fmt.Sprintf("%s.invocations[%d]", path, i), x)
+		}
 	}
 	tool := v.object(path+".tool", run["tool"], []string{"driver"}, []string{"extensions", "properties"})
 	driver := v.object(path+".tool.driver", tool["driver"], []string{"name"}, sarifToolComponentProps)
@@ -285,6 +296,30 @@ func (v *sarifValidator) run(path string, x any) {
 	}
 }
 
+func (v *sarifValidator) invocation(path string, x any) {
+	inv := v.object(path, x, []string{"executionSuccessful"}, sarifInvocationProps)
+	if _, ok := inv["executionSuccessful"].(bool); inv != nil && !ok {
+		v.fail(path+".executionSuccessful", "must be a boolean")
+	}
+	for _, key := range []string{"toolExecutionNotifications", "toolConfigurationNotifications"} {
+		list, ok := inv[key]
+		if !ok {
+			continue
+		}
+		for i, n := range v.array(path+"."+key, list) {
+			np := fmt.Sprintf("%s.%s[%d]", path, key, i)
+			m := v.object(np, n, []string{"message"}, sarifNotificationProps)
+			v.message(np+".message", m["message"])
+			if level, ok := m["level"]; ok {
+				v.enum(np+".level", level, "none", "note", "warning", "error")
+			}
+			if p, ok := m["properties"]; ok {
+				v.properties(np+".properties", p)
+			}
+		}
+	}
+}
+
 func (v *sarifValidator) location(path string, x any) {
 	loc := v.object(path, x, nil, sarifLocationProps)
 	if loc == nil {
@@ -339,13 +374,15 @@ func TestSARIFConformsToSchema(t *testing.T) {
 // if it rejects what the schema rejects.
 func TestSARIFValidatorCatchesMistakes(t *testing.T) {
 	for name, doc := range map[string]string{
-		"no version":           `{"runs": []}`,
-		"wrong version":        `{"version": "2.0.0", "runs": []}`,
-		"unknown property":     `{"version": "2.1.0", "runs": [], "extra": 1}`,
-		"no driver name":       `{"version": "2.1.0", "runs": [{"tool": {"driver": {"rules": []}}, "results": []}]}`,
-		"bad level":            `{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": []}}, "results": [{"message": {"text": "m"}, "level": "fatal", "ruleIndex": -1, "ruleId": "r", "partialFingerprints": {"a": "b"}}]}]}`,
-		"line 0":               `{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": []}}, "results": [{"message": {"text": "m"}, "level": "note", "ruleIndex": 0, "ruleId": "r", "partialFingerprints": {"a": "b"}, "locations": [{"physicalLocation": {"artifactLocation": {"uri": "a"}, "region": {"startLine": 0}}}]}]}]}`,
-		"message without text": `{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": []}}, "results": [{"message": {}, "level": "note", "ruleIndex": 0, "ruleId": "r", "partialFingerprints": {"a": "b"}}]}]}`,
+		"no version":                             `{"runs": []}`,
+		"wrong version":                          `{"version": "2.0.0", "runs": []}`,
+		"unknown property":                       `{"version": "2.1.0", "runs": [], "extra": 1}`,
+		"no driver name":                         `{"version": "2.1.0", "runs": [{"tool": {"driver": {"rules": []}}, "results": []}]}`,
+		"bad level":                              `{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": []}}, "results": [{"message": {"text": "m"}, "level": "fatal", "ruleIndex": -1, "ruleId": "r", "partialFingerprints": {"a": "b"}}]}]}`,
+		"line 0":                                 `{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": []}}, "results": [{"message": {"text": "m"}, "level": "note", "ruleIndex": 0, "ruleId": "r", "partialFingerprints": {"a": "b"}, "locations": [{"physicalLocation": {"artifactLocation": {"uri": "a"}, "region": {"startLine": 0}}}]}]}]}`,
+		"message without text":                   `{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": []}}, "results": [{"message": {}, "level": "note", "ruleIndex": 0, "ruleId": "r", "partialFingerprints": {"a": "b"}}]}]}`,
+		"invocation without executionSuccessful": `{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": []}}, "results": [], "invocations": [{"toolExecutionNotifications": []}]}]}`,
+		"notification bad level":                 `{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": []}}, "results": [], "invocations": [{"executionSuccessful": true, "toolExecutionNotifications": [{"level": "warn", "message": {"text": "m"}}]}]}]}`,
 	} {
 		v := &sarifValidator{t: t}
 		v.validate([]byte(doc))

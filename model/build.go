@@ -45,6 +45,7 @@ func Build(inv *discover.Inventory, detectors ...Detector) *Graph {
 	for _, detect := range detectors {
 		detect(ix)
 	}
+	b.graph.Gaps = slices.Clone(inv.Gaps)
 	g := b.finish()
 	stampVersions(g, inv.Objects)
 	return g

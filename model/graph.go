@@ -364,6 +364,9 @@ type Graph struct {
 	Boundaries []Boundary    `json:"boundaries"`
 	Controls   []Control     `json:"controls"`
 	Dangling   []DanglingRef `json:"dangling"`
+	// Gaps are the kinds a live scan could not read: what depends on them
+	// is not assessed rather than reported missing.
+	Gaps []discover.Gap `json:"gaps,omitempty"`
 }
 
 // Node returns the node with id, or nil.

@@ -57,6 +57,9 @@ type Result struct {
 	// Findings are the findings stored, with the store's triage applied;
 	// nil when the catalog was not evaluated.
 	Findings []threats.Finding
+	// NotAssessed are the rules the graph's coverage gaps left open: never
+	// findings, never counted with them.
+	NotAssessed []store.NotAssessed
 	// Evaluated reports whether the threat catalog was evaluated.
 	Evaluated bool
 	// Manifests are the sources the graph was built from (not the flow
@@ -143,17 +146,18 @@ type stored struct {
 func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph, cat *Catalog, in stored) (*Result, error) {
 	step := time.Now()
 	var findings []threats.Finding
+	var notAssessed []store.NotAssessed
 	description := "none (--skip-threats)"
 	if cat != nil {
-		var err error
-		findings, err = threats.Evaluate(g, cat.Rules)
+		a, err := threats.Assess(g, cat.Rules)
+		findings, notAssessed = a.Findings, a.NotAssessed
 		if err != nil {
 			// A rule that fails on some element (a user rule over its cost
 			// limit) is reported; the other findings still count.
 			r.report.Warning(err.Error())
 		}
 		description = cat.Description
-		r.log.Debug("evaluated catalog", "rules", len(cat.Rules.Rules), "findings", len(findings), "took", time.Since(step))
+		r.log.Debug("evaluated catalog", "rules", len(cat.Rules.Rules), "findings", len(findings), "not assessed", len(notAssessed), "took", time.Since(step))
 	}
 	records, ruleTexts, err := threats.Records(findings)
 	if err != nil {
@@ -170,6 +174,7 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 		Graph:       g,
 		Findings:    records,
 		Rules:       ruleTexts,
+		NotAssessed: notAssessed,
 		Catalog:     description,
 	})
 	if err != nil {
@@ -185,5 +190,5 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 		return nil, err
 	}
 	threats.ApplyTriage(findings, decisions)
-	return &Result{Scan: info, StorePath: s.Path(), Graph: g, Findings: findings, Evaluated: cat != nil, Problems: in.problems}, nil
+	return &Result{Scan: info, StorePath: s.Path(), Graph: g, Findings: findings, NotAssessed: notAssessed, Evaluated: cat != nil, Problems: in.problems}, nil
 }

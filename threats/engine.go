@@ -3,30 +3,53 @@ package threats
 import (
 	"errors"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/store"
 )
 
+// Assessment is what evaluating the catalog over a graph gives: the
+// findings, and the rules whose condition held where a coverage gap hides
+// what they depend on, so their verdict is unknown.
+type Assessment struct {
+	Findings    []Finding
+	NotAssessed []store.NotAssessed
+}
+
 // Evaluate runs every rule of the catalog on every element it applies to
-// and returns the findings in ID order. Errors from individual rules (a
-// user rule that exceeds its cost limit, say) are returned joined; the
-// findings of the other rules are still returned.
+// and returns the findings in ID order; Assess also says which rules the
+// graph's gaps left open. Errors from individual rules (a user rule that
+// exceeds its cost limit, say) are returned joined; the findings of the
+// other rules are still returned.
 func Evaluate(g *model.Graph, c *catalog.Catalog) ([]Finding, error) {
+	a, err := Assess(g, c)
+	return a.Findings, err
+}
+
+// Assess runs every rule of the catalog on every element it applies to.
+// Where a rule's condition holds but a kind it depends on is a gap of the
+// graph covering the element, it is not assessed instead of raised: the
+// control it would report missing may be in what could not be read. Both
+// lists come in ID order.
+func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 	facts := newGraphFacts(g)
+	gaps := gapsByRule(g.Gaps, c)
 	nodes := map[string]*model.Node{}
 	for i := range g.Nodes {
 		nodes[g.Nodes[i].ID] = &g.Nodes[i]
 	}
-	var jobs []func() ([]Finding, error)
+	var jobs []func() (results, error)
 	for i := range g.Nodes {
 		n := &g.Nodes[i]
 		target := catalog.Target(n.Type)
-		jobs = append(jobs, func() ([]Finding, error) {
+		jobs = append(jobs, func() (results, error) {
 			v := &catalog.Vars{Node: n, Ctx: facts.nodeContext(n)}
-			return evaluate(c, target, v, element{n.ID, n.Namespace, n.Evidence, facts.data[n.ID], facts.entry[n.ID]})
+			return evaluate(c, gaps, target, v, element{n.ID, n.Namespace, []string{n.Namespace}, n.Evidence, facts.data[n.ID], facts.entry[n.ID]})
 		})
 	}
 	for i := range g.Edges {
@@ -35,10 +58,10 @@ func Evaluate(g *model.Graph, c *catalog.Catalog) ([]Finding, error) {
 		if from == nil || to == nil {
 			continue
 		}
-		jobs = append(jobs, func() ([]Finding, error) {
+		jobs = append(jobs, func() (results, error) {
 			ctx := facts.edgeContext(e, from, to)
 			v := &catalog.Vars{Edge: e, From: from, To: to, Ctx: ctx}
-			return evaluate(c, catalog.TargetFlow, v, element{e.ID, to.Namespace, e.Evidence, ctx.Data, e.From == model.InternetID})
+			return evaluate(c, gaps, catalog.TargetFlow, v, element{e.ID, to.Namespace, flowNamespaces(from, to), e.Evidence, ctx.Data, e.From == model.InternetID})
 		})
 	}
 	for i := range g.Boundaries {
@@ -50,31 +73,74 @@ func Evaluate(g *model.Graph, c *catalog.Catalog) ([]Finding, error) {
 		case model.BoundaryInternet:
 			continue
 		}
-		jobs = append(jobs, func() ([]Finding, error) {
+		jobs = append(jobs, func() (results, error) {
 			ctx := facts.boundaryContext(b)
 			ns := ""
 			if b.Type == model.BoundaryNamespace {
 				ns = b.Name
 			}
-			return evaluate(c, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, facts.controlEvidence[b.ID], ctx.Data, false})
+			return evaluate(c, gaps, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, []string{ns}, facts.controlEvidence[b.ID], ctx.Data, false})
 		})
 	}
-	findings, err := runParallel(jobs)
-	sort.Slice(findings, func(i, j int) bool { return findings[i].ID < findings[j].ID })
-	return findings, err
+	all, err := runParallel(jobs)
+	sort.Slice(all.findings, func(i, j int) bool { return all.findings[i].ID < all.findings[j].ID })
+	sort.Slice(all.notAssessed, func(i, j int) bool { return all.notAssessed[i].ID() < all.notAssessed[j].ID() })
+	return Assessment{Findings: all.findings, NotAssessed: all.notAssessed}, err
+}
+
+// results are what the rules gave on some elements.
+type results struct {
+	findings    []Finding
+	notAssessed []store.NotAssessed
+}
+
+// gapsByRule lists, for each rule that depends on a kind the scan could
+// not read, the gaps of those kinds, in the graph's order.
+func gapsByRule(gaps []discover.Gap, c *catalog.Catalog) map[*catalog.Rule][]discover.Gap {
+	if len(gaps) == 0 {
+		return nil
+	}
+	out := map[*catalog.Rule][]discover.Gap{}
+	for _, r := range c.Rules {
+		kinds := r.DependsOn()
+		for _, gap := range gaps {
+			if slices.Contains(kinds, gap.GroupKind()) || slices.Contains(kinds, gap.Group+"/*") {
+				out[r] = append(out[r], gap)
+			}
+		}
+	}
+	return out
+}
+
+// flowNamespaces are the namespaces whose objects decide a flow's verdict:
+// those of its ends inside the cluster, or "" when neither is.
+func flowNamespaces(from, to *model.Node) []string {
+	var out []string
+	for _, ns := range []string{from.Namespace, to.Namespace} {
+		if ns != "" && !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	if len(out) == 0 {
+		return []string{""}
+	}
+	return out
 }
 
 // element is what a finding records about the element it is on.
 type element struct {
 	id, namespace string
-	evidence      []model.Evidence
-	data          []string // data classes it touches
-	entry         bool     // an entry point from the internet
+	// scopes are the namespaces whose objects the element's verdicts
+	// read; "" for the cluster and what lies outside it.
+	scopes   []string
+	evidence []model.Evidence
+	data     []string // data classes it touches
+	entry    bool     // an entry point from the internet
 }
 
 // evaluate runs the rules that apply to one element.
-func evaluate(c *catalog.Catalog, target catalog.Target, v *catalog.Vars, el element) ([]Finding, error) {
-	var out []Finding
+func evaluate(c *catalog.Catalog, gaps map[*catalog.Rule][]discover.Gap, target catalog.Target, v *catalog.Vars, el element) (results, error) {
+	var out results
 	var errs []error
 	for _, r := range c.Rules {
 		if !r.Applies(target) {
@@ -87,6 +153,10 @@ func evaluate(c *catalog.Catalog, target catalog.Target, v *catalog.Vars, el ele
 		if !matched {
 			continue
 		}
+		if gap, ok := covering(gaps[r], el.scopes); ok {
+			out.notAssessed = append(out.notAssessed, store.NotAssessed{RuleID: r.ID, Title: r.Title, Element: el.id, Namespace: el.namespace, Gap: gap})
+			continue
+		}
 		f := Finding{
 			ID: r.ID + "@" + el.id, RuleID: r.ID, Title: r.Title, Stride: r.Stride,
 			Element: el.id, ElementType: target, Namespace: el.namespace,
@@ -94,9 +164,21 @@ func evaluate(c *catalog.Catalog, target catalog.Target, v *catalog.Vars, el ele
 			Evidence: findingEvidence(el.evidence, details),
 		}
 		rate(&f, r, el.entry, v.Edge, el.data)
-		out = append(out, f)
+		out.findings = append(out.findings, f)
 	}
 	return out, errors.Join(errs...)
+}
+
+// covering is the first of gaps that covers one of the namespaces.
+func covering(gaps []discover.Gap, namespaces []string) (discover.Gap, bool) {
+	for _, gap := range gaps {
+		for _, ns := range namespaces {
+			if gap.Covers(ns) {
+				return gap, true
+			}
+		}
+	}
+	return discover.Gap{}, false
 }
 
 // findingEvidence is the element's own evidence, followed by what the
@@ -117,17 +199,17 @@ func findingEvidence(element []model.Evidence, details []string) []model.Evidenc
 	return out
 }
 
-// runParallel runs jobs on all cores and gathers their findings.
-func runParallel(jobs []func() ([]Finding, error)) ([]Finding, error) {
+// runParallel runs jobs on all cores and gathers their results.
+func runParallel(jobs []func() (results, error)) (results, error) {
 	workers := runtime.GOMAXPROCS(0)
-	results := make([][]Finding, len(jobs))
+	each := make([]results, len(jobs))
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				results[i], errs[i] = jobs[i]()
+				each[i], errs[i] = jobs[i]()
 			}
 		})
 	}
@@ -137,12 +219,13 @@ func runParallel(jobs []func() ([]Finding, error)) ([]Finding, error) {
 	close(next)
 	wg.Wait()
 	total := 0
-	for _, r := range results {
-		total += len(r)
+	for _, r := range each {
+		total += len(r.findings)
 	}
-	all := make([]Finding, 0, total)
-	for _, r := range results {
-		all = append(all, r...)
+	all := results{findings: make([]Finding, 0, total)}
+	for _, r := range each {
+		all.findings = append(all.findings, r.findings...)
+		all.notAssessed = append(all.notAssessed, r.notAssessed...)
 	}
 	return all, errors.Join(errs...)
 }

@@ -39,6 +39,13 @@ func scanInto(t testing.TB, s *store.Store, at time.Time, paths ...string) int64
 	return scanPrepared(t, s, at, func(*discover.Inventory) {}, paths...)
 }
 
+// scanWithGaps is scanInto as a live scan that could not read the kinds of
+// gaps would store it: with the gaps, and the checks they left open.
+func scanWithGaps(t testing.TB, s *store.Store, at time.Time, gaps []discover.Gap, paths ...string) int64 {
+	t.Helper()
+	return scanPrepared(t, s, at, func(inv *discover.Inventory) { inv.Gaps = gaps }, paths...)
+}
+
 // scanPrepared is scanInto with a change to what was read before the
 // graph is built: what a live cluster would add, say.
 func scanPrepared(t testing.TB, s *store.Store, at time.Time, prepare func(*discover.Inventory), paths ...string) int64 {
@@ -62,11 +69,11 @@ func scanPrepared(t testing.TB, s *store.Store, at time.Time, prepare func(*disc
 	if err != nil {
 		t.Fatal(err)
 	}
-	findings, err := threats.Evaluate(g, c)
+	a, err := threats.Assess(g, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	records, rules, err := threats.Records(findings)
+	records, rules, err := threats.Records(a.Findings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +84,7 @@ func scanPrepared(t testing.TB, s *store.Store, at time.Time, prepare func(*disc
 	id, err := s.SaveScan(ctx, store.ScanRecord{
 		StartedAt: at, FinishedAt: at.Add(1200 * time.Millisecond), ToolVersion: "test",
 		Sources: inv.Sources, Objects: objects, Problems: inv.Problems, Graph: g,
-		Findings: records, Rules: rules, Catalog: "builtin (test)",
+		Findings: records, Rules: rules, NotAssessed: a.NotAssessed, Catalog: "builtin (test)",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,8 @@ type findingsOptions struct {
 	namespace  string
 	format     string
 	showDetail bool
+	// notAssessed lists the checks coverage gaps left open instead.
+	notAssessed bool
 }
 
 func (a *app) findingsCommand() *cobra.Command {
@@ -42,7 +44,8 @@ opens with the scan listed: its number, what it read and when.`,
 		Example: `  stridemap findings
   stridemap findings --stride S --stride E --severity high
   stridemap findings --namespace shop --detail
-  stridemap findings 3 --format json`,
+  stridemap findings 3 --format json
+  stridemap findings --not-assessed   # checks a live scan could not make: what it could not read`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runFindings(cmd.Context(), args, opts)
@@ -55,6 +58,7 @@ opens with the scan listed: its number, what it read and when.`,
 	cmd.Flags().StringVarP(&opts.namespace, "namespace", "n", "", "only findings in this namespace")
 	cmd.Flags().StringVar(&opts.format, "format", "table", "output format: table or json")
 	cmd.Flags().BoolVar(&opts.showDetail, "detail", false, "with the table, print evidence, description and mitigation under each finding")
+	cmd.Flags().BoolVar(&opts.notAssessed, "not-assessed", false, "list instead the checks not assessed because a live scan could not read what they depend on (--rule and --namespace apply)")
 	return cmd
 }
 
@@ -75,6 +79,9 @@ func (a *app) runFindings(ctx context.Context, args []string, opts findingsOptio
 	id, err := scanIDArg(ctx, s, args)
 	if err != nil {
 		return err
+	}
+	if opts.notAssessed {
+		return a.runNotAssessed(ctx, s, id, opts)
 	}
 	all, err := threats.Load(ctx, s, id)
 	if err != nil {
@@ -100,9 +107,44 @@ func (a *app) runFindings(ctx context.Context, args []string, opts findingsOptio
 	fmt.Fprintf(a.stdout, "%s: %d of %d findings\n\n", scanHeadline(info), len(findings), len(all))
 	if len(findings) == 0 {
 		fmt.Fprintf(a.stdout, "No findings in scan #%d match.\n", id)
+	} else if err := writeFindingsTable(a.stdout, findings, opts.showDetail); err != nil {
+		return err
+	}
+	if n := info.Counts.NotAssessed; n > 0 {
+		fmt.Fprintf(a.stdout, "\n%s not assessed: the scan could not read what they depend on (%s); stridemap findings %d --not-assessed lists them\n",
+			plural(n, "check"), plural(info.Counts.Gaps, "coverage gap"), id)
+	}
+	return nil
+}
+
+// runNotAssessed lists the checks scan id left open, with why.
+func (a *app) runNotAssessed(ctx context.Context, s *store.Store, id int64, opts findingsOptions) error {
+	all, err := s.NotAssessed(ctx, id)
+	if err != nil {
+		return err
+	}
+	list := slices.DeleteFunc(slices.Clone(all), func(n store.NotAssessed) bool {
+		return (opts.rule != "" && n.RuleID != opts.rule) || (opts.namespace != "" && n.Namespace != opts.namespace)
+	})
+	if opts.format == "json" {
+		return writeJSON(a.stdout, list)
+	}
+	info, err := s.Scan(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%s: %d of %d checks not assessed\n\n", scanHeadline(info), len(list), len(all))
+	if len(list) == 0 {
+		fmt.Fprintf(a.stdout, "No check of scan #%d was left unassessed that matches.\n", id)
 		return nil
 	}
-	return writeFindingsTable(a.stdout, findings, opts.showDetail)
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tELEMENT\tREASON")
+	for _, n := range list {
+		// The gap's kind and reason come from the API server: escaped.
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.RuleID, flows.Graphic(n.Element), flows.Graphic(n.Reason()))
+	}
+	return tw.Flush()
 }
 
 // scanHeadline names a scan for people: its number, what it read and

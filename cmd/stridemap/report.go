@@ -130,6 +130,10 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 	if err != nil {
 		return err
 	}
+	notAssessed, err := s.NotAssessed(ctx, id)
+	if err != nil {
+		return err
+	}
 	questions, err := catalog.Questions()
 	if err != nil {
 		return err
@@ -154,7 +158,7 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 	rep, err := export.BuildReport(export.ReportInput{
 		Title: title, ToolVersion: toolVersion(), GeneratedAt: time.Now(),
 		Scan: info, Graph: g, Findings: findings, Questions: questions, Answers: answers,
-		Scope: opts.scope.scope(), Objects: objects,
+		Scope: opts.scope.scope(), Objects: objects, NotAssessed: notAssessed,
 	})
 	if err != nil {
 		return err

@@ -63,6 +63,7 @@ func writeScanSummary(w io.Writer, info store.ScanInfo, g *model.Graph, inv *dis
 			fmt.Fprintf(&b, "  %s → %s: %s (%s)\n", d.From, d.Target, d.Reason, d.Evidence.Location())
 		}
 	}
+	writeCoverageGaps(&b, info, g.Gaps)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -115,6 +116,24 @@ func writeLiveSummary(w io.Writer, live *pipeline.Live) {
 
 // onlyInShown is how many objects of a one-side list the summary prints.
 const onlyInShown = 10
+
+// writeCoverageGaps lists the kinds a live scan could not read, one line
+// each, and how many checks were not assessed for want of them. Kind names
+// and reasons come from the API server, so they are escaped.
+func writeCoverageGaps(b *strings.Builder, info store.ScanInfo, gaps []discover.Gap) {
+	if len(gaps) == 0 {
+		return
+	}
+	b.WriteString("\nCoverage gaps (could not be read; what depends on them is not assessed):\n")
+	for _, gap := range gaps {
+		fmt.Fprintf(b, "  %s\n", flows.Graphic(gap.String()))
+	}
+	if n := info.Counts.NotAssessed; n > 0 {
+		fmt.Fprintf(b, "%s not assessed, not counted as findings: stridemap findings %d --not-assessed lists them\n", plural(n, "check"), info.ID)
+	} else {
+		b.WriteString("No check depended on them.\n")
+	}
+}
 
 // silentHintMin is the fewest workloads for which flows missing from most
 // of them are worth a hint: a smaller system is read whole at a glance.

@@ -23,4 +23,4 @@ func Migrations() (int, error) {
 const ApplicationID = applicationID
 
 // Tables are the tables holding a scan's rows, scans first.
-var Tables = []string{"scans", "sources", "objects", "problems", "nodes", "edges", "boundaries", "controls", "dangling", "findings", "scan_rules"}
+var Tables = []string{"scans", "sources", "objects", "problems", "nodes", "edges", "boundaries", "controls", "dangling", "findings", "scan_rules", "gaps", "not_assessed"}

@@ -13,7 +13,7 @@ import (
 
 const scanColumns = `id, started_at, finished_at, tool_version, partial,
 	n_objects, n_nodes, n_edges, n_boundaries, n_controls, n_dangling, n_problems, n_errors, n_exposed,
-	nodes_by_type, n_findings, findings_by_severity, catalog`
+	nodes_by_type, n_findings, findings_by_severity, catalog, n_gaps, n_not_assessed`
 
 // Scans lists every scan, newest first. An empty store gives an empty list,
 // not ErrNoScans: listing nothing is not a failure.
@@ -114,7 +114,8 @@ func (s *Store) LatestScanID(ctx context.Context) (int64, error) {
 }
 
 // Graph loads the graph of scan id, elements in the order they were saved.
-// Its five slices are never nil, so an empty graph encodes as [] not null.
+// Its five element slices are never nil, so an empty graph encodes as []
+// not null; Gaps is nil when the scan had none.
 func (s *Store) Graph(ctx context.Context, id int64) (*model.Graph, error) {
 	var g *model.Graph
 	err := s.read(ctx, func(tx *sql.Tx) error {
@@ -142,7 +143,14 @@ func (s *Store) Graph(ctx context.Context, id int64) (*model.Graph, error) {
 		if err := readAll(ctx, tx, "controls", id, &g.Controls); err != nil {
 			return err
 		}
-		return readAll(ctx, tx, "dangling", id, &g.Dangling)
+		if err := readAll(ctx, tx, "dangling", id, &g.Dangling); err != nil {
+			return err
+		}
+		if c.Gaps > 0 {
+			g.Gaps = make([]discover.Gap, 0, c.Gaps)
+			return readAll(ctx, tx, "gaps", id, &g.Gaps)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, s.readErr(fmt.Sprintf("read the graph of scan %d", id), err)
@@ -153,17 +161,7 @@ func (s *Store) Graph(ctx context.Context, id int64) (*model.Graph, error) {
 // Problems lists what went wrong while reading the sources of scan id, in
 // the order the collectors reported it. Never nil.
 func (s *Store) Problems(ctx context.Context, id int64) ([]discover.Problem, error) {
-	out := []discover.Problem{}
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		if _, err := s.scanRow(ctx, tx, id); err != nil {
-			return err
-		}
-		return readAll(ctx, tx, "problems", id, &out)
-	})
-	if err != nil {
-		return nil, s.readErr(fmt.Sprintf("read the problems of scan %d", id), err)
-	}
-	return out, nil
+	return scanRows[discover.Problem](ctx, s, id, "problems", "the problems")
 }
 
 // Objects lists the inventory index of scan id: each object's name and
@@ -246,7 +244,7 @@ func scanInfo(row interface{ Scan(...any) error }) (ScanInfo, error) {
 	)
 	err := row.Scan(&info.ID, &started, &finshed, &info.ToolVersion, &info.Partial,
 		&c.Objects, &c.Nodes, &c.Edges, &c.Boundaries, &c.Controls, &c.Dangling, &c.Problems, &c.Errors, &c.Exposed,
-		&byType, &c.Findings, &bySeverity, &info.Catalog)
+		&byType, &c.Findings, &bySeverity, &info.Catalog, &c.Gaps, &c.NotAssessed)
 	if err != nil {
 		return ScanInfo{}, err
 	}

@@ -38,7 +38,9 @@ type ScanRecord struct {
 	Graph                 *model.Graph // nil is saved as an empty graph
 	Findings              []Finding
 	Rules                 []Rule // the text of the rules the findings refer to
-	Catalog               string // which rules produced the findings, for the record
+	// NotAssessed are the rules the graph's gaps left open; never findings.
+	NotAssessed []NotAssessed
+	Catalog     string // which rules produced the findings, for the record
 }
 
 // Rule is the text of one rule as the threats package encoded it, stored
@@ -76,6 +78,9 @@ type Counts struct {
 	Findings int
 	// FindingsBySeverity is never nil on a ScanInfo read from the store.
 	FindingsBySeverity map[string]int
+
+	Gaps        int // kinds (and namespaces) a live scan could not read
+	NotAssessed int // rule verdicts those gaps left open
 }
 
 // ScanInfo describes a saved scan without its graph.
@@ -102,6 +107,8 @@ func countsOf(rec *ScanRecord, g *model.Graph) Counts {
 		NodesByType:        make(map[model.NodeType]int),
 		Findings:           len(rec.Findings),
 		FindingsBySeverity: make(map[string]int),
+		Gaps:               len(g.Gaps),
+		NotAssessed:        len(rec.NotAssessed),
 	}
 	for _, f := range rec.Findings {
 		c.FindingsBySeverity[f.Severity]++
@@ -155,10 +162,10 @@ func (s *Store) SaveScan(ctx context.Context, rec ScanRecord) (int64, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO scans (
 		started_at, finished_at, tool_version, partial,
 		n_objects, n_nodes, n_edges, n_boundaries, n_controls, n_dangling, n_problems, n_errors, n_exposed,
-		nodes_by_type, n_findings, findings_by_severity, catalog) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nodes_by_type, n_findings, findings_by_severity, catalog, n_gaps, n_not_assessed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		formatTime(rec.StartedAt), formatTime(rec.FinishedAt), rec.ToolVersion, c.Errors > 0,
 		c.Objects, c.Nodes, c.Edges, c.Boundaries, c.Controls, c.Dangling, c.Problems, c.Errors, c.Exposed,
-		string(byType), c.Findings, string(bySeverity), rec.Catalog)
+		string(byType), c.Findings, string(bySeverity), rec.Catalog, c.Gaps, c.NotAssessed)
 	if err != nil {
 		return 0, s.saveErr(err)
 	}
@@ -237,6 +244,20 @@ func (s *Store) SaveScan(ctx context.Context, rec ScanRecord) (int64, error) {
 			return append(args, rec.Rules[i].ID, string(rec.Rules[i].Data)), nil
 		},
 		func(i int) string { return rec.Rules[i].ID })
+	w.table("gaps", "gap", []string{"api_group", "kind", "namespace", "reason", "data"}, len(g.Gaps),
+		func(i int, args []any) ([]any, error) {
+			gap := &g.Gaps[i]
+			data, err := w.json(gap)
+			return append(args, gap.Group, gap.Kind, gap.Namespace, gap.Reason, data), err
+		},
+		func(i int) string { return g.Gaps[i].String() })
+	w.table("not_assessed", "rule not assessed", []string{"rule_id", "element", "namespace", "data"}, len(rec.NotAssessed),
+		func(i int, args []any) ([]any, error) {
+			n := &rec.NotAssessed[i]
+			data, err := w.json(n)
+			return append(args, n.RuleID, n.Element, n.Namespace, data), err
+		},
+		func(i int) string { return rec.NotAssessed[i].ID() })
 	if w.err != nil {
 		return 0, s.saveErr(w.err)
 	}

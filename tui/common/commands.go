@@ -54,6 +54,11 @@ func LoadScanCmd(ctx context.Context, s *store.Store, id int64) tea.Cmd {
 		if msg.Answers, err = s.Answers(ctx); err != nil {
 			return ErrorMsg{err}
 		}
+		if msg.Scan.Counts.Gaps > 0 {
+			if msg.Gaps, err = s.Gaps(ctx, id); err != nil {
+				return ErrorMsg{err}
+			}
+		}
 		return msg
 	}
 }

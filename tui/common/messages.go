@@ -1,6 +1,7 @@
 package common
 
 import (
+	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -8,7 +9,7 @@ import (
 // The TUI loads a scan in steps, each a command whose message carries what
 // it read, so the first frame never waits for the slowest query:
 //
-//	ScanLoadedMsg      the scan's header, counts, triage and answers (a few ms)
+//	ScanLoadedMsg      the scan's header, counts, triage, answers and coverage gaps (a few ms)
 //	FindingsLoadedMsg  the findings, indexed and sorted (Overview and Threats)
 //	GraphLoadedMsg     the graph, indexed for the Map
 //	DriftLoadedMsg     what changed since the previous scan
@@ -22,6 +23,8 @@ type ScanLoadedMsg struct {
 	Previous *store.ScanInfo // the scan before it, if any
 	Triage   map[string]store.Decision
 	Answers  map[string]store.Decision
+	// Gaps are what the scan could not read; nil when it read everything.
+	Gaps []discover.Gap
 }
 
 // NoScansMsg says the store holds no scan yet.

@@ -10,6 +10,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
@@ -28,6 +30,7 @@ type Overview struct {
 	c        *common.Common
 	scan     *store.ScanInfo
 	previous *store.ScanInfo
+	gaps     []discover.Gap
 	triage   map[string]store.Decision
 	findings *common.Findings
 	matrix   map[catalog.Stride]map[threats.Severity]int
@@ -66,7 +69,7 @@ func (p *Overview) SetSize(width, height int) {
 func (p *Overview) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case common.ScanLoadedMsg:
-		p.scan, p.previous, p.triage = &msg.Scan, msg.Previous, msg.Triage
+		p.scan, p.previous, p.triage, p.gaps = &msg.Scan, msg.Previous, msg.Triage, msg.Gaps
 		p.findings, p.drift, p.paths, p.matrix = nil, nil, nil, nil
 	case common.FindingsLoadedMsg:
 		p.findings = msg.Findings
@@ -156,10 +159,33 @@ func (p *Overview) scanSection() string {
 	fmt.Fprintf(&b, "  %d objects → %d elements (%s)\n", c.Objects, c.Nodes, strings.Join(types, ", "))
 	fmt.Fprintf(&b, "  %d flows, %d from the internet · %d boundaries · %d controls\n", c.Edges, c.Exposed, c.Boundaries, c.Controls)
 	fmt.Fprintf(&b, "  %d dangling references · %d problems", c.Dangling, c.Problems)
+	p.coverageLines(&b)
 	if s.Catalog != "" {
 		fmt.Fprintf(&b, "\n  catalog %s", s.Catalog)
 	}
 	return b.String()
+}
+
+// coverageGapLines is how many gaps the Overview lists; the reports list
+// them all.
+const coverageGapLines = 5
+
+// coverageLines says what the scan could not read and how many checks were
+// not assessed for want of it. Kind names and reasons come from the API
+// server: escaped.
+func (p *Overview) coverageLines(b *strings.Builder) {
+	if len(p.gaps) == 0 {
+		return
+	}
+	st := p.c.Styles
+	fmt.Fprintf(b, "\n  %s", st.Error.Render(fmt.Sprintf("%d coverage gaps · %d checks not assessed", len(p.gaps), p.scan.Counts.NotAssessed)))
+	for i, gap := range p.gaps {
+		if i == coverageGapLines {
+			fmt.Fprintf(b, "\n    %s", st.Muted.Render(fmt.Sprintf("… and %d more (stridemap report lists them)", len(p.gaps)-i)))
+			break
+		}
+		fmt.Fprintf(b, "\n    %s", st.Muted.Render("not read: "+flows.Graphic(gap.String())))
+	}
 }
 
 func (p *Overview) matrixSection() string {
