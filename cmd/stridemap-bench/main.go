@@ -5,10 +5,16 @@
 // objects, findings, wall time and peak memory. It exits non-zero when a
 // 500-copy target is missed: discovery and storage (--skip-threats) in 2 s
 // and 300 MiB, and the full catalog adding less than 1 s.
+//
+// Then it loads 100 copies into a test kube-apiserver (discover/cluster/
+// clustertest) and scans them live, beside a scan of their files: wall and
+// CPU time, peak memory and the requests the live scan made. It exits
+// non-zero when the live scan takes more than twice as long.
 package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -30,8 +36,19 @@ func main() {
 	sizes := flag.String("sizes", "10,100,500", "numbers of copies to scan")
 	runs := flag.Int("runs", 3, "runs per size; the median wall time is reported")
 	keep := flag.String("keep", "", "write the generated inputs and stores into this directory and keep them")
+	liveCopies := flag.Int("live-copies", 100, "copies loaded into a test API server and scanned live; 0 skips the live scan")
+	child := flag.String("child", "", "internal: scan once (files or live) and print what the scan did as JSON")
+	childDB := flag.String("child-db", "", "internal: the child's store")
+	childInput := flag.String("child-input", "", "internal: the child's directory of manifests, or kubeconfig")
 	flag.Parse()
-	if err := run(*bin, *corpus, *sizes, *runs, *keep); err != nil {
+	if *child != "" {
+		if err := childScan(*child, *childDB, *childInput); err != nil {
+			fmt.Fprintln(os.Stderr, "stridemap-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*bin, *corpus, *sizes, *runs, *liveCopies, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "stridemap-bench:", err)
 		os.Exit(1)
 	}
@@ -54,7 +71,7 @@ type result struct {
 	fullRSS         int64
 }
 
-func run(bin, corpus, sizeList string, runs int, keep string) error {
+func run(bin, corpus, sizeList string, runs, liveCopies int, keep string) error {
 	base, err := os.ReadFile(corpus)
 	if err != nil {
 		return fmt.Errorf("read corpus: %w (the benchmark needs ../shared/corpus)", err)
@@ -97,7 +114,11 @@ func run(bin, corpus, sizeList string, runs int, keep string) error {
 		r.wall, r.fullWall = median(walls), median(fullWalls)
 		results = append(results, r)
 	}
-	return report(results)
+	err = report(results)
+	if liveCopies > 0 {
+		err = errors.Join(err, runLive(base, liveCopies, runs, work))
+	}
+	return err
 }
 
 func median(d []time.Duration) time.Duration {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/restmapper"
 )
 
@@ -31,25 +33,39 @@ import (
 // returned as skipped with the reason.
 func (s *Server) Apply(t testing.TB, namespace string, manifests []byte) (applied, skipped []string) {
 	t.Helper()
-	ctx := context.Background()
+	applied, skipped, err := s.ApplyManifests(context.Background(), namespace, manifests)
+	if err != nil {
+		t.Fatalf("clustertest: %v", err)
+	}
+	return applied, skipped
+}
+
+// ApplyManifests is Apply outside a test. Calls may run concurrently. An
+// error means the manifests or the server could not be read at all.
+func (s *Server) ApplyManifests(ctx context.Context, namespace string, manifests []byte) (applied, skipped []string, err error) {
 	cfg, err := s.Config()
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
+	cfg.QPS, cfg.Burst = 200, 400 // client-go's 5 a second would make a corpus app take minutes
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
 	}
 	cache := memory.NewMemCacheClient(disco)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cache)
 
 	objects, err := decodeAll(manifests)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	var crds, rest []*unstructured.Unstructured
 	for _, o := range objects {
@@ -60,12 +76,12 @@ func (s *Server) Apply(t testing.TB, namespace string, manifests []byte) (applie
 		}
 	}
 	namespaces := map[string]bool{}
-	apply := func(o *unstructured.Unstructured) {
+	apply := func(o *unstructured.Unstructured) error {
 		gvk := o.GroupVersionKind()
 		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
 			skipped = append(skipped, fmt.Sprintf("%s %s: %v", o.GetKind(), o.GetName(), err))
-			return
+			return nil
 		}
 		var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
 		ref := o.GetKind() + " " + o.GetName()
@@ -75,29 +91,38 @@ func (s *Server) Apply(t testing.TB, namespace string, manifests []byte) (applie
 			}
 			if !namespaces[o.GetNamespace()] {
 				namespaces[o.GetNamespace()] = true
-				s.ensureNamespace(t, o.GetNamespace())
+				if err := ensureNamespace(ctx, client, o.GetNamespace()); err != nil {
+					return err
+				}
 			}
 			ri = dyn.Resource(mapping.Resource).Namespace(o.GetNamespace())
 			ref = o.GetKind() + " " + o.GetNamespace() + "/" + o.GetName()
 		}
 		if _, err := ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: "stridemap-test", Force: true}); err != nil {
 			skipped = append(skipped, fmt.Sprintf("%s: %v", ref, err))
-			return
+			return nil
 		}
 		applied = append(applied, ref)
+		return nil
 	}
 	crds = append(crds, permissiveCRDs(crds, rest, mapper)...)
 	for _, crd := range crds {
-		apply(crd)
+		if err := apply(crd); err != nil {
+			return applied, skipped, err
+		}
 	}
 	if len(crds) > 0 {
-		s.waitServed(t, cache, crds)
+		if err := waitServed(cache, crds); err != nil {
+			return applied, skipped, err
+		}
 		mapper.Reset()
 	}
 	for _, o := range rest {
-		apply(o)
+		if err := apply(o); err != nil {
+			return applied, skipped, err
+		}
 	}
-	return applied, skipped
+	return applied, skipped, nil
 }
 
 // decodeAll reads every object of a YAML or JSON stream, Lists expanded.
@@ -129,19 +154,24 @@ func decodeAll(manifests []byte) ([]*unstructured.Unstructured, error) {
 	}
 }
 
-func (s *Server) ensureNamespace(t testing.TB, name string) {
-	t.Helper()
-	_, err := s.Client(t).CoreV1().Namespaces().Get(context.Background(), name, metav1.GetOptions{})
+// ensureNamespace creates a namespace unless it exists.
+func ensureNamespace(ctx context.Context, client kubernetes.Interface, name string) error {
+	_, err := client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		s.CreateNamespace(t, name)
-	} else if err != nil {
-		t.Fatal(err)
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		_, err = client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return nil // applied at the same time by another call
+		}
 	}
+	if err != nil {
+		return fmt.Errorf("namespace %s: %w", name, err)
+	}
+	return nil
 }
 
 // waitServed waits until the server serves the kinds the CRDs define.
-func (s *Server) waitServed(t testing.TB, cache discovery.CachedDiscoveryInterface, crds []*unstructured.Unstructured) {
-	t.Helper()
+func waitServed(cache discovery.CachedDiscoveryInterface, crds []*unstructured.Unstructured) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for _, crd := range crds {
 		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
@@ -157,12 +187,13 @@ func (s *Server) waitServed(t testing.TB, cache discovery.CachedDiscoveryInterfa
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("clustertest: %s %s is not served 30 s after its CRD was applied: %v", gv, kind, err)
+					return fmt.Errorf("%s %s is not served 30 s after its CRD was applied: %v", gv, kind, err)
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
 		}
 	}
+	return nil
 }
 
 func served(list *metav1.APIResourceList, kind string) bool {

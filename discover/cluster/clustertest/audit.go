@@ -3,6 +3,7 @@ package clustertest
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,9 +40,18 @@ func (s *Server) auditLog() string { return filepath.Join(s.dir, "audit.log") }
 // records them, responses included.
 func (s *Server) Audit(t testing.TB) []AuditEvent {
 	t.Helper()
-	f, err := os.Open(s.auditLog())
+	events, err := s.AuditEvents()
 	if err != nil {
 		t.Fatalf("clustertest: %v", err)
+	}
+	return events
+}
+
+// AuditEvents is Audit outside a test.
+func (s *Server) AuditEvents() ([]AuditEvent, error) {
+	f, err := os.Open(s.auditLog())
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	var events []AuditEvent
@@ -50,12 +60,12 @@ func (s *Server) Audit(t testing.TB) []AuditEvent {
 	for lines.Scan() {
 		var e AuditEvent
 		if err := json.Unmarshal(lines.Bytes(), &e); err != nil {
-			t.Fatalf("clustertest: audit log: %v", err)
+			return nil, fmt.Errorf("audit log: %w", err)
 		}
 		events = append(events, e)
 	}
 	if err := lines.Err(); err != nil {
-		t.Fatalf("clustertest: audit log: %v", err)
+		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	return events
+	return events, nil
 }

@@ -10,6 +10,7 @@ package clustertest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -89,24 +90,48 @@ func (sh *Shared) Stop() {
 // the test (fails it in CI) when they are not built.
 func binaries(t testing.TB) string {
 	t.Helper()
+	dir, err := findBinaries()
+	if errors.Is(err, ErrNoBinaries) {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatalf("clustertest: %v", err)
+	}
+	return dir
+}
+
+// ErrNoBinaries is returned when kube-apiserver or etcd is not built.
+var ErrNoBinaries = errors.New("kube-apiserver and etcd are not built")
+
+// findBinaries returns the directory holding kube-apiserver and etcd.
+func findBinaries() (string, error) {
 	dir := os.Getenv(BinEnv)
 	if dir == "" {
 		cache, err := os.UserCacheDir()
 		if err != nil {
-			t.Fatalf("clustertest: %v", err)
+			return "", err
 		}
 		dir = filepath.Join(cache, "stridemap", "kube-v1.37.1")
 	}
 	for _, name := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
-			msg := fmt.Sprintf("clustertest: no %s in %s: run .ci/kube-apiserver.sh to build kube-apiserver and etcd (minutes, once), or set $%s", name, dir, BinEnv)
-			if os.Getenv("CI") != "" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
+			return "", fmt.Errorf("clustertest: no %s in %s: run .ci/kube-apiserver.sh to build kube-apiserver and etcd (minutes, once), or set $%s: %w", name, dir, BinEnv, ErrNoBinaries)
 		}
 	}
-	return dir
+	return dir, nil
+}
+
+// New starts a server outside a test, for a benchmark or a tool; the
+// caller stops it. Without the binaries the error wraps ErrNoBinaries.
+func New() (*Server, error) {
+	bin, err := findBinaries()
+	if err != nil {
+		return nil, err
+	}
+	return start(bin)
 }
 
 func start(bin string) (_ *Server, err error) {
@@ -180,7 +205,7 @@ func start(bin string) (_ *Server, err error) {
 	}
 	s.procs = append(s.procs, api)
 
-	if s.Kubeconfig, err = s.writeKubeconfig("admin", AdminGroup); err != nil {
+	if s.Kubeconfig, err = s.WriteKubeconfig("admin", AdminGroup); err != nil {
 		return nil, err
 	}
 	return s, s.waitReady(api, 2*time.Minute)
@@ -255,14 +280,15 @@ func (s *Server) Config() (*rest.Config, error) {
 // groups the user may do nothing until a test grants it something.
 func (s *Server) KubeconfigFor(t testing.TB, user string, groups ...string) string {
 	t.Helper()
-	path, err := s.writeKubeconfig(user, groups...)
+	path, err := s.WriteKubeconfig(user, groups...)
 	if err != nil {
 		t.Fatalf("clustertest: %v", err)
 	}
 	return path
 }
 
-func (s *Server) writeKubeconfig(user string, groups ...string) (string, error) {
+// WriteKubeconfig is KubeconfigFor outside a test.
+func (s *Server) WriteKubeconfig(user string, groups ...string) (string, error) {
 	cert, key, err := s.ca.issue(user, groups, false)
 	if err != nil {
 		return "", err
