@@ -2,7 +2,6 @@ package controls_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,8 +19,8 @@ import (
 // without each kind it holds: a control that comes or goes on an element
 // of both graphs depends on that kind, so EvidenceKinds must list it, or a
 // live scan that could not read the kind would claim the control missing.
-// RBAC permissions on workloads count as "least-privilege-rbac", the
-// control the RBAC rules name.
+// RBAC permissions on workloads are not controls: a rule about one is
+// about what was read, which reading more could only add to.
 func TestEvidenceKindsListed(t *testing.T) {
 	corpus := discovertest.CorpusDir(t)
 	apps, err := os.ReadDir(corpus)
@@ -79,23 +78,11 @@ func TestEvidenceKindsListed(t *testing.T) {
 	}
 }
 
-// verdicts are the controls of a graph by "control@target", and the RBAC
-// permissions of each workload as "least-privilege-rbac@workload".
+// verdicts are the controls of a graph by "control@target".
 func verdicts(g *model.Graph) map[string]string {
 	out := map[string]string{}
 	for _, c := range g.Controls {
 		out[c.Type+"@"+c.Target] = "present"
-	}
-	for _, n := range g.Nodes {
-		if n.Workload == nil || len(n.Workload.Permissions) == 0 {
-			continue
-		}
-		var perms []string
-		for _, p := range n.Workload.Permissions {
-			perms = append(perms, fmt.Sprint(p.Role, p.Scope, p.APIGroups, p.Resources, p.Verbs))
-		}
-		slices.Sort(perms)
-		out["least-privilege-rbac@"+n.ID] = strings.Join(perms, "; ")
 	}
 	return out
 }

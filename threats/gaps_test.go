@@ -94,3 +94,40 @@ func TestGapsLeaveRulesNotAssessed(t *testing.T) {
 		})
 	}
 }
+
+// TestGapsKeepWhatWasSeen: a permission read in a binding is raised even
+// when other RBAC objects could not be read, since reading them could only
+// add permissions.
+func TestGapsKeepWhatWasSeen(t *testing.T) {
+	const admin = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: orders-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: everything}
+subjects: [{kind: ServiceAccount, name: default, namespace: shop}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: everything}
+rules: [{apiGroups: ["*"], resources: ["*"], verbs: ["*"]}]
+`
+	g := graphOf(t, map[string]string{"shop.yaml": shop, "admin.yaml": admin})
+	g.Gaps = []discover.Gap{{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding", Namespace: "shop", Reason: "forbidden"}}
+	a, err := threats.Assess(g, loadCatalog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raised := 0
+	for _, f := range a.Findings {
+		if f.RuleID == "rbac-full-access" {
+			raised++
+		}
+	}
+	for _, n := range a.NotAssessed {
+		if n.ID() == "rbac-full-access@workload:shop/orders" {
+			t.Errorf("a permission that was read is not assessed: %s", n.Reason())
+		}
+	}
+	if raised == 0 {
+		t.Error("rbac-full-access is not raised on the workloads bound to the full-access role")
+	}
+}

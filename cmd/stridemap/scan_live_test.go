@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/stridemap/stridemap/discover/cluster/clustertest"
 	"github.com/stridemap/stridemap/model"
@@ -63,6 +67,20 @@ func TestScanLiveCLI(t *testing.T) {
 	}
 	if ev := web.Evidence[0]; ev.Version == "" || ev.File != srv.URL+"/apis/apps/v1/namespaces/shop/deployments/web" {
 		t.Errorf("web's evidence is not the API object at its version: %+v", ev)
+	}
+
+	// The CronJob of deploy/ runs a command this CLI takes: the same
+	// arguments, with the cluster kubectl's configuration names.
+	args := cronJobArgs(t)
+	for i, a := range args {
+		if a == "/data/stridemap.db" {
+			args[i] = filepath.Join(t.TempDir(), "cron.db")
+		}
+	}
+	t.Setenv("KUBECONFIG", srv.Kubeconfig)
+	var out, errOut strings.Builder
+	if code := run(context.Background(), args, strings.NewReader(""), &out, &errOut); code != exitOK || !strings.Contains(out.String(), "from the cluster at "+srv.URL) {
+		t.Errorf("the CronJob's stridemap %s: exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errOut.String())
 	}
 
 	// Declared and running side by side: what runs undeclared is listed.
@@ -151,4 +169,26 @@ contexts: [{name: gone, context: {cluster: gone, user: u}}]
 current-context: gone
 `)
 	return path
+}
+
+// cronJobArgs are the arguments the CronJob example of deploy/ runs
+// stridemap with.
+func cronJobArgs(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "stridemap-cronjob.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		var job batchv1.CronJob
+		if err := yaml.Unmarshal([]byte(doc), &job); err != nil {
+			t.Fatal(err)
+		}
+		if job.Kind == "CronJob" {
+			c := job.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+			return slices.Concat(c.Command, c.Args)
+		}
+	}
+	t.Fatal("no CronJob in deploy/stridemap-cronjob.yaml")
+	return nil
 }
