@@ -14,6 +14,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
@@ -199,6 +200,12 @@ func (c *connection) explainUnread(err error) (_ error, ok bool) {
 		return fmt.Errorf("%s did not accept the credentials (401 Unauthorized): log in again or renew the token or certificate in the kubeconfig: %w", c, err), true
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", c, err), true
+	case errors.As(err, new(x509.UnknownAuthorityError)):
+		return fmt.Errorf("%s: its certificate is not signed by the certificate authority the kubeconfig trusts: check that the context is the right cluster's, "+
+			"or get the kubeconfig anew (its certificate-authority-data may be another cluster's, or the cluster's may have been rotated): %w", c, err), true
+	case errors.As(err, new(x509.HostnameError)), errors.As(err, new(x509.CertificateInvalidError)):
+		return fmt.Errorf("%s: its certificate is not valid for this address, or has expired: check the server URL in the kubeconfig, "+
+			"or ask the cluster's administrator to renew the certificate: %w", c, err), true
 	case !errors.As(err, &status):
 		// No answer from the server at all: refused, unresolvable, TLS.
 		return fmt.Errorf("cannot reach the Kubernetes API server at %s (%s): %w; check that the cluster is running and that the kubeconfig names the right server",

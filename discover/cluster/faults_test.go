@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -181,4 +182,100 @@ func TestScanLiveFaults(t *testing.T) {
 			t.Errorf("gaps:\n got %q\nwant %q", gaps, want)
 		}
 	})
+}
+
+// TestScanLiveCredentials: credentials the server refuses and a server the
+// kubeconfig does not trust are each one error naming the server and what
+// to do; nothing is read.
+func TestScanLiveCredentials(t *testing.T) {
+	srv := kube.Get(t)
+	for _, tc := range []struct {
+		name       string
+		kubeconfig string
+		want       string
+	}{
+		{"expired client certificate", srv.ExpiredKubeconfigFor(t, "expired"), "did not accept the credentials (401 Unauthorized): log in again or renew"},
+		{"another cluster's certificate authority", srv.UntrustingKubeconfigFor(t, "elsewhere"), "its certificate is not signed by the certificate authority the kubeconfig trusts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv, err := cluster.Scan(context.Background(), cluster.ScanRequest{Request: cluster.Request{Kubeconfig: tc.kubeconfig}, Kinds: liveKinds})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), srv.URL) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error: %v\nwant one line with %q", err, tc.want)
+			}
+			if inv != nil {
+				t.Errorf("read %d objects", len(inv.Objects))
+			}
+		})
+	}
+}
+
+// TestScanLiveBadAnswers: a list that is not JSON, an object that does not
+// decode, and an API group that does not answer (an aggregated API that is
+// down) each cost only what they hold, with one line naming the resource.
+func TestScanLiveBadAnswers(t *testing.T) {
+	srv := kube.Get(t)
+	srv.Apply(t, "answers", []byte(liveManifests))
+	request := func(kubeconfig string) cluster.ScanRequest {
+		return cluster.ScanRequest{Request: cluster.Request{Kubeconfig: kubeconfig, Namespaces: []string{"answers"}}, Kinds: liveKinds}
+	}
+	for _, tc := range []struct {
+		name    string
+		fault   func(w http.ResponseWriter, r *http.Request) bool
+		objects []string
+		problem string // in the one problem's location and message
+	}{
+		{
+			name: "garbage for one resource",
+			fault: func(w http.ResponseWriter, r *http.Request) bool {
+				if !isList(r, "networkpolicies") {
+					return false
+				}
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, "<html>\x1b[2Jnot a list</html>")
+				return true
+			},
+			objects: []string{"Deployment answers/web", "Service answers/web", "Secret answers/db"},
+			problem: "networkpolicies",
+		},
+		{
+			name: "an object that does not decode",
+			fault: func(w http.ResponseWriter, r *http.Request) bool {
+				if !isList(r, "networkpolicies") {
+					return false
+				}
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"kind":"NetworkPolicyList","apiVersion":"networking.k8s.io/v1","metadata":{},"items":[{"metadata":{"name":"bad","namespace":"answers"},"spec":{"podSelector":"everything"}}]}`)
+				return true
+			},
+			objects: []string{"Deployment answers/web", "Service answers/web", "Secret answers/db"},
+			problem: "bad",
+		},
+		{
+			name: "an API group that does not answer",
+			fault: func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/apis/networking.k8s.io/v1" {
+					return false
+				}
+				http.Error(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"service unavailable","reason":"ServiceUnavailable","code":503}`, http.StatusServiceUnavailable)
+				return true
+			},
+			objects: []string{"Deployment answers/web", "Service answers/web", "Secret answers/db"},
+			problem: "API group networking.k8s.io/v1 is served but did not answer",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxy := newFaultyProxy(t, srv, tc.fault)
+			inv, err := cluster.Scan(context.Background(), request(proxy.kubeconfig))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := refsOf(inv.Objects); !slices.Equal(got, tc.objects) {
+				t.Errorf("objects: %v", got)
+			}
+			if len(inv.Problems) != 1 || !strings.Contains(inv.Problems[0].Location.File+" "+inv.Problems[0].Message, tc.problem) ||
+				!strings.HasPrefix(inv.Problems[0].Location.File, proxy.URL) || strings.ContainsAny(inv.Problems[0].Message, "\x1b\n") {
+				t.Errorf("problems, want one naming %q:\n%s", tc.problem, problemsOf(inv))
+			}
+		})
+	}
 }

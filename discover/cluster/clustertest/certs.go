@@ -47,8 +47,8 @@ func newAuthority() (*authority, error) {
 
 // issue signs a certificate: for the server at 127.0.0.1, or for a user
 // named by CommonName whose groups are its Organizations (how the API
-// server reads client certificates).
-func (a *authority) issue(name string, groups []string, server bool) (certPEM, keyPEM []byte, err error) {
+// server reads client certificates), valid until notAfter.
+func (a *authority) issue(name string, groups []string, server bool, notAfter time.Time) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -60,8 +60,8 @@ func (a *authority) issue(name string, groups []string, server bool) (certPEM, k
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: name, Organization: groups},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotBefore:    notAfter.Add(-25 * time.Hour),
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}

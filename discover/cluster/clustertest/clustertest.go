@@ -167,7 +167,7 @@ func start(bin string) (_ *Server, err error) {
 	s.procs = append(s.procs, etcd)
 
 	files := map[string][]byte{"ca.crt": s.ca.certPEM, "audit-policy.yaml": []byte(auditPolicy)}
-	if files["serving.crt"], files["serving.key"], err = s.ca.issue("127.0.0.1", nil, true); err != nil {
+	if files["serving.crt"], files["serving.key"], err = s.ca.issue("127.0.0.1", nil, true, time.Now().Add(24*time.Hour)); err != nil {
 		return nil, err
 	}
 	if files["sa.key"], files["sa.pub"], err = newKeyPair(); err != nil {
@@ -289,17 +289,52 @@ func (s *Server) KubeconfigFor(t testing.TB, user string, groups ...string) stri
 
 // WriteKubeconfig is KubeconfigFor outside a test.
 func (s *Server) WriteKubeconfig(user string, groups ...string) (string, error) {
-	cert, key, err := s.ca.issue(user, groups, false)
+	return s.writeKubeconfig(user, groups, time.Now().Add(24*time.Hour), s.ca.certPEM)
+}
+
+// ExpiredKubeconfigFor is KubeconfigFor with a certificate that expired an
+// hour ago, as a kubeconfig left unused too long has.
+func (s *Server) ExpiredKubeconfigFor(t testing.TB, user string) string {
+	t.Helper()
+	path, err := s.writeKubeconfig(user, nil, time.Now().Add(-time.Hour), s.ca.certPEM)
+	if err != nil {
+		t.Fatalf("clustertest: %v", err)
+	}
+	return path
+}
+
+// UntrustingKubeconfigFor is KubeconfigFor trusting another certificate
+// authority than the one that signed the server's certificate: a
+// kubeconfig of another cluster at this one's address.
+func (s *Server) UntrustingKubeconfigFor(t testing.TB, user string) string {
+	t.Helper()
+	other, err := newAuthority()
+	if err == nil {
+		var path string
+		if path, err = s.writeKubeconfig(user, nil, time.Now().Add(24*time.Hour), other.certPEM); err == nil {
+			return path
+		}
+	}
+	t.Fatalf("clustertest: %v", err)
+	return ""
+}
+
+func (s *Server) writeKubeconfig(user string, groups []string, notAfter time.Time, trusted []byte) (string, error) {
+	cert, key, err := s.ca.issue(user, groups, false, notAfter)
 	if err != nil {
 		return "", err
 	}
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["clustertest"] = &clientcmdapi.Cluster{Server: s.URL, CertificateAuthorityData: s.ca.certPEM}
+	cfg.Clusters["clustertest"] = &clientcmdapi.Cluster{Server: s.URL, CertificateAuthorityData: trusted}
 	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{ClientCertificateData: cert, ClientKeyData: key}
 	cfg.Contexts[user] = &clientcmdapi.Context{Cluster: "clustertest", AuthInfo: user}
 	cfg.CurrentContext = user
-	path := filepath.Join(s.dir, "kubeconfig-"+user)
-	return path, clientcmd.WriteToFile(*cfg, path)
+	f, err := os.CreateTemp(s.dir, "kubeconfig-"+user+"-*")
+	if err != nil {
+		return "", err
+	}
+	f.Close()
+	return f.Name(), clientcmd.WriteToFile(*cfg, f.Name())
 }
 
 // process is a started binary whose exit is watched.
