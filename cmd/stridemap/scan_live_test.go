@@ -94,16 +94,11 @@ func TestScanLiveCLI(t *testing.T) {
 		t.Errorf("everything declared runs, yet:\n%s", r.stdout)
 	}
 
-	// An identity that may read all but NetworkPolicies: stored, partial,
-	// the gap named.
+	// An identity that may read one namespace, all but its NetworkPolicies:
+	// stored, partial, the gap named, and the checks that needed them not
+	// assessed rather than raised.
 	ctx := context.Background()
 	rbac := srv.Client(t).RbacV1()
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "no-policies"}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"list"}},
-	}}
-	if _, err := rbac.ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	deny := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "reader"}, Rules: []rbacv1.PolicyRule{
 		{APIGroups: []string{"", "apps"}, Resources: []string{"services", "deployments", "configmaps", "secrets", "serviceaccounts", "pods"}, Verbs: []string{"list"}},
 	}}
@@ -116,8 +111,15 @@ func TestScanLiveCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = c.run("", "scan", "--kubeconfig", srv.KubeconfigFor(t, "shop-reader"), "-n", "shop")
-	if r.code != exitPartial || !strings.Contains(r.stderr, "NetworkPolicy.networking.k8s.io in namespace shop: forbidden") {
-		t.Errorf("read without NetworkPolicies: exit %d\n%s", r.code, r.stderr)
+	if r.code != exitPartial || !strings.Contains(r.stdout, "Coverage gaps") || !strings.Contains(r.stdout, "NetworkPolicy.networking.k8s.io in namespace shop: forbidden") {
+		t.Errorf("read without NetworkPolicies: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	const denyAll = "namespace-without-default-deny-ingress"
+	if f := c.mustRun("findings").stdout; strings.Contains(f, denyAll) {
+		t.Errorf("a scan that could not read NetworkPolicies claims none exists:\n%s", f)
+	}
+	if f := c.mustRun("findings", "--not-assessed").stdout; !strings.Contains(f, denyAll) {
+		t.Errorf("findings --not-assessed lacks %s:\n%s", denyAll, f)
 	}
 
 	// No access at all: nothing read, nothing stored, and each kind named.
