@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -193,4 +194,63 @@ func cronJobArgs(t *testing.T) []string {
 	}
 	t.Fatal("no CronJob in deploy/stridemap-cronjob.yaml")
 	return nil
+}
+
+// TestScanLiveCanary: a Secret's value planted in a real cluster reaches
+// nothing a live scan writes: not its output or log, not the store (and
+// its WAL), not a report or the graph, plain or base64-encoded.
+func TestScanLiveCanary(t *testing.T) {
+	const planted = "canary-7f3e9b1d-never-stored"
+	srv := clustertest.Start(t)
+	srv.Apply(t, "vault", []byte(`apiVersion: v1
+kind: Secret
+metadata: {name: db}
+stringData: {password: `+planted+`}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+        - name: api
+          image: example/api:1
+          env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]
+`))
+	useRenderer(t) // the HTML report draws its diagram
+	c := newCLI(t)
+	dir := t.TempDir()
+	outputs := []result{c.mustRun("-v", "scan", "--kubeconfig", srv.Kubeconfig)}
+	for _, format := range []string{"md", "html", "json", "sarif"} {
+		c.mustRun("report", "--format", format, "-o", filepath.Join(dir, "report."+format))
+	}
+	outputs = append(outputs, c.mustRun("graph", "--format", "json"), c.mustRun("findings", "--detail"))
+	var written []string
+	for _, r := range outputs {
+		written = append(written, r.stdout, r.stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "report.*"))
+	stored, _ := filepath.Glob(c.db + "*") // the store, its WAL and shared memory
+	if len(files) != 4 || len(stored) == 0 {
+		t.Fatalf("reports %v, store files %v", files, stored)
+	}
+	for _, f := range slices.Concat(files, stored) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, string(data))
+	}
+	if !strings.Contains(strings.Join(written, ""), "DB_PASSWORD") {
+		t.Fatal("the scan did not see the Deployment that uses the Secret: the test checks nothing")
+	}
+	encoded := base64.StdEncoding.EncodeToString([]byte(planted))
+	for i, w := range written {
+		if strings.Contains(w, planted) || strings.Contains(w, encoded) {
+			t.Errorf("output %d holds the Secret's value", i)
+		}
+	}
 }
