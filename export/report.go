@@ -33,6 +33,9 @@ type Report struct {
 	Matrix        []MatrixRow `json:"matrix"`
 	// EntryPoints are the flows from the internet into the system.
 	EntryPoints []EntryPoint `json:"entryPoints"`
+	// PlaintextFlows are the IDs of the flows known to be unencrypted, so
+	// a report can serve as the baseline of a later scan.
+	PlaintextFlows []string `json:"plaintextFlows"`
 	// AttackPaths are chains of flows from the internet to sensitive data
 	// with unprotected hops, as the attack-path rules found them.
 	AttackPaths []AttackPath `json:"attackPaths"`
@@ -232,11 +235,12 @@ func BuildReport(in ReportInput) (*Report, error) {
 			ID: in.Scan.ID, StartedAt: in.Scan.StartedAt, FinishedAt: in.Scan.FinishedAt, Partial: in.Scan.Partial,
 			ToolVersion: in.Scan.ToolVersion, Catalog: in.Scan.Catalog, Sources: in.Scan.Sources,
 		},
-		Findings:    findings,
-		Graph:       g,
-		EntryPoints: []EntryPoint{},
-		AttackPaths: []AttackPath{},
-		Questions:   []QuestionAnswer{},
+		Findings:       findings,
+		Graph:          g,
+		EntryPoints:    []EntryPoint{},
+		PlaintextFlows: []string{},
+		AttackPaths:    []AttackPath{},
+		Questions:      []QuestionAnswer{},
 	}
 	if r.Scan.Sources == nil {
 		r.Scan.Sources = []discover.Source{}
@@ -386,12 +390,14 @@ func (r *Report) summarise(g *model.Graph) {
 		e := &g.Edges[i]
 		if e.Encryption == model.EncryptionPlaintext {
 			s.PlaintextFlows++
+			r.PlaintextFlows = append(r.PlaintextFlows, e.ID)
 		}
 		if e.From == model.InternetID {
 			r.EntryPoints = append(r.EntryPoints, EntryPoint{Edge: e.ID, To: e.To, Port: e.Port, Protocol: e.Protocol, Encryption: e.Encryption, Via: e.Via})
 		}
 	}
 	slices.SortFunc(r.EntryPoints, func(a, b EntryPoint) int { return cmp.Compare(a.Edge, b.Edge) })
+	slices.Sort(r.PlaintextFlows)
 	s.EntryPoints = len(r.EntryPoints)
 	s.Wire = wireSummary(g)
 	s.ByStatus = map[threats.Status]int{}

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -108,6 +109,7 @@ type sarifResult struct {
 	RelatedLocations    []sarifLocation    `json:"relatedLocations,omitempty"`
 	PartialFingerprints map[string]string  `json:"partialFingerprints"`
 	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	BaselineState       string             `json:"baselineState,omitempty"`
 	Properties          map[string]any     `json:"properties,omitempty"`
 }
 
@@ -151,6 +153,11 @@ type SARIFOptions struct {
 	// is empty, are written as they were scanned: relative paths as they
 	// are, absolute ones as file:// URIs.
 	BaseDir string
+	// Baseline, when set, marks each result new or unchanged against it,
+	// and adds the baseline's findings the report no longer has as absent
+	// results (SARIF's baselineState), so code-scanning views can show
+	// what a change added.
+	Baseline *threats.Baseline
 }
 
 // SARIF levels by severity: GitHub shows error, warning and note; the
@@ -190,13 +197,17 @@ func WriteReportSARIF(w io.Writer, r *Report, opts SARIFOptions) error {
 		run.Properties["scope"] = r.Scope.String()
 	}
 
+	findings, absent := r.Findings, absentFromReport(r, opts.Baseline)
+	if len(absent) > 0 {
+		findings = slices.Concat(findings, absent)
+	}
 	ruleIndex := map[string]int{}
-	for _, g := range r.RuleGroups() {
+	for _, g := range (&Report{Findings: findings}).RuleGroups() {
 		ruleIndex[g.RuleID] = len(run.Tool.Driver.Rules)
 		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRuleOf(g))
 	}
-	for i := range r.Findings {
-		f := &r.Findings[i]
+	for i := range findings {
+		f := &findings[i]
 		res := sarifResult{
 			RuleID:              f.RuleID,
 			RuleIndex:           ruleIndex[f.RuleID],
@@ -210,6 +221,17 @@ func WriteReportSARIF(w io.Writer, r *Report, opts SARIFOptions) error {
 		}
 		if res.Level == "" {
 			res.Level = "warning"
+		}
+		if b := opts.Baseline; b != nil {
+			_, before := b.Findings[f.ID]
+			switch {
+			case i >= len(r.Findings):
+				res.BaselineState = threats.BaselineAbsent
+			case before:
+				res.BaselineState = threats.BaselineUnchanged
+			default:
+				res.BaselineState = threats.BaselineNew
+			}
 		}
 		logical := []sarifLogicalLocation{{Name: f.Element, FullyQualifiedName: f.Element, Kind: string(f.ElementType)}}
 		locs := sarifLocations(f.Evidence, base)
@@ -339,6 +361,39 @@ func sarifResultText(f *threats.Finding) string {
 		text += " Severity raised: " + strings.Join(f.Raised, "; ") + "."
 	}
 	return text + " Finding " + f.ID + "."
+}
+
+// absentFromReport are the baseline's findings the report does not have:
+// fixed, or on elements gone. Those a coverage gap left not assessed are
+// not absent, and a scoped report leaves out what lies outside its graph.
+func absentFromReport(r *Report, b *threats.Baseline) []threats.Finding {
+	if b == nil {
+		return nil
+	}
+	present := map[string]bool{}
+	for _, f := range r.Findings {
+		present[f.ID] = true
+	}
+	for _, gap := range r.Coverage {
+		for _, n := range gap.NotAssessed {
+			present[n.ID()] = true
+		}
+	}
+	inScope := func(string) bool { return true }
+	if r.Scope != nil && r.Graph != nil {
+		elements := r.Graph.ElementIDs()
+		inScope = func(id string) bool { return elements[id] }
+	}
+	var out []threats.Finding
+	for id, f := range b.Findings {
+		if !present[id] && inScope(f.Element) {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(a, b threats.Finding) int {
+		return cmp.Or(cmp.Compare(b.Severity.Rank(), a.Severity.Rank()), cmp.Compare(a.ID, b.ID))
+	})
+	return out
 }
 
 // detailLine finds "(line N)" in an evidence detail: the catalog's

@@ -59,16 +59,7 @@ func TestReportScopeKeepsFindingsOfItsElements(t *testing.T) {
 	if len(r.Findings) == 0 || len(r.Findings) >= len(s.findings) {
 		t.Fatalf("%d findings in scope of %d", len(r.Findings), len(s.findings))
 	}
-	kept := map[string]bool{}
-	for _, n := range r.Graph.Nodes {
-		kept[n.ID] = true
-	}
-	for _, e := range r.Graph.Edges {
-		kept[e.ID] = true
-	}
-	for _, b := range r.Graph.Boundaries {
-		kept[b.ID] = true
-	}
+	kept := r.Graph.ElementIDs()
 	for _, f := range r.Findings {
 		if !kept[f.Element] {
 			t.Errorf("finding %s is outside the scope", f.ID)

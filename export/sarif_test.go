@@ -256,6 +256,9 @@ func (v *sarifValidator) run(path string, x any) {
 			v.fail(p+".ruleIndex", "%d does not point at rule %q", idx, id)
 		}
 		v.enum(p+".level", res["level"], sarifLevels...)
+		if state, ok := res["baselineState"]; ok {
+			v.enum(p+".baselineState", state, "new", "unchanged", "updated", "absent")
+		}
 		for j, l := range v.array(p+".locations", res["locations"]) {
 			v.location(fmt.Sprintf("%s.locations[%d]", p, j), l)
 		}
@@ -526,5 +529,46 @@ func TestSARIFLocatesAPIObjects(t *testing.T) {
 	}
 	if got := export.EvidenceText(r.Findings[0].Evidence[0]); !strings.HasPrefix(got, object+" at resourceVersion 4711") {
 		t.Errorf("evidence text: %q", got)
+	}
+}
+
+// TestSARIFBaselineState: against a baseline, each result says whether it
+// is new or unchanged, and the baseline's findings the report no longer
+// has come back as absent, so code scanning shows what a change added.
+func TestSARIFBaselineState(t *testing.T) {
+	r := report(t, demo(t), export.Scope{})
+	if len(r.Findings) < 3 {
+		t.Fatalf("the demo has %d findings", len(r.Findings))
+	}
+	fixed := r.Findings[0]
+	fixed.ID, fixed.Element = "gone-rule@workload:shop/gone", "workload:shop/gone"
+	before := slices.Concat(r.Findings[1:], []threats.Finding{fixed})
+	baseline := threats.NewBaseline("scan #1", nil, before)
+	doc := sarifOf(t, r, export.SARIFOptions{Baseline: baseline})
+	validateSARIF(t, doc)
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				BaselineState       string            `json:"baselineState"`
+				PartialFingerprints map[string]string `json:"partialFingerprints"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(doc, &log); err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, res := range log.Runs[0].Results {
+		states[res.PartialFingerprints["stridemapFindingId/v1"]] = res.BaselineState
+	}
+	if len(states) != len(r.Findings)+1 {
+		t.Errorf("%d results, want the %d findings and one absent", len(states), len(r.Findings))
+	}
+	if states[r.Findings[0].ID] != "new" || states[r.Findings[1].ID] != "unchanged" || states[fixed.ID] != "absent" {
+		t.Errorf("states: new %q, unchanged %q, absent %q", states[r.Findings[0].ID], states[r.Findings[1].ID], states[fixed.ID])
+	}
+	// Without a baseline, no result has a state.
+	if bytes.Contains(sarifOf(t, r, export.SARIFOptions{}), []byte("baselineState")) {
+		t.Error("baselineState written without a baseline")
 	}
 }

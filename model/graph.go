@@ -46,6 +46,22 @@ func (e Evidence) Location() string {
 	return at
 }
 
+// ElementIDs are the IDs of the graph's nodes, edges and boundaries: what
+// a finding can be on.
+func (g *Graph) ElementIDs() map[string]bool {
+	ids := make(map[string]bool, len(g.Nodes)+len(g.Edges)+len(g.Boundaries))
+	for _, n := range g.Nodes {
+		ids[n.ID] = true
+	}
+	for _, e := range g.Edges {
+		ids[e.ID] = true
+	}
+	for _, b := range g.Boundaries {
+		ids[b.ID] = true
+	}
+	return ids
+}
+
 // EachEvidence calls fn with every piece of evidence in the graph, so a
 // pass can add what the builder did not know.
 func (g *Graph) EachEvidence(fn func(*Evidence)) {

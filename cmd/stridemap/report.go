@@ -20,6 +20,7 @@ type reportOptions struct {
 	output    string
 	failOn    string
 	baseDir   string
+	baseline  string
 	title     string
 	noDiagram bool
 	scope     scopeFlags
@@ -45,7 +46,10 @@ pull requests, code scanning and other tools:
   --format json          versioned JSON, schema in docs/report-json.md
   --format sarif         SARIF 2.1.0 for GitHub code scanning: each finding at the
                          manifest line that causes it (paths relative to
-                         --base-dir), triaged findings suppressed
+                         --base-dir), triaged findings suppressed; with
+                         --baseline SCAN|FILE each result is marked new or
+                         unchanged, and what the baseline had and the scan
+                         fixed comes back as absent (SARIF baselineState)
   --format threatdragon  an OWASP Threat Dragon v2 model, laid out by Graphviz
 
 The HTML report is a whole web page: on a terminal it is written only to a
@@ -82,6 +86,9 @@ no scan.`,
 			if err := opts.scope.check(); err != nil {
 				return err
 			}
+			if opts.baseline != "" && opts.format != "sarif" {
+				return fmt.Errorf("--baseline marks SARIF results new, unchanged or absent: add --format sarif (stridemap diff compares scans in other formats)")
+			}
 			return a.runReport(cmd.Context(), args, opts)
 		},
 	}
@@ -89,6 +96,7 @@ no scan.`,
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "", "write to this file instead of stdout")
 	cmd.Flags().StringVar(&opts.failOn, "fail-on", "", "exit 1 when an open finding in the report is at or above this severity: low, medium, high, critical")
 	cmd.Flags().StringVar(&opts.baseDir, "base-dir", "", "SARIF: write manifest paths relative to this directory (the repository root)")
+	cmd.Flags().StringVar(&opts.baseline, "baseline", "", "SARIF: mark results against a scan's number or a JSON report (report --format json)")
 	cmd.Flags().StringVar(&opts.title, "title", "", "the report's title (default: \"Threat model — scan #N\")")
 	cmd.Flags().BoolVar(&opts.noDiagram, "no-diagram", false, "HTML: leave the diagram out (no Graphviz needed)")
 	opts.scope.register(cmd, "report")
@@ -117,6 +125,12 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 	id, err := scanIDArg(ctx, s, args)
 	if err != nil {
 		return err
+	}
+	var baseline *threats.Baseline
+	if opts.baseline != "" {
+		if baseline, err = a.loadBaseline(ctx, opts.baseline); err != nil {
+			return err
+		}
 	}
 	info, err := s.Scan(ctx, id)
 	if err != nil {
@@ -179,7 +193,7 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 		case "md":
 			return export.WriteReportMarkdown(w, rep)
 		case "sarif":
-			return export.WriteReportSARIF(w, rep, export.SARIFOptions{BaseDir: opts.baseDir})
+			return export.WriteReportSARIF(w, rep, export.SARIFOptions{BaseDir: opts.baseDir, Baseline: baseline})
 		case "threatdragon":
 			return export.WriteThreatDragon(ctx, w, rep, renderer)
 		}

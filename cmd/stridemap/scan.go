@@ -35,6 +35,11 @@ type scanOptions struct {
 	live           bool
 	kubeconfig     string
 	kubeCtx        string
+	// baseline names what the scan is judged against: a scan of the
+	// store or a JSON report; failOnNew and failOnNewExposure gate on it.
+	baseline          string
+	failOnNew         string
+	failOnNewExposure bool
 }
 
 func (a *app) scanCommand() *cobra.Command {
@@ -82,6 +87,15 @@ over the graph and the findings are stored with the scan; "stridemap findings"
 lists them. With --fail-on SEVERITY the command exits 1 when a finding is at
 or above that severity, for CI.
 
+A repository that already has findings can still gate its pull requests on
+what a change adds: --baseline names the state to compare with, a scan's
+number in the store or a JSON report committed to the repository (stridemap
+report --format json -o baseline.json), so a pipeline needs no persistent
+store. The summary lists the findings that are new and those fixed;
+--fail-on-new SEVERITY exits 1 only on new open findings at or above it, and
+--fail-on-new-exposure on a new entry point from the internet or a new
+plaintext flow. A finding a coverage gap left open is not counted as fixed.
+
 Data classification raises the severity of findings on what handles sensitive
 data. Declare it with the annotation stridemap.io/data: pii,payment,credentials
 on a workload, or in an overlay file (--overlay), which can also declare data
@@ -116,6 +130,7 @@ names of environment variables.`,
   stridemap scan -k overlays/production
   kubectl get deploy,svc,ing,cm -A -o yaml | stridemap scan -f -
   stridemap scan -f k8s/ --catalog ./threat-rules --fail-on high
+  stridemap scan -f k8s/ --baseline main.json --fail-on-new high   # a pull request's gate
   stridemap scan -f k8s/ --flows node-a.jsonl --flows node-b.jsonl --inventory pods.json
   stridemap scan -f k8s/ --flows flows/ --inventory pods.json   # a directory of exports
   stridemap scan --live                                         # the cluster kubectl uses, every namespace
@@ -148,10 +163,16 @@ names of environment variables.`,
 			if opts.requestTimeout < 0 || (opts.requestTimeout > 0 && !opts.live) {
 				return fmt.Errorf("--request-timeout: give a positive duration, such as 30s, for the requests of --live")
 			}
-			if opts.failOn != "" {
-				if _, err := threats.ParseSeverity(opts.failOn); err != nil {
-					return fmt.Errorf("--fail-on: %w", err)
+			for flag, value := range map[string]string{"--fail-on": opts.failOn, "--fail-on-new": opts.failOnNew} {
+				if value == "" {
+					continue
 				}
+				if _, err := threats.ParseSeverity(value); err != nil {
+					return fmt.Errorf("%s: %w", flag, err)
+				}
+			}
+			if (opts.failOnNew != "" || opts.failOnNewExposure) && opts.baseline == "" {
+				return fmt.Errorf("--fail-on-new and --fail-on-new-exposure compare with a baseline: add --baseline SCAN (a scan's number) or --baseline FILE (stridemap report --format json)")
 			}
 			return a.runScan(cmd.Context(), opts)
 		},
@@ -163,6 +184,9 @@ names of environment variables.`,
 	cmd.Flags().Int64Var(&opts.maxFileSize, "max-file-size", manifests.DefaultMaxFileBytes, "largest file to read, in bytes")
 	cmd.Flags().StringArrayVar(&opts.catalogs, "catalog", nil, "directory of YAML rules that add, override or disable built-in rules (repeatable)")
 	cmd.Flags().StringVar(&opts.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity: low, medium, high, critical")
+	cmd.Flags().StringVar(&opts.baseline, "baseline", "", "judge the scan against an earlier state: a scan's number in the store, or a JSON report file (report --format json); lists what is new and fixed")
+	cmd.Flags().StringVar(&opts.failOnNew, "fail-on-new", "", "with --baseline: exit 1 when a finding the baseline did not have is at or above this severity")
+	cmd.Flags().BoolVar(&opts.failOnNewExposure, "fail-on-new-exposure", false, "with --baseline: exit 1 on a new entry point from the internet or a new plaintext flow")
 	cmd.Flags().BoolVar(&opts.skipThreats, "skip-threats", false, "build and store the graph only, without evaluating the threat catalog")
 	cmd.Flags().StringVar(&opts.overlay, "overlay", "", "YAML file with what manifests do not say: data classes, data stores (see --help)")
 	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log, or directory of them, as observed edges: stridemap-observer or hubble observe -o json (repeatable)")
@@ -201,6 +225,14 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 			req.Live = live
 		}
 	}
+	var baseline *threats.Baseline
+	if opts.baseline != "" {
+		// Read before the scan is stored: "the latest scan" is the one before.
+		var err error
+		if baseline, err = a.loadBaseline(ctx, opts.baseline); err != nil {
+			return err
+		}
+	}
 	var stdin *countingReader
 	if a.stdin != nil {
 		stdin = &countingReader{r: a.stdin}
@@ -236,6 +268,16 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 			return err
 		}
 	}
+	var gate error
+	if baseline != nil && res.Evaluated {
+		notAssessed := make([]string, len(res.NotAssessed))
+		for i, n := range res.NotAssessed {
+			notAssessed[i] = n.ID()
+		}
+		since := baseline.Compare(res.Graph, res.Findings, notAssessed)
+		writeBaselineSummary(a.stdout, baseline, since)
+		gate = gateOnBaseline(baseline, since, opts.failOnNew, opts.failOnNewExposure)
+	}
 	if opts.failOn != "" {
 		min, _ := threats.ParseSeverity(opts.failOn)
 		var open int
@@ -247,6 +289,9 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 		if open > 0 {
 			return &exitError{code: exitFindings, message: fmt.Sprintf("%d open finding(s) at or above %s (--fail-on); triaged findings do not count", open, min)}
 		}
+	}
+	if gate != nil {
+		return gate
 	}
 	if res.Partial() {
 		return &exitError{code: exitPartial, message: fmt.Sprintf("scan #%d is partial: %d input problem(s) listed above", res.Scan.ID, res.Scan.Counts.Errors)}
