@@ -378,7 +378,7 @@ rows+=("$(printf '%s\t%s\t%s\t%s' "$(uname -r)" "the host that ran this" "go tes
 		printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$release" "$source" "${cells[@]}" "$tests"
 	done
 	echo
-	echo "✓ loads and does its work on a few loopback connections (\\`stridemap-observer --check\\`), ✗ does not (why, cut short), ? unknown: the observer had no --check."
+	echo '✓ loads and does its work on a few loopback connections (`stridemap-observer --check`), ✗ does not (why, cut short), ? unknown: the observer had no --check.'
 	echo "Ubuntu's 5.15 and 6.6 (EKS, GKE and Ubuntu LTS nodes) are in no Debian suite, so they are not tested here."
 	echo "On 5.10 the observer refuses to start and says why: it needs socket storage in tracing programs (Linux 5.11 and newer)."
 } >"$logs/kernels.md"
