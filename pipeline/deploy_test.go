@@ -9,15 +9,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -187,22 +183,16 @@ func refsOf(objects []*discover.Object) []string {
 }
 
 // serviceAccountKubeconfig writes a kubeconfig that authenticates as a
-// ServiceAccount with a token the server issues for it (TokenRequest), the
-// kind of token a pod is given, in the ServiceAccount's namespace as a pod
-// would be.
+// ServiceAccount with a token the server issues for it, the kind of token
+// a pod is given, in the ServiceAccount's namespace as a pod would be.
 func serviceAccountKubeconfig(t *testing.T, srv *clustertest.Server, namespace, name string) string {
 	t.Helper()
-	token, err := srv.Client(t).CoreV1().ServiceAccounts(namespace).CreateToken(context.Background(), name,
-		&authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("token for ServiceAccount %s/%s: %v", namespace, name, err)
-	}
 	cfg, err := clientcmd.LoadFromFile(srv.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	user := "system:serviceaccount:" + namespace + ":" + name
-	cfg.AuthInfos = map[string]*clientcmdapi.AuthInfo{user: {Token: token.Status.Token}}
+	cfg.AuthInfos = map[string]*clientcmdapi.AuthInfo{user: {Token: srv.ServiceAccountToken(t, namespace, name)}}
 	context := cfg.Contexts[cfg.CurrentContext]
 	context.AuthInfo, context.Namespace = user, namespace
 	path := filepath.Join(t.TempDir(), "kubeconfig")
@@ -212,34 +202,14 @@ func serviceAccountKubeconfig(t *testing.T, srv *clustertest.Server, namespace, 
 	return path
 }
 
-// waitForAccess waits until the server's authorizer, which learns of RBAC
-// changes a moment after they are stored, says whether the kubeconfig's
-// identity may list the core resource.
+// waitForAccess is clustertest.WaitForAccess for the kubeconfig's identity.
 func waitForAccess(t *testing.T, kubeconfig, resource string, allowed bool) {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Version: "v1", Resource: resource},
-	}}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		answer, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(context.Background(), review, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if answer.Status.Allowed == allowed {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("30 s after the change, list %s is still allowed=%v", resource, answer.Status.Allowed)
-		}
-	}
+	clustertest.WaitForAccess(t, cfg, resource, allowed)
 }
 
 // TestCronJobExample: the server accepts deploy/stridemap-cronjob.yaml

@@ -15,9 +15,13 @@ import (
 )
 
 // TestMain lets lab pods run their servers and clients as processes of
-// their own (flowstest.Pod.StartServer, RunClient): this test binary, run
-// again.
-func TestMain(m *testing.M) { flowstest.Main(m) }
+// their own (flowstest.Pod.StartServer, RunClient), and the pod of
+// TestScanInCluster mount its ServiceAccount's files: this test binary,
+// run again.
+func TestMain(m *testing.M) {
+	asPod()
+	flowstest.Main(m)
+}
 
 // buildObserver builds stridemap-observer into dir, unless
 // STRIDEMAP_TEST_OBSERVER names one built already: the kernel matrix

@@ -32,7 +32,7 @@ func connect(req Request) (*connection, error) {
 	source := configFiles(req.Kubeconfig)
 	config, err := loader.ClientConfig()
 	if clientcmd.IsEmptyConfig(err) {
-		return nil, fmt.Errorf("no Kubernetes configuration in %s, and not running in a cluster: pass --kubeconfig FILE or set $KUBECONFIG to the file kubectl uses", source)
+		return nil, noConfiguration(source)
 	}
 	if err != nil {
 		if raw, rawErr := loader.RawConfig(); rawErr == nil && req.Context != "" && raw.Contexts[req.Context] == nil {
@@ -66,6 +66,19 @@ func connect(req Request) (*connection, error) {
 		config.QPS, config.Burst = 50, 100
 	}
 	return conn, nil
+}
+
+// ServiceAccountTokenFile is where a pod finds its ServiceAccount's token,
+// which client-go's in-cluster configuration reads.
+const ServiceAccountTokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+// noConfiguration says which of the two places kubectl looks was empty: a
+// pod whose token is not mounted needs another fix than a laptop.
+func noConfiguration(kubeconfig string) error {
+	if os.Getenv("KUBERNETES_SERVICE_HOST") == "" || os.Getenv("KUBERNETES_SERVICE_PORT") == "" {
+		return fmt.Errorf("no Kubernetes configuration: no kubeconfig at %s, and not in a pod ($KUBERNETES_SERVICE_HOST or _PORT unset): pass --kubeconfig FILE, or set $KUBECONFIG to the file kubectl uses", kubeconfig)
+	}
+	return fmt.Errorf("no Kubernetes configuration: no kubeconfig at %s, and no ServiceAccount token at %s though $KUBERNETES_SERVICE_HOST is set: mount the pod's token (automountServiceAccountToken: true), or pass --kubeconfig FILE", kubeconfig, ServiceAccountTokenFile)
 }
 
 // configFiles names the kubeconfig files that are read, for errors.

@@ -60,7 +60,7 @@ func TestConfigErrors(t *testing.T) {
 		env  string // $KUBECONFIG
 		want []string
 	}{
-		{"no configuration at all", Request{}, "", []string{"no Kubernetes configuration in " + clientcmd.RecommendedHomeFile, "--kubeconfig"}},
+		{"no configuration at all", Request{}, "", []string{"no kubeconfig at " + clientcmd.RecommendedHomeFile, "not in a pod", "--kubeconfig"}},
 		{"missing file", Request{Kubeconfig: missing}, "", []string{"kubeconfig " + missing, "no such file"}},
 		{"not YAML", Request{Kubeconfig: garbage}, "", []string{garbage}},
 		{"$KUBECONFIG names the file", Request{}, garbage, []string{"$KUBECONFIG (" + garbage + ")"}},

@@ -64,7 +64,7 @@ import (
 func NeedRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
-		t.Skip("needs root for network namespaces, cgroups and eBPF (runs in CI)")
+		t.Skip("needs root for namespaces, cgroups and eBPF (runs in CI)")
 	}
 	for _, tool := range []string{"ip"} {
 		if _, err := exec.LookPath(tool); err != nil {
