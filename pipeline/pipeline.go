@@ -73,6 +73,9 @@ type Result struct {
 	Cluster *Live
 	// Base is the scan a Merge started from; 0 for a Scan.
 	Base int64
+	// Unchanged says a re-scan found what its previous scan holds: Scan is
+	// that scan, confirmed, and nothing new was stored.
+	Unchanged bool
 }
 
 // Partial reports whether some input could not be used.
@@ -138,6 +141,7 @@ type stored struct {
 	sources  []discover.Source
 	objects  []store.ObjectRef
 	problems []discover.Problem
+	rescan   *Rescan
 }
 
 // evaluateAndSave evaluates the catalog over the graph (unless cat is nil),
@@ -163,6 +167,18 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 	if err != nil {
 		return nil, err
 	}
+	var hash string
+	if in.rescan != nil {
+		if hash, err = contentHash(g, findings, notAssessed, in.problems); err != nil {
+			return nil, err
+		}
+		if res, err := r.confirmUnchanged(ctx, s, in.rescan.Previous, hash); res != nil || err != nil {
+			if res != nil {
+				res.Graph, res.Findings, res.NotAssessed, res.Evaluated, res.Problems = g, findings, notAssessed, cat != nil, in.problems
+			}
+			return res, err
+		}
+	}
 	step = time.Now()
 	id, err := s.SaveScan(ctx, store.ScanRecord{
 		StartedAt:   in.started,
@@ -176,6 +192,7 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 		Rules:       ruleTexts,
 		NotAssessed: notAssessed,
 		Catalog:     description,
+		ContentHash: hash,
 	})
 	if err != nil {
 		return nil, err
@@ -191,4 +208,25 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 	}
 	threats.ApplyTriage(findings, decisions)
 	return &Result{Scan: info, StorePath: s.Path(), Graph: g, Findings: findings, NotAssessed: notAssessed, Evaluated: cat != nil, Problems: in.problems}, nil
+}
+
+// confirmUnchanged confirms the previous scan when the new content hashes
+// as it does, and says so with a Result; nil when something changed.
+func (r run) confirmUnchanged(ctx context.Context, s *store.Store, previous int64, hash string) (*Result, error) {
+	if previous == 0 {
+		return nil, nil
+	}
+	c, ok, err := s.Content(ctx, previous)
+	if err != nil || !ok || c.Hash != hash {
+		return nil, err
+	}
+	if err := s.Confirm(ctx, previous, time.Now()); err != nil {
+		return nil, err
+	}
+	info, err := s.Scan(ctx, previous)
+	if err != nil {
+		return nil, err
+	}
+	r.log.Debug("unchanged", "scan", previous)
+	return &Result{Scan: info, StorePath: s.Path(), Unchanged: true}, nil
 }

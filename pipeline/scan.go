@@ -37,6 +37,9 @@ type Request struct {
 	// Cluster, when set, is a live cluster whose objects are scanned, read
 	// only (LiveKinds), alone or beside the manifests.
 	Cluster *cluster.Request
+	// Rescan, when set, hashes the scan's content and stores nothing new
+	// when it is the previous scan's (stridemap watch).
+	Rescan *Rescan
 }
 
 // Scan reads the sources, builds the graph, merges the flow logs, applies
@@ -107,7 +110,7 @@ func Scan(ctx context.Context, env Env, req Request) (*Result, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	defer s.Close()
-	res, err := r.evaluateAndSave(ctx, s, graph, cat, stored{started: started, sources: sources, objects: objects, problems: problems})
+	res, err := r.evaluateAndSave(ctx, s, graph, cat, stored{started: started, sources: sources, objects: objects, problems: problems, rescan: req.Rescan})
 	if err != nil {
 		return nil, err
 	}

@@ -140,28 +140,8 @@ names of environment variables.`,
   hubble observe --since 1h -o json > hubble.jsonl && stridemap scan -f k8s/ --flows hubble.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.live = opts.live || opts.kubeconfig != "" || opts.kubeCtx != ""
-			files := len(opts.files) > 0 || len(opts.kustomize) > 0
-			if !files && !opts.live {
-				return fmt.Errorf("nothing to scan: name manifests with -f PATH, a kustomization with -k DIR, or read the cluster with --live (see stridemap scan --help)")
-			}
-			if len(opts.inventory) > 0 && len(opts.flowLogs) == 0 {
-				return fmt.Errorf("--inventory names the pods of observed flows: add the flow logs with --flows FILE (see stridemap scan --help)")
-			}
-			if len(opts.inventory) > 0 && opts.live {
-				return fmt.Errorf("--inventory and --live (or --kubeconfig, --context) both say where pods and services come from: use one, the dump or the cluster")
-			}
-			if opts.allNamespaces && len(opts.namespaces) > 0 {
-				return fmt.Errorf("-A (--all-namespaces) and -n (--namespace) both say which namespaces to read: use one")
-			}
-			if opts.allNamespaces && !opts.live {
-				return fmt.Errorf("-A (--all-namespaces) says which namespaces of a cluster to read: add --live, or use -n NAME for the namespace of manifests that name none")
-			}
-			if files && len(opts.namespaces) > 1 {
-				return fmt.Errorf("-n is given %d times: with -f or -k it names the one namespace of manifests that name none (and, with --live, the namespace read); scan several namespaces of a cluster with --live alone", len(opts.namespaces))
-			}
-			if opts.requestTimeout < 0 || (opts.requestTimeout > 0 && !opts.live) {
-				return fmt.Errorf("--request-timeout: give a positive duration, such as 30s, for the requests of --live")
+			if err := opts.checkSources("scan"); err != nil {
+				return err
 			}
 			for flag, value := range map[string]string{"--fail-on": opts.failOn, "--fail-on-new": opts.failOnNew} {
 				if value == "" {
@@ -177,16 +157,52 @@ names of environment variables.`,
 			return a.runScan(cmd.Context(), opts)
 		},
 	}
+	opts.registerSources(cmd)
+	cmd.Flags().StringVar(&opts.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity: low, medium, high, critical")
+	cmd.Flags().StringVar(&opts.baseline, "baseline", "", "judge the scan against an earlier state: a scan's number in the store, or a JSON report file (report --format json); lists what is new and fixed")
+	cmd.Flags().StringVar(&opts.failOnNew, "fail-on-new", "", "with --baseline: exit 1 when a finding the baseline did not have is at or above this severity")
+	cmd.Flags().BoolVar(&opts.failOnNewExposure, "fail-on-new-exposure", false, "with --baseline: exit 1 on a new entry point from the internet or a new plaintext flow")
+	return cmd
+}
+
+// checkSources refuses source flags that contradict each other, before
+// anything is read; command names the command for its --help.
+func (opts *scanOptions) checkSources(command string) error {
+	opts.live = opts.live || opts.kubeconfig != "" || opts.kubeCtx != ""
+	files := len(opts.files) > 0 || len(opts.kustomize) > 0
+	if !files && !opts.live {
+		return fmt.Errorf("nothing to scan: name manifests with -f PATH, a kustomization with -k DIR, or read the cluster with --live (see stridemap %s --help)", command)
+	}
+	if len(opts.inventory) > 0 && len(opts.flowLogs) == 0 {
+		return fmt.Errorf("--inventory names the pods of observed flows: add the flow logs with --flows FILE (see stridemap %s --help)", command)
+	}
+	if len(opts.inventory) > 0 && opts.live {
+		return fmt.Errorf("--inventory and --live (or --kubeconfig, --context) both say where pods and services come from: use one, the dump or the cluster")
+	}
+	if opts.allNamespaces && len(opts.namespaces) > 0 {
+		return fmt.Errorf("-A (--all-namespaces) and -n (--namespace) both say which namespaces to read: use one")
+	}
+	if opts.allNamespaces && !opts.live {
+		return fmt.Errorf("-A (--all-namespaces) says which namespaces of a cluster to read: add --live, or use -n NAME for the namespace of manifests that name none")
+	}
+	if files && len(opts.namespaces) > 1 {
+		return fmt.Errorf("-n is given %d times: with -f or -k it names the one namespace of manifests that name none (and, with --live, the namespace read); scan several namespaces of a cluster with --live alone", len(opts.namespaces))
+	}
+	if opts.requestTimeout < 0 || (opts.requestTimeout > 0 && !opts.live) {
+		return fmt.Errorf("--request-timeout: give a positive duration, such as 30s, for the requests of --live")
+	}
+	return nil
+}
+
+// registerSources adds the flags that say what to scan and how, shared by
+// scan and watch.
+func (opts *scanOptions) registerSources(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&opts.files, "filename", "f", nil, "manifest file or directory to scan, - for stdin (repeatable)")
 	cmd.Flags().StringArrayVarP(&opts.kustomize, "kustomize", "k", nil, "kustomization directory to render and scan (repeatable)")
 	cmd.Flags().StringArrayVarP(&opts.namespaces, "namespace", "n", nil, "with -f: the namespace of objects that name none (default \"default\"); with --live: a namespace to read (repeatable)")
 	cmd.Flags().BoolVarP(&opts.allNamespaces, "all-namespaces", "A", false, "with --live: read every namespace (the default when no -n is given)")
 	cmd.Flags().Int64Var(&opts.maxFileSize, "max-file-size", manifests.DefaultMaxFileBytes, "largest file to read, in bytes")
 	cmd.Flags().StringArrayVar(&opts.catalogs, "catalog", nil, "directory of YAML rules that add, override or disable built-in rules (repeatable)")
-	cmd.Flags().StringVar(&opts.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity: low, medium, high, critical")
-	cmd.Flags().StringVar(&opts.baseline, "baseline", "", "judge the scan against an earlier state: a scan's number in the store, or a JSON report file (report --format json); lists what is new and fixed")
-	cmd.Flags().StringVar(&opts.failOnNew, "fail-on-new", "", "with --baseline: exit 1 when a finding the baseline did not have is at or above this severity")
-	cmd.Flags().BoolVar(&opts.failOnNewExposure, "fail-on-new-exposure", false, "with --baseline: exit 1 on a new entry point from the internet or a new plaintext flow")
 	cmd.Flags().BoolVar(&opts.skipThreats, "skip-threats", false, "build and store the graph only, without evaluating the threat catalog")
 	cmd.Flags().StringVar(&opts.overlay, "overlay", "", "YAML file with what manifests do not say: data classes, data stores (see --help)")
 	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log, or directory of them, as observed edges: stridemap-observer or hubble observe -o json (repeatable)")
@@ -197,34 +213,10 @@ names of environment variables.`,
 	cmd.Flags().DurationVar(&opts.requestTimeout, "request-timeout", 0, fmt.Sprintf("with --live: how long one request to the API server may take (default %s)", cluster.DefaultTimeout))
 	_ = cmd.MarkFlagDirname("kustomize")
 	_ = cmd.MarkFlagDirname("catalog")
-	return cmd
 }
 
 func (a *app) runScan(ctx context.Context, opts scanOptions) error {
-	defaultNamespace := "default"
-	if len(opts.namespaces) == 1 {
-		defaultNamespace = opts.namespaces[0]
-	}
-	req := pipeline.Request{
-		Manifests: manifests.Request{
-			Paths:            opts.files,
-			Kustomize:        opts.kustomize,
-			DefaultNamespace: defaultNamespace,
-			MaxFileBytes:     opts.maxFileSize,
-		},
-		Catalogs:    opts.catalogs,
-		SkipThreats: opts.skipThreats,
-		Overlay:     opts.overlay,
-		FlowLogs:    opts.flowLogs,
-		Inventory:   opts.inventory,
-	}
-	if opts.live {
-		live := &cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx, Namespaces: opts.namespaces, Timeout: opts.requestTimeout}
-		req.Cluster = live
-		if len(opts.flowLogs) > 0 {
-			req.Live = live
-		}
-	}
+	req := opts.request()
 	var baseline *threats.Baseline
 	if opts.baseline != "" {
 		// Read before the scan is stored: "the latest scan" is the one before.
@@ -297,6 +289,35 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 		return &exitError{code: exitPartial, message: fmt.Sprintf("scan #%d is partial: %d input problem(s) listed above", res.Scan.ID, res.Scan.Counts.Errors)}
 	}
 	return nil
+}
+
+// request is the pipeline's request for these flags.
+func (opts *scanOptions) request() pipeline.Request {
+	defaultNamespace := "default"
+	if len(opts.namespaces) == 1 {
+		defaultNamespace = opts.namespaces[0]
+	}
+	req := pipeline.Request{
+		Manifests: manifests.Request{
+			Paths:            opts.files,
+			Kustomize:        opts.kustomize,
+			DefaultNamespace: defaultNamespace,
+			MaxFileBytes:     opts.maxFileSize,
+		},
+		Catalogs:    opts.catalogs,
+		SkipThreats: opts.skipThreats,
+		Overlay:     opts.overlay,
+		FlowLogs:    opts.flowLogs,
+		Inventory:   opts.inventory,
+	}
+	if opts.live {
+		live := &cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx, Namespaces: opts.namespaces, Timeout: opts.requestTimeout}
+		req.Cluster = live
+		if len(opts.flowLogs) > 0 {
+			req.Live = live
+		}
+	}
+	return req
 }
 
 // countingReader counts the bytes read through it, so that a scan of an

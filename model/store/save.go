@@ -41,6 +41,9 @@ type ScanRecord struct {
 	// NotAssessed are the rules the graph's gaps left open; never findings.
 	NotAssessed []NotAssessed
 	Catalog     string // which rules produced the findings, for the record
+	// ContentHash, when set, is what the scan's content hashes to, so a
+	// re-scan can tell it found the same (see Content).
+	ContentHash string
 }
 
 // Rule is the text of one rule as the threats package encoded it, stored
@@ -260,6 +263,12 @@ func (s *Store) SaveScan(ctx context.Context, rec ScanRecord) (int64, error) {
 		func(i int) string { return rec.NotAssessed[i].ID() })
 	if w.err != nil {
 		return 0, s.saveErr(w.err)
+	}
+	if rec.ContentHash != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO scan_content (scan_id, hash, confirmed_at) VALUES (?, ?, ?)`,
+			id, rec.ContentHash, formatTime(rec.FinishedAt)); err != nil {
+			return 0, s.saveErr(err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, s.saveErr(err)

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/model/store"
+	"github.com/stridemap/stridemap/pipeline"
+	"github.com/stridemap/stridemap/threats"
+)
+
+type watchOptions struct {
+	scanOptions
+	every    time.Duration
+	ticks    int
+	driftDir string
+}
+
+func (a *app) watchCommand() *cobra.Command {
+	var opts watchOptions
+	cmd := &cobra.Command{
+		Use:   "watch (-f PATH... | -k DIR... | --live) [--every 5m]",
+		Short: "Re-scan on a schedule and store a new scan only when something changed",
+		Long: `Scan the same sources again every --every interval, as a platform team's
+schedule would: manifests (-f, -k), a live cluster (--live), flow logs (--flows
+DIR, read again each time). A re-scan that finds what the previous scan holds
+(the same graph and findings, whatever resourceVersions or flow counts moved)
+stores nothing: it only marks the previous scan confirmed, so the history holds
+changes, not ticks. A re-scan that differs is stored, and what changed is printed
+(elements, flows, controls and findings added and removed) and, with
+--drift-dir, written there as JSON for other tools.
+
+A failing source (an unreachable cluster, a file being rewritten) fails that
+tick only: it is reported and the next tick tries again. Ctrl-C or SIGTERM stops
+between ticks, or abandons the scan in progress without storing half of it.
+
+The sources take the flags of stridemap scan (see stridemap scan --help).`,
+		Example: `  stridemap watch -f k8s/ --every 10m
+  stridemap watch --live --every 1h --drift-dir /var/lib/stridemap/drift
+  stridemap watch -k overlays/prod --flows /var/log/stridemap/flows --every 15m`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.checkSources("watch"); err != nil {
+				return err
+			}
+			if slices.Contains(opts.files, "-") {
+				return fmt.Errorf("-f -: standard input can be read once, not on every tick: name files or directories")
+			}
+			if opts.every <= 0 {
+				return fmt.Errorf("--every: give a positive interval, such as 5m")
+			}
+			if opts.ticks < 0 {
+				return fmt.Errorf("--ticks: give a number of scans, or 0 to watch until stopped")
+			}
+			return a.runWatch(cmd.Context(), opts)
+		},
+	}
+	opts.registerSources(cmd)
+	cmd.Flags().DurationVar(&opts.every, "every", 5*time.Minute, "how long from the start of one scan to the start of the next")
+	cmd.Flags().IntVar(&opts.ticks, "ticks", 0, "stop after this many scans (0: until Ctrl-C or SIGTERM)")
+	cmd.Flags().StringVar(&opts.driftDir, "drift-dir", "", "write what each stored scan changed into this directory, as drift-OLD-NEW.json")
+	_ = cmd.MarkFlagDirname("drift-dir")
+	return cmd
+}
+
+func (a *app) runWatch(ctx context.Context, opts watchOptions) error {
+	if opts.driftDir != "" {
+		if err := os.MkdirAll(opts.driftDir, 0o755); err != nil {
+			return fmt.Errorf("--drift-dir: %w", err)
+		}
+	}
+	previous, err := a.latestScan(ctx)
+	if err != nil {
+		return err
+	}
+	for tick := 1; ; tick++ {
+		started := time.Now()
+		previous = a.watchTick(ctx, opts, previous)
+		if ctx.Err() != nil || (opts.ticks > 0 && tick >= opts.ticks) {
+			if ctx.Err() != nil {
+				fmt.Fprintf(a.stderr, "%s stopped\n", clock(time.Now()))
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			fmt.Fprintf(a.stderr, "%s stopped\n", clock(time.Now()))
+			return nil
+		case <-time.After(time.Until(started.Add(opts.every))):
+		}
+	}
+}
+
+// latestScan is the scan a watch compares its first tick with: the latest
+// in the store, 0 when there is none yet.
+func (a *app) latestScan(ctx context.Context) (int64, error) {
+	s, err := store.OpenExisting(ctx, a.dbPath)
+	if errors.Is(err, store.ErrNoStore) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("open store: %w", err)
+	}
+	defer s.Close()
+	id, err := s.LatestScanID(ctx)
+	if errors.Is(err, store.ErrNoScans) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// watchTick scans once and says what it found; it returns the scan the
+// next tick compares with. A failure is reported and leaves previous.
+func (a *app) watchTick(ctx context.Context, opts watchOptions, previous int64) int64 {
+	req := opts.request()
+	req.Rescan = &pipeline.Rescan{Previous: previous}
+	report := a.reporter()
+	res, err := pipeline.Scan(ctx, a.env(report), req)
+	report.done()
+	now := clock(time.Now())
+	switch {
+	case ctx.Err() != nil:
+		return previous // stopped: the scan in progress was not stored
+	case err != nil:
+		fmt.Fprintf(a.stderr, "%s scan failed, nothing stored (the next tick tries again): %s\n", now, flows.Graphic(err.Error()))
+		return previous
+	case res.Unchanged:
+		fmt.Fprintf(a.stdout, "%s unchanged since scan #%d\n", now, res.Scan.ID)
+		return res.Scan.ID
+	}
+	id := res.Scan.ID
+	if previous == 0 {
+		fmt.Fprintf(a.stdout, "%s scan #%d stored: %d elements, %d flows, %d findings\n", now, id, res.Scan.Counts.Nodes, res.Scan.Counts.Edges, len(res.Findings))
+		return id
+	}
+	d, err := a.driftBetween(ctx, previous, res)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "%s scan #%d stored; what changed since #%d could not be read: %s\n", now, id, previous, flows.Graphic(err.Error()))
+		return id
+	}
+	fmt.Fprintf(a.stdout, "%s scan #%d stored, changed since #%d: %s\n", now, id, previous, driftLine(d))
+	writeDriftLines(a.stdout, d)
+	if opts.driftDir != "" {
+		path := filepath.Join(opts.driftDir, fmt.Sprintf("drift-%d-%d.json", previous, id))
+		if err := writeOutput(a.stdout, path, func(w io.Writer) error { return writeDriftJSON(w, previous, id, d) }); err != nil {
+			fmt.Fprintf(a.stderr, "%s %s\n", now, flows.Graphic(err.Error()))
+		}
+	}
+	return id
+}
+
+// driftBetween compares the stored scan previous with a new result.
+func (a *app) driftBetween(ctx context.Context, previous int64, res *pipeline.Result) (threats.Drift, error) {
+	s, err := a.readStore(ctx)
+	if err != nil {
+		return threats.Drift{}, err
+	}
+	defer s.Close()
+	g, err := s.Graph(ctx, previous)
+	if err != nil {
+		return threats.Drift{}, err
+	}
+	before, err := threats.Load(ctx, s, previous)
+	if err != nil {
+		return threats.Drift{}, err
+	}
+	return threats.Compare(threats.Snapshot{Graph: g, Findings: before}, threats.Snapshot{Graph: res.Graph, Findings: res.Findings}), nil
+}
+
+// driftLine counts what changed, in one line.
+func driftLine(d threats.Drift) string {
+	return fmt.Sprintf("elements +%d −%d, flows +%d −%d, controls +%d −%d, findings +%d −%d",
+		len(d.NodesAdded), len(d.NodesRemoved), len(d.EdgesAdded), len(d.EdgesRemoved),
+		len(d.ControlsAdded), len(d.ControlsRemoved), len(d.FindingsAdded), len(d.FindingsRemoved))
+}
+
+// writeDriftLines lists what changed, one line each, escaped: the names
+// come from the sources.
+func writeDriftLines(w io.Writer, d threats.Drift) {
+	line := func(sign, what, id string) { fmt.Fprintf(w, "  %s %-8s %s\n", sign, what, flows.Graphic(id)) }
+	for _, n := range d.NodesAdded {
+		line("+", "element", n.ID)
+	}
+	for _, n := range d.NodesRemoved {
+		line("−", "element", n.ID)
+	}
+	for _, e := range d.EdgesAdded {
+		line("+", "flow", e.ID)
+	}
+	for _, e := range d.EdgesRemoved {
+		line("−", "flow", e.ID)
+	}
+	for _, c := range d.ControlsAdded {
+		line("+", "control", c.ID)
+	}
+	for _, c := range d.ControlsRemoved {
+		line("−", "control", c.ID)
+	}
+	for _, f := range d.FindingsAdded {
+		line("+", "finding", string(f.Severity)+" "+f.ID)
+	}
+	for _, f := range d.FindingsRemoved {
+		line("−", "finding", string(f.Severity)+" "+f.ID)
+	}
+}
+
+// writeDriftJSON writes what changed between two scans for other tools:
+// the IDs added and removed, by kind.
+func writeDriftJSON(w io.Writer, from, to int64, d threats.Drift) error {
+	ids := func(n int, id func(int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = id(i)
+		}
+		return out
+	}
+	type change struct {
+		Added   []string `json:"added"`
+		Removed []string `json:"removed"`
+	}
+	doc := struct {
+		From     int64  `json:"from"`
+		To       int64  `json:"to"`
+		Elements change `json:"elements"`
+		Flows    change `json:"flows"`
+		Controls change `json:"controls"`
+		Findings change `json:"findings"`
+	}{
+		From: from, To: to,
+		Elements: change{ids(len(d.NodesAdded), func(i int) string { return d.NodesAdded[i].ID }), ids(len(d.NodesRemoved), func(i int) string { return d.NodesRemoved[i].ID })},
+		Flows:    change{ids(len(d.EdgesAdded), func(i int) string { return d.EdgesAdded[i].ID }), ids(len(d.EdgesRemoved), func(i int) string { return d.EdgesRemoved[i].ID })},
+		Controls: change{ids(len(d.ControlsAdded), func(i int) string { return d.ControlsAdded[i].ID }), ids(len(d.ControlsRemoved), func(i int) string { return d.ControlsRemoved[i].ID })},
+		Findings: change{ids(len(d.FindingsAdded), func(i int) string { return d.FindingsAdded[i].ID }), ids(len(d.FindingsRemoved), func(i int) string { return d.FindingsRemoved[i].ID })},
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// clock is a tick's time stamp.
+func clock(t time.Time) string { return t.Format("15:04:05") }

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/stridemap/stridemap/discover/cluster/clustertest"
+	"github.com/stridemap/stridemap/model/store"
+)
+
+// watchState reads what a running watch has stored: the scans, and when
+// the latest was last confirmed.
+func watchState(t *testing.T, db string) (scans int, confirmed time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := store.OpenExisting(ctx, db)
+	if err != nil {
+		return 0, time.Time{}
+	}
+	defer s.Close()
+	list, err := s.Scans(ctx)
+	if err != nil || len(list) == 0 {
+		return 0, time.Time{}
+	}
+	c, _, err := s.Content(ctx, list[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list), c.ConfirmedAt
+}
+
+// waitFor polls until cond holds, or fails the test after a while.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting until %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWatch runs watch every 200ms on a directory the test edits: an
+// unchanged tick stores nothing and confirms the scan, a change is stored
+// with what changed printed and written to --drift-dir, a source that
+// disappears fails its tick only, and a cancelled watch stops cleanly.
+func TestWatch(t *testing.T) {
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "shop.yaml"), liveShop)
+	drift := filepath.Join(t.TempDir(), "drift")
+	c := newCLI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan result, 1)
+	go func() {
+		done <- c.runContext(ctx, "", "watch", "-f", src, "-n", "shop", "--every", "200ms", "--drift-dir", drift)
+	}()
+
+	waitFor(t, "the first scan is stored", func() bool { n, _ := watchState(t, c.db); return n == 1 })
+	_, first := watchState(t, c.db)
+	waitFor(t, "a later tick confirms it", func() bool { n, at := watchState(t, c.db); return n == 1 && at.After(first) })
+
+	writeFile(t, filepath.Join(src, "debug.yaml"), liveDebug)
+	waitFor(t, "the change is stored", func() bool { n, _ := watchState(t, c.db); return n == 2 })
+
+	// The source disappears: its ticks fail, nothing is stored; it comes
+	// back as it was: unchanged.
+	moved := src + ".away"
+	if err := os.Rename(src, moved); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // several ticks
+	if err := os.Rename(moved, src); err != nil {
+		t.Fatal(err)
+	}
+	_, second := watchState(t, c.db)
+	waitFor(t, "the returned source confirms scan 2", func() bool { n, at := watchState(t, c.db); return n == 2 && at.After(second) })
+	cancel()
+	r := <-done
+
+	if r.code != exitOK || !strings.Contains(r.stderr, "stopped") {
+		t.Errorf("a cancelled watch: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"scan #1 stored", "unchanged since scan #1", "scan #2 stored, changed since #1: elements +1 −0", "  + element  workload:shop/debug\n", "unchanged since scan #2"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "scan failed, nothing stored (the next tick tries again)") {
+		t.Errorf("the failing tick is not reported:\n%s", r.stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(drift, "drift-1-2.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Elements struct{ Added []string } `json:"elements"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil || !slices.Equal(doc.Elements.Added, []string{"workload:shop/debug"}) {
+		t.Errorf("drift file: %v\n%s", err, data)
+	}
+	if entries, _ := os.ReadDir(drift); len(entries) != 1 {
+		t.Errorf("drift files for %d changes, want 1", len(entries))
+	}
+}
+
+// TestWatchUsage: what watch cannot do is refused before it starts.
+func TestWatchUsage(t *testing.T) {
+	c := newCLI(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"watch"}, "see stridemap watch --help"},
+		{[]string{"watch", "-f", "-"}, "standard input can be read once"},
+		{[]string{"watch", "-f", demoDir, "--every", "0s"}, "positive interval"},
+		{[]string{"watch", "-f", demoDir, "--ticks", "-1"}, "--ticks"},
+	} {
+		if r := c.run("", tc.args...); r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d\n%s", tc.args, r.code, r.stderr)
+		}
+	}
+}
+
+// TestWatchLive watches a real API server: an object rewritten without a
+// change to what the graph uses (a new resourceVersion) stores nothing, a
+// Deployment added is stored as a change.
+func TestWatchLive(t *testing.T) {
+	srv := clustertest.Start(t)
+	srv.Apply(t, "shop", []byte(liveShop))
+	c := newCLI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan result, 1)
+	go func() {
+		done <- c.runContext(ctx, "", "watch", "--kubeconfig", srv.Kubeconfig, "-n", "shop", "--every", "200ms")
+	}()
+	waitFor(t, "the first scan is stored", func() bool { n, _ := watchState(t, c.db); return n == 1 })
+
+	// A new resourceVersion, the same architecture.
+	deployments := srv.Client(t).AppsV1().Deployments("shop")
+	web, err := deployments.Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := web.ResourceVersion
+	web.Annotations = map[string]string{"kubectl.kubernetes.io/last-applied-configuration": "{}"}
+	if web, err = deployments.Update(ctx, web, metav1.UpdateOptions{}); err != nil || web.ResourceVersion == before {
+		t.Fatalf("update: %v, resourceVersion %s", err, web.ResourceVersion)
+	}
+	_, first := watchState(t, c.db)
+	waitFor(t, "a tick after the update confirms scan 1", func() bool { n, at := watchState(t, c.db); return n == 1 && at.After(first.Add(time.Second)) })
+
+	srv.Apply(t, "shop", []byte(liveDebug))
+	waitFor(t, "the new Deployment is stored", func() bool { n, _ := watchState(t, c.db); return n == 2 })
+	cancel()
+	if r := <-done; r.code != exitOK || !strings.Contains(r.stdout, "  + element  workload:shop/debug\n") {
+		t.Errorf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
