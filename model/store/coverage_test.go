@@ -85,6 +85,7 @@ func TestStoreBeforeGapsOpens(t *testing.T) {
 	s.Close()
 
 	db := rawDB(t, path)
+	undoContent(t, db)
 	for _, stmt := range []string{
 		`DROP TABLE gaps`, `DROP TABLE not_assessed`,
 		`ALTER TABLE scans DROP COLUMN n_gaps`, `ALTER TABLE scans DROP COLUMN n_not_assessed`,

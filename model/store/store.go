@@ -66,6 +66,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: create its directory: %w; pass a writable location with --db", path, err)
 	}
 
+	registerContentKeyFunc()
 	s := &Store{path: path}
 	s.w, err = sql.Open("sqlite", dsn(abs, false))
 	if err != nil {
@@ -145,7 +146,7 @@ func dsn(abs string, readOnly bool) string {
 	if readOnly {
 		q += "&_pragma=query_only(1)"
 	} else {
-		q += "&_txlock=immediate"
+		q += "&_txlock=immediate&_pragma=cache_size(-65536)"
 	}
 	// url.URL renders "file:///abs"; SQLite reads that as the path /abs.
 	return u.String() + "?" + q
