@@ -13,16 +13,12 @@ import (
 	"github.com/stridemap/stridemap/model/store"
 )
 
-// contentTables are the element tables migration 0006 split into a table
-// of places and a table of content.
-var contentTables = []string{"objects", "problems", "nodes", "edges", "boundaries", "controls", "dangling", "findings", "scan_rules", "gaps", "not_assessed"}
-
 // undoContent rewrites a store's element tables in the layout before
 // migration 0006, one row per element and scan with its columns, and sets
 // user_version to 5, as a store written before content sharing would be.
 func undoContent(t *testing.T, db *sql.DB) {
 	t.Helper()
-	for _, table := range contentTables {
+	for _, table := range store.ContentTables {
 		rows, err := db.Query(`SELECT name FROM pragma_table_info(?) WHERE name NOT IN ('content_id', 'hash') ORDER BY cid`, table+"_content")
 		if err != nil {
 			t.Fatal(err)
@@ -180,7 +176,7 @@ func count(t *testing.T, db *sql.DB, query string) int {
 func contentRows(t *testing.T, db *sql.DB) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	for _, table := range contentTables {
+	for _, table := range store.ContentTables {
 		out[table] = count(t, db, `SELECT count(*) FROM `+table+`_content`)
 	}
 	return out

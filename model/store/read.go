@@ -13,7 +13,7 @@ import (
 
 const scanColumns = `id, started_at, finished_at, tool_version, partial,
 	n_objects, n_nodes, n_edges, n_boundaries, n_controls, n_dangling, n_problems, n_errors, n_exposed,
-	nodes_by_type, n_findings, findings_by_severity, catalog, n_gaps, n_not_assessed`
+	nodes_by_type, n_findings, findings_by_severity, catalog, n_gaps, n_not_assessed, kept`
 
 // Scans lists every scan, newest first. An empty store gives an empty list,
 // not ErrNoScans: listing nothing is not a failure.
@@ -244,7 +244,7 @@ func scanInfo(row interface{ Scan(...any) error }) (ScanInfo, error) {
 	)
 	err := row.Scan(&info.ID, &started, &finshed, &info.ToolVersion, &info.Partial,
 		&c.Objects, &c.Nodes, &c.Edges, &c.Boundaries, &c.Controls, &c.Dangling, &c.Problems, &c.Errors, &c.Exposed,
-		&byType, &c.Findings, &bySeverity, &info.Catalog, &c.Gaps, &c.NotAssessed)
+		&byType, &c.Findings, &bySeverity, &info.Catalog, &c.Gaps, &c.NotAssessed, &info.Kept)
 	if err != nil {
 		return ScanInfo{}, err
 	}

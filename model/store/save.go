@@ -88,6 +88,7 @@ type ScanInfo struct {
 	Partial               bool // some input could not be used: see Problems
 	Catalog               string
 	Counts                Counts
+	Kept                  bool // pinned by "scans keep": never pruned
 }
 
 // countsOf computes the Counts of a scan about to be saved.

@@ -146,7 +146,7 @@ func dsn(abs string, readOnly bool) string {
 	if readOnly {
 		q += "&_pragma=query_only(1)"
 	} else {
-		q += "&_txlock=immediate&_pragma=cache_size(-65536)"
+		q += "&_txlock=immediate"
 	}
 	// url.URL renders "file:///abs"; SQLite reads that as the path /abs.
 	return u.String() + "?" + q
