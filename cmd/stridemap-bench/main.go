@@ -6,6 +6,10 @@
 // 500-copy target is missed: discovery and storage (--skip-threats) in 2 s
 // and 300 MiB, and the full catalog adding less than 1 s.
 //
+// Then it re-scans the largest input 100 times (-rescans), one change each,
+// and prints the store's bytes per scan with and without rows shared
+// between scans, and what "scans prune --keep 10" hands back.
+//
 // Then it loads 100 copies into a test kube-apiserver (discover/cluster/
 // clustertest) and scans them live, beside a scan of their files: wall and
 // CPU time, peak memory and the requests the live scan made. It exits
@@ -36,6 +40,7 @@ func main() {
 	sizes := flag.String("sizes", "10,100,500", "numbers of copies to scan")
 	runs := flag.Int("runs", 3, "runs per size; the median wall time is reported")
 	keep := flag.String("keep", "", "write the generated inputs and stores into this directory and keep them")
+	rescans := flag.Int("rescans", 100, "re-scans of the largest size, one change each, to measure the store's growth; 0 skips it")
 	liveCopies := flag.Int("live-copies", 100, "copies loaded into a test API server and scanned live; 0 skips the live scan")
 	child := flag.String("child", "", "internal: scan once (files or live) and print what the scan did as JSON")
 	childDB := flag.String("child-db", "", "internal: the child's store")
@@ -48,7 +53,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*bin, *corpus, *sizes, *runs, *liveCopies, *keep); err != nil {
+	if err := run(*bin, *corpus, *sizes, *runs, *liveCopies, *rescans, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "stridemap-bench:", err)
 		os.Exit(1)
 	}
@@ -71,7 +76,7 @@ type result struct {
 	fullRSS         int64
 }
 
-func run(bin, corpus, sizeList string, runs, liveCopies int, keep string) error {
+func run(bin, corpus, sizeList string, runs, liveCopies, rescans int, keep string) error {
 	base, err := os.ReadFile(corpus)
 	if err != nil {
 		return fmt.Errorf("read corpus: %w (the benchmark needs ../shared/corpus)", err)
@@ -115,6 +120,9 @@ func run(bin, corpus, sizeList string, runs, liveCopies int, keep string) error 
 		results = append(results, r)
 	}
 	err = report(results)
+	if rescans > 0 && len(results) > 0 {
+		err = errors.Join(err, runHistory(bin, base, results[len(results)-1].copies, rescans, work))
+	}
 	if liveCopies > 0 {
 		err = errors.Join(err, runLive(base, liveCopies, runs, work))
 	}

@@ -85,8 +85,9 @@ func TestStoreBeforeGapsOpens(t *testing.T) {
 	s.Close()
 
 	db := rawDB(t, path)
+	undoContent(t, db)
 	for _, stmt := range []string{
-		`DROP TABLE gaps`, `DROP TABLE not_assessed`,
+		`DROP TABLE scan_content`, `DROP TABLE gaps`, `DROP TABLE not_assessed`,
 		`ALTER TABLE scans DROP COLUMN n_gaps`, `ALTER TABLE scans DROP COLUMN n_not_assessed`,
 		`PRAGMA user_version = 3`,
 	} {

@@ -49,6 +49,13 @@
 // field tagged omitempty that was empty comes back nil. Objects are the
 // store's own small type and have no data column.
 //
+// Since migration 0006 each element table T holds only (scan_id, ord,
+// content): the columns above live once in T_content, keyed by a 128-bit
+// hash of them, so a re-scan that changed little adds little. Prune
+// removes scans in one transaction (never the latest, a scan pinned with
+// SetKept, or one a triage decision in force was made on), deletes the
+// content no scan uses, and hands the pages back by incremental vacuum.
+//
 // Secret values are never stored: the inventory index has names only, and
 // the model records where a value comes from, never the value.
 package store

@@ -24,3 +24,6 @@ const ApplicationID = applicationID
 
 // Tables are the tables holding a scan's rows, scans first.
 var Tables = []string{"scans", "sources", "objects", "problems", "nodes", "edges", "boundaries", "controls", "dangling", "findings", "scan_rules", "gaps", "not_assessed"}
+
+// ContentTables are the element tables whose rows live in table_content.
+var ContentTables = contentTables

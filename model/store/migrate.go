@@ -85,6 +85,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		return nil // up to date; the transaction only read
 	}
 
+	if tables == 0 {
+		// Only a new file can take incremental auto-vacuum without a
+		// VACUUM: it lets Prune hand space back without rewriting the file.
+		if _, err := tx.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+			return s.openErr(err)
+		}
+	}
 	for _, m := range ms[version:] {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			return fmt.Errorf("open store %s: apply migration %s: %w", s.path, m.name, err)

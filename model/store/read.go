@@ -13,7 +13,7 @@ import (
 
 const scanColumns = `id, started_at, finished_at, tool_version, partial,
 	n_objects, n_nodes, n_edges, n_boundaries, n_controls, n_dangling, n_problems, n_errors, n_exposed,
-	nodes_by_type, n_findings, findings_by_severity, catalog, n_gaps, n_not_assessed`
+	nodes_by_type, n_findings, findings_by_severity, catalog, n_gaps, n_not_assessed, kept`
 
 // Scans lists every scan, newest first. An empty store gives an empty list,
 // not ErrNoScans: listing nothing is not a failure.
@@ -174,8 +174,8 @@ func (s *Store) Objects(ctx context.Context, id int64) ([]ObjectRef, error) {
 			return err
 		}
 		out = make([]ObjectRef, 0, info.Counts.Objects)
-		rows, err := tx.QueryContext(ctx, `SELECT api_version, kind, namespace, name, file, line
-			FROM objects WHERE scan_id = ? ORDER BY ord`, id)
+		rows, err := tx.QueryContext(ctx, `SELECT c.api_version, c.kind, c.namespace, c.name, c.file, c.line
+			FROM `+inScan("objects"), id)
 		if err != nil {
 			return err
 		}
@@ -244,7 +244,7 @@ func scanInfo(row interface{ Scan(...any) error }) (ScanInfo, error) {
 	)
 	err := row.Scan(&info.ID, &started, &finshed, &info.ToolVersion, &info.Partial,
 		&c.Objects, &c.Nodes, &c.Edges, &c.Boundaries, &c.Controls, &c.Dangling, &c.Problems, &c.Errors, &c.Exposed,
-		&byType, &c.Findings, &bySeverity, &info.Catalog, &c.Gaps, &c.NotAssessed)
+		&byType, &c.Findings, &bySeverity, &info.Catalog, &c.Gaps, &c.NotAssessed, &info.Kept)
 	if err != nil {
 		return ScanInfo{}, err
 	}
@@ -273,7 +273,7 @@ func (s *Store) Findings(ctx context.Context, id int64) ([]Finding, error) {
 		if _, err := s.scanRow(ctx, tx, id); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, rule_id, stride, severity, element, namespace, data FROM findings WHERE scan_id = ? ORDER BY ord`, id)
+		rows, err := tx.QueryContext(ctx, `SELECT c.id, c.rule_id, c.stride, c.severity, c.element, c.namespace, c.data FROM `+inScan("findings"), id)
 		if err != nil {
 			return err
 		}
@@ -299,7 +299,7 @@ func (s *Store) Findings(ctx context.Context, id int64) ([]Finding, error) {
 func (s *Store) Rules(ctx context.Context, id int64) ([]Rule, error) {
 	out := []Rule{}
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT rule_id, data FROM scan_rules WHERE scan_id = ? ORDER BY ord`, id)
+		rows, err := tx.QueryContext(ctx, `SELECT c.rule_id, c.data FROM `+inScan("scan_rules"), id)
 		if err != nil {
 			return err
 		}
@@ -324,13 +324,20 @@ func (s *Store) Rules(ctx context.Context, id int64) ([]Rule, error) {
 // readAll appends the elements of one scan's table to *out, decoding each
 // row's data column. table is one of the schema's constant names.
 func readAll[T any](ctx context.Context, tx *sql.Tx, table string, id int64, out *[]T) error {
-	return eachRow(ctx, tx, `SELECT data FROM `+table+` WHERE scan_id = ? ORDER BY ord`, id, func(data []byte) error {
+	return eachRow(ctx, tx, `SELECT c.data FROM `+inScan(table), id, func(data []byte) error {
 		*out = append(*out, *new(T))
 		if err := json.Unmarshal(data, &(*out)[len(*out)-1]); err != nil {
 			return fmt.Errorf("%s row %d: %w", table, len(*out)-1, err)
 		}
 		return nil
 	})
+}
+
+// inScan is the FROM clause that reads one scan's rows of an element table
+// (a constant name from the schema) in order, with their content as c; the
+// scan ID is its only parameter.
+func inScan(table string) string {
+	return table + ` m JOIN ` + table + `_content c ON c.content_id = m.content WHERE m.scan_id = ? ORDER BY m.ord`
 }
 
 // eachRow runs query with the scan id and calls fn with each row's single

@@ -5,13 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/model"
@@ -95,6 +91,7 @@ type ScanInfo struct {
 	Partial               bool // some input could not be used: see Problems
 	Catalog               string
 	Counts                Counts
+	Kept                  bool // pinned by "scans keep": never pruned
 }
 
 // countsOf computes the Counts of a scan about to be saved.
@@ -181,86 +178,80 @@ func (s *Store) SaveScan(ctx context.Context, rec ScanRecord) (int64, error) {
 	w.enc = json.NewEncoder(&w.buf)
 	w.enc.SetEscapeHTML(false)
 
-	w.table("sources", "source", []string{"kind", "path", "sha256", "data"}, len(rec.Sources),
-		func(i int, args []any) ([]any, error) {
-			src := &rec.Sources[i]
-			data, err := w.json(src)
-			return append(args, string(src.Kind), src.Path, src.SHA256, data), err
-		},
-		func(i int) string { return rec.Sources[i].Path })
-	w.table("objects", "object", []string{"api_version", "kind", "namespace", "name", "file", "line"}, len(rec.Objects),
-		func(i int, args []any) ([]any, error) {
+	w.sources(rec.Sources)
+	w.table(elements{table: "objects", what: "object", cols: []string{"api_version", "kind", "namespace", "name", "file", "line"}, n: len(rec.Objects),
+		values: func(i int, args []any) ([]any, error) {
 			o := &rec.Objects[i]
 			return append(args, o.APIVersion, o.Kind, o.Namespace, o.Name, o.Location.File, o.Location.Line), nil
 		},
-		func(i int) string { o := &rec.Objects[i]; return o.Kind + " " + o.Namespace + "/" + o.Name })
-	w.table("problems", "problem", []string{"severity", "code", "file", "line", "object", "data"}, len(rec.Problems),
-		func(i int, args []any) ([]any, error) {
+		name: func(i int) string { o := &rec.Objects[i]; return o.Kind + " " + o.Namespace + "/" + o.Name }})
+	w.table(elements{table: "problems", what: "problem", cols: []string{"severity", "code", "file", "line", "object", "data"}, n: len(rec.Problems),
+		values: func(i int, args []any) ([]any, error) {
 			p := &rec.Problems[i]
 			data, err := w.json(p)
 			return append(args, string(p.Severity), p.Code, p.Location.File, p.Location.Line, p.Object, data), err
 		},
-		func(i int) string { return rec.Problems[i].String() })
-	w.table("nodes", "node", []string{"id", "type", "namespace", "name", "kind", "data"}, len(g.Nodes),
-		func(i int, args []any) ([]any, error) {
+		name: func(i int) string { return rec.Problems[i].String() }})
+	w.table(elements{table: "nodes", what: "node", cols: []string{"id", "type", "namespace", "name", "kind", "data"}, n: len(g.Nodes),
+		values: func(i int, args []any) ([]any, error) {
 			n := &g.Nodes[i]
 			data, err := enc.nodes.get(i)
 			return append(args, n.ID, string(n.Type), n.Namespace, n.Name, n.Kind, data), err
 		},
-		func(i int) string { return g.Nodes[i].ID })
-	w.table("edges", "edge", []string{"id", "from_id", "to_id", "port", "protocol", "encryption", "declared", "observed", "data"}, len(g.Edges),
-		func(i int, args []any) ([]any, error) {
+		name: func(i int) string { return g.Nodes[i].ID }, id: func(i int) string { return g.Nodes[i].ID }})
+	w.table(elements{table: "edges", what: "edge", cols: []string{"id", "from_id", "to_id", "port", "protocol", "encryption", "declared", "observed", "data"}, n: len(g.Edges),
+		values: func(i int, args []any) ([]any, error) {
 			e := &g.Edges[i]
 			data, err := enc.edges.get(i)
 			return append(args, e.ID, e.From, e.To, e.Port, e.Protocol, string(e.Encryption), e.Declared, e.Observed, data), err
 		},
-		func(i int) string { return g.Edges[i].ID })
-	w.table("boundaries", "boundary", []string{"id", "type", "name", "parent", "data"}, len(g.Boundaries),
-		func(i int, args []any) ([]any, error) {
+		name: func(i int) string { return g.Edges[i].ID }, id: func(i int) string { return g.Edges[i].ID }})
+	w.table(elements{table: "boundaries", what: "boundary", cols: []string{"id", "type", "name", "parent", "data"}, n: len(g.Boundaries),
+		values: func(i int, args []any) ([]any, error) {
 			b := &g.Boundaries[i]
 			data, err := w.json(b)
 			return append(args, b.ID, string(b.Type), b.Name, b.Parent, data), err
 		},
-		func(i int) string { return g.Boundaries[i].ID })
-	w.table("controls", "control", []string{"id", "type", "target", "data"}, len(g.Controls),
-		func(i int, args []any) ([]any, error) {
+		name: func(i int) string { return g.Boundaries[i].ID }, id: func(i int) string { return g.Boundaries[i].ID }})
+	w.table(elements{table: "controls", what: "control", cols: []string{"id", "type", "target", "data"}, n: len(g.Controls),
+		values: func(i int, args []any) ([]any, error) {
 			c := &g.Controls[i]
 			data, err := enc.controls.get(i)
 			return append(args, c.ID, c.Type, c.Target, data), err
 		},
-		func(i int) string { return g.Controls[i].ID })
-	w.table("dangling", "dangling reference", []string{"from_id", "target", "reason", "data"}, len(g.Dangling),
-		func(i int, args []any) ([]any, error) {
+		name: func(i int) string { return g.Controls[i].ID }, id: func(i int) string { return g.Controls[i].ID }})
+	w.table(elements{table: "dangling", what: "dangling reference", cols: []string{"from_id", "target", "reason", "data"}, n: len(g.Dangling),
+		values: func(i int, args []any) ([]any, error) {
 			d := &g.Dangling[i]
 			data, err := w.json(d)
 			return append(args, d.From, d.Target, d.Reason, data), err
 		},
-		func(i int) string { d := &g.Dangling[i]; return d.From + " -> " + d.Target })
-	w.table("findings", "finding", []string{"id", "rule_id", "stride", "severity", "element", "namespace", "data"}, len(rec.Findings),
-		func(i int, args []any) ([]any, error) {
+		name: func(i int) string { d := &g.Dangling[i]; return d.From + " -> " + d.Target }})
+	w.table(elements{table: "findings", what: "finding", cols: []string{"id", "rule_id", "stride", "severity", "element", "namespace", "data"}, n: len(rec.Findings),
+		values: func(i int, args []any) ([]any, error) {
 			f := &rec.Findings[i]
 			return append(args, f.ID, f.RuleID, f.Stride, f.Severity, f.Element, f.Namespace, string(f.Data)), nil
 		},
-		func(i int) string { return rec.Findings[i].ID })
-	w.table("scan_rules", "rule", []string{"rule_id", "data"}, len(rec.Rules),
-		func(i int, args []any) ([]any, error) {
+		name: func(i int) string { return rec.Findings[i].ID }, id: func(i int) string { return rec.Findings[i].ID }})
+	w.table(elements{table: "scan_rules", what: "rule", cols: []string{"rule_id", "data"}, n: len(rec.Rules),
+		values: func(i int, args []any) ([]any, error) {
 			return append(args, rec.Rules[i].ID, string(rec.Rules[i].Data)), nil
 		},
-		func(i int) string { return rec.Rules[i].ID })
-	w.table("gaps", "gap", []string{"api_group", "kind", "namespace", "reason", "data"}, len(g.Gaps),
-		func(i int, args []any) ([]any, error) {
+		name: func(i int) string { return rec.Rules[i].ID }, id: func(i int) string { return rec.Rules[i].ID }})
+	w.table(elements{table: "gaps", what: "gap", cols: []string{"api_group", "kind", "namespace", "reason", "data"}, n: len(g.Gaps),
+		values: func(i int, args []any) ([]any, error) {
 			gap := &g.Gaps[i]
 			data, err := w.json(gap)
 			return append(args, gap.Group, gap.Kind, gap.Namespace, gap.Reason, data), err
 		},
-		func(i int) string { return g.Gaps[i].String() })
-	w.table("not_assessed", "rule not assessed", []string{"rule_id", "element", "namespace", "data"}, len(rec.NotAssessed),
-		func(i int, args []any) ([]any, error) {
+		name: func(i int) string { return g.Gaps[i].String() }})
+	w.table(elements{table: "not_assessed", what: "rule not assessed", cols: []string{"rule_id", "element", "namespace", "data"}, n: len(rec.NotAssessed),
+		values: func(i int, args []any) ([]any, error) {
 			n := &rec.NotAssessed[i]
 			data, err := w.json(n)
 			return append(args, n.RuleID, n.Element, n.Namespace, data), err
 		},
-		func(i int) string { return rec.NotAssessed[i].ID() })
+		name: func(i int) string { return rec.NotAssessed[i].ID() }, id: func(i int) string { return rec.NotAssessed[i].ID() }})
 	if w.err != nil {
 		return 0, s.saveErr(w.err)
 	}
@@ -282,7 +273,7 @@ func (s *Store) saveErr(err error) error {
 
 // batchRows is how many rows one INSERT statement writes. Executing a
 // statement through database/sql costs more than SQLite's work for a small
-// row, so rows go in batches; 64 rows of at most 11 columns stay far below
+// row, so rows go in batches; 64 rows of at most 10 columns stay far below
 // SQLite's limit on bound parameters.
 const batchRows = 64
 
@@ -295,107 +286,192 @@ type writer struct {
 	hook func(table string)
 	buf  bytes.Buffer
 	enc  *json.Encoder
+	hash contentHasher
 	err  error
 }
 
-// table inserts n rows into table, whose columns after scan_id and ord are
-// cols. values appends row i's column values to args; name names row i in an
-// error message, and is only called then. Full batches go through one
-// prepared multi-row INSERT, the rest through a prepared single-row one.
+// elements describes the rows of one element table for writer.table.
+type elements struct {
+	table, what string
+	cols        []string // the content columns, as in migration 0006's table_content
+	n           int
+	// values appends row i's column values to args.
+	values func(i int, args []any) ([]any, error)
+	// name names row i in an error message, and is only called then.
+	name func(i int) string
+	// id, if set, is row i's element ID, which must be unique in the scan.
+	id func(i int) string
+}
+
+// table saves n rows: each distinct row's columns once in table_content,
+// keyed by a hash of them (a row an earlier scan saved is not written
+// again), and the row's place in this scan in table. Both go in batches of
+// prepared multi-row statements; the tail after the last full batch, or a
+// failed batch again to tell which row was at fault, goes row by row.
 //
 // Statements run with a context that cannot be cancelled, and the caller's
 // context is checked between batches instead: for a cancellable context the
 // driver starts a watcher goroutine per statement.
-func (w *writer) table(table, what string, cols []string, n int, values func(i int, args []any) ([]any, error), name func(i int) string) {
-	if w.err != nil || n == 0 {
+func (w *writer) table(e elements) {
+	if w.err != nil || e.n == 0 {
 		return
 	}
-	one, err := w.tx.PrepareContext(w.ctx, insertSQL(table, cols, 1))
-	if err != nil {
-		w.err = fmt.Errorf("prepare insert into %s: %w", table, err)
-		return
-	}
-	defer one.Close()
-	var batch *sql.Stmt
-	if n >= batchRows {
-		if batch, err = w.tx.PrepareContext(w.ctx, insertSQL(table, cols, batchRows)); err != nil {
-			w.err = fmt.Errorf("prepare insert into %s: %w", table, err)
-			return
+	if e.id != nil {
+		seen := make(map[string]struct{}, e.n)
+		for i := range e.n {
+			id := e.id(i)
+			if _, dup := seen[id]; dup {
+				w.err = fmt.Errorf("duplicate %s ID %q (a bug in the graph builder; please report it)", e.what, id)
+				return
+			}
+			seen[id] = struct{}{}
 		}
-		defer batch.Close()
 	}
+	stmts := make(map[int]*[2]*sql.Stmt, 2)
+	prepare := func(rows int) (*[2]*sql.Stmt, error) {
+		if st, ok := stmts[rows]; ok {
+			return st, nil
+		}
+		st := new([2]*sql.Stmt)
+		var err error
+		if st[0], err = w.tx.PrepareContext(w.ctx, contentSQL(e.table, e.cols, rows)); err != nil {
+			return nil, fmt.Errorf("prepare insert into %s_content: %w", e.table, err)
+		}
+		if st[1], err = w.tx.PrepareContext(w.ctx, placeSQL(e.table, rows)); err != nil {
+			st[0].Close()
+			return nil, fmt.Errorf("prepare insert into %s: %w", e.table, err)
+		}
+		stmts[rows] = st
+		return st, nil
+	}
+	defer func() {
+		for _, st := range stmts {
+			st[0].Close()
+			st[1].Close()
+		}
+	}()
 
 	exec := context.WithoutCancel(w.ctx)
-	args := make([]any, 0, batchRows*(2+len(cols)))
-	// rows appends the values of rows [from, to) to args.
-	rows := func(from, to int) error {
-		args = args[:0]
+	content := make([]any, 0, batchRows*(1+len(e.cols)))
+	places := make([]any, 0, 1+batchRows*2)
+	row := make([]any, 0, len(e.cols))
+	// insert saves rows [from, to) with one pair of statements.
+	insert := func(from, to int) error {
+		st, err := prepare(to - from)
+		if err != nil {
+			return err
+		}
+		content, places = content[:0], append(places[:0], w.scan)
 		for i := from; i < to; i++ {
-			args = append(args, w.scan, i)
-			if args, err = values(i, args); err != nil {
-				return fmt.Errorf("%s %q: %w", what, name(i), err)
+			if row, err = e.values(i, row[:0]); err != nil {
+				return fmt.Errorf("%s %q: %w", e.what, e.name(i), err)
 			}
+			key, err := contentKey(&w.hash, row)
+			if err != nil {
+				return fmt.Errorf("%s %q: %w", e.what, e.name(i), err)
+			}
+			content = append(append(content, key), row...)
+			places = append(places, i, key)
+		}
+		if _, err := st[0].ExecContext(exec, content...); err != nil {
+			return err
+		}
+		res, err := st[1].ExecContext(exec, places...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(to-from) {
+			return fmt.Errorf("insert into %s: %d of %d rows found their content (%v)", e.table, n, to-from, err)
 		}
 		return nil
 	}
-	// each inserts rows [from, to) one at a time: the tail after the last
-	// full batch, or a failed batch again to tell which row was at fault.
-	// A failed statement undoes only itself, so retrying it is sound.
+	// each inserts rows [from, to) one at a time. A failed statement
+	// undoes only itself, so retrying it is sound.
 	each := func(from, to int) error {
 		for i := from; i < to; i++ {
-			if err := rows(i, i+1); err != nil {
-				return err
-			}
-			if _, err := one.ExecContext(exec, args...); err != nil {
-				var se *sqlite.Error
-				if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
-					return fmt.Errorf("duplicate %s ID %q (a bug in the graph builder; please report it): %w", what, name(i), err)
-				}
-				return fmt.Errorf("%s %q: %w", what, name(i), err)
+			if err := insert(i, i+1); err != nil {
+				return fmt.Errorf("%s %q: %w", e.what, e.name(i), err)
 			}
 		}
 		return nil
 	}
 
 	from := 0
-	for ; from+batchRows <= n; from += batchRows {
+	for ; from+batchRows <= e.n; from += batchRows {
 		if err := w.ctx.Err(); err != nil {
 			w.err = err
 			return
 		}
-		if err := rows(from, from+batchRows); err != nil {
-			w.err = err
-			return
-		}
-		if _, err := batch.ExecContext(exec, args...); err != nil {
+		if err := insert(from, from+batchRows); err != nil {
 			if w.err = each(from, from+batchRows); w.err == nil {
-				w.err = fmt.Errorf("insert into %s: %w", table, err)
+				w.err = fmt.Errorf("insert into %s: %w", e.table, err)
 			}
 			return
 		}
 	}
-	if w.err = each(from, n); w.err != nil {
+	if w.err = each(from, e.n); w.err != nil {
 		return
 	}
 	if w.hook != nil {
-		w.hook(table)
+		w.hook(e.table)
 	}
 	w.err = w.ctx.Err()
 }
 
-// insertSQL is "INSERT INTO table (scan_id, ord, cols…) VALUES (?, …), …"
-// for rows rows.
-func insertSQL(table string, cols []string, rows int) string {
+// sources inserts the scan's few sources, which are not shared between
+// scans: Scans lists them for every scan at once.
+func (w *writer) sources(srcs []discover.Source) {
+	if w.err != nil || len(srcs) == 0 {
+		return
+	}
+	for i := range srcs {
+		src := &srcs[i]
+		data, err := w.json(src)
+		if err == nil {
+			_, err = w.tx.ExecContext(context.WithoutCancel(w.ctx), `INSERT INTO sources (scan_id, ord, kind, path, sha256, data) VALUES (?, ?, ?, ?, ?, ?)`,
+				w.scan, i, string(src.Kind), src.Path, src.SHA256, data)
+		}
+		if err != nil {
+			w.err = fmt.Errorf("source %q: %w", src.Path, err)
+			return
+		}
+	}
+	if w.hook != nil {
+		w.hook("sources")
+	}
+	w.err = w.ctx.Err()
+}
+
+// contentSQL inserts rows rows into table_content, skipping those already
+// there: "INSERT INTO t_content (hash, cols…) VALUES (?, …), … ON CONFLICT
+// (hash) DO NOTHING".
+func contentSQL(table string, cols []string, rows int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "INSERT INTO %s (scan_id, ord, %s) VALUES ", table, strings.Join(cols, ", "))
-	row := "(?" + strings.Repeat(", ?", len(cols)+1) + ")"
+	fmt.Fprintf(&b, "INSERT INTO %s_content (hash, %s) VALUES ", table, strings.Join(cols, ", "))
+	writeRows(&b, len(cols)+1, rows)
+	b.WriteString(" ON CONFLICT (hash) DO NOTHING")
+	return b.String()
+}
+
+// placeSQL records where rows rows sit in a scan: the scan ID, then (ord,
+// hash) pairs, each hash turned into its content row's ID.
+func placeSQL(table string, rows int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "INSERT INTO %s (scan_id, ord, content) SELECT ?1, p.column1, c.content_id FROM (VALUES ", table)
+	writeRows(&b, 2, rows)
+	fmt.Fprintf(&b, ") p JOIN %s_content c ON c.hash = p.column2", table)
+	return b.String()
+}
+
+// writeRows writes rows groups of cols placeholders: "(?, ?), (?, ?)".
+func writeRows(b *strings.Builder, cols, rows int) {
+	row := "(?" + strings.Repeat(", ?", cols-1) + ")"
 	for i := range rows {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(row)
 	}
-	return b.String()
 }
 
 // json encodes v as the data column. Returned as a string because the

@@ -66,6 +66,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: create its directory: %w; pass a writable location with --db", path, err)
 	}
 
+	registerContentKeyFunc()
 	s := &Store{path: path}
 	s.w, err = sql.Open("sqlite", dsn(abs, false))
 	if err != nil {

@@ -1,0 +1,53 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Content is what a scan's content hashes to, and when a re-scan last
+// found that content unchanged.
+type Content struct {
+	Hash        string
+	ConfirmedAt time.Time
+}
+
+// Content reads the content hash of scan id; ok is false for a scan stored
+// without one (before watch existed, or by a plain scan of an old version).
+func (s *Store) Content(ctx context.Context, id int64) (c Content, ok bool, err error) {
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		if _, err := s.scanRow(ctx, tx, id); err != nil {
+			return err
+		}
+		var confirmed string
+		err := tx.QueryRowContext(ctx, `SELECT hash, confirmed_at FROM scan_content WHERE scan_id = ?`, id).Scan(&c.Hash, &confirmed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ok = true
+		c.ConfirmedAt, err = parseTime(confirmed)
+		return err
+	})
+	if err != nil {
+		return Content{}, false, s.readErr(fmt.Sprintf("read the content hash of scan %d", id), err)
+	}
+	return c, ok, nil
+}
+
+// Confirm records that a re-scan at found scan id's content unchanged.
+func (s *Store) Confirm(ctx context.Context, id int64, at time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE scan_content SET confirmed_at = ? WHERE scan_id = ?`, formatTime(at), id)
+	if err != nil {
+		return fmt.Errorf("confirm scan %d in %s: %w", id, s.path, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("confirm scan %d in %s: it has no content hash", id, s.path)
+	}
+	return nil
+}
