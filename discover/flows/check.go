@@ -148,7 +148,14 @@ func Check(ctx context.Context, cfg Config) KernelCheck {
 	}
 	tried(bpf.ListenerAdoption, adopted, adoption)
 	tried(bpf.ProtocolPeek, payloads > 0, fmt.Sprintf("first bytes of %d connection directions read", payloads))
-	tried(bpf.Aggregation, counted > 0, fmt.Sprintf("%d connections counted in the kernel", counted))
+	aggregated := fmt.Sprintf("%d connections counted in the kernel", counted)
+	if counted == 0 {
+		// Say what the kernel side saw, so a failure explains itself.
+		if st, err := o.Stats(); err == nil {
+			aggregated += fmt.Sprintf(" (%d connections reported one by one; the kernel could not count %d flows, lost %d events)", connects, st.Reported, st.Dropped)
+		}
+	}
+	tried(bpf.Aggregation, counted > 0, aggregated)
 	return report
 }
 
