@@ -65,8 +65,8 @@ func TestCompare(t *testing.T) {
 		{"edges removed", ids(d.EdgesRemoved, edgeID), []string{"workload:shop/legacy->workload:shop/cart:80"}},
 		{"controls added", ids(d.ControlsAdded, controlID), nil},
 		{"controls removed", ids(d.ControlsRemoved, controlID), []string{"network-policy@workload:shop/cart"}},
-		{"findings added", ids(d.FindingsAdded, findingID), []string{"no-netpol@workload:shop/admin", "no-netpol@workload:shop/search"}},
-		{"findings removed (fixed)", ids(d.FindingsRemoved, findingID), []string{"no-netpol@workload:shop/legacy"}},
+		{"findings new", ids(d.FindingsNew, findingID), []string{"no-netpol@workload:shop/admin", "no-netpol@workload:shop/search"}},
+		{"findings fixed", ids(d.FindingsFixed, findingID), []string{"no-netpol@workload:shop/legacy"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,7 +81,7 @@ func TestCompare(t *testing.T) {
 
 	// The reverse comparison swaps added and removed.
 	r := threats.Compare(after, before)
-	if !equal(ids(r.NodesRemoved, nodeID), ids(d.NodesAdded, nodeID)) || !equal(ids(r.FindingsAdded, findingID), ids(d.FindingsRemoved, findingID)) {
+	if !equal(ids(r.NodesRemoved, nodeID), ids(d.NodesAdded, nodeID)) || !equal(ids(r.FindingsNew, findingID), ids(d.FindingsFixed, findingID)) {
 		t.Errorf("reverse comparison is not the mirror image: %+v", r)
 	}
 }

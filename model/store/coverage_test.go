@@ -86,6 +86,7 @@ func TestStoreBeforeGapsOpens(t *testing.T) {
 
 	db := rawDB(t, path)
 	for _, stmt := range []string{
+		`DROP INDEX scans_target`, `ALTER TABLE scans DROP COLUMN target`, // 0005
 		`DROP TABLE gaps`, `DROP TABLE not_assessed`,
 		`ALTER TABLE scans DROP COLUMN n_gaps`, `ALTER TABLE scans DROP COLUMN n_not_assessed`,
 		`PRAGMA user_version = 3`,
