@@ -10,7 +10,7 @@ import (
 
 // ErrNothingToCompare is returned by Pick when "previous" names nothing:
 // the target has a single scan, so there is no earlier one to diff against.
-var ErrNothingToCompare = errors.New("nothing to compare: scan again, or name two scans")
+var ErrNothingToCompare = errors.New("nothing to compare")
 
 // SameTarget reports whether two scans looked at the same thing. Scans of
 // unknown target (stored before targets were recorded) match each other,
@@ -53,7 +53,7 @@ func Pick(scans []ScanInfo, name string, other *ScanInfo) (ScanInfo, error) {
 		}
 		prev, ok := Previous(scans, of)
 		if !ok {
-			return ScanInfo{}, fmt.Errorf("no scan of the same target before scan %d: %w", of.ID, ErrNothingToCompare)
+			return ScanInfo{}, fmt.Errorf("%w: no scan of %s before scan %d; scan again, or name two scans", ErrNothingToCompare, of.Target, of.ID)
 		}
 		return prev, nil
 	}
@@ -63,7 +63,7 @@ func Pick(scans []ScanInfo, name string, other *ScanInfo) (ScanInfo, error) {
 				return s, nil
 			}
 		}
-		return ScanInfo{}, fmt.Errorf("%w: no scan %d; the store has %s (`stridemap scans` lists them)", ErrScanNotFound, id, idRanges(scans))
+		return ScanInfo{}, notFound(fmt.Sprintf("no scan %d; the store has %s (`stridemap scans` lists them)", id, idRanges(scans)))
 	}
 	day, err := time.ParseInLocation(time.DateOnly, name, time.Local)
 	if err != nil {
@@ -87,8 +87,14 @@ func Pick(scans []ScanInfo, name string, other *ScanInfo) (ScanInfo, error) {
 		return *anyTarget, nil // of another target: the caller says so
 	}
 	oldest := scans[len(scans)-1]
-	return ScanInfo{}, fmt.Errorf("%w: no scan on or before %s; the first is scan %d of %s", ErrScanNotFound, name, oldest.ID, oldest.StartedAt.Local().Format(time.DateOnly))
+	return ScanInfo{}, notFound(fmt.Sprintf("no scan on or before %s; the first is scan %d of %s", name, oldest.ID, oldest.StartedAt.Local().Format(time.DateOnly)))
 }
+
+// notFound is an error that is ErrScanNotFound and says only msg.
+type notFound string
+
+func (e notFound) Error() string        { return string(e) }
+func (e notFound) Is(target error) bool { return target == ErrScanNotFound }
 
 // idRanges lists the IDs of scans (newest first) as ascending ranges:
 // "scans 1–3, 5".
