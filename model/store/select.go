@@ -12,19 +12,16 @@ import (
 // the target has a single scan, so there is no earlier one to diff against.
 var ErrNothingToCompare = errors.New("nothing to compare")
 
-// SameTarget reports whether two scans looked at the same thing. Scans of
-// unknown target (stored before targets were recorded) match each other,
-// as every scan did before, but no scan of a known target.
+// SameTarget reports whether two scans may have looked at the same thing:
+// their targets are equal, or one is unknown (stored before targets were
+// recorded), which may be anything, as every scan was before.
 func SameTarget(a, b ScanInfo) bool {
-	if a.Target.IsZero() || b.Target.IsZero() {
-		return a.Target.IsZero() && b.Target.IsZero()
-	}
-	return a.Target.Same(b.Target)
+	return a.Target.IsZero() || b.Target.IsZero() || a.Target.Same(b.Target)
 }
 
-// Previous is the newest scan older than of with the same target, from
-// scans listed newest first (as Scans lists them); false when there is
-// none.
+// Previous is the newest scan older than of with the same target (or an
+// unknown one), from scans listed newest first (as Scans lists them);
+// false when there is none.
 func Previous(scans []ScanInfo, of ScanInfo) (ScanInfo, bool) {
 	for _, s := range scans {
 		if s.ID < of.ID && SameTarget(s, of) {
@@ -67,7 +64,7 @@ func Pick(scans []ScanInfo, name string, other *ScanInfo) (ScanInfo, error) {
 	}
 	day, err := time.ParseInLocation(time.DateOnly, name, time.Local)
 	if err != nil {
-		return ScanInfo{}, fmt.Errorf("scan %q: name %s", name, ScanNames)
+		return ScanInfo{}, fmt.Errorf("scan %s: name %s", name, ScanNames)
 	}
 	end := day.AddDate(0, 0, 1)
 	var anyTarget *ScanInfo
