@@ -61,11 +61,27 @@ type DiffSummary struct {
 // AddedRemovedChanged, GainedLostChanged, NewClosedChanged and
 // FindingCounts are the counts of DiffSummary.
 type (
-	AddedRemovedChanged struct{ Added, Removed, Changed int }
-	GainedLostChanged   struct{ Gained, Lost, Changed int }
-	NewClosedChanged    struct{ New, Closed, Changed int }
-	FindingCounts       struct {
-		New, Fixed, Changed, NoLongerAssessed, Unchanged int
+	AddedRemovedChanged struct {
+		Added   int `json:"added"`
+		Removed int `json:"removed"`
+		Changed int `json:"changed"`
+	}
+	GainedLostChanged struct {
+		Gained  int `json:"gained"`
+		Lost    int `json:"lost"`
+		Changed int `json:"changed"`
+	}
+	NewClosedChanged struct {
+		New     int `json:"new"`
+		Closed  int `json:"closed"`
+		Changed int `json:"changed"`
+	}
+	FindingCounts struct {
+		New              int `json:"new"`
+		Fixed            int `json:"fixed"`
+		Changed          int `json:"changed"`
+		NoLongerAssessed int `json:"noLongerAssessed"`
+		Unchanged        int `json:"unchanged"`
 	}
 )
 
