@@ -186,6 +186,9 @@ type Source struct {
 	Files   int        `json:"files"`
 	Objects int        `json:"objects"`
 	SHA256  string     `json:"sha256"`
+	// Context is the kubeconfig context a live API server was read
+	// through: with Path (the server's URL), which cluster it was.
+	Context string `json:"context,omitempty"`
 	// Notes say what the source could not show, one line each: the parts
 	// of the eBPF observer a node's kernel refused, say.
 	Notes []string `json:"notes,omitempty"`

@@ -96,6 +96,7 @@ func (m *Merge) Run(ctx context.Context, obs Observations) (*Result, error) {
 	res, err := m.run.evaluateAndSave(ctx, m.store, graph, &m.cat, stored{
 		started:  started,
 		sources:  slices.Concat(m.base.Sources, obs.Sources),
+		target:   m.base.Target,
 		objects:  objects,
 		problems: slices.Concat(problems, obs.Problems),
 	})

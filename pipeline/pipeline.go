@@ -139,6 +139,7 @@ func (quiet) Warning(string)           {}
 type stored struct {
 	started  time.Time
 	sources  []discover.Source
+	target   discover.Target
 	objects  []store.ObjectRef
 	problems []discover.Problem
 	rescan   *Rescan
@@ -185,6 +186,7 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 		FinishedAt:  time.Now(),
 		ToolVersion: r.toolVersion,
 		Sources:     in.sources,
+		Target:      in.target,
 		Objects:     in.objects,
 		Problems:    in.problems,
 		Graph:       g,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -110,7 +111,7 @@ func Scan(ctx context.Context, env Env, req Request) (*Result, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	defer s.Close()
-	res, err := r.evaluateAndSave(ctx, s, graph, cat, stored{started: started, sources: sources, objects: objects, problems: problems, rescan: req.Rescan})
+	res, err := r.evaluateAndSave(ctx, s, graph, cat, stored{started: started, sources: sources, target: targetOf(req, inv.Sources), objects: objects, problems: problems, rescan: req.Rescan})
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +201,44 @@ type Live struct {
 	// between what was meant and what runs. What Kubernetes creates in
 	// every cluster is not listed.
 	OnlyInCluster, OnlyInRepository []string
+}
+
+// targetOf is what a scan of req looked at: the manifest paths and
+// kustomizations resolved (absolute, symbolic links followed), and the
+// live cluster's server and context as it was read (sources) with the
+// namespaces asked for.
+func targetOf(req Request, sources []discover.Source) discover.Target {
+	var t discover.Target
+	for _, p := range req.Manifests.Paths {
+		if p == "-" {
+			t.Stdin = true
+			continue
+		}
+		t.Files = append(t.Files, resolvedPath(p))
+	}
+	for _, k := range req.Manifests.Kustomize {
+		t.Kustomize = append(t.Kustomize, resolvedPath(k))
+	}
+	for _, s := range sources {
+		if s.Kind == discover.SourceAPIKind && req.Cluster != nil {
+			t.Server, t.Context, t.Namespaces = s.Path, s.Context, req.Cluster.Namespaces
+		}
+	}
+	return t.Canonical()
+}
+
+// resolvedPath is path made absolute with its symbolic links followed, so
+// two spellings of one directory are one target; as absolute as it can be
+// made when it cannot be resolved (it was read, so this is rare).
+func resolvedPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return abs
 }
 
 // readOverlay reads the overlay file; nil when there is none.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,7 +21,9 @@ func (a *app) scansCommand() *cobra.Command {
 		Use:   "scans",
 		Short: "List stored scans, newest first",
 		Long: `List the scans kept in the store, newest first, with their sources and what
-each found. Scans stay until "scans prune" removes them; a scan pinned with
+each found, and the target each looked at (the resolved paths or kustomizations,
+or the API server, context and namespaces): "stridemap diff" compares the scans
+of one target. Scans stay until "scans prune" removes them; a scan pinned with
 "scans keep" stays for good.`,
 		Example: `  stridemap scans
   stridemap scans --format json | jq '.[0].ID'`,
@@ -48,8 +51,9 @@ each found. Scans stay until "scans prune" removes them; a scan pinned with
 				fmt.Fprintln(a.stdout, "No scans yet. Run: stridemap scan -f DIR")
 				return nil
 			}
+			cwd, _ := os.Getwd() // "" when unknown: targets are then shown whole
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tFINISHED\tOBJECTS\tNODES\tEDGES\tEXPOSED\tDANGLING\tSTATUS\tSOURCES")
+			fmt.Fprintln(tw, "ID\tFINISHED\tOBJECTS\tNODES\tEDGES\tEXPOSED\tDANGLING\tSTATUS\tTARGET\tSOURCES")
 			for _, sc := range scans {
 				status := "complete"
 				if sc.Partial {
@@ -62,8 +66,10 @@ each found. Scans stay until "scans prune" removes them; a scan pinned with
 				for _, src := range sc.Sources {
 					sources = append(sources, src.Path)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", sc.ID, sc.FinishedAt.Local().Format(time.DateTime),
-					sc.Counts.Objects, sc.Counts.Nodes, sc.Counts.Edges, sc.Counts.Exposed, sc.Counts.Dangling, status, strings.Join(sources, " "))
+				// Paths come from input: escaped for the terminal.
+				fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", sc.ID, sc.FinishedAt.Local().Format(time.DateTime),
+					sc.Counts.Objects, sc.Counts.Nodes, sc.Counts.Edges, sc.Counts.Exposed, sc.Counts.Dangling, status,
+					flows.Graphic(shortTarget(sc.Target.Short(cwd))), flows.Graphic(strings.Join(sources, " ")))
 			}
 			return tw.Flush()
 		},
@@ -210,4 +216,17 @@ func byteSize(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// targetWidth bounds the TARGET column: a long path keeps its start and
+// its end (the app's directory), which tell targets apart.
+const targetWidth = 48
+
+func shortTarget(s string) string {
+	r := []rune(s)
+	if len(r) <= targetWidth {
+		return s
+	}
+	half := (targetWidth - 1) / 2
+	return string(r[:half]) + "…" + string(r[len(r)-(targetWidth-1-half):])
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/export"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/pipeline"
 	"github.com/stridemap/stridemap/threats"
@@ -140,111 +140,55 @@ func (a *app) watchTick(ctx context.Context, opts watchOptions, previous int64) 
 	}
 	id := res.Scan.ID
 	if previous == 0 {
-		fmt.Fprintf(a.stdout, "%s scan #%d stored: %d elements, %d flows, %d findings\n", now, id, res.Scan.Counts.Nodes, res.Scan.Counts.Edges, len(res.Findings))
+		fmt.Fprintf(a.stdout, "%s scan #%d stored: %s, %s, %s\n", now, id, plural(res.Scan.Counts.Nodes, "element"), plural(res.Scan.Counts.Edges, "flow"), plural(len(res.Findings), "finding"))
 		return id
 	}
-	d, err := a.driftBetween(ctx, previous, res)
-	if err != nil {
+	diff, err := a.diffSince(ctx, previous, res.Scan)
+	switch {
+	case err != nil:
 		fmt.Fprintf(a.stderr, "%s scan #%d stored; what changed since #%d could not be read: %s\n", now, id, previous, flows.Graphic(err.Error()))
 		return id
+	case diff == nil:
+		fmt.Fprintf(a.stdout, "%s scan #%d stored, the first of its target\n", now, id)
+		return id
 	}
-	fmt.Fprintf(a.stdout, "%s scan #%d stored, changed since #%d: %s\n", now, id, previous, driftLine(d))
-	writeDriftLines(a.stdout, d)
+	fmt.Fprintf(a.stdout, "%s scan #%d stored, changed since #%d:\n", now, id, previous)
+	if err := export.WriteDiffText(a.stdout, diff); err != nil {
+		fmt.Fprintf(a.stderr, "%s %s\n", now, err)
+	}
 	if opts.driftDir != "" {
 		path := filepath.Join(opts.driftDir, fmt.Sprintf("drift-%d-%d.json", previous, id))
-		if err := writeOutput(a.stdout, path, func(w io.Writer) error { return writeDriftJSON(w, previous, id, d) }); err != nil {
+		if err := writeOutput(a.stdout, path, func(w io.Writer) error { return export.WriteDiffJSON(w, diff) }); err != nil {
 			fmt.Fprintf(a.stderr, "%s %s\n", now, flows.Graphic(err.Error()))
 		}
 	}
 	return id
 }
 
-// driftBetween compares the stored scan previous with a new result.
-func (a *app) driftBetween(ctx context.Context, previous int64, res *pipeline.Result) (threats.Drift, error) {
+// diffSince is what changed from the stored scan previous to the new one,
+// as stridemap diff shows it; nil when they are of different targets.
+func (a *app) diffSince(ctx context.Context, previous int64, scan store.ScanInfo) (*export.Diff, error) {
 	s, err := a.readStore(ctx)
 	if err != nil {
-		return threats.Drift{}, err
+		return nil, err
 	}
 	defer s.Close()
-	g, err := s.Graph(ctx, previous)
+	old, err := s.Scan(ctx, previous)
 	if err != nil {
-		return threats.Drift{}, err
+		return nil, err
 	}
-	before, err := threats.Load(ctx, s, previous)
+	if !old.Target.IsZero() && !scan.Target.IsZero() && !old.Target.Same(scan.Target) {
+		return nil, nil
+	}
+	before, err := snapshot(ctx, s, previous)
 	if err != nil {
-		return threats.Drift{}, err
+		return nil, err
 	}
-	return threats.Compare(threats.Snapshot{Graph: g, Findings: before}, threats.Snapshot{Graph: res.Graph, Findings: res.Findings}), nil
-}
-
-// driftLine counts what changed, in one line.
-func driftLine(d threats.Drift) string {
-	return fmt.Sprintf("elements +%d −%d, flows +%d −%d, controls +%d −%d, findings +%d −%d",
-		len(d.NodesAdded), len(d.NodesRemoved), len(d.EdgesAdded), len(d.EdgesRemoved),
-		len(d.ControlsAdded), len(d.ControlsRemoved), len(d.FindingsAdded), len(d.FindingsRemoved))
-}
-
-// writeDriftLines lists what changed, one line each, escaped: the names
-// come from the sources.
-func writeDriftLines(w io.Writer, d threats.Drift) {
-	line := func(sign, what, id string) { fmt.Fprintf(w, "  %s %-8s %s\n", sign, what, flows.Graphic(id)) }
-	for _, n := range d.NodesAdded {
-		line("+", "element", n.ID)
+	after, err := snapshot(ctx, s, scan.ID)
+	if err != nil {
+		return nil, err
 	}
-	for _, n := range d.NodesRemoved {
-		line("−", "element", n.ID)
-	}
-	for _, e := range d.EdgesAdded {
-		line("+", "flow", e.ID)
-	}
-	for _, e := range d.EdgesRemoved {
-		line("−", "flow", e.ID)
-	}
-	for _, c := range d.ControlsAdded {
-		line("+", "control", c.ID)
-	}
-	for _, c := range d.ControlsRemoved {
-		line("−", "control", c.ID)
-	}
-	for _, f := range d.FindingsAdded {
-		line("+", "finding", string(f.Severity)+" "+f.ID)
-	}
-	for _, f := range d.FindingsRemoved {
-		line("−", "finding", string(f.Severity)+" "+f.ID)
-	}
-}
-
-// writeDriftJSON writes what changed between two scans for other tools:
-// the IDs added and removed, by kind.
-func writeDriftJSON(w io.Writer, from, to int64, d threats.Drift) error {
-	ids := func(n int, id func(int) string) []string {
-		out := make([]string, n)
-		for i := range out {
-			out[i] = id(i)
-		}
-		return out
-	}
-	type change struct {
-		Added   []string `json:"added"`
-		Removed []string `json:"removed"`
-	}
-	doc := struct {
-		From     int64  `json:"from"`
-		To       int64  `json:"to"`
-		Elements change `json:"elements"`
-		Flows    change `json:"flows"`
-		Controls change `json:"controls"`
-		Findings change `json:"findings"`
-	}{
-		From: from, To: to,
-		Elements: change{ids(len(d.NodesAdded), func(i int) string { return d.NodesAdded[i].ID }), ids(len(d.NodesRemoved), func(i int) string { return d.NodesRemoved[i].ID })},
-		Flows:    change{ids(len(d.EdgesAdded), func(i int) string { return d.EdgesAdded[i].ID }), ids(len(d.EdgesRemoved), func(i int) string { return d.EdgesRemoved[i].ID })},
-		Controls: change{ids(len(d.ControlsAdded), func(i int) string { return d.ControlsAdded[i].ID }), ids(len(d.ControlsRemoved), func(i int) string { return d.ControlsRemoved[i].ID })},
-		Findings: change{ids(len(d.FindingsAdded), func(i int) string { return d.FindingsAdded[i].ID }), ids(len(d.FindingsRemoved), func(i int) string { return d.FindingsRemoved[i].ID })},
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return export.BuildDiff(old, scan, threats.Compare(before, after)), nil
 }
 
 // clock is a tick's time stamp.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +89,7 @@ func TestWatch(t *testing.T) {
 	if r.code != exitOK || !strings.Contains(r.stderr, "stopped") {
 		t.Errorf("a cancelled watch: exit %d\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"scan #1 stored", "unchanged since scan #1", "scan #2 stored, changed since #1: elements +1 −0", "  + element  workload:shop/debug\n", "unchanged since scan #2"} {
+	for _, want := range []string{"scan #1 stored", "unchanged since scan #1", "scan #2 stored, changed since #1:\n", "elements +1 −0 ~0", "  + workload:shop/debug  process\n", "unchanged since scan #2"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
@@ -103,9 +102,12 @@ func TestWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Elements struct{ Added []string } `json:"elements"`
+		SchemaVersion int `json:"schemaVersion"`
+		Elements      struct {
+			Added []struct{ ID string } `json:"added"`
+		} `json:"elements"`
 	}
-	if err := json.Unmarshal(data, &doc); err != nil || !slices.Equal(doc.Elements.Added, []string{"workload:shop/debug"}) {
+	if err := json.Unmarshal(data, &doc); err != nil || doc.SchemaVersion != 1 || len(doc.Elements.Added) != 1 || doc.Elements.Added[0].ID != "workload:shop/debug" {
 		t.Errorf("drift file: %v\n%s", err, data)
 	}
 	if entries, _ := os.ReadDir(drift); len(entries) != 1 {
@@ -163,7 +165,7 @@ func TestWatchLive(t *testing.T) {
 	srv.Apply(t, "shop", []byte(liveDebug))
 	waitFor(t, "the new Deployment is stored", func() bool { n, _ := watchState(t, c.db); return n == 2 })
 	cancel()
-	if r := <-done; r.code != exitOK || !strings.Contains(r.stdout, "  + element  workload:shop/debug\n") {
+	if r := <-done; r.code != exitOK || !strings.Contains(r.stdout, "  + workload:shop/debug  process\n") {
 		t.Errorf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -35,7 +35,7 @@ import (
 const DefaultPageSize = 500
 
 // SourceAPI is the kind of Source a live API server is.
-const SourceAPI discover.SourceKind = "api"
+const SourceAPI = discover.SourceAPIKind
 
 // Request says which cluster to read, and which part of it.
 type Request struct {

@@ -132,7 +132,7 @@ func Scan(ctx context.Context, req ScanRequest) (*discover.Inventory, error) {
 		return nil, err
 	}
 	s.running.attach(s.inv.Objects)
-	s.inv.Sources = []discover.Source{{Kind: SourceAPI, Path: conn.server, Objects: len(s.inv.Objects)}}
+	s.inv.Sources = []discover.Source{{Kind: SourceAPI, Path: conn.server, Context: conn.context, Objects: len(s.inv.Objects)}}
 	return s.inv, nil
 }
 

@@ -13,7 +13,7 @@ import (
 
 const scanColumns = `id, started_at, finished_at, tool_version, partial,
 	n_objects, n_nodes, n_edges, n_boundaries, n_controls, n_dangling, n_problems, n_errors, n_exposed,
-	nodes_by_type, n_findings, findings_by_severity, catalog, n_gaps, n_not_assessed, kept`
+	nodes_by_type, n_findings, findings_by_severity, catalog, n_gaps, n_not_assessed, kept, target`
 
 // Scans lists every scan, newest first. An empty store gives an empty list,
 // not ErrNoScans: listing nothing is not a failure.
@@ -71,6 +71,7 @@ func (s *Store) Scans(ctx context.Context) ([]ScanInfo, error) {
 		if out[i].Sources == nil {
 			out[i].Sources = []discover.Source{}
 		}
+		out[i].deriveTarget()
 	}
 	return out, nil
 }
@@ -94,6 +95,7 @@ func (s *Store) Scan(ctx context.Context, id int64) (ScanInfo, error) {
 			return nil
 		})
 	})
+	info.deriveTarget()
 	if err != nil {
 		return ScanInfo{}, s.readErr(fmt.Sprintf("read scan %d", id), err)
 	}
@@ -240,11 +242,12 @@ func scanInfo(row interface{ Scan(...any) error }) (ScanInfo, error) {
 		started, finshed string
 		byType           []byte
 		bySeverity       []byte
+		target           sql.NullString
 		c                = &info.Counts
 	)
 	err := row.Scan(&info.ID, &started, &finshed, &info.ToolVersion, &info.Partial,
 		&c.Objects, &c.Nodes, &c.Edges, &c.Boundaries, &c.Controls, &c.Dangling, &c.Problems, &c.Errors, &c.Exposed,
-		&byType, &c.Findings, &bySeverity, &info.Catalog, &c.Gaps, &c.NotAssessed, &info.Kept)
+		&byType, &c.Findings, &bySeverity, &info.Catalog, &c.Gaps, &c.NotAssessed, &info.Kept, &target)
 	if err != nil {
 		return ScanInfo{}, err
 	}
@@ -253,6 +256,10 @@ func scanInfo(row interface{ Scan(...any) error }) (ScanInfo, error) {
 	}
 	if info.FinishedAt, err = parseTime(finshed); err != nil {
 		return ScanInfo{}, fmt.Errorf("scan %d finish time: %w", info.ID, err)
+	}
+	info.untargeted = !target.Valid
+	if info.Target, err = discover.ParseTarget(target.String); err != nil {
+		return ScanInfo{}, fmt.Errorf("scan %d target: %w", info.ID, err)
 	}
 	c.NodesByType = make(map[model.NodeType]int)
 	if err := json.Unmarshal(byType, &c.NodesByType); err != nil {

@@ -29,11 +29,14 @@ type ScanRecord struct {
 	StartedAt, FinishedAt time.Time
 	ToolVersion           string
 	Sources               []discover.Source
-	Objects               []ObjectRef // the inventory's index: names and locations only, never content
-	Problems              []discover.Problem
-	Graph                 *model.Graph // nil is saved as an empty graph
-	Findings              []Finding
-	Rules                 []Rule // the text of the rules the findings refer to
+	// Target is what the scan looked at; the zero Target is stored as
+	// unknown.
+	Target   discover.Target
+	Objects  []ObjectRef // the inventory's index: names and locations only, never content
+	Problems []discover.Problem
+	Graph    *model.Graph // nil is saved as an empty graph
+	Findings []Finding
+	Rules    []Rule // the text of the rules the findings refer to
 	// NotAssessed are the rules the graph's gaps left open; never findings.
 	NotAssessed []NotAssessed
 	Catalog     string // which rules produced the findings, for the record
@@ -88,10 +91,25 @@ type ScanInfo struct {
 	StartedAt, FinishedAt time.Time // UTC
 	ToolVersion           string
 	Sources               []discover.Source
-	Partial               bool // some input could not be used: see Problems
-	Catalog               string
-	Counts                Counts
-	Kept                  bool // pinned by "scans keep": never pruned
+	// Target is what the scan looked at: zero when unknown (stored before
+	// targets were recorded, from relative paths).
+	Target  discover.Target
+	Partial bool // some input could not be used: see Problems
+	Catalog string
+	Counts  Counts
+	Kept    bool // pinned by "scans keep": never pruned
+
+	// untargeted marks a scan stored before targets were recorded: its
+	// Target is derived from its sources once they are read.
+	untargeted bool
+}
+
+// deriveTarget gives a scan stored before targets were recorded the
+// target its sources tell, if they tell one.
+func (info *ScanInfo) deriveTarget() {
+	if info.untargeted {
+		info.Target = discover.TargetOfSources(info.Sources)
+	}
 }
 
 // countsOf computes the Counts of a scan about to be saved.
@@ -162,10 +180,10 @@ func (s *Store) SaveScan(ctx context.Context, rec ScanRecord) (int64, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO scans (
 		started_at, finished_at, tool_version, partial,
 		n_objects, n_nodes, n_edges, n_boundaries, n_controls, n_dangling, n_problems, n_errors, n_exposed,
-		nodes_by_type, n_findings, findings_by_severity, catalog, n_gaps, n_not_assessed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nodes_by_type, n_findings, findings_by_severity, catalog, n_gaps, n_not_assessed, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		formatTime(rec.StartedAt), formatTime(rec.FinishedAt), rec.ToolVersion, c.Errors > 0,
 		c.Objects, c.Nodes, c.Edges, c.Boundaries, c.Controls, c.Dangling, c.Problems, c.Errors, c.Exposed,
-		string(byType), c.Findings, string(bySeverity), rec.Catalog, c.Gaps, c.NotAssessed)
+		string(byType), c.Findings, string(bySeverity), rec.Catalog, c.Gaps, c.NotAssessed, rec.Target.Key())
 	if err != nil {
 		return 0, s.saveErr(err)
 	}

@@ -34,8 +34,9 @@ func LoadScanCmd(ctx context.Context, s *store.Store, id int64) tea.Cmd {
 		for i := range scans { // newest first
 			if scans[i].ID == id {
 				msg.Scan, found = scans[i], true
-				if i+1 < len(scans) {
-					prev := scans[i+1]
+				// The previous scan of the same target: another app's or
+				// cluster's scan in the store is no baseline.
+				if prev, ok := store.Previous(scans[i+1:], scans[i]); ok {
 					msg.Previous = &prev
 				}
 				break
@@ -102,9 +103,14 @@ func LoadDriftCmd(ctx context.Context, s *store.Store, from, to store.ScanInfo, 
 		if err != nil {
 			return ErrorMsg{err}
 		}
+		// A finding the later scan could not assess is not fixed.
+		unassessed, err := s.NotAssessed(ctx, to.ID)
+		if err != nil {
+			return ErrorMsg{err}
+		}
 		d := threats.Compare(
 			threats.Snapshot{Graph: g, Findings: before.Summaries()},
-			threats.Snapshot{Graph: graph.Graph, Findings: findings.Summaries()})
+			threats.Snapshot{Graph: graph.Graph, Findings: findings.Summaries(), NotAssessed: unassessed})
 		return DriftLoadedMsg{From: from, To: to, Drift: d}
 	}
 }

@@ -343,11 +343,11 @@ func (p *Overview) driftSection() string {
 		count("elements", len(d.NodesAdded), len(d.NodesRemoved)),
 		count("flows", len(d.EdgesAdded), len(d.EdgesRemoved)),
 		count("controls", len(d.ControlsAdded), len(d.ControlsRemoved)),
-		count("findings", len(d.FindingsAdded), len(d.FindingsRemoved)),
+		count("findings", len(d.FindingsNew), len(d.FindingsFixed)),
 	}, " · ") + "\n")
 
 	var lines []string
-	added := slices.Clone(d.FindingsAdded)
+	added := slices.Clone(d.FindingsNew)
 	slices.SortStableFunc(added, func(a, b threats.Finding) int { return b.Severity.Rank() - a.Severity.Rank() })
 	for _, f := range added {
 		lines = append(lines, st.Added.Render("+ ")+"new "+string(f.Severity)+" "+f.ID)
@@ -370,7 +370,7 @@ func (p *Overview) driftSection() string {
 	for _, c := range d.ControlsAdded {
 		lines = append(lines, st.Added.Render("+ ")+"control "+c.ID)
 	}
-	for _, f := range d.FindingsRemoved {
+	for _, f := range d.FindingsFixed {
 		lines = append(lines, st.Removed.Render("− ")+"fixed "+f.ID)
 	}
 	for _, l := range lines[:min(len(lines), driftLines)] {
