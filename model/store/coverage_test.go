@@ -87,7 +87,6 @@ func TestStoreBeforeGapsOpens(t *testing.T) {
 	db := rawDB(t, path)
 	undoContent(t, db)
 	for _, stmt := range []string{
-		`DROP INDEX scans_target`, `ALTER TABLE scans DROP COLUMN target`, // 0007
 		`DROP TABLE scan_content`, // 0005
 		`DROP TABLE gaps`, `DROP TABLE not_assessed`,
 		`ALTER TABLE scans DROP COLUMN n_gaps`, `ALTER TABLE scans DROP COLUMN n_not_assessed`,
