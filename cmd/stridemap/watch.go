@@ -129,7 +129,7 @@ func (a *app) watchTick(ctx context.Context, opts watchOptions, previous int64) 
 	report.done()
 	now := clock(time.Now())
 	switch {
-	case ctx.Err() != nil:
+	case err != nil && ctx.Err() != nil:
 		return previous // stopped: the scan in progress was not stored
 	case err != nil:
 		fmt.Fprintf(a.stderr, "%s scan failed, nothing stored (the next tick tries again): %s\n", now, flows.Graphic(err.Error()))
@@ -143,7 +143,9 @@ func (a *app) watchTick(ctx context.Context, opts watchOptions, previous int64) 
 		fmt.Fprintf(a.stdout, "%s scan #%d stored: %s, %s, %s\n", now, id, plural(res.Scan.Counts.Nodes, "element"), plural(res.Scan.Counts.Edges, "flow"), plural(len(res.Findings), "finding"))
 		return id
 	}
-	diff, err := a.diffSince(ctx, previous, res.Scan)
+	// A stop that comes once the scan is stored still lets the tick say
+	// what it stored: reading the change is quick and the user asked for it.
+	diff, err := a.diffSince(context.WithoutCancel(ctx), previous, res.Scan)
 	switch {
 	case err != nil:
 		fmt.Fprintf(a.stderr, "%s scan #%d stored; what changed since #%d could not be read: %s\n", now, id, previous, flows.Graphic(err.Error()))
