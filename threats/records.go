@@ -160,3 +160,22 @@ func AtOrAbove(findings []Finding, min Severity) []Finding {
 	}
 	return out
 }
+
+// LoadSnapshot reads what Compare needs of a stored scan: its graph, its
+// findings with the triage in force, and what its coverage gaps left
+// unassessed.
+func LoadSnapshot(ctx context.Context, s *store.Store, scan int64) (Snapshot, error) {
+	g, err := s.Graph(ctx, scan)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	findings, err := Load(ctx, s, scan)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	unassessed, err := s.NotAssessed(ctx, scan)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	return Snapshot{Graph: g, Findings: findings, NotAssessed: unassessed}, nil
+}

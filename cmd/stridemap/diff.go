@@ -106,11 +106,11 @@ func (a *app) runDiff(ctx context.Context, args []string, opts diffOptions) erro
 		return &exitError{code: exitUsage, message: flows.Graphic(fmt.Sprintf("scans %d and %d are of different targets (%s; %s): pass --any-target to compare them anyway",
 			old.ID, new.ID, old.Target, new.Target))}
 	}
-	before, err := snapshot(ctx, s, old.ID)
+	before, err := threats.LoadSnapshot(ctx, s, old.ID)
 	if err != nil {
 		return err
 	}
-	after, err := snapshot(ctx, s, new.ID)
+	after, err := threats.LoadSnapshot(ctx, s, new.ID)
 	if err != nil {
 		return err
 	}
@@ -174,22 +174,4 @@ func isAbsolute(name string) bool {
 		return true
 	}
 	return name != "" && !slices.ContainsFunc([]rune(name), func(r rune) bool { return r < '0' || r > '9' })
-}
-
-// snapshot loads what Compare needs of scan id: its graph, its findings
-// with the triage in force, and what its coverage gaps left unassessed.
-func snapshot(ctx context.Context, s *store.Store, id int64) (threats.Snapshot, error) {
-	g, err := s.Graph(ctx, id)
-	if err != nil {
-		return threats.Snapshot{}, err
-	}
-	findings, err := threats.Load(ctx, s, id)
-	if err != nil {
-		return threats.Snapshot{}, err
-	}
-	unassessed, err := s.NotAssessed(ctx, id)
-	if err != nil {
-		return threats.Snapshot{}, err
-	}
-	return threats.Snapshot{Graph: g, Findings: findings, NotAssessed: unassessed}, nil
 }

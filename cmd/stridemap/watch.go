@@ -182,11 +182,11 @@ func (a *app) diffSince(ctx context.Context, previous int64, scan store.ScanInfo
 	if !old.Target.IsZero() && !scan.Target.IsZero() && !old.Target.Same(scan.Target) {
 		return nil, nil
 	}
-	before, err := snapshot(ctx, s, previous)
+	before, err := threats.LoadSnapshot(ctx, s, previous)
 	if err != nil {
 		return nil, err
 	}
-	after, err := snapshot(ctx, s, scan.ID)
+	after, err := threats.LoadSnapshot(ctx, s, scan.ID)
 	if err != nil {
 		return nil, err
 	}
