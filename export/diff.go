@@ -322,97 +322,114 @@ func WriteDiffJSON(w io.Writer, d *Diff) error {
 
 // diffLine is one line of a diff's text forms: a sign (+ added, − removed,
 // ~ changed, ? no longer assessed), what it is about and the detail.
-type diffLine struct{ sign, what, detail string }
+// DiffLine is one change: a sign (+ added, - removed, ~ changed, ? no
+// longer assessed), what changed and how.
+type DiffLine struct{ Sign, What, Detail string }
 
-// diffSection is one titled list of a diff's text forms.
-type diffSection struct {
-	title string
-	lines []diffLine
+// DiffSection is one titled list of a diff as every text form lays it out:
+// Elements, Flows, Trust boundaries, Controls, Findings, Attack paths.
+type DiffSection struct {
+	Title string
+	Lines []DiffLine
+	// More counts the lines a cap left out (Sections' max).
+	More int
 }
 
-func (d *Diff) sections() []diffSection {
-	var out []diffSection
-	add := func(title string, lines []diffLine) {
-		if len(lines) > 0 {
-			out = append(out, diffSection{title, lines})
+// Sections lays the diff out, each section capped at max lines (0: no cap).
+func (d *Diff) Sections(max int) []DiffSection {
+	out := d.sections()
+	for i := range out {
+		if max > 0 && len(out[i].Lines) > max {
+			out[i].More = len(out[i].Lines) - max
+			out[i].Lines = out[i].Lines[:max]
 		}
 	}
-	changed := func(list []DiffChanged) []diffLine {
-		var lines []diffLine
+	return out
+}
+
+func (d *Diff) sections() []DiffSection {
+	var out []DiffSection
+	add := func(title string, lines []DiffLine) {
+		if len(lines) > 0 {
+			out = append(out, DiffSection{Title: title, Lines: lines})
+		}
+	}
+	changed := func(list []DiffChanged) []DiffLine {
+		var lines []DiffLine
 		for _, c := range list {
 			for _, ch := range c.Changes {
-				lines = append(lines, diffLine{"~", c.ID, changeText(ch)})
+				lines = append(lines, DiffLine{"~", c.ID, changeText(ch)})
 			}
 		}
 		return lines
 	}
-	var lines []diffLine
+	var lines []DiffLine
 	for _, n := range d.Elements.Added {
-		lines = append(lines, diffLine{"+", n.ID, string(n.Type)})
+		lines = append(lines, DiffLine{"+", n.ID, string(n.Type)})
 	}
 	for _, n := range d.Elements.Removed {
-		lines = append(lines, diffLine{"-", n.ID, string(n.Type)})
+		lines = append(lines, DiffLine{"-", n.ID, string(n.Type)})
 	}
 	add("Elements", append(lines, changed(d.Elements.Changed)...))
 
 	lines = nil
 	for _, e := range d.Flows.Added {
-		lines = append(lines, diffLine{"+", e.ID, flowText(e)})
+		lines = append(lines, DiffLine{"+", e.ID, flowText(e)})
 	}
 	for _, e := range d.Flows.Removed {
-		lines = append(lines, diffLine{"-", e.ID, flowText(e)})
+		lines = append(lines, DiffLine{"-", e.ID, flowText(e)})
 	}
 	add("Flows", append(lines, changed(d.Flows.Changed)...))
 
 	lines = nil
 	for _, b := range d.Boundaries.Added {
-		lines = append(lines, diffLine{"+", b.ID, fmt.Sprintf("%d members", len(b.Members))})
+		lines = append(lines, DiffLine{"+", b.ID, fmt.Sprintf("%d members", len(b.Members))})
 	}
 	for _, b := range d.Boundaries.Removed {
-		lines = append(lines, diffLine{"-", b.ID, fmt.Sprintf("%d members", len(b.Members))})
+		lines = append(lines, DiffLine{"-", b.ID, fmt.Sprintf("%d members", len(b.Members))})
 	}
 	add("Trust boundaries", append(lines, changed(d.Boundaries.Changed)...))
 
 	lines = nil
 	for _, c := range d.Controls.Gained {
-		lines = append(lines, diffLine{"+", c.ID, "gained: " + evidenceText(c.Evidence)})
+		lines = append(lines, DiffLine{"+", c.ID, "gained: " + evidenceText(c.Evidence)})
 	}
 	for _, c := range d.Controls.Lost {
-		lines = append(lines, diffLine{"-", c.ID, "lost: " + evidenceText(c.Evidence)})
+		lines = append(lines, DiffLine{"-", c.ID, "lost: " + evidenceText(c.Evidence)})
 	}
 	for _, c := range d.Controls.Changed {
-		lines = append(lines, diffLine{"~", c.ID, "evidence: " + evidenceText(c.Before) + " → " + evidenceText(c.After)})
+		lines = append(lines, DiffLine{"~", c.ID, "evidence: " + evidenceText(c.Before) + " → " + evidenceText(c.After)})
 	}
 	add("Controls", lines)
 
 	lines = nil
 	for _, f := range d.Findings.New {
-		lines = append(lines, diffLine{"+", f.ID, "new " + string(f.Severity) + triageText(f.Triage)})
+		lines = append(lines, DiffLine{"+", f.ID, "new " + string(f.Severity) + triageText(f.Triage)})
 	}
 	for _, f := range d.Findings.Fixed {
 		what := "fixed"
 		if f.ElementRemoved {
 			what = "gone with its element"
 		}
-		lines = append(lines, diffLine{"-", f.ID, what + " (was " + string(f.Severity) + ")"})
+		lines = append(lines, DiffLine{"-", f.ID, what + " (was " + string(f.Severity) + ")"})
 	}
 	for _, f := range d.Findings.Changed {
-		lines = append(lines, diffLine{"~", f.ID, "severity " + string(f.SeverityBefore) + " → " + string(f.Severity) + triageText(f.Triage)})
+		lines = append(lines, DiffLine{"~", f.ID, "severity " + string(f.SeverityBefore) + " → " + string(f.Severity) + triageText(f.Triage)})
 	}
 	for _, f := range d.Findings.NoLongerAssessed {
-		lines = append(lines, diffLine{"?", f.ID, "no longer assessed (was " + string(f.Severity) + "): " + f.Reason})
+		lines = append(lines, DiffLine{"?", f.ID, "no longer assessed (was " + string(f.Severity) + "): " + f.Reason})
 	}
 	add("Findings", lines)
 
 	lines = nil
 	for _, p := range d.AttackPaths.New {
-		lines = append(lines, diffLine{"+", p.Finding, strings.Join(p.Nodes, " → ")})
+		lines = append(lines, DiffLine{"+", p.Finding, strings.Join(p.Nodes, " → ")})
 	}
 	for _, p := range d.AttackPaths.Closed {
-		lines = append(lines, diffLine{"-", p.Finding, "closed: " + strings.Join(p.Nodes, " → ")})
+		lines = append(lines, DiffLine{"-", p.Finding, "closed: " + strings.Join(p.Nodes, " → ")})
 	}
 	for _, p := range d.AttackPaths.Changed {
-		lines = append(lines, diffLine{"~", p.Finding, strings.Join(p.Before, " → ") + "  ⇒  " + strings.Join(p.After, " → ")})
+		lines = append(lines, DiffLine{"~", p.Finding, strings.Join(p.Before, " → ") + "  ⇒  " + strings.Join(p.After, " → ")})
 	}
 	add("Attack paths", lines)
 	return out
@@ -457,8 +474,8 @@ func triageText(t *threats.Triage) string {
 	return " [" + string(t.Status) + "]"
 }
 
-// headline says which scans are compared, and of what.
-func (d *Diff) headline() string {
+// Headline says which scans are compared, and of what.
+func (d *Diff) Headline() string {
 	day := func(s DiffScan) string { return s.StartedAt.Local().Format("2006-01-02 15:04") }
 	h := fmt.Sprintf("Scan #%d (%s) → scan #%d (%s)", d.Old.ID, day(d.Old), d.New.ID, day(d.New))
 	switch {
@@ -472,7 +489,8 @@ func (d *Diff) headline() string {
 	return h
 }
 
-func (d *Diff) countsLine() string {
+// CountsLine counts each kind of change in one line.
+func (d *Diff) CountsLine() string {
 	s := d.Summary
 	return fmt.Sprintf("elements +%d −%d ~%d · flows +%d −%d ~%d · boundaries +%d −%d ~%d · controls +%d −%d ~%d · findings new %d, fixed %d, changed %d, no longer assessed %d · attack paths new %d, closed %d",
 		s.Elements.Added, s.Elements.Removed, s.Elements.Changed, s.Flows.Added, s.Flows.Removed, s.Flows.Changed,
@@ -485,16 +503,16 @@ func (d *Diff) countsLine() string {
 // cannot move the cursor or recolour the screen.
 func WriteDiffText(w io.Writer, d *Diff) error {
 	b := bufio.NewWriter(w)
-	fmt.Fprintln(b, flows.Graphic(d.headline()))
-	fmt.Fprintln(b, d.countsLine())
+	fmt.Fprintln(b, flows.Graphic(d.Headline()))
+	fmt.Fprintln(b, d.CountsLine())
 	sections := d.sections()
 	if len(sections) == 0 {
 		fmt.Fprintln(b, "\nNothing changed.")
 	}
 	for _, s := range sections {
-		fmt.Fprintf(b, "\n%s\n", s.title)
-		for _, l := range s.lines {
-			fmt.Fprintf(b, "  %s %s  %s\n", l.sign, flows.Graphic(l.what), flows.Graphic(l.detail))
+		fmt.Fprintf(b, "\n%s\n", s.Title)
+		for _, l := range s.Lines {
+			fmt.Fprintf(b, "  %s %s  %s\n", l.Sign, flows.Graphic(l.What), flows.Graphic(l.Detail))
 		}
 	}
 	return b.Flush()
@@ -504,16 +522,52 @@ func WriteDiffText(w io.Writer, d *Diff) error {
 // value from the input escaped.
 func WriteDiffMarkdown(w io.Writer, d *Diff) error {
 	b := bufio.NewWriter(w)
-	fmt.Fprintf(b, "# Changes: scan #%d → scan #%d\n\n%s\n\n%s\n", d.Old.ID, d.New.ID, md(d.headline()), md(d.countsLine()))
-	sections := d.sections()
+	fmt.Fprintf(b, "# Changes: scan #%d → scan #%d\n", d.Old.ID, d.New.ID)
+	writeDiffMarkdown(b, d, "##", 0)
+	return b.Flush()
+}
+
+// writeDiffMarkdown writes the diff's headline, counts and sections, each
+// section under a heading of the given level and capped at max lines.
+func writeDiffMarkdown(w io.Writer, d *Diff, heading string, max int) {
+	fmt.Fprintf(w, "\n%s\n\n%s\n", md(d.Headline()), md(d.CountsLine()))
+	sections := d.Sections(max)
 	if len(sections) == 0 {
-		fmt.Fprintln(b, "\nNothing changed.")
+		fmt.Fprintln(w, "\nNothing changed.")
 	}
 	for _, s := range sections {
-		fmt.Fprintf(b, "\n## %s\n\n| | | |\n|---|---|---|\n", s.title)
-		for _, l := range s.lines {
-			fmt.Fprintf(b, "| %s | %s | %s |\n", md(l.sign), md(l.what), md(l.detail))
+		fmt.Fprintf(w, "\n%s %s\n\n| | | |\n|---|---|---|\n", heading, s.Title)
+		for _, l := range s.Lines {
+			fmt.Fprintf(w, "| %s | %s | %s |\n", md(l.Sign), md(l.What), md(l.Detail))
+		}
+		if s.More > 0 {
+			fmt.Fprintf(w, "\n… and %d more (`stridemap diff %d %d` lists them all).\n", s.More, d.Old.ID, d.New.ID)
 		}
 	}
-	return b.Flush()
+}
+
+// NarrowSnapshot keeps what a scoped view of drift needs: the part of the
+// snapshot's graph in scope and the findings on its elements. A scope that
+// names nothing in this snapshot (an element added since) leaves it empty,
+// so everything in scope shows as added.
+func NarrowSnapshot(s threats.Snapshot, scope Scope) threats.Snapshot {
+	if scope.IsZero() {
+		return s
+	}
+	g := s.Graph
+	if g == nil {
+		g = &model.Graph{}
+	}
+	narrow, err := Narrow(g, scope)
+	if err != nil {
+		return threats.Snapshot{Graph: &model.Graph{}}
+	}
+	in := elementsOf(narrow)
+	out := threats.Snapshot{Graph: narrow, Findings: findingsIn(narrow, s.Findings)}
+	for _, n := range s.NotAssessed {
+		if in[n.Element] {
+			out.NotAssessed = append(out.NotAssessed, n)
+		}
+	}
+	return out
 }

@@ -47,6 +47,10 @@ type Report struct {
 	// Coverage lists the kinds a live scan could not read, each with the
 	// checks it left not assessed; empty when everything was read.
 	Coverage []CoverageGap `json:"coverage"`
+	// Changes is the drift since an earlier scan of the same target (the
+	// previous one unless told otherwise), in stridemap diff's form; absent
+	// when there is no earlier scan to compare with.
+	Changes *Diff `json:"changes,omitempty"`
 
 	// Graph is the (scoped) graph the report describes, for diagrams.
 	Graph *model.Graph `json:"-"`
@@ -205,6 +209,9 @@ type ReportInput struct {
 	// NotAssessed are the checks the graph's gaps left open
 	// (store.NotAssessed).
 	NotAssessed []store.NotAssessed
+	// Changes is the drift since an earlier scan, already narrowed to
+	// Scope (NarrowSnapshot); optional.
+	Changes *Diff
 }
 
 // BuildReport narrows the input to its scope and computes what every
@@ -241,6 +248,7 @@ func BuildReport(in ReportInput) (*Report, error) {
 		PlaintextFlows: []string{},
 		AttackPaths:    []AttackPath{},
 		Questions:      []QuestionAnswer{},
+		Changes:        in.Changes,
 	}
 	if r.Scan.Sources == nil {
 		r.Scan.Sources = []discover.Source{}

@@ -32,6 +32,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"status":      func(f *threats.Finding) threats.Status { return StatusOf(f) },
 	"evidence":    EvidenceLines,
 	"refs":        func(r catalog.References) string { return strings.Join(ReferenceList(r), ", ") },
+	"sign":        signClass,
 }).Parse(reportHTML))
 
 // Limits on the summary lists of a report's HTML page; every finding is
@@ -40,6 +41,7 @@ const (
 	htmlMaxNamespaces  = 50
 	htmlMaxEntryPoints = 100
 	htmlMaxAttackPaths = 50
+	reportMaxChanges   = 200 // per section of "Changes since scan N"
 )
 
 // HTMLOptions says how the HTML report draws its diagram.
@@ -65,6 +67,7 @@ type htmlPage struct {
 	MoreEntryPoints int
 	AttackPaths     []AttackPath
 	MoreAttackPaths int
+	Changes         []DiffSection
 }
 
 // WriteReportHTML writes the report as one self-contained HTML page: inline
@@ -87,6 +90,9 @@ func WriteReportHTML(ctx context.Context, w io.Writer, r *Report, opts HTMLOptio
 	page.Namespaces, page.MoreNamespaces = capList(r.Namespaces, htmlMaxNamespaces)
 	page.EntryPoints, page.MoreEntryPoints = capList(r.EntryPoints, htmlMaxEntryPoints)
 	page.AttackPaths, page.MoreAttackPaths = capList(r.AttackPaths, htmlMaxAttackPaths)
+	if r.Changes != nil {
+		page.Changes = r.Changes.Sections(reportMaxChanges)
+	}
 
 	g := r.Graph
 	if g == nil {
@@ -171,4 +177,17 @@ func checkSVG(svg []byte) error {
 			}
 		}
 	}
+}
+
+// signClass names a change's sign for the page's colours.
+func signClass(sign string) string {
+	switch sign {
+	case "+":
+		return "added"
+	case "-":
+		return "removed"
+	case "~":
+		return "changed"
+	}
+	return "unknown"
 }

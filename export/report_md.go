@@ -42,6 +42,10 @@ func WriteReportMarkdown(w io.Writer, r *Report) error {
 	if len(r.Coverage) > 0 {
 		p("| Coverage gaps | %d kinds not read, %d checks not assessed |\n", len(r.Coverage), s.NotAssessed)
 	}
+	if r.Changes != nil {
+		p("\n## Changes since scan #%d\n", r.Changes.Old.ID)
+		writeDiffMarkdown(b, r.Changes, "###", reportMaxChanges)
+	}
 	writeCoverageMarkdown(p, r.Coverage)
 
 	p("\n## STRIDE × severity\n\nOpen findings (all findings in brackets).\n\n| STRIDE | critical | high | medium | low |\n|---|---:|---:|---:|---:|\n")

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/export"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
@@ -23,6 +25,7 @@ type reportOptions struct {
 	baseline  string
 	title     string
 	noDiagram bool
+	since     string
 	scope     scopeFlags
 }
 
@@ -56,6 +59,13 @@ The HTML report is a whole web page: on a terminal it is written only to a
 file (-o FILE) or a pipe, never poured onto the screen; --format md reads well
 there.
 
+The HTML, Markdown and JSON reports have a section "Changes since scan N":
+what changed since the previous scan of the same target (elements, flows,
+trust boundaries, controls, findings and attack paths, as stridemap diff shows
+them). --changes-since SCAN compares with another scan (a number, previous or
+a date YYYY-MM-DD); --changes-since none leaves the section out. The first
+scan of a target has no such section.
+
 --namespace NS or --focus ELEMENT --depth N make a report of one part of the
 system (its elements, flows and findings). The HTML report draws its diagram
 when the system has at most 300 elements; larger systems get a table of
@@ -86,6 +96,9 @@ no scan.`,
 			if err := opts.scope.check(); err != nil {
 				return err
 			}
+			if opts.since != "previous" && opts.since != "none" && !slices.Contains([]string{"html", "md", "json"}, opts.format) {
+				return fmt.Errorf("--changes-since adds a section to the html, md and json reports, not to --format %s", opts.format)
+			}
 			if opts.baseline != "" && opts.format != "sarif" {
 				return fmt.Errorf("--baseline marks SARIF results new, unchanged or absent: add --format sarif (stridemap diff compares scans in other formats)")
 			}
@@ -98,6 +111,7 @@ no scan.`,
 	cmd.Flags().StringVar(&opts.baseDir, "base-dir", "", "SARIF: write manifest paths relative to this directory (the repository root)")
 	cmd.Flags().StringVar(&opts.baseline, "baseline", "", "SARIF: mark results against a scan's number or a JSON report (report --format json)")
 	cmd.Flags().StringVar(&opts.title, "title", "", "the report's title (default: \"Threat model — scan #N\")")
+	cmd.Flags().StringVar(&opts.since, "changes-since", "previous", "the scan the \"Changes since\" section compares with: a number, previous, a date YYYY-MM-DD, or none")
 	cmd.Flags().BoolVar(&opts.noDiagram, "no-diagram", false, "HTML: leave the diagram out (no Graphviz needed)")
 	opts.scope.register(cmd, "report")
 	return cmd
@@ -162,6 +176,12 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 			return err
 		}
 	}
+	var changes *export.Diff
+	if opts.since != "none" && slices.Contains([]string{"html", "md", "json"}, opts.format) {
+		if changes, err = a.changesSince(ctx, s, info, threats.Snapshot{Graph: g, Findings: findings, NotAssessed: notAssessed}, opts); err != nil {
+			return err
+		}
+	}
 	title := opts.title
 	if title == "" {
 		title = fmt.Sprintf("Threat model — scan #%d", id)
@@ -172,7 +192,7 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 	rep, err := export.BuildReport(export.ReportInput{
 		Title: title, ToolVersion: toolVersion(), GeneratedAt: time.Now(),
 		Scan: info, Graph: g, Findings: findings, Questions: questions, Answers: answers,
-		Scope: opts.scope.scope(), Objects: objects, NotAssessed: notAssessed,
+		Scope: opts.scope.scope(), Objects: objects, NotAssessed: notAssessed, Changes: changes,
 	})
 	if err != nil {
 		return err
@@ -212,4 +232,33 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 		}
 	}
 	return nil
+}
+
+// changesSince is the report's drift section: scan against the one
+// --changes-since names (after is scan's own), both narrowed to the report's scope; nil when the
+// default (previous) finds no earlier scan of the target.
+func (a *app) changesSince(ctx context.Context, s *store.Store, scan store.ScanInfo, after threats.Snapshot, opts reportOptions) (*export.Diff, error) {
+	scans, err := s.Scans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	old, err := store.Pick(scans, opts.since, &scan)
+	switch {
+	case errors.Is(err, store.ErrNothingToCompare) && opts.since == "previous":
+		return nil, nil
+	case err != nil:
+		return nil, &exitError{code: exitUsage, message: flows.Graphic("--changes-since: " + err.Error())}
+	case old.ID == scan.ID:
+		return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--changes-since names scan %d, the one reported: name an earlier scan (`stridemap scans` lists them)", scan.ID)}
+	case !store.SameTarget(old, scan):
+		return nil, &exitError{code: exitUsage, message: flows.Graphic(fmt.Sprintf("--changes-since: scan %d is of another target (%s) than scan %d (%s); compare them with stridemap diff --any-target",
+			old.ID, old.Target, scan.ID, scan.Target))}
+	}
+	before, err := threats.LoadSnapshot(ctx, s, old.ID)
+	if err != nil {
+		return nil, err
+	}
+	scope := opts.scope.scope()
+	drift := threats.Compare(export.NarrowSnapshot(before, scope), export.NarrowSnapshot(after, scope))
+	return export.BuildDiff(old, scan, drift), nil
 }

@@ -257,7 +257,10 @@ func TestHTMLReportScreenshot(t *testing.T) {
 	}
 	useRenderer(t)
 	c := newCLI(t)
-	c.mustRun("scan", "-f", demoDir)
+	demo := copyDemo(t)
+	c.mustRun("scan", "-f", demo)
+	changeDemo(t, demo) // a re-scan: the page has its "Changes since" section
+	c.mustRun("scan", "-f", demo)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	c.mustRun("report", "--format", "html", "-o", page)
@@ -266,7 +269,7 @@ func TestHTMLReportScreenshot(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--hide-scrollbars", "--user-data-dir="+filepath.Join(dir, "profile"), "--screenshot="+shot, "--window-size=1400,2000",
+		"--hide-scrollbars", "--user-data-dir="+filepath.Join(dir, "profile"), "--screenshot="+shot, "--window-size=1400,4000",
 		"file://"+page)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("chromium: %v\n%s", err, out)
@@ -288,8 +291,8 @@ func TestHTMLReportScreenshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := img.Bounds(); b.Dx() != 1400 || b.Dy() != 2000 {
-		t.Errorf("screenshot is %v, want 1400x2000", b)
+	if b := img.Bounds(); b.Dx() != 1400 || b.Dy() != 4000 {
+		t.Errorf("screenshot is %v, want 1400x4000", b)
 	}
 	colours := distinctColours(img)
 	if len(colours) < 200 {
@@ -300,6 +303,9 @@ func TestHTMLReportScreenshot(t *testing.T) {
 		"gateway fill (diagram)":           {0xe6, 0xf4, 0xea},
 		"critical cell (STRIDE matrix)":    {0xfc, 0xe8, 0xe6},
 		"critical severity badge (header)": {0xa5, 0x0e, 0x0e},
+		"added sign (changes)":             {0xdf, 0xf3, 0xe4},
+		"removed sign (changes)":           {0xfb, 0xe3, 0xe1},
+		"changed sign (changes)":           {0xff, 0xf1, 0xd6},
 	} {
 		if colours[rgb] < 20 {
 			t.Errorf("the screenshot shows no %s (#%02x%02x%02x)", name, rgb[0], rgb[1], rgb[2])
