@@ -168,11 +168,13 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 	if err != nil {
 		return nil, err
 	}
-	var hash string
+	// Every scan records its content hash, so a watch started after a
+	// plain scan can confirm it rather than store the same content again.
+	hash, err := contentHash(g, findings, notAssessed, in.problems)
+	if err != nil {
+		return nil, err
+	}
 	if in.rescan != nil {
-		if hash, err = contentHash(g, findings, notAssessed, in.problems); err != nil {
-			return nil, err
-		}
 		if res, err := r.confirmUnchanged(ctx, s, in.rescan.Previous, hash); res != nil || err != nil {
 			if res != nil {
 				res.Graph, res.Findings, res.NotAssessed, res.Evaluated, res.Problems = g, findings, notAssessed, cat != nil, in.problems

@@ -115,6 +115,17 @@ func TestWatch(t *testing.T) {
 	}
 }
 
+// TestWatchConfirmsAPlainScan: a watch started after `stridemap scan` of
+// the same unchanged sources confirms that scan instead of storing it again.
+func TestWatchConfirmsAPlainScan(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("scan", "-f", demoDir)
+	r := c.mustRun("watch", "-f", demoDir, "--every", "1ms", "--ticks", "2")
+	if n, _ := watchState(t, c.db); n != 1 || strings.Count(r.stdout, "unchanged since scan #1\n") != 2 {
+		t.Errorf("%d scans after watching an unchanged input, want 1\n%s", n, r.stdout)
+	}
+}
+
 // TestWatchUsage: what watch cannot do is refused before it starts.
 func TestWatchUsage(t *testing.T) {
 	c := newCLI(t)
