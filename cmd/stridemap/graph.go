@@ -223,10 +223,33 @@ func scanIDArg(ctx context.Context, s *store.Store, args []string) (int64, error
 }
 
 // writeOutput writes to path, or to stdout when path is empty. A file is
-// written whole or not at all.
+// written whole or not at all: into a temporary file renamed over it (over
+// a symlink's target, not the link). What is not a regular file, such as
+// /dev/null, /dev/stdout or a named pipe, is written in place: renaming
+// over it would replace the device with a file.
 func writeOutput(stdout io.Writer, path string, write func(io.Writer) error) error {
 	if path == "" {
 		return write(stdout)
+	}
+	if info, err := os.Stat(path); err == nil && !info.Mode().IsRegular() {
+		if info.IsDir() {
+			return fmt.Errorf("write %s: it is a directory; name a file", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".stridemap-*")
 	if err != nil {
