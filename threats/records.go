@@ -11,6 +11,7 @@ import (
 
 	"github.com/stridemap/stridemap/catalog"
 
+	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
 )
 
@@ -95,9 +96,14 @@ func Decode(record store.Finding, texts map[string]RuleText) (Finding, error) {
 	if err := json.Unmarshal(record.Data, &f); err != nil {
 		return Finding{}, fmt.Errorf("finding %s: %w", record.ID, err)
 	}
+	return withText(f, texts), nil
+}
+
+// withText gives a decoded finding its rule's text.
+func withText(f Finding, texts map[string]RuleText) Finding {
 	t := texts[f.RuleID]
 	f.Title, f.Description, f.Mitigation, f.References = t.Title, t.Description, t.Mitigation, t.References
-	return f, nil
+	return f
 }
 
 // FromRecords decodes findings read from the store, each with its rule's
@@ -178,4 +184,85 @@ func LoadSnapshot(ctx context.Context, s *store.Store, scan int64) (Snapshot, er
 		return Snapshot{}, err
 	}
 	return Snapshot{Graph: g, Findings: findings, NotAssessed: unassessed}, nil
+}
+
+// LoadPair reads two stored scans as Compare takes them. Two scans of one
+// target share nearly everything, and what they share is read and decoded
+// once: the snapshots share memory, so treat them as read-only.
+func LoadPair(ctx context.Context, s *store.Store, before, after int64) (Snapshot, Snapshot, error) {
+	var gb, ga *model.Graph
+	var graphErr error
+	graphs := make(chan struct{})
+	go func() { // the graphs and the findings are read side by side
+		defer close(graphs)
+		gb, ga, graphErr = s.GraphPair(ctx, before, after)
+	}()
+	fb, fa, err := loadFindingsPair(ctx, s, before, after)
+	<-graphs
+	if err := errors.Join(graphErr, err); err != nil {
+		return Snapshot{}, Snapshot{}, err
+	}
+	nb, err := s.NotAssessed(ctx, before)
+	if err != nil {
+		return Snapshot{}, Snapshot{}, err
+	}
+	na, err := s.NotAssessed(ctx, after)
+	if err != nil {
+		return Snapshot{}, Snapshot{}, err
+	}
+	return Snapshot{Graph: gb, Findings: fb, NotAssessed: nb}, Snapshot{Graph: ga, Findings: fa, NotAssessed: na}, nil
+}
+
+// loadFindingsPair reads and decodes the findings of two scans, with the
+// triage decisions in force, decoding those they share once.
+func loadFindingsPair(ctx context.Context, s *store.Store, before, after int64) ([]Finding, []Finding, error) {
+	rb, ra, err := s.FindingsPair(ctx, before, after)
+	if err != nil {
+		return nil, nil, err
+	}
+	fb, err := loadFindings(ctx, s, before, rb, nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	fa, err := loadFindings(ctx, s, after, ra, rb, fb)
+	if err != nil {
+		return nil, nil, err
+	}
+	decisions, err := s.Triage(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ApplyTriage(fb, decisions)
+	ApplyTriage(fa, decisions)
+	return fb, fa, nil
+}
+
+// loadFindings decodes scan's finding records with its rule texts; a
+// record that is one of known's (the same stored row) is taken from its
+// decoded twin instead of decoded again.
+func loadFindings(ctx context.Context, s *store.Store, scan int64, records, known []store.Finding, decoded []Finding) ([]Finding, error) {
+	rules, err := s.Rules(ctx, scan)
+	if err != nil {
+		return nil, err
+	}
+	texts, err := DecodeRules(rules)
+	if err != nil {
+		return nil, err
+	}
+	twin := make(map[int64]int, len(known))
+	for i, r := range known {
+		twin[r.Content] = i
+	}
+	out := make([]Finding, len(records))
+	for i, r := range records {
+		j, ok := twin[r.Content]
+		if !ok {
+			if out[i], err = Decode(r, texts); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		out[i] = withText(decoded[j], texts)
+	}
+	return out, nil
 }

@@ -106,11 +106,7 @@ func (a *app) runDiff(ctx context.Context, args []string, opts diffOptions) erro
 		return &exitError{code: exitUsage, message: flows.Graphic(fmt.Sprintf("scans %d and %d are of different targets (%s; %s): pass --any-target to compare them anyway",
 			old.ID, new.ID, old.Target, new.Target))}
 	}
-	before, err := threats.LoadSnapshot(ctx, s, old.ID)
-	if err != nil {
-		return err
-	}
-	after, err := threats.LoadSnapshot(ctx, s, new.ID)
+	before, after, err := threats.LoadPair(ctx, s, old.ID, new.ID)
 	if err != nil {
 		return err
 	}

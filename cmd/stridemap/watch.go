@@ -182,11 +182,7 @@ func (a *app) diffSince(ctx context.Context, previous int64, scan store.ScanInfo
 	if !old.Target.IsZero() && !scan.Target.IsZero() && !old.Target.Same(scan.Target) {
 		return nil, nil
 	}
-	before, err := threats.LoadSnapshot(ctx, s, previous)
-	if err != nil {
-		return nil, err
-	}
-	after, err := threats.LoadSnapshot(ctx, s, scan.ID)
+	before, after, err := threats.LoadPair(ctx, s, previous, scan.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -280,21 +280,10 @@ func (s *Store) Findings(ctx context.Context, id int64) ([]Finding, error) {
 		if _, err := s.scanRow(ctx, tx, id); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT c.id, c.rule_id, c.stride, c.severity, c.element, c.namespace, c.data FROM `+inScan("findings"), id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var f Finding
-			var data []byte
-			if err := rows.Scan(&f.ID, &f.RuleID, &f.Stride, &f.Severity, &f.Element, &f.Namespace, &data); err != nil {
-				return err
-			}
-			f.Data = data
+		return eachFinding(ctx, tx, findingsOf, []any{id}, func(f Finding) error {
 			out = append(out, f)
-		}
-		return rows.Err()
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, s.readErr(fmt.Sprintf("read findings of scan %d", id), err)

@@ -63,6 +63,9 @@ type Finding struct {
 	Element   string
 	Namespace string
 	Data      json.RawMessage
+	// Content identifies the stored row, shared by every scan that holds
+	// the same finding; set by reads, ignored by SaveScan.
+	Content int64
 }
 
 // Counts summarises a scan so lists and trends need not load its graph.
