@@ -3,9 +3,7 @@ package export_test
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"errors"
-	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -209,38 +207,13 @@ func TestSVGRendersDemo(t *testing.T) {
 }
 
 // svgTitles parses svg as XML (failing the test if it is not well-formed)
-// and returns the text of its <title> elements: Graphviz titles each node
-// with its DOT ID.
+// and returns the titles of its nodes, edges and clusters: Graphviz titles
+// each node with its DOT ID.
 func svgTitles(t *testing.T, svg []byte) map[string]bool {
 	t.Helper()
-	dec := xml.NewDecoder(bytes.NewReader(svg))
-	dec.Strict = true
-	dec.Entity = xml.HTMLEntity
 	titles := map[string]bool{}
-	inTitle := false
-	sawSVG := false
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("SVG is not well-formed XML: %v", err)
-		}
-		switch tok := tok.(type) {
-		case xml.StartElement:
-			inTitle = tok.Name.Local == "title"
-			sawSVG = sawSVG || tok.Name.Local == "svg"
-		case xml.EndElement:
-			inTitle = false
-		case xml.CharData:
-			if inTitle {
-				titles[string(tok)] = true
-			}
-		}
-	}
-	if !sawSVG {
-		t.Fatal("no <svg> element")
+	for title := range svgGroups(t, svg) {
+		titles[title] = true
 	}
 	return titles
 }

@@ -15,11 +15,11 @@ import (
 // gateways hexagons; trust boundaries are dashed clusters. Edge colours
 // say what is known about encryption, edge styles how the flow is known.
 var (
-	nodeShapes = map[model.NodeType]string{
-		model.Process:        `shape=box, style="rounded,filled", fillcolor="#e8f0fe"`,
-		model.DataStore:      `shape=cylinder, style=filled, fillcolor="#fef7e0"`,
-		model.ExternalEntity: `shape=box, style=filled, fillcolor="#f1f3f4"`,
-		model.Gateway:        `shape=hexagon, style=filled, fillcolor="#e6f4ea"`,
+	nodeLooks = map[model.NodeType]nodeLook{
+		model.Process:        {"box", "rounded,filled", "#e8f0fe"},
+		model.DataStore:      {"cylinder", "filled", "#fef7e0"},
+		model.ExternalEntity: {"box", "filled", "#f1f3f4"},
+		model.Gateway:        {"hexagon", "filled", "#e6f4ea"},
 	}
 	encryptionColours = map[model.Encryption]string{
 		model.EncryptionPlaintext: "#d93025",
@@ -33,6 +33,22 @@ var (
 		model.BoundaryNamespace: "#9aa0a6",
 	}
 )
+
+// nodeLook is how a type of element is drawn.
+type nodeLook struct{ shape, style, fill string }
+
+// attrs are the DOT attributes of the look, with more styles (such as
+// "dashed") added to its own.
+func (l nodeLook) attrs(moreStyles ...string) string {
+	if l.shape == "" {
+		return ""
+	}
+	style := strings.Join(append([]string{l.style}, moreStyles...), ",")
+	if strings.Contains(style, ",") {
+		style = quote(style)
+	}
+	return fmt.Sprintf("shape=%s, style=%s, fillcolor=%s", l.shape, style, quote(l.fill))
+}
 
 // evidenceStyles are the DOT edge styles for how a flow is known.
 const (
@@ -50,6 +66,9 @@ type DOTOptions struct {
 	Threats ThreatCounts
 	// NoLegend leaves out the legend (it is on by default).
 	NoLegend bool
+	// Drift marks what was added, removed and changed since an earlier
+	// scan (see DriftDiagram); nil draws the graph as it is.
+	Drift *DiagramDrift
 }
 
 // WriteDOT writes g as a Graphviz digraph with a legend and no threat
@@ -62,7 +81,7 @@ func WriteDOT(w io.Writer, g *model.Graph, title string) error {
 // WriteDOTOptions writes g as a Graphviz digraph. The output depends only on
 // its arguments, so the same scan always gives the same bytes.
 func WriteDOTOptions(w io.Writer, g *model.Graph, opts DOTOptions) error {
-	d := &dotWriter{w: w, threats: opts.Threats}
+	d := &dotWriter{w: w, threats: opts.Threats, drift: opts.Drift}
 	d.line(0, "digraph stridemap {")
 	d.line(1, "graph [rankdir=LR, fontname=Helvetica, label=%s, labelloc=t, compound=true, newrank=true];", quote(opts.Title))
 	d.line(1, "node [fontname=Helvetica, fontsize=10];")
@@ -102,7 +121,15 @@ func WriteDOTOptions(w io.Writer, g *model.Graph, opts DOTOptions) error {
 		if colour == "" {
 			colour = boundaryColours[model.BoundaryNamespace]
 		}
-		d.line(depth+1, "label=%s; style=dashed; color=%s; fontcolor=%s; tooltip=%s;", quote(label), quote(colour), quote(colour), quote(b.ID))
+		tooltip, extra := b.ID, ""
+		if m, ok := d.drift.mark(b.ID); ok {
+			look := driftLooks[m.Kind]
+			label = look.sign + " " + label
+			colour = look.colour
+			tooltip += "\n" + d.drift.note(m)
+			extra = " penwidth=" + look.penwidth + ";"
+		}
+		d.line(depth+1, "label=%s; style=dashed; color=%s; fontcolor=%s; tooltip=%s;%s", quote(label), quote(colour), quote(colour), quote(tooltip), extra)
 		for _, k := range children[b.ID] {
 			writeBoundary(k, depth+1)
 		}
@@ -146,6 +173,7 @@ func boundaryLabel(b *model.Boundary) string {
 type dotWriter struct {
 	w       io.Writer
 	threats ThreatCounts
+	drift   *DiagramDrift
 	err     error
 }
 
@@ -171,12 +199,23 @@ func nodeLabel(n *model.Node) string {
 
 func (d *dotWriter) node(depth int, n *model.Node) {
 	label := nodeLabel(n)
-	extra := ""
+	look := nodeLooks[n.Type]
+	shape, tooltip, extra := look.attrs(), n.ID, ""
 	if c := d.threats[n.ID]; c.Total() > 0 {
 		label += "\n⚠ " + c.String()
 		extra = fmt.Sprintf(", color=%s, penwidth=2", quote(severityColours[c.Highest()]))
 	}
-	d.line(depth, "%s [label=%s, %s, tooltip=%s%s];", quote(n.ID), quote(label), nodeShapes[n.Type], quote(n.ID), extra)
+	// A drift mark takes the border: the threat count stays in the label.
+	if m, ok := d.drift.mark(n.ID); ok {
+		mark := driftLooks[m.Kind]
+		label = mark.sign + " " + label
+		tooltip += "\n" + d.drift.note(m)
+		extra = fmt.Sprintf(", color=%s, fontcolor=%s, penwidth=%s", quote(mark.colour), quote(mark.colour), mark.penwidth)
+		if m.Kind == DriftRemoved {
+			shape = look.attrs("dashed")
+		}
+	}
+	d.line(depth, "%s [label=%s, %s, tooltip=%s%s];", quote(n.ID), quote(label), shape, quote(tooltip), extra)
 }
 
 // edgeLabel is protocol:port, the label a flow carries.
@@ -212,15 +251,29 @@ func (d *dotWriter) edge(e *model.Edge) {
 		label += "\n⚠ " + c.String()
 	}
 	colour := encryptionColour(e.Encryption)
-	d.line(1, "%s -> %s [label=%s, color=%s, fontcolor=%s, style=%s, tooltip=%s];",
-		quote(e.From), quote(e.To), quote(label), quote(colour), quote(colour), edgeStyle(e),
-		quote(string(e.Encryption)+" "+e.EncryptionSource))
+	fontColour, style, tooltip, extra := colour, edgeStyle(e), string(e.Encryption)+" "+e.EncryptionSource, ""
+	// An added or changed flow keeps its encryption colour, so a new
+	// plaintext flow still shows red; its label carries the mark. A
+	// removed flow is dashed in the removed colour.
+	if m, ok := d.drift.mark(e.ID); ok {
+		mark := driftLooks[m.Kind]
+		label = mark.sign + " " + label
+		fontColour = mark.colour
+		tooltip += "\n" + d.drift.note(m)
+		extra = ", penwidth=" + mark.penwidth
+		if m.Kind == DriftRemoved {
+			colour, style = mark.colour, styleObserved
+		}
+	}
+	d.line(1, "%s -> %s [label=%s, color=%s, fontcolor=%s, style=%s, tooltip=%s%s];",
+		quote(e.From), quote(e.To), quote(label), quote(colour), quote(fontColour), style, quote(tooltip), extra)
 }
 
 // legend draws a key to the diagram as one table: the element types with
 // their fill colours and shapes, a line per encryption verdict and per kind
 // of evidence, and how threats are shown. Its ID starts with "legend:",
-// which no model ID does, and it holds only fixed text.
+// which no model ID does, and it holds only fixed text (and, with drift
+// marks, the earlier scan's name, escaped).
 func (d *dotWriter) legend() {
 	var b strings.Builder
 	b.WriteString(`<<TABLE BORDER="1" COLOR="#9aa0a6" CELLBORDER="0" CELLSPACING="2" CELLPADDING="3" BGCOLOR="#ffffff">`)
@@ -248,6 +301,9 @@ func (d *dotWriter) legend() {
 	}
 	fmt.Fprintf(&b, `<TR><TD BORDER="1" COLOR="%s">⚠ 1 high</TD><TD ALIGN="LEFT">open threats by severity;<BR ALIGN="LEFT"/>border: the worst</TD></TR>`, severityColours["high"])
 	b.WriteString(`<TR><TD BORDER="1" STYLE="dashed" COLOR="#9aa0a6">namespace</TD><TD ALIGN="LEFT">trust boundary</TD></TR>`)
+	if d.drift != nil {
+		d.drift.legendRows(&b)
+	}
 	b.WriteString(`</TABLE>>`)
 	d.line(1, `"legend:key" [shape=plaintext, fontsize=9, margin=0, label=%s];`, b.String())
 }

@@ -98,13 +98,8 @@ func (a *app) runDiff(ctx context.Context, args []string, opts diffOptions) erro
 	if err != nil {
 		return &exitError{code: exitUsage, message: flows.Graphic(err.Error())}
 	}
-	if old.ID == new.ID {
-		return &exitError{code: exitUsage, message: fmt.Sprintf("scan %d diffed with itself: name two different scans (`stridemap scans` lists them)", old.ID)}
-	}
-	known := !old.Target.IsZero() && !new.Target.IsZero()
-	if known && !old.Target.Same(new.Target) && !opts.anyTarget {
-		return &exitError{code: exitUsage, message: flows.Graphic(fmt.Sprintf("scans %d and %d are of different targets (%s; %s): pass --any-target to compare them anyway",
-			old.ID, new.ID, old.Target, new.Target))}
+	if err := comparable(old, new, opts.anyTarget); err != nil {
+		return err
 	}
 	before, after, err := threats.LoadPair(ctx, s, old.ID, new.ID)
 	if err != nil {
@@ -134,6 +129,20 @@ func (a *app) runDiff(ctx context.Context, args []string, opts diffOptions) erro
 			return &exitError{code: exitFindings, message: flows.Graphic(fmt.Sprintf("%d new open finding(s) at or above %s since scan %d (--fail-on): %s",
 				len(found), min, old.ID, wordList(ids, "and")))}
 		}
+	}
+	return nil
+}
+
+// comparable refuses a pair of scans that has no drift worth showing: a
+// scan with itself, or scans of different targets unless anyTarget.
+func comparable(old, new store.ScanInfo, anyTarget bool) error {
+	if old.ID == new.ID {
+		return &exitError{code: exitUsage, message: fmt.Sprintf("scan %d diffed with itself: name two different scans (`stridemap scans` lists them)", old.ID)}
+	}
+	known := !old.Target.IsZero() && !new.Target.IsZero()
+	if known && !old.Target.Same(new.Target) && !anyTarget {
+		return &exitError{code: exitUsage, message: flows.Graphic(fmt.Sprintf("scans %d and %d are of different targets (%s; %s): pass --any-target to compare them anyway",
+			old.ID, new.ID, old.Target, new.Target))}
 	}
 	return nil
 }

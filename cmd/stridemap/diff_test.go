@@ -281,19 +281,43 @@ func TestDiffTableOnTerminal(t *testing.T) {
 	}
 }
 
+// scanTwoTargets checks that args, run before any scan, say to scan
+// first; then scans two copies of the demo, two targets, and returns
+// their directories.
+func scanTwoTargets(t *testing.T, c *cli, args ...string) (one, other string) {
+	t.Helper()
+	one, other = copyDemo(t), filepath.Join(t.TempDir(), "other")
+	if err := os.CopyFS(other, os.DirFS(demoDir)); err != nil {
+		t.Fatal(err)
+	}
+	if res := c.run("", args...); res.code != exitUsage || !strings.Contains(res.stderr, "stridemap scan -f DIR") {
+		t.Errorf("%s with no store: exit %d, %q", strings.Join(args, " "), res.code, res.stderr)
+	}
+	c.mustRun("scan", "-f", one)
+	c.mustRun("scan", "-f", other)
+	return one, other
+}
+
+// wantUsageError checks res is a usage error (exit 2) in one line that
+// says each of want.
+func wantUsageError(t *testing.T, res result, want ...string) {
+	t.Helper()
+	if res.code != exitUsage {
+		t.Errorf("exit %d, want 2; stdout %s", res.code, res.stdout)
+	}
+	oneLine(t, "error", res.stderr)
+	for _, w := range want {
+		if !strings.Contains(res.stderr, w) {
+			t.Errorf("stderr %q lacks %q", res.stderr, w)
+		}
+	}
+}
+
 // TestDiffErrors: each way of naming no pair to compare is one line
 // saying what to do, and exit 2.
 func TestDiffErrors(t *testing.T) {
 	c := newCLI(t)
-	one, other := copyDemo(t), filepath.Join(t.TempDir(), "other")
-	if err := os.CopyFS(other, os.DirFS(demoDir)); err != nil {
-		t.Fatal(err)
-	}
-	if res := c.run("", "diff"); res.code != exitUsage || !strings.Contains(res.stderr, "stridemap scan -f DIR") {
-		t.Errorf("no store: exit %d, %q", res.code, res.stderr)
-	}
-	c.mustRun("scan", "-f", one)
-	c.mustRun("scan", "-f", other)
+	one, other := scanTwoTargets(t, c, "diff")
 	tests := []struct {
 		name string
 		args []string
@@ -312,15 +336,7 @@ func TestDiffErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			res := c.run("", append([]string{"diff"}, tc.args...)...)
-			if res.code != exitUsage {
-				t.Errorf("exit %d, want 2; stdout %s", res.code, res.stdout)
-			}
-			oneLine(t, "error", res.stderr)
-			for _, w := range tc.want {
-				if !strings.Contains(res.stderr, w) {
-					t.Errorf("stderr %q lacks %q", res.stderr, w)
-				}
-			}
+			wantUsageError(t, res, tc.want...)
 		})
 	}
 	// --any-target compares them anyway and says they differ.

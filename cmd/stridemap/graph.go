@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -54,9 +55,17 @@ func tooLarge(err *export.TooLargeError) error {
 	return fmt.Errorf("%w. Draw a part of it: --namespace NS for one namespace, or --focus ELEMENT --depth N for one element's neighbourhood (stridemap graph --format table lists elements); or pass --force to draw it all", err)
 }
 
+// graphOptions are the graph command's flags.
+type graphOptions struct {
+	format, output string
+	scope          scopeFlags
+	// diff names the earlier scan whose changes the diagram marks.
+	diff      string
+	anyTarget bool
+}
+
 func (a *app) graphCommand() *cobra.Command {
-	var format, output string
-	var scope scopeFlags
+	var opts graphOptions
 	cmd := &cobra.Command{
 		Use:   "graph [SCAN]",
 		Short: "Print the architecture graph of a scan as a table, JSON, DOT or SVG",
@@ -80,9 +89,18 @@ when only observed, bold when both. Elements with open threats show their
 count by severity and a border in the colour of the worst. A legend is
 included.
 
+Changes since an earlier scan: --diff OLD (with --format svg or dot) draws
+the scan with what changed since OLD, named as stridemap diff names scans
+(a number, latest, previous or a date YYYY-MM-DD). Added elements and flows
+are marked "+" (a thick green border; flows thick with a green label),
+removed ones "-" and dashed in purple, drawn as OLD had them, and changed
+ones "~" with each change ("field: before → after") in the tooltip. OLD must
+be a scan of the same target unless --any-target is given; stridemap diff
+lists the same changes, and those of controls and findings, as text.
+
 Large systems: --namespace NS draws one namespace, --focus ELEMENT --depth N
-one element's neighbourhood. Diagrams of more than 300 elements are refused
-unless --force is given.
+one element's neighbourhood (with --diff, removed elements count too).
+Diagrams of more than 300 elements are refused unless --force is given.
 
 SVG is rendered by the stridemap-render program (built with stridemap:
 "make build", or go install .../cmd/stridemap-render), looked for in
@@ -92,32 +110,53 @@ $STRIDEMAP_RENDER, next to stridemap, then on PATH.`,
   stridemap graph --format svg -o graph.svg
   stridemap graph --format svg --namespace shop -o shop.svg
   stridemap graph --format svg --focus shop/checkout --depth 2 -o checkout.svg
-  stridemap graph 3 --format dot | dot -Tpng > scan3.png`,
+  stridemap graph 3 --format dot | dot -Tpng > scan3.png
+  stridemap graph --format svg --diff previous -o changes.svg   # what changed since the last review`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format == "" {
-				format = "json"
-				if output == "" && a.isTerminal(a.stdout) {
-					format = "table"
+			if opts.format == "" {
+				opts.format = "json"
+				if opts.output == "" && a.isTerminal(a.stdout) {
+					opts.format = "table"
 				}
 			}
-			format, err := choice("--format", format, "table", "json", "dot", "svg")
-			if err != nil {
+			var err error
+			if opts.format, err = choice("--format", opts.format, "table", "json", "dot", "svg"); err != nil {
 				return err
 			}
-			if err := scope.check(); err != nil {
+			if err := opts.scope.check(); err != nil {
 				return err
 			}
-			return a.runGraph(cmd.Context(), args, format, output, scope)
+			if err := opts.checkDiff(); err != nil {
+				return err
+			}
+			return a.runGraph(cmd.Context(), args, opts)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "output format: table, json, dot or svg (default table on a terminal, else json)")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of stdout")
-	scope.register(cmd, "output")
+	cmd.Flags().StringVar(&opts.format, "format", "", "output format: table, json, dot or svg (default table on a terminal, else json)")
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "", "write to this file instead of stdout")
+	cmd.Flags().StringVar(&opts.diff, "diff", "", "mark what changed since this scan (number, latest, previous or YYYY-MM-DD); with --format svg or dot")
+	cmd.Flags().BoolVar(&opts.anyTarget, "any-target", false, "with --diff: compare with a scan of another target")
+	opts.scope.register(cmd, "output")
 	return cmd
 }
 
-func (a *app) runGraph(ctx context.Context, args []string, format, output string, scope scopeFlags) error {
+// checkDiff refuses --diff where it would mean nothing: changes are marked
+// on diagrams only.
+func (o *graphOptions) checkDiff() error {
+	if o.diff == "" {
+		if o.anyTarget {
+			return errors.New("--any-target goes with --diff OLD: add --diff, or leave --any-target out")
+		}
+		return nil
+	}
+	if o.format != "dot" && o.format != "svg" {
+		return fmt.Errorf("--diff marks changes on a diagram, not in --format %s: add --format svg or --format dot (stridemap diff lists the changes as a table or JSON)", o.format)
+	}
+	return nil
+}
+
+func (a *app) runGraph(ctx context.Context, args []string, opts graphOptions) error {
 	s, err := a.readStore(ctx)
 	if err != nil {
 		return err
@@ -127,6 +166,12 @@ func (a *app) runGraph(ctx context.Context, args []string, format, output string
 	if err != nil {
 		return err
 	}
+	var old store.ScanInfo
+	if opts.diff != "" {
+		if old, err = diffBase(ctx, s, id, opts.diff, opts.anyTarget); err != nil {
+			return err
+		}
+	}
 	info, err := s.Scan(ctx, id)
 	if err != nil {
 		return err
@@ -135,12 +180,23 @@ func (a *app) runGraph(ctx context.Context, args []string, format, output string
 	if err != nil {
 		return err
 	}
-	if g, err = export.Narrow(g, scope.scope()); err != nil {
+	var drift *export.DiagramDrift
+	if opts.diff != "" {
+		// Only the graphs are compared: the diagram marks elements, flows
+		// and boundaries; stridemap diff lists controls and findings.
+		before, err := s.Graph(ctx, old.ID)
+		if err != nil {
+			return err
+		}
+		g, drift = export.DriftDiagram(g, threats.Compare(threats.Snapshot{Graph: before}, threats.Snapshot{Graph: g}), fmt.Sprintf("scan #%d", old.ID))
+	}
+	scope := opts.scope.scope()
+	if g, err = export.Narrow(g, scope); err != nil {
 		return err
 	}
-	var opts export.DOTOptions
-	if format == "dot" || format == "svg" {
-		if err := export.CheckDiagramSize(g); err != nil && !scope.force {
+	var dot export.DOTOptions
+	if opts.format == "dot" || opts.format == "svg" {
+		if err := export.CheckDiagramSize(g); err != nil && !opts.scope.force {
 			var big *export.TooLargeError
 			if errors.As(err, &big) {
 				return tooLarge(big)
@@ -151,20 +207,24 @@ func (a *app) runGraph(ctx context.Context, args []string, format, output string
 		if err != nil {
 			return err
 		}
-		opts = export.DOTOptions{Title: diagramTitle(id, scope.scope()), Threats: export.CountOpenThreats(findings)}
+		var shows []string
+		if drift != nil {
+			shows = append(shows, fmt.Sprintf("changes since scan #%d", old.ID))
+		}
+		dot = export.DOTOptions{Title: diagramTitle(id, scope, shows...), Threats: export.CountOpenThreats(findings), Drift: drift}
 	}
 	var renderer export.Renderer
-	if format == "svg" {
+	if opts.format == "svg" {
 		if renderer, err = a.renderer(); err != nil {
 			return err
 		}
 	}
-	return writeOutput(a.stdout, output, func(w io.Writer) error {
-		switch format {
+	return writeOutput(a.stdout, opts.output, func(w io.Writer) error {
+		switch opts.format {
 		case "dot":
-			return export.WriteDOTOptions(w, g, opts)
+			return export.WriteDOTOptions(w, g, dot)
 		case "svg":
-			return export.WriteSVG(ctx, w, renderer, g, opts)
+			return export.WriteSVG(ctx, w, renderer, g, dot)
 		case "table":
 			return export.WriteTable(w, g)
 		}
@@ -172,12 +232,31 @@ func (a *app) runGraph(ctx context.Context, args []string, format, output string
 	})
 }
 
-func diagramTitle(id int64, scope export.Scope) string {
-	title := fmt.Sprintf("stridemap scan #%d", id)
-	if !scope.IsZero() {
-		title += " — " + scope.String()
+// diffBase resolves graph --diff OLD against the scan drawn, as stridemap
+// diff resolves OLD against NEW, with the same refusals.
+func diffBase(ctx context.Context, s *store.Store, drawn int64, name string, anyTarget bool) (store.ScanInfo, error) {
+	scans, err := s.Scans(ctx)
+	if err != nil {
+		return store.ScanInfo{}, err
 	}
-	return title
+	old, new, err := pickPair(scans, []string{name, strconv.FormatInt(drawn, 10)})
+	if err != nil {
+		return store.ScanInfo{}, &exitError{code: exitUsage, message: flows.Graphic(err.Error())}
+	}
+	if err := comparable(old, new, anyTarget); err != nil {
+		return store.ScanInfo{}, err
+	}
+	return old, nil
+}
+
+// diagramTitle is the caption of a diagram: the scan, then what else it
+// shows and its scope.
+func diagramTitle(id int64, scope export.Scope, shows ...string) string {
+	parts := append([]string{fmt.Sprintf("stridemap scan #%d", id)}, shows...)
+	if !scope.IsZero() {
+		parts = append(parts, scope.String())
+	}
+	return strings.Join(parts, " — ")
 }
 
 // rendererEnv names the stridemap-render program to use.

@@ -456,7 +456,7 @@ func TestHelpTeaches(t *testing.T) {
 		{[]string{"catalog", "--help"}, []string{"disabled: true", "appliesTo", "condition:"}},
 		{[]string{"findings", "--help"}, []string{"--stride", "--severity", "RULE@ELEMENT"}},
 		{[]string{"scan", "--help"}, []string{"helm template", "-k", "Examples:", "never stored"}},
-		{[]string{"graph", "--help"}, []string{"docs/graph-json.md", "dot -Tsvg", "--format table"}},
+		{[]string{"graph", "--help"}, []string{"docs/graph-json.md", "dot -Tsvg", "--format table", "--diff previous", "--any-target"}},
 		{[]string{"version"}, []string{"stridemap "}},
 		{[]string{"completion", "bash"}, []string{"bash completion"}},
 	} {
