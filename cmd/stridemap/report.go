@@ -150,17 +150,26 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 	if err != nil {
 		return err
 	}
-	g, err := s.Graph(ctx, id)
+	var old *store.ScanInfo
+	if opts.since != "none" && slices.Contains([]string{"html", "md", "json"}, opts.format) {
+		if old, err = a.changesSince(ctx, s, info, opts.since); err != nil {
+			return err
+		}
+	}
+	var before, after threats.Snapshot
+	if old != nil { // both scans at once: what they share is read once
+		before, after, err = threats.LoadPair(ctx, s, old.ID, id)
+	} else {
+		after, err = threats.LoadSnapshot(ctx, s, id)
+	}
 	if err != nil {
 		return err
 	}
-	findings, err := threats.Load(ctx, s, id)
-	if err != nil {
-		return err
-	}
-	notAssessed, err := s.NotAssessed(ctx, id)
-	if err != nil {
-		return err
+	g, findings, notAssessed := after.Graph, after.Findings, after.NotAssessed
+	var changes *export.Diff
+	if old != nil {
+		scope := opts.scope.scope()
+		changes = export.BuildDiff(*old, info, threats.Compare(export.NarrowSnapshot(before, scope), export.NarrowSnapshot(after, scope)))
 	}
 	questions, err := catalog.Questions()
 	if err != nil {
@@ -173,12 +182,6 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 	var objects []store.ObjectRef
 	if opts.format == "sarif" {
 		if objects, err = s.Objects(ctx, id); err != nil {
-			return err
-		}
-	}
-	var changes *export.Diff
-	if opts.since != "none" && slices.Contains([]string{"html", "md", "json"}, opts.format) {
-		if changes, err = a.changesSince(ctx, s, info, threats.Snapshot{Graph: g, Findings: findings, NotAssessed: notAssessed}, opts); err != nil {
 			return err
 		}
 	}
@@ -234,17 +237,17 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 	return nil
 }
 
-// changesSince is the report's drift section: scan against the one
-// --changes-since names (after is scan's own), both narrowed to the report's scope; nil when the
-// default (previous) finds no earlier scan of the target.
-func (a *app) changesSince(ctx context.Context, s *store.Store, scan store.ScanInfo, after threats.Snapshot, opts reportOptions) (*export.Diff, error) {
+// changesSince is the scan the report's "Changes since" section compares
+// scan with, as --changes-since names it; nil when the default (previous)
+// finds no earlier scan of the target.
+func (a *app) changesSince(ctx context.Context, s *store.Store, scan store.ScanInfo, since string) (*store.ScanInfo, error) {
 	scans, err := s.Scans(ctx)
 	if err != nil {
 		return nil, err
 	}
-	old, err := store.Pick(scans, opts.since, &scan)
+	old, err := store.Pick(scans, since, &scan)
 	switch {
-	case errors.Is(err, store.ErrNothingToCompare) && opts.since == "previous":
+	case errors.Is(err, store.ErrNothingToCompare) && since == "previous":
 		return nil, nil
 	case err != nil:
 		return nil, &exitError{code: exitUsage, message: flows.Graphic("--changes-since: " + err.Error())}
@@ -254,11 +257,5 @@ func (a *app) changesSince(ctx context.Context, s *store.Store, scan store.ScanI
 		return nil, &exitError{code: exitUsage, message: flows.Graphic(fmt.Sprintf("--changes-since: scan %d is of another target (%s) than scan %d (%s); compare them with stridemap diff --any-target",
 			old.ID, old.Target, scan.ID, scan.Target))}
 	}
-	before, err := threats.LoadSnapshot(ctx, s, old.ID)
-	if err != nil {
-		return nil, err
-	}
-	scope := opts.scope.scope()
-	drift := threats.Compare(export.NarrowSnapshot(before, scope), export.NarrowSnapshot(after, scope))
-	return export.BuildDiff(old, scan, drift), nil
+	return &old, nil
 }
