@@ -341,7 +341,7 @@ func (d *Diff) sections() []diffSection {
 		var lines []diffLine
 		for _, c := range list {
 			for _, ch := range c.Changes {
-				lines = append(lines, diffLine{"~", c.ID, changeText(ch)})
+				lines = append(lines, diffLine{"~", c.ID, ch.String()})
 			}
 		}
 		return lines
@@ -416,16 +416,6 @@ func (d *Diff) sections() []diffSection {
 	}
 	add("Attack paths", lines)
 	return out
-}
-
-func changeText(c threats.Change) string {
-	switch {
-	case c.Before == "":
-		return c.Field + ": + " + c.After
-	case c.After == "":
-		return c.Field + ": − " + c.Before
-	}
-	return c.Field + ": " + c.Before + " → " + c.After
 }
 
 func flowText(e DiffFlow) string {
