@@ -60,8 +60,9 @@ type DriftRow struct {
 	// Target is the element or flow the change is on, as the Map knows
 	// it; "" when it has none (a boundary).
 	Target string
-	// Gone says the change is about something the new scan no longer
-	// has: a removed element, a lost control.
+	// Gone says the change is about something only the old scan has: a
+	// removed element or flow, or a lost control, a fixed finding, a closed
+	// path, whose element may be gone with it.
 	Gone bool
 	// detail renders the row's detail pane text, width cells wide.
 	detail func(width int) string
@@ -365,14 +366,14 @@ func (p *Drift) showOnMap() tea.Cmd {
 		return errorCmd(fmt.Errorf("%s is not an element or a flow: nothing to show on the Map", flows.Graphic(r.ID)))
 	}
 	target := flows.Graphic(r.Target)
-	if r.Gone {
-		return errorCmd(fmt.Errorf("%s is not in scan #%d (removed): the Map cannot show it", target, p.new.ID))
-	}
 	if p.graph == nil {
 		return statusCmd("The Map is still loading the graph; try again in a moment")
 	}
 	element, flow := p.locate(r.Target)
-	if element == "" {
+	switch {
+	case element == "" && r.Gone:
+		return errorCmd(fmt.Errorf("%s was removed: it is not in scan #%d, so the Map cannot show it", target, p.shown.ID))
+	case element == "":
 		return errorCmd(fmt.Errorf("%s is not in scan #%d, the scan the Map shows (ctrl+r reloads the latest)", target, p.shown.ID))
 	}
 	return tea.Batch(func() tea.Msg { return common.ShowOnMapMsg{Element: element, Flow: flow} },
@@ -611,13 +612,13 @@ func (p *Drift) refreshDetail() {
 		return
 	}
 	text := r.detail(p.detail.Width())
-	k := p.c.Keys
+	st := p.c.Styles
 	switch {
 	case r.Target == "":
-	case r.Gone:
-		text += "\n\n" + p.c.Styles.Muted.Render("Not in the new scan: the Map cannot show it.")
+	case r.Gone && (r.Section == ElementsSection || r.Section == FlowsSection):
+		text += "\n\n" + st.Muted.Render("Removed: the Map cannot show it.")
 	default:
-		text += "\n\n" + p.c.Styles.Muted.Render(k.ShowOnMap.Help().Key+" shows it on the Map.")
+		text += "\n\n" + st.Muted.Render(components.Wrap(p.c.Keys.ShowOnMap.Help().Key+" shows "+flows.Graphic(r.Target)+" on the Map.", p.detail.Width()))
 	}
 	p.detail.SetContent(r.Section.String()+r.Sign+r.ID, text)
 }

@@ -12,6 +12,11 @@ import (
 	"github.com/stridemap/stridemap/tui/components"
 )
 
+// boundaryPrefix starts every boundary's ID (model.ClusterBoundaryID,
+// model.NamespaceBoundaryID): a control or finding on one is on nothing
+// the Map lists.
+const boundaryPrefix = "boundary:"
+
 // driftDetail collects a change's detail pane: a title, then lines and
 // titled sections. Every value from the input is escaped as it is added.
 type driftDetail struct {
@@ -82,6 +87,9 @@ func driftRows(c *common.Common, d *threats.Drift, oldID, newID int64) []DriftRo
 	st := &c.Styles
 	var rows []DriftRow
 	add := func(section DriftSection, sign, id, summary, target string, gone bool, fill func(*driftDetail)) {
+		if strings.HasPrefix(target, boundaryPrefix) {
+			target = "" // a namespace or the cluster: not on the Map
+		}
 		rows = append(rows, DriftRow{Section: section, Sign: sign, ID: flows.Graphic(id), Summary: flows.Graphic(summary),
 			Target: target, Gone: gone, detail: func(width int) string {
 				dd := &driftDetail{st: st}
@@ -98,11 +106,7 @@ func driftRows(c *common.Common, d *threats.Drift, oldID, newID int64) []DriftRo
 				summary += fmt.Sprintf(" (+%d more)", len(list)-1)
 			}
 		}
-		target := id
-		if section == BoundariesSection {
-			target = ""
-		}
-		add(section, signChanged, id, summary, target, false, func(dd *driftDetail) {
+		add(section, signChanged, id, summary, id, false, func(dd *driftDetail) {
 			dd.title(signChanged, what+" changed", id)
 			if extra != nil {
 				extra(dd)
