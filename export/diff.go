@@ -358,7 +358,7 @@ func (d *Diff) sections() []DiffSection {
 		var lines []DiffLine
 		for _, c := range list {
 			for _, ch := range c.Changes {
-				lines = append(lines, DiffLine{"~", c.ID, changeText(ch)})
+				lines = append(lines, DiffLine{"~", c.ID, ch.String()})
 			}
 		}
 		return lines
@@ -433,16 +433,6 @@ func (d *Diff) sections() []DiffSection {
 	}
 	add("Attack paths", lines)
 	return out
-}
-
-func changeText(c threats.Change) string {
-	switch {
-	case c.Before == "":
-		return c.Field + ": + " + c.After
-	case c.After == "":
-		return c.Field + ": − " + c.Before
-	}
-	return c.Field + ": " + c.Before + " → " + c.After
 }
 
 func flowText(e DiffFlow) string {

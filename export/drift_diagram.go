@@ -133,7 +133,7 @@ func (dd *DiagramDrift) mark(id string) (DriftMark, bool) {
 func (dd *DiagramDrift) note(m DriftMark) string {
 	lines := []string{fmt.Sprintf("%s since %s", m.Kind, dd.Since)}
 	for _, c := range m.Changes {
-		lines = append(lines, changeText(c))
+		lines = append(lines, c.String())
 	}
 	return strings.Join(lines, "\n")
 }

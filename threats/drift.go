@@ -30,6 +30,18 @@ type Change struct {
 	After  string `json:"after"`
 }
 
+// String says what changed as one line: "field: before → after", or
+// "field: + after" and "field: − before" when one side has none.
+func (c Change) String() string {
+	switch {
+	case c.Before == "":
+		return c.Field + ": + " + c.After
+	case c.After == "":
+		return c.Field + ": − " + c.Before
+	}
+	return c.Field + ": " + c.Before + " → " + c.After
+}
+
 // Changed is an element present in both scans whose fields differ: both
 // versions and what changed, field by field, in a fixed order.
 type Changed[T any] struct {

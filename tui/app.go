@@ -42,6 +42,7 @@ const (
 	PageMap
 	PageThreats
 	PageQuestions
+	PageDrift
 )
 
 // Model is the app: the tab bar, the page on screen, the status bar, and
@@ -90,7 +91,7 @@ func New(ctx context.Context, s *store.Store, opts Options) *Model {
 	c := &common.Common{Ctx: ctx, Store: s, Styles: common.DefaultStyles(opts.Profile), Keys: common.DefaultKeyMap(),
 		User: opts.User, Loc: opts.Location, Now: opts.Now}
 	m := &Model{c: c, opts: opts, help: help.New(), helpPane: components.NewDetail(c)}
-	m.pages = []pages.Page{pages.NewOverview(c), pages.NewMap(c), pages.NewThreats(c), pages.NewQuestions(c)}
+	m.pages = []pages.Page{pages.NewOverview(c), pages.NewMap(c), pages.NewThreats(c), pages.NewQuestions(c), pages.NewDrift(c)}
 	titles := make([]string, len(m.pages))
 	for i, p := range m.pages {
 		titles[i] = p.Title()
@@ -178,7 +179,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.status = fmt.Sprintf("Scan #%d: %d elements, %d flows, %d findings", msg.ScanID, len(msg.Graph.Graph.Nodes), len(msg.Graph.Graph.Edges), m.findings.Len())
 		cmds := []tea.Cmd{m.broadcast(msg)}
 		if m.previous != nil {
-			cmds = append(cmds, common.LoadDriftCmd(m.c.Ctx, m.c.Store, *m.previous, *m.scan, msg.Graph, m.findings))
+			cmds = append(cmds, common.LoadDriftCmd(m.c.Ctx, m.c.Store, *m.previous, *m.scan))
 		}
 		return m, tea.Batch(cmds...)
 	case common.TriageSavedMsg:
@@ -200,6 +201,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.StatusMsg:
 		m.status, m.statusErr = msg.Text, false
 		return m, nil
+	case common.ShowOnMapMsg:
+		m.setPage(PageMap)
+		return m, m.pages[PageMap].Update(msg)
 	}
 	return m, m.broadcast(msg)
 }
@@ -289,6 +293,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.Questions):
 		m.setPage(PageQuestions)
+		return nil
+	case key.Matches(msg, k.Drift):
+		m.setPage(PageDrift)
 		return nil
 	}
 	m.statusErr = false

@@ -1,7 +1,8 @@
 // Package tui (with export, the views at the end of the pipeline, see
 // docs/architecture.md) is stridemap's terminal UI, for design reviews: an Overview
 // of a scan, a Map of its elements and flows, the Threats with their
-// evidence and triage in place, and the review Questions.
+// evidence and triage in place, the review Questions, and the Drift between
+// two scans.
 //
 // The app (Model) owns the tab bar, the status bar and the scan data, and
 // loads the scan in steps (common.LoadScanCmd, LoadFindingsCmd,

@@ -52,6 +52,11 @@ func TestGoldenViews(t *testing.T) {
 			press(m, "3", "e", "enter") // elevation of privilege, open the first
 		}},
 		{"questions", func(t *testing.T, m *Model) { press(m, "4") }},
+		{"drift", func(t *testing.T, m *Model) { press(m, "5") }},
+		{"drift-detail", func(t *testing.T, m *Model) {
+			press(m, "5", "s", "s", "s", "s", "enter") // controls, open the first
+		}},
+		{"drift-picker", func(t *testing.T, m *Model) { press(m, "5", "o") }},
 		{"help", func(t *testing.T, m *Model) { press(m, "?") }},
 	}
 	for _, size := range sizes {

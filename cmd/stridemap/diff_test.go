@@ -23,74 +23,6 @@ func copyDemo(t *testing.T) string {
 	return dir
 }
 
-// edit replaces old by new in the file at path, failing when old is not
-// there (the demo changed under the test).
-func edit(t *testing.T, path, old, new string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(data), old) {
-		t.Fatalf("%s has no %q", path, old)
-	}
-	writeFile(t, path, strings.Replace(string(data), old, new, 1))
-}
-
-// changeDemo makes the five changes of a typical release: a service added
-// (reviews), an env var pointing catalog at it, the NetworkPolicy that
-// lets shop use its data stores removed, catalog's image tag changed and
-// cart's container made privileged.
-func changeDemo(t *testing.T, dir string) {
-	t.Helper()
-	services := filepath.Join(dir, "services.yaml")
-	edit(t, services, "image: ghcr.io/stridemap-demo/catalog:1.4.2",
-		"image: ghcr.io/stridemap-demo/catalog:1.5.0\n          env:\n            - {name: REVIEWS_URL, value: \"http://reviews:8080\"}")
-	data, err := os.ReadFile(services)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cart := strings.Index(string(data), "image: ghcr.io/stridemap-demo/cart:2.0.3")
-	rest := strings.Replace(string(data[cart:]), "securityContext: {allowPrivilegeEscalation: false", "securityContext: {privileged: true, allowPrivilegeEscalation: false", 1)
-	writeFile(t, services, string(data[:cart])+rest)
-
-	policies := filepath.Join(dir, "policies.yaml")
-	data, err = os.ReadFile(policies)
-	if err != nil {
-		t.Fatal(err)
-	}
-	allow := strings.Index(string(data), "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow-shop-clients")
-	if allow < 0 {
-		t.Fatal("policies.yaml has no allow-shop-clients policy")
-	}
-	writeFile(t, policies, string(data[:allow]))
-
-	writeFile(t, filepath.Join(dir, "reviews.yaml"), `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: reviews, namespace: shop}
-spec:
-  selector:
-    matchLabels: {app.kubernetes.io/name: reviews}
-  template:
-    metadata:
-      labels: {app.kubernetes.io/name: reviews}
-    spec:
-      containers:
-        - name: reviews
-          image: ghcr.io/stridemap-demo/reviews:1.0.0
-          ports:
-            - {name: http, containerPort: 8080}
----
-apiVersion: v1
-kind: Service
-metadata: {name: reviews, namespace: shop}
-spec:
-  selector: {app.kubernetes.io/name: reviews}
-  ports:
-    - {name: http, port: 8080, targetPort: http}
-`)
-}
-
 func diffJSON(t *testing.T, c *cli, args ...string) export.Diff {
 	t.Helper()
 	out := c.mustRun(append([]string{"diff", "--format", "json"}, args...)...)
@@ -142,7 +74,7 @@ func TestDiffDemoRelease(t *testing.T) {
 	c := newCLI(t)
 	dir := copyDemo(t)
 	c.mustRun("scan", "-f", dir)
-	changeDemo(t, dir)
+	discovertest.ChangeDemo(t, dir)
 	c.mustRun("scan", "-f", dir)
 	d := diffJSON(t, c)
 
@@ -264,7 +196,7 @@ func TestDiffTableOnTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.mustRun("scan", "-f", dir)
-	edit(t, filepath.Join(dir, "services.yaml"), "image: ghcr.io/stridemap-demo/catalog:1.4.2", "image: ghcr.io/stridemap-demo/catalog:1.5.0")
+	discovertest.ReplaceInFile(t, filepath.Join(dir, "services.yaml"), "image: ghcr.io/stridemap-demo/catalog:1.4.2", "image: ghcr.io/stridemap-demo/catalog:1.5.0")
 	c.mustRun("scan", "-f", dir)
 	out := c.runTerminal(true, "diff")
 	if out.code != 0 || !strings.Contains(out.stdout, "Scan #1") || !strings.Contains(out.stdout, "catalog:1.4.2 → ghcr.io/stridemap-demo/catalog:1.5.0") {
@@ -483,7 +415,7 @@ func TestDiffJSONDocumented(t *testing.T) {
 	c := newCLI(t)
 	dir := copyDemo(t)
 	c.mustRun("scan", "-f", dir)
-	changeDemo(t, dir)
+	discovertest.ChangeDemo(t, dir)
 	c.mustRun("scan", "-f", dir)
 	c.mustRun("triage", "container-privileged@workload:shop/cart", "--status", "accepted", "--reason", "needs the host's devices")
 	var doc any

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/export"
 )
 
@@ -34,7 +35,7 @@ func TestGraphDiff(t *testing.T) {
 	c := newCLI(t)
 	dir := copyDemo(t)
 	c.mustRun("scan", "-f", dir)
-	changeDemo(t, dir)
+	discovertest.ChangeDemo(t, dir)
 	if err := os.Remove(filepath.Join(dir, "payments.yaml")); err != nil {
 		t.Fatal(err)
 	}

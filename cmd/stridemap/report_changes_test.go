@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/export"
 )
 
@@ -17,7 +18,7 @@ func TestReportChangesSince(t *testing.T) {
 	c := newCLI(t)
 	dir := copyDemo(t)
 	c.mustRun("scan", "-f", dir)
-	changeDemo(t, dir)
+	discovertest.ChangeDemo(t, dir)
 	c.mustRun("scan", "-f", dir)
 
 	md := c.mustRun("report", "--format", "md").stdout

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/export"
 )
 
@@ -259,7 +260,7 @@ func TestHTMLReportScreenshot(t *testing.T) {
 	c := newCLI(t)
 	demo := copyDemo(t)
 	c.mustRun("scan", "-f", demo)
-	changeDemo(t, demo) // a re-scan: the page has its "Changes since" section
+	discovertest.ChangeDemo(t, demo) // a re-scan: the page has its "Changes since" section
 	c.mustRun("scan", "-f", demo)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")

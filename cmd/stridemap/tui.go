@@ -15,7 +15,7 @@ import (
 func (a *app) tuiCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "tui [SCAN]",
-		Short: "Explore a scan in the terminal: overview, map, threats with triage, questions",
+		Short: "Explore a scan in the terminal: overview, map, threats with triage, questions, drift",
 		Long: `Open a scan (the latest unless SCAN names one) in an interactive terminal UI,
 for design reviews:
 
@@ -30,6 +30,12 @@ for design reviews:
                Triage in place: a accept, m mitigated, f false positive,
                u reopen — type the reason, enter records it in the store.
   4 Questions  review questions, answered with y, p, n or x (n/a) and a note
+  5 Drift      what changed since the previous scan of the same target:
+               elements, flows, boundaries, controls (evidence on both sides),
+               findings and attack paths, each + added, - removed, ~ changed;
+               o and n pick the old and new scan (of another target only when
+               picked twice), s shows one section, enter the detail, m the
+               element or flow on the Map
 
 tab switches pages, ? lists every key, q quits. Decisions are signed with
 $STRIDEMAP_USER, else the login name. "stridemap" with no arguments on a

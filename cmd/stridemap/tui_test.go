@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stridemap/stridemap/discover/discovertest"
 )
 
 // TestTUINeedsATerminal: without a terminal "tui" says what to use instead,
@@ -23,6 +25,9 @@ func TestTUINeedsATerminal(t *testing.T) {
 	r = c.run("")
 	if r.code != exitOK || !strings.Contains(r.stdout, "Usage:") || !strings.Contains(r.stdout, "tui") {
 		t.Errorf("stridemap with no arguments and no terminal should print the help, listing tui: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := c.run("", "tui", "--help"); r.code != exitOK || !strings.Contains(r.stdout, "5 Drift") || !strings.Contains(r.stdout, "m the\n               element or flow on the Map") {
+		t.Errorf("tui --help should describe the Drift page: exit %d\n%s", r.code, r.stdout)
 	}
 	if r := c.run("", "bogus"); r.code != exitUsage || !strings.Contains(r.stderr, `unknown command "bogus"`) {
 		t.Errorf("an unknown command is still an error: exit %d, stderr %q", r.code, r.stderr)
@@ -94,11 +99,10 @@ func contains(sub ...string) func(string) bool {
 	}
 }
 
-// TestTUIUnderTmux runs the real binary in a real terminal (tmux, 120×40)
-// on a scan of the demo and checks what a person would see while they
-// open the Threats page, filter it to one STRIDE category, open a finding
-// and accept it with a reason; then the CLI shows the decision.
-func TestTUIUnderTmux(t *testing.T) {
+// startTUI builds the binary and runs "stridemap tui" on c's store in a
+// tmux window of 120×40 of the test's own.
+func startTUI(t *testing.T, c *cli) *tmuxSession {
+	t.Helper()
 	tmux, err := exec.LookPath("tmux")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -111,18 +115,26 @@ func TestTUIUnderTmux(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	c := newCLI(t)
-	c.mustRun("scan", "-f", demoDir)
-
 	s := &tmuxSession{t: t, tmux: tmux, socket: filepath.Join(dir, "tmux.sock")}
 	command := fmt.Sprintf("env STRIDEMAP_USER=tmux-reviewer TZ=UTC %s --db %s tui", bin, c.db)
 	if out, err := s.run("new-session", "-d", "-s", "sm", "-x", "120", "-y", "40", command); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { s.run("kill-server") })
+	return s
+}
+
+// TestTUIUnderTmux runs the real binary in a real terminal (tmux, 120×40)
+// on a scan of the demo and checks what a person would see while they
+// open the Threats page, filter it to one STRIDE category, open a finding
+// and accept it with a reason; then the CLI shows the decision.
+func TestTUIUnderTmux(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("scan", "-f", demoDir)
+	s := startTUI(t, c)
 
 	// The Overview: page titles, the matrix, the top risks.
-	s.waitFor("the Overview with its matrix", contains("[1 Overview]", "2 Map", "3 Threats", "4 Questions", "STRIDE × severity", "Top risks"))
+	s.waitFor("the Overview with its matrix", contains("[1 Overview]", "2 Map", "3 Threats", "4 Questions", "5 Drift", "STRIDE × severity", "Top risks"))
 
 	s.keys("3")
 	row := regexp.MustCompile(`(?m)^(critical|high|medium|low) +([STRIDE]) +(open|accepted) +\S`)
@@ -163,18 +175,48 @@ func TestTUIUnderTmux(t *testing.T) {
 		t.Errorf("the row should now read accepted:\n%s", screen)
 	}
 
+	s.quit()
+
+	list := c.mustRun("triage", "list").stdout
+	if !strings.Contains(list, id) || !strings.Contains(list, "tmux-reviewer") || !strings.Contains(list, "tmux says it is fine") {
+		t.Errorf("the CLI should list the decision made in the TUI on %s:\n%s", id, list)
+	}
+}
+
+// quit presses q and waits for the program to end and its window to close.
+func (s *tmuxSession) quit() {
+	s.t.Helper()
 	s.keys("q")
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if _, err := s.run("has-session", "-t", "sm"); err != nil {
 			break // the program quit and its window closed
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("q did not quit; the terminal shows:\n%s", s.screen())
+			s.t.Fatalf("q did not quit; the terminal shows:\n%s", s.screen())
 		}
 	}
+}
 
-	list := c.mustRun("triage", "list").stdout
-	if !strings.Contains(list, id) || !strings.Contains(list, "tmux-reviewer") || !strings.Contains(list, "tmux says it is fine") {
-		t.Errorf("the CLI should list the decision made in the TUI on %s:\n%s", id, list)
+// TestTUIDriftUnderTmux: after a release is scanned, the Drift page in a
+// real terminal lists what changed since the previous scan, and m opens
+// the Map on the element added.
+func TestTUIDriftUnderTmux(t *testing.T) {
+	c := newCLI(t)
+	dir := copyDemo(t)
+	c.mustRun("scan", "-f", dir)
+	discovertest.ChangeDemo(t, dir)
+	c.mustRun("scan", "-f", dir)
+	s := startTUI(t, c)
+
+	s.waitFor("the Overview pointing at the Drift page", contains("[1 Overview]", "5 Drift", "Since scan #1", "5 for the Drift page"))
+	s.keys("5")
+	screen := s.waitFor("the Drift page", contains("[5 Drift]", "scan #1", "→ scan #2", "elements 3"))
+	for _, want := range []string{"+ element  workload:shop/reviews", "~ element  workload:shop/catalog", "- control  "} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the Drift page lacks %q:\n%s", want, screen)
+		}
 	}
+	s.keys("m") // the first row: reviews, added
+	s.waitFor("the Map on reviews", contains("[2 Map]", "reviews  process · Deployment"))
+	s.quit()
 }

@@ -91,27 +91,28 @@ func LoadGraphCmd(ctx context.Context, s *store.Store, id int64, findings *Findi
 	}
 }
 
-// LoadDriftCmd compares scan from with scan to, whose graph and findings
-// are already loaded. It only reads them.
-func LoadDriftCmd(ctx context.Context, s *store.Store, from, to store.ScanInfo, graph *GraphIndex, findings *Findings) tea.Cmd {
+// LoadDriftCmd compares scan from with scan to as "stridemap diff" does:
+// both read whole from the store (graphs, findings with their evidence and
+// the triage in force, what coverage gaps left unassessed), so attack paths
+// and triage carried are compared too.
+func LoadDriftCmd(ctx context.Context, s *store.Store, from, to store.ScanInfo) tea.Cmd {
 	return func() tea.Msg {
-		g, err := s.Graph(ctx, from.ID)
+		msg := DriftLoadedMsg{From: from, To: to}
+		before, after, err := threats.LoadPair(ctx, s, from.ID, to.ID)
 		if err != nil {
-			return ErrorMsg{err}
+			msg.Err = fmt.Errorf("reading scans %d and %d: %w", from.ID, to.ID, err)
+			return msg
 		}
-		before, err := loadFindings(ctx, s, from.ID)
-		if err != nil {
-			return ErrorMsg{err}
-		}
-		// A finding the later scan could not assess is not fixed.
-		unassessed, err := s.NotAssessed(ctx, to.ID)
-		if err != nil {
-			return ErrorMsg{err}
-		}
-		d := threats.Compare(
-			threats.Snapshot{Graph: g, Findings: before.Summaries()},
-			threats.Snapshot{Graph: graph.Graph, Findings: findings.Summaries(), NotAssessed: unassessed})
-		return DriftLoadedMsg{From: from, To: to, Drift: d}
+		msg.Drift = threats.Compare(before, after)
+		return msg
+	}
+}
+
+// ListScansCmd lists the store's scans for the Drift page's picker.
+func ListScansCmd(ctx context.Context, s *store.Store) tea.Cmd {
+	return func() tea.Msg {
+		scans, err := s.Scans(ctx)
+		return ScansListedMsg{Scans: scans, Err: err}
 	}
 }
 

@@ -186,19 +186,6 @@ func (f *Findings) Namespaces() []string {
 	return out
 }
 
-// Summaries returns the findings with the fields the store keeps as
-// columns, and their rule's title, without decoding them: enough to
-// compare scans (threats.Compare) and list what changed.
-func (f *Findings) Summaries() []threats.Finding {
-	out := make([]threats.Finding, len(f.Records))
-	for i := range f.Records {
-		r := &f.Records[i]
-		out[i] = threats.Finding{ID: r.ID, RuleID: r.RuleID, Title: f.Rules[r.RuleID].Title, Stride: catalog.Stride(r.Stride),
-			Severity: threats.Severity(r.Severity), Element: r.Element, Namespace: r.Namespace}
-	}
-	return out
-}
-
 // StatusOf is the triage status in force for a finding ID.
 func StatusOf(triage map[string]store.Decision, id string) threats.Status {
 	if d, ok := triage[id]; ok {

@@ -14,6 +14,7 @@ type KeyMap struct {
 	NextPage, PrevPage   key.Binding
 	Overview, Map        key.Binding
 	Threats, Questions   key.Binding
+	Drift                key.Binding
 	Search, Back, Cancel key.Binding
 	Confirm              key.Binding
 
@@ -33,6 +34,10 @@ type KeyMap struct {
 
 	// Map.
 	Jump key.Binding
+
+	// Drift: which scans to compare, which section to list, where a
+	// change is on the Map.
+	OldScan, NewScan, Section, ShowOnMap key.Binding
 
 	// Questions.
 	AnswerYes, AnswerPartly, AnswerNo, AnswerNA key.Binding
@@ -54,6 +59,7 @@ func DefaultKeyMap() KeyMap {
 		Map:       b([]string{"2"}, "2", "map"),
 		Threats:   b([]string{"3"}, "3", "threats"),
 		Questions: b([]string{"4"}, "4", "questions"),
+		Drift:     b([]string{"5"}, "5", "drift"),
 		Search:    b([]string{"/"}, "/", "search"),
 		Back:      b([]string{"backspace"}, "backspace", "back"),
 		Cancel:    b([]string{"esc"}, "esc", "close / clear"),
@@ -89,6 +95,11 @@ func DefaultKeyMap() KeyMap {
 
 		Jump: b([]string{"enter"}, "enter", "flows / jump"),
 
+		OldScan:   b([]string{"o"}, "o", "pick the old scan"),
+		NewScan:   b([]string{"n"}, "n", "pick the new scan"),
+		Section:   b([]string{"s"}, "s", "section filter"),
+		ShowOnMap: b([]string{"m"}, "m", "show on the map"),
+
 		AnswerYes:    b([]string{"y"}, "y", "yes"),
 		AnswerPartly: b([]string{"p"}, "p", "partly"),
 		AnswerNo:     b([]string{"n"}, "n", "no"),
@@ -105,17 +116,18 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // FullHelp is the ? screen: every binding, grouped by where it works.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Overview, k.Map, k.Threats, k.Questions, k.NextPage, k.PrevPage, k.Help, k.Reload, k.Quit, k.Interrupt},
+		{k.Overview, k.Map, k.Threats, k.Questions, k.Drift, k.NextPage, k.PrevPage, k.Help, k.Reload, k.Quit, k.Interrupt},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Search, k.Cancel},
 		{k.Spoofing, k.Tampering, k.Repudiation, k.InfoDisclosure, k.DenialOfService, k.Elevation},
 		{k.Severity, k.Namespace, k.Status, k.Sort, k.Clear, k.Open},
 		{k.Accept, k.Mitigated, k.FalsePositive, k.Reopen},
 		{k.Jump, k.Back, k.Left, k.Right},
 		{k.AnswerYes, k.AnswerPartly, k.AnswerNo, k.AnswerNA},
+		{k.OldScan, k.NewScan, k.Section, k.ShowOnMap},
 	}
 }
 
 // FullHelpTitles names the groups of FullHelp, in the same order.
 func (k KeyMap) FullHelpTitles() []string {
-	return []string{"Pages", "Move", "Threats: STRIDE", "Threats: filter", "Threats: triage", "Map", "Questions"}
+	return []string{"Pages", "Move", "Threats: STRIDE", "Threats: filter", "Threats: triage", "Map", "Questions", "Drift"}
 }

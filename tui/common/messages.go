@@ -12,7 +12,7 @@ import (
 //	ScanLoadedMsg      the scan's header, counts, triage, answers and coverage gaps (a few ms)
 //	FindingsLoadedMsg  the findings, indexed and sorted (Overview and Threats)
 //	GraphLoadedMsg     the graph, indexed for the Map
-//	DriftLoadedMsg     what changed since the previous scan
+//	DriftLoadedMsg     what changed since the previous scan (Overview, Drift)
 //
 // Every message goes to every page; keys and the mouse go to the page on
 // screen only.
@@ -49,10 +49,26 @@ type GraphLoadedMsg struct {
 	Graph  *GraphIndex
 }
 
-// DriftLoadedMsg carries what changed between the previous scan and this one.
+// DriftLoadedMsg carries what changed from one scan to another: the
+// previous scan and this one at start-up, any two the Drift page picks.
+// Pages keep the message for the pair they show and drop the others.
 type DriftLoadedMsg struct {
 	From, To store.ScanInfo
 	Drift    threats.Drift
+	Err      error // the comparison failed: the page that asked shows why
+}
+
+// ScansListedMsg carries every scan in the store, newest first, for the
+// Drift page's scan picker.
+type ScansListedMsg struct {
+	Scans []store.ScanInfo
+	Err   error
+}
+
+// ShowOnMapMsg asks the app to open the Map on an element, and on one of
+// its flows when Flow is set.
+type ShowOnMapMsg struct {
+	Element, Flow string
 }
 
 // TriageSavedMsg says a triage decision was written to the store.

@@ -21,8 +21,23 @@ func NewTabs(c *common.Common, titles ...string) *Tabs {
 }
 
 // View renders the bar, width cells wide, with active highlighted and
-// right shown at the right end.
+// right shown at the right end. When the tabs and right do not fit, the
+// tabs lose the spaces around their labels first.
 func (t *Tabs) View(active, width int, right string) string {
+	left := t.render(active, false)
+	gap := width - lipgloss.Width(left) - lipgloss.Width(right) - 1
+	if gap < 1 {
+		left = t.render(active, true)
+		gap = width - lipgloss.Width(left) - lipgloss.Width(right) - 1
+	}
+	if gap < 1 {
+		return Fit(left, width)
+	}
+	return left + strings.Repeat(" ", gap) + t.c.Styles.ScanLabel.Render(right) + " "
+}
+
+// render draws the brand and the tabs, and records where each starts.
+func (t *Tabs) render(active int, compact bool) string {
 	st := t.c.Styles
 	var b strings.Builder
 	brand := st.Brand.Render(" stridemap ")
@@ -32,10 +47,11 @@ func (t *Tabs) View(active, width int, right string) string {
 	for i, title := range t.titles {
 		label := string(rune('1'+i)) + " " + title
 		style := st.Tab
-		if i == active {
+		switch {
+		case i == active:
 			label = "[" + label + "]"
 			style = st.ActiveTab
-		} else {
+		case !compact:
 			label = " " + label + " "
 		}
 		tab := style.Render(label)
@@ -43,12 +59,7 @@ func (t *Tabs) View(active, width int, right string) string {
 		col += lipgloss.Width(tab)
 		b.WriteString(tab)
 	}
-	left := b.String()
-	gap := width - lipgloss.Width(left) - lipgloss.Width(right) - 1
-	if gap < 1 {
-		return Fit(left, width)
-	}
-	return left + strings.Repeat(" ", gap) + st.ScanLabel.Render(right) + " "
+	return b.String()
 }
 
 // At returns the tab at column x, or -1.

@@ -103,6 +103,8 @@ func (p *Map) Update(msg tea.Msg) tea.Cmd {
 		p.rebuild()
 		p.list.Select(0)
 		p.selectionChanged()
+	case common.ShowOnMapMsg:
+		p.focus(msg.Element, msg.Flow)
 	case tea.KeyPressMsg:
 		return p.key(msg)
 	case tea.PasteMsg:
@@ -270,11 +272,40 @@ func (p *Map) jump(id string) {
 			return
 		}
 	}
-	if cur != "" {
+	if cur != "" && cur != id {
 		p.back = append(p.back, cur)
 	}
 	p.inFlows = false
 	p.selectionChanged()
+}
+
+// focus selects the element id as jump does, and its flow edgeID when
+// that is one of its flows: where another page sends the reader.
+func (p *Map) focus(id, edgeID string) {
+	if p.input.Active() {
+		p.input.Close()
+		p.layout()
+	}
+	p.jump(id)
+	if p.Selected() != id {
+		return
+	}
+	for i, f := range p.flows {
+		if p.graph.Graph.Edges[f.edge].ID == edgeID {
+			p.inFlows, p.flow = true, i
+			p.refreshDetail()
+			return
+		}
+	}
+}
+
+// SelectedFlow is the ID of the selected flow while the cursor is in the
+// flows, or "".
+func (p *Map) SelectedFlow() string {
+	if !p.inFlows || p.flow >= len(p.flows) {
+		return ""
+	}
+	return p.graph.Graph.Edges[p.flows[p.flow].edge].ID
 }
 
 func (p *Map) goBack() {

@@ -75,6 +75,11 @@ func (p *Overview) Update(msg tea.Msg) tea.Cmd {
 		p.findings = msg.Findings
 		p.index()
 	case common.DriftLoadedMsg:
+		// The Drift page's own comparisons come by too: keep the one
+		// since the previous scan.
+		if p.scan == nil || p.previous == nil || msg.From.ID != p.previous.ID || msg.To.ID != p.scan.ID {
+			return nil
+		}
 		p.drift = &msg
 	case common.TriageSavedMsg:
 	case tea.KeyPressMsg, tea.MouseWheelMsg:
@@ -326,9 +331,13 @@ func (p *Overview) driftSection() string {
 	if p.previous == nil {
 		return st.Heading.Render("Since the previous scan") + "\n" + st.Muted.Render("  this is the first scan: nothing to compare yet")
 	}
-	title := st.Heading.Render(fmt.Sprintf("Since scan #%d", p.previous.ID)) + st.Muted.Render(" ("+p.c.Time(p.previous.StartedAt)+")")
+	title := st.Heading.Render(fmt.Sprintf("Since scan #%d", p.previous.ID)) + st.Muted.Render(" ("+p.c.Time(p.previous.StartedAt)+
+		") · "+p.c.Keys.Drift.Help().Key+" for the Drift page")
 	if p.drift == nil {
 		return title + "\n" + st.Muted.Render("  comparing…")
+	}
+	if p.drift.Err != nil {
+		return title + "\n" + st.Error.Render("  could not compare: ") + flows.Graphic(p.drift.Err.Error())
 	}
 	d := p.drift.Drift
 	if d.Empty() {

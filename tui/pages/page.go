@@ -1,5 +1,5 @@
-// Package pages holds the TUI's pages: Overview, Map, Threats and
-// Questions. A page owns its layout and keys; the app gives it its size,
+// Package pages holds the TUI's pages: Overview, Map, Threats, Questions
+// and Drift. A page owns its layout and keys; the app gives it its size,
 // every data message, and the keys and mouse events while it is on screen.
 package pages
 

@@ -575,16 +575,7 @@ func FindingDetail(c *common.Common, f *threats.Finding, status threats.Status, 
 			gaps = append(gaps, strings.TrimSpace(strings.TrimPrefix(ev.Detail, "gap:")))
 			continue
 		}
-		var parts []string
-		if loc := ev.Location(); loc != "" {
-			parts = append(parts, loc)
-		}
-		for _, s := range []string{ev.Object, ev.Field, ev.Detail} {
-			if s != "" {
-				parts = append(parts, s)
-			}
-		}
-		b.WriteString(wrap("• "+strings.Join(parts, "  "), 2) + "\n")
+		b.WriteString(wrap("• "+evidenceLine(ev), 2) + "\n")
 	}
 	if len(path) > 0 || len(gaps) > 0 {
 		section("Attack path")
