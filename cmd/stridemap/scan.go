@@ -243,6 +243,11 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	if err != nil {
 		return err
 	}
+	if baseline != nil {
+		if err := a.pinBaseline(ctx, opts.baseline); err != nil {
+			return err
+		}
+	}
 	if res.Flows != nil {
 		a.writeFlowNotes(res.Flows)
 	}

@@ -88,7 +88,7 @@ func TestWatch(t *testing.T) {
 	// scans says so while the source is away, with the last error.
 	failedLine := regexp.MustCompile(`(?m)^watch: [0-9]+ re-scans of ` + regexp.QuoteMeta(src) + ` failed since scan #2, the last at [0-9-]+ [0-9:]+: .*` + regexp.QuoteMeta(src) + `.*$`)
 	if r := c.run("", "scans"); r.code != exitOK || !failedLine.MatchString(r.stdout) {
-		t.Errorf("scans while the source is away: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		t.Errorf("scans while the source is away: exit %d\n%s%s\n%+v", r.code, r.stdout, r.stderr, watchFailures(t, c.db))
 	}
 	if err := os.Rename(moved, src); err != nil {
 		t.Fatal(err)
