@@ -18,6 +18,10 @@ import (
 type Rescan struct {
 	// Previous is the scan the last tick stored or confirmed; 0 for none.
 	Previous int64
+	// Target is what the watch's last stored or confirmed scan looked
+	// at, recorded with a failure of a live scan, whose server is known
+	// only once reached; zero for none yet.
+	Target discover.Target
 }
 
 // contentHash is what a scan's content hashes to: the graph and the

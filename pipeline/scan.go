@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,8 +48,56 @@ type Request struct {
 // the overlay, evaluates the catalog and stores the result as a new scan.
 // Input that cannot be used, in whole or in part, is reported and stored
 // as problems while the rest is scanned; an error means nothing was
-// stored. It returns ErrNothingRead when no object could be read.
+// stored. It returns ErrNothingRead when no object could be read. A
+// re-scan (req.Rescan) that fails is recorded in the store as such,
+// unless it failed because ctx was cancelled.
 func Scan(ctx context.Context, env Env, req Request) (*Result, error) {
+	res, err := scan(ctx, env, req)
+	if err == nil || req.Rescan == nil || ctx.Err() != nil {
+		return res, err
+	}
+	if recErr := recordFailure(ctx, env, req, err); recErr != nil {
+		return nil, fmt.Errorf("%w (%v)", err, recErr)
+	}
+	return nil, err
+}
+
+// recordFailure stores that a re-scan of req failed with err, with the
+// target the scan would have recorded: the paths it names, or for a live
+// cluster, whose server is known only once reached, the target of the
+// watch's last scan.
+func recordFailure(ctx context.Context, env Env, req Request, failed error) error {
+	target := targetOf(req, nil)
+	if req.Cluster != nil {
+		target = req.Rescan.Target
+	}
+	message := failed.Error()
+	var nothing nothingRead
+	if errors.As(failed, &nothing) {
+		// The reason is in the problems, which the terminal showed and
+		// no scan will store: the first error says it.
+		for _, p := range nothing.problems {
+			if p.Severity == discover.SeverityError {
+				message += ": " + p.String()
+				break
+			}
+		}
+	}
+	s, err := store.Open(ctx, env.Store)
+	if err != nil {
+		return fmt.Errorf("the failure could not be recorded: %w", err)
+	}
+	defer s.Close()
+	return s.RecordFailure(ctx, store.Failure{At: time.Now(), Target: target, Message: message})
+}
+
+// nothingRead is ErrNothingRead with the problems that explain it.
+type nothingRead struct{ problems []discover.Problem }
+
+func (nothingRead) Error() string        { return ErrNothingRead.Error() }
+func (nothingRead) Is(target error) bool { return target == ErrNothingRead }
+
+func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	r := newRun(env)
 	started := time.Now()
 	var cat *Catalog
@@ -71,7 +120,7 @@ func Scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	r.log.Debug("collected", "objects", len(inv.Objects), "problems", len(inv.Problems), "took", time.Since(started))
 	r.problems(inv.Problems)
 	if len(inv.Objects) == 0 {
-		return nil, ErrNothingRead
+		return nil, nothingRead{problems: inv.Problems}
 	}
 
 	step := time.Now()

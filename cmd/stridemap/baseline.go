@@ -61,6 +61,34 @@ func (a *app) loadBaseline(ctx context.Context, ref string) (*threats.Baseline, 
 	return threats.NewBaseline(fmt.Sprintf("scan #%d", id), g, findings), nil
 }
 
+// pinBaseline keeps the stored scan --baseline named from prune, as
+// "scans keep" does: a gate judges pull requests against it for as long as
+// it is named, and a prune must not take it away under the pipeline. A
+// baseline file, or a scan already pinned, needs nothing.
+func (a *app) pinBaseline(ctx context.Context, ref string) error {
+	if !scanNumber.MatchString(ref) {
+		return nil
+	}
+	id, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil {
+		return nil // loadBaseline refused it already
+	}
+	s, err := a.readStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	info, err := s.Scan(ctx, id)
+	if err != nil || info.Kept {
+		return err
+	}
+	if err := s.SetKept(ctx, id, true); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "scan %d is kept as a baseline; `stridemap scans unkeep %d` lets prune remove it\n", id, id)
+	return nil
+}
+
 // writeBaselineSummary says what a scan adds to and removes from its
 // baseline: the new findings, those fixed, and new ways in and plaintext
 // flows.

@@ -92,3 +92,30 @@ func TestBaselineErrors(t *testing.T) {
 		t.Errorf("unknown scan: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestBaselineScanIsKept: a scan named by --baseline is pinned, said once,
+// so prune keeps it until told; a baseline file pins nothing.
+func TestBaselineScanIsKept(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("scan", "-f", demoDir)
+	c.mustRun("scan", "-f", demoDir)
+	said := "scan 1 is kept as a baseline; `stridemap scans unkeep 1` lets prune remove it\n"
+	if r := c.mustRun("scan", "-f", demoDir, "--baseline", "1"); strings.Count(r.stderr, said) != 1 {
+		t.Errorf("first use as a baseline should say %q once:\n%s", said, r.stderr)
+	}
+	if r := c.mustRun("scan", "-f", demoDir, "--baseline", "1"); strings.Contains(r.stderr, "kept as a baseline") {
+		t.Errorf("a baseline already kept is said again:\n%s", r.stderr)
+	}
+	if out := c.mustRun("scans", "prune", "--keep", "1").stdout; !strings.Contains(out, "Kept scan 1: kept\n") || !strings.Contains(out, "Pruned scan 2") {
+		t.Errorf("prune should keep the baseline and remove scan 2:\n%s", out)
+	}
+	report := filepath.Join(t.TempDir(), "baseline.json")
+	c.mustRun("report", "--format", "json", "-o", report)
+	if r := c.mustRun("scan", "-f", demoDir, "--baseline", report); strings.Contains(r.stderr, "kept as a baseline") {
+		t.Errorf("a baseline file pins a scan:\n%s", r.stderr)
+	}
+	c.mustRun("scans", "unkeep", "1")
+	if out := c.mustRun("scans", "prune", "--keep", "1").stdout; !strings.Contains(out, "Pruned scan 1") {
+		t.Errorf("unkept, the baseline should go:\n%s", out)
+	}
+}

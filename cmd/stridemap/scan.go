@@ -91,7 +91,8 @@ A repository that already has findings can still gate its pull requests on
 what a change adds: --baseline names the state to compare with, a scan's
 number in the store or a JSON report committed to the repository (stridemap
 report --format json -o baseline.json), so a pipeline needs no persistent
-store. The summary lists the findings that are new and those fixed;
+store; a scan named as the baseline is pinned (scans keep) so prune leaves
+it. The summary lists the findings that are new and those fixed;
 --fail-on-new SEVERITY exits 1 only on new open findings at or above it, and
 --fail-on-new-exposure on a new entry point from the internet or a new
 plaintext flow. A finding a coverage gap left open is not counted as fixed.
@@ -242,6 +243,11 @@ func (a *app) runScan(ctx context.Context, opts scanOptions) error {
 	}
 	if err != nil {
 		return err
+	}
+	if baseline != nil {
+		if err := a.pinBaseline(ctx, opts.baseline); err != nil {
+			return err
+		}
 	}
 	if res.Flows != nil {
 		a.writeFlowNotes(res.Flows)

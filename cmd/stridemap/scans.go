@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -24,7 +25,8 @@ func (a *app) scansCommand() *cobra.Command {
 each found, and the target each looked at (the resolved paths or kustomizations,
 or the API server, context and namespaces): "stridemap diff" compares the scans
 of one target. Scans stay until "scans prune" removes them; a scan pinned with
-"scans keep" stays for good.`,
+"scans keep" stays for good. Under the table: the re-scans of stridemap watch
+that failed since the latest scan of their target was stored or confirmed.`,
 		Example: `  stridemap scans
   stridemap scans --format json | jq '.[0].ID'`,
 		Args: cobra.NoArgs,
@@ -47,11 +49,11 @@ of one target. Scans stay until "scans prune" removes them; a scan pinned with
 				enc.SetIndent("", "  ")
 				return enc.Encode(scans)
 			}
+			cwd, _ := os.Getwd() // "" when unknown: targets are then shown whole
 			if len(scans) == 0 {
 				fmt.Fprintln(a.stdout, "No scans yet. Run: stridemap scan -f DIR")
-				return nil
+				return a.writeFailedRescans(cmd.Context(), s, cwd)
 			}
-			cwd, _ := os.Getwd() // "" when unknown: targets are then shown whole
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tFINISHED\tOBJECTS\tNODES\tEDGES\tEXPOSED\tDANGLING\tSTATUS\tTARGET\tSOURCES")
 			for _, sc := range scans {
@@ -71,12 +73,42 @@ of one target. Scans stay until "scans prune" removes them; a scan pinned with
 					sc.Counts.Objects, sc.Counts.Nodes, sc.Counts.Edges, sc.Counts.Exposed, sc.Counts.Dangling, status,
 					flows.Graphic(shortTarget(sc.Target.Short(cwd))), flows.Graphic(strings.Join(sources, " ")))
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return a.writeFailedRescans(cmd.Context(), s, cwd)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	cmd.AddCommand(a.scansPruneCommand(), a.scansKeepCommand(true), a.scansKeepCommand(false))
 	return cmd
+}
+
+// writeFailedRescans says, per target, how many re-scans failed since its
+// latest scan, and the last error: a watch that stopped seeing its target
+// shows here, not only on the terminal it ran on.
+func (a *app) writeFailedRescans(ctx context.Context, s *store.Store, cwd string) error {
+	failed, err := s.FailedSinceLatest(ctx)
+	if err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		fmt.Fprintln(a.stdout)
+	}
+	for _, f := range failed {
+		since := fmt.Sprintf("since scan #%d", f.Since)
+		if f.Since == 0 {
+			since = "with no scan of it stored"
+		}
+		when := "at " + f.Last.At.Local().Format(time.DateTime)
+		if f.Count > 1 {
+			when = "the last " + when
+		}
+		// The target and the error come from input: escaped for the terminal.
+		fmt.Fprintf(a.stdout, "watch: %s of %s failed %s, %s: %s\n", plural(f.Count, "re-scan"),
+			flows.Graphic(shortTarget(f.Target.Short(cwd))), since, when, flows.Graphic(f.Last.Message))
+	}
+	return nil
 }
 
 func (a *app) scansPruneCommand() *cobra.Command {
@@ -88,10 +120,13 @@ func (a *app) scansPruneCommand() *cobra.Command {
 		Short: "Remove old scans and hand their space back",
 		Long: `Remove the scans beyond the newest N (--keep), or those finished before a
 time (--older-than: a duration such as 30d or 12h, or a date YYYY-MM-DD), in
-one transaction, then shrink the file. Never removed: the latest scan, a
-scan pinned with "scans keep", and a scan a triage decision in force was
-made on (the newest scan holding the finding when it was decided) unless
---include-triaged.`,
+one transaction, then shrink the file. Never removed: the latest scan of
+each target (a store shared by two apps or clusters keeps the latest of
+each), a scan pinned with "scans keep" (as scan --baseline N pins its
+baseline), and a scan a triage decision in force was made on (the newest
+scan holding the finding when it was decided) unless --include-triaged.
+Records of failed re-scans (stridemap watch) older than the oldest scan
+kept go too.`,
 		Example: `  stridemap scans prune --keep 30 --dry-run
   stridemap scans prune --older-than 90d
   stridemap scans keep 12   # a scan to keep whatever the policy`,
@@ -131,6 +166,9 @@ made on (the newest scan holding the finding when it was decided) unless
 			}
 			for _, p := range res.Protected {
 				fmt.Fprintf(a.stdout, "Kept scan %d: %s\n", p.ID, flows.Graphic(p.Reason))
+			}
+			if res.Failures > 0 {
+				fmt.Fprintf(a.stdout, "Removed %s older than the oldest scan kept.\n", plural(int(res.Failures), "failed re-scan record"))
 			}
 			switch {
 			case len(res.Pruned) == 0:

@@ -38,10 +38,12 @@ DIR, read again each time). A re-scan that finds what the previous scan holds
 stores nothing: it only marks the previous scan confirmed, so the history holds
 changes, not ticks. A re-scan that differs is stored, and what changed is printed
 (elements, flows, controls and findings added and removed) and, with
---drift-dir, written there as JSON for other tools.
+--drift-dir, written there for other tools: drift-OLD-NEW.json (the schema of
+stridemap diff --format json) and drift-OLD-NEW.md (stridemap diff --format md).
 
 A failing source (an unreachable cluster, a file being rewritten) fails that
-tick only: it is reported and the next tick tries again. Ctrl-C or SIGTERM stops
+tick only: it is reported, recorded in the store (stridemap scans lists the
+failures since the latest scan of each target), and the next tick tries again. Ctrl-C or SIGTERM stops
 between ticks, or abandons the scan in progress without storing half of it.
 
 The sources take the flags of stridemap scan (see stridemap scan --help).`,
@@ -68,7 +70,7 @@ The sources take the flags of stridemap scan (see stridemap scan --help).`,
 	opts.registerSources(cmd)
 	cmd.Flags().DurationVar(&opts.every, "every", 5*time.Minute, "how long from the start of one scan to the start of the next")
 	cmd.Flags().IntVar(&opts.ticks, "ticks", 0, "stop after this many scans (0: until Ctrl-C or SIGTERM)")
-	cmd.Flags().StringVar(&opts.driftDir, "drift-dir", "", "write what each stored scan changed into this directory, as drift-OLD-NEW.json")
+	cmd.Flags().StringVar(&opts.driftDir, "drift-dir", "", "write what each stored scan changed into this directory, as drift-OLD-NEW.json and drift-OLD-NEW.md")
 	_ = cmd.MarkFlagDirname("drift-dir")
 	return cmd
 }
@@ -83,9 +85,10 @@ func (a *app) runWatch(ctx context.Context, opts watchOptions) error {
 	if err != nil {
 		return err
 	}
+	last := pipeline.Rescan{Previous: previous}
 	for tick := 1; ; tick++ {
 		started := time.Now()
-		previous = a.watchTick(ctx, opts, previous)
+		last = a.watchTick(ctx, opts, last)
 		if ctx.Err() != nil || (opts.ticks > 0 && tick >= opts.ticks) {
 			if ctx.Err() != nil {
 				fmt.Fprintf(a.stderr, "%s stopped\n", clock(time.Now()))
@@ -120,28 +123,31 @@ func (a *app) latestScan(ctx context.Context) (int64, error) {
 }
 
 // watchTick scans once and says what it found; it returns the scan the
-// next tick compares with. A failure is reported and leaves previous.
-func (a *app) watchTick(ctx context.Context, opts watchOptions, previous int64) int64 {
+// next tick compares with. A failure is reported (the pipeline records it)
+// and leaves last.
+func (a *app) watchTick(ctx context.Context, opts watchOptions, last pipeline.Rescan) pipeline.Rescan {
 	req := opts.request()
-	req.Rescan = &pipeline.Rescan{Previous: previous}
+	req.Rescan = &last
 	report := a.reporter()
 	res, err := pipeline.Scan(ctx, a.env(report), req)
 	report.done()
 	now := clock(time.Now())
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return previous // stopped: the scan in progress was not stored
+		return last // stopped: the scan in progress was not stored
 	case err != nil:
 		fmt.Fprintf(a.stderr, "%s scan failed, nothing stored (the next tick tries again): %s\n", now, flows.Graphic(err.Error()))
-		return previous
-	case res.Unchanged:
-		fmt.Fprintf(a.stdout, "%s unchanged since scan #%d\n", now, res.Scan.ID)
-		return res.Scan.ID
+		return last
 	}
-	id := res.Scan.ID
+	next := pipeline.Rescan{Previous: res.Scan.ID, Target: res.Scan.Target}
+	if res.Unchanged {
+		fmt.Fprintf(a.stdout, "%s unchanged since scan #%d\n", now, res.Scan.ID)
+		return next
+	}
+	id, previous := res.Scan.ID, last.Previous
 	if previous == 0 {
 		fmt.Fprintf(a.stdout, "%s scan #%d stored: %s, %s, %s\n", now, id, plural(res.Scan.Counts.Nodes, "element"), plural(res.Scan.Counts.Edges, "flow"), plural(len(res.Findings), "finding"))
-		return id
+		return next
 	}
 	// A stop that comes once the scan is stored still lets the tick say
 	// what it stored: reading the change is quick and the user asked for it.
@@ -149,22 +155,28 @@ func (a *app) watchTick(ctx context.Context, opts watchOptions, previous int64) 
 	switch {
 	case err != nil:
 		fmt.Fprintf(a.stderr, "%s scan #%d stored; what changed since #%d could not be read: %s\n", now, id, previous, flows.Graphic(err.Error()))
-		return id
+		return next
 	case diff == nil:
 		fmt.Fprintf(a.stdout, "%s scan #%d stored, the first of its target\n", now, id)
-		return id
+		return next
 	}
 	fmt.Fprintf(a.stdout, "%s scan #%d stored, changed since #%d:\n", now, id, previous)
 	if err := export.WriteDiffText(a.stdout, diff); err != nil {
 		fmt.Fprintf(a.stderr, "%s %s\n", now, err)
 	}
 	if opts.driftDir != "" {
-		path := filepath.Join(opts.driftDir, fmt.Sprintf("drift-%d-%d.json", previous, id))
-		if err := writeOutput(a.stdout, path, func(w io.Writer) error { return export.WriteDiffJSON(w, diff) }); err != nil {
-			fmt.Fprintf(a.stderr, "%s %s\n", now, flows.Graphic(err.Error()))
+		// JSON for tools, Markdown for people: a pull request, a ticket.
+		for _, f := range []struct {
+			ext   string
+			write func(io.Writer, *export.Diff) error
+		}{{"json", export.WriteDiffJSON}, {"md", export.WriteDiffMarkdown}} {
+			path := filepath.Join(opts.driftDir, fmt.Sprintf("drift-%d-%d.%s", previous, id, f.ext))
+			if err := writeOutput(a.stdout, path, func(w io.Writer) error { return f.write(w, diff) }); err != nil {
+				fmt.Fprintf(a.stderr, "%s %s\n", now, flows.Graphic(err.Error()))
+			}
 		}
 	}
-	return id
+	return next
 }
 
 // diffSince is what changed from the stored scan previous to the new one,

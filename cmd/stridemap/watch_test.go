@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -50,8 +51,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // TestWatch runs watch every 200ms on a directory the test edits: an
 // unchanged tick stores nothing and confirms the scan, a change is stored
-// with what changed printed and written to --drift-dir, a source that
-// disappears fails its tick only, and a cancelled watch stops cleanly.
+// with what changed printed and written to --drift-dir (JSON and
+// Markdown), a source that disappears fails its tick only and the failure
+// is recorded and listed by scans until a tick succeeds again, and a
+// cancelled watch stops cleanly.
 func TestWatch(t *testing.T) {
 	src := t.TempDir()
 	writeFile(t, filepath.Join(src, "shop.yaml"), liveShop)
@@ -77,12 +80,25 @@ func TestWatch(t *testing.T) {
 	if err := os.Rename(src, moved); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond) // several ticks
+	waitFor(t, "two failed ticks are recorded", func() bool { return len(watchFailures(t, c.db)) >= 2 })
+	failures := watchFailures(t, c.db)
+	if f := failures[0]; !strings.Contains(f.Message, src) || strings.Contains(f.Message, "\n") || f.Target.String() != src {
+		t.Errorf("recorded failure %+v; want the target %s and a one-line message naming it", f, src)
+	}
+	// scans says so while the source is away, with the last error.
+	failedLine := regexp.MustCompile(`(?m)^watch: [0-9]+ re-scans of ` + regexp.QuoteMeta(src) + ` failed since scan #2, the last at [0-9-]+ [0-9:]+: .*` + regexp.QuoteMeta(src) + `.*$`)
+	if r := c.run("", "scans"); r.code != exitOK || !failedLine.MatchString(r.stdout) {
+		t.Errorf("scans while the source is away: exit %d\n%s%s\n%+v", r.code, r.stdout, r.stderr, watchFailures(t, c.db))
+	}
 	if err := os.Rename(moved, src); err != nil {
 		t.Fatal(err)
 	}
 	_, second := watchState(t, c.db)
 	waitFor(t, "the returned source confirms scan 2", func() bool { n, at := watchState(t, c.db); return n == 2 && at.After(second) })
+	// Confirmed again: the failures are behind it, and kept in the store.
+	if r := c.run("", "scans"); r.code != exitOK || strings.Contains(r.stdout, "watch:") || len(watchFailures(t, c.db)) < 2 {
+		t.Errorf("scans after the source came back: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	cancel()
 	r := <-done
 
@@ -110,9 +126,30 @@ func TestWatch(t *testing.T) {
 	if err := json.Unmarshal(data, &doc); err != nil || doc.SchemaVersion != 1 || len(doc.Elements.Added) != 1 || doc.Elements.Added[0].ID != "workload:shop/debug" {
 		t.Errorf("drift file: %v\n%s", err, data)
 	}
-	if entries, _ := os.ReadDir(drift); len(entries) != 1 {
-		t.Errorf("drift files for %d changes, want 1", len(entries))
+	md, err := os.ReadFile(filepath.Join(drift, "drift-1-2.md"))
+	if err != nil || !strings.HasPrefix(string(md), "#") || !strings.Contains(string(md), "workload:shop/debug") {
+		t.Errorf("Markdown drift file: %v\n%s", err, md)
 	}
+	if entries, _ := os.ReadDir(drift); len(entries) != 2 {
+		t.Errorf("%d drift files for 1 change, want its JSON and Markdown", len(entries))
+	}
+}
+
+// watchFailures reads the failed re-scans a watch has recorded, newest
+// first.
+func watchFailures(t *testing.T, db string) []store.Failure {
+	t.Helper()
+	ctx := context.Background()
+	s, err := store.OpenExisting(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	failures, err := s.Failures(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return failures
 }
 
 // TestWatchConfirmsAPlainScan: a watch started after `stridemap scan` of

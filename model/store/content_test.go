@@ -45,7 +45,7 @@ func undoContent(t *testing.T, db *sql.DB) {
 			}
 		}
 	}
-	for _, stmt := range []string{`DROP INDEX scans_target`, `ALTER TABLE scans DROP COLUMN target`, `ALTER TABLE scans DROP COLUMN kept`, `PRAGMA user_version = 5`} {
+	for _, stmt := range []string{`DROP TABLE rescan_failures` /* 0008 */, `DROP INDEX scans_target`, `ALTER TABLE scans DROP COLUMN target`, `ALTER TABLE scans DROP COLUMN kept`, `PRAGMA user_version = 5`} {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}

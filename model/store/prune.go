@@ -27,13 +27,16 @@ type PruneOptions struct {
 // Protected is a scan Prune would have removed but kept, and why.
 type Protected struct {
 	ID     int64
-	Reason string // "latest", "kept", or "triage of FINDING-ID"
+	Reason string // "latest", "latest of its target", "kept", or "triage of FINDING-ID"
 }
 
 // PruneResult is what Prune removed, or would remove on a dry run.
 type PruneResult struct {
 	Pruned    []ScanInfo  // newest first, without sources
 	Protected []Protected // newest first
+	// Failures is how many records of failed re-scans went with them:
+	// those older than the oldest scan kept.
+	Failures int64
 	// Reclaimed is how much smaller the file became; 0 on a dry run.
 	Reclaimed int64
 }
@@ -57,12 +60,14 @@ func (s *Store) SetKept(ctx context.Context, id int64, kept bool) error {
 }
 
 // Prune removes the scans opts selects, in one transaction, except the
-// latest scan, scans pinned with SetKept and, unless IncludeTriaged, scans
+// latest scan of each target (a store shared by two apps keeps both),
+// scans pinned with SetKept and, unless IncludeTriaged, scans
 // triage decisions were made on. Triage is kept per finding ID for the
 // whole store, not per scan; the scan a decision refers to is the newest
 // scan holding that finding that had finished when the decision was
 // recorded, the evidence the reviewer was looking at. Only decisions in
-// force count.
+// force count. Records of failed re-scans older than the oldest scan kept
+// go too, so a watch that keeps failing does not grow the store for good.
 //
 // After the transaction the space is handed back to the file system (see
 // reclaim). A failure before the commit leaves every scan in place.
@@ -89,8 +94,14 @@ func (s *Store) Prune(ctx context.Context, opts PruneOptions) (PruneResult, erro
 	if res, err = s.selectPrune(ctx, tx, opts); err != nil {
 		return res, s.pruneErr(err)
 	}
-	if opts.DryRun || len(res.Pruned) == 0 {
+	if opts.DryRun {
 		return res, nil
+	}
+	if len(res.Pruned) == 0 {
+		if res.Failures, err = pruneFailures(ctx, tx); err != nil {
+			return res, s.pruneErr(err)
+		}
+		return res, tx.Commit()
 	}
 	ids := make([]any, len(res.Pruned))
 	for i, sc := range res.Pruned {
@@ -108,6 +119,9 @@ func (s *Store) Prune(ctx context.Context, opts PruneOptions) (PruneResult, erro
 		if s.hook != nil {
 			s.hook(table)
 		}
+	}
+	if res.Failures, err = pruneFailures(ctx, tx); err != nil {
+		return res, s.pruneErr(err)
 	}
 	if err := tx.Commit(); err != nil {
 		return res, s.pruneErr(err)
@@ -152,7 +166,10 @@ func (s *Store) selectPrune(ctx context.Context, tx *sql.Tx, opts PruneOptions) 
 			return res, err
 		}
 	}
+	seen := map[string]bool{} // targets whose latest scan came already
 	for i, sc := range scans {
+		latestOfTarget := !seen[sc.Target.Key()]
+		seen[sc.Target.Key()] = true
 		selected := opts.Keep > 0 && i >= opts.Keep || !opts.Before.IsZero() && sc.FinishedAt.Before(opts.Before)
 		if !selected {
 			continue
@@ -160,6 +177,8 @@ func (s *Store) selectPrune(ctx context.Context, tx *sql.Tx, opts PruneOptions) 
 		switch {
 		case i == 0:
 			res.Protected = append(res.Protected, Protected{sc.ID, "latest"})
+		case latestOfTarget:
+			res.Protected = append(res.Protected, Protected{sc.ID, "latest of its target"})
 		case sc.Kept:
 			res.Protected = append(res.Protected, Protected{sc.ID, "kept"})
 		case triaged[sc.ID] != "":
@@ -169,6 +188,17 @@ func (s *Store) selectPrune(ctx context.Context, tx *sql.Tx, opts PruneOptions) 
 		}
 	}
 	return res, nil
+}
+
+// pruneFailures deletes the records of failed re-scans older than the
+// oldest scan left, and says how many. With no scan left (a watch that
+// never succeeded) they are all that tells what happened: they stay.
+func pruneFailures(ctx context.Context, tx *sql.Tx) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM rescan_failures WHERE at < coalesce((SELECT min(finished_at) FROM scans), '')`)
+	if err != nil {
+		return 0, fmt.Errorf("remove old failed re-scans: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // triagedScans maps each scan a triage decision in force refers to (see
