@@ -12,12 +12,10 @@ import (
 	"github.com/stridemap/stridemap/threats"
 )
 
-// Rescan makes a scan a periodic re-scan: its content is hashed and
-// stored, and when it hashes as Previous does, Previous is confirmed
-// instead of a new scan stored, so the history holds changes, not ticks.
+// Rescan makes a scan a periodic re-scan: when its content hashes as the
+// latest scan of its target does, that scan is confirmed instead of a new
+// one stored, so the history holds changes, not ticks.
 type Rescan struct {
-	// Previous is the scan the last tick stored or confirmed; 0 for none.
-	Previous int64
 	// Target is what the watch's last stored or confirmed scan looked
 	// at, recorded with a failure of a live scan, whose server is known
 	// only once reached; zero for none yet.

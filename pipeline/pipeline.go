@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -175,7 +176,7 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 		return nil, err
 	}
 	if in.rescan != nil {
-		if res, err := r.confirmUnchanged(ctx, s, in.rescan.Previous, hash); res != nil || err != nil {
+		if res, err := r.confirmUnchanged(ctx, s, in.target, hash); res != nil || err != nil {
 			if res != nil {
 				res.Graph, res.Findings, res.NotAssessed, res.Evaluated, res.Problems = g, findings, notAssessed, cat != nil, in.problems
 			}
@@ -214,12 +215,20 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 	return &Result{Scan: info, StorePath: s.Path(), Graph: g, Findings: findings, NotAssessed: notAssessed, Evaluated: cat != nil, Problems: in.problems}, nil
 }
 
-// confirmUnchanged confirms the previous scan when the new content hashes
-// as it does, and says so with a Result; nil when something changed.
-func (r run) confirmUnchanged(ctx context.Context, s *store.Store, previous int64, hash string) (*Result, error) {
-	if previous == 0 {
+// confirmUnchanged confirms the latest scan of target when the new
+// content hashes as it does, and says so with a Result; nil when something
+// changed or the target has no scan yet. The latest of the target, not of
+// the store: a store may hold scans of other apps and clusters.
+func (r run) confirmUnchanged(ctx context.Context, s *store.Store, target discover.Target, hash string) (*Result, error) {
+	scans, err := s.Scans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	latest, ok := store.Previous(scans, store.ScanInfo{ID: math.MaxInt64, Target: target})
+	if !ok {
 		return nil, nil
 	}
+	previous := latest.ID
 	c, ok, err := s.Content(ctx, previous)
 	if err != nil || !ok || c.Hash != hash {
 		return nil, err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -81,11 +80,7 @@ func (a *app) runWatch(ctx context.Context, opts watchOptions) error {
 			return fmt.Errorf("--drift-dir: %w", err)
 		}
 	}
-	previous, err := a.latestScan(ctx)
-	if err != nil {
-		return err
-	}
-	last := pipeline.Rescan{Previous: previous}
+	var last pipeline.Rescan
 	for tick := 1; ; tick++ {
 		started := time.Now()
 		last = a.watchTick(ctx, opts, last)
@@ -104,26 +99,8 @@ func (a *app) runWatch(ctx context.Context, opts watchOptions) error {
 	}
 }
 
-// latestScan is the scan a watch compares its first tick with: the latest
-// in the store, 0 when there is none yet.
-func (a *app) latestScan(ctx context.Context) (int64, error) {
-	s, err := store.OpenExisting(ctx, a.dbPath)
-	if errors.Is(err, store.ErrNoStore) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("open store: %w", err)
-	}
-	defer s.Close()
-	id, err := s.LatestScanID(ctx)
-	if errors.Is(err, store.ErrNoScans) {
-		return 0, nil
-	}
-	return id, err
-}
-
-// watchTick scans once and says what it found; it returns the scan the
-// next tick compares with. A failure is reported (the pipeline records it)
+// watchTick scans once and says what it found; it returns what the next
+// tick needs (the target the last good scan had). A failure is reported (the pipeline records it)
 // and leaves last.
 func (a *app) watchTick(ctx context.Context, opts watchOptions, last pipeline.Rescan) pipeline.Rescan {
 	req := opts.request()
@@ -139,27 +116,24 @@ func (a *app) watchTick(ctx context.Context, opts watchOptions, last pipeline.Re
 		fmt.Fprintf(a.stderr, "%s scan failed, nothing stored (the next tick tries again): %s\n", now, flows.Graphic(err.Error()))
 		return last
 	}
-	next := pipeline.Rescan{Previous: res.Scan.ID, Target: res.Scan.Target}
+	next := pipeline.Rescan{Target: res.Scan.Target}
 	if res.Unchanged {
 		fmt.Fprintf(a.stdout, "%s unchanged since scan #%d\n", now, res.Scan.ID)
 		return next
 	}
-	id, previous := res.Scan.ID, last.Previous
-	if previous == 0 {
-		fmt.Fprintf(a.stdout, "%s scan #%d stored: %s, %s, %s\n", now, id, plural(res.Scan.Counts.Nodes, "element"), plural(res.Scan.Counts.Edges, "flow"), plural(len(res.Findings), "finding"))
-		return next
-	}
+	id := res.Scan.ID
 	// A stop that comes once the scan is stored still lets the tick say
 	// what it stored: reading the change is quick and the user asked for it.
-	diff, err := a.diffSince(context.WithoutCancel(ctx), previous, res.Scan)
+	diff, err := a.diffSince(context.WithoutCancel(ctx), res.Scan)
 	switch {
 	case err != nil:
-		fmt.Fprintf(a.stderr, "%s scan #%d stored; what changed since #%d could not be read: %s\n", now, id, previous, flows.Graphic(err.Error()))
+		fmt.Fprintf(a.stderr, "%s scan #%d stored; what changed could not be read: %s\n", now, id, flows.Graphic(err.Error()))
 		return next
 	case diff == nil:
-		fmt.Fprintf(a.stdout, "%s scan #%d stored, the first of its target\n", now, id)
+		fmt.Fprintf(a.stdout, "%s scan #%d stored, the first of its target: %s, %s, %s\n", now, id, plural(res.Scan.Counts.Nodes, "element"), plural(res.Scan.Counts.Edges, "flow"), plural(len(res.Findings), "finding"))
 		return next
 	}
+	previous := diff.Old.ID
 	fmt.Fprintf(a.stdout, "%s scan #%d stored, changed since #%d:\n", now, id, previous)
 	if err := export.WriteDiffText(a.stdout, diff); err != nil {
 		fmt.Fprintf(a.stderr, "%s %s\n", now, err)
@@ -179,22 +153,24 @@ func (a *app) watchTick(ctx context.Context, opts watchOptions, last pipeline.Re
 	return next
 }
 
-// diffSince is what changed from the stored scan previous to the new one,
-// as stridemap diff shows it; nil when they are of different targets.
-func (a *app) diffSince(ctx context.Context, previous int64, scan store.ScanInfo) (*export.Diff, error) {
+// diffSince is what changed from the previous scan of the new scan's
+// target to the new scan, as stridemap diff shows it; nil when the target
+// has no earlier scan.
+func (a *app) diffSince(ctx context.Context, scan store.ScanInfo) (*export.Diff, error) {
 	s, err := a.readStore(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	old, err := s.Scan(ctx, previous)
+	scans, err := s.Scans(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !old.Target.IsZero() && !scan.Target.IsZero() && !old.Target.Same(scan.Target) {
+	old, ok := store.Previous(scans, scan)
+	if !ok {
 		return nil, nil
 	}
-	before, after, err := threats.LoadPair(ctx, s, previous, scan.ID)
+	before, after, err := threats.LoadPair(ctx, s, old.ID, scan.ID)
 	if err != nil {
 		return nil, err
 	}

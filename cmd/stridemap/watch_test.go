@@ -153,13 +153,23 @@ func watchFailures(t *testing.T, db string) []store.Failure {
 }
 
 // TestWatchConfirmsAPlainScan: a watch started after `stridemap scan` of
-// the same unchanged sources confirms that scan instead of storing it again.
+// the same unchanged sources confirms that scan instead of storing it
+// again, even when a scan of another target came after it; a change is
+// compared with the previous scan of the watch's own target.
 func TestWatchConfirmsAPlainScan(t *testing.T) {
 	c := newCLI(t)
-	c.mustRun("scan", "-f", demoDir)
-	r := c.mustRun("watch", "-f", demoDir, "--every", "1ms", "--ticks", "2")
-	if n, _ := watchState(t, c.db); n != 1 || strings.Count(r.stdout, "unchanged since scan #1\n") != 2 {
-		t.Errorf("%d scans after watching an unchanged input, want 1\n%s", n, r.stdout)
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "shop.yaml"), liveShop)
+	c.mustRun("scan", "-f", src)
+	c.mustRun("scan", "-f", demoDir) // another target, scanned later
+	r := c.mustRun("watch", "-f", src, "--every", "1ms", "--ticks", "2")
+	if n, _ := watchState(t, c.db); n != 2 || strings.Count(r.stdout, "unchanged since scan #1\n") != 2 {
+		t.Errorf("%d scans after watching an unchanged input, want 2\n%s", n, r.stdout)
+	}
+	writeFile(t, filepath.Join(src, "debug.yaml"), liveDebug)
+	r = c.mustRun("watch", "-f", src, "--every", "1ms", "--ticks", "1")
+	if !strings.Contains(r.stdout, "scan #3 stored, changed since #1:\n") || !strings.Contains(r.stdout, "  + workload:default/debug  process\n") {
+		t.Errorf("a change is not compared with the target's previous scan:\n%s", r.stdout)
 	}
 }
 
