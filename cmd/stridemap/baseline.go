@@ -13,21 +13,26 @@ import (
 	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/export"
 	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 )
 
 // scanNumber is how a scan is named where a file could be named too.
 var scanNumber = regexp.MustCompile(`^[0-9]+$`)
 
+// scanByName is how else a stored scan is named where a file could be
+// named too: the latest, or the last scan of a day.
+var scanByName = regexp.MustCompile(`^(latest|[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
+
 // loadBaseline reads what --baseline names: a scan of the store by its
-// number, or a JSON report file. A number is a scan; a file named like
-// one is written ./3.
+// number, latest, or a date (the last scan started that day), or a JSON
+// report file. A number is a scan; a file named like one is written ./3.
 func (a *app) loadBaseline(ctx context.Context, ref string) (*threats.Baseline, error) {
-	if !scanNumber.MatchString(ref) {
+	if !scanNumber.MatchString(ref) && !scanByName.MatchString(ref) {
 		f, err := os.Open(ref)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--baseline %s: no such file; name a scan by its number (stridemap scans) or a report written by stridemap report --format json -o FILE", flows.Graphic(ref))}
+				return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--baseline %s: no such file; name a scan (its number, latest, or a date YYYY-MM-DD: stridemap scans lists them) or a report written by stridemap report --format json -o FILE", flows.Graphic(ref))}
 			}
 			return nil, fmt.Errorf("--baseline: %w", err)
 		}
@@ -38,18 +43,23 @@ func (a *app) loadBaseline(ctx context.Context, ref string) (*threats.Baseline, 
 		}
 		return b, nil
 	}
-	id, err := strconv.ParseInt(ref, 10, 64)
-	if err != nil || id <= 0 {
-		return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--baseline %s: a scan is named by its number, from 1 (see stridemap scans)", ref)}
-	}
 	s, err := a.readStore(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	if _, err := s.Scan(ctx, id); err != nil {
-		return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--baseline %d: %s (stridemap scans lists them)", id, flows.Graphic(err.Error()))}
+	scans, err := s.Scans(ctx)
+	if err != nil {
+		return nil, err
 	}
+	if len(scans) == 0 {
+		return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--baseline %s: the store has no scans yet; scan once without --baseline, or name a report file", flows.Graphic(ref))}
+	}
+	picked, err := store.Pick(scans, ref, nil)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--baseline %s: %s (stridemap scans lists them)", flows.Graphic(ref), flows.Graphic(err.Error()))}
+	}
+	id := picked.ID
 	g, err := s.Graph(ctx, id)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stridemap/stridemap/discover/discovertest"
 )
 
 // TestBaselineGate: a pull request's scan against a committed JSON report
@@ -90,6 +93,28 @@ func TestBaselineErrors(t *testing.T) {
 	c.mustRun("scan", "-f", demoDir)
 	if r := c.run("", "scan", "-f", demoDir, "--baseline", "7"); r.code != exitUsage || !strings.Contains(r.stderr, "--baseline 7") || !strings.Contains(r.stderr, "stridemap scans") {
 		t.Errorf("unknown scan: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := c.run("", "scan", "-f", demoDir, "--baseline", "1999-01-01"); r.code != exitUsage || !strings.Contains(r.stderr, "--baseline 1999-01-01") {
+		t.Errorf("a day before every scan: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestBaselineByName: --baseline latest and --baseline DATE name stored
+// scans as stridemap diff does; a gate on latest judges a change against
+// the scan before it, and pins nothing (the latest moves on).
+func TestBaselineByName(t *testing.T) {
+	for _, ref := range []string{"latest", time.Now().Format(time.DateOnly)} {
+		c := newCLI(t)
+		dir := copyDemo(t)
+		c.mustRun("scan", "-f", dir)
+		discovertest.ChangeDemo(t, dir)
+		r := c.run("", "scan", "-f", dir, "--baseline", ref, "--fail-on-new", "high")
+		if r.code != exitFindings || !strings.Contains(r.stderr, "container-privileged@workload:shop/cart") {
+			t.Errorf("--baseline %s: exit %d, want %d naming the new privileged container\n%s", ref, r.code, exitFindings, r.stderr)
+		}
+		if strings.Contains(r.stderr, "is kept as a baseline") {
+			t.Errorf("--baseline %s pinned a scan:\n%s", ref, r.stderr)
+		}
 	}
 }
 

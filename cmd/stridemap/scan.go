@@ -88,10 +88,11 @@ lists them. With --fail-on SEVERITY the command exits 1 when a finding is at
 or above that severity, for CI.
 
 A repository that already has findings can still gate its pull requests on
-what a change adds: --baseline names the state to compare with, a scan's
-number in the store or a JSON report committed to the repository (stridemap
+what a change adds: --baseline names the state to compare with, a scan in
+the store (its number, latest, or a date YYYY-MM-DD for the last scan of
+that day) or a JSON report committed to the repository (stridemap
 report --format json -o baseline.json), so a pipeline needs no persistent
-store; a scan named as the baseline is pinned (scans keep) so prune leaves
+store; a scan named by its number is pinned (scans keep) so prune leaves
 it. The summary lists the findings that are new and those fixed;
 --fail-on-new SEVERITY exits 1 only on new open findings at or above it, and
 --fail-on-new-exposure on a new entry point from the internet or a new
@@ -153,14 +154,14 @@ names of environment variables.`,
 				}
 			}
 			if (opts.failOnNew != "" || opts.failOnNewExposure) && opts.baseline == "" {
-				return fmt.Errorf("--fail-on-new and --fail-on-new-exposure compare with a baseline: add --baseline SCAN (a scan's number) or --baseline FILE (stridemap report --format json)")
+				return fmt.Errorf("--fail-on-new and --fail-on-new-exposure compare with a baseline: add --baseline SCAN (a scan's number, latest or a date) or --baseline FILE (stridemap report --format json)")
 			}
 			return a.runScan(cmd.Context(), opts)
 		},
 	}
 	opts.registerSources(cmd)
 	cmd.Flags().StringVar(&opts.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity: low, medium, high, critical")
-	cmd.Flags().StringVar(&opts.baseline, "baseline", "", "judge the scan against an earlier state: a scan's number in the store, or a JSON report file (report --format json); lists what is new and fixed")
+	cmd.Flags().StringVar(&opts.baseline, "baseline", "", "judge the scan against an earlier state: a scan in the store (its number, latest, or a date YYYY-MM-DD), or a JSON report file (report --format json); lists what is new and fixed")
 	cmd.Flags().StringVar(&opts.failOnNew, "fail-on-new", "", "with --baseline: exit 1 when a finding the baseline did not have is at or above this severity")
 	cmd.Flags().BoolVar(&opts.failOnNewExposure, "fail-on-new-exposure", false, "with --baseline: exit 1 on a new entry point from the internet or a new plaintext flow")
 	return cmd
