@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,8 +122,20 @@ func runShopCalls(t *testing.T, without []string) {
 	wait := startObserving(t, c, bin, args...)
 
 	get := func(from, url string, n int) {
+		// The transport closes a connection it will not reuse in its own
+		// goroutine: each request waits for that close, so the kernel has
+		// seen the connection end (with its bytes) before the observer is
+		// stopped, however slow the machine.
+		closed := make(chan struct{}, 1)
+		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := pods[from].DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &closeSignal{Conn: conn, closed: closed}, nil
+		}
 		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-			DialContext: pods[from].DialContext, DisableKeepAlives: true,
+			DialContext: dial, DisableKeepAlives: true,
 			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // a test certificate
 		}}
 		for range n {
@@ -131,6 +145,11 @@ func runShopCalls(t *testing.T, without []string) {
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s -> %s: the client never closed its connection", from, url)
+			}
 		}
 	}
 	raw := func(from string, to netip.AddrPort, n int, hello string, answer int) {
@@ -207,4 +226,17 @@ func runShopCalls(t *testing.T, without []string) {
 	if !strings.Contains(r.stdout, "Declared, not observed: 1\n  workload:shop/frontend->workload:shop/audit:9000") {
 		t.Errorf("audit is declared and never called:\n%s", r.stdout)
 	}
+}
+
+// closeSignal is a connection that says when it is closed.
+type closeSignal struct {
+	net.Conn
+	once   sync.Once
+	closed chan<- struct{}
+}
+
+func (c *closeSignal) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.closed <- struct{}{} })
+	return err
 }
