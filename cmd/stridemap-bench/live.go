@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -166,10 +165,8 @@ func measureChild(self, source, db, input string) (scanOutcome, error) {
 		return out, fmt.Errorf("%s scan of %s: %w: %q", source, input, err, stdout.String())
 	}
 	out.wall = wall
-	if usage, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		out.peakRSS = usage.Maxrss * 1024 // Linux reports KiB
-		out.cpu = time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
-	}
+	out.peakRSS = peakRSS(cmd.ProcessState)
+	out.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return out, nil
 }
 

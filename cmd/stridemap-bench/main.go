@@ -27,7 +27,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -143,12 +142,7 @@ func measure(bin, db, dir string, extra ...string) (time.Duration, int64, error)
 	if err := cmd.Run(); err != nil {
 		return 0, 0, fmt.Errorf("%s scan -f %s: %w\n%s", bin, dir, err, stderr.String())
 	}
-	wall := time.Since(start)
-	usage, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return wall, 0, nil
-	}
-	return wall, usage.Maxrss * 1024, nil // Linux reports KiB
+	return time.Since(start), peakRSS(cmd.ProcessState), nil
 }
 
 func report(results []result) error {
