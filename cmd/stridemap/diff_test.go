@@ -310,7 +310,7 @@ func TestDiffAcrossMigration(t *testing.T) {
 				dir = copyDemo(t)
 			}
 			c.mustRun("scan", "-f", dir)
-			downgradeToSchema4(t, c.db)
+			downgradeToSchema6(t, c.db)
 			c.mustRun("scan", "-f", dir)
 			d := diffJSON(t, c)
 			if d.Old.ID != 1 || d.New.ID != 2 || d.Old.TargetKnown != tc.known || d.SameTarget != tc.known || d.Summary.Findings.Unchanged == 0 {
@@ -393,9 +393,9 @@ func TestDiffOnlineBoutiqueWithoutItsPolicies(t *testing.T) {
 	})
 }
 
-// downgradeToSchema4 takes the store at path back to the schema before
+// downgradeToSchema6 takes the store at path back to the schema before
 // targets were recorded (migration 0007), as an older stridemap left it.
-func downgradeToSchema4(t *testing.T, path string) {
+func downgradeToSchema6(t *testing.T, path string) {
 	t.Helper()
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
