@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strings"
 	"time"
 
@@ -224,7 +223,7 @@ func (r run) confirmUnchanged(ctx context.Context, s *store.Store, target discov
 	if err != nil {
 		return nil, err
 	}
-	latest, ok := store.Previous(scans, store.ScanInfo{ID: math.MaxInt64, Target: target})
+	latest, ok := store.LatestOf(scans, target)
 	if !ok {
 		return nil, nil
 	}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stridemap/stridemap/discover"
 )
 
 // ErrNothingToCompare is returned by Pick when "previous" names nothing:
@@ -25,6 +27,17 @@ func SameTarget(a, b ScanInfo) bool {
 func Previous(scans []ScanInfo, of ScanInfo) (ScanInfo, bool) {
 	for _, s := range scans {
 		if s.ID < of.ID && SameTarget(s, of) {
+			return s, true
+		}
+	}
+	return ScanInfo{}, false
+}
+
+// LatestOf is the newest scan of target (or of an unknown one), from scans
+// listed newest first; false when there is none.
+func LatestOf(scans []ScanInfo, target discover.Target) (ScanInfo, bool) {
+	for _, s := range scans {
+		if SameTarget(s, ScanInfo{Target: target}) {
 			return s, true
 		}
 	}

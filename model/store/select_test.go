@@ -44,6 +44,12 @@ func TestTargets(t *testing.T) {
 	if prev, ok := store.Previous(scans, scans[0]); !ok || prev.ID != first || scans[0].ID != third {
 		t.Errorf("previous of scan %d = %d, %v; want %d (the order paths were named in is no other target)", scans[0].ID, prev.ID, ok, first)
 	}
+	if latest, ok := store.LatestOf(scans, live); !ok || latest.ID != scans[1].ID {
+		t.Errorf("latest of the live target = %d, %v; want %d, not the newer scan of shop", latest.ID, ok, scans[1].ID)
+	}
+	if _, ok := store.LatestOf(scans, discover.Target{Files: []string{"/elsewhere"}}); ok {
+		t.Error("a target never scanned has a latest scan")
+	}
 	if _, err := store.Pick(scans, "previous", &scans[1]); !errors.Is(err, store.ErrNothingToCompare) {
 		t.Errorf("previous of the only live scan: %v", err)
 	}
