@@ -4,8 +4,12 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,9 +96,12 @@ func Check(ctx context.Context, cfg Config) KernelCheck {
 		})
 	}()
 	dialErr := dialCheck(port)
-	// Payload and close events of the last connection may still be on
-	// their way; stopping Run delivers what is queued and the counts.
-	time.Sleep(200 * time.Millisecond)
+	// A slow or busy kernel may close the last connections after their
+	// process has: wait for that, then stopping Run delivers what is queued
+	// and the counts.
+	if dialErr == nil && !connectionsClosed(port, 2*time.Second) {
+		dialErr = fmt.Errorf("connections to port %d were still closing after 2s", port)
+	}
 	stop()
 	if err := <-done; err != nil && dialErr == nil {
 		dialErr = err
@@ -198,13 +205,15 @@ func partNames(parts []bpf.Part) []string {
 // until the listening socket is shut down.
 func serveCheck(ln int) {
 	for {
-		c, _, err := unix.Accept(ln)
+		c, err := retryInterrupted(func() (int, error) {
+			c, _, err := unix.Accept(ln)
+			return c, err
+		})
 		if err != nil {
 			return
 		}
-		buf := make([]byte, 64)
-		if _, err := unix.Read(c, buf); err == nil {
-			_, _ = unix.Write(c, []byte("HTTP/1.1 204 No Content\r\n\r\n"))
+		if _, err := retryInterrupted(func() (int, error) { return unix.Read(c, make([]byte, 64)) }); err == nil {
+			_, _ = retryInterrupted(func() (int, error) { return unix.Write(c, []byte("HTTP/1.1 204 No Content\r\n\r\n")) })
 		}
 		unix.Close(c)
 	}
@@ -230,12 +239,124 @@ func requestCheck(port uint16) error {
 	timeout := unix.NsecToTimeval((5 * time.Second).Nanoseconds())
 	_ = unix.SetsockoptTimeval(c, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &timeout)
 	_ = unix.SetsockoptTimeval(c, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &timeout)
-	if err := unix.Connect(c, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: int(port)}); err != nil {
+	if err := connect(c, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: int(port)}, 5*time.Second); err != nil {
 		return fmt.Errorf("connect to 127.0.0.1:%d: %w", port, err)
 	}
-	if _, err := unix.Write(c, []byte("GET /check HTTP/1.1\r\nHost: stridemap\r\n\r\n")); err != nil {
+	if _, err := retryInterrupted(func() (int, error) { return unix.Write(c, []byte("GET /check HTTP/1.1\r\nHost: stridemap\r\n\r\n")) }); err != nil {
+		return fmt.Errorf("send to 127.0.0.1:%d: %w", port, err)
+	}
+	if _, err := retryInterrupted(func() (int, error) { return unix.Read(c, make([]byte, 64)) }); err != nil {
+		return fmt.Errorf("read from 127.0.0.1:%d: %w", port, err)
+	}
+	return nil
+}
+
+// retryInterrupted calls a socket system call until a signal does not
+// interrupt it. The Go runtime signals its threads (to preempt them), and
+// on a socket with a timeout even SA_RESTART does not restart accept,
+// read, write or connect: each then fails with EINTR (signal(7)).
+func retryInterrupted(call func() (int, error)) (int, error) {
+	for {
+		n, err := call()
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+// connect connects fd to sa. An interrupted connect goes on in the
+// kernel, and calling it again would fail (EALREADY): wait for it to end
+// instead, and take its result from SO_ERROR.
+func connect(fd int, sa unix.Sockaddr, timeout time.Duration) error {
+	err := unix.Connect(fd, sa)
+	if err != unix.EINTR {
 		return err
 	}
-	_, err = unix.Read(c, make([]byte, 64))
-	return err
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return unix.ETIMEDOUT
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}, int(left.Milliseconds())+1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			break
+		}
+	}
+	errno, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return err
+	}
+	if errno != 0 {
+		return unix.Errno(errno)
+	}
+	return nil
+}
+
+// connectionsClosed waits, up to limit, until this network namespace holds
+// no TCP socket to or from port that is open or closing: only listeners
+// and TIME_WAIT remain. The kernel runs a socket's close transition, and
+// the program on it, before it drops the socket from its tables, so then
+// every close there was to see has been seen. It polls /proc: the sockets'
+// owners may have closed them long ago.
+func connectionsClosed(port uint16, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for {
+		open, err := openSockets(port)
+		if err != nil || open == 0 {
+			return err == nil
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// openSockets counts the TCP sockets of this network namespace with port
+// at either end, in neither LISTEN nor TIME_WAIT, from /proc/self/net/tcp
+// and tcp6 (which a kernel without IPv6 lacks).
+func openSockets(port uint16) (int, error) {
+	const listen, timeWait = "0A", "06"
+	n := 0
+	for _, name := range []string{"/proc/self/net/tcp", "/proc/self/net/tcp6"} {
+		b, err := os.ReadFile(name)
+		if errors.Is(err, fs.ErrNotExist) && name != "/proc/self/net/tcp" {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			// sl local_address rem_address st …, addresses as HEX:PORT
+			f := strings.Fields(line)
+			if len(f) < 4 || f[3] == listen || f[3] == timeWait {
+				continue
+			}
+			if socketPort(f[1]) == port || socketPort(f[2]) == port {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// socketPort reads the port of a /proc/net/tcp address (hex address, a
+// colon, hex port); 0 when it is not one.
+func socketPort(addr string) uint16 {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return 0
+	}
+	p, err := strconv.ParseUint(addr[i+1:], 16, 16)
+	if err != nil {
+		return 0
+	}
+	return uint16(p)
 }

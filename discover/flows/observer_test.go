@@ -68,14 +68,17 @@ func TestObserverLoopback(t *testing.T) {
 		io.Copy(io.Discard, c)
 		c.Close()
 	}
-	// The server's closes happen in its goroutines: give them a moment.
-	time.Sleep(100 * time.Millisecond)
+	// The server closes in its goroutines, and a slow kernel may end a
+	// connection after both ends closed it.
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	if !connectionsClosed(port, 5*time.Second) {
+		t.Error("connections still closing after 5s")
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 
-	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	lo := netip.MustParseAddr("127.0.0.1")
 	var client, server *Flow
 	for _, f := range agg.Flows() {
