@@ -122,10 +122,20 @@ type Drift struct {
 // an empty one. It works in time linear in the two scans' sizes: each side
 // is indexed once by ID and each element compared once.
 func Compare(before, after Snapshot) Drift {
+	bg, ag := graphOrEmpty(before.Graph), graphOrEmpty(after.Graph)
+	return compare(before, after, func() (map[string]bool, map[string]bool) {
+		return internetReach(flowEnds(bg)), internetReach(flowEnds(ag))
+	})
+}
+
+// compare is Compare with the elements' reachability from the internet
+// before and after computed by reach, which is called only when an
+// element is in both scans.
+func compare(before, after Snapshot, reach func() (before, after map[string]bool)) Drift {
 	var d Drift
 	bg, ag := graphOrEmpty(before.Graph), graphOrEmpty(after.Graph)
 	nodeID := func(n *model.Node) string { return n.ID }
-	d.NodesAdded, d.NodesRemoved, d.NodesChanged = diffByID(bg.Nodes, ag.Nodes, nodeID, nodeChanges(bg, ag))
+	d.NodesAdded, d.NodesRemoved, d.NodesChanged = diffByID(bg.Nodes, ag.Nodes, nodeID, nodeChanges(reach))
 	d.EdgesAdded, d.EdgesRemoved, d.EdgesChanged = diffByID(bg.Edges, ag.Edges, func(e *model.Edge) string { return e.ID }, edgeChanges)
 	d.EdgesAdded, d.EdgesRemoved, d.EdgesChanged = matchPortChanges(d.EdgesAdded, d.EdgesRemoved, d.EdgesChanged)
 	d.BoundariesAdded, d.BoundariesRemoved, d.BoundariesChanged = diffByID(bg.Boundaries, ag.Boundaries, func(b *model.Boundary) string { return b.ID }, memberChanges)
@@ -263,11 +273,11 @@ func (c *changes) add(field, before, after string) {
 
 // nodeChanges compares two versions of an element. Reachability from the
 // internet is a property of the whole graph, computed once per side.
-func nodeChanges(bg, ag *model.Graph) func(b, a *model.Node) []Change {
+func nodeChanges(reach func() (before, after map[string]bool)) func(b, a *model.Node) []Change {
 	var reachBefore, reachAfter map[string]bool
 	return func(b, a *model.Node) []Change {
 		if reachBefore == nil {
-			reachBefore, reachAfter = internetReach(bg), internetReach(ag)
+			reachBefore, reachAfter = reach()
 		}
 		var c changes
 		c.add("type", string(b.Type), string(a.Type))
@@ -409,12 +419,21 @@ func boolPtr(b *bool) string {
 	return yesNo(*b)
 }
 
+// flowEnds lists the ends of g's flows.
+func flowEnds(g *model.Graph) []store.FlowEnds {
+	ends := make([]store.FlowEnds, len(g.Edges))
+	for i := range g.Edges {
+		ends[i] = store.FlowEnds{From: g.Edges[i].From, To: g.Edges[i].To}
+	}
+	return ends
+}
+
 // internetReach marks the elements reachable from the internet along
 // flows, breadth first from model.InternetID.
-func internetReach(g *model.Graph) map[string]bool {
+func internetReach(flows []store.FlowEnds) map[string]bool {
 	out := map[string][]string{}
-	for i := range g.Edges {
-		out[g.Edges[i].From] = append(out[g.Edges[i].From], g.Edges[i].To)
+	for _, f := range flows {
+		out[f.From] = append(out[f.From], f.To)
 	}
 	reached := map[string]bool{}
 	queue := []string{model.InternetID}

@@ -101,11 +101,10 @@ func (a *app) runDiff(ctx context.Context, args []string, opts diffOptions) erro
 	if err := comparable(old, new, opts.anyTarget); err != nil {
 		return err
 	}
-	before, after, err := threats.LoadPair(ctx, s, old.ID, new.ID)
+	drift, err := threats.CompareStored(ctx, s, old.ID, new.ID)
 	if err != nil {
 		return err
 	}
-	drift := threats.Compare(before, after)
 	diff := export.BuildDiff(old, new, drift)
 	err = writeOutput(a.stdout, opts.output, func(w io.Writer) error {
 		switch opts.format {

@@ -170,11 +170,11 @@ func (a *app) diffSince(ctx context.Context, scan store.ScanInfo) (*export.Diff,
 	if !ok {
 		return nil, nil
 	}
-	before, after, err := threats.LoadPair(ctx, s, old.ID, scan.ID)
+	drift, err := threats.CompareStored(ctx, s, old.ID, scan.ID)
 	if err != nil {
 		return nil, err
 	}
-	return export.BuildDiff(old, scan, threats.Compare(before, after)), nil
+	return export.BuildDiff(old, scan, drift), nil
 }
 
 // clock is a tick's time stamp.

@@ -62,6 +62,46 @@ func TestPairsReadAsSingleScans(t *testing.T) {
 			}
 		}
 	}
+
+	// Delta holds exactly what one scan has and the other does not.
+	d, err := s.Delta(ctx, ids[0], ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeIDs := func(list []model.Node) (out []string) {
+		for _, n := range list {
+			out = append(out, n.ID)
+		}
+		return out
+	}
+	findingIDs := func(list []store.Finding) (out []string) {
+		for _, f := range list {
+			out = append(out, f.ID)
+		}
+		return out
+	}
+	if got, want := nodeIDs(d.OnlyA.Nodes), []string{first.Graph.Nodes[0].ID, first.Graph.Nodes[1].ID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("nodes only in the first scan: %q, want the removed and the renamed %q", got, want)
+	}
+	if got, want := nodeIDs(d.OnlyB.Nodes), []string{changed.Graph.Nodes[0].ID, extra.ID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("nodes only in the second scan: %q, want the renamed and the added %q", got, want)
+	}
+	if len(d.OnlyA.Edges)+len(d.OnlyB.Edges)+len(d.OnlyA.Controls)+len(d.OnlyB.Controls) != 0 || len(d.FlowsA) != len(first.Graph.Edges) || len(d.FlowsB) != len(changed.Graph.Edges) {
+		t.Errorf("edges and controls are the same in both scans: only %d/%d edges, %d/%d controls; %d/%d flow ends, want %d/%d",
+			len(d.OnlyA.Edges), len(d.OnlyB.Edges), len(d.OnlyA.Controls), len(d.OnlyB.Controls), len(d.FlowsA), len(d.FlowsB), len(first.Graph.Edges), len(changed.Graph.Edges))
+	}
+	if got, want := findingIDs(d.FindingsA), findingIDs(first.Findings[:2]); !reflect.DeepEqual(got, want) {
+		t.Errorf("findings only in the first scan: %q, want %q", got, want)
+	}
+	if got := findingIDs(d.FindingsB); !reflect.DeepEqual(got, []string{"new@x"}) || d.SharedFindings != len(first.Findings)-2 {
+		t.Errorf("findings only in the second scan: %q, %d shared; want [new@x], %d", got, d.SharedFindings, len(first.Findings)-2)
+	}
+	if ns, err := s.Nodes(ctx, ids[1], []string{extra.ID, "no-such-node", changed.Graph.Nodes[0].ID}); err != nil || !reflect.DeepEqual(nodeIDs(ns), []string{changed.Graph.Nodes[0].ID, extra.ID}) {
+		t.Errorf("Nodes by ID: %q, %v; want the two that exist, in the scan's order", nodeIDs(ns), err)
+	}
+	if _, err := s.Delta(ctx, 99, ids[0]); err == nil {
+		t.Error("Delta of an unknown scan: no error")
+	}
 	if _, _, err := s.GraphPair(ctx, ids[0], 99); err == nil {
 		t.Error("GraphPair of an unknown scan: no error")
 	}

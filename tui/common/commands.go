@@ -91,19 +91,17 @@ func LoadGraphCmd(ctx context.Context, s *store.Store, id int64, findings *Findi
 	}
 }
 
-// LoadDriftCmd compares scan from with scan to as "stridemap diff" does:
-// both read whole from the store (graphs, findings with their evidence and
-// the triage in force, what coverage gaps left unassessed), so attack paths
-// and triage carried are compared too.
+// LoadDriftCmd compares scan from with scan to as "stridemap diff" does
+// (findings with their evidence and the triage in force, what coverage
+// gaps left unassessed), so attack paths and triage carried are compared
+// too.
 func LoadDriftCmd(ctx context.Context, s *store.Store, from, to store.ScanInfo) tea.Cmd {
 	return func() tea.Msg {
 		msg := DriftLoadedMsg{From: from, To: to}
-		before, after, err := threats.LoadPair(ctx, s, from.ID, to.ID)
-		if err != nil {
+		var err error
+		if msg.Drift, err = threats.CompareStored(ctx, s, from.ID, to.ID); err != nil {
 			msg.Err = fmt.Errorf("reading scans %d and %d: %w", from.ID, to.ID, err)
-			return msg
 		}
-		msg.Drift = threats.Compare(before, after)
 		return msg
 	}
 }
