@@ -20,7 +20,10 @@ import (
 	"github.com/stridemap/stridemap/pipeline"
 )
 
-var update = flag.Bool("update", false, "rewrite deploy/stridemap-reader.yaml from the kinds a live scan reads")
+// update rewrites the files tests compare with: deploy/stridemap-reader.yaml
+// from the kinds a live scan reads, and the expected lists of
+// testdata/precision (read every change before committing it).
+var update = flag.Bool("update", false, "rewrite deploy/stridemap-reader.yaml and testdata/precision/*/expected.yaml")
 
 const readerFile = "../deploy/stridemap-reader.yaml"
 
