@@ -43,6 +43,9 @@ var nonNetworkSchemes = map[string]bool{
 // value may hold several: "kafka-0:9092,kafka-1:9092", JVM flags such as
 // "-Dspring.datasource.url=jdbc:mysql://db:3306/x -Xmx1g", or a config file.
 func addressesIn(value string) []address {
+	if cs, ok := parseConnectionString(value); ok {
+		return cs.addresses
+	}
 	var out []address
 	for _, field := range strings.FieldsFunc(value, func(r rune) bool {
 		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == ';' || r == '"' || r == '\'' || r == '`'
@@ -239,4 +242,49 @@ func isAddressName(name string) bool {
 		}
 	}
 	return false
+}
+
+// telemetryPrefixes start the names of variables that configure an agent
+// or SDK of tracing, metrics or error reporting, where DD_SERVICE or
+// JAEGER_SERVICE_NAME is the name the workload reports itself as.
+var telemetryPrefixes = map[string]bool{
+	"otel": true, "opentelemetry": true, "jaeger": true, "zipkin": true, "dd": true, "datadog": true, "elastic": true,
+	"newrelic": true, "new": true, "sentry": true, "apm": true, "tracing": true, "tracer": true, "lightstep": true,
+	"honeycomb": true, "signalfx": true, "splunk": true, "instana": true, "pyroscope": true,
+}
+
+// ownNames end the names that say what a workload is called rather than
+// whom it calls: OTEL_SERVICE_NAME, SERVICE_NAME, spring.application.name.
+var ownNames = []string{"service_name", "service", "app_name", "application_name", "resource_attributes", "service_namespace"}
+
+// namesItself reports whether a variable, key or flag names the workload
+// itself (its name in telemetry), so that its value is never a reference:
+// OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, DD_SERVICE, service.name,
+// SERVICE_NAME, spring.application.name.
+func namesItself(name string) bool {
+	words := nameWords(name)
+	if len(words) == 0 {
+		return false
+	}
+	joined := strings.Join(words, "_")
+	switch joined {
+	case "service_name", "app_name", "application_name", "spring_application_name", "resource_attributes":
+		return true
+	}
+	if !telemetryPrefixes[words[0]] {
+		return false
+	}
+	for _, own := range ownNames {
+		if strings.HasSuffix(joined, "_"+own) {
+			return true
+		}
+	}
+	return false
+}
+
+// namesService reports whether a name is FOO_SERVICE_NAME or
+// --service-name: a name a peer may be found by, or the workload's own
+// name; its value counts only when a Service has that name.
+func namesService(name string) bool {
+	return strings.HasSuffix(strings.Join(nameWords(name), "_"), "service_name")
 }

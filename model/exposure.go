@@ -73,7 +73,7 @@ func (b *builder) addServiceExposure() {
 				n := b.node(w.ID)
 				n.Exposure = append(n.Exposure, Exposure{Kind: string(kind), Via: s.Ref(), Port: port, Evidence: pev})
 				f := flow{from: internet, to: w.ID, port: port, via: s.Ref(), evidence: []Evidence{pev}}
-				f.protocol, f.protocolSource = protocolOf(address{}, p, w, n)
+				f.protocol, f.protocolSource = resolveProtocol(protocolClues{servicePort: p, target: w, targetNode: n})
 				f.encryption, f.encryptionSource = encryptionOf(address{}, p, f.protocol)
 				b.addFlow(f)
 			}
@@ -104,14 +104,60 @@ func (b *builder) addHostExposure() {
 				n := b.node(w.ID)
 				n.Exposure = append(n.Exposure, Exposure{Kind: kind, Via: t.Object.Ref(), Port: port, Evidence: ev})
 				f := flow{from: b.externalNode("internet"), to: w.ID, port: port, evidence: []Evidence{ev}}
-				f.protocol, f.protocolSource = protocolOf(address{Port: port}, nil, nil, n)
-				if name := protocolFromName(p.Name); name != "" && name != "tcp" {
-					f.protocol, f.protocolSource = normaliseProtocol(name), "port-name"
-				}
+				f.protocol, f.protocolSource, f.encryption, f.encryptionSource = b.hostPortProtocol(n, p, port)
 				b.addFlow(f)
 			}
 		}
 	}
+}
+
+// hostPortProtocol decides the protocol and encryption of a container port
+// reached on the node's address. The clues are those of a Service port:
+// the appProtocol of a Service port that forwards to it, the container
+// port's name ("https" on node-exporter's kube-rbac-proxy), the port.
+func (b *builder) hostPortProtocol(n *Node, p corev1.ContainerPort, port int32) (string, string, Encryption, string) {
+	appProtocol := ""
+	for _, ref := range n.Services {
+		ns, name, _ := strings.Cut(ref, "/")
+		s := b.services[nsName{ns, name}]
+		if s == nil {
+			continue
+		}
+		for _, sp := range s.Service.Spec.Ports {
+			if sp.AppProtocol != nil && targetsContainerPort(sp, p) {
+				appProtocol = *sp.AppProtocol
+			}
+		}
+	}
+	protocol, source := "", ""
+	switch {
+	case protocolFromName(appProtocol) != "":
+		protocol, source = normaliseProtocol(protocolFromName(appProtocol)), "app-protocol"
+	case protocolFromName(p.Name) != "" && protocolFromName(p.Name) != "tcp":
+		protocol, source = normaliseProtocol(protocolFromName(p.Name)), "port-name"
+	default:
+		protocol, source = resolveProtocol(protocolClues{port: port, targetNode: n})
+	}
+	if enc, ok := encryptionOfProtocol(protocolFromName(appProtocol)); ok {
+		return protocol, source, enc, "appProtocol " + appProtocol
+	}
+	if enc, ok := encryptionOfProtocol(protocolFromName(p.Name)); ok {
+		return protocol, source, enc, "port name " + p.Name
+	}
+	enc, why := encryptionOf(address{Port: port}, nil, protocol)
+	return protocol, source, enc, why
+}
+
+// targetsContainerPort reports whether a Service port forwards to a
+// container port, by the targetPort's name or number.
+func targetsContainerPort(sp corev1.ServicePort, p corev1.ContainerPort) bool {
+	switch {
+	case sp.TargetPort.StrVal != "":
+		return sp.TargetPort.StrVal == p.Name
+	case sp.TargetPort.IntVal != 0:
+		return sp.TargetPort.IntVal == p.ContainerPort
+	}
+	return sp.Port == p.ContainerPort
 }
 
 // addGatewayNode adds a gateway element exposed to the internet.

@@ -3,12 +3,14 @@ package model
 import (
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/fields"
 	"github.com/stridemap/stridemap/internal/parallel"
 )
 
@@ -24,6 +26,9 @@ type reference struct {
 	// host:port that resolve to a Service count there, since config files
 	// are full of host-like words and documentation links.
 	configFile bool
+	// declaredProtocol is what a sibling variable declares about the
+	// protocol (OTEL_EXPORTER_OTLP_PROTOCOL), read into a protocol name.
+	declaredProtocol string
 }
 
 // addDeclaredFlows turns every address named in a workload's env, args,
@@ -59,6 +64,7 @@ func (b *builder) referencesOf(t PodTemplate) []reference {
 	for _, cr := range t.Containers() {
 		c := cr.Container
 		env := map[string]string{}
+		first := len(refs)
 		for i, e := range c.Env {
 			field := fmt.Sprintf("%s.env[%d]", cr.Path, i)
 			switch {
@@ -98,6 +104,7 @@ func (b *builder) referencesOf(t PodTemplate) []reference {
 				})
 			}
 		}
+		relateVariables(refs[first:])
 		for _, part := range []struct {
 			name string
 			args []string
@@ -116,6 +123,51 @@ func (b *builder) referencesOf(t PodTemplate) []reference {
 		refs = append(refs, b.mountedConfigFiles(t, cr)...)
 	}
 	return refs
+}
+
+// hostVariableWords end the names of variables that hold a host whose
+// port may be in a sibling: FLAGD_HOST and FLAGD_PORT, REDIS_ADDR and
+// REDIS_PORT, CART_SERVICE_HOST and CART_SERVICE_PORT, db.host and db.port.
+var hostVariableWords = map[string]bool{"host": true, "hostname": true, "addr": true, "address": true, "server": true}
+
+// relateVariables reads what one container's variables say together: a
+// host and a port given separately are joined into one address, named by
+// both; an OTLP endpoint takes the protocol OTEL_EXPORTER_OTLP_PROTOCOL
+// declares. Variables are matched by their words, so "DB_HOST",
+// "db.host" and "db-host" pair with "DB_PORT", "db.port" and "db-port".
+func relateVariables(refs []reference) {
+	byName := make(map[string]int, len(refs))
+	for i, r := range refs {
+		byName[strings.Join(nameWords(r.nameHint), "_")] = i
+	}
+	for i := range refs {
+		r := &refs[i]
+		words := nameWords(r.nameHint)
+		if name := otlpProtocolVariable(r.nameHint); name != "" {
+			for _, sibling := range []string{name, "OTEL_EXPORTER_OTLP_PROTOCOL"} {
+				if j, ok := byName[strings.ToLower(sibling)]; ok {
+					if p := otlpDeclaredProtocol(refs[j].value); p != "" {
+						r.declaredProtocol = p
+						break
+					}
+				}
+			}
+		}
+		if len(words) < 2 || !hostVariableWords[words[len(words)-1]] {
+			continue
+		}
+		j, ok := byName[strings.Join(append(slices.Clone(words[:len(words)-1]), "port"), "_")]
+		if !ok {
+			continue
+		}
+		port, ok := fields.ParsePort(strings.TrimSpace(refs[j].value))
+		host := strings.TrimSpace(r.value)
+		if a, isHost := parseHostPort(host); !ok || !isHost || a.Port != 0 {
+			continue // no port, or the host value names its own
+		}
+		r.value = hostPortString(strings.ToLower(host), port)
+		r.detail += " and " + refs[j].detail
+	}
 }
 
 // mountedConfigFiles returns the data of ConfigMaps the container mounts as
@@ -186,22 +238,32 @@ func (b *builder) resolveReference(w *IndexedWorkload, ref reference, a address)
 	if a.Bare && (ref.configFile || !(isAddressName(ref.nameHint) || isAddressName(a.Key))) {
 		return // a lone word is an address only where its name says so
 	}
+	if namesItself(ref.nameHint) || namesItself(a.Key) {
+		return // OTEL_SERVICE_NAME, service.name=…: the workload's own name
+	}
 	ev := Evidence{
 		File: ref.obj.Location.File, Line: ref.obj.LineOf(ref.field), Object: ref.obj.Ref(), Field: ref.field,
 		Detail: ref.detail + " → " + a.Shown,
 	}
 	ns := ref.obj.Namespace
 	target := b.resolveHost(ns, a.Host)
+	hints := routeHints{weak: ref.configFile, varName: ref.nameHint, declaredProtocol: ref.declaredProtocol}
+	if hints.varName == "" {
+		hints.varName = a.Key
+	}
 	switch {
 	case target.ignore:
 		return
 	case target.svc != nil:
-		b.flowToService(w.ID, target.svc, a, ev, routeHints{weak: ref.configFile})
+		b.flowToService(w.ID, target.svc, a, ev, hints)
 	case target.external != "":
-		if ref.configFile {
+		if ref.configFile || a.Bare && namesService(ref.nameHint) {
 			return
 		}
-		b.flowToExternal(w.ID, target.external, a, ev)
+		b.flowToExternal(w.ID, target.external, a, hints, ev)
+	case a.Bare && namesService(ref.nameHint):
+		// FOO_SERVICE_NAME names a peer when a Service has that name; else
+		// it is most likely the workload's own name in telemetry.
 	case ref.configFile && a.Scheme == "":
 		// host:port in free text that names no Service: too weak to report.
 	default:
@@ -276,10 +338,13 @@ var publicSuffixes = map[string]bool{
 // a gateway route speaks HTTP unless the port says otherwise, an Ingress
 // controller proxies in plaintext unless told to use TLS.
 type routeHints struct {
-	weak             bool // from free text: an unknown port is not worth a dangling report
-	defaultProtocol  string
-	encryption       Encryption
-	encryptionSource string
+	weak bool // from free text: an unknown port is not worth a dangling report
+	// varName and declaredProtocol are the protocolClues the reference
+	// gives: the variable's name and a sibling declaring the protocol.
+	varName, declaredProtocol string
+	defaultProtocol           string
+	encryption                Encryption
+	encryptionSource          string
 }
 
 // flowToService adds an edge to each workload behind a Service.
@@ -288,7 +353,7 @@ func (b *builder) flowToService(from string, s *IndexedService, a address, ev Ev
 		host := strings.TrimSuffix(strings.ToLower(s.Service.Spec.ExternalName), ".")
 		ev2 := Evidence{File: s.Object.Location.File, Line: s.Object.LineOf("spec.externalName"), Object: s.Ref(), Field: "spec.externalName", Detail: "ExternalName " + host}
 		a.Host = host
-		b.flowToExternal(from, b.externalNode(host), a, ev, ev2)
+		b.flowToExternal(from, b.externalNode(host), a, hints, ev, ev2)
 		return
 	}
 	ports, reason := servicePortsFor(s.Service, a)
@@ -314,7 +379,10 @@ func (b *builder) flowToService(from string, s *IndexedService, a address, ev Ev
 			if p != nil {
 				f.port = p.Port
 			}
-			f.protocol, f.protocolSource = protocolOf(a, p, w, b.node(w.ID))
+			f.protocol, f.protocolSource = resolveProtocol(protocolClues{
+				scheme: a.Scheme, varName: hints.varName, declared: hints.declaredProtocol, port: a.Port,
+				servicePort: p, target: w, targetNode: b.node(w.ID),
+			})
 			if f.protocolSource == "" && hints.defaultProtocol != "" {
 				f.protocol, f.protocolSource = hints.defaultProtocol, "route"
 			}
@@ -363,48 +431,6 @@ func servicePortsFor(svc *corev1.Service, a address) ([]*corev1.ServicePort, str
 	return []*corev1.ServicePort{nil}, ""
 }
 
-// protocolOf decides the protocol of a flow, strongest evidence first: the
-// scheme the client uses, the Service port's appProtocol and name, the
-// container port's name, the port number, the target's data store engine.
-func protocolOf(a address, p *corev1.ServicePort, w *IndexedWorkload, target *Node) (string, string) {
-	if sp, ok := schemeProtocols[a.Scheme]; ok {
-		return sp.protocol, "url-scheme"
-	}
-	if p != nil {
-		if p.AppProtocol != nil {
-			if proto := protocolFromName(*p.AppProtocol); proto != "" {
-				return normaliseProtocol(proto), "app-protocol"
-			}
-		}
-		if proto := protocolFromName(p.Name); proto != "" && proto != "tcp" {
-			return normaliseProtocol(proto), "port-name"
-		}
-		if w != nil {
-			if name := containerPortName(w.Template, p); name != "" {
-				if proto := protocolFromName(name); proto != "" && proto != "tcp" {
-					return normaliseProtocol(proto), "port-name"
-				}
-			}
-		}
-	}
-	port := a.Port
-	if p != nil {
-		port = p.Port
-	}
-	if proto, ok := wellKnownPorts[port]; ok {
-		return normaliseProtocol(proto), "well-known-port"
-	}
-	if p != nil && p.TargetPort.IntVal != 0 {
-		if proto, ok := wellKnownPorts[p.TargetPort.IntVal]; ok {
-			return normaliseProtocol(proto), "well-known-port"
-		}
-	}
-	if target != nil && target.DataStore != nil {
-		return target.DataStore.Engine, "image"
-	}
-	return "tcp", ""
-}
-
 // containerPortName finds the name of the container port a Service port
 // targets, since Istio-style names ("grpc", "http-metrics") say the protocol.
 func containerPortName(t PodTemplate, p *corev1.ServicePort) string {
@@ -451,7 +477,7 @@ func encryptionOf(a address, p *corev1.ServicePort, protocol string) (Encryption
 }
 
 // flowToExternal adds an edge to a host outside the cluster.
-func (b *builder) flowToExternal(from, to string, a address, evidence ...Evidence) {
+func (b *builder) flowToExternal(from, to string, a address, hints routeHints, evidence ...Evidence) {
 	if !strings.HasPrefix(to, "external:") {
 		to = b.externalNode(to)
 	}
@@ -461,7 +487,7 @@ func (b *builder) flowToExternal(from, to string, a address, evidence ...Evidenc
 		port = sp.defaultPort
 	}
 	f := flow{from: from, to: to, port: port, evidence: evidence}
-	f.protocol, f.protocolSource = protocolOf(address{Scheme: a.Scheme, Port: port}, nil, nil, nil)
+	f.protocol, f.protocolSource = resolveProtocol(protocolClues{scheme: a.Scheme, varName: hints.varName, declared: hints.declaredProtocol, port: port})
 	f.encryption, f.encryptionSource = encryptionOf(a, nil, f.protocol)
 	b.addFlow(f)
 }

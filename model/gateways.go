@@ -172,7 +172,7 @@ func (b *builder) addIstioRoute(vs *discover.Object, gateways []string, dest map
 		case target.svc != nil:
 			b.flowToService(gw, target.svc, a, ev, routeHints{defaultProtocol: protocol})
 		case target.external != "":
-			b.flowToExternal(gw, target.external, a, ev)
+			b.flowToExternal(gw, target.external, a, routeHints{}, ev)
 		default:
 			b.addDangling(DanglingRef{From: gw, Target: a.Shown, Reason: target.reason, Evidence: ev})
 		}

@@ -1,8 +1,11 @@
 package model
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // schemeProtocol is what a URL scheme tells about the protocol spoken.
@@ -59,7 +62,14 @@ var wellKnownPorts = map[int32]string{
 	4222: "nats", 9200: "http", 9042: "cassandra", 2379: "grpc", 2181: "zookeeper",
 	8500: "http", 5984: "http", 8086: "http", 26257: "postgres", 7687: "bolt",
 	9000: "tcp", 25: "smtp", 465: "smtp", 389: "ldap", 636: "ldap",
+	otlpGRPCPort: "grpc", otlpHTTPPort: "http", 50051: "grpc",
 }
+
+// The ports OpenTelemetry assigns to OTLP over gRPC and over HTTP.
+const (
+	otlpGRPCPort = 4317
+	otlpHTTPPort = 4318
+)
 
 // portNameProtocols maps the leading word of a port name (Istio's naming
 // convention "<protocol>[-<suffix>]") and appProtocol values to protocols.
@@ -70,6 +80,9 @@ var portNameProtocols = map[string]string{
 	"mysql": "mysql", "redis": "redis", "postgres": "postgres", "postgresql": "postgres",
 	"amqp": "amqp", "kafka": "kafka", "nats": "nats", "memcached": "memcached", "memcache": "memcached",
 	"thrift": "thrift", "dns": "dns", "cassandra": "cassandra", "zookeeper": "zookeeper", "metrics": "http",
+	// OTLP's default transport is gRPC: the collector's ports are named
+	// "otlp" (or "otlp-grpc") and "otlp-http".
+	"otlp": "grpc", "otlp-grpc": "grpc", "otlp-http": "http",
 }
 
 // protocolFromName reads a port name or appProtocol: "grpc", "http-web",
@@ -80,6 +93,12 @@ func protocolFromName(name string) string {
 		return p
 	}
 	first, rest, _ := strings.Cut(name, "-")
+	if first == "otlp" {
+		second, _, _ := strings.Cut(rest, "-")
+		if p, ok := portNameProtocols["otlp-"+second]; ok {
+			return p // "otlp-http-collector"
+		}
+	}
 	if first == "tcp" || first == "tls" {
 		if p, ok := portNameProtocols[rest]; ok && rest != "" {
 			return p
@@ -112,3 +131,136 @@ func normaliseProtocol(protocol string) string {
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+// Protocol sources, in the order resolveProtocol weighs them: the first
+// that says anything decides, and Edge.ProtocolSource records which.
+//
+//  1. "url-scheme"      a scheme that names one protocol (postgres://, redis://,
+//     grpc://): the client library was chosen by it.
+//  2. "otlp-protocol"   the workload's OTEL_EXPORTER_OTLP[_SIGNAL]_PROTOCOL
+//     (grpc, http/protobuf, http/json) next to an OTLP endpoint.
+//  3. "app-protocol"    the Service port's appProtocol.
+//  4. "port-name"       the Service port's name, then the container port's
+//     (Istio's "<protocol>[-<suffix>]" convention).
+//  5. "otlp-port"       an OTLP variable (…OTLP…ENDPOINT) dialling 4317 (gRPC)
+//     or 4318 (HTTP): OpenTelemetry's SDKs take http:// for both, so the
+//     port says more than the scheme.
+//  6. "variable-name"   a variable, key or flag whose name has the word grpc
+//     (PRODUCT_CATALOG_GRPC_ADDR, --grpc-addr).
+//  7. "url-scheme"      a generic scheme: http(s):// and ws(s):// say http,
+//     but .NET and OTLP clients use them for gRPC too, hence below 3–6.
+//  8. "well-known-port" the port number (IANA and de-facto ports).
+//  9. "image"           the data store engine the target's image shows.
+//  10. "url-scheme"     tls:// as a last resort: it says how, not what.
+//
+// Protocols are named for what is on the wire (grpc, http, http2, postgres,
+// redis, …; tcp when unknown): OTLP is gRPC or HTTP, and the "otlp-…"
+// sources say that it is OTLP.
+
+// protocolClues is everything that may say what a flow speaks.
+type protocolClues struct {
+	scheme string
+	// varName is the variable, ConfigMap key or flag the address was
+	// assigned to; declared is what a sibling variable declares
+	// (OTEL_EXPORTER_OTLP_PROTOCOL), already read into a protocol.
+	varName, declared string
+	port              int32 // the port dialled
+	servicePort       *corev1.ServicePort
+	target            *IndexedWorkload
+	targetNode        *Node
+}
+
+// genericSchemes name a transport many protocols ride on, not the protocol.
+var genericSchemes = map[string]bool{"http": true, "https": true, "ws": true, "wss": true, "tcp": true, "tls": true}
+
+// resolveProtocol decides the protocol of a flow from its clues, strongest
+// first (see the list above), and says which clue decided.
+func resolveProtocol(c protocolClues) (string, string) {
+	sp, schemeKnown := schemeProtocols[c.scheme]
+	if schemeKnown && !genericSchemes[c.scheme] {
+		return sp.protocol, "url-scheme"
+	}
+	if c.declared != "" {
+		return c.declared, "otlp-protocol"
+	}
+	port := c.port
+	if p := c.servicePort; p != nil {
+		port = p.Port
+		if p.AppProtocol != nil {
+			if proto := protocolFromName(*p.AppProtocol); proto != "" {
+				return normaliseProtocol(proto), "app-protocol"
+			}
+		}
+		if proto := protocolFromName(p.Name); proto != "" && proto != "tcp" {
+			return normaliseProtocol(proto), "port-name"
+		}
+		if c.target != nil {
+			if name := containerPortName(c.target.Template, p); name != "" {
+				if proto := protocolFromName(name); proto != "" && proto != "tcp" {
+					return normaliseProtocol(proto), "port-name"
+				}
+			}
+		}
+	}
+	words := nameWords(c.varName)
+	if slices.Contains(words, "otlp") {
+		switch port {
+		case otlpGRPCPort:
+			return "grpc", "otlp-port"
+		case otlpHTTPPort:
+			return "http", "otlp-port"
+		}
+	}
+	if slices.Contains(words, "grpc") {
+		return "grpc", "variable-name"
+	}
+	if schemeKnown && sp.protocol != "tcp" && sp.protocol != "tls" {
+		return sp.protocol, "url-scheme"
+	}
+	if proto, ok := wellKnownPorts[port]; ok {
+		return normaliseProtocol(proto), "well-known-port"
+	}
+	if p := c.servicePort; p != nil && p.TargetPort.IntVal != 0 {
+		if proto, ok := wellKnownPorts[p.TargetPort.IntVal]; ok {
+			return normaliseProtocol(proto), "well-known-port"
+		}
+	}
+	if c.targetNode != nil && c.targetNode.DataStore != nil {
+		return c.targetNode.DataStore.Engine, "image"
+	}
+	if c.scheme == "tls" {
+		return "tls", "url-scheme"
+	}
+	return "tcp", ""
+}
+
+// nameWords splits a variable, key or flag name into lower-case words:
+// "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "--grpc-addr", "otlp.endpoint".
+func nameWords(name string) []string {
+	return strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
+		return r == '_' || r == '-' || r == '.' || r == '/'
+	})
+}
+
+// otlpDeclaredProtocol reads OTEL_EXPORTER_OTLP_PROTOCOL's value ("grpc",
+// "http/protobuf", "http/json") as a protocol, "" when it is none of them.
+func otlpDeclaredProtocol(value string) string {
+	switch v := strings.ToLower(strings.TrimSpace(value)); {
+	case v == "grpc":
+		return "grpc"
+	case strings.HasPrefix(v, "http/"):
+		return "http"
+	}
+	return ""
+}
+
+// otlpProtocolVariable names the variable that declares the protocol of an
+// OTLP endpoint variable: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT's is
+// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL; "" for other names.
+func otlpProtocolVariable(endpointVar string) string {
+	upper := strings.ToUpper(endpointVar)
+	if !strings.HasPrefix(upper, "OTEL_EXPORTER_OTLP_") || !strings.HasSuffix(upper, "_ENDPOINT") {
+		return ""
+	}
+	return endpointVar[:len(endpointVar)-len("ENDPOINT")] + "PROTOCOL"
+}

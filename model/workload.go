@@ -101,8 +101,12 @@ func IsSensitiveName(name string) bool {
 }
 
 // HasPassword reports whether a literal value embeds a password in a URL
-// ("postgres://app:hunter2@db/app"): a secret in the manifest too.
+// ("postgres://app:hunter2@db/app") or a key=value connection string
+// ("Host=db;Username=app;Password=hunter2"): a secret in the manifest too.
 func HasPassword(value string) bool {
+	if cs, ok := parseConnectionString(value); ok && cs.hasPassword {
+		return true
+	}
 	for _, field := range strings.Fields(value) {
 		i := strings.Index(field, "://")
 		if i < 0 {

@@ -80,6 +80,23 @@ func CorpusDir(t testing.TB) string {
 	return corpus
 }
 
+// CorpusApps lists the apps of the corpus: the name of each directory of
+// CorpusDir, in order.
+func CorpusApps(t testing.TB) []string {
+	t.Helper()
+	entries, err := os.ReadDir(CorpusDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var apps []string
+	for _, e := range entries {
+		if e.IsDir() {
+			apps = append(apps, e.Name())
+		}
+	}
+	return apps
+}
+
 // BoutiqueInput writes the scale benchmark's input, copies of Online
 // Boutique from the corpus, into a temporary directory of tb.
 func BoutiqueInput(tb testing.TB, copies int) BoutiqueCopies {
