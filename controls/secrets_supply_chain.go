@@ -293,8 +293,9 @@ func addConfigMapCredentials(ix *model.Index, w *model.IndexedWorkload, configMa
 }
 
 // credentialIn says how a ConfigMap entry holds a credential, or "" when it
-// does not seem to: a credential-like key with a value, a URL with a
-// password, or a "password = …" line in a config file.
+// does not seem to: a credential-like key with a value, a URL or a
+// key=value connection string with a password, or a "password = …" line
+// in a config file.
 func credentialIn(key, value string) string {
 	value = strings.TrimSpace(value)
 	if value == "" {
@@ -304,7 +305,7 @@ func credentialIn(key, value string) string {
 		return "looks like a credential"
 	}
 	if model.HasPassword(value) {
-		return "holds a URL with a password"
+		return "embeds a password (in a URL or a connection string)"
 	}
 	for i, line := range strings.Split(value, "\n") {
 		name, v, ok := strings.Cut(line, "=")

@@ -77,7 +77,7 @@ var portNameProtocols = map[string]string{
 	"http": "http", "http2": "http2", "https": "https", "grpc": "grpc", "grpc-web": "grpc-web",
 	"h2c": "http2", "kubernetes.io/h2c": "http2", "kubernetes.io/ws": "http", "kubernetes.io/wss": "https",
 	"tls": "tls", "tcp": "tcp", "udp": "udp", "mongo": "mongodb", "mongodb": "mongodb",
-	"mysql": "mysql", "redis": "redis", "postgres": "postgres", "postgresql": "postgres",
+	"mysql": "mysql", "mssql": "mssql", "sqlserver": "mssql", "redis": "redis", "postgres": "postgres", "postgresql": "postgres",
 	"amqp": "amqp", "kafka": "kafka", "nats": "nats", "memcached": "memcached", "memcache": "memcached",
 	"thrift": "thrift", "dns": "dns", "cassandra": "cassandra", "zookeeper": "zookeeper", "metrics": "http",
 	// OTLP's default transport is gRPC: the collector's ports are named

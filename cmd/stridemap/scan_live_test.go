@@ -220,30 +220,8 @@ spec:
           image: example/api:1
           env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]
 `))
-	useRenderer(t) // the HTML report draws its diagram
 	c := newCLI(t)
-	dir := t.TempDir()
-	outputs := []result{c.mustRun("-v", "scan", "--kubeconfig", srv.Kubeconfig)}
-	for _, format := range []string{"md", "html", "json", "sarif"} {
-		c.mustRun("report", "--format", format, "-o", filepath.Join(dir, "report."+format))
-	}
-	outputs = append(outputs, c.mustRun("graph", "--format", "json"), c.mustRun("findings", "--detail"))
-	var written []string
-	for _, r := range outputs {
-		written = append(written, r.stdout, r.stderr)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "report.*"))
-	stored, _ := filepath.Glob(c.db + "*") // the store, its WAL and shared memory
-	if len(files) != 4 || len(stored) == 0 {
-		t.Fatalf("reports %v, store files %v", files, stored)
-	}
-	for _, f := range slices.Concat(files, stored) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		written = append(written, string(data))
-	}
+	written := everythingWritten(t, c, "-v", "scan", "--kubeconfig", srv.Kubeconfig)
 	if !strings.Contains(strings.Join(written, ""), "DB_PASSWORD") {
 		t.Fatal("the scan did not see the Deployment that uses the Secret: the test checks nothing")
 	}
