@@ -148,7 +148,7 @@ func connStringEncryption(pairs map[string]string) (Encryption, string) {
 		switch strings.ToLower(strings.ReplaceAll(v, "-", "")) {
 		case "require", "verifyca", "verifyfull", "required", "verify_ca", "verify_identity":
 			return EncryptionTLS, "connection string " + key + "=" + v
-		case "disable", "disabled", "allow", "prefer", "preferred":
+		case "disable", "disabled", "none", "allow", "prefer", "preferred":
 			return EncryptionPlaintext, "connection string " + key + "=" + v
 		}
 	}

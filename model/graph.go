@@ -306,8 +306,10 @@ type Edge struct {
 	To       string `json:"to"`
 	Port     int32  `json:"port,omitempty"` // the port dialled; 0 when the declaration names none and the target has several
 	Protocol string `json:"protocol"`       // "http", "grpc", "redis", … or "tcp" when unknown
-	// ProtocolSource says how the protocol was decided: "port-name",
-	// "app-protocol", "url-scheme", "well-known-port", "image".
+	// ProtocolSource says which clue decided the protocol: "url-scheme",
+	// "otlp-protocol", "app-protocol", "port-name", "otlp-port",
+	// "variable-name", "well-known-port", "image" (resolveProtocol weighs
+	// them in that order), "route", "listener" or "observed".
 	ProtocolSource   string     `json:"protocolSource,omitempty"`
 	Encryption       Encryption `json:"encryption"`
 	EncryptionSource string     `json:"encryptionSource,omitempty"`
