@@ -313,13 +313,17 @@ func addConfigMapCredentials(ix *model.Index, w *model.IndexedWorkload, configMa
 			if r.key != "" && key != r.key {
 				continue
 			}
-			what := credentialIn(key, cm.Data[key])
+			what, at := credentialIn(key, cm.Data[key])
 			if what == "" || seen[r.name+"\x00"+key] {
 				continue
 			}
 			seen[r.name+"\x00"+key] = true
 			field := discover.PathKey("data", key)
-			ix.AddControl(WeaknessConfigMapCredentials, w.ID, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
+			line := obj.LineOf(field)
+			if l, ok := obj.ValueLine(field, at); ok && at >= 0 {
+				line = l
+			}
+			ix.AddControl(WeaknessConfigMapCredentials, w.ID, model.Evidence{File: obj.Location.File, Line: line, Object: obj.Ref(), Field: field,
 				Detail: fmt.Sprintf("ConfigMap %s/%s key %s %s", ns, r.name, key, what)})
 		}
 	}
@@ -327,22 +331,25 @@ func addConfigMapCredentials(ix *model.Index, w *model.IndexedWorkload, configMa
 
 // credentialIn says how a ConfigMap entry holds a credential, or "" when it
 // does not seem to: a credential-like key with a value, a URL with a
-// password, or a "password = …" line in a config file.
-func credentialIn(key, value string) string {
-	value = strings.TrimSpace(value)
-	if value == "" {
-		return ""
+// password, or a "password = …" line in a config file. at is the line of
+// the value (0-based) that holds it, -1 when it is the value as a whole.
+func credentialIn(key, value string) (what string, at int) {
+	if strings.TrimSpace(value) == "" {
+		return "", -1
 	}
-	if !strings.Contains(value, "\n") && model.IsLiteralSecret(key, value) {
+	if !strings.Contains(strings.TrimSpace(value), "\n") && model.IsLiteralSecret(key, value) {
 		if model.HasPassword(value) {
-			return "holds a URL with a password"
+			return "holds a URL with a password", -1
 		}
-		return "looks like a credential"
+		return "looks like a credential", -1
 	}
-	if model.HasPassword(value) {
-		return "holds a URL with a password"
+	lines := strings.Split(value, "\n")
+	for i, line := range lines {
+		if model.HasPassword(line) {
+			return fmt.Sprintf("holds a URL with a password on line %d of its value", i+1), i
+		}
 	}
-	for i, line := range strings.Split(value, "\n") {
+	for i, line := range lines {
 		name, v, ok := strings.Cut(line, "=")
 		if !ok {
 			name, v, ok = strings.Cut(line, ":")
@@ -355,10 +362,10 @@ func credentialIn(key, value string) string {
 			name = strings.Trim(name[dot:], `."`)
 		}
 		if model.IsSensitiveName(name) && !strings.ContainsAny(name, " \t") {
-			return fmt.Sprintf("sets %s on line %d of its value", name, i+1)
+			return fmt.Sprintf("sets %s on line %d of its value", name, i+1), i
 		}
 	}
-	return ""
+	return "", -1
 }
 
 // addHostPathReadOnly records the control when every hostPath volume is

@@ -121,6 +121,22 @@ func (o *Object) LineOf(path string) int {
 	return o.Location.Line
 }
 
+// BlockSuffix, after a field path, names the first line of the field's
+// value when it is a literal block ("key: |"), whose lines are kept as
+// written.
+const BlockSuffix = "|"
+
+// ValueLine returns the line of line i (0-based) of a field's value, when
+// the value is a literal block whose start was indexed; ok is false
+// otherwise, and the field's own line is the best evidence.
+func (o *Object) ValueLine(path string, i int) (line int, ok bool) {
+	start, ok := o.Lines.Lookup(path + BlockSuffix)
+	if !ok {
+		return 0, false
+	}
+	return start + i, true
+}
+
 // At is the Location of a field of the object.
 func (o *Object) At(path string) Location {
 	return Location{File: o.Location.File, Line: o.LineOf(path)}

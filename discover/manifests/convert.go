@@ -251,6 +251,14 @@ func (c *converter) value(n *yaml.Node) error {
 	case yaml.SequenceNode:
 		err = c.sequence(n)
 	case yaml.ScalarNode:
+		if n.Style&yaml.LiteralStyle != 0 && len(c.path) > 0 {
+			// A literal block keeps its lines: index where they start, so
+			// evidence can point into a config file held in a value.
+			base := len(c.path)
+			c.path = append(c.path, discover.BlockSuffix...)
+			c.lines.AddBytes(c.path, c.line(n)+1)
+			c.path = c.path[:base]
+		}
 		err = c.scalar(n)
 	default:
 		err = c.fail(n, CodeYAML, "unexpected YAML node at %s", c.pathString())

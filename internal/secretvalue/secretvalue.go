@@ -126,10 +126,20 @@ func isReference(v string) bool {
 		strings.HasPrefix(v, "$(") && strings.HasSuffix(v, ")"),
 		strings.HasPrefix(v, "{{") && strings.HasSuffix(v, "}}"),
 		strings.HasPrefix(v, "<") && strings.HasSuffix(v, ">"),
-		strings.HasPrefix(v, "vault:"):
+		strings.HasPrefix(v, "vault:"),
+		strings.HasPrefix(v, "$__") && strings.HasSuffix(v, "}"): // Grafana's $__file{…}, $__env{…}
 		return true
 	}
-	return false
+	return len(v) > 1 && v[0] == '$' && isIdentifier(v[1:]) // $VAR, expanded from the environment
+}
+
+func isIdentifier(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || i > 0 && '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // isFilePath accepts an absolute path or one relative to the working
