@@ -49,7 +49,7 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 		target := catalog.Target(n.Type)
 		jobs = append(jobs, func() (results, error) {
 			v := &catalog.Vars{Node: n, Ctx: facts.nodeContext(n)}
-			return evaluate(c, gaps, target, v, element{n.ID, n.Namespace, []string{n.Namespace}, n.Evidence, facts.controlEvidence[n.ID], facts.data[n.ID], facts.entry[n.ID]})
+			return evaluate(c, gaps, target, v, element{n.ID, n.Namespace, []string{n.Namespace}, n.Evidence, facts.controlEvidence[n.ID], facts.data[n.ID], facts.guessed[n.ID], facts.entry[n.ID]})
 		})
 	}
 	for i := range g.Edges {
@@ -61,7 +61,8 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 		jobs = append(jobs, func() (results, error) {
 			ctx := facts.edgeContext(e, from, to)
 			v := &catalog.Vars{Edge: e, From: from, To: to, Ctx: ctx}
-			return evaluate(c, gaps, catalog.TargetFlow, v, element{e.ID, to.Namespace, flowNamespaces(from, to), e.Evidence, facts.controlEvidence[e.ID], ctx.Data, e.From == model.InternetID})
+			_, guessed := facts.edgeData(e, from, to)
+			return evaluate(c, gaps, catalog.TargetFlow, v, element{e.ID, to.Namespace, flowNamespaces(from, to), e.Evidence, facts.controlEvidence[e.ID], ctx.Data, guessed, e.From == model.InternetID})
 		})
 	}
 	for i := range g.Boundaries {
@@ -79,7 +80,7 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 			if b.Type == model.BoundaryNamespace {
 				ns = b.Name
 			}
-			return evaluate(c, gaps, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, []string{ns}, facts.controlEvidence[b.ID], nil, ctx.Data, false})
+			return evaluate(c, gaps, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, []string{ns}, facts.controlEvidence[b.ID], nil, ctx.Data, nil, false})
 		})
 	}
 	all, err := runParallel(jobs)
@@ -138,6 +139,7 @@ type element struct {
 	// element's controls and weaknesses, whose details rules quote.
 	located []model.Evidence
 	data    []string // data classes it touches
+	guessed []string // those of them only element names suggest
 	entry   bool     // an entry point from the internet
 }
 
@@ -166,7 +168,7 @@ func evaluate(c *catalog.Catalog, gaps map[*catalog.Rule][]discover.Gap, target 
 			MissingControl: r.MissingControl, Description: r.Description, Mitigation: r.Mitigation, References: r.References,
 			Evidence: findingEvidence(el.evidence, el.located, details),
 		}
-		rate(&f, r, el.entry, v.Edge, el.data)
+		rate(&f, r, el.entry, v.Edge, el.data, el.guessed)
 		out.findings = append(out.findings, f)
 	}
 	return out, errors.Join(errs...)
