@@ -2,6 +2,7 @@ package controls
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/internal/fields"
+	"github.com/stridemap/stridemap/internal/secretvalue"
 	"github.com/stridemap/stridemap/model"
 )
 
@@ -123,34 +125,55 @@ func declaredSecrets(ix *model.Index) map[nsName]*discover.Object {
 }
 
 // addSecretsInManifests marks a workload that reads a Secret whose values
-// are in the manifests, pointing at the Secret's keys.
+// are in the manifests, pointing at the first key it reads that holds a
+// secret. Keys whose value the collector found to be only public material
+// (a CA certificate, a public key) are not secrets and are left out, so a
+// Secret holding only those is not a weakness.
 func addSecretsInManifests(ix *model.Index, w *model.IndexedWorkload, declared map[nsName]*discover.Object) {
-	seen := map[string]bool{}
+	var order []string
+	read := map[string][]string{}    // Secret → keys read; nil for every key
+	summaries := map[string]string{} // Secret → how it is first read
 	for _, u := range secretUses(w.Template) {
-		obj := declared[nsName{w.Template.Object.Namespace, u.secret}]
-		if u.secret == "" || obj == nil || seen[u.secret] {
+		if u.secret == "" || declared[nsName{w.Template.Object.Namespace, u.secret}] == nil {
 			continue
 		}
-		seen[u.secret] = true
+		keys, seen := read[u.secret]
+		if !seen {
+			order = append(order, u.secret)
+			summaries[u.secret] = u.summary
+			read[u.secret] = u.keys
+		} else if keys != nil {
+			if u.keys == nil {
+				read[u.secret] = nil
+			} else {
+				read[u.secret] = append(keys, u.keys...)
+			}
+		}
+	}
+	for _, name := range order {
+		obj := declared[nsName{w.Template.Object.Namespace, name}]
 		s := obj.Typed.(*corev1.Secret)
 		// The collector keeps the keys of data and stringData under data.
 		var keys []string
-		for k := range s.Data {
+		for _, k := range sortedKeys(s.Data) {
+			if string(s.Data[k]) == discover.PublicSecretValue || (read[name] != nil && !slices.Contains(read[name], k)) {
+				continue
+			}
 			keys = append(keys, k)
 		}
-		for k := range s.StringData {
-			keys = append(keys, k)
+		if len(keys) == 0 {
+			continue
 		}
-		sort.Strings(keys)
-		const field = "data"
+		field := discover.PathKey("data", keys[0])
 		ix.AddControl(WeaknessSecretInManifests, w.ID, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
-			Detail: fmt.Sprintf("Secret %s/%s holds the value of %s in the manifests (%s)", obj.Namespace, obj.Name, strings.Join(keys, ", "), u.summary)})
+			Detail: fmt.Sprintf("Secret %s/%s holds the value of %s in the manifests (%s)", obj.Namespace, obj.Name, strings.Join(keys, ", "), summaries[name])})
 	}
 }
 
 // secretUse is one way a workload reads a Secret.
 type secretUse struct {
-	secret  string // the Secret's name; "" for Vault and CSI
+	secret  string   // the Secret's name; "" for Vault and CSI
+	keys    []string // the keys it reads; nil for all of them
 	asEnv   bool
 	field   string
 	summary string
@@ -162,7 +185,7 @@ func secretUses(t model.PodTemplate) []secretUse {
 	for _, cr := range t.Containers() {
 		for i, e := range cr.Container.Env {
 			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-				out = append(out, secretUse{secret: e.ValueFrom.SecretKeyRef.Name, asEnv: true, field: fmt.Sprintf("%s.env[%d]", cr.Path, i),
+				out = append(out, secretUse{secret: e.ValueFrom.SecretKeyRef.Name, keys: []string{e.ValueFrom.SecretKeyRef.Key}, asEnv: true, field: fmt.Sprintf("%s.env[%d]", cr.Path, i),
 					summary: fmt.Sprintf("container %s env %s from Secret %s", cr.Container.Name, e.Name, e.ValueFrom.SecretKeyRef.Name)})
 			}
 		}
@@ -177,11 +200,11 @@ func secretUses(t model.PodTemplate) []secretUse {
 		field := fmt.Sprintf("%s.volumes[%d]", t.SpecPath, i)
 		switch {
 		case v.Secret != nil:
-			out = append(out, secretUse{secret: v.Secret.SecretName, field: field, summary: "volume " + v.Name + " from Secret " + v.Secret.SecretName})
+			out = append(out, secretUse{secret: v.Secret.SecretName, keys: itemKeys(v.Secret.Items), field: field, summary: "volume " + v.Name + " from Secret " + v.Secret.SecretName})
 		case v.Projected != nil:
 			for _, src := range v.Projected.Sources {
 				if src.Secret != nil {
-					out = append(out, secretUse{secret: src.Secret.Name, field: field, summary: "projected volume " + v.Name + " from Secret " + src.Secret.Name})
+					out = append(out, secretUse{secret: src.Secret.Name, keys: itemKeys(src.Secret.Items), field: field, summary: "projected volume " + v.Name + " from Secret " + src.Secret.Name})
 				}
 			}
 		case v.CSI != nil && v.CSI.Driver == secretsStoreCSIDriver:
@@ -196,6 +219,16 @@ func secretUses(t model.PodTemplate) []secretUse {
 		out = append(out, secretUse{field: field, summary: "Vault agent injects secrets as files"})
 	}
 	return out
+}
+
+// itemKeys are the keys a Secret volume projects; nil, all of them, when
+// it names none.
+func itemKeys(items []corev1.KeyToPath) []string {
+	var keys []string
+	for _, it := range items {
+		keys = append(keys, it.Key)
+	}
+	return keys
 }
 
 // addSecretControls records external-secret-store when every secret the
@@ -280,13 +313,17 @@ func addConfigMapCredentials(ix *model.Index, w *model.IndexedWorkload, configMa
 			if r.key != "" && key != r.key {
 				continue
 			}
-			what := credentialIn(key, cm.Data[key])
+			what, at := credentialIn(key, cm.Data[key])
 			if what == "" || seen[r.name+"\x00"+key] {
 				continue
 			}
 			seen[r.name+"\x00"+key] = true
 			field := discover.PathKey("data", key)
-			ix.AddControl(WeaknessConfigMapCredentials, w.ID, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field,
+			line := obj.LineOf(field)
+			if l, ok := obj.ValueLine(field, at); ok && at >= 0 {
+				line = l
+			}
+			ix.AddControl(WeaknessConfigMapCredentials, w.ID, model.Evidence{File: obj.Location.File, Line: line, Object: obj.Ref(), Field: field,
 				Detail: fmt.Sprintf("ConfigMap %s/%s key %s %s", ns, r.name, key, what)})
 		}
 	}
@@ -295,43 +332,41 @@ func addConfigMapCredentials(ix *model.Index, w *model.IndexedWorkload, configMa
 // credentialIn says how a ConfigMap entry holds a credential, or "" when it
 // does not seem to: a credential-like key with a value, a URL or a
 // key=value connection string with a password, or a "password = …" line
-// in a config file.
-func credentialIn(key, value string) string {
-	value = strings.TrimSpace(value)
-	if value == "" {
-		return ""
+// in a config file. at is the line of the value (0-based) that holds it,
+// -1 when it is the value as a whole.
+func credentialIn(key, value string) (what string, at int) {
+	if strings.TrimSpace(value) == "" {
+		return "", -1
 	}
-	if !strings.Contains(value, "\n") && model.IsSensitiveName(key) && !isPlaceholder(value) {
-		return "looks like a credential"
+	if !strings.Contains(strings.TrimSpace(value), "\n") && model.IsLiteralSecret(key, value) {
+		if model.HasPassword(value) {
+			return "embeds a password (in a URL or a connection string)", -1
+		}
+		return "looks like a credential", -1
 	}
-	if model.HasPassword(value) {
-		return "embeds a password (in a URL or a connection string)"
+	lines := strings.Split(value, "\n")
+	for i, line := range lines {
+		if model.HasPassword(line) {
+			return fmt.Sprintf("embeds a password (in a URL or a connection string) on line %d of its value", i+1), i
+		}
 	}
-	for i, line := range strings.Split(value, "\n") {
+	for i, line := range lines {
 		name, v, ok := strings.Cut(line, "=")
 		if !ok {
 			name, v, ok = strings.Cut(line, ":")
 		}
 		name, v = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(v), `"',`)
-		if !ok || v == "" || isPlaceholder(v) || strings.HasPrefix(name, "#") {
+		if !ok || secretvalue.Of(v) != secretvalue.Secret || strings.HasPrefix(name, "#") {
 			continue
 		}
 		if dot := strings.LastIndexAny(name, ".\""); dot >= 0 {
 			name = strings.Trim(name[dot:], `."`)
 		}
 		if model.IsSensitiveName(name) && !strings.ContainsAny(name, " \t") {
-			return fmt.Sprintf("sets %s on line %d of its value", name, i+1)
+			return fmt.Sprintf("sets %s on line %d of its value", name, i+1), i
 		}
 	}
-	return ""
-}
-
-// isPlaceholder recognises values that are references to a secret rather
-// than the secret: ${VAR}, $(VAR), {{ template }}, <fill-in>, file paths.
-func isPlaceholder(v string) bool {
-	return strings.HasPrefix(v, "${") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "{{") ||
-		strings.HasPrefix(v, "<") || strings.HasPrefix(v, "/") || strings.HasPrefix(v, "vault:") ||
-		strings.EqualFold(v, "true") || strings.EqualFold(v, "false") || strings.EqualFold(v, "null")
+	return "", -1
 }
 
 // addHostPathReadOnly records the control when every hostPath volume is

@@ -1,12 +1,14 @@
 package controls
 
 import (
+	"strconv"
 	"strings"
 
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/internal/parallel"
 	"github.com/stridemap/stridemap/model"
 )
@@ -27,6 +29,12 @@ const (
 	SecretsFromSecretObjects      = "secrets-from-secret-objects"
 	PodDisruptionBudget           = "pod-disruption-budget"
 )
+
+// WeaknessLiteralCredential: a container sets a variable named like a
+// credential to a literal value shaped like one (model.IsLiteralSecret),
+// or to a URL with a password. Its evidence is each variable's own line;
+// the value is never kept.
+const WeaknessLiteralCredential = "literal-credential"
 
 // addWorkloadControls detects mitigations that a workload's spec shows
 // directly. Each control points at the lines that establish it; a control
@@ -103,18 +111,23 @@ func workloadControls(w *model.IndexedWorkload, n *model.Node) []model.Control {
 		field := w.Template.SpecPath + ".automountServiceAccountToken"
 		add(ServiceAccountTokenNotMounted, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field})
 	}
-	var fromSecrets []model.Evidence
-	for _, c := range n.Workload.Containers {
-		for _, e := range c.Env {
-			if e.Sensitive {
-				return out // a literal credential cancels the control
-			}
-			if e.Source == model.EnvSecret {
+	var fromSecrets, literals []model.Evidence
+	for i, c := range n.Workload.Containers {
+		for j, e := range c.Env {
+			switch {
+			case e.Sensitive:
+				field := discover.PathIndex(refs[i].Path+".env", j)
+				literals = append(literals, model.Evidence{File: obj.Location.File, Line: e.Line, Object: obj.Ref(), Field: field,
+					Detail: "container " + c.Name + " sets " + e.Name + " to a literal value (line " + strconv.Itoa(e.Line) + ")"})
+			case e.Source == model.EnvSecret:
 				fromSecrets = append(fromSecrets, model.Evidence{File: obj.Location.File, Line: e.Line, Object: obj.Ref(), Detail: "env " + e.Name + " from " + e.From})
 			}
 		}
 	}
-	if len(fromSecrets) > 0 {
+	switch {
+	case len(literals) > 0: // a literal credential cancels the control
+		add(WeaknessLiteralCredential, literals...)
+	case len(fromSecrets) > 0:
 		add(SecretsFromSecretObjects, fromSecrets...)
 	}
 	return out

@@ -46,9 +46,13 @@ spec: {minAvailable: 1, selector: {matchLabels: {app: api}}}`)
 		}
 	}
 	for id := range have {
-		if strings.HasSuffix(id, "@workload:shop/legacy") && !strings.HasPrefix(id, "network-policy") {
+		if strings.HasSuffix(id, "@workload:shop/legacy") && !strings.HasPrefix(id, "network-policy") && id != "literal-credential@workload:shop/legacy" {
 			t.Errorf("careless workload got control %s", id)
 		}
+	}
+	// The weakness, not a control: the literal token, at its own line.
+	if !have["literal-credential@workload:shop/legacy"] {
+		t.Error("the literal API_TOKEN is not recorded as a literal-credential weakness")
 	}
 	legacy := g.Node("workload:shop/legacy")
 	if env := legacy.Workload.Containers[0].Env; len(env) != 1 || !env[0].Sensitive || env[0].Source != model.EnvLiteral {

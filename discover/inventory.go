@@ -28,7 +28,8 @@ func (l Location) String() string {
 // resources, keep their content as decoded JSON in Fields (numbers are
 // float64, as encoding/json decodes them); one of the two is set.
 // Secret values are removed by the collector before an Object is built: only
-// key names remain.
+// key names remain, each with a nil value, or PublicSecretValue where the
+// value was only public material (a certificate, a public key).
 type Object struct {
 	APIVersion string
 	Kind       string
@@ -49,6 +50,11 @@ type Object struct {
 	// read from files, and when no pod of the object was read.
 	Running []RunningContainer
 }
+
+// PublicSecretValue stands, in a decoded Secret's data, for a value that
+// held only public material: a CA or server certificate, a public key.
+// Every other value is nil, so this one cannot come from the input.
+const PublicSecretValue = "stridemap:public-material"
 
 // RunningContainer is one container the pods of a workload run: what the
 // controllers and admission webhooks made of its template, and the image
@@ -113,6 +119,22 @@ func (o *Object) LineOf(path string) int {
 		}
 	}
 	return o.Location.Line
+}
+
+// BlockSuffix, after a field path, names the first line of the field's
+// value when it is a literal block ("key: |"), whose lines are kept as
+// written.
+const BlockSuffix = "|"
+
+// ValueLine returns the line of line i (0-based) of a field's value, when
+// the value is a literal block whose start was indexed; ok is false
+// otherwise, and the field's own line is the best evidence.
+func (o *Object) ValueLine(path string, i int) (line int, ok bool) {
+	start, ok := o.Lines.Lookup(path + BlockSuffix)
+	if !ok {
+		return 0, false
+	}
+	return start + i, true
 }
 
 // At is the Location of a field of the object.

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -14,12 +15,15 @@ const DataAnnotation = "stridemap.io/data"
 
 // nameHints are words in element names that cautiously suggest a class of
 // data. Short words must be whole words of the name ("auth-db"); longer
-// ones may start one ("paymentservice"). A guess is marked "heuristic" so a
-// reviewer can confirm it with the annotation or an overlay.
+// ones may start one ("paymentservice"), the longest hint deciding
+// ("accounting" is bookkeeping, not a user account). A guess is marked
+// "heuristic" so a reviewer can confirm it with the annotation or an
+// overlay.
 var nameHints = map[string]string{
 	"user": "pii", "users": "pii", "customer": "pii", "customers": "pii", "account": "pii", "accounts": "pii",
 	"profile": "pii", "member": "pii", "contact": "pii", "patient": "phi", "payment": "payment", "payments": "payment",
-	"billing": "payment", "invoice": "payment", "card": "payment", "stripe": "payment", "paypal": "payment",
+	"card": "payment", "stripe": "payment", "paypal": "payment",
+	"accounting": "financial", "ledger": "financial", "billing": "financial", "invoice": "financial", "finance": "financial",
 	"auth": "credentials", "identity": "credentials", "keycloak": "credentials", "vault": "credentials",
 	"session": "credentials", "login": "credentials", "iam": "credentials",
 }
@@ -51,14 +55,60 @@ func (b *builder) classifyData() {
 func guessData(name string) []string {
 	var out []string
 	for _, word := range strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
-		for hint, class := range nameHints {
-			if word == hint || (len(hint) >= 5 && strings.HasPrefix(word, hint)) {
-				out = append(out, class)
+		best := ""
+		for hint := range nameHints {
+			if (word == hint || (len(hint) >= 5 && strings.HasPrefix(word, hint))) && len(hint) > len(best) {
+				best = hint
 			}
+		}
+		if best != "" {
+			out = append(out, nameHints[best])
 		}
 	}
 	sort.Strings(out)
 	return slices.Compact(out)
+}
+
+// auxiliaryImages are the images (last path component of the repository)
+// of services that other services send telemetry, feature-flag or
+// configuration requests to: what flows to them is not the business data
+// the callers hold.
+var auxiliaryImages = map[string]string{
+	"opentelemetry-collector": "telemetry", "opentelemetry-collector-contrib": "telemetry", "opentelemetry-collector-k8s": "telemetry",
+	"otelcol": "telemetry", "otelcol-contrib": "telemetry", "all-in-one": "telemetry", "jaeger": "telemetry",
+	"jaeger-collector": "telemetry", "zipkin": "telemetry", "tempo": "telemetry", "prometheus": "telemetry",
+	"pushgateway": "telemetry", "loki": "telemetry", "fluentd": "telemetry", "fluent-bit": "telemetry",
+	"vector": "telemetry", "statsd-exporter": "telemetry", "grafana": "telemetry", "alloy": "telemetry",
+	"flagd": "feature flags", "unleash-server": "feature flags", "unleash": "feature flags", "flipt": "feature flags",
+	"growthbook": "feature flags", "unleash-proxy": "feature flags", "config-server": "configuration",
+}
+
+// auxiliaryProtocols are protocols whose requests carry telemetry.
+var auxiliaryProtocols = map[string]bool{"otlp": true, "otlp-grpc": true, "otlp-http": true, "zipkin": true, "jaeger": true, "statsd": true}
+
+// Auxiliary says what a node serves when it is a telemetry, feature-flag
+// or configuration service ("telemetry", "feature flags",
+// "configuration"), recognised by its images; "" for anything else.
+func Auxiliary(n *Node) string {
+	if n.Workload == nil {
+		return ""
+	}
+	for _, c := range n.Workload.Containers {
+		if c.Init {
+			continue
+		}
+		if role := auxiliaryImages[path.Base(strings.ToLower(c.Image.Repository))]; role != "" {
+			return role
+		}
+	}
+	return ""
+}
+
+// CarriesData reports whether a flow carries the data its ends hold:
+// not telemetry, feature-flag or configuration traffic, judged by the
+// protocol and by what either end serves.
+func CarriesData(e *Edge, from, to *Node) bool {
+	return !auxiliaryProtocols[e.Protocol] && Auxiliary(to) == "" && Auxiliary(from) == ""
 }
 
 // ApplyOverlay adds what an overlay file declares to the graph: data

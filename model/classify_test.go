@@ -94,3 +94,58 @@ func TestExampleOverlay(t *testing.T) {
 		t.Errorf("overlay = %+v", o.Elements)
 	}
 }
+
+// TestGuessData: the longest hint in a word decides, so bookkeeping is
+// financial data and user accounts are personal data.
+func TestGuessData(t *testing.T) {
+	names := []string{"accounting", "accounts", "accountservice", "ledger-db", "billing-api", "user-accounting", "frontend"}
+	var docs []string
+	for _, name := range names {
+		docs = append(docs, modeltest.Deployment("shop", name))
+	}
+	g := build(t, docs...)
+	for name, want := range map[string][]string{
+		"accounting":      {"financial/heuristic"},
+		"accounts":        {"pii/heuristic"},
+		"accountservice":  {"pii/heuristic"},
+		"ledger-db":       {"financial/heuristic"},
+		"billing-api":     {"financial/heuristic"},
+		"user-accounting": {"financial/heuristic", "pii/heuristic"},
+		"frontend":        nil,
+	} {
+		n := g.Node("workload:shop/" + name)
+		if got := classes(n); !slices.Equal(got, want) {
+			t.Errorf("%s: data = %v, want %v", name, got, want)
+		}
+		for _, d := range n.Data {
+			if !strings.Contains(d.Evidence.Detail, "suggests") {
+				t.Errorf("%s: a guessed class's evidence does not say it is a guess: %+v", name, d.Evidence)
+			}
+		}
+	}
+}
+
+func TestCarriesData(t *testing.T) {
+	node := func(repo string) *model.Node {
+		return &model.Node{Workload: &model.Workload{Containers: []model.Container{{Image: model.Image{Repository: repo}}}}}
+	}
+	app, db := node("open-telemetry/demo"), node("library/postgres")
+	for _, tc := range []struct {
+		name     string
+		edge     model.Edge
+		from, to *model.Node
+		want     bool
+	}{
+		{"to a database", model.Edge{Protocol: "postgres"}, app, db, true},
+		{"to the collector", model.Edge{Protocol: "grpc"}, app, node("otel/opentelemetry-collector-contrib"), false},
+		{"to flagd", model.Edge{Protocol: "grpc"}, app, node("open-feature/flagd"), false},
+		{"OTLP anywhere", model.Edge{Protocol: "otlp"}, app, app, false},
+		{"from the collector", model.Edge{Protocol: "http"}, node("otel/opentelemetry-collector-contrib"), db, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := model.CarriesData(&tc.edge, tc.from, tc.to); got != tc.want {
+				t.Errorf("CarriesData = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/secretvalue"
 )
 
 // PodTemplate is the part of a workload object the graph is built from:
@@ -107,20 +108,16 @@ func HasPassword(value string) bool {
 	if cs, ok := parseConnectionString(value); ok && cs.hasPassword {
 		return true
 	}
-	for _, field := range strings.Fields(value) {
-		i := strings.Index(field, "://")
-		if i < 0 {
-			continue
-		}
-		rest := field[i+3:]
-		if end := strings.IndexAny(rest, "/?#"); end >= 0 {
-			rest = rest[:end]
-		}
-		if at := strings.LastIndex(rest, "@"); at >= 0 && strings.Contains(rest[:at], ":") {
-			return true
-		}
-	}
-	return false
+	return secretvalue.HasURLPassword(value)
+}
+
+// IsLiteralSecret reports whether a variable's literal value is a
+// credential: its name says so and its value could be one (not a number,
+// a duration, a boolean, a path, a reference or a URL without
+// credentials), or the value embeds a password in a URL or a connection
+// string.
+func IsLiteralSecret(name, value string) bool {
+	return (IsSensitiveName(name) && secretvalue.Of(value) == secretvalue.Secret) || HasPassword(value)
 }
 
 // summarise builds the Workload summary a reviewer and the catalog read.
@@ -175,7 +172,7 @@ func (t PodTemplate) summariseContainer(cr ContainerRef) Container {
 		v := EnvVar{Name: e.Name, Source: EnvLiteral, Line: t.Object.LineOf(fmt.Sprintf("%s.env[%d]", cr.Path, i))}
 		switch {
 		case e.ValueFrom == nil:
-			v.Sensitive = e.Value != "" && (IsSensitiveName(e.Name) || HasPassword(e.Value))
+			v.Sensitive = IsLiteralSecret(e.Name, e.Value)
 		case e.ValueFrom.SecretKeyRef != nil:
 			v.Source, v.From = EnvSecret, "secret/"+e.ValueFrom.SecretKeyRef.Name+":"+e.ValueFrom.SecretKeyRef.Key
 		case e.ValueFrom.ConfigMapKeyRef != nil:

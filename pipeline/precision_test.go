@@ -13,6 +13,7 @@ import (
 
 	"github.com/stridemap/stridemap/discover/manifests"
 	"github.com/stridemap/stridemap/pipeline"
+	"github.com/stridemap/stridemap/threats"
 )
 
 // precisionCase is a fixture's expected.yaml: everything a scan of its
@@ -31,6 +32,9 @@ type precisionCase struct {
 	// Findings: "ID SEVERITY", then " at FILE:LINE" for the first
 	// evidence that has a file, relative to the fixture.
 	Findings []string `yaml:"findings"`
+	// Data: "NODE CLASS", with " (guessed)" when only names suggest it:
+	// the data each element touches, as severity reads it.
+	Data []string `yaml:"data,omitempty"`
 	// Dangling: "FROM => TARGET".
 	Dangling []string `yaml:"dangling"`
 	// Problems and Warnings are what the scan reported, with the fixture's
@@ -83,6 +87,7 @@ func TestPrecision(t *testing.T) {
 			}{
 				{"edges", got.Edges, want.Edges},
 				{"findings", got.Findings, want.Findings},
+				{"data classes", got.Data, want.Data},
 				{"dangling references", got.Dangling, want.Dangling},
 				{"problems", got.Problems, want.Problems},
 				{"warnings", got.Warnings, want.Warnings},
@@ -130,6 +135,11 @@ func scanPrecision(t *testing.T, dir, namespace string) precisionCase {
 		}
 		got.Findings = append(got.Findings, line)
 	}
+	for id, classes := range threats.DataClasses(res.Graph) {
+		for _, c := range classes {
+			got.Data = append(got.Data, id+" "+c)
+		}
+	}
 	for _, d := range res.Graph.Dangling {
 		got.Dangling = append(got.Dangling, d.From+" => "+d.Target)
 	}
@@ -139,6 +149,7 @@ func scanPrecision(t *testing.T, dir, namespace string) precisionCase {
 	for _, w := range rec.warnings {
 		got.Warnings = append(got.Warnings, relative(w))
 	}
+	slices.Sort(got.Data)
 	for _, list := range []*[]string{&got.Edges, &got.Findings, &got.Dangling, &got.Problems, &got.Warnings} {
 		slices.Sort(*list)
 		if *list == nil {

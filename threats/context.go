@@ -26,13 +26,14 @@ type graphFacts struct {
 	exposed         map[string]bool        // reachable from the internet along flows
 	entry           map[string]bool        // reached directly from the internet, or through an exposed gateway
 	data            map[string][]string    // node ID → data classes, propagated
+	guessed         map[string][]string    // node ID → those of its classes only a name suggests
 	sharedSA        map[string][]string    // node ID → other workloads with the same service account
 	parent          map[string]*model.Edge // node ID → the edge that reaches it first from the internet
 }
 
 func newGraphFacts(g *model.Graph) *graphFacts {
 	f := &graphFacts{g: g, controls: map[string][]string{}, callers: map[string][]string{}, callees: map[string][]string{},
-		exposed: map[string]bool{}, entry: map[string]bool{}, parent: map[string]*model.Edge{}, data: map[string][]string{}, sharedSA: map[string][]string{}}
+		exposed: map[string]bool{}, entry: map[string]bool{}, parent: map[string]*model.Edge{}, data: map[string][]string{}, guessed: map[string][]string{}, sharedSA: map[string][]string{}}
 	f.controlsOf = map[string][]*model.Control{}
 	f.controlEvidence = map[string][]model.Evidence{}
 	for i, c := range g.Controls {
@@ -91,35 +92,60 @@ func (f *graphFacts) reach() {
 }
 
 // classify reads the data classes of each node (declared, or guessed from
-// its name by the model) and propagates them cautiously: a
-// data store's classes reach the workloads that call it (they read and
-// write that data), and a workload's classes reach the data stores it calls
-// (it stores them there). Classes do not travel further, so one PII store
-// does not mark the whole system.
+// its name by the model) and propagates them cautiously, along flows that
+// carry data only (model.CarriesData: not telemetry, feature-flag or
+// configuration traffic): a data store's classes reach the workloads that
+// call it (they read and write that data), and a workload's classes reach
+// the data stores it calls (it stores them there). Classes do not travel
+// further, so one PII store does not mark the whole system. A class that
+// only names suggest is recorded as guessed.
 func (f *graphFacts) classify() {
 	declared := map[string][]string{}
-	types := map[string]model.NodeType{}
-	for _, n := range f.g.Nodes {
-		types[n.ID] = n.Type
+	sure := map[string]map[string]bool{} // node → classes declared, not guessed
+	nodes := map[string]*model.Node{}
+	for i := range f.g.Nodes {
+		n := &f.g.Nodes[i]
+		nodes[n.ID] = n
 		for _, d := range n.Data {
 			declared[n.ID] = append(declared[n.ID], d.Class)
+			if d.Source != "heuristic" {
+				if sure[n.ID] == nil {
+					sure[n.ID] = map[string]bool{}
+				}
+				sure[n.ID][d.Class] = true
+			}
 		}
 	}
-	for _, n := range f.g.Nodes {
-		classes := slices.Clone(declared[n.ID])
-		for _, callee := range f.callees[n.ID] {
-			if types[callee] == model.DataStore {
-				classes = append(classes, declared[callee]...)
+	classes := map[string][]string{}
+	known := map[string]map[string]bool{}
+	add := func(id, from string) {
+		classes[id] = append(classes[id], declared[from]...)
+		for c := range sure[from] {
+			if known[id] == nil {
+				known[id] = map[string]bool{}
 			}
+			known[id][c] = true
 		}
-		if n.Type == model.DataStore {
-			for _, caller := range f.callers[n.ID] {
-				classes = append(classes, declared[caller]...)
+	}
+	for id := range declared {
+		add(id, id)
+	}
+	for i := range f.g.Edges {
+		e := &f.g.Edges[i]
+		from, to := nodes[e.From], nodes[e.To]
+		if from == nil || to == nil || to.Type != model.DataStore || !model.CarriesData(e, from, to) {
+			continue
+		}
+		add(from.ID, to.ID)
+		add(to.ID, from.ID)
+	}
+	for id, list := range classes {
+		sort.Strings(list)
+		f.data[id] = slices.Compact(list)
+		for _, c := range f.data[id] {
+			if !known[id][c] {
+				f.guessed[id] = append(f.guessed[id], c)
 			}
-		}
-		if len(classes) > 0 {
-			sort.Strings(classes)
-			f.data[n.ID] = slices.Compact(classes)
 		}
 	}
 }
@@ -237,9 +263,22 @@ func (f *graphFacts) namespaceControls(ns string) []string {
 	return f.controls[model.NamespaceBoundaryID(ns)]
 }
 
-func (f *graphFacts) edgeContext(e *model.Edge, from, to *model.Node) *catalog.Context {
-	data := slices.Concat(f.data[e.From], f.data[e.To])
+// edgeData are the data classes a flow carries: those of its ends, unless
+// it is telemetry, feature-flag or configuration traffic; and those of
+// them only names suggest.
+func (f *graphFacts) edgeData(e *model.Edge, from, to *model.Node) (data, guessed []string) {
+	if !model.CarriesData(e, from, to) {
+		return nil, nil
+	}
+	data = slices.Concat(f.data[e.From], f.data[e.To])
 	sort.Strings(data)
+	guessed = slices.Concat(f.guessed[e.From], f.guessed[e.To])
+	sort.Strings(guessed)
+	return slices.Compact(data), slices.Compact(guessed)
+}
+
+func (f *graphFacts) edgeContext(e *model.Edge, from, to *model.Node) *catalog.Context {
+	data, _ := f.edgeData(e, from, to)
 	return &catalog.Context{
 		Controls:          f.controls[e.ID],
 		NamespaceControls: f.namespaceControls(to.Namespace),
@@ -270,4 +309,22 @@ func (f *graphFacts) boundaryContext(b *model.Boundary) *catalog.Context {
 		Data:            slices.Compact(data),
 		GraphObserved:   f.observed,
 	}
+}
+
+// DataClasses are the data classes each node touches once they have
+// propagated along the flows that carry data, as severity reads them; a
+// class only element names suggest is followed by " (guessed)".
+func DataClasses(g *model.Graph) map[string][]string {
+	f := &graphFacts{g: g, data: map[string][]string{}, guessed: map[string][]string{}}
+	f.classify()
+	out := map[string][]string{}
+	for id, classes := range f.data {
+		for _, c := range classes {
+			if slices.Contains(f.guessed[id], c) {
+				c += " (guessed)"
+			}
+			out[id] = append(out[id], c)
+		}
+	}
+	return out
 }

@@ -49,7 +49,7 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 		target := catalog.Target(n.Type)
 		jobs = append(jobs, func() (results, error) {
 			v := &catalog.Vars{Node: n, Ctx: facts.nodeContext(n)}
-			return evaluate(c, gaps, target, v, element{n.ID, n.Namespace, []string{n.Namespace}, n.Evidence, facts.data[n.ID], facts.entry[n.ID]})
+			return evaluate(c, gaps, target, v, element{n.ID, n.Namespace, []string{n.Namespace}, n.Evidence, facts.controlEvidence[n.ID], facts.data[n.ID], facts.guessed[n.ID], facts.entry[n.ID]})
 		})
 	}
 	for i := range g.Edges {
@@ -61,7 +61,8 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 		jobs = append(jobs, func() (results, error) {
 			ctx := facts.edgeContext(e, from, to)
 			v := &catalog.Vars{Edge: e, From: from, To: to, Ctx: ctx}
-			return evaluate(c, gaps, catalog.TargetFlow, v, element{e.ID, to.Namespace, flowNamespaces(from, to), e.Evidence, ctx.Data, e.From == model.InternetID})
+			_, guessed := facts.edgeData(e, from, to)
+			return evaluate(c, gaps, catalog.TargetFlow, v, element{e.ID, to.Namespace, flowNamespaces(from, to), e.Evidence, facts.controlEvidence[e.ID], ctx.Data, guessed, e.From == model.InternetID})
 		})
 	}
 	for i := range g.Boundaries {
@@ -79,7 +80,7 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 			if b.Type == model.BoundaryNamespace {
 				ns = b.Name
 			}
-			return evaluate(c, gaps, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, []string{ns}, facts.controlEvidence[b.ID], ctx.Data, false})
+			return evaluate(c, gaps, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, []string{ns}, facts.controlEvidence[b.ID], nil, ctx.Data, nil, false})
 		})
 	}
 	all, err := runParallel(jobs)
@@ -134,8 +135,12 @@ type element struct {
 	// read; "" for the cluster and what lies outside it.
 	scopes   []string
 	evidence []model.Evidence
-	data     []string // data classes it touches
-	entry    bool     // an entry point from the internet
+	// located is evidence that says where a rule's detail was seen: the
+	// element's controls and weaknesses, whose details rules quote.
+	located []model.Evidence
+	data    []string // data classes it touches
+	guessed []string // those of them only element names suggest
+	entry   bool     // an entry point from the internet
 }
 
 // evaluate runs the rules that apply to one element.
@@ -161,9 +166,9 @@ func evaluate(c *catalog.Catalog, gaps map[*catalog.Rule][]discover.Gap, target 
 			ID: r.ID + "@" + el.id, RuleID: r.ID, Title: r.Title, Stride: r.Stride,
 			Element: el.id, ElementType: target, Namespace: el.namespace,
 			MissingControl: r.MissingControl, Description: r.Description, Mitigation: r.Mitigation, References: r.References,
-			Evidence: findingEvidence(el.evidence, details),
+			Evidence: findingEvidence(el.evidence, el.located, details),
 		}
-		rate(&f, r, el.entry, v.Edge, el.data)
+		rate(&f, r, el.entry, v.Edge, el.data, el.guessed)
 		out.findings = append(out.findings, f)
 	}
 	return out, errors.Join(errs...)
@@ -181,17 +186,29 @@ func covering(gaps []discover.Gap, namespaces []string) (discover.Gap, bool) {
 	return discover.Gap{}, false
 }
 
-// findingEvidence is the element's own evidence, followed by what the
-// rule's evidence expression pointed out, attached to the element's first
-// location.
-func findingEvidence(element []model.Evidence, details []string) []model.Evidence {
+// findingEvidence lists what proves a finding. A detail the rule quotes
+// from a control or weakness of the element keeps that evidence's place
+// (the ConfigMap key, the Secret, the env var) and comes first, so the
+// first location shown is the line that proves the finding; then the
+// element's own evidence; then the other details, attached to the
+// element's first location.
+func findingEvidence(element, located []model.Evidence, details []string) []model.Evidence {
 	out := make([]model.Evidence, 0, len(element)+len(details))
+	var rest []string
+	for _, d := range details {
+		i := slices.IndexFunc(located, func(ev model.Evidence) bool { return ev.Detail == d && ev.File != "" })
+		if i < 0 {
+			rest = append(rest, d)
+			continue
+		}
+		out = append(out, located[i])
+	}
 	out = append(out, element...)
 	var at model.Evidence
 	if len(element) > 0 {
 		at = model.Evidence{File: element[0].File, Line: element[0].Line, Object: element[0].Object}
 	}
-	for _, d := range details {
+	for _, d := range rest {
 		ev := at
 		ev.Detail = d
 		out = append(out, ev)

@@ -9,7 +9,7 @@ import (
 )
 
 // SensitiveData are the data classes that raise a finding's impact.
-var SensitiveData = []string{"pii", "payment", "credentials", "phi", "secret"}
+var SensitiveData = []string{"pii", "payment", "financial", "credentials", "phi", "secret"}
 
 // rate sets a finding's likelihood, impact and severity: the rule's base
 // levels, raised one step each by context, as DESIGN.md describes.
@@ -18,11 +18,12 @@ var SensitiveData = []string{"pii", "payment", "credentials", "phi", "secret"}
 //     elements are reachable too, but only through other services, which
 //     is the normal shape of a system and would raise everything.
 //   - a flow crossing a trust boundary: likelihood +1 (once with the above)
-//   - touching sensitive data: impact +1
+//   - touching sensitive data: impact +1; the reason says when only
+//     element names suggest the data (guessed), so a reviewer confirms it
 //
 // Severity is likelihood × impact: 12 and above critical, 6 and above high,
 // 3 and above medium, below that low.
-func rate(f *Finding, r *catalog.Rule, entry bool, edge *model.Edge, data []string) {
+func rate(f *Finding, r *catalog.Rule, entry bool, edge *model.Edge, data, guessed []string) {
 	l, i := r.Likelihood.Score(), r.Impact.Score()
 	switch {
 	case entry:
@@ -33,14 +34,20 @@ func rate(f *Finding, r *catalog.Rule, entry bool, edge *model.Edge, data []stri
 		f.Raised = append(f.Raised, "crosses a trust boundary ("+strings.Join(edge.Crosses, ", ")+")")
 	}
 	var sensitive []string
+	onlyGuessed := true
 	for _, d := range data {
 		if slices.Contains(SensitiveData, d) {
 			sensitive = append(sensitive, d)
+			onlyGuessed = onlyGuessed && slices.Contains(guessed, d)
 		}
 	}
 	if len(sensitive) > 0 {
 		i++
-		f.Raised = append(f.Raised, "touches "+strings.Join(sensitive, ", ")+" data")
+		reason := "touches " + strings.Join(sensitive, ", ") + " data"
+		if onlyGuessed {
+			reason += " (guessed from element names; declare " + model.DataAnnotation + " to confirm)"
+		}
+		f.Raised = append(f.Raised, reason)
 	}
 	f.Likelihood, f.Impact = l, i
 	switch score := l * i; {

@@ -141,10 +141,12 @@ func TestDiffKustomizeBaseAndOverlay(t *testing.T) {
 	check(t, "controls lost", idsOf(d.Controls.Lost, func(c export.DiffControl) string { return c.ID }), []string{})
 	findingID := func(f export.DiffFinding) string { return f.ID + " " + string(f.Severity) }
 	// The ledger, now called, is worth a disruption budget; the new flow
-	// is plaintext.
+	// is plaintext and, as the ledger's name suggests financial data,
+	// carries it without a trace of who sent it.
 	check(t, "findings new", idsOf(d.Findings.New, findingID), []string{
-		"no-disruption-budget@workload:shop/ledger low",
-		"plaintext-flow-between-workloads@workload:shop/api->workload:shop/ledger:9090 low",
+		"no-disruption-budget@workload:shop/ledger medium",
+		"plaintext-flow-between-workloads@workload:shop/api->workload:shop/ledger:9090 medium",
+		"unattributable-sensitive-flow@workload:shop/api->workload:shop/ledger:9090 high",
 	})
 	check(t, "findings fixed", idsOf(d.Findings.Fixed, findingID), []string{})
 	check(t, "findings changed", idsOf(d.Findings.Changed, findingID), []string{})

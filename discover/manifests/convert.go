@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"encoding/base64"
 	"fmt"
 	"math"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/secretvalue"
 )
 
 const (
@@ -249,6 +251,14 @@ func (c *converter) value(n *yaml.Node) error {
 	case yaml.SequenceNode:
 		err = c.sequence(n)
 	case yaml.ScalarNode:
+		if n.Style&yaml.LiteralStyle != 0 && len(c.path) > 0 {
+			// A literal block keeps its lines: index where they start, so
+			// evidence can point into a config file held in a value.
+			base := len(c.path)
+			c.path = append(c.path, discover.BlockSuffix...)
+			c.lines.AddBytes(c.path, c.line(n)+1)
+			c.path = c.path[:base]
+		}
 		err = c.scalar(n)
 	default:
 		err = c.fail(n, CodeYAML, "unexpected YAML node at %s", c.pathString())
@@ -391,10 +401,15 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 			pairs = append(pairs, pair{key: k.Value, kline: k.Line, value: n.Content[i+1]})
 		}
 	}
-	c.out = append(c.out, `"data":{`...)
-	base := len(c.path)
-	first := true
-	var seen map[string]bool
+	// Each key once, in the order first met; a key in both data and
+	// stringData holds public material only if both values do.
+	type entry struct {
+		key    string
+		kline  int
+		public bool
+	}
+	var entries []entry
+	var index map[string]int
 	for _, p := range pairs {
 		if p.key != "data" && p.key != "stringData" {
 			continue
@@ -420,6 +435,7 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 		for i := 0; i < count; i++ {
 			var key string
 			var kline int
+			var value *yaml.Node
 			if innerSimple {
 				k, err := c.deref(v.Content[2*i])
 				if err != nil {
@@ -428,31 +444,65 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 				if k.Kind != yaml.ScalarNode {
 					return c.fail(k, CodeYAML, "a key of Secret %s is not a scalar", p.key)
 				}
-				key, kline = k.Value, k.Line
+				key, kline, value = k.Value, k.Line, v.Content[2*i+1]
 			} else {
-				key, kline = inner[i].key, inner[i].kline
+				key, kline, value = inner[i].key, inner[i].kline, inner[i].value
 			}
-			if seen == nil {
-				seen = map[string]bool{}
+			public := c.publicSecretValue(key, value, p.key == "data")
+			if j, ok := index[key]; ok {
+				entries[j].public = entries[j].public && public
+				continue
 			}
-			if seen[key] {
-				continue // a key in both data and stringData is listed once
+			if index == nil {
+				index = map[string]int{}
 			}
-			seen[key] = true
-			if !first {
-				c.out = append(c.out, ',')
-			}
-			first = false
-			c.out = appendJSONString(c.out, key)
-			c.out = append(c.out, ":null"...)
-			c.path = append(c.path, "data"...)
-			c.path = appendPathKey(c.path, key)
-			c.lines.AddBytes(c.path, kline+c.rules.lineOffset)
-			c.path = c.path[:base]
+			index[key] = len(entries)
+			entries = append(entries, entry{key, kline, public})
 		}
+	}
+	c.out = append(c.out, `"data":{`...)
+	base := len(c.path)
+	for i, e := range entries {
+		if i > 0 {
+			c.out = append(c.out, ',')
+		}
+		c.out = appendJSONString(c.out, e.key)
+		if e.public {
+			c.out = append(c.out, ':')
+			c.out = appendJSONString(c.out, publicMaterialBase64)
+		} else {
+			c.out = append(c.out, ":null"...)
+		}
+		c.path = append(c.path, "data"...)
+		c.path = appendPathKey(c.path, e.key)
+		c.lines.AddBytes(c.path, e.kline+c.rules.lineOffset)
+		c.path = c.path[:base]
 	}
 	c.out = append(c.out, '}')
 	return nil
+}
+
+// publicMaterialBase64 is discover.PublicSecretValue as a Secret's data
+// holds it.
+var publicMaterialBase64 = base64.StdEncoding.EncodeToString([]byte(discover.PublicSecretValue))
+
+// publicSecretValue reports whether one value of a Secret (base64 under
+// data, text under stringData) holds only public material, such as a CA
+// certificate. The decoded value lives only for the call.
+func (c *converter) publicSecretValue(key string, n *yaml.Node, encoded bool) bool {
+	v, err := c.deref(n)
+	if err != nil || v.Kind != yaml.ScalarNode {
+		return false
+	}
+	value := []byte(v.Value)
+	if encoded {
+		decoded, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v.Value), ""))
+		if err != nil {
+			return false
+		}
+		value = decoded
+	}
+	return secretvalue.IsPublicMaterial(key, value)
 }
 
 // pairs returns the key/value pairs of mapping n when they are not simply

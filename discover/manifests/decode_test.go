@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -624,6 +625,46 @@ data: {a: ` + plain + `}
 	}
 	if len(errorsOf(probs)) != 2 {
 		t.Errorf("want problems for bad-type and bad-data: %v", probs)
+	}
+}
+
+// TestDecodeSecretPublicMaterial: a value that is only public material (a
+// certificate, a public key) is marked as such; every other value, a
+// private key next to a certificate included, stays nil, and no value
+// reaches the object.
+func TestDecodeSecretPublicMaterial(t *testing.T) {
+	const cert = "-----BEGIN CERTIFICATE-----\nMIIBizCCATGgAwIBAgIUHoNWMF3FCfPGkuCBgY2if86Qq2Aw\n-----END CERTIFICATE-----\n"
+	const key = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIDoNotUseThisKey\n-----END EC PRIVATE KEY-----\n"
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	input := `apiVersion: v1
+kind: Secret
+metadata: {name: tls}
+data:
+  ca.crt: ` + b64(cert) + `
+  tls.crt: ` + b64(cert) + `
+  tls.key: ` + b64(key) + `
+  both.pem: ` + b64(cert+key) + `
+  id.pub: ` + b64("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx user@host") + `
+  broken.crt: "not base64!"
+stringData:
+  tls.crt: hunter2
+`
+	objs, probs := Decode("tls.yaml", []byte(input), "")
+	if len(objs) != 1 || len(probs) != 0 {
+		t.Fatalf("objects %v, problems %v", refs(objs), probs)
+	}
+	s := objs[0].Typed.(*corev1.Secret)
+	for k, want := range map[string]bool{"ca.crt": true, "id.pub": true, "tls.crt": false, "tls.key": false, "both.pem": false, "broken.crt": false} {
+		v, ok := s.Data[k]
+		if !ok {
+			t.Errorf("key %s lost", k)
+		}
+		if public := string(v) == discover.PublicSecretValue; public != want || (!public && v != nil) {
+			t.Errorf("Data[%s] = %q, want public %v", k, v, want)
+		}
+	}
+	if got := objs[0].LineOf(discover.PathKey("data", "tls.key")); got != 7 {
+		t.Errorf("line of data[tls.key] = %d, want 7", got)
 	}
 }
 
