@@ -183,15 +183,24 @@ func covering(gaps []discover.Gap, namespaces []string) (discover.Gap, bool) {
 
 // findingEvidence is the element's own evidence, followed by what the
 // rule's evidence expression pointed out, attached to the element's first
-// location.
+// location. Details that carry their own location (catalog.Located: the
+// line of a setting) come first, since that line is what proves the finding.
 func findingEvidence(element []model.Evidence, details []string) []model.Evidence {
 	out := make([]model.Evidence, 0, len(element)+len(details))
+	for _, d := range details {
+		if ev, ok := catalog.SplitLocated(d); ok {
+			out = append(out, ev)
+		}
+	}
 	out = append(out, element...)
 	var at model.Evidence
 	if len(element) > 0 {
 		at = model.Evidence{File: element[0].File, Line: element[0].Line, Object: element[0].Object}
 	}
 	for _, d := range details {
+		if _, located := catalog.SplitLocated(d); located {
+			continue
+		}
 		ev := at
 		ev.Detail = d
 		out = append(out, ev)
