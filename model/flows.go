@@ -67,6 +67,9 @@ func (b *builder) referencesOf(t PodTemplate) []reference {
 				if IsSensitiveName(e.Name) {
 					continue // a credential's value is never parsed, so it can never be shown
 				}
+				if isOriginListName(e.Name) {
+					continue // CORS origins name who may call, not whom this calls
+				}
 				refs = append(refs, reference{value: expandVars(e.Value, env), nameHint: e.Name, field: field + ".value", obj: t.Object, detail: "env " + e.Name})
 			case e.ValueFrom.ConfigMapKeyRef != nil:
 				sel := e.ValueFrom.ConfigMapKeyRef
@@ -464,4 +467,11 @@ func (b *builder) flowToExternal(from, to string, a address, evidence ...Evidenc
 	f.protocol, f.protocolSource = protocolOf(address{Scheme: a.Scheme, Port: port}, nil, nil, nil)
 	f.encryption, f.encryptionSource = encryptionOf(a, nil, f.protocol)
 	b.addFlow(f)
+}
+
+// isOriginListName recognises variables that list the web origins allowed
+// to call a service (CORS_ALLOWED_ORIGINS, ALLOWED_ORIGINS): their URLs are
+// callers' pages, not peers.
+func isOriginListName(name string) bool {
+	return strings.Contains(strings.ToUpper(name), "ORIGIN")
 }

@@ -268,7 +268,11 @@ func parseConfigFile(name, content string, at Evidence) []Setting {
 		out = append(out, newSetting(key, value, "file", name, lineAt(line)))
 		return len(out) < maxSettingsPerFile
 	}
-	switch ext := strings.ToLower(path.Ext(name)); ext {
+	ext := strings.ToLower(path.Ext(name))
+	if yamlConfigFiles[strings.ToLower(name)] {
+		ext = ".yaml"
+	}
+	switch ext {
 	case ".ini":
 		parseINI(content, add)
 	case ".yml", ".yaml":
@@ -278,6 +282,10 @@ func parseConfigFile(name, content string, at Evidence) []Setting {
 	}
 	return out
 }
+
+// yamlConfigFiles are well-known config files in YAML whose names do not
+// say so.
+var yamlConfigFiles = map[string]bool{"mongod.conf": true, "mongos.conf": true}
 
 // parseINI reads "[section]" headers and "key = value" lines; keys are
 // "section.key" (Grafana's grafana.ini, php.ini, my.cnf-like files).
