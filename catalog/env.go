@@ -5,6 +5,7 @@ import (
 	"reflect"
 
 	"cel.dev/cel-go/cel"
+	celtypes "cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/ext"
 
 	"github.com/stridemap/stridemap/model"
@@ -74,13 +75,16 @@ func newEnvs() (*envs, error) {
 		reflect.TypeFor[*model.Node](), reflect.TypeFor[*model.Edge](), reflect.TypeFor[*model.Boundary](), reflect.TypeFor[*Context](),
 		ext.ParseStructTag("json"),
 	)
-	common := []cel.EnvOption{types, ext.Strings(), ext.Lists(), ext.Sets(), cel.Variable("ctx", cel.ObjectType("catalog.Context"))}
+	var adapter celtypes.Adapter // set once the first environment exists; the types are the same in all three
+	common := []cel.EnvOption{types, ext.Strings(), ext.Lists(), ext.Sets(), cel.Variable("ctx", cel.ObjectType("catalog.Context")),
+		settingFunctions(func() celtypes.Adapter { return adapter })}
 	nodeType, edgeType := cel.ObjectType("model.Node"), cel.ObjectType("model.Edge")
 	e := &envs{}
 	var err error
 	if e.node, err = cel.NewEnv(append(common, cel.Variable("node", nodeType))...); err != nil {
 		return nil, err
 	}
+	adapter = e.node.CELTypeAdapter()
 	if e.flow, err = cel.NewEnv(append(common, cel.Variable("edge", edgeType), cel.Variable("from", nodeType), cel.Variable("to", nodeType))...); err != nil {
 		return nil, err
 	}

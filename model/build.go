@@ -85,7 +85,10 @@ type builder struct {
 	services     map[nsName]*IndexedService
 	serviceIPs   map[string]*IndexedService
 	configMaps   map[nsName]*corev1.ConfigMap
-	namespaces   map[string]bool
+	// configMapObjects are the same ConfigMaps with where they were read,
+	// for evidence that points at a key.
+	configMapObjects map[nsName]*discover.Object
+	namespaces       map[string]bool
 	// byKind holds unstructured objects by "group/Kind" for routes and mesh.
 	byKind map[string][]*discover.Object
 	typed  []*discover.Object
@@ -96,16 +99,17 @@ func newBuilder() *builder {
 		graph: &Graph{
 			Nodes: []Node{}, Edges: []Edge{}, Boundaries: []Boundary{}, Controls: []Control{}, Dangling: []DanglingRef{},
 		},
-		nodeIndex:    map[string]int{},
-		edgeIndex:    map[string]int{},
-		controlIndex: map[string]int{},
-		dangling:     map[string]bool{},
-		workloadsIn:  map[string][]*IndexedWorkload{},
-		services:     map[nsName]*IndexedService{},
-		serviceIPs:   map[string]*IndexedService{},
-		configMaps:   map[nsName]*corev1.ConfigMap{},
-		namespaces:   map[string]bool{},
-		byKind:       map[string][]*discover.Object{},
+		nodeIndex:        map[string]int{},
+		edgeIndex:        map[string]int{},
+		controlIndex:     map[string]int{},
+		dangling:         map[string]bool{},
+		workloadsIn:      map[string][]*IndexedWorkload{},
+		services:         map[nsName]*IndexedService{},
+		serviceIPs:       map[string]*IndexedService{},
+		configMaps:       map[nsName]*corev1.ConfigMap{},
+		configMapObjects: map[nsName]*discover.Object{},
+		namespaces:       map[string]bool{},
+		byKind:           map[string][]*discover.Object{},
 	}
 }
 
@@ -125,6 +129,7 @@ func (b *builder) index(objects []*discover.Object) {
 			}
 		case *corev1.ConfigMap:
 			b.configMaps[nsName{obj.Namespace, obj.Name}] = o
+			b.configMapObjects[nsName{obj.Namespace, obj.Name}] = obj
 		case *corev1.Namespace:
 			b.namespaces[obj.Name] = true
 		}
@@ -172,6 +177,9 @@ func (b *builder) addWorkloadNodes() {
 			Labels:      Labels(LabelsOf(obj)),
 			Annotations: keptAnnotations(AnnotationsOf(obj)),
 			Evidence:    []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref()}},
+		}
+		for c, settings := range b.settingsOf(t) {
+			n.Workload.Containers[c].Settings = settings
 		}
 		if ds := recogniseDataStore(t); ds != nil {
 			n.Type, n.DataStore = DataStore, ds

@@ -73,6 +73,9 @@ func (b *builder) referencesOf(t PodTemplate) []reference {
 				if IsSensitiveName(e.Name) {
 					continue // a credential's value is never parsed, so it can never be shown
 				}
+				if isOriginListName(e.Name) {
+					continue // CORS origins name who may call, not whom this calls
+				}
 				refs = append(refs, reference{value: expandVars(e.Value, env), nameHint: e.Name, field: field + ".value", obj: t.Object, detail: "env " + e.Name})
 			case e.ValueFrom.ConfigMapKeyRef != nil:
 				sel := e.ValueFrom.ConfigMapKeyRef
@@ -490,4 +493,11 @@ func (b *builder) flowToExternal(from, to string, a address, hints routeHints, e
 	f.protocol, f.protocolSource = resolveProtocol(protocolClues{scheme: a.Scheme, varName: hints.varName, declared: hints.declaredProtocol, port: port})
 	f.encryption, f.encryptionSource = encryptionOf(a, nil, f.protocol)
 	b.addFlow(f)
+}
+
+// isOriginListName recognises variables that list the web origins allowed
+// to call a service (CORS_ALLOWED_ORIGINS, ALLOWED_ORIGINS): their URLs are
+// callers' pages, not peers.
+func isOriginListName(name string) bool {
+	return strings.Contains(strings.ToUpper(name), "ORIGIN")
 }

@@ -182,6 +182,9 @@ type Container struct {
 	Security  Security        `json:"security"`
 	Resources Resources       `json:"resources"`
 	Probes    Probes          `json:"probes"`
+	// Settings are the container's configuration as rules read it: env,
+	// flags and mounted config files, credentials redacted.
+	Settings []Setting `json:"settings,omitempty"`
 }
 
 // RunningContainer is one container the pods of a workload run, as the

@@ -63,6 +63,7 @@ func TestCorpusFindings(t *testing.T) {
 		"datastore-reachable-by-any-workload":    {"workload:default/redis-cart"},
 		"internet-entry-unauthenticated":         {"external:internet->workload:default/frontend:80"},
 		"exposed-without-gateway":                {"workload:default/frontend"},
+		"redis-without-auth":                     {"workload:default/redis-cart"}, // redis:alpine, no requirepass, behind Service redis-cart
 	} {
 		assertFired(t, "online-boutique", boutique, rule, elements)
 	}

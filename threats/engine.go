@@ -186,16 +186,20 @@ func covering(gaps []discover.Gap, namespaces []string) (discover.Gap, bool) {
 	return discover.Gap{}, false
 }
 
-// findingEvidence lists what proves a finding. A detail the rule quotes
-// from a control or weakness of the element keeps that evidence's place
-// (the ConfigMap key, the Secret, the env var) and comes first, so the
-// first location shown is the line that proves the finding; then the
-// element's own evidence; then the other details, attached to the
-// element's first location.
+// findingEvidence lists what proves a finding, the line that proves it
+// first: details that carry their own location (catalog.Located: the line
+// of a setting), then details the rule quotes from a control or weakness
+// of the element, which keep that evidence's place (the ConfigMap key, the
+// Secret, the env var); then the element's own evidence; then the other
+// details, attached to the element's first location.
 func findingEvidence(element, located []model.Evidence, details []string) []model.Evidence {
 	out := make([]model.Evidence, 0, len(element)+len(details))
 	var rest []string
 	for _, d := range details {
+		if ev, ok := catalog.SplitLocated(d); ok {
+			out = append(out, ev)
+			continue
+		}
 		i := slices.IndexFunc(located, func(ev model.Evidence) bool { return ev.Detail == d && ev.File != "" })
 		if i < 0 {
 			rest = append(rest, d)

@@ -72,7 +72,7 @@ func TestThreatFilters(t *testing.T) {
 					t.Errorf("row %s should have been filtered out", f.ID)
 				}
 			}
-			if !strings.Contains(screen(m), " of 172") {
+			if !strings.Contains(screen(m), " of 173") {
 				t.Errorf("the filter bar should count the rows:\n%s", screen(m))
 			}
 		})
