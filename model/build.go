@@ -33,6 +33,7 @@ func Build(inv *discover.Inventory, detectors ...Detector) *Graph {
 	b.addWorkloadNodes()
 	b.classifyData()
 	b.addDeclaredFlows()
+	b.addMonitoringFlows()
 	b.addServiceExposure()
 	b.addHostExposure()
 	b.addIngresses()
@@ -86,7 +87,10 @@ type builder struct {
 	services     map[nsName]*IndexedService
 	serviceIPs   map[string]*IndexedService
 	configMaps   map[nsName]*corev1.ConfigMap
-	namespaces   map[string]bool
+	// configMapObjectsIn lists ConfigMaps by namespace, for loaders that
+	// pick them by label.
+	configMapObjectsIn map[string][]*discover.Object
+	namespaces         map[string]bool
 	// byKind holds unstructured objects by "group/Kind" for routes and mesh.
 	byKind map[string][]*discover.Object
 	typed  []*discover.Object
@@ -97,16 +101,17 @@ func newBuilder() *builder {
 		graph: &Graph{
 			Nodes: []Node{}, Edges: []Edge{}, Boundaries: []Boundary{}, Controls: []Control{}, Dangling: []DanglingRef{},
 		},
-		nodeIndex:    map[string]int{},
-		edgeIndex:    map[string]int{},
-		controlIndex: map[string]int{},
-		dangling:     map[string]bool{},
-		workloadsIn:  map[string][]*IndexedWorkload{},
-		services:     map[nsName]*IndexedService{},
-		serviceIPs:   map[string]*IndexedService{},
-		configMaps:   map[nsName]*corev1.ConfigMap{},
-		namespaces:   map[string]bool{},
-		byKind:       map[string][]*discover.Object{},
+		nodeIndex:          map[string]int{},
+		edgeIndex:          map[string]int{},
+		controlIndex:       map[string]int{},
+		dangling:           map[string]bool{},
+		workloadsIn:        map[string][]*IndexedWorkload{},
+		services:           map[nsName]*IndexedService{},
+		serviceIPs:         map[string]*IndexedService{},
+		configMaps:         map[nsName]*corev1.ConfigMap{},
+		configMapObjectsIn: map[string][]*discover.Object{},
+		namespaces:         map[string]bool{},
+		byKind:             map[string][]*discover.Object{},
 	}
 }
 
@@ -127,6 +132,7 @@ func (b *builder) index(objects []*discover.Object) {
 			}
 		case *corev1.ConfigMap:
 			b.configMaps[nsName{obj.Namespace, obj.Name}] = o
+			b.configMapObjectsIn[obj.Namespace] = append(b.configMapObjectsIn[obj.Namespace], obj)
 		case *corev1.Namespace:
 			b.namespaces[obj.Name] = true
 		}

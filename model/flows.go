@@ -114,6 +114,7 @@ func (b *builder) referencesOf(t PodTemplate) []reference {
 			}
 		}
 		refs = append(refs, b.mountedConfigFiles(t, cr)...)
+		refs = append(refs, b.sidecarLoadedConfigs(t, cr)...)
 	}
 	return refs
 }
