@@ -33,6 +33,7 @@ func Build(inv *discover.Inventory, detectors ...Detector) *Graph {
 	b.addWorkloadNodes()
 	b.classifyData()
 	b.addDeclaredFlows()
+	b.addMonitoringFlows()
 	b.addServiceExposure()
 	b.addHostExposure()
 	b.addIngresses()
@@ -41,6 +42,7 @@ func Build(inv *discover.Inventory, detectors ...Detector) *Graph {
 	b.applyMeshEncryption()
 	b.addBoundaries()
 	b.addTargetPorts()
+	b.applyLinkerdEncryption()
 	ix := &Index{b}
 	for _, detect := range detectors {
 		detect(ix)
@@ -86,9 +88,11 @@ type builder struct {
 	serviceIPs   map[string]*IndexedService
 	configMaps   map[nsName]*corev1.ConfigMap
 	// configMapObjects are the same ConfigMaps with where they were read,
-	// for evidence that points at a key.
-	configMapObjects map[nsName]*discover.Object
-	namespaces       map[string]bool
+	// for evidence that points at a key; configMapObjectsIn lists them by
+	// namespace, for loaders that pick them by label.
+	configMapObjects   map[nsName]*discover.Object
+	configMapObjectsIn map[string][]*discover.Object
+	namespaces         map[string]bool
 	// byKind holds unstructured objects by "group/Kind" for routes and mesh.
 	byKind map[string][]*discover.Object
 	typed  []*discover.Object
@@ -99,23 +103,25 @@ func newBuilder() *builder {
 		graph: &Graph{
 			Nodes: []Node{}, Edges: []Edge{}, Boundaries: []Boundary{}, Controls: []Control{}, Dangling: []DanglingRef{},
 		},
-		nodeIndex:        map[string]int{},
-		edgeIndex:        map[string]int{},
-		controlIndex:     map[string]int{},
-		dangling:         map[string]bool{},
-		workloadsIn:      map[string][]*IndexedWorkload{},
-		services:         map[nsName]*IndexedService{},
-		serviceIPs:       map[string]*IndexedService{},
-		configMaps:       map[nsName]*corev1.ConfigMap{},
-		configMapObjects: map[nsName]*discover.Object{},
-		namespaces:       map[string]bool{},
-		byKind:           map[string][]*discover.Object{},
+		nodeIndex:          map[string]int{},
+		edgeIndex:          map[string]int{},
+		controlIndex:       map[string]int{},
+		dangling:           map[string]bool{},
+		workloadsIn:        map[string][]*IndexedWorkload{},
+		services:           map[nsName]*IndexedService{},
+		serviceIPs:         map[string]*IndexedService{},
+		configMaps:         map[nsName]*corev1.ConfigMap{},
+		configMapObjects:   map[nsName]*discover.Object{},
+		configMapObjectsIn: map[string][]*discover.Object{},
+		namespaces:         map[string]bool{},
+		byKind:             map[string][]*discover.Object{},
 	}
 }
 
 // index sorts objects into the lookups the later steps need, so that every
 // step is one pass over the objects it concerns.
 func (b *builder) index(objects []*discover.Object) {
+	var operated []PodTemplate
 	for _, obj := range objects {
 		if obj.Namespace != "" {
 			b.namespaces[obj.Namespace] = true
@@ -130,6 +136,7 @@ func (b *builder) index(objects []*discover.Object) {
 		case *corev1.ConfigMap:
 			b.configMaps[nsName{obj.Namespace, obj.Name}] = o
 			b.configMapObjects[nsName{obj.Namespace, obj.Name}] = obj
+			b.configMapObjectsIn[obj.Namespace] = append(b.configMapObjectsIn[obj.Namespace], obj)
 		case *corev1.Namespace:
 			b.namespaces[obj.Name] = true
 		}
@@ -139,23 +146,43 @@ func (b *builder) index(objects []*discover.Object) {
 			b.byKind[obj.Group()+"/"+obj.Kind] = append(b.byKind[obj.Group()+"/"+obj.Kind], obj)
 		}
 		if tmpl, ok := podTemplateOf(obj); ok {
-			w := &IndexedWorkload{Template: tmpl}
-			b.workloads = append(b.workloads, w)
-			b.workloadsIn[obj.Namespace] = append(b.workloadsIn[obj.Namespace], w)
+			b.addWorkload(tmpl)
+		} else if tmpl, ok := operatedTemplate(obj); ok {
+			operated = append(operated, tmpl)
+		}
+	}
+	// An operator's custom resource stands for the StatefulSet it creates,
+	// unless that StatefulSet was read too (a live scan lists both).
+	statefulSets := map[nsName]bool{}
+	for _, w := range b.workloads {
+		if w.Template.Object.Kind == "StatefulSet" {
+			statefulSets[nsName{w.Template.Object.Namespace, w.Template.Object.Name}] = true
+		}
+	}
+	for _, tmpl := range operated {
+		if !statefulSets[nsName{tmpl.Object.Namespace, tmpl.Name()}] {
+			b.addWorkload(tmpl)
 		}
 	}
 }
 
+func (b *builder) addWorkload(tmpl PodTemplate) {
+	w := &IndexedWorkload{Template: tmpl}
+	b.workloads = append(b.workloads, w)
+	b.workloadsIn[tmpl.Object.Namespace] = append(b.workloadsIn[tmpl.Object.Namespace], w)
+}
+
 // selectBackends matches each Service's selector against pod template
-// labels in its namespace.
+// labels in its namespace, and the labels controllers add to pods.
 func (b *builder) selectBackends() {
 	for _, s := range b.services {
 		if len(s.Service.Spec.Selector) == 0 {
 			continue
 		}
 		selector := labels.SelectorFromSet(s.Service.Spec.Selector)
+		byController := hasControllerLabel(s.Service.Spec.Selector)
 		for _, w := range b.workloadsIn[s.Object.Namespace] {
-			if selector.Matches(labels.Set(w.Template.Labels)) {
+			if byController && selectsPodsOf(s.Service.Spec.Selector, w) || !byController && selector.Matches(labels.Set(w.Template.Labels)) {
 				s.Backends = append(s.Backends, w)
 			}
 		}
@@ -167,9 +194,9 @@ func (b *builder) addWorkloadNodes() {
 		t := b.workloads[i].Template
 		obj := t.Object
 		n := Node{
-			ID:          "workload:" + obj.Namespace + "/" + obj.Name,
+			ID:          "workload:" + obj.Namespace + "/" + t.Name(),
 			Type:        Process,
-			Name:        obj.Name,
+			Name:        t.Name(),
 			Namespace:   obj.Namespace,
 			Kind:        obj.Kind,
 			Origin:      obj.Origin,

@@ -69,6 +69,32 @@ func TestCorpusFlows(t *testing.T) {
 			"workload:default/mongodb-geo", "workload:default/mongodb-profile", "workload:default/mongodb-rate",
 			"workload:default/mongodb-recommendation", "workload:default/mongodb-reservation", "workload:default/mongodb-user"}},
 		{"deathstarbench-socialnetwork", []string{"external:internet->workload:social-network/jaeger-agent:16686"}, nil, nil},
+		// The per-pod announce Services select the pod-name label the
+		// StatefulSet controller sets; HAProxy's haproxy.cfg dials them.
+		{"argo-cd-ha", []string{
+			"workload:default/argocd-application-controller->workload:default/argocd-redis-ha-haproxy:6379",
+			"workload:default/argocd-applicationset-controller->workload:default/argocd-redis-ha-haproxy:6379",
+			"workload:default/argocd-redis-ha-haproxy->workload:default/argocd-redis-ha-server:26379",
+			"workload:default/argocd-redis-ha-haproxy->workload:default/argocd-redis-ha-server:6379",
+			"workload:default/argocd-repo-server->workload:default/argocd-redis-ha-haproxy:6379",
+			"workload:default/argocd-server->workload:default/argocd-redis-ha-haproxy:6379",
+		}, nil, nil},
+		// The Prometheus and Alertmanager resources are the StatefulSets the
+		// operator makes; Prometheus scrapes what its ServiceMonitors select
+		// and alerts to alertmanager-main.
+		{"kube-prometheus", []string{
+			"external:internet->workload:monitoring/node-exporter:9100",
+			"workload:monitoring/prometheus-adapter->workload:monitoring/prometheus-k8s:9090",
+			"workload:monitoring/prometheus-k8s->workload:monitoring/alertmanager-main:8080",
+			"workload:monitoring/prometheus-k8s->workload:monitoring/alertmanager-main:9093",
+			"workload:monitoring/prometheus-k8s->workload:monitoring/blackbox-exporter:9115",
+			"workload:monitoring/prometheus-k8s->workload:monitoring/grafana:3000",
+			"workload:monitoring/prometheus-k8s->workload:monitoring/kube-state-metrics:8443",
+			"workload:monitoring/prometheus-k8s->workload:monitoring/kube-state-metrics:9443",
+			"workload:monitoring/prometheus-k8s->workload:monitoring/node-exporter:9100",
+			"workload:monitoring/prometheus-k8s->workload:monitoring/prometheus-adapter:6443",
+			"workload:monitoring/prometheus-k8s->workload:monitoring/prometheus-operator:8443",
+		}, nil, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.app, func(t *testing.T) {

@@ -124,6 +124,7 @@ func (b *builder) referencesOf(t PodTemplate) []reference {
 			}
 		}
 		refs = append(refs, b.mountedConfigFiles(t, cr)...)
+		refs = append(refs, b.sidecarLoadedConfigs(t, cr)...)
 	}
 	return refs
 }
@@ -270,7 +271,7 @@ func (b *builder) resolveReference(w *IndexedWorkload, ref reference, a address)
 	case ref.configFile && a.Scheme == "":
 		// host:port in free text that names no Service: too weak to report.
 	default:
-		b.addDangling(DanglingRef{From: w.ID, Target: a.Shown, Reason: target.reason, Evidence: ev})
+		b.addDangling(DanglingRef{From: w.ID, Target: a.Shown, Reason: target.reason, Evidence: ev, Namespace: target.wantNamespace})
 	}
 }
 
@@ -280,6 +281,9 @@ type hostTarget struct {
 	external string // host outside the cluster
 	ignore   bool   // loopback: the workload talking to itself
 	reason   string // why nothing was found
+	// wantNamespace is the namespace that, given to the objects that
+	// name none (-n), would make the reference resolve.
+	wantNamespace string
 }
 
 // resolveHost follows cluster DNS: "svc", "svc.ns", "svc.ns.svc",
@@ -303,29 +307,49 @@ func (b *builder) resolveHost(ns, host string) hostTarget {
 	labels := strings.Split(host, ".")
 	for i := 2; i < len(labels); i++ {
 		if labels[i] == "svc" { // NAME.NS.svc[.cluster-domain]
-			return b.lookupService(labels[i-1], labels[i-2], host)
+			return b.lookupService(ns, labels[i-1], labels[i-2])
 		}
 	}
 	switch {
 	case len(labels) == 1:
-		return b.lookupService(ns, labels[0], host)
+		return b.lookupService(ns, ns, labels[0])
 	case b.namespaces[labels[len(labels)-1]]:
 		// svc.ns, or pod.svc.ns for a headless Service.
-		return b.lookupService(labels[len(labels)-1], labels[len(labels)-2], host)
+		return b.lookupService(ns, labels[len(labels)-1], labels[len(labels)-2])
 	case len(labels) == 2 && !publicSuffixes[labels[1]]:
-		return hostTarget{reason: fmt.Sprintf("looks like Service %q in namespace %q, which is not in the scanned manifests", labels[0], labels[1])}
+		t := hostTarget{reason: fmt.Sprintf("looks like Service %q in namespace %q, which is not in the scanned manifests", labels[0], labels[1])}
+		t.wantNamespace = b.namespaceToGive(ns, labels[1], labels[0])
+		return t
 	}
 	return hostTarget{external: host}
 }
 
-func (b *builder) lookupService(ns, name, host string) hostTarget {
+// lookupService finds Service name in namespace ns, named by a workload in
+// namespace from.
+func (b *builder) lookupService(from, ns, name string) hostTarget {
 	if s := b.services[nsName{ns, name}]; s != nil {
 		return hostTarget{svc: s}
 	}
 	if !b.namespaces[ns] {
-		return hostTarget{reason: fmt.Sprintf("no Service %s/%s: namespace %q is not in the scanned manifests", ns, name, ns)}
+		return hostTarget{reason: fmt.Sprintf("no Service %s/%s: namespace %q is not in the scanned manifests", ns, name, ns),
+			wantNamespace: b.namespaceToGive(from, ns, name)}
 	}
 	return hostTarget{reason: fmt.Sprintf("no Service named %q in namespace %q", name, ns)}
+}
+
+// namespaceToGive returns ns when a reference from namespace from to
+// Service name in ns (a namespace no object is in) would resolve had the
+// objects without a namespace been given ns: the Service is there, in the
+// referrer's namespace, and its manifest names no namespace.
+func (b *builder) namespaceToGive(from, ns, name string) string {
+	s := b.services[nsName{from, name}]
+	if s == nil || s.Object.ResourceVersion != "" {
+		return ""
+	}
+	if _, declared := s.Object.Lines.Lookup("metadata.namespace"); declared {
+		return ""
+	}
+	return ns
 }
 
 // publicSuffixes are top-level domains common enough that "name.TLD" is a

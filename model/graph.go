@@ -1,6 +1,12 @@
 package model
 
-import "github.com/stridemap/stridemap/discover"
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/stridemap/stridemap/discover"
+)
 
 // SchemaVersion is the version of the Graph's JSON form (docs/graph-json.md).
 // Bump it when a field changes meaning or disappears; adding a field does not.
@@ -376,6 +382,9 @@ type DanglingRef struct {
 	Target   string   `json:"target"` // what was named: "cartservice:7070"
 	Reason   string   `json:"reason"`
 	Evidence Evidence `json:"evidence"`
+	// Namespace is set when the reference would resolve had the objects
+	// that name no namespace been scanned with -n Namespace.
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // Graph is the architecture of one scan.
@@ -398,4 +407,26 @@ func (g *Graph) Node(id string) *Node {
 		}
 	}
 	return nil
+}
+
+// NamespaceHints says, one line per namespace, how many dangling references
+// would resolve had the objects that name no namespace been scanned with
+// -n NAMESPACE: manifests written for "kubectl apply -n" name each other
+// "svc.NAMESPACE".
+func NamespaceHints(g *Graph) []string {
+	counts := map[string]int{}
+	for _, d := range g.Dangling {
+		if d.Namespace != "" {
+			counts[d.Namespace]++
+		}
+	}
+	var out []string
+	for _, ns := range slices.Sorted(maps.Keys(counts)) {
+		refs := "references name Services"
+		if counts[ns] == 1 {
+			refs = "reference names a Service"
+		}
+		out = append(out, fmt.Sprintf("%d dangling %s in namespace %q that the manifests define without a namespace; scan with -n %s to resolve them", counts[ns], refs, ns, ns))
+	}
+	return out
 }

@@ -22,6 +22,27 @@ type PodTemplate struct {
 	SpecPath    string // field path of the pod spec, e.g. "spec.template.spec"
 	Replicas    *int32
 	Schedule    string // a CronJob's schedule
+	// WorkloadName and ControllerKind are set for a custom resource an
+	// operator turns into a workload: the name and kind of what it
+	// creates ("prometheus-k8s", "StatefulSet"). Empty means the object's.
+	WorkloadName   string
+	ControllerKind string
+}
+
+// Name is the name of the workload the template's pods belong to.
+func (t PodTemplate) Name() string {
+	if t.WorkloadName != "" {
+		return t.WorkloadName
+	}
+	return t.Object.Name
+}
+
+// Controller is the kind of controller that creates the template's pods.
+func (t PodTemplate) Controller() string {
+	if t.ControllerKind != "" {
+		return t.ControllerKind
+	}
+	return t.Object.Kind
 }
 
 // podTemplateOf extracts the pod template of a workload kind; ok is false

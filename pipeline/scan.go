@@ -126,6 +126,9 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	step := time.Now()
 	graph := model.Build(inv, controls.Detectors()...)
 	r.log.Debug("built graph", "nodes", len(graph.Nodes), "edges", len(graph.Edges), "controls", len(graph.Controls), "took", time.Since(step))
+	for _, hint := range model.NamespaceHints(graph) {
+		r.report.Warning(hint)
+	}
 	sources, problems := inv.Sources, inv.Problems
 	var merged *FlowsMerged
 	if len(req.FlowLogs) > 0 {

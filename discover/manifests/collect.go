@@ -157,6 +157,7 @@ func (c *collector) addPath(p string) {
 	} else {
 		w.walk(p, "", nil)
 	}
+	w.addJobs()
 }
 
 func (c *collector) addJob(s *source, idx int, j job) {
@@ -190,6 +191,10 @@ type walker struct {
 	idx  int
 	root string
 	seen map[string]bool // device+inode of every directory and file met
+	// files are the manifest files found, added as jobs once the walk
+	// knows which of them kustomizations name as patches.
+	files          []job
+	kustomizations []string
 }
 
 func isManifestFile(name string) bool {
@@ -237,6 +242,10 @@ func (w *walker) walk(dir, rel string, ancestors []string) {
 			w.walk(path, relPath, append(ancestors, key))
 			continue
 		}
+		if fi.Mode().IsRegular() && name == "Kustomization" {
+			w.kustomizations = append(w.kustomizations, path)
+			continue
+		}
 		if !fi.Mode().IsRegular() || !isManifestFile(name) {
 			continue
 		}
@@ -246,12 +255,11 @@ func (w *walker) walk(dir, rel string, ancestors []string) {
 			}
 			w.seen[key] = true
 		}
-		if lower := strings.ToLower(name); lower == "kustomization.yaml" || lower == "kustomization.yml" {
-			w.c.problem(w.s, discover.SeverityWarning, CodeKustomization, path,
-				"kustomization file skipped; scan its directory with -k to render it")
+		if isKustomizationFile(name) {
+			w.kustomizations = append(w.kustomizations, path)
 			continue
 		}
-		w.c.addJob(w.s, w.idx, job{path: path, rel: relPath})
+		w.files = append(w.files, job{path: path, rel: relPath})
 	}
 }
 

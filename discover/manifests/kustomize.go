@@ -67,7 +67,9 @@ func (c *collector) kustomize(dir string) {
 		objs, probs := d.decode(display, y, c.req.DefaultNamespace)
 		for _, o := range objs {
 			loc, lines, ok := c.locate(dir, fsys, origin, o, originals)
-			o.Location = loc
+			// The rendered document's lines exist nowhere on disk: an
+			// object not found in its source keeps no lines at all.
+			o.Location, o.Lines = loc, discover.LineIndex{}
 			if ok {
 				o.Lines = lines
 			}
@@ -116,11 +118,16 @@ func (c *collector) locate(dir string, fsys *originFS, origin *resource.Origin, 
 
 // findOriginal picks the object of a source file that a rendered object
 // came from: same kind and name, else the only object of that kind (a name
-// prefix or suffix was added), else the file's only object.
+// prefix or suffix was added), else the only object of the same API group
+// and name (a patch changed the kind: a Deployment made a StatefulSet),
+// else the file's only object.
 func findOriginal(objs []*discover.Object, o *discover.Object) *discover.Object {
-	var sameKind []*discover.Object
+	var sameKind, kindChanged []*discover.Object
 	for _, c := range objs {
 		if c.Kind != o.Kind {
+			if c.Name == o.Name && c.Group() == o.Group() {
+				kindChanged = append(kindChanged, c)
+			}
 			continue
 		}
 		if c.Name == o.Name {
@@ -128,10 +135,12 @@ func findOriginal(objs []*discover.Object, o *discover.Object) *discover.Object 
 		}
 		sameKind = append(sameKind, c)
 	}
-	if len(sameKind) == 1 {
+	switch {
+	case len(sameKind) == 1:
 		return sameKind[0]
-	}
-	if len(objs) == 1 && len(sameKind) == 0 {
+	case len(sameKind) == 0 && len(kindChanged) == 1:
+		return kindChanged[0]
+	case len(objs) == 1 && len(sameKind) == 0:
 		return objs[0]
 	}
 	return nil
