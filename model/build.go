@@ -208,6 +208,9 @@ func (b *builder) addWorkloadNodes() {
 		for c, settings := range b.settingsOf(t) {
 			n.Workload.Containers[c].Settings = settings
 		}
+		for c, cr := range t.Containers() {
+			n.Workload.Containers[c].UnreadConfig = b.unreadConfigFiles(t, cr)
+		}
 		if ds := recogniseDataStore(t); ds != nil {
 			n.Type, n.DataStore = DataStore, ds
 		}

@@ -295,3 +295,53 @@ func TestTargetPorts(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadConfig: a config file the command line names is unread unless
+// a ConfigMap in the input is mounted at that path, so rules about absent
+// settings know when they cannot tell.
+func TestUnreadConfig(t *testing.T) {
+	const conf = `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: redis-conf, namespace: cache}
+data:
+  redis.conf: "requirepass x\n"
+`
+	for _, tc := range []struct {
+		name, spec string
+		want       string
+	}{
+		{"written by an init container", `args: ["/data/conf/redis.conf"]`, "/data/conf/redis.conf"},
+		{"mounted whole from a ConfigMap", `args: ["/etc/redis/redis.conf"]
+          volumeMounts: [{name: conf, mountPath: /etc/redis}]`, ""},
+		{"mounted by subPath", `command: ["redis-server", "/usr/local/etc/redis.conf"]
+          volumeMounts: [{name: conf, mountPath: /usr/local/etc/redis.conf, subPath: redis.conf}]`, ""},
+		{"flag naming a missing file", `args: ["--config=/etc/app/app.yaml", "--port", "80"]
+          volumeMounts: [{name: conf, mountPath: /etc/redis}]`, "/etc/app/app.yaml"},
+		{"no config file", `args: ["--appendonly", "yes", "/data"]`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := build(t, conf, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: redis, namespace: cache}
+spec:
+  selector: {matchLabels: {app: redis}}
+  template:
+    metadata: {labels: {app: redis}}
+    spec:
+      volumes: [{name: conf, configMap: {name: redis-conf}}]
+      containers:
+        - name: redis
+          image: redis:7
+          `+tc.spec)
+			n := g.Node("workload:cache/redis")
+			if n == nil || n.Workload == nil || len(n.Workload.Containers) != 1 {
+				t.Fatalf("no redis workload in %v", g.Nodes)
+			}
+			if got := strings.Join(n.Workload.Containers[0].UnreadConfig, ","); got != tc.want {
+				t.Errorf("unread config %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

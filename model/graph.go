@@ -191,6 +191,10 @@ type Container struct {
 	// Settings are the container's configuration as rules read it: env,
 	// flags and mounted config files, credentials redacted.
 	Settings []Setting `json:"settings,omitempty"`
+	// UnreadConfig are config files the command line names that the input
+	// does not hold ("/data/conf/redis.conf" written by an init container):
+	// while one is unread, a setting's absence proves nothing.
+	UnreadConfig []string `json:"unreadConfig,omitempty"`
 }
 
 // RunningContainer is one container the pods of a workload run, as the

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -140,6 +141,15 @@ func argSettings(t PodTemplate, cr ContainerRef) []Setting {
 // "key = value" lines of .conf and .properties files.
 func (b *builder) fileSettings(t PodTemplate, cr ContainerRef) []Setting {
 	var out []Setting
+	b.eachMountedKey(t, cr, func(cm *corev1.ConfigMap, cmObj *discover.Object, key, name, _ string) {
+		out = append(out, parseConfigFile(name, cm.Data[key], configMapKeyEvidence(cmObj, key))...)
+	})
+	return out
+}
+
+// eachMountedKey calls fn for every key of a ConfigMap in the input that
+// the container sees as a file: name is the file's name, at its path.
+func (b *builder) eachMountedKey(t PodTemplate, cr ContainerRef, fn func(cm *corev1.ConfigMap, cmObj *discover.Object, key, name, at string)) {
 	for _, m := range cr.Container.VolumeMounts {
 		for _, v := range t.Spec.Volumes {
 			if v.Name != m.Name {
@@ -155,12 +165,15 @@ func (b *builder) fileSettings(t PodTemplate, cr ContainerRef) []Setting {
 					if !ok {
 						continue
 					}
-					out = append(out, parseConfigFile(name, cm.Data[key], configMapKeyEvidence(cmObj, key))...)
+					at := path.Join(m.MountPath, keyPath(key, src.Items))
+					if m.SubPath != "" {
+						at = path.Clean(m.MountPath)
+					}
+					fn(cm, cmObj, key, name, at)
 				}
 			}
 		}
 	}
-	return out
 }
 
 // configMapSources are the ConfigMaps a volume projects.
@@ -406,4 +419,57 @@ func maskACLPasswords(value string) string {
 		}
 	}
 	return strings.Join(words, " ")
+}
+
+// configFileExtensions are the endings of a path on a command line that
+// names a config file ("redis-server /data/conf/redis.conf").
+var configFileExtensions = []string{".conf", ".cnf", ".cfg", ".ini", ".yaml", ".yml", ".toml", ".json", ".properties"}
+
+// unreadConfigFiles lists the config files the container's command line
+// names that the input does not hold: written by an init container, mounted
+// from a Secret or an emptyDir, or baked into the image. Their settings are
+// unknown, so a rule must not claim a setting is absent.
+func (b *builder) unreadConfigFiles(t PodTemplate, cr ContainerRef) []string {
+	held := b.mountedConfigMapPaths(t, cr)
+	var out []string
+	for _, arg := range append(append([]string{}, cr.Container.Command...), cr.Container.Args...) {
+		for _, word := range strings.Fields(arg) {
+			word = strings.Trim(word, `"'`)
+			if _, value, ok := strings.Cut(word, "="); ok && strings.HasPrefix(word, "-") {
+				word = value
+			}
+			if !strings.HasPrefix(word, "/") || !hasConfigExtension(word) {
+				continue
+			}
+			if p := path.Clean(word); !held[p] && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func hasConfigExtension(p string) bool {
+	ext := strings.ToLower(path.Ext(p))
+	return slices.Contains(configFileExtensions, ext)
+}
+
+// mountedConfigMapPaths are the paths at which the container sees the keys
+// of ConfigMaps the input holds.
+func (b *builder) mountedConfigMapPaths(t PodTemplate, cr ContainerRef) map[string]bool {
+	held := map[string]bool{}
+	b.eachMountedKey(t, cr, func(_ *corev1.ConfigMap, _ *discover.Object, _, _, at string) {
+		held[at] = true
+	})
+	return held
+}
+
+// keyPath is the path a ConfigMap key takes inside its volume.
+func keyPath(key string, items []corev1.KeyToPath) string {
+	for _, it := range items {
+		if it.Key == key {
+			return it.Path
+		}
+	}
+	return key
 }
