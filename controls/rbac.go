@@ -90,13 +90,20 @@ func addRBAC(ix *model.Index) {
 	aggregateClusterRoles(roles, clusterRoles)
 
 	byAccount := map[nsName][]*model.IndexedWorkload{}
+	// impliedAccounts: the service accounts of workloads defined without a
+	// namespace, and the namespace the scan gave them.
+	impliedAccounts := map[string]string{}
 	for _, w := range ix.Workloads() {
 		n := ix.Node(w.ID)
 		key := nsName{n.Namespace, n.Workload.ServiceAccount}
 		byAccount[key] = append(byAccount[key], w)
+		if model.NamespaceImplied(w.Template.Object) {
+			impliedAccounts[n.Workload.ServiceAccount] = n.Namespace
+		}
 	}
 	granted := map[string]bool{}
 	for _, bd := range bindings {
+		hintSubjectNamespaces(ix, bd, byAccount, impliedAccounts)
 		r := boundRole(ix, bd, roles)
 		if r == nil {
 			continue
@@ -106,7 +113,7 @@ func addRBAC(ix *model.Index) {
 			n.Workload.Permissions = append(n.Workload.Permissions, permissions(bd, r, w.subject)...)
 			granted[w.ID] = true
 		}
-		recordIdleFullAccess(ix, bd, r, byAccount)
+		recordIdleFullAccess(ix, bd, r, byAccount, impliedAccounts)
 	}
 	for id := range granted {
 		sortPermissions(ix.Node(id).Workload.Permissions)
@@ -117,7 +124,7 @@ func addRBAC(ix *model.Index) {
 // recordIdleFullAccess records, on the cluster boundary (or the binding's
 // namespace), each service account subject that receives full access
 // while no scanned workload runs as it.
-func recordIdleFullAccess(ix *model.Index, bd binding, r *role, byAccount map[nsName][]*model.IndexedWorkload) {
+func recordIdleFullAccess(ix *model.Index, bd binding, r *role, byAccount map[nsName][]*model.IndexedWorkload, impliedAccounts map[string]string) {
 	if !grantsFullAccess(r) {
 		return
 	}
@@ -137,10 +144,29 @@ func recordIdleFullAccess(ix *model.Index, bd binding, r *role, byAccount map[ns
 			continue // the workloads that use it carry the permission
 		}
 		field := fmt.Sprintf("subjects[%d]", i)
+		detail := fmt.Sprintf("ServiceAccount %s/%s has full access through %s, and no scanned workload runs as it", ns, s.Name, r.ref)
+		if given, ok := impliedAccounts[s.Name]; ok && given != ns {
+			detail += fmt.Sprintf(" (workloads defined without a namespace run as %s/%s: if they belong in %s, scan with -n %s)", given, s.Name, ns, ns)
+		}
 		ix.AddControl(WeaknessIdleFullAccess, target, model.Evidence{
-			File: bd.obj.Location.File, Line: bd.obj.LineOf(field), Object: bd.obj.Ref(), Field: field,
-			Detail: fmt.Sprintf("ServiceAccount %s/%s has full access through %s, and no scanned workload runs as it", ns, s.Name, r.ref),
+			File: bd.obj.Location.File, Line: bd.obj.LineOf(field), Object: bd.obj.Ref(), Field: field, Detail: detail,
 		})
+	}
+}
+
+// hintSubjectNamespaces asks for -n NAMESPACE when a binding names a
+// service account in a namespace where no workload runs as it, while
+// workloads defined without a namespace run as one of that name: manifests
+// written for "kubectl apply -n argocd" bind "argocd/NAME" (Argo CD's
+// install.yaml does), and without -n their workloads land elsewhere.
+func hintSubjectNamespaces(ix *model.Index, bd binding, byAccount map[nsName][]*model.IndexedWorkload, impliedAccounts map[string]string) {
+	for _, s := range bd.subjects {
+		if s.Kind != rbacv1.ServiceAccountKind || s.Namespace == "" || len(byAccount[nsName{s.Namespace, s.Name}]) > 0 {
+			continue
+		}
+		if given, ok := impliedAccounts[s.Name]; ok && given != s.Namespace {
+			ix.HintNamespace(s.Namespace, "RBAC subject names a service account", "RBAC subjects name service accounts")
+		}
 	}
 }
 

@@ -254,3 +254,61 @@ func TestRBACOnKubernetesGoat(t *testing.T) {
 		}
 	}
 }
+
+// TestSubjectNamespaceHint: a binding that names argocd/ctrl while the
+// workload running as ctrl was defined without a namespace asks for
+// -n argocd, in the scan's warnings and the idle-identity evidence; a
+// workload that declares its namespace asks for nothing.
+func TestSubjectNamespaceHint(t *testing.T) {
+	const rbac = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: ctrl}
+rules: [{apiGroups: ["*"], resources: ["*"], verbs: ["*"]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ctrl}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ctrl}
+subjects: [{kind: ServiceAccount, name: ctrl, namespace: argocd}]
+`
+	deployment := func(meta string) string {
+		return `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ctrl` + meta + `}
+spec:
+  selector: {matchLabels: {app: ctrl}}
+  template:
+    metadata: {labels: {app: ctrl}}
+    spec:
+      serviceAccountName: ctrl
+      containers: [{name: ctrl, image: ctrl:1}]
+`
+	}
+	idleDetail := func(g *model.Graph) string {
+		for _, c := range g.Controls {
+			if c.Type == controls.WeaknessIdleFullAccess {
+				return c.Evidence[0].Detail
+			}
+		}
+		return ""
+	}
+
+	g := build(t, rbac, deployment(""))
+	hints := model.NamespaceHints(g)
+	if len(hints) != 1 || !strings.Contains(hints[0], "1 RBAC subject names a service account in namespace \"argocd\"") || !strings.Contains(hints[0], "-n argocd") {
+		t.Errorf("hints %q, want one asking for -n argocd", hints)
+	}
+	if d := idleDetail(g); !strings.Contains(d, "scan with -n argocd") {
+		t.Errorf("idle identity detail %q does not say to scan with -n argocd", d)
+	}
+
+	g = build(t, rbac, deployment(", namespace: tools"))
+	if hints := model.NamespaceHints(g); len(hints) != 0 {
+		t.Errorf("a workload with its own namespace gave hints %q", hints)
+	}
+	if d := idleDetail(g); d == "" || strings.Contains(d, "-n ") {
+		t.Errorf("idle identity detail %q: want the finding without a -n hint", d)
+	}
+}

@@ -29,7 +29,8 @@ func (l Location) String() string {
 // float64, as encoding/json decodes them); one of the two is set.
 // Secret values are removed by the collector before an Object is built: only
 // key names remain, each with a nil value, or PublicSecretValue where the
-// value was only public material (a certificate, a public key).
+// value was only public material (a certificate, a public key, a config
+// file without credentials).
 type Object struct {
 	APIVersion string
 	Kind       string
@@ -52,7 +53,8 @@ type Object struct {
 }
 
 // PublicSecretValue stands, in a decoded Secret's data, for a value that
-// held only public material: a CA or server certificate, a public key.
+// held only public material: a CA or server certificate, a public key, or
+// a config file that mentions no credential (secretvalue.IsPlainConfig).
 // Every other value is nil, so this one cannot come from the input.
 const PublicSecretValue = "stridemap:public-material"
 

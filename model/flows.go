@@ -343,10 +343,7 @@ func (b *builder) lookupService(from, ns, name string) hostTarget {
 // referrer's namespace, and its manifest names no namespace.
 func (b *builder) namespaceToGive(from, ns, name string) string {
 	s := b.services[nsName{from, name}]
-	if s == nil || s.Object.ResourceVersion != "" {
-		return ""
-	}
-	if _, declared := s.Object.Lines.Lookup("metadata.namespace"); declared {
+	if s == nil || !NamespaceImplied(s.Object) {
 		return ""
 	}
 	return ns

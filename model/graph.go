@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/stridemap/stridemap/discover"
 )
@@ -401,6 +402,12 @@ type Graph struct {
 	// Gaps are the kinds a live scan could not read: what depends on them
 	// is not assessed rather than reported missing.
 	Gaps []discover.Gap `json:"gaps,omitempty"`
+	// namespaceHints counts, by namespace and by what names it
+	// ("singular|plural"), references
+	// that the objects defined without a namespace would satisfy had they
+	// been scanned with -n NAMESPACE (Index.HintNamespace). Only the scan's
+	// warnings need them, so they are not stored.
+	namespaceHints map[string]map[string]int
 }
 
 // Node returns the node with id, or nil.
@@ -413,24 +420,50 @@ func (g *Graph) Node(id string) *Node {
 	return nil
 }
 
-// NamespaceHints says, one line per namespace, how many dangling references
-// would resolve had the objects that name no namespace been scanned with
+// NamespaceHints says, one line per namespace, how many references would
+// resolve had the objects that name no namespace been scanned with
 // -n NAMESPACE: manifests written for "kubectl apply -n" name each other
-// "svc.NAMESPACE".
+// "svc.NAMESPACE" and bind roles to "NAMESPACE/service-account".
 func NamespaceHints(g *Graph) []string {
-	counts := map[string]int{}
+	counts := map[string]map[string]int{}
+	add := func(ns, what string, n int) {
+		if counts[ns] == nil {
+			counts[ns] = map[string]int{}
+		}
+		counts[ns][what] += n
+	}
 	for _, d := range g.Dangling {
 		if d.Namespace != "" {
-			counts[d.Namespace]++
+			add(d.Namespace, "dangling reference names a Service|dangling references name Services", 1)
+		}
+	}
+	for ns, byWhat := range g.namespaceHints {
+		for what, n := range byWhat {
+			add(ns, what, n)
 		}
 	}
 	var out []string
 	for _, ns := range slices.Sorted(maps.Keys(counts)) {
-		refs := "references name Services"
-		if counts[ns] == 1 {
-			refs = "reference names a Service"
+		var parts []string
+		for _, what := range slices.Sorted(maps.Keys(counts[ns])) {
+			one, many, _ := strings.Cut(what, "|")
+			if counts[ns][what] != 1 {
+				one = many
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", counts[ns][what], one))
 		}
-		out = append(out, fmt.Sprintf("%d dangling %s in namespace %q that the manifests define without a namespace; scan with -n %s to resolve them", counts[ns], refs, ns, ns))
+		out = append(out, fmt.Sprintf("%s in namespace %q that the manifests define without a namespace; scan with -n %s to resolve them", strings.Join(parts, " and "), ns, ns))
 	}
 	return out
+}
+
+// NamespaceImplied reports whether a file's object names no namespace, so
+// the scan gave it the default (or -n's): a reference to it from another
+// namespace may mean the manifests were written for "kubectl apply -n".
+func NamespaceImplied(obj *discover.Object) bool {
+	if obj == nil || obj.ResourceVersion != "" {
+		return false
+	}
+	_, declared := obj.Lines.Lookup("metadata.namespace")
+	return !declared
 }

@@ -108,6 +108,21 @@ func (ix *Index) PodPort(e *Edge, dst *IndexedWorkload) (port PodPort, ok bool) 
 	return ix.b.podPortOf(e, dst)
 }
 
+// HintNamespace records a reference into namespace that objects defined
+// without a namespace would satisfy had the scan been given -n namespace;
+// one and many say what names it ("RBAC subject names a service account").
+func (ix *Index) HintNamespace(namespace, one, many string) {
+	what := one + "|" + many
+	g := ix.b.graph
+	if g.namespaceHints == nil {
+		g.namespaceHints = map[string]map[string]int{}
+	}
+	if g.namespaceHints[namespace] == nil {
+		g.namespaceHints[namespace] = map[string]int{}
+	}
+	g.namespaceHints[namespace][what]++
+}
+
 // AddControl attaches a control to a node, edge or boundary, merging
 // evidence when several objects establish the same control on the same
 // element.

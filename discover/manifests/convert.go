@@ -488,7 +488,7 @@ var publicMaterialBase64 = base64.StdEncoding.EncodeToString([]byte(discover.Pub
 
 // publicSecretValue reports whether one value of a Secret (base64 under
 // data, text under stringData) holds only public material, such as a CA
-// certificate. The decoded value lives only for the call.
+// certificate, or a config file that mentions no credential. The decoded value lives only for the call.
 func (c *converter) publicSecretValue(key string, n *yaml.Node, encoded bool) bool {
 	v, err := c.deref(n)
 	if err != nil || v.Kind != yaml.ScalarNode {
@@ -502,7 +502,7 @@ func (c *converter) publicSecretValue(key string, n *yaml.Node, encoded bool) bo
 		}
 		value = decoded
 	}
-	return secretvalue.IsPublicMaterial(key, value)
+	return secretvalue.IsPublicMaterial(key, value) || secretvalue.IsPlainConfig(key, value)
 }
 
 // pairs returns the key/value pairs of mapping n when they are not simply

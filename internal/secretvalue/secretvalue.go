@@ -8,9 +8,12 @@ import (
 	"bytes"
 	"encoding/pem"
 	"net/url"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Shape names what a value looks like when it cannot be a credential, so a
@@ -226,4 +229,38 @@ func onlyPublicPEM(v []byte) bool {
 		v = rest
 	}
 	return blocks > 0 && len(bytes.TrimSpace(v)) == 0
+}
+
+// configFileExtensions end the names of Secret keys that hold a whole
+// config file (grafana.ini, datasources.yaml).
+var configFileExtensions = []string{".ini", ".yaml", ".yml", ".json", ".conf", ".cfg", ".toml", ".properties"}
+
+// credentialHints are fragments whose presence anywhere in a config file,
+// in any case, may mean it holds a credential: a key named like one, a
+// URL with user information, a certificate or key.
+var credentialHints = []string{"pass", "pwd", "secret", "token", "key", "cred", "auth", "private", "cert",
+	"sasl", "jaas", "bearer", "session", "salt", "cookie", "sign", "@"}
+
+// maxPlainConfigBytes bounds the files IsPlainConfig reads.
+const maxPlainConfigBytes = 64 << 10
+
+// IsPlainConfig reports whether one entry of a Secret is a config file,
+// by its key's extension, whose text mentions nothing a credential could
+// be: no key, URL or block named or shaped like one. Real installs put
+// whole config files in Secrets for convenience (kube-prometheus's
+// grafana.ini holds only a time zone); they are not secrets in the
+// manifests. The check is deliberately blunt: a single "auth" or "@"
+// anywhere keeps the value secret.
+func IsPlainConfig(key string, value []byte) bool {
+	ext := strings.ToLower(path.Ext(key))
+	if !slices.Contains(configFileExtensions, ext) || len(value) > maxPlainConfigBytes || !utf8.Valid(value) || bytes.IndexByte(value, 0) >= 0 {
+		return false
+	}
+	lower := bytes.ToLower(value)
+	for _, hint := range credentialHints {
+		if bytes.Contains(lower, []byte(hint)) {
+			return false
+		}
+	}
+	return len(bytes.TrimSpace(value)) > 0
 }

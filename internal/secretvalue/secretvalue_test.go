@@ -87,6 +87,31 @@ func TestIsPublicMaterial(t *testing.T) {
 	}
 }
 
+// TestIsPlainConfig: a config file in a Secret is plain only when nothing
+// in it could name or hold a credential.
+func TestIsPlainConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name, key, value string
+		want             bool
+	}{
+		{"grafana.ini with a time zone", "grafana.ini", "[date_formats]\ndefault_timezone = UTC\n", true},
+		{"datasource without credentials", "datasources.yaml", `{"datasources": [{"name": "prometheus", "url": "http://prometheus-k8s.monitoring.svc:9090"}]}`, true},
+		{"admin password", "grafana.ini", "[security]\nadmin_password = hunter2\n", false},
+		{"basic auth in a datasource", "datasources.yaml", "datasources:\n- basicAuth: true\n  basicAuthPassword: x\n", false},
+		{"URL with user information", "app.yaml", "db: postgres://app:x@db/app\n", false},
+		{"token in upper case", "app.properties", "API_TOKEN=x\n", false},
+		{"not a config file's name", "config", "timezone = UTC\n", false},
+		{"empty", "app.yaml", " \n", false},
+		{"binary", "app.conf", "timezone\x00UTC", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IsPlainConfig(tc.key, []byte(tc.value)); got != tc.want {
+				t.Errorf("IsPlainConfig(%q, %q) = %v, want %v", tc.key, tc.value, got, tc.want)
+			}
+		})
+	}
+}
+
 // FuzzOf holds the properties the findings rely on: a URL with a password
 // is never ruled out, a shape that rules a value out still does with
 // surrounding spaces, and nothing holding a private key is public.
@@ -108,6 +133,9 @@ func FuzzOf(f *testing.F) {
 		for _, key := range []string{"ca.crt", "tls.key", "password"} {
 			if strings.Contains(value, "PRIVATE KEY") && IsPublicMaterial(key, []byte(value)) {
 				t.Errorf("IsPublicMaterial(%q, %q) holds a private key", key, value)
+			}
+			if IsPlainConfig(key+".yaml", []byte(value)) && (HasURLPassword(value) || strings.Contains(strings.ToLower(value), "password")) {
+				t.Errorf("IsPlainConfig(%q, %q) is plain, but it holds a password", key+".yaml", value)
 			}
 			// A private key next to public material makes the entry secret.
 			if IsPublicMaterial(key, []byte(value+"\n"+keyPEM)) {
