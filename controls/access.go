@@ -709,6 +709,20 @@ const (
 	linkerdInject        = "linkerd.io/inject"
 )
 
+// linkerdMeshed decides, as Linkerd's proxy injector does, whether a pod is
+// meshed: a running proxy says so; else the pod template's inject
+// annotation wins over its namespace's, so a pod that opts out stays out.
+func linkerdMeshed(sidecar, podInject, namespaceInject string) bool {
+	if sidecar == "linkerd" {
+		return true
+	}
+	inject := podInject
+	if inject == "" {
+		inject = namespaceInject
+	}
+	return inject == "enabled" || inject == "ingress"
+}
+
 // addLinkerdAuthenticated records mtls-required for Linkerd-meshed
 // workloads whose default inbound policy, set on the pod or else on its
 // namespace, is all-authenticated.
@@ -725,8 +739,7 @@ func addLinkerdAuthenticated(ix *model.Index) {
 		if nsObj != nil {
 			nsAnnots = model.AnnotationsOf(nsObj)
 		}
-		meshed := ix.Node(w.ID).Workload.MeshSidecar == "linkerd" || nsAnnots[linkerdInject] == "enabled"
-		if !meshed {
+		if !linkerdMeshed(ix.Node(w.ID).Workload.MeshSidecar, w.Template.Annotations[linkerdInject], nsAnnots[linkerdInject]) {
 			continue
 		}
 		metadata := strings.TrimSuffix(w.Template.SpecPath, "spec") + "metadata"

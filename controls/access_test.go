@@ -283,6 +283,34 @@ spec:
 	}
 }
 
+// TestLinkerdOptOut: a pod template that sets linkerd.io/inject: disabled in
+// an injected, all-authenticated namespace gets no proxy, so nothing
+// requires mTLS of its callers; its neighbour does.
+func TestLinkerdOptOut(t *testing.T) {
+	deployment := func(name, annotations string) string {
+		return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ` + name + `, namespace: shop}
+spec:
+  selector: {matchLabels: {app: ` + name + `}}
+  template:
+    metadata: {labels: {app: ` + name + `}, annotations: {` + annotations + `}}
+    spec:
+      containers: [{name: app, image: app:1}]`
+	}
+	g := build(t, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  annotations: {linkerd.io/inject: enabled, config.linkerd.io/default-inbound-policy: all-authenticated}",
+		deployment("api", ""), deployment("report", "linkerd.io/inject: disabled"))
+	var got []string
+	for _, c := range g.Controls {
+		if c.Type == controls.MTLSRequired {
+			got = append(got, c.Target)
+		}
+	}
+	if want := []string{"workload:shop/api"}; !slices.Equal(got, want) {
+		t.Errorf("mtls-required on %v, want %v", got, want)
+	}
+}
+
 func TestMTLSRequired(t *testing.T) {
 	workloads := []string{modeltest.Deployment("shop", "api"), modeltest.Deployment("shop", "legacy"), modeltest.Deployment("pay", "card")}
 	pa := func(name, ns, selector, mode string) string {
