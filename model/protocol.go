@@ -63,6 +63,28 @@ var wellKnownPorts = map[int32]string{
 	8500: "http", 5984: "http", 8086: "http", 26257: "postgres", 7687: "bolt",
 	9000: "tcp", 25: "smtp", 465: "smtp", 389: "ldap", 636: "ldap",
 	otlpGRPCPort: "grpc", otlpHTTPPort: "http", 50051: "grpc",
+	// Defaults of tracing back ends and of data stores' side ports, which
+	// an image clue would otherwise call by the store's main protocol:
+	// Jaeger's query UI, collector (HTTP, gRPC) and Zipkin's API; Redis
+	// Sentinel (RESP); RabbitMQ's management UI.
+	16686: "http", 14268: "http", 14250: "grpc", 9411: "http", 26379: "redis", 15672: "http",
+}
+
+// engineProtocols names what a data store engine speaks on the wire, for
+// the engines whose name is not already the protocol's; "" where the
+// engine speaks several (ClickHouse: native and HTTP), so the image
+// decides nothing.
+var engineProtocols = map[string]string{
+	"rabbitmq": "amqp", "elasticsearch": "http", "etcd": "grpc", "minio": "http", "consul": "http",
+	"couchdb": "http", "influxdb": "http", "cockroachdb": "postgres", "neo4j": "bolt", "clickhouse": "",
+}
+
+// engineProtocol is the wire protocol of a data store engine.
+func engineProtocol(engine string) string {
+	if p, ok := engineProtocols[engine]; ok {
+		return p
+	}
+	return engine
 }
 
 // The ports OpenTelemetry assigns to OTLP over gRPC and over HTTP.
@@ -150,7 +172,8 @@ func itoa(n int32) string { return strconv.Itoa(int(n)) }
 //  7. "url-scheme"      a generic scheme: http(s):// and ws(s):// say http,
 //     but .NET and OTLP clients use them for gRPC too, hence below 3–6.
 //  8. "well-known-port" the port number (IANA and de-facto ports).
-//  9. "image"           the data store engine the target's image shows.
+//  9. "image"           the wire protocol of the data store engine the
+//     target's image shows (RabbitMQ speaks amqp, Elasticsearch http).
 //  10. "url-scheme"     tls:// as a last resort: it says how, not what.
 //
 // Protocols are named for what is on the wire (grpc, http, http2, postgres,
@@ -226,7 +249,9 @@ func resolveProtocol(c protocolClues) (string, string) {
 		}
 	}
 	if c.targetNode != nil && c.targetNode.DataStore != nil {
-		return c.targetNode.DataStore.Engine, "image"
+		if proto := engineProtocol(c.targetNode.DataStore.Engine); proto != "" {
+			return proto, "image"
+		}
 	}
 	if c.scheme == "tls" {
 		return "tls", "url-scheme"

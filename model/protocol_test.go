@@ -34,6 +34,11 @@ func TestResolveProtocolOrder(t *testing.T) {
 		{"tcp scheme says nothing", protocolClues{scheme: "tcp", servicePort: port("redis", 6379, nil)}, "redis", "port-name"},
 		{"well-known port beats the image", protocolClues{port: 8080, targetNode: store}, "http", "well-known-port"},
 		{"image last", protocolClues{port: 15432, targetNode: store}, "postgres", "image"},
+		{"image names the engine's wire protocol", protocolClues{port: 15673, targetNode: &Node{DataStore: &DataStoreInfo{Engine: "rabbitmq"}}}, "amqp", "image"},
+		{"image of an engine with several protocols says nothing", protocolClues{port: 9440, targetNode: &Node{DataStore: &DataStoreInfo{Engine: "clickhouse"}}}, "tcp", ""},
+		{"a store's side port beats its image", protocolClues{port: 15672, targetNode: &Node{DataStore: &DataStoreInfo{Engine: "rabbitmq"}}}, "http", "well-known-port"},
+		{"Jaeger's query port", protocolClues{servicePort: port("", 16686, nil)}, "http", "well-known-port"},
+		{"Jaeger's gRPC collector port", protocolClues{servicePort: port("tcp2", 14250, nil)}, "grpc", "well-known-port"},
 		{"tls scheme when nothing else", protocolClues{scheme: "tls", port: 15000}, "tls", "url-scheme"},
 		{"nothing", protocolClues{port: 15000}, "tcp", ""},
 	}
