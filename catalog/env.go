@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"reflect"
+	"strings"
 
 	"cel.dev/cel-go/cel"
 	celtypes "cel.dev/cel-go/common/types"
@@ -70,10 +71,22 @@ type envs struct {
 	node, flow, boundary *cel.Env
 }
 
+// celFieldName names a model field in rules as its JSON does, unless a cel
+// tag names it: fields rules read but the store does not keep are
+// json:"-" cel:"name".
+func celFieldName(f reflect.StructField) string {
+	for _, tag := range []string{"cel", "json"} {
+		if name, _, _ := strings.Cut(f.Tag.Get(tag), ","); name != "" {
+			return name
+		}
+	}
+	return f.Name
+}
+
 func newEnvs() (*envs, error) {
 	types := ext.NativeTypes(
 		reflect.TypeFor[*model.Node](), reflect.TypeFor[*model.Edge](), reflect.TypeFor[*model.Boundary](), reflect.TypeFor[*Context](),
-		ext.ParseStructTag("json"),
+		ext.ParseStructField(celFieldName),
 	)
 	var adapter celtypes.Adapter // set once the first environment exists; the types are the same in all three
 	common := []cel.EnvOption{types, ext.Strings(), ext.Lists(), ext.Sets(), cel.Variable("ctx", cel.ObjectType("catalog.Context")),

@@ -190,12 +190,14 @@ type Container struct {
 	Resources Resources       `json:"resources"`
 	Probes    Probes          `json:"probes"`
 	// Settings are the container's configuration as rules read it: env,
-	// flags and mounted config files, credentials redacted.
-	Settings []Setting `json:"settings,omitempty"`
+	// flags and mounted config files, credentials redacted. Rules see
+	// them (the cel tag); the store and exports do not, since findings
+	// carry what a setting proves and they would grow every node by half.
+	Settings []Setting `json:"-" cel:"settings"`
 	// UnreadConfig are config files the command line names that the input
 	// does not hold ("/data/conf/redis.conf" written by an init container):
 	// while one is unread, a setting's absence proves nothing.
-	UnreadConfig []string `json:"unreadConfig,omitempty"`
+	UnreadConfig []string `json:"-" cel:"unreadConfig"`
 }
 
 // RunningContainer is one container the pods of a workload run, as the
