@@ -18,9 +18,11 @@ const (
 	scrapeAnnotation       = "prometheus.io/scrape"
 	scrapePortAnnotation   = "prometheus.io/port"
 	scrapeSchemeAnnotation = "prometheus.io/scheme"
-	// annotationScrapeMeta is how a Prometheus configuration that honours
-	// the annotation names it in its relabelling rules.
-	annotationScrapeMeta = "prometheus_io_scrape"
+	// How a Prometheus configuration that honours the annotation names it
+	// in its relabelling rules: on pods (role pod) or on Services (role
+	// endpoints, endpointslice or service). A job honours one or the other.
+	podScrapeMeta     = "__meta_kubernetes_pod_annotation_prometheus_io_scrape"
+	serviceScrapeMeta = "__meta_kubernetes_service_annotation_prometheus_io_scrape"
 )
 
 // scrape is one target a scraper collects metrics from.
@@ -52,14 +54,20 @@ func (b *builder) addMonitoringFlows() {
 		}
 		b.addAlertmanagerFlows(p)
 	}
-	if annotated := b.annotationTargets(); len(annotated) > 0 {
-		for _, w := range b.workloads {
-			if ev, ok := b.honoursScrapeAnnotation(w); ok {
-				for _, s := range annotated {
-					s.evidence = Evidence{File: s.evidence.File, Line: s.evidence.Line, Object: s.evidence.Object, Field: s.evidence.Field,
-						Detail: s.evidence.Detail + "; " + ev.Detail}
-					b.addScrapes(w, []scrape{s})
-				}
+	podTargets, serviceTargets := b.podAnnotationTargets(), b.serviceAnnotationTargets()
+	if len(podTargets)+len(serviceTargets) == 0 {
+		return
+	}
+	for _, w := range b.workloads {
+		for _, h := range b.honouredScrapeAnnotations(w) {
+			targets := podTargets
+			if h.onServices {
+				targets = serviceTargets
+			}
+			for _, s := range targets {
+				s.evidence = Evidence{File: s.evidence.File, Line: s.evidence.Line, Object: s.evidence.Object, Field: s.evidence.Field,
+					Detail: s.evidence.Detail + "; " + h.evidence.Detail}
+				b.addScrapes(w, []scrape{s})
 			}
 		}
 	}
@@ -276,11 +284,10 @@ func (b *builder) addScrapes(from *IndexedWorkload, targets []scrape) {
 	}
 }
 
-// annotationTargets lists the pods that ask to be scraped with
-// prometheus.io/scrape: "true", on the pod template or on a Service in
-// front of them, at prometheus.io/port (else each declared port of the
-// pod, or each Service port's target).
-func (b *builder) annotationTargets() []scrape {
+// podAnnotationTargets lists the pods that ask to be scraped with
+// prometheus.io/scrape: "true" on their template, at prometheus.io/port
+// (else each declared TCP port of the pod).
+func (b *builder) podAnnotationTargets() []scrape {
 	var out []scrape
 	for _, w := range b.workloads {
 		t := w.Template
@@ -294,6 +301,14 @@ func (b *builder) annotationTargets() []scrape {
 			out = append(out, annotatedScrape(w, port, t.Annotations, ev))
 		}
 	}
+	return out
+}
+
+// serviceAnnotationTargets lists the pods behind Services that carry
+// prometheus.io/scrape: "true", at prometheus.io/port (else each Service
+// port's target).
+func (b *builder) serviceAnnotationTargets() []scrape {
+	var out []scrape
 	for _, s := range sortedServices(b.services) {
 		if !strings.EqualFold(s.Service.Annotations[scrapeAnnotation], "true") {
 			continue
@@ -353,12 +368,23 @@ func annotatedPorts(annots map[string]string, w *IndexedWorkload, svc *corev1.Se
 	return out
 }
 
-// honoursScrapeAnnotation reports whether a workload is a Prometheus whose
-// configuration, mounted from a ConfigMap in the manifests, keeps targets
-// by the prometheus.io/scrape annotation. A Prometheus whose configuration
-// cannot be read is not assumed to.
-func (b *builder) honoursScrapeAnnotation(w *IndexedWorkload) (Evidence, bool) {
+// honouredAnnotation is one kind of prometheus.io/scrape annotation a
+// Prometheus keeps targets by, and the evidence that it does.
+type honouredAnnotation struct {
+	onServices bool // a Service's annotation, else a pod's
+	evidence   Evidence
+}
+
+// honouredScrapeAnnotations lists which prometheus.io/scrape annotations
+// (a pod's, a Service's) a workload's Prometheus configuration, mounted
+// from a ConfigMap in the manifests, keeps targets by: its relabelling
+// rules name each by its own meta label, so a configuration with only a
+// pod-role job does not scrape annotated Services. A Prometheus whose
+// configuration cannot be read is not assumed to honour either.
+func (b *builder) honouredScrapeAnnotations(w *IndexedWorkload) []honouredAnnotation {
 	t := w.Template
+	var out []honouredAnnotation
+	found := map[bool]bool{}
 	for vi, v := range t.Spec.Volumes {
 		if v.ConfigMap == nil {
 			continue
@@ -369,14 +395,25 @@ func (b *builder) honoursScrapeAnnotation(w *IndexedWorkload) (Evidence, bool) {
 		}
 		for _, key := range sortedKeys(cm.Data) {
 			data := cm.Data[key]
-			if strings.Contains(data, "kubernetes_sd_configs") && strings.Contains(data, annotationScrapeMeta) {
+			if !strings.Contains(data, "kubernetes_sd_configs") {
+				continue
+			}
+			for _, kind := range []struct {
+				onServices bool
+				meta, what string
+			}{{false, podScrapeMeta, "pods"}, {true, serviceScrapeMeta, "Services"}} {
+				if found[kind.onServices] || !strings.Contains(data, kind.meta) {
+					continue
+				}
+				found[kind.onServices] = true
 				field := fmt.Sprintf("%s.volumes[%d].configMap", t.SpecPath, vi)
-				return Evidence{File: t.Object.Location.File, Line: t.Object.LineOf(field), Object: t.Object.Ref(), Field: field,
-					Detail: fmt.Sprintf("its configuration (ConfigMap %s/%s key %s) keeps pods by %s", t.Object.Namespace, v.ConfigMap.Name, key, scrapeAnnotation)}, true
+				out = append(out, honouredAnnotation{onServices: kind.onServices, evidence: Evidence{
+					File: t.Object.Location.File, Line: t.Object.LineOf(field), Object: t.Object.Ref(), Field: field,
+					Detail: fmt.Sprintf("its configuration (ConfigMap %s/%s key %s) keeps %s by %s", t.Object.Namespace, v.ConfigMap.Name, key, kind.what, scrapeAnnotation)}})
 			}
 		}
 	}
-	return Evidence{}, false
+	return out
 }
 
 // addAlertmanagerFlows adds the flows from an operator-run Prometheus to
