@@ -43,12 +43,12 @@ func (b *builder) addMonitoringFlows() {
 	prometheuses := b.operatedPrometheuses()
 	for _, p := range prometheuses {
 		for _, sm := range b.byKind[monitoringGroup+"/ServiceMonitor"] {
-			if selectsMonitor(p, sm, "serviceMonitor") {
+			if b.selectsMonitor(p, sm, "serviceMonitor") {
 				b.addScrapes(p.w, b.serviceMonitorTargets(sm))
 			}
 		}
 		for _, pm := range b.byKind[monitoringGroup+"/PodMonitor"] {
-			if selectsMonitor(p, pm, "podMonitor") {
+			if b.selectsMonitor(p, pm, "podMonitor") {
 				b.addScrapes(p.w, b.podMonitorTargets(pm))
 			}
 		}
@@ -91,9 +91,9 @@ func (b *builder) operatedPrometheuses() []operatedPrometheus {
 
 // selectsMonitor follows the operator: an absent spec.<kind>Selector
 // selects no monitor, an empty one every monitor; an absent namespace
-// selector means the Prometheus's own namespace. Namespace selectors
-// match the labels of Namespace objects read.
-func selectsMonitor(p operatedPrometheus, monitor *discover.Object, kind string) bool {
+// selector means the Prometheus's own namespace, an empty one every
+// namespace, and any other picks namespaces by their labels.
+func (b *builder) selectsMonitor(p operatedPrometheus, monitor *discover.Object, kind string) bool {
 	spec := fields.Map(p.obj.Fields, "spec")
 	sel, set := spec[kind+"Selector"].(map[string]any)
 	if !set || !labelSelector(sel).Matches(labels.Set(LabelsOf(monitor))) {
@@ -103,10 +103,22 @@ func selectsMonitor(p operatedPrometheus, monitor *discover.Object, kind string)
 	if !set {
 		return monitor.Namespace == p.obj.Namespace
 	}
-	if len(nsSel) == 0 {
-		return true
+	return labelSelector(nsSel).Matches(b.namespaceLabels(monitor.Namespace))
+}
+
+// namespaceLabels are the labels a namespace selector sees: those of the
+// Namespace object when it was read, and kubernetes.io/metadata.name,
+// which the API server sets on every namespace. A namespace whose object
+// was not read is known by that name label alone, so a selector on other
+// labels does not pick it: the scan cannot tell that it would.
+func (b *builder) namespaceLabels(ns string) labels.Set {
+	set := labels.Set{corev1.LabelMetadataName: ns}
+	if obj := b.namespaceObjects[ns]; obj != nil {
+		for k, v := range LabelsOf(obj) {
+			set[k] = v
+		}
 	}
-	return monitor.Namespace == p.obj.Namespace // labels of other namespaces are rarely in the manifests
+	return set
 }
 
 // labelSelector reads an unstructured label selector; an empty one
