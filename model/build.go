@@ -93,6 +93,9 @@ type builder struct {
 	configMapObjects   map[nsName]*discover.Object
 	configMapObjectsIn map[string][]*discover.Object
 	namespaces         map[string]bool
+	// namespaceObjects are the Namespace objects read, by name, for
+	// selectors that pick namespaces by label.
+	namespaceObjects map[string]*discover.Object
 	// byKind holds unstructured objects by "group/Kind" for routes and mesh.
 	byKind map[string][]*discover.Object
 	typed  []*discover.Object
@@ -114,6 +117,7 @@ func newBuilder() *builder {
 		configMapObjects:   map[nsName]*discover.Object{},
 		configMapObjectsIn: map[string][]*discover.Object{},
 		namespaces:         map[string]bool{},
+		namespaceObjects:   map[string]*discover.Object{},
 		byKind:             map[string][]*discover.Object{},
 	}
 }
@@ -121,7 +125,8 @@ func newBuilder() *builder {
 // index sorts objects into the lookups the later steps need, so that every
 // step is one pass over the objects it concerns.
 func (b *builder) index(objects []*discover.Object) {
-	var operated []PodTemplate
+	var operated []*discover.Object
+	operator := defaultOperatorSettings()
 	for _, obj := range objects {
 		if obj.Namespace != "" {
 			b.namespaces[obj.Namespace] = true
@@ -139,6 +144,7 @@ func (b *builder) index(objects []*discover.Object) {
 			b.configMapObjectsIn[obj.Namespace] = append(b.configMapObjectsIn[obj.Namespace], obj)
 		case *corev1.Namespace:
 			b.namespaces[obj.Name] = true
+			b.namespaceObjects[obj.Name] = obj
 		}
 		if obj.Typed != nil {
 			b.typed = append(b.typed, obj)
@@ -147,8 +153,11 @@ func (b *builder) index(objects []*discover.Object) {
 		}
 		if tmpl, ok := podTemplateOf(obj); ok {
 			b.addWorkload(tmpl)
-		} else if tmpl, ok := operatedTemplate(obj); ok {
-			operated = append(operated, tmpl)
+			for _, c := range tmpl.Spec.Containers {
+				operator.read(c)
+			}
+		} else if isOperated(obj) {
+			operated = append(operated, obj)
 		}
 	}
 	// An operator's custom resource stands for the StatefulSet it creates,
@@ -159,8 +168,8 @@ func (b *builder) index(objects []*discover.Object) {
 			statefulSets[nsName{w.Template.Object.Namespace, w.Template.Object.Name}] = true
 		}
 	}
-	for _, tmpl := range operated {
-		if !statefulSets[nsName{tmpl.Object.Namespace, tmpl.Name()}] {
+	for _, obj := range operated {
+		if tmpl, ok := operatedTemplate(obj, operator); ok && !statefulSets[nsName{tmpl.Object.Namespace, tmpl.Name()}] {
 			b.addWorkload(tmpl)
 		}
 	}

@@ -18,9 +18,11 @@ const (
 	scrapeAnnotation       = "prometheus.io/scrape"
 	scrapePortAnnotation   = "prometheus.io/port"
 	scrapeSchemeAnnotation = "prometheus.io/scheme"
-	// annotationScrapeMeta is how a Prometheus configuration that honours
-	// the annotation names it in its relabelling rules.
-	annotationScrapeMeta = "prometheus_io_scrape"
+	// How a Prometheus configuration that honours the annotation names it
+	// in its relabelling rules: on pods (role pod) or on Services (role
+	// endpoints, endpointslice or service). A job honours one or the other.
+	podScrapeMeta     = "__meta_kubernetes_pod_annotation_prometheus_io_scrape"
+	serviceScrapeMeta = "__meta_kubernetes_service_annotation_prometheus_io_scrape"
 )
 
 // scrape is one target a scraper collects metrics from.
@@ -41,25 +43,31 @@ func (b *builder) addMonitoringFlows() {
 	prometheuses := b.operatedPrometheuses()
 	for _, p := range prometheuses {
 		for _, sm := range b.byKind[monitoringGroup+"/ServiceMonitor"] {
-			if selectsMonitor(p, sm, "serviceMonitor") {
+			if b.selectsMonitor(p, sm, "serviceMonitor") {
 				b.addScrapes(p.w, b.serviceMonitorTargets(sm))
 			}
 		}
 		for _, pm := range b.byKind[monitoringGroup+"/PodMonitor"] {
-			if selectsMonitor(p, pm, "podMonitor") {
+			if b.selectsMonitor(p, pm, "podMonitor") {
 				b.addScrapes(p.w, b.podMonitorTargets(pm))
 			}
 		}
 		b.addAlertmanagerFlows(p)
 	}
-	if annotated := b.annotationTargets(); len(annotated) > 0 {
-		for _, w := range b.workloads {
-			if ev, ok := b.honoursScrapeAnnotation(w); ok {
-				for _, s := range annotated {
-					s.evidence = Evidence{File: s.evidence.File, Line: s.evidence.Line, Object: s.evidence.Object, Field: s.evidence.Field,
-						Detail: s.evidence.Detail + "; " + ev.Detail}
-					b.addScrapes(w, []scrape{s})
-				}
+	podTargets, serviceTargets := b.podAnnotationTargets(), b.serviceAnnotationTargets()
+	if len(podTargets)+len(serviceTargets) == 0 {
+		return
+	}
+	for _, w := range b.workloads {
+		for _, h := range b.honouredScrapeAnnotations(w) {
+			targets := podTargets
+			if h.onServices {
+				targets = serviceTargets
+			}
+			for _, s := range targets {
+				s.evidence = Evidence{File: s.evidence.File, Line: s.evidence.Line, Object: s.evidence.Object, Field: s.evidence.Field,
+					Detail: s.evidence.Detail + "; " + h.evidence.Detail}
+				b.addScrapes(w, []scrape{s})
 			}
 		}
 	}
@@ -83,9 +91,9 @@ func (b *builder) operatedPrometheuses() []operatedPrometheus {
 
 // selectsMonitor follows the operator: an absent spec.<kind>Selector
 // selects no monitor, an empty one every monitor; an absent namespace
-// selector means the Prometheus's own namespace. Namespace selectors
-// match the labels of Namespace objects read.
-func selectsMonitor(p operatedPrometheus, monitor *discover.Object, kind string) bool {
+// selector means the Prometheus's own namespace, an empty one every
+// namespace, and any other picks namespaces by their labels.
+func (b *builder) selectsMonitor(p operatedPrometheus, monitor *discover.Object, kind string) bool {
 	spec := fields.Map(p.obj.Fields, "spec")
 	sel, set := spec[kind+"Selector"].(map[string]any)
 	if !set || !labelSelector(sel).Matches(labels.Set(LabelsOf(monitor))) {
@@ -95,10 +103,22 @@ func selectsMonitor(p operatedPrometheus, monitor *discover.Object, kind string)
 	if !set {
 		return monitor.Namespace == p.obj.Namespace
 	}
-	if len(nsSel) == 0 {
-		return true
+	return labelSelector(nsSel).Matches(b.namespaceLabels(monitor.Namespace))
+}
+
+// namespaceLabels are the labels a namespace selector sees: those of the
+// Namespace object when it was read, and kubernetes.io/metadata.name,
+// which the API server sets on every namespace. A namespace whose object
+// was not read is known by that name label alone, so a selector on other
+// labels does not pick it: the scan cannot tell that it would.
+func (b *builder) namespaceLabels(ns string) labels.Set {
+	set := labels.Set{corev1.LabelMetadataName: ns}
+	if obj := b.namespaceObjects[ns]; obj != nil {
+		for k, v := range LabelsOf(obj) {
+			set[k] = v
+		}
 	}
-	return monitor.Namespace == p.obj.Namespace // labels of other namespaces are rarely in the manifests
+	return set
 }
 
 // labelSelector reads an unstructured label selector; an empty one
@@ -276,11 +296,10 @@ func (b *builder) addScrapes(from *IndexedWorkload, targets []scrape) {
 	}
 }
 
-// annotationTargets lists the pods that ask to be scraped with
-// prometheus.io/scrape: "true", on the pod template or on a Service in
-// front of them, at prometheus.io/port (else each declared port of the
-// pod, or each Service port's target).
-func (b *builder) annotationTargets() []scrape {
+// podAnnotationTargets lists the pods that ask to be scraped with
+// prometheus.io/scrape: "true" on their template, at prometheus.io/port
+// (else each declared TCP port of the pod).
+func (b *builder) podAnnotationTargets() []scrape {
 	var out []scrape
 	for _, w := range b.workloads {
 		t := w.Template
@@ -294,6 +313,14 @@ func (b *builder) annotationTargets() []scrape {
 			out = append(out, annotatedScrape(w, port, t.Annotations, ev))
 		}
 	}
+	return out
+}
+
+// serviceAnnotationTargets lists the pods behind Services that carry
+// prometheus.io/scrape: "true", at prometheus.io/port (else each Service
+// port's target).
+func (b *builder) serviceAnnotationTargets() []scrape {
+	var out []scrape
 	for _, s := range sortedServices(b.services) {
 		if !strings.EqualFold(s.Service.Annotations[scrapeAnnotation], "true") {
 			continue
@@ -353,12 +380,23 @@ func annotatedPorts(annots map[string]string, w *IndexedWorkload, svc *corev1.Se
 	return out
 }
 
-// honoursScrapeAnnotation reports whether a workload is a Prometheus whose
-// configuration, mounted from a ConfigMap in the manifests, keeps targets
-// by the prometheus.io/scrape annotation. A Prometheus whose configuration
-// cannot be read is not assumed to.
-func (b *builder) honoursScrapeAnnotation(w *IndexedWorkload) (Evidence, bool) {
+// honouredAnnotation is one kind of prometheus.io/scrape annotation a
+// Prometheus keeps targets by, and the evidence that it does.
+type honouredAnnotation struct {
+	onServices bool // a Service's annotation, else a pod's
+	evidence   Evidence
+}
+
+// honouredScrapeAnnotations lists which prometheus.io/scrape annotations
+// (a pod's, a Service's) a workload's Prometheus configuration, mounted
+// from a ConfigMap in the manifests, keeps targets by: its relabelling
+// rules name each by its own meta label, so a configuration with only a
+// pod-role job does not scrape annotated Services. A Prometheus whose
+// configuration cannot be read is not assumed to honour either.
+func (b *builder) honouredScrapeAnnotations(w *IndexedWorkload) []honouredAnnotation {
 	t := w.Template
+	var out []honouredAnnotation
+	found := map[bool]bool{}
 	for vi, v := range t.Spec.Volumes {
 		if v.ConfigMap == nil {
 			continue
@@ -369,14 +407,25 @@ func (b *builder) honoursScrapeAnnotation(w *IndexedWorkload) (Evidence, bool) {
 		}
 		for _, key := range sortedKeys(cm.Data) {
 			data := cm.Data[key]
-			if strings.Contains(data, "kubernetes_sd_configs") && strings.Contains(data, annotationScrapeMeta) {
+			if !strings.Contains(data, "kubernetes_sd_configs") {
+				continue
+			}
+			for _, kind := range []struct {
+				onServices bool
+				meta, what string
+			}{{false, podScrapeMeta, "pods"}, {true, serviceScrapeMeta, "Services"}} {
+				if found[kind.onServices] || !strings.Contains(data, kind.meta) {
+					continue
+				}
+				found[kind.onServices] = true
 				field := fmt.Sprintf("%s.volumes[%d].configMap", t.SpecPath, vi)
-				return Evidence{File: t.Object.Location.File, Line: t.Object.LineOf(field), Object: t.Object.Ref(), Field: field,
-					Detail: fmt.Sprintf("its configuration (ConfigMap %s/%s key %s) keeps pods by %s", t.Object.Namespace, v.ConfigMap.Name, key, scrapeAnnotation)}, true
+				out = append(out, honouredAnnotation{onServices: kind.onServices, evidence: Evidence{
+					File: t.Object.Location.File, Line: t.Object.LineOf(field), Object: t.Object.Ref(), Field: field,
+					Detail: fmt.Sprintf("its configuration (ConfigMap %s/%s key %s) keeps %s by %s", t.Object.Namespace, v.ConfigMap.Name, key, kind.what, scrapeAnnotation)}})
 			}
 		}
 	}
-	return Evidence{}, false
+	return out
 }
 
 // addAlertmanagerFlows adds the flows from an operator-run Prometheus to

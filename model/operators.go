@@ -2,8 +2,10 @@ package model
 
 import (
 	"encoding/json"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/stridemap/stridemap/discover"
@@ -37,6 +39,81 @@ var operatedKinds = map[string]operatedKind{
 		ports: []corev1.ContainerPort{{Name: "web", ContainerPort: 10902, Protocol: corev1.ProtocolTCP}, {Name: "grpc", ContainerPort: 10901, Protocol: corev1.ProtocolTCP}}},
 }
 
+// isOperated reports whether obj is a custom resource the Prometheus
+// operator runs pods for.
+func isOperated(obj *discover.Object) bool {
+	_, ok := operatedKinds[obj.Group()+"/"+obj.Kind]
+	return ok
+}
+
+// operatorSettings is what the Prometheus operator's own flags decide for
+// every pod it creates: the config-reloader sidecar's image, which the
+// operator releases with the same version tag as itself (never latest),
+// and its resources.
+type operatorSettings struct {
+	reloaderImage     string // "" while no operator was read: its tag is then unknown
+	reloaderResources corev1.ResourceRequirements
+}
+
+// reloaderRepository is the config-reloader image without a tag.
+const reloaderRepository = "quay.io/prometheus-operator/prometheus-config-reloader"
+
+// defaultOperatorSettings are the operator's flag defaults: the
+// config-reloader requests and is limited to 10m CPU and 50Mi memory.
+func defaultOperatorSettings() operatorSettings {
+	list := func() corev1.ResourceList {
+		return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("50Mi")}
+	}
+	return operatorSettings{reloaderResources: corev1.ResourceRequirements{Requests: list(), Limits: list()}}
+}
+
+// read takes the settings from a container of the operator's Deployment
+// (its --prometheus-config-reloader and --config-reloader-* flags, else
+// its own image's tag); other containers leave them as they are. A
+// resource flag of "0" sets no request or limit, as the operator does.
+func (s *operatorSettings) read(c corev1.Container) {
+	operatorImage := strings.HasPrefix(c.Image, "quay.io/prometheus-operator/prometheus-operator:")
+	flags := map[string]string{}
+	for _, arg := range c.Args {
+		if name, value, ok := strings.Cut(strings.TrimLeft(arg, "-"), "="); ok {
+			flags[name] = value
+		}
+	}
+	image, named := flags["prometheus-config-reloader"]
+	if !operatorImage && !named {
+		return
+	}
+	switch {
+	case named:
+		s.reloaderImage = image
+	case s.reloaderImage == "":
+		s.reloaderImage = reloaderRepository + ":" + strings.SplitN(c.Image, ":", 2)[1]
+	}
+	for _, f := range []struct {
+		flag string
+		into corev1.ResourceList
+		name corev1.ResourceName
+	}{
+		{"config-reloader-cpu-request", s.reloaderResources.Requests, corev1.ResourceCPU},
+		{"config-reloader-cpu-limit", s.reloaderResources.Limits, corev1.ResourceCPU},
+		{"config-reloader-memory-request", s.reloaderResources.Requests, corev1.ResourceMemory},
+		{"config-reloader-memory-limit", s.reloaderResources.Limits, corev1.ResourceMemory},
+	} {
+		v, set := flags[f.flag]
+		if !set {
+			continue
+		}
+		q, err := resource.ParseQuantity(v)
+		switch {
+		case err != nil:
+		case q.IsZero():
+			delete(f.into, f.name)
+		default:
+			f.into[f.name] = q
+		}
+	}
+}
+
 // operatedTemplate builds the pod template the operator would give the
 // StatefulSet of a custom resource: its image (spec.image, else the
 // operator's default at spec.version), service account, pod security
@@ -46,8 +123,9 @@ var operatedKinds = map[string]operatedKind{
 // hardened container security context it writes (no privilege escalation,
 // read-only root filesystem, all capabilities dropped) and, when the
 // resource gives none, its default pod security context (non-root user
-// 1000). ok is false for other kinds.
-func operatedTemplate(obj *discover.Object) (PodTemplate, bool) {
+// 1000); the config-reloader's image and resources come from the
+// operator's settings. ok is false for other kinds.
+func operatedTemplate(obj *discover.Object, operator operatorSettings) (PodTemplate, bool) {
 	kind, ok := operatedKinds[obj.Group()+"/"+obj.Kind]
 	if !ok || obj.Fields == nil {
 		return PodTemplate{}, false
@@ -74,8 +152,12 @@ func operatedTemplate(obj *discover.Object) (PodTemplate, bool) {
 	main := corev1.Container{Name: kind.container, Image: image, Ports: kind.ports, SecurityContext: hardened(),
 		LivenessProbe: probe("/-/healthy"), ReadinessProbe: probe("/-/ready")}
 	decodeInto(spec["resources"], &main.Resources)
-	reloader := corev1.Container{Name: "config-reloader", Image: "quay.io/prometheus-operator/prometheus-config-reloader",
-		Ports: []corev1.ContainerPort{{Name: "reloader-web", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}}, SecurityContext: hardened()}
+	reloader := corev1.Container{Name: "config-reloader", Image: operator.reloaderImage,
+		Ports: []corev1.ContainerPort{{Name: "reloader-web", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}}, SecurityContext: hardened(),
+		Resources: *operator.reloaderResources.DeepCopy()}
+	if reloader.Image == "" {
+		reloader.Image = reloaderRepository
+	}
 	defaults := []corev1.Container{main, reloader}
 
 	// The resource's own containers come first, so that their indexes are

@@ -26,6 +26,9 @@ type precisionCase struct {
 	// Namespace is the namespace of objects that name none (-n); "" is
 	// "default".
 	Namespace string `yaml:"namespace,omitempty"`
+	// Scan is "files" to read in/ as -f does even when it holds a
+	// kustomization.yaml (which -k renders otherwise).
+	Scan string `yaml:"scan,omitempty"`
 	// Edges: "ID PROTOCOL PROTOCOL-SOURCE ENCRYPTION", "-" for an empty
 	// protocol source.
 	Edges []string `yaml:"edges"`
@@ -44,7 +47,8 @@ type precisionCase struct {
 }
 
 // TestPrecision scans each fixture of testdata/precision (its in/
-// directory, or in/ as a kustomization when it holds one) and fails on any
+// directory, or in/ as a kustomization when it holds one and the fixture
+// does not ask for scan: files) and fails on any
 // difference from its expected.yaml: every edge with its protocol, how
 // the protocol was decided and its encryption, every finding with its
 // severity and the line that proves it, every dangling reference, problem
@@ -69,8 +73,11 @@ func TestPrecision(t *testing.T) {
 			if strings.TrimSpace(want.About) == "" {
 				t.Errorf("%s says nothing about what it pins", expected)
 			}
-			got := scanPrecision(t, dir, want.Namespace)
-			got.About, got.Namespace = want.About, want.Namespace
+			if want.Scan != "" && want.Scan != "files" {
+				t.Fatalf("%s: scan is %q; only \"files\" (or nothing) is known", expected, want.Scan)
+			}
+			got := scanPrecision(t, dir, want.Namespace, want.Scan == "files")
+			got.About, got.Namespace, got.Scan = want.About, want.Namespace, want.Scan
 			if *update {
 				out, err := yaml.Marshal(got)
 				if err != nil {
@@ -102,12 +109,13 @@ func TestPrecision(t *testing.T) {
 }
 
 // scanPrecision scans a fixture into a new store and renders what came
-// back as expected.yaml lists it.
-func scanPrecision(t *testing.T, dir, namespace string) precisionCase {
+// back as expected.yaml lists it. A kustomization is rendered unless
+// asFiles asks to read it as -f does.
+func scanPrecision(t *testing.T, dir, namespace string, asFiles bool) precisionCase {
 	t.Helper()
 	in := filepath.Join(dir, "in")
 	req := manifests.Request{Paths: []string{in}, DefaultNamespace: namespace}
-	if _, err := os.Stat(filepath.Join(in, "kustomization.yaml")); err == nil {
+	if _, err := os.Stat(filepath.Join(in, "kustomization.yaml")); err == nil && !asFiles {
 		req = manifests.Request{Kustomize: []string{in}, DefaultNamespace: namespace}
 	}
 	rec := &recorder{}
