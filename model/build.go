@@ -219,6 +219,7 @@ func (b *builder) addWorkloadNodes() {
 		}
 		for c, cr := range t.Containers() {
 			n.Workload.Containers[c].UnreadConfig = b.unreadConfigFiles(t, cr)
+			n.Workload.Containers[c].Evidence = Evidence{File: obj.Location.File, Line: obj.LineOf(cr.Path), Object: obj.Ref(), Field: cr.Path}
 		}
 		if ds := recogniseDataStore(t); ds != nil {
 			n.Type, n.DataStore = DataStore, ds

@@ -198,6 +198,9 @@ type Container struct {
 	// does not hold ("/data/conf/redis.conf" written by an init container):
 	// while one is unread, a setting's absence proves nothing.
 	UnreadConfig []string `json:"-" cel:"unreadConfig"`
+	// Evidence is the container's own line in the manifest, where a rule
+	// about the container as a whole points (one with no probe at all).
+	Evidence Evidence `json:"-" cel:"evidence"`
 }
 
 // RunningContainer is one container the pods of a workload run, as the
