@@ -133,7 +133,7 @@ func addSecretsInManifests(ix *model.Index, w *model.IndexedWorkload, declared m
 	var order []string
 	read := map[string][]string{}    // Secret → keys read; nil for every key
 	summaries := map[string]string{} // Secret → how it is first read
-	for _, u := range secretUses(w.Template) {
+	for _, u := range append(secretUses(w.Template), sidecarSecretUses(w.Template, declared)...) {
 		if u.secret == "" || declared[nsName{w.Template.Object.Namespace, u.secret}] == nil {
 			continue
 		}
@@ -217,6 +217,32 @@ func secretUses(t model.PodTemplate) []secretUse {
 			field = "metadata.annotations[" + vaultInjectAnnotation + "]"
 		}
 		out = append(out, secretUse{field: field, summary: "Vault agent injects secrets as files"})
+	}
+	return out
+}
+
+// sidecarSecretUses lists the Secrets of the workload's namespace that a
+// config-loader sidecar (model.ConfigLoader) copies into the pod by label:
+// a datasource Secret committed with its password is then a secret in the
+// manifests like a mounted one.
+func sidecarSecretUses(t model.PodTemplate, declared map[nsName]*discover.Object) []secretUse {
+	var out []secretUse
+	for _, cr := range t.Containers() {
+		l, ok := model.ConfigLoaderOf(cr)
+		if !ok || !l.LoadsSecrets() {
+			continue
+		}
+		var names []string
+		for key, obj := range declared {
+			if key.ns == t.Object.Namespace && l.Selects(model.LabelsOf(obj)) {
+				names = append(names, key.name)
+			}
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			out = append(out, secretUse{secret: name, field: l.ResourceField,
+				summary: fmt.Sprintf("container %s loads Secret %s by its label %s", cr.Container.Name, name, l.Label)})
+		}
 	}
 	return out
 }

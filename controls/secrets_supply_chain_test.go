@@ -204,3 +204,33 @@ func TestSecretInManifests(t *testing.T) {
 		t.Error("a Secret that is not in the manifests is not a leak in them")
 	}
 }
+
+// TestSidecarLoadedSecretInManifests: a config-loader sidecar that loads
+// Secrets by label (RESOURCE secret or both) reads the labelled Secrets of
+// its namespace as a mount would; one that loads ConfigMaps only, another
+// label, or another namespace's Secret does not.
+func TestSidecarLoadedSecretInManifests(t *testing.T) {
+	secret := func(ns, labels string) string {
+		return "apiVersion: v1\nkind: Secret\nmetadata: {name: ds, namespace: " + ns + ", labels: {" + labels + "}}\ntype: Opaque\nstringData: {ds.yaml: \"password: x\"}"
+	}
+	grafana := func(resource string) string {
+		return modeltest.Deployment("monitoring", "grafana", `env: [{name: LABEL, value: grafana_datasource}, {name: LABEL_VALUE, value: "1"}, {name: FOLDER, value: /etc/grafana/provisioning/datasources}, {name: RESOURCE, value: `+resource+`}]`)
+	}
+	for _, tc := range []struct {
+		name string
+		docs []string
+		want bool
+	}{
+		{"labelled Secret, RESOURCE both", []string{secret("monitoring", `grafana_datasource: "1"`), grafana("both")}, true},
+		{"labelled Secret, RESOURCE secret", []string{secret("monitoring", `grafana_datasource: "1"`), grafana("secret")}, true},
+		{"ConfigMaps only", []string{secret("monitoring", `grafana_datasource: "1"`), grafana("configmap")}, false},
+		{"another label value", []string{secret("monitoring", `grafana_datasource: "0"`), grafana("both")}, false},
+		{"another namespace", []string{secret("logging", `grafana_datasource: "1"`), grafana("both")}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := hasControl(build(t, tc.docs...), controls.WeaknessSecretInManifests, "workload:monitoring/grafana"); got != tc.want {
+				t.Errorf("secret in manifests on grafana: %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

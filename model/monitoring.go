@@ -462,27 +462,61 @@ func (b *builder) addAlertmanagerFlows(p operatedPrometheus) {
 	}
 }
 
-// sidecarLoadedConfigs returns the data of ConfigMaps that a config-loader
-// sidecar (the k8s-sidecar convention of the Grafana chart: env LABEL,
-// LABEL_VALUE, FOLDER, NAMESPACE) copies into the pod by label, without a
-// mount: Grafana datasources labelled grafana_datasource: "1" are read so.
-// They count as mounted config files.
-func (b *builder) sidecarLoadedConfigs(t PodTemplate, cr ContainerRef) []reference {
-	env := map[string]string{}
-	for _, e := range cr.Container.Env {
+// ConfigLoader is a sidecar that copies ConfigMaps (and, with Resource
+// "secret" or "both", Secrets) into the pod by label, without a mount: the
+// k8s-sidecar convention of the Grafana chart, configured by env LABEL,
+// LABEL_VALUE, FOLDER, NAMESPACE and RESOURCE.
+type ConfigLoader struct {
+	Label, LabelValue, Folder, Namespace string
+	// Resource is "configmap" (k8s-sidecar's default), "secret" or "both".
+	Resource string
+	// ResourceField is the field of the RESOURCE variable, "" without one.
+	ResourceField string
+}
+
+// ConfigLoaderOf reads a container's loader settings from its literal
+// environment; ok is false for a container that loads nothing by label.
+func ConfigLoaderOf(cr ContainerRef) (l ConfigLoader, ok bool) {
+	l.Resource = "configmap"
+	for i, e := range cr.Container.Env {
+		if e.ValueFrom != nil {
+			continue
+		}
 		switch e.Name {
-		case "LABEL", "LABEL_VALUE", "FOLDER", "NAMESPACE":
-			if e.ValueFrom == nil {
-				env[e.Name] = e.Value
-			}
+		case "LABEL":
+			l.Label = e.Value
+		case "LABEL_VALUE":
+			l.LabelValue = e.Value
+		case "FOLDER":
+			l.Folder = e.Value
+		case "NAMESPACE":
+			l.Namespace = e.Value
+		case "RESOURCE":
+			l.Resource, l.ResourceField = strings.ToLower(e.Value), fmt.Sprintf("%s.env[%d]", cr.Path, i)
 		}
 	}
-	label, folder := env["LABEL"], env["FOLDER"]
-	if label == "" || folder == "" {
+	return l, l.Label != "" && l.Folder != ""
+}
+
+// Selects reports whether the loader picks an object with these labels.
+func (l ConfigLoader) Selects(objLabels map[string]string) bool {
+	value, has := objLabels[l.Label]
+	return has && (l.LabelValue == "" || value == l.LabelValue)
+}
+
+// LoadsSecrets reports whether the loader copies Secrets too.
+func (l ConfigLoader) LoadsSecrets() bool { return l.Resource == "secret" || l.Resource == "both" }
+
+// sidecarLoadedConfigs returns the data of ConfigMaps that a ConfigLoader
+// copies into the pod: Grafana datasources labelled grafana_datasource: "1"
+// are read so. They count as mounted config files.
+func (b *builder) sidecarLoadedConfigs(t PodTemplate, cr ContainerRef) []reference {
+	l, ok := ConfigLoaderOf(cr)
+	if !ok || l.Resource == "secret" {
 		return nil
 	}
 	namespaces := []string{t.Object.Namespace}
-	if ns := env["NAMESPACE"]; ns != "" {
+	if ns := l.Namespace; ns != "" {
 		namespaces = strings.Split(ns, ",")
 		if strings.EqualFold(ns, "ALL") {
 			namespaces = b.sortedConfigMapNamespaces()
@@ -491,15 +525,14 @@ func (b *builder) sidecarLoadedConfigs(t PodTemplate, cr ContainerRef) []referen
 	var refs []reference
 	for _, ns := range namespaces {
 		for _, cm := range b.configMapObjectsIn[strings.TrimSpace(ns)] {
-			value, has := LabelsOf(cm)[label]
-			if !has || (env["LABEL_VALUE"] != "" && value != env["LABEL_VALUE"]) {
+			if !l.Selects(LabelsOf(cm)) {
 				continue
 			}
 			data := cm.Typed.(*corev1.ConfigMap).Data
 			for _, key := range sortedKeys(data) {
 				refs = append(refs, reference{
 					value: data[key], field: discover.PathKey("data", key), obj: cm,
-					detail:     fmt.Sprintf("file %s/%s loaded by %s from ConfigMap %s/%s (label %s)", folder, key, cr.Container.Name, cm.Namespace, cm.Name, label),
+					detail:     fmt.Sprintf("file %s/%s loaded by %s from ConfigMap %s/%s (label %s)", l.Folder, key, cr.Container.Name, cm.Namespace, cm.Name, l.Label),
 					configFile: true,
 				})
 			}
