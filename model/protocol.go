@@ -248,7 +248,7 @@ func resolveProtocol(c protocolClues) (string, string) {
 			return normaliseProtocol(proto), "well-known-port"
 		}
 	}
-	if c.targetNode != nil && c.targetNode.DataStore != nil {
+	if c.targetNode != nil && c.targetNode.DataStore != nil && (c.target == nil || !sidecarPort(c.target.Template, c.port, c.servicePort)) {
 		if proto := engineProtocol(c.targetNode.DataStore.Engine); proto != "" {
 			return proto, "image"
 		}
@@ -257,6 +257,31 @@ func resolveProtocol(c protocolClues) (string, string) {
 		return "tls", "url-scheme"
 	}
 	return "tcp", ""
+}
+
+// sidecarPort reports whether the pod port a flow reaches is declared by a
+// container whose image names no data store engine (a metrics exporter
+// beside Redis): the store's engine says nothing about that port. A port
+// no container declares is not known to be a sidecar's.
+func sidecarPort(t PodTemplate, port int32, sp *corev1.ServicePort) bool {
+	name, number := "", port
+	if sp != nil {
+		name, number = sp.TargetPort.StrVal, sp.TargetPort.IntVal
+		if name == "" && number == 0 {
+			number = sp.Port
+		}
+	}
+	for _, cr := range t.Containers() {
+		if cr.Init {
+			continue
+		}
+		for _, cp := range cr.Container.Ports {
+			if (name != "" && cp.Name == name) || (name == "" && cp.ContainerPort == number) {
+				return EngineFromImage(ParseImage(cr.Container.Image)) == ""
+			}
+		}
+	}
+	return false
 }
 
 // nameWords splits a variable, key or flag name into lower-case words:

@@ -16,6 +16,11 @@ func TestResolveProtocolOrder(t *testing.T) {
 		return &corev1.ServicePort{Name: name, Port: number, AppProtocol: appProtocol, TargetPort: intstr.FromInt32(number)}
 	}
 	store := &Node{DataStore: &DataStoreInfo{Engine: "postgres"}}
+	redis := &Node{DataStore: &DataStoreInfo{Engine: "redis"}}
+	redisPod := &IndexedWorkload{Template: PodTemplate{SpecPath: "spec.template.spec", Spec: &corev1.PodSpec{Containers: []corev1.Container{
+		{Name: "redis", Image: "redis:7.4", Ports: []corev1.ContainerPort{{Name: "redis", ContainerPort: 16379}}},
+		{Name: "exporter", Image: "oliver006/redis_exporter:v1.62.0", Ports: []corev1.ContainerPort{{ContainerPort: 19121}}},
+	}}}}
 	tests := []struct {
 		name         string
 		clues        protocolClues
@@ -34,6 +39,9 @@ func TestResolveProtocolOrder(t *testing.T) {
 		{"tcp scheme says nothing", protocolClues{scheme: "tcp", servicePort: port("redis", 6379, nil)}, "redis", "port-name"},
 		{"well-known port beats the image", protocolClues{port: 8080, targetNode: store}, "http", "well-known-port"},
 		{"image last", protocolClues{port: 15432, targetNode: store}, "postgres", "image"},
+		{"image on the engine container's port", protocolClues{port: 16379, target: redisPod, targetNode: redis}, "redis", "image"},
+		{"image says nothing of a sidecar's port", protocolClues{port: 19121, target: redisPod, targetNode: redis}, "tcp", ""},
+		{"image on a port no container declares", protocolClues{port: 16380, target: redisPod, targetNode: redis}, "redis", "image"},
 		{"image names the engine's wire protocol", protocolClues{port: 15673, targetNode: &Node{DataStore: &DataStoreInfo{Engine: "rabbitmq"}}}, "amqp", "image"},
 		{"image of an engine with several protocols says nothing", protocolClues{port: 9440, targetNode: &Node{DataStore: &DataStoreInfo{Engine: "clickhouse"}}}, "tcp", ""},
 		{"a store's side port beats its image", protocolClues{port: 15672, targetNode: &Node{DataStore: &DataStoreInfo{Engine: "rabbitmq"}}}, "http", "well-known-port"},
