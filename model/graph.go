@@ -408,10 +408,10 @@ type Graph struct {
 	// is not assessed rather than reported missing.
 	Gaps []discover.Gap `json:"gaps,omitempty"`
 	// namespaceHints counts, by namespace and by what names it
-	// ("singular|plural"), references
-	// that the objects defined without a namespace would satisfy had they
-	// been scanned with -n NAMESPACE (Index.HintNamespace). Only the scan's
-	// warnings need them, so they are not stored.
+	// ("singular|plural"), references that the objects defined without a
+	// namespace would satisfy had they been scanned with -n NAMESPACE
+	// (Index.HintNamespace). Only the scan's warnings need them, so they
+	// are not stored.
 	namespaceHints map[string]map[string]int
 }
 

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -73,6 +74,9 @@ func defaultOperatorSettings() operatorSettings {
 // resource flag of "0" sets no request or limit, as the operator does.
 func (s *operatorSettings) read(c corev1.Container) {
 	operatorImage := strings.HasPrefix(c.Image, "quay.io/prometheus-operator/prometheus-operator:")
+	if !operatorImage && !slices.ContainsFunc(c.Args, func(a string) bool { return strings.Contains(a, "prometheus-config-reloader=") }) {
+		return // every container of every workload passes here: most are not the operator
+	}
 	flags := map[string]string{}
 	for _, arg := range c.Args {
 		if name, value, ok := strings.Cut(strings.TrimLeft(arg, "-"), "="); ok {

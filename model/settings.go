@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/secretvalue"
 )
 
 // Setting is one configuration setting a container runs with, so a rule can
@@ -421,16 +422,12 @@ func maskACLPasswords(value string) string {
 	return strings.Join(words, " ")
 }
 
-// configFileExtensions are the endings of a path on a command line that
-// names a config file ("redis-server /data/conf/redis.conf").
-var configFileExtensions = []string{".conf", ".cnf", ".cfg", ".ini", ".yaml", ".yml", ".toml", ".json", ".properties"}
-
 // unreadConfigFiles lists the config files the container's command line
 // names that the input does not hold: written by an init container, mounted
 // from a Secret or an emptyDir, or baked into the image. Their settings are
 // unknown, so a rule must not claim a setting is absent.
 func (b *builder) unreadConfigFiles(t PodTemplate, cr ContainerRef) []string {
-	held := b.mountedConfigMapPaths(t, cr)
+	var held map[string]bool // read only for a container that names a config file
 	var out []string
 	for _, arg := range append(append([]string{}, cr.Container.Command...), cr.Container.Args...) {
 		for _, word := range strings.Fields(arg) {
@@ -438,8 +435,11 @@ func (b *builder) unreadConfigFiles(t PodTemplate, cr ContainerRef) []string {
 			if _, value, ok := strings.Cut(word, "="); ok && strings.HasPrefix(word, "-") {
 				word = value
 			}
-			if !strings.HasPrefix(word, "/") || !hasConfigExtension(word) {
+			if !strings.HasPrefix(word, "/") || !secretvalue.IsConfigFileName(word) {
 				continue
+			}
+			if held == nil {
+				held = b.mountedConfigMapPaths(t, cr)
 			}
 			if p := path.Clean(word); !held[p] && !slices.Contains(out, p) {
 				out = append(out, p)
@@ -447,11 +447,6 @@ func (b *builder) unreadConfigFiles(t PodTemplate, cr ContainerRef) []string {
 		}
 	}
 	return out
-}
-
-func hasConfigExtension(p string) bool {
-	ext := strings.ToLower(path.Ext(p))
-	return slices.Contains(configFileExtensions, ext)
 }
 
 // mountedConfigMapPaths are the paths at which the container sees the keys

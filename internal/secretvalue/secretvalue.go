@@ -231,9 +231,16 @@ func onlyPublicPEM(v []byte) bool {
 	return blocks > 0 && len(bytes.TrimSpace(v)) == 0
 }
 
-// configFileExtensions end the names of Secret keys that hold a whole
-// config file (grafana.ini, datasources.yaml).
-var configFileExtensions = []string{".ini", ".yaml", ".yml", ".json", ".conf", ".cfg", ".toml", ".properties"}
+// configFileExtensions end the names of config files: a Secret's key that
+// holds a whole one (grafana.ini, datasources.yaml), a path on a command
+// line ("redis-server /data/conf/redis.conf").
+var configFileExtensions = []string{".ini", ".yaml", ".yml", ".json", ".conf", ".cnf", ".cfg", ".toml", ".properties"}
+
+// IsConfigFileName reports whether a file name or path names a config file
+// by its extension.
+func IsConfigFileName(name string) bool {
+	return slices.Contains(configFileExtensions, strings.ToLower(path.Ext(name)))
+}
 
 // credentialHints are fragments whose presence anywhere in a config file,
 // in any case, may mean it holds a credential: a key named like one, a
@@ -252,8 +259,7 @@ const maxPlainConfigBytes = 64 << 10
 // manifests. The check is deliberately blunt: a single "auth" or "@"
 // anywhere keeps the value secret.
 func IsPlainConfig(key string, value []byte) bool {
-	ext := strings.ToLower(path.Ext(key))
-	if !slices.Contains(configFileExtensions, ext) || len(value) > maxPlainConfigBytes || !utf8.Valid(value) || bytes.IndexByte(value, 0) >= 0 {
+	if !IsConfigFileName(key) || len(value) > maxPlainConfigBytes || !utf8.Valid(value) || bytes.IndexByte(value, 0) >= 0 {
 		return false
 	}
 	lower := bytes.ToLower(value)
