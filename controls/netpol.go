@@ -69,6 +69,7 @@ func (d policyDirection) String() string {
 type policyEndpoint struct {
 	id       string
 	known    bool
+	external bool // an address outside the cluster: only ipBlocks may admit it
 	ns       string
 	labels   map[string]string
 	nsLabels map[string]string
@@ -117,7 +118,11 @@ type policyPeer struct {
 	// everyPod says the peer admits every pod of the policy's namespace,
 	// or of the cluster: it selects but restricts nothing.
 	everyPod bool
-	external bool // ipBlock, CIDR, world: never a pod
+	external bool // ipBlock, CIDR, world: never a known pod
+	// everyAddress marks an ipBlock of every address (0.0.0.0/0 or ::/0,
+	// nothing excepted): it admits a source whose pods are unknown, since
+	// whatever its address, the block holds it.
+	everyAddress bool
 }
 
 // policyRule is one ingress or egress rule.
@@ -160,6 +165,7 @@ func (p *netPolicy) evidence(field, detail string) model.Evidence {
 type policyIndex struct {
 	byNamespace map[string][]*netPolicy
 	clusterWide []*netPolicy
+	cni         []*netPolicy // the Cilium and Calico ones, in the order read
 	nsLabels    map[string]map[string]string
 }
 
@@ -205,23 +211,61 @@ func addNetworkPolicyPresence(ix *model.Index) {
 // cluster keep an empty verdict: whether an ipBlock admits them depends on
 // addresses the manifests do not show.
 func addNetworkPolicyVerdicts(ix *model.Index) {
-	policies := indexPolicies(ix)
-	if len(policies.byNamespace) == 0 && len(policies.clusterWide) == 0 {
+	ev := NewPolicyEvaluator(ix)
+	for _, p := range ev.policies.cni {
+		addCNIPolicyControls(ix, p)
+	}
+	if len(ev.policies.byNamespace) == 0 && len(ev.policies.clusterWide) == 0 {
 		return
 	}
-	workloads := ix.Workloads()
-	byID := make(map[string]*model.IndexedWorkload, len(workloads))
-	for _, w := range workloads {
-		byID[w.ID] = w
+	for _, w := range ix.Workloads() {
+		addRestrictionControls(ix, w.ID, *ev.selecting[w.ID])
 	}
-	// The policies that select each workload, per direction, found once.
-	selecting := make(map[string]*[2][]*netPolicy, len(workloads))
-	endpoints := make(map[string]*policyEndpoint, len(workloads))
-	for _, w := range workloads {
-		ep := policies.workloadEndpoint(w)
-		endpoints[w.ID] = ep
+	edges := ix.Edges()
+	for i := range edges {
+		e := &edges[i]
+		dst := ev.workloads[e.To]
+		if dst == nil || strings.HasPrefix(e.From, "external:") || ev.nodeNamespace[e.From] == nil {
+			continue
+		}
+		e.Policy, e.PolicyEvidence = ev.verdict(e.From, dst, podPortOf(ix, e, dst))
+	}
+}
+
+// PolicyEvaluator answers what the policies Build read decide about a flow
+// that need not be in the graph: a planned policy is checked with it
+// against every pair of workloads, not only the flows found.
+type PolicyEvaluator struct {
+	policies  *policyIndex
+	workloads map[string]*model.IndexedWorkload
+	endpoints map[string]*policyEndpoint
+	// selecting holds the policies that select each workload, per direction.
+	selecting map[string]*[2][]*netPolicy
+	// nodeNamespace is the namespace of every node by ID (nil for none),
+	// for sources whose pods are not in the manifests.
+	nodeNamespace map[string]*string
+}
+
+// NewPolicyEvaluator reads the policies of what Build indexed. Call it
+// from a detector; it adds nothing to the graph, and what it returns
+// stays valid after Build.
+func NewPolicyEvaluator(ix *model.Index) *PolicyEvaluator {
+	ev := &PolicyEvaluator{
+		policies:      indexPolicies(ix),
+		workloads:     map[string]*model.IndexedWorkload{},
+		endpoints:     map[string]*policyEndpoint{},
+		selecting:     map[string]*[2][]*netPolicy{},
+		nodeNamespace: map[string]*string{},
+	}
+	for _, n := range ix.Nodes() {
+		ns := n.Namespace
+		ev.nodeNamespace[n.ID] = &ns
+	}
+	for _, w := range ix.Workloads() {
+		ep := ev.policies.workloadEndpoint(w)
+		ev.workloads[w.ID], ev.endpoints[w.ID] = w, ep
 		var sel [2][]*netPolicy
-		for _, p := range policies.candidates(ep.ns) {
+		for _, p := range ev.policies.candidates(ep.ns) {
 			if !p.selects(ep) {
 				continue
 			}
@@ -231,43 +275,53 @@ func addNetworkPolicyVerdicts(ix *model.Index) {
 				}
 			}
 		}
-		selecting[w.ID] = &sel
-		addRestrictionControls(ix, w.ID, sel)
+		ev.selecting[w.ID] = &sel
 	}
-	edges := ix.Edges()
-	for i := range edges {
-		e := &edges[i]
-		dst := byID[e.To]
-		if dst == nil || strings.HasPrefix(e.From, "external:") {
-			continue
-		}
-		var src *policyEndpoint
-		var srcPolicies []*netPolicy
-		if w := byID[e.From]; w != nil {
-			src = endpoints[w.ID]
-			srcPolicies = selecting[w.ID][dirEgress]
-		} else {
-			// A gateway: its pods are the ingress controller's, not in the manifests.
-			n := ix.Node(e.From)
-			if n == nil {
-				continue
-			}
-			src = &policyEndpoint{id: e.From, ns: n.Namespace}
-		}
-		port := podPortOf(ix, e, dst)
-		in := decide(dirIngress, selecting[dst.ID][dirIngress], src, port)
-		out := decide(dirEgress, srcPolicies, endpoints[dst.ID], port)
-		switch {
-		case out.selected && !out.allowed:
-			e.Policy, e.PolicyEvidence = model.PolicyDenied, out.evidence
-		case !in.selected:
-			// Nothing narrows who may connect to the destination.
-		case in.allowed:
-			e.Policy, e.PolicyEvidence = model.PolicyAllowed, append(in.evidence, out.evidence...)
-		default:
-			e.Policy, e.PolicyEvidence = model.PolicyDenied, in.evidence
-		}
+	return ev
+}
+
+// Verdict says what the policies decide about a flow from the node from
+// (a workload, a gateway whose pods are not in the manifests, or the
+// internet) to the workload to on port, the port of its pods (a zero port
+// is one not known): model.PolicyAllowed or model.PolicyDenied with the
+// deciding evidence, or "" when no policy governs the flow, so it may
+// pass. ok is false when to is no workload or from no node.
+func (ev *PolicyEvaluator) Verdict(from, to string, port model.PodPort) (verdict string, evidence []model.Evidence, ok bool) {
+	dst := ev.workloads[to]
+	if dst == nil || ev.nodeNamespace[from] == nil {
+		return "", nil, false
 	}
+	pp := policyPort{known: port.Number != 0 || port.Name != "", number: port.Number, name: port.Name, protocol: port.Protocol}
+	if pp.protocol == "" {
+		pp.protocol = "TCP"
+	}
+	verdict, evidence = ev.verdict(from, dst, pp)
+	return verdict, evidence, true
+}
+
+// verdict decides a flow from the node from to dst: the destination's
+// ingress policies and the source's egress policies must both admit it.
+func (ev *PolicyEvaluator) verdict(from string, dst *model.IndexedWorkload, port policyPort) (string, []model.Evidence) {
+	var src *policyEndpoint
+	var srcPolicies []*netPolicy
+	if ep := ev.endpoints[from]; ep != nil {
+		src, srcPolicies = ep, ev.selecting[from][dirEgress]
+	} else {
+		// A gateway, whose pods are the ingress controller's and not in
+		// the manifests, or an address outside the cluster.
+		src = &policyEndpoint{id: from, ns: *ev.nodeNamespace[from], external: strings.HasPrefix(from, "external:")}
+	}
+	in := decide(dirIngress, ev.selecting[dst.ID][dirIngress], src, port)
+	out := decide(dirEgress, srcPolicies, ev.endpoints[dst.ID], port)
+	switch {
+	case out.selected && !out.allowed:
+		return model.PolicyDenied, out.evidence
+	case !in.selected:
+		return "", nil // nothing narrows who may connect to the destination
+	case in.allowed:
+		return model.PolicyAllowed, append(in.evidence, out.evidence...)
+	}
+	return model.PolicyDenied, in.evidence
 }
 
 // addRestrictionControls records whether a workload's ingress and egress
@@ -393,8 +447,11 @@ func (r policyRule) admits(peer *policyEndpoint, policyNS string, port policyPor
 	for _, p := range r.peers {
 		switch {
 		case p.external:
+			if p.everyAddress && !peer.known {
+				return true, true
+			}
 		case !peer.known:
-			if p.otherNamespaces {
+			if p.otherNamespaces && !peer.external {
 				return true, true
 			}
 		case p.match(peer, policyNS):
@@ -485,7 +542,7 @@ func indexPolicies(ix *model.Index) *policyIndex {
 		for _, obj := range ix.Unstructured(ciliumGroup + "/" + kind) {
 			for _, p := range ciliumPolicies(obj) {
 				pols.add(p)
-				addCNIPolicyControls(ix, p)
+				pols.cni = append(pols.cni, p)
 			}
 		}
 	}
@@ -494,7 +551,7 @@ func indexPolicies(ix *model.Index) *policyIndex {
 			for _, obj := range ix.Unstructured(group + "/" + kind) {
 				if p := calicoPolicy(obj); p != nil {
 					pols.add(p)
-					addCNIPolicyControls(ix, p)
+					pols.cni = append(pols.cni, p)
 				}
 			}
 		}
@@ -588,8 +645,8 @@ func k8sRule(peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.Networ
 // together the pods picked by the one in the namespaces picked by the
 // other; an ipBlock picks addresses, never pods.
 func k8sPeer(peer networkingv1.NetworkPolicyPeer) policyPeer {
-	if peer.IPBlock != nil {
-		return policyPeer{external: true}
+	if b := peer.IPBlock; b != nil {
+		return policyPeer{external: true, everyAddress: (b.CIDR == "0.0.0.0/0" || b.CIDR == "::/0") && len(b.Except) == 0}
 	}
 	pods := matchAnyLabels
 	podsEmpty := true

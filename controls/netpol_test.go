@@ -35,6 +35,17 @@ func callerToCart(webNS string) []string {
 	}
 }
 
+// ingressToCart routes an Ingress of shop to Service cart: a source whose
+// pods (the ingress controller's) are not in the manifests.
+const ingressToCart = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  rules:
+  - http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: cart, port: {number: 80}}}}`
+
 func TestNetworkPolicyVerdicts(t *testing.T) {
 	const (
 		web   = "workload:shop/web->workload:shop/cart:80"
@@ -192,14 +203,6 @@ func hasControl(g *model.Graph, kind, target string) bool {
 // the manifests; a rule that admits other namespaces is assumed to admit
 // them, one that admits only pods of the policy's namespace is not.
 func TestNetworkPolicyGatewaySource(t *testing.T) {
-	ingressDoc := `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web, namespace: shop}
-spec:
-  rules:
-  - http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: cart, port: {number: 80}}}}`
 	tests := []struct {
 		policy string
 		want   string
@@ -209,7 +212,7 @@ spec:
 		{"podSelector: {}\ningress: [{}]", "allowed"},
 	}
 	for _, tc := range tests {
-		g := build(t, append(callerToCart("shop"), ingressDoc, netpol("shop", "cart", tc.policy))...)
+		g := build(t, append(callerToCart("shop"), ingressToCart, netpol("shop", "cart", tc.policy))...)
 		e := modeltest.Edge(t, g, "gateway:shop/web->workload:shop/cart:80")
 		if e.Policy != tc.want {
 			t.Errorf("%s: policy = %q, want %q", tc.policy, e.Policy, tc.want)
@@ -375,4 +378,59 @@ func TestOnlineBoutiqueWithPolicies(t *testing.T) {
 			t.Errorf("missing edge %s", want)
 		}
 	}
+}
+
+// TestPolicyEvaluatorVerdict asks the evaluator about flows the graph does
+// not hold: another port of the same pods, a caller the policy does not
+// name, the gateway and the internet against ipBlocks.
+func TestPolicyEvaluatorVerdict(t *testing.T) {
+	const (
+		web, other, cart = "workload:shop/web", "workload:shop/other", "workload:shop/cart"
+		gateway          = "gateway:shop/web"
+	)
+	http := model.PodPort{Number: 8080, Name: "http", Protocol: "TCP"}
+	tests := []struct {
+		name   string
+		policy string
+		from   string
+		port   model.PodPort
+		want   string
+	}{
+		{"named caller on the named port", "ingress:\n- from: [{podSelector: {matchLabels: {app: web}}}]\n  ports: [{port: http}]", web, http, model.PolicyAllowed},
+		{"named caller by number", "ingress:\n- from: [{podSelector: {matchLabels: {app: web}}}]\n  ports: [{port: 8080}]", web, http, model.PolicyAllowed},
+		{"named caller on another port", "ingress:\n- from: [{podSelector: {matchLabels: {app: web}}}]\n  ports: [{port: http}]", web, model.PodPort{Number: 9090}, model.PolicyDenied},
+		{"caller the policy does not name", "ingress:\n- from: [{podSelector: {matchLabels: {app: web}}}]", other, http, model.PolicyDenied},
+		{"UDP where the rule admits TCP", "ingress:\n- ports: [{port: 8080}]", web, model.PodPort{Number: 8080, Protocol: "UDP"}, model.PolicyDenied},
+		{"gateway through an ipBlock of every address", "ingress:\n- from: [{ipBlock: {cidr: 0.0.0.0/0}}]", gateway, http, model.PolicyAllowed},
+		{"gateway through a narrower ipBlock", "ingress:\n- from: [{ipBlock: {cidr: 10.0.0.0/8}}]", gateway, http, model.PolicyDenied},
+		{"gateway through a block with exceptions", "ingress:\n- from: [{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}]", gateway, http, model.PolicyDenied},
+		{"internet through an ipBlock of every address", "ingress:\n- from: [{ipBlock: {cidr: 0.0.0.0/0}}]", model.InternetID, http, model.PolicyAllowed},
+		{"internet is in no namespace a selector picks", "ingress:\n- from: [{namespaceSelector: {}}]", model.InternetID, http, model.PolicyDenied},
+		{"a pod of the ipBlock's policy is not an address of it", "ingress:\n- from: [{ipBlock: {cidr: 0.0.0.0/0}}]", web, http, model.PolicyDenied},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ev *controls.PolicyEvaluator
+			capture := func(ix *model.Index) { ev = controls.NewPolicyEvaluator(ix) }
+			docs := append(callerToCart("shop"), ingressToCart, netpol("shop", "cart", "podSelector: {matchLabels: {app: cart}}\n"+tc.policy))
+			model.Build(modeltest.Decode(t, docs...), append(controls.Detectors(), capture)...)
+			got, evidence, ok := ev.Verdict(tc.from, cart, tc.port)
+			if !ok || got != tc.want {
+				t.Fatalf("Verdict(%s, %s, %+v) = %q, %v, want %q", tc.from, cart, tc.port, got, ok, tc.want)
+			}
+			if len(evidence) == 0 || evidence[0].Line == 0 {
+				t.Errorf("verdict without a line of evidence: %+v", evidence)
+			}
+		})
+	}
+	t.Run("no policy", func(t *testing.T) {
+		var ev *controls.PolicyEvaluator
+		model.Build(modeltest.Decode(t, callerToCart("shop")...), append(controls.Detectors(), func(ix *model.Index) { ev = controls.NewPolicyEvaluator(ix) })...)
+		if got, _, ok := ev.Verdict(other, cart, http); !ok || got != "" {
+			t.Errorf("without policies Verdict = %q, %v, want \"\", true", got, ok)
+		}
+		if _, _, ok := ev.Verdict(web, "workload:shop/missing", http); ok {
+			t.Error("Verdict to a workload that is not there: ok")
+		}
+	})
 }

@@ -16,6 +16,10 @@ const (
 	labelPodIndex        = "apps.kubernetes.io/pod-index"
 	labelRevisionHash    = "controller-revision-hash"
 	labelPodTemplateHash = "pod-template-hash"
+	labelJobName         = "batch.kubernetes.io/job-name"
+	labelJobNameLegacy   = "job-name"
+	labelJobUID          = "batch.kubernetes.io/controller-uid"
+	labelJobUIDLegacy    = "controller-uid"
 )
 
 // selectsPodsOf reports whether a label selector (a Service's) picks pods
@@ -24,7 +28,7 @@ const (
 func selectsPodsOf(selector map[string]string, w *IndexedWorkload) bool {
 	var declared map[string]string
 	for k, v := range selector {
-		if _, set := w.Template.Labels[k]; set || !isControllerLabel(k) {
+		if _, set := w.Template.Labels[k]; set || !IsControllerLabel(k) {
 			continue
 		}
 		if !controllerSets(w, k, v) {
@@ -46,16 +50,20 @@ func selectsPodsOf(selector map[string]string, w *IndexedWorkload) bool {
 
 func hasControllerLabel(selector map[string]string) bool {
 	for k := range selector {
-		if isControllerLabel(k) {
+		if IsControllerLabel(k) {
 			return true
 		}
 	}
 	return false
 }
 
-func isControllerLabel(key string) bool {
+// IsControllerLabel reports whether a controller, not the pod template,
+// sets the label: it differs from pod to pod or from rollout to rollout,
+// so a policy that means the workload must not select by it.
+func IsControllerLabel(key string) bool {
 	switch key {
-	case labelPodName, labelPodIndex, labelRevisionHash, labelPodTemplateHash:
+	case labelPodName, labelPodIndex, labelRevisionHash, labelPodTemplateHash,
+		labelJobName, labelJobNameLegacy, labelJobUID, labelJobUIDLegacy:
 		return true
 	}
 	return false

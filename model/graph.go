@@ -148,7 +148,10 @@ type DataClass struct {
 // Workload summarises a pod template: what a reviewer and the threat
 // catalog ask about a process.
 type Workload struct {
-	Replicas                     *int32      `json:"replicas,omitempty"`
+	Replicas *int32 `json:"replicas,omitempty"`
+	// PodLabels are the labels of the pod template: what NetworkPolicies
+	// and Services select, which the object's own labels need not be.
+	PodLabels                    Labels      `json:"podLabels,omitempty"`
 	ServiceAccount               string      `json:"serviceAccount,omitempty"`
 	AutomountServiceAccountToken *bool       `json:"automountServiceAccountToken,omitempty"`
 	HostNetwork                  bool        `json:"hostNetwork,omitempty"`
