@@ -17,6 +17,7 @@ var layers = [][]string{
 	{"model"},              // graph types, builder, store
 	{"controls"},           // control detection
 	{"catalog", "threats"}, // rules, evaluation, findings
+	{"policy"},             // NetworkPolicies suggested from the graph: reads a graph as threats do, for views and cmd
 	{"pipeline"},           // one scan, end to end
 	{"tui", "export"},      // views
 	{"cmd"},                // flags and wiring
@@ -77,8 +78,9 @@ func TestLayerOf(t *testing.T) {
 		module + "/discover/flows/bpf": 1,
 		module + "/model/store":        2,
 		module + "/modelling":          -1,
-		module + "/pipeline":           5,
-		module + "/cmd/stridemap":      7,
+		module + "/policy":             5,
+		module + "/pipeline":           6,
+		module + "/cmd/stridemap":      8,
 	} {
 		if got := layerOf(pkg); got != want {
 			t.Errorf("layerOf(%s) = %d, want %d", pkg, got, want)

@@ -1,0 +1,408 @@
+package policy
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/stridemap/stridemap/model"
+)
+
+// From says which flows a suggestion allows.
+type From string
+
+const (
+	FromDeclared From = "declared" // what the manifests declare
+	FromObserved From = "observed" // what was seen on the wire
+	FromBoth     From = "both"     // either
+)
+
+// ParseFrom reads a --from value.
+func ParseFrom(s string) (From, error) {
+	switch f := From(s); f {
+	case FromDeclared, FromObserved, FromBoth:
+		return f, nil
+	}
+	return "", fmt.Errorf("--from %q: use declared, observed or both", s)
+}
+
+// Annotations the suggested policies carry, so a reviewer sees why each
+// rule is there.
+const (
+	AnnotationFlows = "stridemap.io/flows" // one line per flow: edge ID and its evidence
+	AnnotationNote  = "stridemap.io/note"  // what the rules assume
+)
+
+// namespaceNameLabel is the label the API server puts on every Namespace.
+const namespaceNameLabel = "kubernetes.io/metadata.name"
+
+// Options narrow a suggestion.
+type Options struct {
+	From       From     // "" means FromBoth
+	Namespaces []string // none: every namespace with workloads
+}
+
+// Note is something a NetworkPolicy cannot express, and why.
+type Note struct {
+	Namespace string
+	Subject   string // the edge, node or reference concerned
+	Reason    string
+}
+
+func (n Note) String() string { return n.Subject + ": " + n.Reason }
+
+// Suggestion is the policies for a graph and what they leave out.
+type Suggestion struct {
+	Policies []*networkingv1.NetworkPolicy // by namespace, then name
+	Notes    []Note
+}
+
+// Namespaces lists the namespaces that have policies, in order.
+func (s Suggestion) Namespaces() []string {
+	var out []string
+	for _, p := range s.Policies {
+		if len(out) == 0 || out[len(out)-1] != p.Namespace {
+			out = append(out, p.Namespace)
+		}
+	}
+	return out
+}
+
+// Suggest writes the policies that allow exactly the flows of g that
+// opts selects.
+func Suggest(g *model.Graph, opts Options) Suggestion {
+	if opts.From == "" {
+		opts.From = FromBoth
+	}
+	s := &suggester{g: g, opts: opts, byNS: map[string][]*model.Node{}, policies: map[string]*workloadPolicy{}}
+	s.index()
+	for _, ns := range s.namespaces {
+		s.out.Policies = append(s.out.Policies, defaultDeny(ns), dnsEgress(ns))
+	}
+	for _, e := range g.Edges {
+		if s.wanted(e) {
+			s.addFlow(e)
+		}
+	}
+	for _, d := range g.Dangling {
+		if n := g.Node(d.From); n != nil && s.inScope(n.Namespace) {
+			s.note(n.Namespace, d.From+" => "+d.Target, "names a peer the manifests do not hold ("+d.Reason+"), so no rule allows it; at "+d.Evidence.Location())
+		}
+	}
+	for _, ns := range s.namespaces {
+		for _, n := range s.byNS[ns] {
+			if p := s.policies[n.ID]; p != nil {
+				s.out.Policies = append(s.out.Policies, p.object())
+			}
+		}
+	}
+	slices.SortStableFunc(s.out.Policies, func(a, b *networkingv1.NetworkPolicy) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	return s.out
+}
+
+type suggester struct {
+	g          *model.Graph
+	opts       Options
+	namespaces []string
+	byNS       map[string][]*model.Node // workloads by namespace
+	policies   map[string]*workloadPolicy
+	out        Suggestion
+}
+
+// index finds the workloads in scope and notes those no policy can govern.
+func (s *suggester) index() {
+	for i := range s.g.Nodes {
+		n := &s.g.Nodes[i]
+		if n.Workload == nil || !s.inScope(n.Namespace) {
+			continue
+		}
+		if len(s.byNS[n.Namespace]) == 0 {
+			s.namespaces = append(s.namespaces, n.Namespace)
+		}
+		s.byNS[n.Namespace] = append(s.byNS[n.Namespace], n)
+		if reason := s.ungovernedBecause(n); reason != "" {
+			s.note(n.Namespace, n.ID, reason)
+		}
+	}
+	slices.Sort(s.namespaces)
+}
+
+// ungovernedBecause says why no policy can govern a workload's pods
+// alone, "" when one can.
+func (s *suggester) ungovernedBecause(n *model.Node) string {
+	switch twins := s.twins(n); {
+	case n.Workload.HostNetwork:
+		return "runs in the host's network namespace (hostNetwork), where NetworkPolicies do not apply; its flows are not governed by these policies"
+	case len(stableLabels(n)) == 0:
+		return "its pod template has no labels a policy could select it by (an empty podSelector would select every pod); add a label such as app: " + n.Name
+	case len(twins) > 0:
+		return "its pods carry the same labels as those of " + strings.Join(twins, ", ") + ", so no selector tells them apart; give each its own label"
+	}
+	return ""
+}
+
+func (s *suggester) inScope(ns string) bool {
+	return len(s.opts.Namespaces) == 0 || slices.Contains(s.opts.Namespaces, ns)
+}
+
+func (s *suggester) wanted(e model.Edge) bool {
+	switch s.opts.From {
+	case FromDeclared:
+		return e.Declared
+	case FromObserved:
+		return e.Observed
+	}
+	return e.Declared || e.Observed
+}
+
+func (s *suggester) note(ns, subject, reason string) {
+	s.out.Notes = append(s.out.Notes, Note{Namespace: ns, Subject: subject, Reason: reason})
+}
+
+// addFlow adds the egress rule at the source and the ingress rule at the
+// destination that one flow needs, or notes why it cannot be allowed.
+func (s *suggester) addFlow(e model.Edge) {
+	from, to := s.g.Node(e.From), s.g.Node(e.To)
+	if from == nil || to == nil {
+		return
+	}
+	fromIn := from.Workload != nil && s.inScope(from.Namespace)
+	toIn := to.Workload != nil && s.inScope(to.Namespace)
+	if !fromIn && !toIn {
+		return
+	}
+	ns := to.Namespace
+	if fromIn {
+		ns = from.Namespace
+	}
+	for _, n := range []*model.Node{from, to} {
+		if n.Workload != nil && s.ungovernedBecause(n) != "" {
+			s.note(ns, e.ID, n.ID+" cannot be selected by a NetworkPolicy (see its note); the flow is not allowed here")
+			return
+		}
+	}
+	ports, portNote := podPorts(e, to)
+	if portNote != "" {
+		s.note(ns, e.ID, portNote)
+	}
+	flow := flowLine(e)
+	if toIn && to.Workload != nil {
+		peer, note, ok := s.sourcePeer(from, to)
+		if !ok {
+			s.note(ns, e.ID, note)
+			return
+		}
+		s.policyOf(to).add(networkingv1.PolicyTypeIngress, peer, ports, flow, note)
+	}
+	if fromIn {
+		peer, note, ok := s.destinationPeer(from, to, e)
+		if !ok {
+			s.note(ns, e.ID, note)
+			return
+		}
+		s.policyOf(from).add(networkingv1.PolicyTypeEgress, peer, ports, flow, note)
+	}
+}
+
+// sourcePeer is who an ingress rule admits for a flow from n, with what
+// the rule assumes.
+func (s *suggester) sourcePeer(n, dst *model.Node) (networkingv1.NetworkPolicyPeer, string, bool) {
+	switch {
+	case n.Workload != nil:
+		return s.workloadPeer(n, dst.Namespace), "", true
+	case n.Type == model.Gateway:
+		return everyAddress(), fmt.Sprintf("the pods of %s (the ingress controller's) are not in the manifests, so the rule admits every address (ipBlock 0.0.0.0/0) on the entry port; narrow it to the controller's namespace and pods", n.ID), true
+	case n.ID == model.InternetID:
+		return everyAddress(), "an entry point from the internet: the rule admits every address (ipBlock 0.0.0.0/0) on the entry port", true
+	}
+	if cidr := hostCIDR(n.Name); cidr != "" {
+		return networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}}, "", true
+	}
+	return networkingv1.NetworkPolicyPeer{}, "comes from " + n.ID + ", which a NetworkPolicy cannot name: not allowed", false
+}
+
+// destinationPeer is what an egress rule admits for a flow to n.
+func (s *suggester) destinationPeer(src, n *model.Node, e model.Edge) (networkingv1.NetworkPolicyPeer, string, bool) {
+	switch {
+	case n.Workload != nil:
+		return s.workloadPeer(n, src.Namespace), "", true
+	case n.Type == model.Gateway:
+		return networkingv1.NetworkPolicyPeer{}, "goes to " + n.ID + ", whose pods are not in the manifests: not expressible in Kubernetes NetworkPolicy", false
+	}
+	if cidr := hostCIDR(n.Name); cidr != "" {
+		return networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}}, "", true
+	}
+	return networkingv1.NetworkPolicyPeer{}, fmt.Sprintf("goes to %s, a host known by name only: not expressible in Kubernetes NetworkPolicy, which admits addresses (ipBlock), not names; at %s", n.Name, evidenceOf(e)), false
+}
+
+// workloadPeer selects n's pods, from a policy of namespace ns.
+func (s *suggester) workloadPeer(n *model.Node, ns string) networkingv1.NetworkPolicyPeer {
+	peer := networkingv1.NetworkPolicyPeer{PodSelector: s.selectorOf(n)}
+	if n.Namespace != ns {
+		peer.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{namespaceNameLabel: n.Namespace}}
+	}
+	return peer
+}
+
+// selectorOf selects n's pods by their stable labels, and leaves out the
+// pods of another workload of the namespace whose labels hold all of
+// them: a label only that workload has must be absent.
+func (s *suggester) selectorOf(n *model.Node) *metav1.LabelSelector {
+	own := stableLabels(n)
+	sel := &metav1.LabelSelector{MatchLabels: own}
+	var absent []string
+	for _, other := range s.g.Nodes {
+		if other.Workload == nil || other.ID == n.ID || other.Namespace != n.Namespace {
+			continue
+		}
+		theirs := stableLabels(&other)
+		if !holds(theirs, own) {
+			continue
+		}
+		for _, k := range sortedKeys(theirs) {
+			if _, mine := own[k]; !mine {
+				if !slices.Contains(absent, k) {
+					absent = append(absent, k)
+				}
+				break
+			}
+		}
+	}
+	slices.Sort(absent)
+	for _, k := range absent {
+		sel.MatchExpressions = append(sel.MatchExpressions, metav1.LabelSelectorRequirement{Key: k, Operator: metav1.LabelSelectorOpDoesNotExist})
+	}
+	return sel
+}
+
+// twins lists the workloads of n's namespace with exactly n's stable
+// labels: no selector tells their pods apart.
+func (s *suggester) twins(n *model.Node) []string {
+	own := stableLabels(n)
+	var out []string
+	for _, other := range s.g.Nodes {
+		if other.Workload != nil && other.ID != n.ID && other.Namespace == n.Namespace && holds(own, stableLabels(&other)) && holds(stableLabels(&other), own) {
+			out = append(out, other.ID)
+		}
+	}
+	return out
+}
+
+func holds(set, subset map[string]string) bool {
+	for k, v := range subset {
+		if got, ok := set[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// stableLabels are a workload's pod template labels without those its
+// controller adds per pod or per rollout.
+func stableLabels(n *model.Node) map[string]string {
+	out := map[string]string{}
+	for k, v := range n.Workload.PodLabels {
+		if !model.IsControllerLabel(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func everyAddress() networkingv1.NetworkPolicyPeer {
+	return networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}}
+}
+
+// hostCIDR is the block of one address when host is an IP, "" otherwise.
+func hostCIDR(host string) string {
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	switch {
+	case ip == nil:
+		return ""
+	case ip.To4() != nil:
+		return ip.String() + "/32"
+	}
+	return ip.String() + "/128"
+}
+
+// podPorts are the ports a flow reaches on the destination's pods, named
+// where the container names them. A flow whose port is not known admits
+// every port the destination declares (or any port when it declares
+// none), which the note says.
+func podPorts(e model.Edge, to *model.Node) ([]networkingv1.NetworkPolicyPort, string) {
+	number := e.Port
+	if e.TargetPort != 0 {
+		number = e.TargetPort
+	}
+	var declared []model.ContainerPort
+	if to.Workload != nil {
+		for _, c := range to.Workload.Containers {
+			if !c.Init {
+				declared = append(declared, c.Ports...)
+			}
+		}
+	}
+	if number == 0 {
+		if len(declared) == 0 {
+			return nil, "the port is not known and the destination declares none: the rule admits every port"
+		}
+		var out []networkingv1.NetworkPolicyPort
+		for _, cp := range declared {
+			out = append(out, policyPort(cp))
+		}
+		return out, "the port is not known: the rule admits every port the destination declares"
+	}
+	for _, cp := range declared {
+		if cp.Port == number {
+			return []networkingv1.NetworkPolicyPort{policyPort(cp)}, ""
+		}
+	}
+	tcp := corev1.ProtocolTCP
+	port := intstr.FromInt32(number)
+	return []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &port}}, ""
+}
+
+func policyPort(cp model.ContainerPort) networkingv1.NetworkPolicyPort {
+	protocol := corev1.ProtocolTCP
+	if cp.Protocol != "" {
+		protocol = corev1.Protocol(cp.Protocol)
+	}
+	port := intstr.FromInt32(cp.Port)
+	if cp.Name != "" {
+		port = intstr.FromString(cp.Name)
+	}
+	return networkingv1.NetworkPolicyPort{Protocol: &protocol, Port: &port}
+}
+
+// flowLine names a flow and where it was found, for the annotation.
+func flowLine(e model.Edge) string { return e.ID + " " + evidenceOf(e) }
+
+func evidenceOf(e model.Edge) string {
+	var at []string
+	for _, ev := range e.Evidence {
+		if l := ev.Location(); l != "" && !slices.Contains(at, l) {
+			at = append(at, l)
+		}
+	}
+	if len(at) == 0 {
+		return "(no evidence)"
+	}
+	return strings.Join(at, ", ")
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

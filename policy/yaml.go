@@ -1,0 +1,52 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// YAML renders policies as one multi-document YAML stream, ready for
+// kubectl apply or a kustomization.
+func YAML(policies []*networkingv1.NetworkPolicy) ([]byte, error) {
+	var buf bytes.Buffer
+	for i, p := range policies {
+		// Through a map, to leave out the empty creationTimestamp and
+		// status the typed object would print.
+		data, err := json.Marshal(p)
+		if err != nil {
+			return nil, fmt.Errorf("NetworkPolicy %s/%s: %w", p.Namespace, p.Name, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, err
+		}
+		if meta, ok := m["metadata"].(map[string]any); ok {
+			delete(meta, "creationTimestamp")
+		}
+		delete(m, "status")
+		out, err := yaml.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("NetworkPolicy %s/%s: %w", p.Namespace, p.Name, err)
+		}
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		buf.Write(out)
+	}
+	return buf.Bytes(), nil
+}
+
+// InNamespace picks the policies of one namespace.
+func InNamespace(policies []*networkingv1.NetworkPolicy, ns string) []*networkingv1.NetworkPolicy {
+	var out []*networkingv1.NetworkPolicy
+	for _, p := range policies {
+		if p.Namespace == ns {
+			out = append(out, p)
+		}
+	}
+	return out
+}
