@@ -80,7 +80,12 @@ func Suggest(g *model.Graph, opts Options) Suggestion {
 	if opts.From == "" {
 		opts.From = FromBoth
 	}
-	s := &suggester{g: g, opts: opts, byNS: map[string][]*model.Node{}, policies: map[string]*workloadPolicy{}}
+	s := &suggester{
+		g: g, opts: opts,
+		byNS: map[string][]*model.Node{}, allByNS: map[string][]*model.Node{},
+		stable: map[string]map[string]string{}, ungoverned: map[string]string{},
+		selectors: map[string]*metav1.LabelSelector{}, policies: map[string]*workloadPolicy{},
+	}
 	s.index()
 	for _, ns := range s.namespaces {
 		s.out.Policies = append(s.out.Policies, defaultDeny(ns), dnsEgress(ns))
@@ -112,7 +117,15 @@ type suggester struct {
 	g          *model.Graph
 	opts       Options
 	namespaces []string
-	byNS       map[string][]*model.Node // workloads by namespace
+	byNS       map[string][]*model.Node // workloads in scope by namespace
+	// allByNS holds every workload by namespace: a selector must tell a
+	// workload from its neighbours whether or not they are in scope.
+	allByNS map[string][]*model.Node
+	// What is asked per flow is worked out once per workload, so a
+	// suggestion for a whole cluster stays linear in its flows.
+	stable     map[string]map[string]string // stable pod labels by node ID
+	ungoverned map[string]string            // ungovernedBecause by node ID
+	selectors  map[string]*metav1.LabelSelector
 	policies   map[string]*workloadPolicy
 	out        Suggestion
 }
@@ -121,6 +134,17 @@ type suggester struct {
 func (s *suggester) index() {
 	for i := range s.g.Nodes {
 		n := &s.g.Nodes[i]
+		if n.Workload == nil {
+			continue
+		}
+		s.allByNS[n.Namespace] = append(s.allByNS[n.Namespace], n)
+		s.stable[n.ID] = stableLabels(n)
+	}
+	for i := range s.g.Nodes {
+		n := &s.g.Nodes[i]
+		if n.Workload != nil {
+			s.ungoverned[n.ID] = s.ungovernedReason(n)
+		}
 		if n.Workload == nil || !s.inScope(n.Namespace) {
 			continue
 		}
@@ -137,11 +161,13 @@ func (s *suggester) index() {
 
 // ungovernedBecause says why no policy can govern a workload's pods
 // alone, "" when one can.
-func (s *suggester) ungovernedBecause(n *model.Node) string {
+func (s *suggester) ungovernedBecause(n *model.Node) string { return s.ungoverned[n.ID] }
+
+func (s *suggester) ungovernedReason(n *model.Node) string {
 	switch twins := s.twins(n); {
 	case n.Workload.HostNetwork:
 		return "runs in the host's network namespace (hostNetwork), where NetworkPolicies do not apply; its flows are not governed by these policies"
-	case len(stableLabels(n)) == 0:
+	case len(s.stable[n.ID]) == 0:
 		return "its pod template has no labels a policy could select it by (an empty podSelector would select every pod); add a label such as app: " + n.Name
 	case len(twins) > 0:
 		return "its pods carry the same labels as those of " + strings.Join(twins, ", ") + ", so no selector tells them apart; give each its own label"
@@ -256,14 +282,18 @@ func (s *suggester) workloadPeer(n *model.Node, ns string) networkingv1.NetworkP
 // pods of another workload of the namespace whose labels hold all of
 // them: a label only that workload has must be absent.
 func (s *suggester) selectorOf(n *model.Node) *metav1.LabelSelector {
-	own := stableLabels(n)
+	if sel := s.selectors[n.ID]; sel != nil {
+		return sel
+	}
+	own := s.stable[n.ID]
 	sel := &metav1.LabelSelector{MatchLabels: own}
+	s.selectors[n.ID] = sel
 	var absent []string
-	for _, other := range s.g.Nodes {
-		if other.Workload == nil || other.ID == n.ID || other.Namespace != n.Namespace {
+	for _, other := range s.allByNS[n.Namespace] {
+		if other.ID == n.ID {
 			continue
 		}
-		theirs := stableLabels(&other)
+		theirs := s.stable[other.ID]
 		if !holds(theirs, own) {
 			continue
 		}
@@ -286,10 +316,10 @@ func (s *suggester) selectorOf(n *model.Node) *metav1.LabelSelector {
 // twins lists the workloads of n's namespace with exactly n's stable
 // labels: no selector tells their pods apart.
 func (s *suggester) twins(n *model.Node) []string {
-	own := stableLabels(n)
+	own := s.stable[n.ID]
 	var out []string
-	for _, other := range s.g.Nodes {
-		if other.Workload != nil && other.ID != n.ID && other.Namespace == n.Namespace && holds(own, stableLabels(&other)) && holds(stableLabels(&other), own) {
+	for _, other := range s.allByNS[n.Namespace] {
+		if other.ID != n.ID && len(own) == len(s.stable[other.ID]) && holds(own, s.stable[other.ID]) {
 			out = append(out, other.ID)
 		}
 	}
