@@ -103,6 +103,9 @@ func (b *builder) addIstioGateways() {
 	for _, obj := range b.byKind[istioNetworking+"/Gateway"] {
 		id := b.addGatewayNode(obj)
 		gateways[nsName{obj.Namespace, obj.Name}] = id
+		if sel := fields.StringMap(obj.Fields, "spec", "selector"); len(sel) > 0 {
+			b.node(id).GatewayPods = Labels(sel)
+		}
 		var listeners []listener
 		for i, s := range fields.List(obj.Fields, "spec", "servers") {
 			sm := fields.AsMap(s)

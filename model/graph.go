@@ -123,8 +123,13 @@ type Node struct {
 	Services  []string       `json:"services,omitempty"` // "ns/name" of Services selecting this workload
 	// Data are the classes of data the element holds or handles, as
 	// declared (annotation, overlay) or guessed from names (heuristic).
-	Data        []DataClass `json:"data,omitempty"`
-	Exposure    []Exposure  `json:"exposure,omitempty"`
+	Data     []DataClass `json:"data,omitempty"`
+	Exposure []Exposure  `json:"exposure,omitempty"`
+	// GatewayPods are the labels an Istio Gateway's selector requires of
+	// the proxy pods that serve it, in any namespace: who a policy must
+	// admit for traffic the gateway forwards. Nil when the object does not
+	// say (an Ingress or a Gateway API Gateway name a class, not pods).
+	GatewayPods Labels      `json:"gatewayPods,omitempty"`
 	Labels      Labels      `json:"labels,omitempty"`
 	Annotations Annotations `json:"annotations,omitempty"`
 	Evidence    []Evidence  `json:"evidence,omitempty"`

@@ -244,6 +244,13 @@ func (s *suggester) sourcePeer(n, dst *model.Node) (networkingv1.NetworkPolicyPe
 	switch {
 	case n.Workload != nil:
 		return s.workloadPeer(n, dst.Namespace), "", true
+	case n.Type == model.Gateway && len(n.GatewayPods) > 0:
+		// An Istio Gateway names its proxy pods by labels, in whatever
+		// namespace they run.
+		return networkingv1.NetworkPolicyPeer{
+			NamespaceSelector: &metav1.LabelSelector{},
+			PodSelector:       &metav1.LabelSelector{MatchLabels: n.GatewayPods},
+		}, "", true
 	case n.Type == model.Gateway:
 		return everyAddress(), fmt.Sprintf("the pods of %s (the ingress controller's) are not in the manifests, so the rule admits every address (ipBlock 0.0.0.0/0) on the entry port; narrow it to the controller's namespace and pods", n.ID), true
 	case n.ID == model.InternetID:

@@ -161,3 +161,54 @@ func TestYAML(t *testing.T) {
 		t.Errorf("YAML holds an empty timestamp or another namespace's policy:\n%s", text)
 	}
 }
+
+// An Istio Gateway names its proxy pods by selector: the ingress rule
+// admits those pods in any namespace, not every address. An Ingress names
+// no pods, so its entry port is open to every address, with a note.
+func TestSuggestEntryPoints(t *testing.T) {
+	s := suggest(t, policy.FromDeclared,
+		modeltest.Deployment("shop", "web", "ports: [{name: http, containerPort: 8080}]"),
+		modeltest.Service("shop", "web"),
+		`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: public, namespace: shop}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]`,
+		`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: ["*"]
+  gateways: [public]
+  http: [{route: [{destination: {host: web, port: {number: 80}}}]}]`,
+	)
+	web := find(s, "shop", "stridemap-web")
+	if web == nil || len(web.Spec.Ingress) != 1 {
+		t.Fatalf("web's policy = %+v", web)
+	}
+	peer := web.Spec.Ingress[0].From[0]
+	if peer.IPBlock != nil || peer.NamespaceSelector == nil || len(peer.NamespaceSelector.MatchLabels) != 0 || peer.PodSelector.MatchLabels["istio"] != "ingressgateway" {
+		t.Errorf("ingress peer = %+v, want the gateway's pods (istio: ingressgateway) in any namespace", peer)
+	}
+	if hasNote(s, "gateway:shop/public->workload:shop/web:80", "ingress controller") {
+		t.Errorf("notes = %v: an Istio Gateway's pods are known by its selector", s.Notes)
+	}
+
+	s = suggest(t, policy.FromDeclared,
+		modeltest.Deployment("shop", "web", "ports: [{name: http, containerPort: 8080}]"),
+		modeltest.Service("shop", "web"),
+		`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: public, namespace: shop}
+spec:
+  rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]`,
+	)
+	web = find(s, "shop", "stridemap-web")
+	if web == nil || len(web.Spec.Ingress) != 1 || web.Spec.Ingress[0].From[0].IPBlock == nil || web.Spec.Ingress[0].From[0].IPBlock.CIDR != "0.0.0.0/0" {
+		t.Fatalf("web's policy behind an Ingress = %+v, want ingress from every address", web)
+	}
+	if !strings.Contains(web.Annotations[policy.AnnotationNote], "ingress controller") {
+		t.Errorf("note = %q, want it to say the controller's pods are unknown", web.Annotations[policy.AnnotationNote])
+	}
+}
