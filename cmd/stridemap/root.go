@@ -83,7 +83,7 @@ used (each is listed on stderr).`,
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}
 	}
-	root.AddCommand(a.scanCommand(), a.watchCommand(), a.scansCommand(), a.diffCommand(), a.graphCommand(), a.findingsCommand(), a.reportCommand(), a.triageCommand(), a.questionsCommand(), a.catalogCommand(), versionCommand())
+	root.AddCommand(a.scanCommand(), a.watchCommand(), a.scansCommand(), a.diffCommand(), a.graphCommand(), a.findingsCommand(), a.reportCommand(), a.triageCommand(), a.questionsCommand(), a.catalogCommand(), a.storeCommand(), versionCommand())
 	root.AddCommand(a.tuiCommand())
 	root.AddCommand(a.observeCommand())
 	root.RunE = a.runRoot // no arguments on a terminal: the TUI; otherwise the help, as before

@@ -9,7 +9,10 @@ func SetSaveHook(s *Store, hook func(table string)) { s.hook = hook }
 // PoolSizes reports the maximum open connections of the writer and reader
 // pools.
 func PoolSizes(s *Store) (writer, readers int) {
-	return s.w.Stats().MaxOpenConnections, s.r.Stats().MaxOpenConnections
+	if s.w != nil {
+		writer = s.w.Stats().MaxOpenConnections
+	}
+	return writer, s.r.Stats().MaxOpenConnections
 }
 
 // Migrations is the number of embedded migrations, the schema version a

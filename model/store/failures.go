@@ -37,7 +37,11 @@ type FailedRescans struct {
 // RecordFailure stores a failed re-scan. The message is made one line and
 // cut to MaxFailureMessage runes.
 func (s *Store) RecordFailure(ctx context.Context, f Failure) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO rescan_failures (at, target, message) VALUES (?, ?, ?)`,
+	w, err := s.writer(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = w.ExecContext(ctx, `INSERT INTO rescan_failures (at, target, message) VALUES (?, ?, ?)`,
 		formatTime(f.At), f.Target.Key(), oneLine(f.Message, MaxFailureMessage))
 	if err != nil {
 		return fmt.Errorf("record a failed re-scan in %s: %w", s.path, err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"modernc.org/sqlite"
 )
 
 // applicationID marks a SQLite file as a stridemap store ("STRM"), so Open
@@ -52,39 +55,43 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
+// ErrNeedsMigration is returned by OpenExisting for a store an older
+// stridemap wrote: reading never changes the file, so a command that
+// writes (stridemap store migrate, or a scan) must upgrade it first.
+var ErrNeedsMigration = errors.New("store needs migrating")
+
+// ErrDamaged is returned for a store SQLite finds corrupt: nothing is
+// written into it. Check says what is wrong and Recover copies what can
+// still be read.
+var ErrDamaged = errors.New("store is damaged")
+
 // migrate brings the schema up to date in one immediate transaction, so
 // two stridemap processes opening a new store at once cannot both apply a
 // migration, and a failed migration leaves the previous schema in place.
-func (s *Store) migrate(ctx context.Context) error {
+// An up-to-date schema is checked in a read transaction first, so opening
+// the writer does not wait for another process's write to end.
+func (s *Store) migrate(ctx context.Context, w *sql.DB) error {
 	ms, err := migrations()
 	if err != nil {
 		return fmt.Errorf("open store %s: embedded migrations: %w", s.path, err)
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	if v, err := s.schemaVersion(ctx, w); err != nil {
+		return err
+	} else if v == len(ms) {
+		return nil
+	}
+	tx, err := w.BeginTx(ctx, nil)
 	if err != nil {
 		return s.openErr(err)
 	}
 	defer tx.Rollback()
-
-	var version, appID, tables int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return s.openErr(err)
+	version, tables, err := s.schemaOf(ctx, tx, len(ms))
+	if err != nil {
+		return err
 	}
-	if err := tx.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
-		return s.openErr(err)
+	if version == len(ms) {
+		return nil // another process migrated it meanwhile
 	}
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
-		return s.openErr(err)
-	}
-	switch {
-	case appID != applicationID && (appID != 0 || version != 0 || tables != 0):
-		return fmt.Errorf("open store %s: this SQLite file is not a stridemap store; pass another file with --db", s.path)
-	case version > len(ms):
-		return fmt.Errorf("open store %s: database was written by a newer stridemap (schema %d, this build knows %d); upgrade stridemap or use another --db", s.path, version, len(ms))
-	case version == len(ms):
-		return nil // up to date; the transaction only read
-	}
-
 	if tables == 0 {
 		// Only a new file can take incremental auto-vacuum without a
 		// VACUUM: it lets Prune hand space back without rewriting the file.
@@ -110,11 +117,126 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// openErr wraps a failure to read or initialise the file, which is almost
-// always a path the user can fix.
-func (s *Store) openErr(err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("open store %s: %w", s.path, err)
+// schemaVersion reads the schema version in a read transaction, refusing
+// files that are not stridemap stores or that a newer stridemap wrote.
+func (s *Store) schemaVersion(ctx context.Context, db *sql.DB) (int, error) {
+	ms, err := migrations()
+	if err != nil {
+		return 0, fmt.Errorf("open store %s: embedded migrations: %w", s.path, err)
 	}
-	return fmt.Errorf("open store %s: %w; check that it is a stridemap database in a writable directory, or pass another --db", s.path, err)
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, s.openErr(err)
+	}
+	defer tx.Rollback()
+	version, _, err := s.schemaOf(ctx, tx, len(ms))
+	return version, err
+}
+
+// schemaOf reads the schema version and the number of schema objects,
+// refusing what is not a stridemap store or is newer than this build.
+func (s *Store) schemaOf(ctx context.Context, tx *sql.Tx, known int) (version, tables int, err error) {
+	var appID int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return 0, 0, s.openErr(err)
+	}
+	if err := tx.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return 0, 0, s.openErr(err)
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+		return 0, 0, s.openErr(err)
+	}
+	switch {
+	case appID != applicationID && (appID != 0 || version != 0 || tables != 0):
+		return 0, 0, fmt.Errorf("open store %s: this SQLite file is not a stridemap store; pass another file with --db", s.path)
+	case version > known:
+		return 0, 0, fmt.Errorf("open store %s: database was written by a newer stridemap (schema %d, this build knows %d); upgrade stridemap or use another --db", s.path, version, known)
+	}
+	return version, tables, nil
+}
+
+// checkSchema is what a reader asks: the file is a stridemap store of this
+// build's schema. An empty file holds no scans; an older schema needs a
+// command that may write to migrate it.
+func (s *Store) checkSchema(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return fmt.Errorf("open store %s: embedded migrations: %w", s.path, err)
+	}
+	version, err := s.schemaVersion(ctx, s.r)
+	switch {
+	case err != nil:
+		return err
+	case version == 0:
+		return fmt.Errorf("store %s is empty: %w", s.path, ErrNoScans)
+	case version < len(ms):
+		return fmt.Errorf("open store %s: %w: an older stridemap wrote it (schema %d, this build reads %d); upgrade it with stridemap store migrate --db %s (a scan into it upgrades it too); reading never changes it",
+			s.path, ErrNeedsMigration, version, len(ms), s.path)
+	}
+	return nil
+}
+
+// quickCheck runs SQLite's quick integrity check before the first write
+// into an existing store: a scan written into a damaged file could be
+// lost with it, or make the damage worse.
+func (s *Store) quickCheck(ctx context.Context, w *sql.DB) error {
+	var first string
+	err := w.QueryRowContext(ctx, "PRAGMA quick_check(1)").Scan(&first)
+	if err == nil && first == "ok" {
+		return nil
+	}
+	if err != nil && !damaged(err) {
+		return s.openErr(err)
+	}
+	if err != nil {
+		first = err.Error()
+	}
+	return s.damagedErr(first)
+}
+
+func (s *Store) damagedErr(detail string) error {
+	return fmt.Errorf("store %s: %w (%s): nothing was written to it; see what is wrong with stridemap store check --db %s, and copy every scan that can still be read into a new store with stridemap store recover --db %s -o NEW.db",
+		s.path, ErrDamaged, oneLine(detail, 200), s.path, s.path)
+}
+
+// SQLite's primary result codes that call for their own advice.
+const (
+	sqliteBusy     = 5
+	sqliteLocked   = 6
+	sqliteReadOnly = 8
+	sqliteCorrupt  = 11
+	sqliteCantOpen = 14
+	sqliteNotADB   = 26
+)
+
+// sqliteCode is the primary result code of a SQLite error, 0 for others.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() & 0xff
+	}
+	return 0
+}
+
+func damaged(err error) bool {
+	c := sqliteCode(err)
+	return c == sqliteCorrupt || c == sqliteNotADB
+}
+
+// openErr wraps a failure to open or read the file with the advice that
+// fits SQLite's reason.
+func (s *Store) openErr(err error) error {
+	switch code := sqliteCode(err); {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("open store %s: %w", s.path, err)
+	case code == sqliteBusy || code == sqliteLocked:
+		return fmt.Errorf("open store %s: %w; another stridemap is writing to it: try again when it has finished", s.path, err)
+	case code == sqliteReadOnly:
+		return fmt.Errorf("open store %s: %w; the file or its directory is read-only: pass a writable file with --db", s.path, err)
+	case damaged(err):
+		return s.damagedErr(err.Error())
+	case code == sqliteCantOpen:
+		return fmt.Errorf("open store %s: %w; check that the file and its directory exist and are readable, or pass another --db", s.path, err)
+	}
+	return fmt.Errorf("open store %s: %w; check that it is a stridemap database, or pass another --db", s.path, err)
 }

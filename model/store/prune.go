@@ -45,7 +45,11 @@ type PruneResult struct {
 // unpins it. It returns an error wrapping ErrScanNotFound for an unknown
 // scan.
 func (s *Store) SetKept(ctx context.Context, id int64, kept bool) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	w, err := s.writer(ctx)
+	if err != nil {
+		return err
+	}
+	tx, err := w.BeginTx(ctx, nil)
 	if err != nil {
 		return s.saveErr(err)
 	}
@@ -81,12 +85,16 @@ func (s *Store) Prune(ctx context.Context, opts PruneOptions) (PruneResult, erro
 	case opts.Keep == 0 && opts.Before.IsZero():
 		return res, fmt.Errorf("%w: --keep N (the newest N stay) or --older-than D (e.g. 30d, or a date 2025-01-31)", ErrNothingToPrune)
 	}
-	before, err := s.fileSize(ctx)
+	w, err := s.writer(ctx)
+	if err != nil {
+		return res, err
+	}
+	before, err := fileSize(ctx, w)
 	if err != nil {
 		return res, s.pruneErr(err)
 	}
 
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := w.BeginTx(ctx, nil)
 	if err != nil {
 		return res, s.pruneErr(err)
 	}
@@ -126,10 +134,10 @@ func (s *Store) Prune(ctx context.Context, opts PruneOptions) (PruneResult, erro
 	if err := tx.Commit(); err != nil {
 		return res, s.pruneErr(err)
 	}
-	if err := s.reclaim(ctx); err != nil {
+	if err := reclaim(ctx, w); err != nil {
 		return res, fmt.Errorf("pruned %d scans from %s, but could not hand the space back: %w; the next prune tries again", len(res.Pruned), s.path, err)
 	}
-	after, err := s.fileSize(ctx)
+	after, err := fileSize(ctx, w)
 	if err != nil {
 		return res, s.pruneErr(err)
 	}
@@ -239,15 +247,15 @@ func triagedScans(ctx context.Context, tx *sql.Tx) (map[int64]string, error) {
 // was freed. An older store is vacuumed whole once, which switches it to
 // incremental auto-vacuum. Both run as a write transaction: in WAL mode
 // readers go on reading the last committed state meanwhile.
-func (s *Store) reclaim(ctx context.Context) error {
+func reclaim(ctx context.Context, w *sql.DB) error {
 	var mode int
-	if err := s.w.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
+	if err := w.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
 		return err
 	}
 	const incremental = 2
 	if mode == incremental {
 		// Each step of the statement frees one page: it must run to the end.
-		rows, err := s.w.QueryContext(ctx, `PRAGMA incremental_vacuum`)
+		rows, err := w.QueryContext(ctx, `PRAGMA incremental_vacuum`)
 		if err != nil {
 			return err
 		}
@@ -259,20 +267,20 @@ func (s *Store) reclaim(ctx context.Context) error {
 		}
 		return rows.Close()
 	}
-	if _, err := s.w.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
+	if _, err := w.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
 		return err
 	}
-	_, err := s.w.ExecContext(ctx, `VACUUM`)
+	_, err := w.ExecContext(ctx, `VACUUM`)
 	return err
 }
 
 // fileSize is the size of the database's pages, not counting the WAL.
-func (s *Store) fileSize(ctx context.Context) (int64, error) {
+func fileSize(ctx context.Context, w *sql.DB) (int64, error) {
 	var pages, size int64
-	if err := s.w.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+	if err := w.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
 		return 0, err
 	}
-	if err := s.w.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&size); err != nil {
+	if err := w.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&size); err != nil {
 		return 0, err
 	}
 	return pages * size, nil

@@ -211,8 +211,14 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // readErr wraps a read failure with what was being read and the store's
 // path; sentinel errors pass through already explained.
 func (s *Store) readErr(what string, err error) error {
-	if errors.Is(err, ErrScanNotFound) {
+	switch code := sqliteCode(err); {
+	case errors.Is(err, ErrScanNotFound):
 		return err
+	case damaged(err):
+		return fmt.Errorf("%s from %s: %w: %w; see what is wrong with stridemap store check --db %s, and copy every scan that can still be read with stridemap store recover --db %s -o NEW.db",
+			what, s.path, ErrDamaged, err, s.path, s.path)
+	case code == sqliteBusy || code == sqliteLocked:
+		return fmt.Errorf("%s from %s: %w; another stridemap is writing to it: try again when it has finished", what, s.path, err)
 	}
 	return fmt.Errorf("%s from %s: %w", what, s.path, err)
 }

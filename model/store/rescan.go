@@ -42,7 +42,11 @@ func (s *Store) Content(ctx context.Context, id int64) (c Content, ok bool, err 
 
 // Confirm records that a re-scan at found scan id's content unchanged.
 func (s *Store) Confirm(ctx context.Context, id int64, at time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE scan_content SET confirmed_at = ? WHERE scan_id = ?`, formatTime(at), id)
+	w, err := s.writer(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := w.ExecContext(ctx, `UPDATE scan_content SET confirmed_at = ? WHERE scan_id = ?`, formatTime(at), id)
 	if err != nil {
 		return fmt.Errorf("confirm scan %d in %s: %w", id, s.path, err)
 	}

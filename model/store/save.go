@@ -154,6 +154,12 @@ func countsOf(rec *ScanRecord, g *model.Graph) Counts {
 // cancelled context or a bad element never leaves half a scan behind, and
 // returns its ID. IDs increase (1, 2, 3…) and are never reused.
 func (s *Store) SaveScan(ctx context.Context, rec ScanRecord) (int64, error) {
+	return s.saveScan(ctx, rec, 0)
+}
+
+// saveScan saves rec under the given ID, or the next when id is 0:
+// Recover keeps the IDs scans had, which users and baselines refer to.
+func (s *Store) saveScan(ctx context.Context, rec ScanRecord, id int64) (int64, error) {
 	g := rec.Graph
 	if g == nil {
 		g = &model.Graph{}
@@ -174,23 +180,31 @@ func (s *Store) SaveScan(ctx context.Context, rec ScanRecord) (int64, error) {
 	enc := encodeGraph(g)
 	defer enc.wait()
 
-	tx, err := s.w.BeginTx(ctx, nil)
+	db, err := s.writer(ctx)
+	if err != nil {
+		return 0, err
+	}
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, s.saveErr(err)
 	}
 	defer tx.Rollback() // a no-op after Commit
 
-	res, err := tx.ExecContext(ctx, `INSERT INTO scans (
+	var given any // NULL: SQLite picks the next ID
+	if id != 0 {
+		given = id
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO scans (id,
 		started_at, finished_at, tool_version, partial,
 		n_objects, n_nodes, n_edges, n_boundaries, n_controls, n_dangling, n_problems, n_errors, n_exposed,
-		nodes_by_type, n_findings, findings_by_severity, catalog, n_gaps, n_not_assessed, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		formatTime(rec.StartedAt), formatTime(rec.FinishedAt), rec.ToolVersion, c.Errors > 0,
+		nodes_by_type, n_findings, findings_by_severity, catalog, n_gaps, n_not_assessed, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		given, formatTime(rec.StartedAt), formatTime(rec.FinishedAt), rec.ToolVersion, c.Errors > 0,
 		c.Objects, c.Nodes, c.Edges, c.Boundaries, c.Controls, c.Dangling, c.Problems, c.Errors, c.Exposed,
 		string(byType), c.Findings, string(bySeverity), rec.Catalog, c.Gaps, c.NotAssessed, rec.Target.Key())
 	if err != nil {
 		return 0, s.saveErr(err)
 	}
-	id, err := res.LastInsertId()
+	id, err = res.LastInsertId()
 	if err != nil {
 		return 0, s.saveErr(err)
 	}

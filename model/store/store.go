@@ -9,7 +9,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 
+	"golang.org/x/sys/unix"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
 )
 
@@ -26,6 +28,10 @@ var ErrNoScans = errors.New("no scans in the store")
 // path: commands that only read say so instead of creating an empty one.
 var ErrNoStore = errors.New("no store")
 
+// ErrReadOnly is returned when a command that writes meets a store it may
+// not write: a read-only file, directory or medium.
+var ErrReadOnly = errors.New("read-only")
+
 // ErrScanNotFound is returned when a scan ID names no scan in the store.
 var ErrScanNotFound = errors.New("scan not found")
 
@@ -35,23 +41,77 @@ const readers = 4
 
 // Store is one SQLite file holding every scan. It is safe for concurrent
 // use: writes go through a single connection in immediate transactions, so
-// they never deadlock on lock upgrades; reads use a small pool and, thanks
-// to WAL, see the last committed scan while a write is in progress.
+// they never deadlock on lock upgrades; reads use a small pool of
+// read-only connections and, thanks to WAL, see the last committed scan
+// while a write is in progress.
+//
+// The writer connection is opened on the first write: a command that only
+// reads never takes the write lock, never migrates the schema, and works on
+// a read-only file or directory beside any number of other readers and one
+// writer.
 type Store struct {
-	path string
-	w    *sql.DB // exactly one connection, for every write
-	r    *sql.DB // up to readers connections, query_only
+	path string // as given, for messages
+	abs  string
+	r    *sql.DB // up to readers connections, mode=ro and query_only
+
+	wMu sync.Mutex
+	w   *sql.DB // exactly one connection, for every write; nil until the first
 
 	// hook, when set (by tests), runs inside SaveScan's transaction after
 	// each table is written, with the table's name.
 	hook func(table string)
 }
 
-// Open opens the store at path, creating the file and its parent directory
-// if needed and bringing the schema up to date. An empty path means
-// DefaultPath. It refuses a file written by a newer stridemap, or a SQLite
-// file that is not a stridemap store.
+// Open opens the store at path for a command that writes, creating the
+// file and its parent directory if needed and bringing the schema up to
+// date. An empty path means DefaultPath. It refuses a file written by a
+// newer stridemap, a SQLite file that is not a stridemap store, and a
+// store that fails SQLite's quick integrity check: nothing is written into
+// a damaged store (see Check and Recover).
 func Open(ctx context.Context, path string) (*Store, error) {
+	s, err := newStore(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.abs), 0o755); err != nil {
+		return nil, fmt.Errorf("open store %s: create its directory: %w; pass a writable location with --db", s.path, err)
+	}
+	if _, err := s.writer(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.openReaders(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenExisting opens the store at path for reading, only if the file
+// exists: commands that only read must not leave an empty store (and its
+// directory) behind where none was. A missing file gives an error that is
+// ErrNoStore (and ErrNoScans) and names the absolute path looked for. The
+// schema is checked, never changed: a store an older stridemap wrote gives
+// ErrNeedsMigration. A write through the returned Store (a triage
+// decision, a prune) opens the writer then, as Open would.
+func OpenExisting(ctx context.Context, path string) (*Store, error) {
+	s, err := newStore(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(s.abs); errors.Is(err, fs.ErrNotExist) {
+		return nil, &noStoreError{path: s.abs}
+	}
+	if err := s.openReaders(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkSchema(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func newStore(path string) (*Store, error) {
 	if path == "" {
 		path = DefaultPath
 	}
@@ -62,68 +122,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if info, err := os.Stat(abs); err == nil && info.IsDir() {
 		return nil, fmt.Errorf("open store %s: it is a directory; pass a file path with --db, e.g. %s", path, filepath.Join(path, "stridemap.db"))
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-		return nil, fmt.Errorf("open store %s: create its directory: %w; pass a writable location with --db", path, err)
-	}
-
 	registerContentKeyFunc()
-	s := &Store{path: path}
-	s.w, err = sql.Open("sqlite", dsn(abs, false))
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	s.w.SetMaxOpenConns(1)
-	s.w.SetMaxIdleConns(1)
-	s.w.SetConnMaxLifetime(0)
-	s.w.SetConnMaxIdleTime(0)
-
-	if err := s.migrate(ctx); err != nil {
-		s.w.Close()
-		return nil, err
-	}
-	// WAL is set here, once the file is known to be ours, rather than in the
-	// DSN, which would convert any SQLite file Open is pointed at before the
-	// checks in migrate could refuse it. The mode is stored in the file.
-	var mode string
-	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
-		s.w.Close()
-		return nil, s.openErr(err)
-	}
-	if mode != "wal" {
-		s.w.Close()
-		return nil, fmt.Errorf("open store %s: cannot use WAL mode (got %q); put the store on a local file system with --db", path, mode)
-	}
-
-	s.r, err = sql.Open("sqlite", dsn(abs, true))
-	if err != nil {
-		s.w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	s.r.SetMaxOpenConns(readers)
-	s.r.SetMaxIdleConns(readers)
-	if err := s.r.PingContext(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open store %s for reading: %w", path, err)
-	}
-	return s, nil
-}
-
-// OpenExisting opens the store at path like Open, but only if the file
-// exists: commands that only read must not leave an empty store (and its
-// directory) behind where none was. A missing file gives an error that is
-// ErrNoStore (and ErrNoScans) and names the absolute path looked for.
-func OpenExisting(ctx context.Context, path string) (*Store, error) {
-	if path == "" {
-		path = DefaultPath
-	}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		abs, absErr := filepath.Abs(path)
-		if absErr != nil {
-			abs = path
-		}
-		return nil, &noStoreError{path: abs}
-	}
-	return Open(ctx, path)
+	return &Store{path: path, abs: abs}, nil
 }
 
 // noStoreError is OpenExisting's error for a missing store. It is both
@@ -135,17 +135,126 @@ func (e *noStoreError) Error() string { return fmt.Sprintf("%v at %s", ErrNoStor
 
 func (e *noStoreError) Is(target error) bool { return target == ErrNoStore || target == ErrNoScans }
 
+// openReaders opens the read-only pool. A WAL reader needs the -shm
+// index beside the file: in a directory it may not write, SQLite cannot
+// create it, and beside a file it may not write, it would create -shm and
+// -wal files owned by this user that the file's owner could then not
+// write. Both are opened immutable instead, which is sound while no one
+// writes the file: no one can in a read-only directory, and a writer keeps
+// a -wal file beside it for as long as it writes, which a reader of a
+// read-only file then reads through as usual.
+func (s *Store) openReaders(ctx context.Context) error {
+	mode := readOnlyMode
+	if _, err := os.Stat(s.abs + "-wal"); !writable(s.abs) && errors.Is(err, fs.ErrNotExist) {
+		mode = immutableMode
+	}
+	r, err := openPool(ctx, s.abs, mode)
+	if err != nil && mode == readOnlyMode && !writable(filepath.Dir(s.abs)) {
+		r, err = openPool(ctx, s.abs, immutableMode)
+	}
+	if err != nil {
+		return s.openErr(err)
+	}
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	s.r = r
+	return nil
+}
+
+// openPool opens and pings a reader pool in mode.
+func openPool(ctx context.Context, abs string, mode int) (*sql.DB, error) {
+	r, err := sql.Open("sqlite", dsn(abs, mode))
+	if err != nil {
+		return nil, err
+	}
+	if err := r.PingContext(ctx); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// writer returns the write connection, opening it on first use: it
+// refuses a file or directory it may not write to, a damaged store, and
+// migrates the schema.
+func (s *Store) writer(ctx context.Context) (*sql.DB, error) {
+	s.wMu.Lock()
+	defer s.wMu.Unlock()
+	if s.w != nil {
+		return s.w, nil
+	}
+	existing := false
+	if info, err := os.Stat(s.abs); err == nil {
+		existing = info.Size() > 0
+		if !writable(s.abs) {
+			return nil, fmt.Errorf("store %s is read-only: %w; this command writes to it, so pass a writable file with --db", s.path, ErrReadOnly)
+		}
+	}
+	if !writable(filepath.Dir(s.abs)) {
+		return nil, fmt.Errorf("store %s: its directory is read-only (SQLite keeps its write-ahead log beside the file): %w; this command writes to it, so pass a file in a writable directory with --db", s.path, ErrReadOnly)
+	}
+	w, err := sql.Open("sqlite", dsn(s.abs, readWriteMode))
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", s.path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if existing {
+		if err := s.quickCheck(ctx, w); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	if err := s.migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	// WAL is set here, once the file is known to be ours, rather than in the
+	// DSN, which would convert any SQLite file Open is pointed at before the
+	// checks in migrate could refuse it. The mode is stored in the file.
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		w.Close()
+		return nil, s.openErr(err)
+	}
+	if mode != "wal" {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: cannot use WAL mode (got %q); put the store on a local file system with --db", s.path, mode)
+	}
+	s.w = w
+	return w, nil
+}
+
+// writable reports whether this process may write path. Read-only media
+// say so even to root.
+func writable(path string) bool {
+	return unix.Access(path, unix.W_OK) == nil
+}
+
+// Connection modes of dsn.
+const (
+	readWriteMode = iota
+	readOnlyMode
+	immutableMode
+)
+
 // dsn builds the modernc.org/sqlite data source name for the file at abs.
 // The file: URI form lets any path through (percent-encoded), including
 // ones containing '?' or '#'. The writer begins transactions IMMEDIATE so
 // it takes the write lock up front instead of failing on an upgrade;
-// readers get query_only so a bug can never write through them.
-func dsn(abs string, readOnly bool) string {
+// readers open the file read-only and get query_only too, so a bug can
+// never write through them.
+func dsn(abs string, mode int) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	q := "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
-	if readOnly {
-		q += "&_pragma=query_only(1)"
-	} else {
+	switch mode {
+	case readOnlyMode:
+		q = "mode=ro&" + q + "&_pragma=query_only(1)"
+	case immutableMode:
+		q = "mode=ro&immutable=1&" + q + "&_pragma=query_only(1)"
+	default:
 		q += "&_txlock=immediate"
 	}
 	// url.URL renders "file:///abs"; SQLite reads that as the path /abs.
@@ -159,6 +268,8 @@ func (s *Store) Close() error {
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
+	s.wMu.Lock()
+	defer s.wMu.Unlock()
 	if s.w != nil {
 		errs = append(errs, s.w.Close())
 	}

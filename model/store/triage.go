@@ -59,7 +59,11 @@ func (s *Store) addDecision(ctx context.Context, t decisionTable, d Decision) er
 	if d.At.IsZero() {
 		d.At = time.Now()
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	w, err := s.writer(ctx)
+	if err != nil {
+		return err
+	}
+	tx, err := w.BeginTx(ctx, nil)
 	if err != nil {
 		return s.saveErr(err)
 	}
