@@ -31,7 +31,7 @@ demo: build
 # tests under other kernels. Tests that need ../shared/corpus or root run in
 # CI and skip with a message elsewhere.
 test: lint
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	@$(MAKE) --no-print-directory test-kernels
 
 # The eBPF and network-namespace tests under each of a set of Debian kernels,
