@@ -162,11 +162,7 @@ func peerTargets(pods []Pod, ns string, peer networkingv1.NetworkPolicyPeer) []t
 	var out []target
 	for i := range pods {
 		p := &pods[i]
-		inNamespace := p.Namespace == ns
-		if peer.NamespaceSelector != nil {
-			inNamespace = Selects(peer.NamespaceSelector, p.NamespaceLabels)
-		}
-		if !inNamespace || (peer.PodSelector != nil && !Selects(peer.PodSelector, p.Labels)) {
+		if !PeerSelects(peer, ns, p) {
 			continue
 		}
 		for _, a := range p.Addrs {
@@ -174,6 +170,22 @@ func peerTargets(pods []Pod, ns string, peer networkingv1.NetworkPolicyPeer) []t
 		}
 	}
 	return out
+}
+
+// PeerSelects says whether a peer of a policy of namespace ns selects a
+// pod by its labels and its namespace's: a podSelector alone selects in
+// ns, a namespaceSelector alone every pod of the namespaces it selects,
+// both the pods of those namespaces it selects. An ipBlock selects no pod
+// by labels.
+func PeerSelects(peer networkingv1.NetworkPolicyPeer, ns string, pod *Pod) bool {
+	if peer.IPBlock != nil {
+		return false
+	}
+	inNamespace := pod.Namespace == ns
+	if peer.NamespaceSelector != nil {
+		inNamespace = Selects(peer.NamespaceSelector, pod.NamespaceLabels)
+	}
+	return inNamespace && (peer.PodSelector == nil || Selects(peer.PodSelector, pod.Labels))
 }
 
 // portRanges are the ports a rule admits on pod (nil when the peer is an
