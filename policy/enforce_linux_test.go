@@ -53,6 +53,9 @@ func TestEnforce(t *testing.T) {
 	for _, app := range []struct{ name, dir string }{
 		{"demo", filepath.Join("..", "testdata", "demo")},
 		{"online-boutique", filepath.Join(corpus, "online-boutique")},
+		// Workloads of the same labels in three namespaces, several
+		// named ports each, and an entry through hostPorts.
+		{"podinfo", filepath.Join(corpus, "podinfo")},
 	} {
 		t.Run(app.name, func(t *testing.T) { enforce(t, app.dir) })
 	}
@@ -67,6 +70,7 @@ type labPod struct {
 	net       *flowstest.Pod
 	spec      policytest.Pod
 	listening []uint16
+	hostPorts map[uint16]uint16 // container port by host port
 }
 
 // call is one connection to try: a flow, or one no flow makes.
@@ -95,6 +99,7 @@ func enforce(t *testing.T, dir string) {
 	for i := range g.Nodes {
 		if n := &g.Nodes[i]; n.Workload != nil && !noted[n.ID] {
 			workloads[n.ID] = l.add(n.ID, n.Namespace, n.Workload.PodLabels, declaredPorts(n))
+			workloads[n.ID].hostPorts = hostPorts(n)
 			sources = append(sources, workloads[n.ID])
 		}
 	}
@@ -119,10 +124,7 @@ func enforce(t *testing.T, dir string) {
 			t.Logf("not replayed: %s, the lab has no pod for a peer that is noted or no workload", e.ID)
 			continue
 		}
-		port := uint16(e.Port)
-		if e.TargetPort != 0 {
-			port = uint16(e.TargetPort)
-		}
+		port := podPort(e, to)
 		used[fmt.Sprintf("%p %p %d", from, to, port)] = true
 		ports := []uint16{port}
 		if port == 0 {
@@ -361,6 +363,19 @@ func (c call) dial() error {
 	return err
 }
 
+// podPort is the port a flow reaches on its destination pod: the port a
+// Service forwards it to, the container port a hostPort forwards it to,
+// or the port dialled. 0 when not known.
+func podPort(e model.Edge, to *labPod) uint16 {
+	if e.TargetPort != 0 {
+		return uint16(e.TargetPort)
+	}
+	if n, ok := to.hostPorts[uint16(e.Port)]; ok && e.Via == "" {
+		return n
+	}
+	return uint16(e.Port)
+}
+
 // declaredPorts are the ports a workload's containers declare.
 func declaredPorts(n *model.Node) []policytest.Port {
 	var out []policytest.Port
@@ -370,6 +385,20 @@ func declaredPorts(n *model.Node) []policytest.Port {
 		}
 		for _, cp := range c.Ports {
 			out = append(out, policytest.Port{Name: cp.Name, Number: uint16(cp.Port), Protocol: corev1.Protocol(cp.Protocol)})
+		}
+	}
+	return out
+}
+
+// hostPorts maps the hostPorts of a workload's containers to their
+// container ports.
+func hostPorts(n *model.Node) map[uint16]uint16 {
+	out := map[uint16]uint16{}
+	for _, c := range n.Workload.Containers {
+		for _, cp := range c.Ports {
+			if cp.HostPort != 0 && !c.Init {
+				out[uint16(cp.HostPort)] = uint16(cp.Port)
+			}
 		}
 	}
 	return out
