@@ -29,8 +29,8 @@ import (
 	"github.com/stridemap/stridemap/policy/policytest"
 )
 
-// TestEnforce puts the suggested policies of the demo and of Online
-// Boutique to work on real packets. Each workload becomes a pod of the
+// TestEnforce puts the suggested policies of the demo, Online Boutique and
+// podinfo to work on real packets. Each workload becomes a pod of the
 // flows lab (a network namespace on a bridge) labelled as its pod
 // template, in a namespace labelled kubernetes.io/metadata.name; the
 // policies become nftables rules in each pod's namespace
