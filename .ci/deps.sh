@@ -8,6 +8,7 @@
 #   ip, iptables, setcap
 #               the eBPF end-to-end tests: network namespaces, a ClusterIP DNAT rule,
 #               file capabilities for the unprivileged observer
+#   nft         enforcing suggested NetworkPolicies in the same lab (policy/enforce_linux_test.go)
 # and, without their recommended packages, what the kernel matrix needs
 # (.ci/kernel-matrix.sh, .ci/kernels.sh):
 #   qemu-system-x86_64, a static busybox
@@ -26,6 +27,7 @@ need=(
 	"/usr/include/bpf/bpf_helpers.h libbpf-dev"
 	"ip iproute2"
 	"iptables iptables"
+	"nft nftables"
 	"setcap libcap2-bin"
 )
 lean=(

@@ -274,20 +274,24 @@ func TestNodeIDsStayUnique(t *testing.T) {
 	}
 }
 
-// TestTargetPorts: a flow through a Service records the pod port it
-// reaches when that is another port (numbered, or named by a container),
-// so that flows seen between pods find it.
+// TestTargetPorts: a flow through a Service, or to a hostPort, records
+// the pod port it reaches when that is another port (numbered, or named by
+// a container), so that flows seen between pods, and NetworkPolicies,
+// find it.
 func TestTargetPorts(t *testing.T) {
 	g := build(t,
 		modeltest.Deployment("shop", "cart"), modeltest.Service("shop", "cart"),
 		modeltest.Deployment("shop", "ads", "ports: [{name: grpc, containerPort: 9555}]"), modeltest.Service("shop", "ads", "{port: 9555, targetPort: grpc}"),
 		modeltest.Deployment("shop", "auth", "ports: [{name: web, containerPort: 3000}]"), modeltest.Service("shop", "auth", "{port: 80, targetPort: web}"),
 		modeltest.Deployment("shop", "web", modeltest.Env("CART_ADDR", "cart:80", "ADS_ADDR", "ads:9555", "AUTH_URL", "http://auth")),
+		modeltest.Deployment("edge", "proxy", "ports: [{name: https, containerPort: 8443, hostPort: 443}, {containerPort: 9000, hostPort: 9000}]"),
 	)
 	want := map[string]int32{
-		"workload:shop/web->workload:shop/cart:80":  8080,
-		"workload:shop/web->workload:shop/ads:9555": 0, // the same port
-		"workload:shop/web->workload:shop/auth:80":  3000,
+		"workload:shop/web->workload:shop/cart:80":    8080,
+		"workload:shop/web->workload:shop/ads:9555":   0, // the same port
+		"workload:shop/web->workload:shop/auth:80":    3000,
+		"external:internet->workload:edge/proxy:443":  8443,
+		"external:internet->workload:edge/proxy:9000": 0,
 	}
 	for id, port := range want {
 		if e := modeltest.Edge(t, g, id); e.TargetPort != port {

@@ -341,9 +341,10 @@ type Edge struct {
 	Encryption       Encryption `json:"encryption"`
 	EncryptionSource string     `json:"encryptionSource,omitempty"`
 	Via              string     `json:"via,omitempty"` // the Service or route the flow goes through
-	// TargetPort is the pod port a flow through a Service reaches, when it
-	// is not Port: what a flow seen between pods (a mesh proxy's, or one
-	// Hubble reports after the Service's translation) is dialled on.
+	// TargetPort is the pod port a flow through a Service (or to a
+	// hostPort) reaches, when it is not Port: what a flow seen between
+	// pods (a mesh proxy's, or one Hubble reports after the Service's
+	// translation) is dialled on, and what NetworkPolicies name.
 	TargetPort int32 `json:"targetPort,omitempty"`
 	// Policy is what NetworkPolicies (and Cilium/Calico policies) say about
 	// the flow: "allowed" (a policy selects the destination and admits the

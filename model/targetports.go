@@ -12,7 +12,8 @@ type PodPort struct {
 }
 
 // addTargetPorts records, on each flow through a Service to a workload,
-// the pod port it reaches when that is not the port dialled.
+// or to a hostPort from the node's address, the pod port it reaches when
+// that is not the port dialled.
 func (b *builder) addTargetPorts() {
 	byID := make(map[string]*IndexedWorkload, len(b.workloads))
 	for _, w := range b.workloads {
@@ -21,7 +22,7 @@ func (b *builder) addTargetPorts() {
 	for i := range b.graph.Edges {
 		e := &b.graph.Edges[i]
 		dst := byID[e.To]
-		if dst == nil || !strings.HasPrefix(e.Via, "Service ") {
+		if dst == nil || (e.Via != "" && !strings.HasPrefix(e.Via, "Service ")) {
 			continue
 		}
 		if p, ok := b.podPortOf(e, dst); ok && p.Number != 0 && p.Number != e.Port {
@@ -31,7 +32,8 @@ func (b *builder) addTargetPorts() {
 }
 
 // podPortOf finds the pod port a flow reaches: the targetPort of the
-// Service port the edge dials, resolved against the destination's
+// Service port the edge dials, or the container port of the hostPort a
+// flow through no Service dials, resolved against the destination's
 // container ports so that both numbered and named policy ports match.
 func (b *builder) podPortOf(e *Edge, dst *IndexedWorkload) (PodPort, bool) {
 	if e.Port == 0 {
@@ -62,6 +64,17 @@ func (b *builder) podPortOf(e *Edge, dst *IndexedWorkload) (PodPort, bool) {
 		for _, cp := range c.Ports {
 			if (fp.Name != "" && cp.Name == fp.Name) || (fp.Name == "" && cp.ContainerPort == fp.Number) {
 				fp.Name, fp.Number = cp.Name, cp.ContainerPort
+				return fp, true
+			}
+		}
+	}
+	for _, c := range dst.Template.Spec.Containers {
+		for _, cp := range c.Ports {
+			if e.Via == "" && cp.HostPort != 0 && cp.HostPort == fp.Number {
+				fp.Name, fp.Number = cp.Name, cp.ContainerPort
+				if cp.Protocol != "" {
+					fp.Protocol = string(cp.Protocol)
+				}
 				return fp, true
 			}
 		}
