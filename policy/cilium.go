@@ -180,10 +180,10 @@ func (p *workloadPolicy) cilium() *CiliumNetworkPolicy {
 	for _, r := range p.rules[0] {
 		in := CiliumIngressRule{ToPorts: r.ciliumPorts()}
 		switch {
-		case r.entry == fromInternet:
-			in.FromEntities = []string{entityWorld}
-		case r.entry == fromGateway:
+		case r.entry&fromGateway != 0:
 			in.FromEntities = []string{entityWorld, entityIngress}
+		case r.entry&fromInternet != 0:
+			in.FromEntities = []string{entityWorld}
 		case r.peer.IPBlock != nil:
 			in.FromCIDR = []string{r.peer.IPBlock.CIDR}
 		default:

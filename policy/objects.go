@@ -101,6 +101,7 @@ func (p *workloadPolicy) add(t networkingv1.PolicyType, to target, ports []netwo
 		i = len(p.rules[d]) - 1
 	}
 	r := p.rules[d][i]
+	r.entry |= to.entry
 	if len(ports) == 0 {
 		r.every = true
 	}

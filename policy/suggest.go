@@ -299,13 +299,14 @@ type target struct {
 	notes []line // what the rule assumes, per format
 }
 
-// entry is a source from outside the pods of the manifests.
+// entry is the sources from outside the pods of the manifests a rule
+// admits; the Kubernetes form admits them all as every address, so one
+// rule may hold both.
 type entry int
 
 const (
-	notEntry entry = iota
-	fromInternet
-	fromGateway // an Ingress or Gateway whose controller pods are unknown
+	fromInternet entry = 1 << iota
+	fromGateway        // an Ingress or Gateway whose controller pods are unknown
 )
 
 // line is an annotation line, and the format it holds for ("" for all).
