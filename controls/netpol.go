@@ -70,6 +70,7 @@ type policyEndpoint struct {
 	id       string
 	known    bool
 	external bool // an address outside the cluster: only ipBlocks may admit it
+	gateway  bool // a gateway's controller, whose pods are unknown
 	ns       string
 	labels   map[string]string
 	nsLabels map[string]string
@@ -123,6 +124,14 @@ type policyPeer struct {
 	// nothing excepted): it admits a source whose pods are unknown, since
 	// whatever its address, the block holds it.
 	everyAddress bool
+	// world admits every address outside the cluster (Cilium's entity
+	// world, or a CIDR of every address, which in Cilium never matches
+	// the cluster's pods): the internet and external hosts, no pod.
+	world bool
+	// ingressProxy is Cilium's entity ingress, the Envoy of Cilium's own
+	// Ingress and Gateway: a gateway whose controller's pods are unknown
+	// is assumed to be it.
+	ingressProxy bool
 }
 
 // policyRule is one ingress or egress rule.
@@ -154,6 +163,11 @@ type netPolicy struct {
 	// ordered policies (Calico) decide by their first matching rule;
 	// others admit a flow when any rule admits it.
 	ordered bool
+	// allowByDefault is Cilium's enableDefaultDeny set to false for a
+	// direction: the policy's rules apply, but it does not put the pod in
+	// default deny, so what no policy denies passes unless another policy
+	// selecting the pod does.
+	allowByDefault [2]bool
 }
 
 func (p *netPolicy) evidence(field, detail string) model.Evidence {
@@ -309,7 +323,7 @@ func (ev *PolicyEvaluator) verdict(from string, dst *model.IndexedWorkload, port
 	} else {
 		// A gateway, whose pods are the ingress controller's and not in
 		// the manifests, or an address outside the cluster.
-		src = &policyEndpoint{id: from, ns: *ev.nodeNamespace[from], external: strings.HasPrefix(from, "external:")}
+		src = &policyEndpoint{id: from, ns: *ev.nodeNamespace[from], external: strings.HasPrefix(from, "external:"), gateway: strings.HasPrefix(from, "gateway:")}
 	}
 	in := decide(dirIngress, ev.selecting[dst.ID][dirIngress], src, port)
 	out := decide(dirEgress, srcPolicies, ev.endpoints[dst.ID], port)
@@ -333,7 +347,10 @@ func addRestrictionControls(ix *model.Index, id string, sel [2][]*netPolicy) {
 			continue
 		}
 		var evidence []model.Evidence
-		restricted := true
+		restricted := false // until a policy puts the pod in default deny
+		for _, p := range sel[d] {
+			restricted = restricted || !p.allowByDefault[d]
+		}
 		for _, p := range sel[d] {
 			for _, r := range p.rules[d] {
 				if r.action == "allow" && r.admitsEveryPod() {
@@ -393,11 +410,17 @@ func decide(d policyDirection, policies []*netPolicy, peer *policyEndpoint, port
 			denies = append(denies, p.evidence(field, detail))
 		}
 	}
+	defaultDeny := false
+	for _, p := range policies {
+		defaultDeny = defaultDeny || !p.allowByDefault[d]
+	}
 	switch {
 	case len(denies) > 0:
 		v.evidence = denies
 	case len(allows) > 0:
 		v.allowed, v.evidence = true, allows
+	case !defaultDeny:
+		return policyVerdict{} // every policy of this side leaves the rest allowed
 	default:
 		for _, p := range policies {
 			v.evidence = append(v.evidence, p.evidence(p.field, fmt.Sprintf("selects the pod for %s; no rule admits %s on %s", d, peer.id, port)))
@@ -445,20 +468,31 @@ func (r policyRule) admits(peer *policyEndpoint, policyNS string, port policyPor
 		return true, false
 	}
 	for _, p := range r.peers {
-		switch {
-		case p.external:
-			if p.everyAddress && !peer.known {
-				return true, true
-			}
-		case !peer.known:
-			if p.otherNamespaces && !peer.external {
-				return true, true
-			}
-		case p.match(peer, policyNS):
-			return true, false
+		if ok, guess := p.admits(peer, policyNS); ok {
+			return true, guess
 		}
 	}
 	return false, false
+}
+
+// admits reports whether one peer of a rule matches an endpoint, and
+// whether that rests on an assumption about pods that are unknown.
+func (p policyPeer) admits(ep *policyEndpoint, policyNS string) (ok, guess bool) {
+	switch {
+	case p.world && ep.external:
+		return true, false
+	case p.external:
+		switch {
+		case p.everyAddress && !ep.known:
+			return true, true
+		case p.ingressProxy && ep.gateway:
+			return true, true
+		}
+		return false, false
+	case !ep.known:
+		return p.otherNamespaces && !ep.external, true
+	}
+	return p.match(ep, policyNS), false
 }
 
 func (r policyRule) portAdmits(port policyPort) bool {
@@ -577,7 +611,7 @@ func addCNIPolicyControls(ix *model.Index, p *netPolicy) {
 		return // cluster-wide, or selects only pods with some label
 	}
 	for d, kind := range []string{NetworkPolicyDefaultDenyIngress, NetworkPolicyDefaultDenyEgress} {
-		if !p.applies[d] {
+		if !p.applies[d] || p.allowByDefault[d] {
 			continue
 		}
 		admitsNothing := true
@@ -690,9 +724,11 @@ func selectorMatch(s *metav1.LabelSelector) labelMatch {
 // Selectors are matched against the pod's labels plus the labels Cilium
 // derives (io.kubernetes.pod.namespace, io.cilium.k8s.namespace.labels.*);
 // in a namespaced policy a peer that names no namespace stays in the
-// policy's own. An ingress or egress section turns on default deny for
-// that direction even when it admits nothing ("ingress: [{}]"); a rule
-// with only toPorts admits any peer on those ports.
+// policy's own. An ingress or egress section with a rule turns on default
+// deny for that direction even when the rule admits nothing
+// ("ingress: [{}]"), unless enableDefaultDeny sets that direction to
+// false; an empty section ("ingress: []") does nothing, as in Cilium. A
+// rule with only toPorts admits any peer on those ports.
 func ciliumPolicies(obj *discover.Object) []*netPolicy {
 	type spec struct {
 		m     map[string]any
@@ -713,6 +749,10 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 			continue // a host policy (nodeSelector) governs nodes, not pods
 		}
 		p := &netPolicy{obj: obj, namespace: obj.Namespace, field: s.field + ".endpointSelector"}
+		for d, key := range []string{"ingress", "egress"} {
+			enabled, set := fields.Map(s.m, "enableDefaultDeny")[key].(bool)
+			p.allowByDefault[d] = set && !enabled
+		}
 		sel := ciliumSelector(fields.AsMap(s.m["endpointSelector"]))
 		p.selects = func(ep *policyEndpoint) bool { return sel(ep, p.namespace) }
 		for _, sec := range []struct {
@@ -728,12 +768,12 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 			{"egress", dirEgress, "allow", "toEndpoints", "toEntities", []string{"toCIDR", "toCIDRSet", "toFQDNs", "toServices"}},
 			{"egressDeny", dirEgress, "deny", "toEndpoints", "toEntities", []string{"toCIDR", "toCIDRSet"}},
 		} {
-			rules, present := s.m[sec.key]
-			if !present {
+			rules := anyList(s.m[sec.key])
+			if len(rules) == 0 {
 				continue
 			}
 			p.applies[sec.d] = true
-			for i, r := range anyList(rules) {
+			for i, r := range rules {
 				rm := fields.AsMap(r)
 				field := fmt.Sprintf("%s.%s[%d]", s.field, sec.key, i)
 				rule := policyRule{action: sec.action, field: field, ports: ciliumPorts(rm)}
@@ -744,17 +784,12 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 				}
 				for _, e := range fields.List(rm, sec.entities) {
 					l3 = true
-					switch e {
-					case "all", "cluster":
-						rule.peers = append(rule.peers, policyPeer{match: func(*policyEndpoint, string) bool { return true }, otherNamespaces: true, everyPod: true})
-					default: // world, host, remote-node, kube-apiserver …: not pods
-						rule.peers = append(rule.peers, policyPeer{external: true})
-					}
+					rule.peers = append(rule.peers, ciliumEntity(e))
 				}
 				for _, k := range sec.cidrs {
 					if _, ok := rm[k]; ok {
 						l3 = true
-						rule.peers = append(rule.peers, policyPeer{external: true})
+						rule.peers = append(rule.peers, policyPeer{external: true, world: ciliumEveryAddress(rm[k])})
 					}
 				}
 				if !l3 {
@@ -769,6 +804,40 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 		out = append(out, p)
 	}
 	return out
+}
+
+// ciliumEntity is who an entity of fromEntities or toEntities admits.
+func ciliumEntity(e any) policyPeer {
+	switch e {
+	case "all":
+		return policyPeer{match: func(*policyEndpoint, string) bool { return true }, otherNamespaces: true, everyPod: true, world: true}
+	case "cluster":
+		return policyPeer{match: func(*policyEndpoint, string) bool { return true }, otherNamespaces: true, everyPod: true}
+	case "world", "world-ipv4", "world-ipv6":
+		return policyPeer{external: true, world: true}
+	case "ingress":
+		return policyPeer{external: true, ingressProxy: true}
+	}
+	return policyPeer{external: true} // host, remote-node, kube-apiserver …: not pods
+}
+
+// ciliumEveryAddress reports whether a CIDR list (toCIDR's strings, or
+// toCIDRSet's entries) holds every address with nothing excepted, which
+// Cilium reads as the entity world. toFQDNs and toServices hold no CIDR.
+func ciliumEveryAddress(v any) bool {
+	for _, c := range anyList(v) {
+		cidr, _ := c.(string)
+		if m := fields.AsMap(c); m != nil {
+			if len(fields.List(m, "except")) > 0 {
+				continue
+			}
+			cidr = fields.String(m, "cidr")
+		}
+		if cidr == "0.0.0.0/0" || cidr == "::/0" {
+			return true
+		}
+	}
+	return false
 }
 
 func anyList(v any) []any {

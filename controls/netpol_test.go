@@ -434,3 +434,83 @@ func TestPolicyEvaluatorVerdict(t *testing.T) {
 		}
 	})
 }
+
+// TestCiliumPolicyEvaluatorVerdict: the entities and fields a suggested
+// CiliumNetworkPolicy uses. world admits the internet and no pod; ingress
+// (Cilium's own Ingress proxy) a gateway whose pods are unknown; a CIDR of
+// every address is world; toFQDNs admits hosts, never a pod; an empty
+// section ("ingress: []") turns nothing on, and enableDefaultDeny false
+// leaves what no rule admits allowed.
+func TestCiliumPolicyEvaluatorVerdict(t *testing.T) {
+	const (
+		web, other, cart = "workload:shop/web", "workload:shop/other", "workload:shop/cart"
+		gateway          = "gateway:shop/web"
+	)
+	http := model.PodPort{Number: 8080, Name: "http", Protocol: "TCP"}
+	cnp := func(name, spec string) string {
+		return "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: " + name + ", namespace: shop}\nspec:\n" + modeltest.Indent(spec, "  ")
+	}
+	cartIngress := func(rules string) []string {
+		return []string{cnp("cart", "endpointSelector: {matchLabels: {app: cart}}\ningress:\n"+rules)}
+	}
+	tests := []struct {
+		name     string
+		policies []string
+		from     string
+		want     string
+	}{
+		{"world admits the internet", cartIngress("- fromEntities: [world]\n  toPorts: [{ports: [{port: http, protocol: TCP}]}]"), model.InternetID, model.PolicyAllowed},
+		{"world admits no pod", cartIngress("- fromEntities: [world]"), web, model.PolicyDenied},
+		{"world is not a gateway's controller in the cluster", cartIngress("- fromEntities: [world]"), gateway, model.PolicyDenied},
+		{"ingress admits a gateway", cartIngress("- fromEntities: [ingress]\n  toPorts: [{ports: [{port: '8080', protocol: TCP}]}]"), gateway, model.PolicyAllowed},
+		{"ingress admits no pod", cartIngress("- fromEntities: [ingress]"), web, model.PolicyDenied},
+		{"ingress is not the internet", cartIngress("- fromEntities: [ingress]"), model.InternetID, model.PolicyDenied},
+		{"all admits the internet", cartIngress("- fromEntities: [all]"), model.InternetID, model.PolicyAllowed},
+		{"cluster does not admit the internet", cartIngress("- fromEntities: [cluster]"), model.InternetID, model.PolicyDenied},
+		{"fromCIDR of every address is world", cartIngress("- fromCIDR: [0.0.0.0/0]"), model.InternetID, model.PolicyAllowed},
+		{"fromCIDRSet with an exception is not", cartIngress("- fromCIDRSet: [{cidr: 0.0.0.0/0, except: [10.0.0.0/8]}]"), model.InternetID, model.PolicyDenied},
+		{"fromCIDR of every address admits no pod", cartIngress("- fromCIDR: [0.0.0.0/0]"), web, model.PolicyDenied},
+		{"an empty ingress section is no policy", []string{cnp("cart", "endpointSelector: {matchLabels: {app: cart}}\ningress: []")}, other, ""},
+		{"enableDefaultDeny false: what no rule admits passes", []string{cnp("cart", "endpointSelector: {matchLabels: {app: cart}}\nenableDefaultDeny: {ingress: false}\ningress:\n- fromEndpoints: [{matchLabels: {app: web}}]")}, other, ""},
+		{"enableDefaultDeny false: its rules still allow", []string{cnp("cart", "endpointSelector: {matchLabels: {app: cart}}\nenableDefaultDeny: {ingress: false}\ningress:\n- fromEndpoints: [{matchLabels: {app: web}}]")}, web, model.PolicyAllowed},
+		{"enableDefaultDeny false beside a default deny", []string{
+			cnp("cart", "endpointSelector: {matchLabels: {app: cart}}\nenableDefaultDeny: {ingress: false}\ningress:\n- fromEndpoints: [{matchLabels: {app: web}}]"),
+			cnp("deny", "endpointSelector: {}\ningress: [{}]"),
+		}, other, model.PolicyDenied},
+		{"enableDefaultDeny false: a deny rule still denies", []string{cnp("cart", "endpointSelector: {matchLabels: {app: cart}}\nenableDefaultDeny: {ingress: false}\ningressDeny:\n- fromEndpoints: [{matchLabels: {app: other}}]")}, other, model.PolicyDenied},
+		{"toFQDNs admits no pod", []string{cnp("web", "endpointSelector: {matchLabels: {app: web}}\negress:\n- toFQDNs: [{matchName: cart.example.com}]")}, web, model.PolicyDenied},
+		{"toFQDNs beside a toEndpoints rule: the pod is not denied", []string{cnp("web", "endpointSelector: {matchLabels: {app: web}}\negress:\n- toFQDNs: [{matchName: api.example.com}]\n- toEndpoints: [{matchLabels: {app: cart}}]")}, web, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ev *controls.PolicyEvaluator
+			capture := func(ix *model.Index) { ev = controls.NewPolicyEvaluator(ix) }
+			docs := append(append(callerToCart("shop"), ingressToCart), tc.policies...)
+			model.Build(modeltest.Decode(t, docs...), append(controls.Detectors(), capture)...)
+			got, evidence, ok := ev.Verdict(tc.from, cart, http)
+			if !ok || got != tc.want {
+				t.Fatalf("Verdict(%s, %s) = %q, %v, want %q: %+v", tc.from, cart, got, ok, tc.want, evidence)
+			}
+		})
+	}
+}
+
+// TestCiliumDefaultDenyControls: a policy that opts out of default deny
+// (enableDefaultDeny false) neither denies a namespace by default nor
+// narrows a workload, though it selects every pod and admits nothing.
+func TestCiliumDefaultDenyControls(t *testing.T) {
+	cnp := "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: all, namespace: shop}\nspec:\n  endpointSelector: {}\n  enableDefaultDeny: {ingress: false, egress: true}\n  ingress: [{}]\n  egress: [{}]"
+	g := build(t, append(callerToCart("shop"), cnp)...)
+	if hasControl(g, controls.NetworkPolicyDefaultDenyIngress, model.NamespaceBoundaryID("shop")) {
+		t.Error("ingress default deny from a policy with enableDefaultDeny.ingress false")
+	}
+	if !hasControl(g, controls.NetworkPolicyDefaultDenyEgress, model.NamespaceBoundaryID("shop")) {
+		t.Error("no egress default deny from a policy with enableDefaultDeny.egress true")
+	}
+	if hasControl(g, controls.NetworkPolicyIngressRestricted, "workload:shop/cart") {
+		t.Error("cart's ingress counted as narrowed by a policy that does not deny by default")
+	}
+	if !hasControl(g, controls.NetworkPolicyEgressRestricted, "workload:shop/cart") {
+		t.Error("cart's egress not counted as narrowed by a default deny")
+	}
+}

@@ -59,21 +59,26 @@ func dnsEgress(ns string) *networkingv1.NetworkPolicy {
 }
 
 // workloadPolicy gathers the rules of one workload's policy: one rule per
-// peer, with every port the flows from (or to) that peer reach.
+// peer, with every port the flows from (or to) that peer reach. Each
+// format renders it.
 type workloadPolicy struct {
 	node     *model.Node
 	selector *metav1.LabelSelector
 	rules    [2][]*rule // ingress, egress
-	flows    []string
-	notes    []string
+	flows    []line
+	notes    []line
 }
 
 type rule struct {
-	peer  networkingv1.NetworkPolicyPeer
+	target
 	key   string
 	ports []networkingv1.NetworkPolicyPort // nil: every port
 	every bool                             // some flow admits every port
 }
+
+// kubernetes reports whether the Kubernetes form can say the rule: it
+// admits addresses, never a host by name.
+func (r *rule) kubernetes() bool { return r.host == "" }
 
 func (s *suggester) policyOf(n *model.Node) *workloadPolicy {
 	if p := s.policies[n.ID]; p != nil {
@@ -84,18 +89,19 @@ func (s *suggester) policyOf(n *model.Node) *workloadPolicy {
 	return p
 }
 
-func (p *workloadPolicy) add(t networkingv1.PolicyType, peer networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort, flow, note string) {
+func (p *workloadPolicy) add(t networkingv1.PolicyType, to target, ports []networkingv1.NetworkPolicyPort, flow string) {
 	d := 0
 	if t == networkingv1.PolicyTypeEgress {
 		d = 1
 	}
-	key := peer.String()
+	key := to.peer.String() + " " + to.host
 	i := slices.IndexFunc(p.rules[d], func(r *rule) bool { return r.key == key })
 	if i < 0 {
-		p.rules[d] = append(p.rules[d], &rule{peer: peer, key: key})
+		p.rules[d] = append(p.rules[d], &rule{target: to, key: key})
 		i = len(p.rules[d]) - 1
 	}
 	r := p.rules[d][i]
+	r.entry |= to.entry
 	if len(ports) == 0 {
 		r.every = true
 	}
@@ -104,40 +110,63 @@ func (p *workloadPolicy) add(t networkingv1.PolicyType, peer networkingv1.Networ
 			r.ports = append(r.ports, port)
 		}
 	}
-	if !slices.Contains(p.flows, flow) {
-		p.flows = append(p.flows, flow)
+	only := Format("")
+	if !r.kubernetes() {
+		only = FormatCilium
 	}
-	if note != "" && !slices.Contains(p.notes, note) {
-		p.notes = append(p.notes, note)
+	if l := (line{flow, only}); !slices.Contains(p.flows, l) {
+		p.flows = append(p.flows, l)
+	}
+	for _, n := range to.notes {
+		if !slices.Contains(p.notes, n) {
+			p.notes = append(p.notes, n)
+		}
 	}
 }
 
-// object renders the policy; its name is the workload's, which is unique
-// in the namespace but for a kind suffix ("~statefulset").
-func (p *workloadPolicy) object() *networkingv1.NetworkPolicy {
+// name is the policy's, the workload's, which is unique in the namespace
+// but for a kind suffix ("~statefulset").
+func (p *workloadPolicy) name() string {
 	name := strings.TrimPrefix(p.node.ID, "workload:"+p.node.Namespace+"/")
-	name = "stridemap-" + strings.ReplaceAll(name, "~", "-")
-	slices.Sort(p.flows)
-	annotations := map[string]string{AnnotationFlows: strings.Join(p.flows, "\n")}
-	if len(p.notes) > 0 {
-		annotations[AnnotationNote] = strings.Join(p.notes, "\n")
+	return "stridemap-" + strings.ReplaceAll(name, "~", "-")
+}
+
+// annotations name the flows the rules of format f allow and what they
+// assume.
+func (p *workloadPolicy) annotations(f Format) map[string]string {
+	flows := linesFor(f, p.flows)
+	slices.Sort(flows)
+	annotations := map[string]string{AnnotationFlows: strings.Join(flows, "\n")}
+	if notes := linesFor(f, p.notes); len(notes) > 0 {
+		annotations[AnnotationNote] = strings.Join(notes, "\n")
 	}
+	return annotations
+}
+
+// object renders the Kubernetes form of the policy, nil when it has no
+// rule that form can say.
+func (p *workloadPolicy) object() *networkingv1.NetworkPolicy {
 	np := &networkingv1.NetworkPolicy{
 		TypeMeta:   typeMeta,
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.node.Namespace, Annotations: annotations},
+		ObjectMeta: metav1.ObjectMeta{Name: p.name(), Namespace: p.node.Namespace, Annotations: p.annotations(FormatKubernetes)},
 		Spec:       networkingv1.NetworkPolicySpec{PodSelector: *p.selector},
 	}
 	for _, r := range p.rules[0] {
 		np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{From: []networkingv1.NetworkPolicyPeer{r.peer}, Ports: r.portList()})
 	}
 	for _, r := range p.rules[1] {
-		np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{r.peer}, Ports: r.portList()})
+		if r.kubernetes() {
+			np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{r.peer}, Ports: r.portList()})
+		}
 	}
 	if len(np.Spec.Ingress) > 0 {
 		np.Spec.PolicyTypes = append(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress)
 	}
 	if len(np.Spec.Egress) > 0 {
 		np.Spec.PolicyTypes = append(np.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+	}
+	if len(np.Spec.PolicyTypes) == 0 {
+		return nil
 	}
 	return np
 }

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,29 +18,45 @@ import (
 	"github.com/stridemap/stridemap/policy"
 )
 
-// TestRoundTrip applies the suggestion for every corpus app and the demo
-// to the app's own manifests, rebuilds the graph, and asks the project's
-// NetworkPolicy evaluator: every flow of the graph must be allowed, and
-// every other pair of workloads, on every port the destination's pods
-// take, denied. Workloads and flows the suggestion notes as not
-// expressible are left out and logged. The app's own policies are taken
-// out first: policies add up, so a permissive one the app ships would
-// admit pairs the suggestion does not.
+// TestRoundTrip applies the suggestion for every corpus app and the demo,
+// in each format, to the app's own manifests, rebuilds the graph, and
+// asks the project's policy evaluator (which reads NetworkPolicies and
+// CiliumNetworkPolicies alike): every flow of the graph must be allowed,
+// and every other pair of workloads, on every port the destination's
+// pods take, denied. Workloads and flows the suggestion notes as not
+// expressible in that format are left out and logged. The app's own
+// policies are taken out first: policies add up, so a permissive one the
+// app ships would admit pairs the suggestion does not.
 func TestRoundTrip(t *testing.T) {
 	corpus := discovertest.CorpusDir(t)
+	dirs := map[string]string{"demo": filepath.Join("..", "testdata", "demo")}
 	for _, app := range discovertest.CorpusApps(t) {
-		t.Run(app, func(t *testing.T) { roundTrip(t, filepath.Join(corpus, app)) })
+		dirs[app] = filepath.Join(corpus, app)
 	}
-	t.Run("demo", func(t *testing.T) { roundTrip(t, filepath.Join("..", "testdata", "demo")) })
+	for _, app := range slices.Sorted(maps.Keys(dirs)) {
+		for _, format := range []policy.Format{policy.FormatKubernetes, policy.FormatCilium} {
+			t.Run(app+"/"+string(format), func(t *testing.T) { roundTrip(t, dirs[app], format) })
+		}
+	}
 }
 
-func roundTrip(t *testing.T, dir string) {
-	g := model.Build(collect(t, dir), controls.Detectors()...)
-	s := policy.Suggest(g, policy.Options{From: policy.FromBoth})
+// render writes a suggestion in one format.
+func render(t *testing.T, s policy.Suggestion, format policy.Format) []byte {
+	t.Helper()
 	data, err := policy.YAML(s.Policies)
+	if format == policy.FormatCilium {
+		data, err = policy.CiliumYAML(s.CiliumPolicies())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data
+}
+
+func roundTrip(t *testing.T, dir string, format policy.Format) {
+	g := model.Build(collect(t, dir), controls.Detectors()...)
+	s := policy.Suggest(g, policy.Options{From: policy.FromBoth})
+	data := render(t, s, format)
 	suggested := filepath.Join(t.TempDir(), "suggested-policies.yaml")
 	if err := os.WriteFile(suggested, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -63,7 +80,7 @@ func roundTrip(t *testing.T, dir string) {
 	after := model.Build(collect(t, dir, suggested), append(controls.Detectors(), capture)...)
 
 	noted := map[string]bool{}
-	for _, n := range s.Notes {
+	for _, n := range s.NotesFor(format) {
 		noted[n.Subject] = true
 		t.Logf("note: %s", n)
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"net"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -48,19 +49,57 @@ type Options struct {
 	Namespaces []string // none: every namespace with workloads
 }
 
-// Note is something a NetworkPolicy cannot express, and why.
+// Format is a form a suggestion is written in.
+type Format string
+
+const (
+	FormatKubernetes Format = "kubernetes" // networking.k8s.io/v1 NetworkPolicy
+	FormatCilium     Format = "cilium"     // cilium.io/v2 CiliumNetworkPolicy
+)
+
+// ParseFormat reads a --format value.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case FormatKubernetes, FormatCilium:
+		return f, nil
+	}
+	return "", fmt.Errorf("--format %q: use kubernetes or cilium", s)
+}
+
+// Note is something a policy cannot express, and why. What one format
+// cannot say another may (a host known by name only is a toFQDNs rule in
+// Cilium's form), so a note names the format it holds for, or none when
+// it holds for every format: Suggestion.NotesFor picks one format's.
 type Note struct {
 	Namespace string
 	Subject   string // the edge, node or reference concerned
 	Reason    string
+	Format    Format // "" for every format
 }
 
 func (n Note) String() string { return n.Subject + ": " + n.Reason }
 
 // Suggestion is the policies for a graph and what they leave out.
+// Policies is its Kubernetes form; Cilium renders the same decisions as
+// CiliumNetworkPolicies.
 type Suggestion struct {
 	Policies []*networkingv1.NetworkPolicy // by namespace, then name
-	Notes    []Note
+	Notes    []Note                        // of every format: see NotesFor
+
+	// plans are the workloads' rules in no format, each rendered by
+	// every format, so no flow is decided twice.
+	plans []*workloadPolicy
+}
+
+// NotesFor lists the notes that hold for format f.
+func (s Suggestion) NotesFor(f Format) []Note {
+	var out []Note
+	for _, n := range s.Notes {
+		if n.Format == "" || n.Format == f {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Namespaces lists the namespaces that have policies, in order.
@@ -103,7 +142,10 @@ func Suggest(g *model.Graph, opts Options) Suggestion {
 	for _, ns := range s.namespaces {
 		for _, n := range s.byNS[ns] {
 			if p := s.policies[n.ID]; p != nil {
-				s.out.Policies = append(s.out.Policies, p.object())
+				s.out.plans = append(s.out.plans, p)
+				if np := p.object(); np != nil {
+					s.out.Policies = append(s.out.Policies, np)
+				}
 			}
 		}
 	}
@@ -166,7 +208,7 @@ func (s *suggester) ungovernedBecause(n *model.Node) string { return s.ungoverne
 func (s *suggester) ungovernedReason(n *model.Node) string {
 	switch twins := s.twins(n); {
 	case n.Workload.HostNetwork:
-		return "runs in the host's network namespace (hostNetwork), where NetworkPolicies do not apply; its flows are not governed by these policies"
+		return "runs in the host's network namespace (hostNetwork), where NetworkPolicies (and CiliumNetworkPolicies, whose endpointSelector picks pods, not nodes) do not apply; its flows are not governed by these policies"
 	case len(s.stable[n.ID]) == 0:
 		return "its pod template has no labels a policy could select it by (an empty podSelector would select every pod); add a label such as app: " + n.Name
 	case len(twins) > 0:
@@ -193,6 +235,11 @@ func (s *suggester) note(ns, subject, reason string) {
 	s.out.Notes = append(s.out.Notes, Note{Namespace: ns, Subject: subject, Reason: reason})
 }
 
+// noteFor notes what only format f cannot express.
+func (s *suggester) noteFor(f Format, ns, subject, reason string) {
+	s.out.Notes = append(s.out.Notes, Note{Namespace: ns, Subject: subject, Reason: reason, Format: f})
+}
+
 // addFlow adds the egress rule at the source and the ingress rule at the
 // destination that one flow needs, or notes why it cannot be allowed.
 func (s *suggester) addFlow(e model.Edge) {
@@ -211,7 +258,7 @@ func (s *suggester) addFlow(e model.Edge) {
 	}
 	for _, n := range []*model.Node{from, to} {
 		if n.Workload != nil && s.ungovernedBecause(n) != "" {
-			s.note(ns, e.ID, n.ID+" cannot be selected by a NetworkPolicy (see its note); the flow is not allowed here")
+			s.note(ns, e.ID, n.ID+" cannot be selected by a policy (see its note); the flow is not allowed here")
 			return
 		}
 	}
@@ -221,60 +268,119 @@ func (s *suggester) addFlow(e model.Edge) {
 	}
 	flow := flowLine(e)
 	if toIn && to.Workload != nil {
-		peer, note, ok := s.sourcePeer(from, to)
+		peer, ok := s.sourcePeer(from, to)
 		if !ok {
-			s.note(ns, e.ID, note)
+			s.note(ns, e.ID, peer.notes[0].text)
 			return
 		}
-		s.policyOf(to).add(networkingv1.PolicyTypeIngress, peer, ports, flow, note)
+		s.policyOf(to).add(networkingv1.PolicyTypeIngress, peer, ports, flow)
 	}
 	if fromIn {
-		peer, note, ok := s.destinationPeer(from, to, e)
+		peer, ok := s.destinationPeer(from, to)
 		if !ok {
-			s.note(ns, e.ID, note)
+			s.note(ns, e.ID, peer.notes[0].text)
 			return
 		}
-		s.policyOf(from).add(networkingv1.PolicyTypeEgress, peer, ports, flow, note)
+		if peer.host != "" {
+			s.noteFor(FormatKubernetes, ns, e.ID, fmt.Sprintf("goes to %s, a host known by name only: not expressible in Kubernetes NetworkPolicy, which admits addresses (ipBlock), not names (the Cilium form allows it with toFQDNs); at %s", peer.host, evidenceOf(e)))
+		}
+		s.policyOf(from).add(networkingv1.PolicyTypeEgress, peer, ports, flow)
 	}
+}
+
+// target is who a rule admits, decided once for every format: the
+// Kubernetes form's peer, or a host known by name only, which only the
+// Cilium form can admit (toFQDNs); entry marks a peer from outside the
+// known pods, which each format admits in its own way.
+type target struct {
+	peer  networkingv1.NetworkPolicyPeer // zero for a host
+	host  string
+	entry entry
+	notes []line // what the rule assumes, per format
+}
+
+// entry is the sources from outside the pods of the manifests a rule
+// admits; the Kubernetes form admits them all as every address, so one
+// rule may hold both.
+type entry int
+
+const (
+	fromInternet entry = 1 << iota
+	fromGateway        // an Ingress or Gateway whose controller pods are unknown
+)
+
+// line is an annotation line, and the format it holds for ("" for all).
+type line struct {
+	text string
+	only Format
+}
+
+// linesFor picks the lines of format f.
+func linesFor(f Format, lines []line) []string {
+	var out []string
+	for _, l := range lines {
+		if (l.only == "" || l.only == f) && !slices.Contains(out, l.text) {
+			out = append(out, l.text)
+		}
+	}
+	return out
+}
+
+func refused(reason string) (target, bool) {
+	return target{notes: []line{{text: reason}}}, false
 }
 
 // sourcePeer is who an ingress rule admits for a flow from n, with what
 // the rule assumes.
-func (s *suggester) sourcePeer(n, dst *model.Node) (networkingv1.NetworkPolicyPeer, string, bool) {
+func (s *suggester) sourcePeer(n, dst *model.Node) (target, bool) {
 	switch {
 	case n.Workload != nil:
-		return s.workloadPeer(n, dst.Namespace), "", true
+		return target{peer: s.workloadPeer(n, dst.Namespace)}, true
 	case n.Type == model.Gateway && len(n.GatewayPods) > 0:
 		// An Istio Gateway names its proxy pods by labels, in whatever
 		// namespace they run.
-		return networkingv1.NetworkPolicyPeer{
+		return target{peer: networkingv1.NetworkPolicyPeer{
 			NamespaceSelector: &metav1.LabelSelector{},
 			PodSelector:       &metav1.LabelSelector{MatchLabels: n.GatewayPods},
-		}, "", true
+		}}, true
 	case n.Type == model.Gateway:
-		return everyAddress(), fmt.Sprintf("the pods of %s (the ingress controller's) are not in the manifests, so the rule admits every address (ipBlock 0.0.0.0/0) on the entry port; narrow it to the controller's namespace and pods", n.ID), true
+		return target{peer: everyAddress(), entry: fromGateway, notes: []line{
+			{fmt.Sprintf("the pods of %s (the ingress controller's) are not in the manifests, so the rule admits every address (ipBlock 0.0.0.0/0) on the entry port; narrow it to the controller's namespace and pods", n.ID), FormatKubernetes},
+			{fmt.Sprintf("the pods of %s (the ingress controller's) are not in the manifests, so the rule admits the entities world (every address outside the cluster) and ingress (Cilium's own Ingress and Gateway proxy) on the entry port; a controller that runs as pods in the cluster is neither: admit its namespace and pods with fromEndpoints", n.ID), FormatCilium},
+		}}, true
 	case n.ID == model.InternetID:
-		return everyAddress(), "an entry point from the internet: the rule admits every address (ipBlock 0.0.0.0/0) on the entry port", true
+		return target{peer: everyAddress(), entry: fromInternet, notes: []line{
+			{"an entry point from the internet: the rule admits every address (ipBlock 0.0.0.0/0) on the entry port", FormatKubernetes},
+			{"an entry point from the internet: the rule admits the entity world (every address outside the cluster) on the entry port", FormatCilium},
+		}}, true
 	}
 	if cidr := hostCIDR(n.Name); cidr != "" {
-		return networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}}, "", true
+		return target{peer: networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}}}, true
 	}
-	return networkingv1.NetworkPolicyPeer{}, "comes from " + n.ID + ", which a NetworkPolicy cannot name: not allowed", false
+	return refused("comes from " + n.ID + ", which no policy can name (ingress rules admit addresses, not names; Cilium has no fromFQDNs): not allowed")
 }
 
 // destinationPeer is what an egress rule admits for a flow to n.
-func (s *suggester) destinationPeer(src, n *model.Node, e model.Edge) (networkingv1.NetworkPolicyPeer, string, bool) {
+func (s *suggester) destinationPeer(src, n *model.Node) (target, bool) {
 	switch {
 	case n.Workload != nil:
-		return s.workloadPeer(n, src.Namespace), "", true
+		return target{peer: s.workloadPeer(n, src.Namespace)}, true
 	case n.Type == model.Gateway:
-		return networkingv1.NetworkPolicyPeer{}, "goes to " + n.ID + ", whose pods are not in the manifests: not expressible in Kubernetes NetworkPolicy", false
+		return refused("goes to " + n.ID + ", whose pods are not in the manifests: no policy can select them")
+	case n.ID == model.InternetID:
+		return refused("goes to the internet at large, which names no host to admit: not allowed")
 	}
 	if cidr := hostCIDR(n.Name); cidr != "" {
-		return networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}}, "", true
+		return target{peer: networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}}}, true
 	}
-	return networkingv1.NetworkPolicyPeer{}, fmt.Sprintf("goes to %s, a host known by name only: not expressible in Kubernetes NetworkPolicy, which admits addresses (ipBlock), not names; at %s", n.Name, evidenceOf(e)), false
+	if !dnsName.MatchString(n.Name) {
+		return refused("goes to " + n.ID + ", which is neither an address nor a DNS name: not allowed")
+	}
+	return target{host: n.Name}, true
 }
+
+// dnsName is what Cilium's toFQDNs matchName accepts.
+var dnsName = regexp.MustCompile(`^([-a-zA-Z0-9_]+[.]?)+$`)
 
 // workloadPeer selects n's pods, from a policy of namespace ns.
 func (s *suggester) workloadPeer(n *model.Node, ns string) networkingv1.NetworkPolicyPeer {

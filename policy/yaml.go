@@ -6,19 +6,29 @@ import (
 	"fmt"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
 
 // YAML renders policies as one multi-document YAML stream, ready for
 // kubectl apply or a kustomization.
 func YAML(policies []*networkingv1.NetworkPolicy) ([]byte, error) {
+	return yamlStream("NetworkPolicy", policies)
+}
+
+// CiliumYAML renders CiliumNetworkPolicies as YAML does NetworkPolicies.
+func CiliumYAML(policies []*CiliumNetworkPolicy) ([]byte, error) {
+	return yamlStream("CiliumNetworkPolicy", policies)
+}
+
+func yamlStream[P metav1.Object](kind string, policies []P) ([]byte, error) {
 	var buf bytes.Buffer
 	for i, p := range policies {
 		// Through a map, to leave out the empty creationTimestamp and
 		// status the typed object would print.
 		data, err := json.Marshal(p)
 		if err != nil {
-			return nil, fmt.Errorf("NetworkPolicy %s/%s: %w", p.Namespace, p.Name, err)
+			return nil, fmt.Errorf("%s %s/%s: %w", kind, p.GetNamespace(), p.GetName(), err)
 		}
 		var m map[string]any
 		if err := json.Unmarshal(data, &m); err != nil {
@@ -30,7 +40,7 @@ func YAML(policies []*networkingv1.NetworkPolicy) ([]byte, error) {
 		delete(m, "status")
 		out, err := yaml.Marshal(m)
 		if err != nil {
-			return nil, fmt.Errorf("NetworkPolicy %s/%s: %w", p.Namespace, p.Name, err)
+			return nil, fmt.Errorf("%s %s/%s: %w", kind, p.GetNamespace(), p.GetName(), err)
 		}
 		if i > 0 {
 			buf.WriteString("---\n")
@@ -40,11 +50,11 @@ func YAML(policies []*networkingv1.NetworkPolicy) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// InNamespace picks the policies of one namespace.
-func InNamespace(policies []*networkingv1.NetworkPolicy, ns string) []*networkingv1.NetworkPolicy {
-	var out []*networkingv1.NetworkPolicy
+// InNamespace picks the policies of one namespace, of either format.
+func InNamespace[P metav1.Object](policies []P, ns string) []P {
+	var out []P
 	for _, p := range policies {
-		if p.Namespace == ns {
+		if p.GetNamespace() == ns {
 			out = append(out, p)
 		}
 	}
