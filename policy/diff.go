@@ -99,14 +99,18 @@ func Diff(g *model.Graph, today, suggested Evaluator, opts DiffOptions) Report {
 	}
 	r := Report{}
 	inScope := func(ns string) bool { return len(opts.Namespaces) == 0 || slices.Contains(opts.Namespaces, ns) }
+	byID := make(map[string]*model.Node, len(g.Nodes))
+	for i := range g.Nodes {
+		byID[g.Nodes[i].ID] = &g.Nodes[i]
+	}
 	used := map[string]bool{} // from, to and port number of every flow
 	for _, e := range g.Edges {
-		to := g.Node(e.To)
+		to := byID[e.To]
 		if to == nil || !inScope(to.Namespace) {
 			continue
 		}
 		r.Observed = r.Observed || e.Observed
-		f := Flow{Edge: e.ID, From: e.From, To: e.To, Port: FlowPort(g, &e), Declared: e.Declared, Observed: e.Observed}
+		f := Flow{Edge: e.ID, From: e.From, To: e.To, Port: flowPort(to, &e), Declared: e.Declared, Observed: e.Observed}
 		used[pairKey(e.From, e.To, f.Port.Number)] = true
 		if to.Workload == nil {
 			f.Reason = "its destination is no workload: no NetworkPolicy selects it"
@@ -229,6 +233,10 @@ func pairKey(from, to string, port int32) string {
 // the destination's containers give it; the number alone when none
 // declares it, zero when the flow names no port.
 func FlowPort(g *model.Graph, e *model.Edge) model.PodPort {
+	return flowPort(g.Node(e.To), e)
+}
+
+func flowPort(to *model.Node, e *model.Edge) model.PodPort {
 	number := e.Port
 	if e.TargetPort != 0 {
 		number = e.TargetPort
@@ -236,8 +244,8 @@ func FlowPort(g *model.Graph, e *model.Edge) model.PodPort {
 	if number == 0 {
 		return model.PodPort{}
 	}
-	if n := g.Node(e.To); n != nil && n.Workload != nil {
-		for _, p := range DeclaredPorts(n) {
+	if to != nil && to.Workload != nil {
+		for _, p := range DeclaredPorts(to) {
 			if p.Number == number {
 				return p
 			}

@@ -155,15 +155,17 @@ func writePolicyDiff(w io.Writer, scan int64, policies int, r policy.Report) err
 	p.flows("Flows used but denied today", r.Denied)
 	p.flows("Flows allowed only because no policy selects their destination", r.Ungoverned)
 	p.flows("Flows not judged", r.NotJudged)
-	p.pairs("Pairs "+unused, r.Unused)
-	p.pairs("Pairs "+open, r.Open)
+	p.pairs("Pairs "+unused, r.Unused, true)
+	p.pairs("Pairs "+open, r.Open, false)
 	p.flows("Flows the suggestion would not allow", r.Broken)
 	p.section("Notes of the suggestion", len(r.Notes))
 	for _, n := range r.Notes {
 		p.line("  %s: %s", flows.Graphic(n.Subject), flows.Graphic(n.Reason))
 	}
-	p.pairs("Connectivity the suggestion removes", r.Removes)
-	p.pairs("Connectivity the suggestion adds", r.Adds)
+	// The suggested rules behind a change are the suggestion's whole
+	// file; --format json lists them.
+	p.pairs("Connectivity the suggestion removes", r.Removes, false)
+	p.pairs("Connectivity the suggestion adds", r.Adds, false)
 	return p.err
 }
 
@@ -211,7 +213,7 @@ func (p *printer) flows(title string, list []policy.Flow) {
 	}
 }
 
-func (p *printer) pairs(title string, list []policy.Pairs) {
+func (p *printer) pairs(title string, list []policy.Pairs, rules bool) {
 	n := 0
 	for _, g := range list {
 		n += len(g.From)
@@ -223,7 +225,7 @@ func (p *printer) pairs(title string, list []policy.Pairs) {
 			from[i] = flows.Graphic(f)
 		}
 		text := fmt.Sprintf("  → %s %s from %s", flows.Graphic(g.To), portText(g.Port), strings.Join(from, ", "))
-		if len(g.By) > 0 {
+		if rules && len(g.By) > 0 {
 			by := make([]string, len(g.By))
 			for i, b := range g.By {
 				by[i] = flows.Graphic(b)
