@@ -86,6 +86,7 @@ used (each is listed on stderr).`,
 	root.AddCommand(a.scanCommand(), a.watchCommand(), a.scansCommand(), a.diffCommand(), a.graphCommand(), a.findingsCommand(), a.reportCommand(), a.triageCommand(), a.questionsCommand(), a.catalogCommand(), a.storeCommand(), versionCommand())
 	root.AddCommand(a.tuiCommand())
 	root.AddCommand(a.observeCommand())
+	root.AddCommand(a.policyCommand())
 	root.RunE = a.runRoot // no arguments on a terminal: the TUI; otherwise the help, as before
 	root.Args = unknownCommand
 	root.SuggestionsMinimumDistance = 2

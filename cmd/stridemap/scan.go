@@ -199,22 +199,29 @@ func (opts *scanOptions) checkSources(command string) error {
 // registerSources adds the flags that say what to scan and how, shared by
 // scan and watch.
 func (opts *scanOptions) registerSources(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVarP(&opts.files, "filename", "f", nil, "manifest file or directory to scan, - for stdin (repeatable)")
-	cmd.Flags().StringArrayVarP(&opts.kustomize, "kustomize", "k", nil, "kustomization directory to render and scan (repeatable)")
+	opts.registerReadSources(cmd)
 	cmd.Flags().StringArrayVarP(&opts.namespaces, "namespace", "n", nil, "with -f: the namespace of objects that name none (default \"default\"); with --live: a namespace to read (repeatable)")
 	cmd.Flags().BoolVarP(&opts.allNamespaces, "all-namespaces", "A", false, "with --live: read every namespace (the default when no -n is given)")
-	cmd.Flags().Int64Var(&opts.maxFileSize, "max-file-size", manifests.DefaultMaxFileBytes, "largest file to read, in bytes")
 	cmd.Flags().StringArrayVar(&opts.catalogs, "catalog", nil, "directory of YAML rules that add, override or disable built-in rules (repeatable)")
 	cmd.Flags().BoolVar(&opts.skipThreats, "skip-threats", false, "build and store the graph only, without evaluating the threat catalog")
 	cmd.Flags().StringVar(&opts.overlay, "overlay", "", "YAML file with what manifests do not say: data classes, data stores (see --help)")
 	cmd.Flags().StringArrayVar(&opts.flowLogs, "flows", nil, "merge this flow log, or directory of them, as observed edges: stridemap-observer or hubble observe -o json (repeatable)")
 	cmd.Flags().StringArrayVar(&opts.inventory, "inventory", nil, "Pods and Services with their addresses, to name the ends of --flows: kubectl get pods,services -A -o json (repeatable)")
+	_ = cmd.MarkFlagDirname("catalog")
+}
+
+// registerReadSources adds the flags that name the manifests and the
+// cluster to read, shared with the commands that read a scan's sources
+// again (policy diff).
+func (opts *scanOptions) registerReadSources(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVarP(&opts.files, "filename", "f", nil, "manifest file or directory to scan, - for stdin (repeatable)")
+	cmd.Flags().StringArrayVarP(&opts.kustomize, "kustomize", "k", nil, "kustomization directory to render and scan (repeatable)")
+	cmd.Flags().Int64Var(&opts.maxFileSize, "max-file-size", manifests.DefaultMaxFileBytes, "largest file to read, in bytes")
 	cmd.Flags().BoolVar(&opts.live, "live", false, "scan the cluster kubectl uses ($KUBECONFIG, ~/.kube/config, or in-cluster), read only; it also names the ends of --flows")
 	cmd.Flags().StringVar(&opts.kubeconfig, "kubeconfig", "", "like --live, with the cluster of this kubeconfig file")
 	cmd.Flags().StringVar(&opts.kubeCtx, "context", "", "the kubeconfig context --live reads (default: its current context)")
 	cmd.Flags().DurationVar(&opts.requestTimeout, "request-timeout", 0, fmt.Sprintf("with --live: how long one request to the API server may take (default %s)", cluster.DefaultTimeout))
 	_ = cmd.MarkFlagDirname("kustomize")
-	_ = cmd.MarkFlagDirname("catalog")
 }
 
 func (a *app) runScan(ctx context.Context, opts scanOptions) error {
