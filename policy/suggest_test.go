@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/stridemap/stridemap/controls"
 	"github.com/stridemap/stridemap/model"
@@ -193,6 +194,19 @@ spec:
 	}
 	if hasNote(s, "gateway:shop/public->workload:shop/web:80", "ingress controller") {
 		t.Errorf("notes = %v: an Istio Gateway's pods are known by its selector", s.Notes)
+	}
+	// Cilium confines a selector without the namespace label to the
+	// policy's namespace: "any namespace" must be said.
+	cweb := findCilium(s.CiliumPolicies(), "shop", "stridemap-web")
+	if cweb == nil || len(cweb.Spec.Ingress) != 1 || len(cweb.Spec.Ingress[0].FromEndpoints) != 1 {
+		t.Fatalf("web's Cilium policy = %+v", cweb)
+	}
+	from := cweb.Spec.Ingress[0].FromEndpoints[0]
+	anyNamespace := slices.ContainsFunc(from.MatchExpressions, func(r metav1.LabelSelectorRequirement) bool {
+		return r.Key == "k8s:io.kubernetes.pod.namespace" && r.Operator == metav1.LabelSelectorOpExists
+	})
+	if from.MatchLabels["istio"] != "ingressgateway" || !anyNamespace {
+		t.Errorf("web's Cilium ingress from = %+v, want istio: ingressgateway in any namespace", from)
 	}
 
 	s = suggest(t, policy.FromDeclared,
