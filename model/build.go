@@ -210,7 +210,7 @@ func (b *builder) addWorkloadNodes() {
 			Kind:        obj.Kind,
 			Origin:      obj.Origin,
 			Workload:    t.summarise(),
-			Labels:      Labels(LabelsOf(obj)),
+			Labels:      screenedLabels(LabelsOf(obj)),
 			Annotations: keptAnnotations(AnnotationsOf(obj)),
 			Evidence:    []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref()}},
 		}
@@ -377,7 +377,8 @@ func annotation(obj *discover.Object, key string) string {
 	return AnnotationsOf(obj)[key]
 }
 
-// keptAnnotations drops annotations that embed whole objects.
+// keptAnnotations drops annotations that embed whole objects and
+// fingerprints values that look like credentials (see screened).
 func keptAnnotations(in map[string]string) Annotations {
 	if len(in) == 0 {
 		return nil
@@ -385,7 +386,7 @@ func keptAnnotations(in map[string]string) Annotations {
 	out := Annotations{}
 	for k, v := range in {
 		if k != lastApplied {
-			out[k] = v
+			out[k] = screened(k, v)
 		}
 	}
 	if len(out) == 0 {

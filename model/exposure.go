@@ -164,7 +164,7 @@ func targetsContainerPort(sp corev1.ServicePort, p corev1.ContainerPort) bool {
 func (b *builder) addGatewayNode(obj *discover.Object) string {
 	return b.addNode(Node{
 		ID: "gateway:" + obj.Namespace + "/" + obj.Name, Type: Gateway, Name: obj.Name, Namespace: obj.Namespace, Kind: obj.Kind, Origin: obj.Origin,
-		Labels: Labels(LabelsOf(obj)), Annotations: keptAnnotations(AnnotationsOf(obj)),
+		Labels: screenedLabels(LabelsOf(obj)), Annotations: keptAnnotations(AnnotationsOf(obj)),
 		Evidence: []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref()}},
 	}, obj.Group())
 }

@@ -146,7 +146,7 @@ func (t PodTemplate) summarise() *Workload {
 	spec := t.Spec
 	w := &Workload{
 		Replicas:                     t.Replicas,
-		PodLabels:                    Labels(t.Labels),
+		PodLabels:                    screenedLabels(t.Labels),
 		ServiceAccount:               spec.ServiceAccountName,
 		AutomountServiceAccountToken: spec.AutomountServiceAccountToken,
 		HostNetwork:                  spec.HostNetwork,

@@ -453,7 +453,9 @@ func holds(set, subset map[string]string) bool {
 func stableLabels(n *model.Node) map[string]string {
 	out := map[string]string{}
 	for k, v := range n.Workload.PodLabels {
-		if !model.IsControllerLabel(k) {
+		// A fingerprinted value is not the label's: selecting by it would
+		// select nothing.
+		if !model.IsControllerLabel(k) && !model.IsRedacted(v) {
 			out[k] = v
 		}
 	}

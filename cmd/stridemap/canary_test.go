@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stridemap/stridemap/model"
 )
 
 // everythingWritten runs a scan, then every command that shows it (the
@@ -64,6 +66,61 @@ func TestConnectionStringPasswordCanary(t *testing.T) {
 	for _, p := range planted {
 		if strings.Contains(written, p) || strings.Contains(strings.ToLower(written), strings.ToLower(p)) {
 			t.Errorf("a password from a connection string, %s, was written", p)
+		}
+	}
+}
+
+// TestAnnotationAndLabelCanary: credentials planted in the annotations and
+// labels of a Deployment, its pod template and a Service reach nothing a
+// scan writes; their fingerprints take their place, while values that
+// only mention a credential's name (a number, a reference, a Secret's
+// name in a URL without a password) are kept.
+func TestAnnotationAndLabelCanary(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "app.yaml"), `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  labels: {app: web, api-key: Label-Canary-5e1d}
+  annotations:
+    example.com/api-key: Annotation-Canary-3b7c9f2a
+    example.com/dsn: postgres://app:Dsn-Canary-88aa@db:5432/app
+    example.com/token-ttl: "3600"
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web, auth-token: PodLabel-Canary-0c4e}
+      annotations: {vault.example.com/secret-token: Template-Canary-d41d}
+    spec:
+      containers: [{name: web, image: nginx:1.27, ports: [{containerPort: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+  annotations: {example.com/password: Service-Canary-aa01}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+`)
+	planted := []string{"Label-Canary-5e1d", "Annotation-Canary-3b7c9f2a", "Dsn-Canary-88aa", "PodLabel-Canary-0c4e", "Template-Canary-d41d", "Service-Canary-aa01"}
+	c := newCLI(t)
+	written := strings.Join(everythingWritten(t, c, "scan", "-f", dir), "\n")
+	for _, p := range planted {
+		if strings.Contains(strings.ToLower(written), strings.ToLower(p)) {
+			t.Errorf("the planted credential %s was written", p)
+		}
+	}
+	graph := c.mustRun("graph", "--format", "json").stdout
+	if n := strings.Count(graph, model.RedactedPrefix); n < 4 {
+		t.Errorf("graph JSON holds %d fingerprints, want one per planted value on a node (at least 4)", n)
+	}
+	for _, kept := range []string{`"example.com/token-ttl": "3600"`, `"app": "web"`} {
+		if !strings.Contains(graph, kept) {
+			t.Errorf("graph JSON lost %s, which is no credential", kept)
 		}
 	}
 }
