@@ -112,14 +112,21 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A store the scan could not save into is said before the work.
+	if err := store.CheckWritable(env.Store); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	opening := openExisting(ctx, env.Store)
 
 	inv, live, err := r.collect(ctx, req)
 	if err != nil {
+		opening.discard()
 		return nil, err
 	}
 	r.log.Debug("collected", "objects", len(inv.Objects), "problems", len(inv.Problems), "took", time.Since(started))
 	r.problems(inv.Problems)
 	if len(inv.Objects) == 0 {
+		opening.discard()
 		return nil, nothingRead{problems: inv.Problems}
 	}
 
@@ -158,7 +165,7 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	objects := objectRefs(inv.Objects)
 	inv.Objects = nil // the decoded objects are no longer needed: let the store's work reuse their memory
 
-	s, err := store.Open(ctx, env.Store)
+	s, err := opening.wait(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -169,6 +176,57 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	}
 	res.Manifests, res.Flows, res.Cluster = inv.Sources, merged, live
 	return res, nil
+}
+
+// storeOpening is a store being opened while the scan reads: opening an
+// existing store checks its integrity, which on a large store takes a
+// while, and can take it on the other core. A store that does not exist
+// yet is created only once there is a scan to save into it.
+type storeOpening struct {
+	path   string
+	result chan openResult // nil: open in wait
+}
+
+type openResult struct {
+	s   *store.Store
+	err error
+}
+
+func openExisting(ctx context.Context, path string) storeOpening {
+	o := storeOpening{path: path}
+	if path == "" {
+		path = store.DefaultPath
+	}
+	if info, err := os.Stat(path); err != nil || info.Size() == 0 {
+		return o
+	}
+	o.result = make(chan openResult, 1)
+	go func() {
+		s, err := store.Open(ctx, o.path)
+		o.result <- openResult{s, err}
+	}()
+	return o
+}
+
+// wait returns the opened store, or opens it now.
+func (o storeOpening) wait(ctx context.Context) (*store.Store, error) {
+	if o.result == nil {
+		return store.Open(ctx, o.path)
+	}
+	r := <-o.result
+	return r.s, r.err
+}
+
+// discard closes the store once it is open, when the scan stores nothing.
+func (o storeOpening) discard() {
+	if o.result == nil {
+		return
+	}
+	go func() {
+		if r := <-o.result; r.s != nil {
+			r.s.Close()
+		}
+	}()
 }
 
 // collect reads the manifests, the live cluster, or both. With both, an

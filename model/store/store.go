@@ -183,15 +183,12 @@ func (s *Store) writer(ctx context.Context) (*sql.DB, error) {
 	if s.w != nil {
 		return s.w, nil
 	}
+	if err := checkWritable(s.path, s.abs); err != nil {
+		return nil, err
+	}
 	existing := false
 	if info, err := os.Stat(s.abs); err == nil {
 		existing = info.Size() > 0
-		if !writable(s.abs) {
-			return nil, fmt.Errorf("store %s is read-only: %w; this command writes to it, so pass a writable file with --db", s.path, ErrReadOnly)
-		}
-	}
-	if !writable(filepath.Dir(s.abs)) {
-		return nil, fmt.Errorf("store %s: its directory is read-only (SQLite keeps its write-ahead log beside the file): %w; this command writes to it, so pass a file in a writable directory with --db", s.path, ErrReadOnly)
 	}
 	w, err := sql.Open("sqlite", dsn(s.abs, readWriteMode))
 	if err != nil {
@@ -225,6 +222,38 @@ func (s *Store) writer(ctx context.Context) (*sql.DB, error) {
 	}
 	s.w = w
 	return w, nil
+}
+
+// CheckWritable says, without opening it, whether a command could write
+// the store at path: the file, if it exists, and its directory (or the
+// nearest one that exists, where Open would create the rest) must be
+// writable. A scan asks before its work, not after.
+func CheckWritable(path string) error {
+	if path == "" {
+		path = DefaultPath
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	return checkWritable(path, abs)
+}
+
+func checkWritable(path, abs string) error {
+	if _, err := os.Stat(abs); err == nil && !writable(abs) {
+		return fmt.Errorf("store %s is read-only: %w; this command writes to it, so pass a writable file with --db", path, ErrReadOnly)
+	}
+	dir := filepath.Dir(abs)
+	for {
+		if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
+			break
+		}
+		dir = filepath.Dir(dir)
+	}
+	if !writable(dir) {
+		return fmt.Errorf("store %s: directory %s is read-only (SQLite keeps its write-ahead log beside the file): %w; this command writes to it, so pass a file in a writable directory with --db", path, dir, ErrReadOnly)
+	}
+	return nil
 }
 
 // writable reports whether this process may write path. Read-only media
