@@ -85,6 +85,7 @@ func Suggest(g *model.Graph, opts Options) Suggestion {
 		byNS: map[string][]*model.Node{}, allByNS: map[string][]*model.Node{},
 		stable: map[string]map[string]string{}, ungoverned: map[string]string{},
 		selectors: map[string]*metav1.LabelSelector{}, policies: map[string]*workloadPolicy{},
+		nodes: make(map[string]*model.Node, len(g.Nodes)),
 	}
 	s.index()
 	for _, ns := range s.namespaces {
@@ -96,7 +97,7 @@ func Suggest(g *model.Graph, opts Options) Suggestion {
 		}
 	}
 	for _, d := range g.Dangling {
-		if n := g.Node(d.From); n != nil && s.inScope(n.Namespace) {
+		if n := s.nodes[d.From]; n != nil && s.inScope(n.Namespace) {
 			s.note(n.Namespace, d.From+" => "+d.Target, "names a peer the manifests do not hold ("+d.Reason+"), so no rule allows it; at "+d.Evidence.Location())
 		}
 	}
@@ -114,8 +115,11 @@ func Suggest(g *model.Graph, opts Options) Suggestion {
 }
 
 type suggester struct {
-	g          *model.Graph
-	opts       Options
+	g    *model.Graph
+	opts Options
+	// nodes finds a flow's ends by ID: g.Node scans every node, which per
+	// flow made a whole cluster's suggestion quadratic.
+	nodes      map[string]*model.Node
 	namespaces []string
 	byNS       map[string][]*model.Node // workloads in scope by namespace
 	// allByNS holds every workload by namespace: a selector must tell a
@@ -134,6 +138,7 @@ type suggester struct {
 func (s *suggester) index() {
 	for i := range s.g.Nodes {
 		n := &s.g.Nodes[i]
+		s.nodes[n.ID] = n
 		if n.Workload == nil {
 			continue
 		}
@@ -196,7 +201,7 @@ func (s *suggester) note(ns, subject, reason string) {
 // addFlow adds the egress rule at the source and the ingress rule at the
 // destination that one flow needs, or notes why it cannot be allowed.
 func (s *suggester) addFlow(e model.Edge) {
-	from, to := s.g.Node(e.From), s.g.Node(e.To)
+	from, to := s.nodes[e.From], s.nodes[e.To]
 	if from == nil || to == nil {
 		return
 	}
