@@ -54,6 +54,7 @@ Start with a scan, then look at what was found:
   stridemap findings --severity high     # threats found, with evidence (--detail)
   stridemap scans                        # scan history
   stridemap graph --format svg -o graph.svg
+  stridemap policy suggest -o policies/  # least-privilege NetworkPolicies from the flows
   stridemap report --format html -o threat-model.html
   sudo stridemap observe --duration 1m   # add the flows the kernel sees (eBPF)
 
@@ -83,7 +84,7 @@ used (each is listed on stderr).`,
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}
 	}
-	root.AddCommand(a.scanCommand(), a.watchCommand(), a.scansCommand(), a.diffCommand(), a.graphCommand(), a.findingsCommand(), a.reportCommand(), a.triageCommand(), a.questionsCommand(), a.catalogCommand(), versionCommand())
+	root.AddCommand(a.scanCommand(), a.watchCommand(), a.scansCommand(), a.diffCommand(), a.graphCommand(), a.findingsCommand(), a.reportCommand(), a.triageCommand(), a.questionsCommand(), a.catalogCommand(), a.policyCommand(), versionCommand())
 	root.AddCommand(a.tuiCommand())
 	root.AddCommand(a.observeCommand())
 	root.RunE = a.runRoot // no arguments on a terminal: the TUI; otherwise the help, as before
