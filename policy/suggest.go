@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"slices"
@@ -109,7 +110,8 @@ func Suggest(g *model.Graph, opts Options) Suggestion {
 		}
 	}
 	slices.SortStableFunc(s.out.Policies, func(a, b *networkingv1.NetworkPolicy) int {
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+		// Not "ns/name" as one string: "shop-data/…" sorts before "shop/…".
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 	return s.out
 }
@@ -208,6 +210,14 @@ func (s *suggester) addFlow(e model.Edge) {
 	fromIn := from.Workload != nil && s.inScope(from.Namespace)
 	toIn := to.Workload != nil && s.inScope(to.Namespace)
 	if !fromIn && !toIn {
+		// An entry point to a gateway whose controller is not in the
+		// manifests: said, not dropped in silence.
+		for _, n := range []*model.Node{to, from} {
+			if len(s.byNS[n.Namespace]) > 0 {
+				s.note(n.Namespace, e.ID, "neither end is a workload of the manifests, so these policies neither allow nor deny it; the pods behind "+n.ID+" need policies of their own namespace")
+				break
+			}
+		}
 		return
 	}
 	ns := to.Namespace
