@@ -77,9 +77,10 @@ by name, a reference that resolved to nothing. Review them before applying.
 
 --from declared|observed|both picks the flows: those the manifests declare,
 those the kernel saw (stridemap observe), or either (the default). With
---from observed, a scan without observed flows is an error, not a warning:
-its policies would deny everything but DNS, and piped into kubectl that
-would cut every connection of the namespaces.
+--from observed, a scan without observed flows (in the namespaces asked
+for) is an error, not a warning: its policies would deny everything but
+DNS, and piped into kubectl that would cut every connection of the
+namespaces.
 
 Output, without -o: one YAML stream on stdout, ready for kubectl apply -f -;
 the notes, then a summary line (policies, namespaces, flows allowed, notes),
@@ -138,14 +139,19 @@ func (a *app) runPolicySuggest(ctx context.Context, args []string, opts policySu
 				flows.Graphic(ns), id, flows.Graphic(strings.Join(known, ", ")))}
 		}
 	}
-	if from == policy.FromObserved && !policy.HasObserved(g) {
-		return &exitError{code: exitUsage, message: fmt.Sprintf("scan #%d has no observed flows: --from observed would deny everything but DNS; add flows with stridemap observe, or use --from declared or both", id)}
-	}
 	sug := policy.Suggest(g, policy.Options{From: from, Namespaces: opts.namespaces})
+	allowed := policy.AllowedFlows(sug.Policies)
+	if from == policy.FromObserved && len(allowed) == 0 {
+		none := fmt.Sprintf("scan #%d has no observed flows", id)
+		if policy.HasObserved(g) {
+			none = fmt.Sprintf("no observed flow of scan #%d that a policy can allow reaches %s", id, flows.Graphic(strings.Join(sug.Namespaces(), ", ")))
+		}
+		return &exitError{code: exitUsage, message: none + ": --from observed would deny everything but DNS; add flows with stridemap observe, or use --from declared or both"}
+	}
 	header := fmt.Sprintf("Suggested by stridemap policy suggest from scan #%d (--from %s): review the notes before applying; docs/policy.md", id, from)
 	summary := fmt.Sprintf("%s in %s, %s allowed, %s",
 		policyCount(len(sug.Policies)), plural(len(sug.Namespaces()), "namespace"),
-		plural(len(policy.AllowedFlows(sug.Policies)), "flow"), plural(len(sug.Notes), "note"))
+		plural(len(allowed), "flow"), plural(len(sug.Notes), "note"))
 	if opts.output == "" {
 		data, err := policy.Stream(sug, render, header)
 		if err != nil {

@@ -56,17 +56,6 @@ func parsePolicies(t *testing.T, what, stream string) []networkingv1.NetworkPoli
 	return out
 }
 
-func workloadNamespaces(g *model.Graph) []string {
-	var out []string
-	for _, n := range g.Nodes {
-		if n.Workload != nil && !slices.Contains(out, n.Namespace) {
-			out = append(out, n.Namespace)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 func policyNames(list []networkingv1.NetworkPolicy) []string {
 	var out []string
 	for _, p := range list {
@@ -90,7 +79,7 @@ func TestPolicySuggestDirectory(t *testing.T) {
 	writeFile(t, keep, "kept\n")
 	out := c.mustRun("policy", "suggest", "-o", dir)
 
-	namespaces := workloadNamespaces(g)
+	namespaces := policy.WorkloadNamespaces(g)
 	var wantFiles []string
 	for _, ns := range namespaces {
 		wantFiles = append(wantFiles, ns+".yaml")
@@ -204,7 +193,7 @@ func TestPolicySuggestStdout(t *testing.T) {
 			inNamespaces = append(inNamespaces, p.Namespace)
 		}
 	}
-	if want := workloadNamespaces(g); !slices.Equal(inNamespaces, want) {
+	if want := policy.WorkloadNamespaces(g); !slices.Equal(inNamespaces, want) {
 		t.Errorf("namespaces on stdout = %v, want %v", inNamespaces, want)
 	}
 	dir := t.TempDir()
@@ -370,5 +359,52 @@ spec:
 	raw("the refusal", r.stderr)
 	if entries, _ := os.ReadDir(out2); len(entries) != 0 {
 		t.Errorf("files written despite the refusal: %v", entries)
+	}
+}
+
+// TestPolicySuggestFromObserved: --from picks the flows: observed allows
+// what was seen (an IP host as an ipBlock) and not what the manifests
+// declare alone; declared the reverse.
+func TestPolicySuggestFromObserved(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("scan", "-f", filepath.Join(flowsDir, "shop.yaml"),
+		"--flows", filepath.Join(flowsDir, "node-a.jsonl"), "--inventory", filepath.Join(flowsDir, "pods.json"))
+	g := storedGraph(t, c)
+	allowed := func(from string) ([]string, []networkingv1.NetworkPolicy) {
+		list := parsePolicies(t, "--from "+from, c.mustRun("policy", "suggest", "--from", from).stdout)
+		var ids []string
+		for _, p := range list {
+			for _, line := range strings.Split(p.Annotations[policy.AnnotationFlows], "\n") {
+				if id, _, _ := strings.Cut(line, " "); id != "" && !slices.Contains(ids, id) {
+					ids = append(ids, id)
+				}
+			}
+		}
+		return ids, list
+	}
+	observed, list := allowed("observed")
+	declared, _ := allowed("declared")
+	for _, e := range g.Edges {
+		if e.Observed && !slices.Contains(observed, e.ID) {
+			t.Errorf("--from observed leaves out the observed flow %s", e.ID)
+		}
+		if slices.Contains(observed, e.ID) && !e.Observed {
+			t.Errorf("--from observed allows %s, which was not seen", e.ID)
+		}
+		if slices.Contains(declared, e.ID) && !e.Declared {
+			t.Errorf("--from declared allows %s, which no manifest declares", e.ID)
+		}
+	}
+	if !slices.Contains(observed, "workload:shop/loadgen->workload:shop/frontend:8080") || slices.Contains(observed, "workload:shop/frontend->workload:shop/audit:9000") {
+		t.Errorf("--from observed allows %v", observed)
+	}
+	ipBlock := false
+	for _, p := range list {
+		for _, r := range p.Spec.Egress {
+			ipBlock = ipBlock || (r.To[0].IPBlock != nil && r.To[0].IPBlock.CIDR == "203.0.113.9/32")
+		}
+	}
+	if !ipBlock {
+		t.Error("no egress to the observed address 203.0.113.9 as an ipBlock")
 	}
 }
