@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"regexp"
@@ -124,6 +125,7 @@ func Suggest(g *model.Graph, opts Options) Suggestion {
 		byNS: map[string][]*model.Node{}, allByNS: map[string][]*model.Node{},
 		stable: map[string]map[string]string{}, ungoverned: map[string]string{},
 		selectors: map[string]*metav1.LabelSelector{}, policies: map[string]*workloadPolicy{},
+		nodes: make(map[string]*model.Node, len(g.Nodes)),
 	}
 	s.index()
 	for _, ns := range s.namespaces {
@@ -135,7 +137,7 @@ func Suggest(g *model.Graph, opts Options) Suggestion {
 		}
 	}
 	for _, d := range g.Dangling {
-		if n := g.Node(d.From); n != nil && s.inScope(n.Namespace) {
+		if n := s.nodes[d.From]; n != nil && s.inScope(n.Namespace) {
 			s.note(n.Namespace, d.From+" => "+d.Target, "names a peer the manifests do not hold ("+d.Reason+"), so no rule allows it; at "+d.Evidence.Location())
 		}
 	}
@@ -150,14 +152,18 @@ func Suggest(g *model.Graph, opts Options) Suggestion {
 		}
 	}
 	slices.SortStableFunc(s.out.Policies, func(a, b *networkingv1.NetworkPolicy) int {
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+		// Not "ns/name" as one string: "shop-data/…" sorts before "shop/…".
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 	return s.out
 }
 
 type suggester struct {
-	g          *model.Graph
-	opts       Options
+	g    *model.Graph
+	opts Options
+	// nodes finds a flow's ends by ID: g.Node scans every node, which per
+	// flow made a whole cluster's suggestion quadratic.
+	nodes      map[string]*model.Node
 	namespaces []string
 	byNS       map[string][]*model.Node // workloads in scope by namespace
 	// allByNS holds every workload by namespace: a selector must tell a
@@ -176,6 +182,7 @@ type suggester struct {
 func (s *suggester) index() {
 	for i := range s.g.Nodes {
 		n := &s.g.Nodes[i]
+		s.nodes[n.ID] = n
 		if n.Workload == nil {
 			continue
 		}
@@ -243,13 +250,21 @@ func (s *suggester) noteFor(f Format, ns, subject, reason string) {
 // addFlow adds the egress rule at the source and the ingress rule at the
 // destination that one flow needs, or notes why it cannot be allowed.
 func (s *suggester) addFlow(e model.Edge) {
-	from, to := s.g.Node(e.From), s.g.Node(e.To)
+	from, to := s.nodes[e.From], s.nodes[e.To]
 	if from == nil || to == nil {
 		return
 	}
 	fromIn := from.Workload != nil && s.inScope(from.Namespace)
 	toIn := to.Workload != nil && s.inScope(to.Namespace)
 	if !fromIn && !toIn {
+		// An entry point to a gateway whose controller is not in the
+		// manifests: said, not dropped in silence.
+		for _, n := range []*model.Node{to, from} {
+			if len(s.byNS[n.Namespace]) > 0 {
+				s.note(n.Namespace, e.ID, "neither end is a workload of the manifests, so these policies neither allow nor deny it; the pods behind "+n.ID+" need policies of their own namespace")
+				break
+			}
+		}
 		return
 	}
 	ns := to.Namespace

@@ -54,6 +54,7 @@ Start with a scan, then look at what was found:
   stridemap findings --severity high     # threats found, with evidence (--detail)
   stridemap scans                        # scan history
   stridemap graph --format svg -o graph.svg
+  stridemap policy suggest -o policies/  # least-privilege NetworkPolicies from the flows
   stridemap report --format html -o threat-model.html
   sudo stridemap observe --duration 1m   # add the flows the kernel sees (eBPF)
 
