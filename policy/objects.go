@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"strings"
 
@@ -128,8 +130,19 @@ func (p *workloadPolicy) add(t networkingv1.PolicyType, to target, ports []netwo
 // but for a kind suffix ("~statefulset").
 func (p *workloadPolicy) name() string {
 	name := strings.TrimPrefix(p.node.ID, "workload:"+p.node.Namespace+"/")
-	return "stridemap-" + strings.ReplaceAll(name, "~", "-")
+	name = "stridemap-" + strings.ReplaceAll(name, "~", "-")
+	if len(name) <= maxNameLength {
+		return name
+	}
+	// Too long with the prefix: cut, and keep it unique with a hash of
+	// the whole.
+	sum := sha256.Sum256([]byte(name))
+	return strings.TrimRight(name[:maxNameLength-9], "-.") + "-" + hex.EncodeToString(sum[:4])
 }
+
+// maxNameLength is the longest object name the API server takes (a DNS
+// subdomain).
+const maxNameLength = 253
 
 // annotations name the flows the rules of format f allow and what they
 // assume.

@@ -226,3 +226,22 @@ spec:
 		t.Errorf("note = %q, want it to say the controller's pods are unknown", web.Annotations[policy.AnnotationNote])
 	}
 }
+
+// A workload whose name is as long as Kubernetes allows still gets a
+// policy name the API server takes.
+func TestSuggestLongName(t *testing.T) {
+	long := strings.Repeat("a", 250)
+	s := suggest(t, policy.FromDeclared,
+		modeltest.Deployment("shop", long, modeltest.Env("API", "http://web:80")),
+		modeltest.Deployment("shop", "web", "ports: [{containerPort: 80}]"),
+		modeltest.Service("shop", "web"),
+	)
+	for _, p := range s.Policies {
+		if len(p.Name) > 253 {
+			t.Errorf("policy name of %d characters: %s", len(p.Name), p.Name)
+		}
+	}
+	if len(s.Policies) != 4 {
+		t.Errorf("policies = %d, want the default deny, DNS, web's and the long-named workload's", len(s.Policies))
+	}
+}
