@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/stridemap/stridemap/discover"
 )
@@ -179,6 +180,8 @@ func describeReadError(err error) string {
 		return "cannot read: no such file or directory; check the path"
 	case errors.Is(err, fs.ErrPermission):
 		return "cannot read: permission denied; check the file's permissions"
+	case errors.Is(err, syscall.ELOOP):
+		return "cannot read: its symbolic links lead round in a loop; fix or remove the link"
 	}
 	return "cannot read: " + detail
 }
@@ -223,7 +226,13 @@ func (w *walker) walk(dir, rel string, ancestors []string) {
 		relPath := filepath.Join(rel, name)
 		fi, err := os.Stat(path) // follows symlinks
 		if err != nil {
-			w.c.problem(w.s, discover.SeverityWarning, CodeRead, path, "%s", describeReadError(err))
+			// A link that loops, or a manifest that cannot be read, may
+			// hold objects the scan then lacks: the scan is partial.
+			severity := discover.SeverityWarning
+			if errors.Is(err, syscall.ELOOP) || isManifestFile(name) {
+				severity = discover.SeverityError
+			}
+			w.c.problem(w.s, severity, CodeRead, path, "%s", describeReadError(err))
 			continue
 		}
 		key, hasKey := fileKey(path, fi)

@@ -142,6 +142,9 @@ func TestCollectProblems(t *testing.T) {
 		file  string // file the problem names, relative to dir
 		line  int
 		good  []string
+		// severity, when set, is what the problem must have: one that
+		// leaves objects unread is an error, and the scan partial.
+		severity discover.Severity
 	}{
 		{
 			name: "missing path",
@@ -184,6 +187,19 @@ func TestCollectProblems(t *testing.T) {
 				return Request{Paths: []string{filepath.Join(dir, "m")}}
 			},
 			code: CodeSymlinkLoop, file: "m/sub/up", good: []string{"good"},
+		},
+		{
+			name: "symlinks that loop between themselves",
+			setup: func(t *testing.T, dir string) Request {
+				writeTree(t, dir, map[string]string{"m/good.yaml": serviceAccount("good")})
+				for _, link := range [][2]string{{"b.yaml", "a.yaml"}, {"a.yaml", "b.yaml"}} {
+					if err := os.Symlink(link[0], filepath.Join(dir, "m", link[1])); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return Request{Paths: []string{filepath.Join(dir, "m")}}
+			},
+			code: CodeRead, file: "m/b.yaml", good: []string{"good"}, severity: discover.SeverityError,
 		},
 		{
 			name: "duplicate object across files",
@@ -240,12 +256,13 @@ func TestCollectProblems(t *testing.T) {
 	}
 	if os.Geteuid() != 0 { // root reads anything
 		tests = append(tests, struct {
-			name  string
-			setup func(t *testing.T, dir string) Request
-			code  string
-			file  string
-			line  int
-			good  []string
+			name     string
+			setup    func(t *testing.T, dir string) Request
+			code     string
+			file     string
+			line     int
+			good     []string
+			severity discover.Severity
 		}{
 			name: "unreadable file",
 			setup: func(t *testing.T, dir string) Request {
@@ -290,6 +307,9 @@ func TestCollectProblems(t *testing.T) {
 			}
 			if got := names(inv.Objects); !slices.Equal(got, tc.good) {
 				t.Errorf("objects %v, want %v", got, tc.good)
+			}
+			if tc.severity != "" && found.Severity != tc.severity {
+				t.Errorf("problem %q is a %s, want an %s", found, found.Severity, tc.severity)
 			}
 			t.Log(found)
 		})
