@@ -99,14 +99,18 @@ func (e *LineError) Message() string {
 
 func (e *LineError) Unwrap() error { return e.Err }
 
+// maxLine bounds a flow log line: a Hubble flow is a few kilobytes.
+const maxLine = 4 << 20
+
 // Read reads a flow log. An error about a line is a *LineError.
 func Read(r io.Reader) (*flows.Log, error) {
 	log := &flows.Log{}
 	hubble := map[hubbleKey]*flows.Flow{}
 	var hubbleSummary *flows.Summary
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 4<<20)
-	for n := 1; sc.Scan(); n++ {
+	sc.Buffer(make([]byte, 64*1024), maxLine)
+	n := 1
+	for ; sc.Scan(); n++ {
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
@@ -180,7 +184,9 @@ func Read(r io.Reader) (*flows.Log, error) {
 			return nil, &LineError{Line: n, Err: ErrUnknownLine}
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, &LineError{Line: n, Err: fmt.Errorf("longer than %d MiB, more than a flow log line holds; check that the file is a flow log", maxLine>>20)}
+	} else if err != nil {
 		return nil, err
 	}
 	if hubbleSummary != nil {

@@ -91,10 +91,11 @@ func TestReadErrors(t *testing.T) {
 		{"\n\n{\"kind\":\"Pod\"}", "line 3: neither a stridemap nor a Hubble flow log line"},
 		{`{"flow":{"verdict":"FORWARDED","time":"yesterday"}}`, "line 1: Hubble flow"},
 		{`not json`, "line 1: invalid character"},
+		{"\n" + strings.Repeat("x", maxLine+1), "line 2: longer than 4 MiB"},
 	} {
 		_, err := Read(strings.NewReader(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Read(%q) = %v, want %q", tc.in, err, tc.want)
+			t.Errorf("Read(%.40q) = %v, want %q", tc.in, err, tc.want)
 		}
 	}
 	if _, err := Read(strings.NewReader(`{"x":1}`)); !errors.Is(err, ErrUnknownLine) {

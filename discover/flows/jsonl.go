@@ -189,13 +189,17 @@ func WriteLog(w io.Writer, flows []Flow, listeners []Listener, summary Summary) 
 // ErrNotFlowLog means a line is not one of stridemap's flow log lines.
 var ErrNotFlowLog = errors.New("not a stridemap flow log line")
 
+// maxLogLine bounds a line of a flow log: one flow is a few hundred bytes.
+const maxLogLine = 1 << 20
+
 // ReadLog reads a flow log written by WriteLog (or several, concatenated).
 // Errors name the line.
 func ReadLog(r io.Reader) (*Log, error) {
 	log := &Log{}
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for n := 1; sc.Scan(); n++ {
+	sc.Buffer(make([]byte, 64*1024), maxLogLine)
+	n := 1
+	for ; sc.Scan(); n++ {
 		b := sc.Bytes()
 		if len(b) == 0 {
 			continue
@@ -215,7 +219,9 @@ func ReadLog(r io.Reader) (*Log, error) {
 			return nil, fmt.Errorf("line %d: %w: want one of flow, listener or summary", n, ErrNotFlowLog)
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, fmt.Errorf("line %d: longer than %d MiB, more than a flow log line holds; check that the file is a flow log", n, maxLogLine>>20)
+	} else if err != nil {
 		return nil, err
 	}
 	return log, nil

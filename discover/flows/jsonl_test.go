@@ -50,10 +50,11 @@ func TestReadLogErrors(t *testing.T) {
 		{`{"flow":{"role":"sideways"}}`, "line 1: unknown flow role"},
 		{"\n{\"something\":1}", "line 2: not a stridemap flow log line"},
 		{`{"flow":`, "line 1: unexpected end"},
+		{"\n\n" + strings.Repeat("x", maxLogLine+1), "line 3: longer than 1 MiB"},
 	} {
 		_, err := ReadLog(strings.NewReader(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("ReadLog(%q) = %v, want %q", tc.in, err, tc.want)
+			t.Errorf("ReadLog(%.40q) = %v, want %q", tc.in, err, tc.want)
 		}
 	}
 	_, err := ReadLog(strings.NewReader(`{"x":1}`))
