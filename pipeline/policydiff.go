@@ -74,7 +74,7 @@ func PolicyDiff(ctx context.Context, env Env, info store.ScanInfo, stored *model
 	}
 	suggested, _ := policyEvaluator(withSuggestion)
 	opts := req.Diff
-	opts.Notes = suggestion.Notes
+	opts.Notes = suggestion.NotesFor(policy.FormatKubernetes) // the form judged here
 	if len(opts.Namespaces) == 0 {
 		opts.Namespaces = req.Suggest.Namespaces
 	}
