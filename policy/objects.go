@@ -112,11 +112,17 @@ func (p *workloadPolicy) add(t networkingv1.PolicyType, peer networkingv1.Networ
 	}
 }
 
-// object renders the policy; its name is the workload's, which is unique
-// in the namespace but for a kind suffix ("~statefulset").
+// WorkloadPolicyName is the name of the policy suggested for workload n:
+// the workload's, which is unique in the namespace but for a kind suffix
+// ("~statefulset"). Views look a workload's policy up by it.
+func WorkloadPolicyName(n *model.Node) string {
+	name := strings.TrimPrefix(n.ID, "workload:"+n.Namespace+"/")
+	return "stridemap-" + strings.ReplaceAll(name, "~", "-")
+}
+
+// object renders the policy.
 func (p *workloadPolicy) object() *networkingv1.NetworkPolicy {
-	name := strings.TrimPrefix(p.node.ID, "workload:"+p.node.Namespace+"/")
-	name = "stridemap-" + strings.ReplaceAll(name, "~", "-")
+	name := WorkloadPolicyName(p.node)
 	slices.Sort(p.flows)
 	annotations := map[string]string{AnnotationFlows: strings.Join(p.flows, "\n")}
 	if len(p.notes) > 0 {
