@@ -51,6 +51,10 @@ type Report struct {
 	// previous one unless told otherwise), in stridemap diff's form; absent
 	// when there is no earlier scan to compare with.
 	Changes *Diff `json:"changes,omitempty"`
+	// Policies is the appendix "Suggested NetworkPolicies": per namespace
+	// of the report, the least-privilege policies for its flows
+	// (policy.Suggest) and what they cannot express.
+	Policies []NamespacePolicies `json:"suggestedPolicies"`
 
 	// Graph is the (scoped) graph the report describes, for diagrams.
 	Graph *model.Graph `json:"-"`
@@ -275,6 +279,11 @@ func BuildReport(in ReportInput) (*Report, error) {
 	r.namespaces(g)
 	r.locate(g, in.Objects)
 	r.coverage(g, in.NotAssessed, !in.Scope.IsZero())
+	full := in.Graph
+	if full == nil {
+		full = g
+	}
+	r.suggestPolicies(full, g, in.Scope)
 	return r, nil
 }
 

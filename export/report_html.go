@@ -33,6 +33,8 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"evidence":    EvidenceLines,
 	"refs":        func(r catalog.References) string { return strings.Join(ReferenceList(r), ", ") },
 	"sign":        signClass,
+	"code":        codeText,
+	"suggest":     func() string { return SuggestCommand },
 }).Parse(reportHTML))
 
 // Limits on the summary lists of a report's HTML page; every finding is
@@ -68,6 +70,8 @@ type htmlPage struct {
 	AttackPaths     []AttackPath
 	MoreAttackPaths int
 	Changes         []DiffSection
+	Policies        []policyYAML
+	MorePolicies    int
 }
 
 // WriteReportHTML writes the report as one self-contained HTML page: inline
@@ -92,6 +96,10 @@ func WriteReportHTML(ctx context.Context, w io.Writer, r *Report, opts HTMLOptio
 	page.AttackPaths, page.MoreAttackPaths = capList(r.AttackPaths, htmlMaxAttackPaths)
 	if r.Changes != nil {
 		page.Changes = r.Changes.Sections(reportMaxChanges)
+	}
+	var err error
+	if page.Policies, page.MorePolicies, err = appendixYAML(r.Policies); err != nil {
+		return err
 	}
 
 	g := r.Graph

@@ -126,10 +126,14 @@ func (p *workloadPolicy) add(t networkingv1.PolicyType, to target, ports []netwo
 	}
 }
 
-// name is the policy's, the workload's, which is unique in the namespace
-// but for a kind suffix ("~statefulset").
-func (p *workloadPolicy) name() string {
-	name := strings.TrimPrefix(p.node.ID, "workload:"+p.node.Namespace+"/")
+// name is the policy's: see WorkloadPolicyName.
+func (p *workloadPolicy) name() string { return WorkloadPolicyName(p.node) }
+
+// WorkloadPolicyName is the name of the policy suggested for workload n:
+// the workload's, which is unique in the namespace but for a kind suffix
+// ("~statefulset"). Views look a workload's policy up by it.
+func WorkloadPolicyName(n *model.Node) string {
+	name := strings.TrimPrefix(n.ID, "workload:"+n.Namespace+"/")
 	name = "stridemap-" + strings.ReplaceAll(name, "~", "-")
 	if len(name) <= maxNameLength {
 		return name

@@ -247,6 +247,40 @@ func TestMapShowsWhatRuns(t *testing.T) {
 	}
 }
 
+// TestMapShowsTheSuggestedPolicy: in the flows of a workload, the page
+// keys scroll the detail down to its suggested policy, under the
+// neighbourhood: the rules with the flows they allow.
+func TestMapShowsTheSuggestedPolicy(t *testing.T) {
+	s, _ := openStore(t)
+	scanInto(t, s, clock, "testdata/demo")
+	m := open(t, s, testOptions(), 160, 24)
+	press(m, "2")
+	selectElement(t, m, "workload:shop/checkout")
+	if strings.Contains(screen(m), "ingress from pods") {
+		t.Fatalf("at 160×24 the policy should be below the fold:\n%s", screen(m))
+	}
+	press(m, "enter", "G")
+	got := screen(m)
+	for _, want := range []string{
+		"Suggested NetworkPolicy  stridemap-checkout",
+		"selects app.kubernetes.io/name=checkout",
+		"ingress from pods app.kubernetes.io/name=api-gateway on TCP 8080",
+		"← workload:shop/api-gateway->workload:shop/checkout:8080  testdata/demo/frontend.yaml:136",
+		"egress to pods app.kubernetes.io/name=orders-db of namespace shop-data on TCP postgres",
+		"→ workload:shop/checkout->workload:shop-data/orders-db:5432",
+		"egress to pods app.kubernetes.io/name=inventory on TCP grpc",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("after G in the flows, the detail lacks %q:\n%s", want, got)
+		}
+	}
+	// Moving in the flows brings the selected flow back into view.
+	press(m, "down")
+	if got := screen(m); !strings.Contains(got, "→ workload:payments/payments:8080 http") {
+		t.Errorf("down in the flows should show them again:\n%s", got)
+	}
+}
+
 func TestAnswerAQuestion(t *testing.T) {
 	s, _ := openStore(t)
 	scanInto(t, s, clock, "testdata/demo")

@@ -23,7 +23,9 @@ for design reviews:
                what changed since the previous scan
   2 Map        every element grouped by namespace; its flows with port,
                protocol, declared/observed, encryption and policy badges, and a
-               diagram of its neighbourhood (enter jumps, backspace goes back)
+               diagram of its neighbourhood (enter jumps, backspace goes back),
+               then a workload's suggested NetworkPolicy (in the flows, pgdn
+               and G scroll down to it)
   3 Threats    findings filtered by STRIDE letter (s t r i d e), severity (v),
                namespace (n), status (x) and text (/), sorted by o; the detail
                pane shows evidence, mitigation, attack path and triage history.

@@ -220,3 +220,33 @@ func TestTUIDriftUnderTmux(t *testing.T) {
 	s.waitFor("the Map on reviews", contains("[2 Map]", "reviews  process · Deployment"))
 	s.quit()
 }
+
+// TestTUISuggestedPolicyUnderTmux: in a real terminal, the Map's detail
+// of a demo workload ends with the NetworkPolicy suggested for it: the
+// rules, each with the flow it allows.
+func TestTUISuggestedPolicyUnderTmux(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("scan", "-f", demoDir)
+	s := startTUI(t, c)
+	s.waitFor("the Overview", contains("[1 Overview]", "2 Map"))
+	s.keys("2")
+	s.waitFor("the Map", contains("[2 Map]", "Elements"))
+	s.keys("/")
+	s.text("checkout")
+	s.keys("Enter")
+	s.waitFor("checkout's detail", contains("checkout  process · Deployment", "Flows  1 in · 4 out"))
+	s.keys("Enter", "G") // into the flows, then to the end of the pane
+	screen := s.waitFor("checkout's suggested policy", contains("Suggested NetworkPolicy  stridemap-checkout"))
+	for _, want := range []string{
+		"selects app.kubernetes.io/name=checkout",
+		"ingress from pods app.kubernetes.io/name=api-gateway on TCP 8080",
+		"← workload:shop/api-gateway->workload:shop/checkout:8080",
+		"egress to pods app.kubernetes.io/name=inventory on TCP grpc",
+		"→ workload:shop/checkout->workload:shop/inventory:9090",
+	} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the terminal lacks %q:\n%s", want, screen)
+		}
+	}
+	s.quit()
+}

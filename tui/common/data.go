@@ -5,9 +5,12 @@ import (
 	"slices"
 	"strings"
 
+	networkingv1 "k8s.io/api/networking/v1"
+
 	"github.com/stridemap/stridemap/catalog"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
+	"github.com/stridemap/stridemap/policy"
 	"github.com/stridemap/stridemap/threats"
 )
 
@@ -209,6 +212,13 @@ type GraphIndex struct {
 	In, Out  [][]int        // edge positions into and out of each node
 	Findings map[string]int // findings per element ID
 	nodes    map[string]int
+
+	// Suggested is the least-privilege NetworkPolicies policy.Suggest
+	// writes for the graph, worked out once as the graph loads (off the
+	// event loop), so moving through the Map never recomputes it.
+	Suggested policy.Suggestion
+	policies  map[string]*networkingv1.NetworkPolicy // by namespace/name
+	notes     [][]policy.Note                        // the notes concerning each node
 }
 
 // NewGraphIndex indexes g. findings may be nil.
@@ -271,7 +281,52 @@ func NewGraphIndex(g *model.Graph, findings *Findings) *GraphIndex {
 			x.Findings[findings.Records[i].Element]++
 		}
 	}
+	x.suggest()
 	return x
+}
+
+// suggest works out the graph's suggested policies and which workloads
+// each note concerns: the workload it names, both ends of a flow it
+// names, the workload whose reference dangles ("workload:ns/a => b").
+func (x *GraphIndex) suggest() {
+	g := x.Graph
+	x.Suggested = policy.Suggest(g, policy.Options{})
+	x.policies = make(map[string]*networkingv1.NetworkPolicy, len(x.Suggested.Policies))
+	for _, p := range x.Suggested.Policies {
+		x.policies[p.Namespace+"/"+p.Name] = p
+	}
+	x.notes = make([][]policy.Note, len(g.Nodes))
+	edges := make(map[string]int, len(g.Edges))
+	for i := range g.Edges {
+		edges[g.Edges[i].ID] = i
+	}
+	concerns := func(id string, n policy.Note) {
+		if i, ok := x.nodes[id]; ok {
+			x.notes[i] = append(x.notes[i], n)
+		}
+	}
+	for _, n := range x.Suggested.Notes {
+		if e, ok := edges[n.Subject]; ok {
+			concerns(g.Edges[e].From, n)
+			if g.Edges[e].To != g.Edges[e].From {
+				concerns(g.Edges[e].To, n)
+			}
+			continue
+		}
+		from, _, _ := strings.Cut(n.Subject, " => ")
+		concerns(from, n)
+	}
+}
+
+// SuggestedFor is the policy suggested for the workload at position ni
+// (nil when it has none: no flows, or no selector can single its pods
+// out) and the notes that concern it.
+func (x *GraphIndex) SuggestedFor(ni int) (*networkingv1.NetworkPolicy, []policy.Note) {
+	n := &x.Graph.Nodes[ni]
+	if n.Workload == nil {
+		return nil, x.notes[ni]
+	}
+	return x.policies[n.Namespace+"/"+policy.WorkloadPolicyName(n)], x.notes[ni]
 }
 
 // Node returns the position of the node with id.

@@ -47,6 +47,13 @@ type Map struct {
 	flowLine int  // the detail line of the first flow, to keep the selected one visible
 	back     []string
 
+	// The selected workload's suggested policy, rendered once per
+	// selection: its rules are matched to its flows, which a hub with
+	// many flows makes too slow to redo on every key.
+	suggested      []string
+	suggestedFor   int
+	suggestedGraph *common.GraphIndex
+
 	width, height int
 }
 
@@ -69,6 +76,9 @@ func (p *Map) ShortHelp() []key.Binding {
 	k := p.c.Keys
 	if p.input.Active() {
 		return []key.Binding{k.Confirm, k.Cancel}
+	}
+	if p.inFlows {
+		return []key.Binding{k.Jump, k.Back, k.PageDown, k.Left}
 	}
 	return []key.Binding{k.Jump, k.Back, k.Search, k.Left, k.Right}
 }
@@ -184,6 +194,10 @@ func (p *Map) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		p.inFlows = false
 		p.refreshDetail()
+	case p.inFlows && key.Matches(msg, k.PageUp, k.PageDown, k.Top, k.Bottom):
+		// In the flows, the pane is what moves: down to the suggested
+		// policy under the neighbourhood, say.
+		p.detail.Update(msg)
 	case p.inFlows && key.Matches(msg, k.Up):
 		p.flow = max(p.flow-1, 0)
 		p.refreshDetail()
@@ -441,8 +455,22 @@ func (p *Map) elementDetail(ni, width int) (string, int) {
 	add("")
 	add(st.Heading.Render("Neighbourhood") + st.Muted.Render("  ┊ crosses a trust boundary · ‹ns› another boundary"))
 	add(Neighbourhood(p.c, p.graph, ni, width))
+	if section := p.suggestedPolicy(ni); len(section) > 0 {
+		add("")
+		lines = append(lines, section...)
+	}
 	// Lines are cut, never wrapped, so line numbers stay those of the flows.
 	return components.FitLines(strings.Join(lines, "\n"), width, strings.Count(strings.Join(lines, "\n"), "\n")+1), first
+}
+
+// suggestedPolicy is the "Suggested NetworkPolicy" section of the node
+// at ni, rendered again only when the selection or the graph changes.
+func (p *Map) suggestedPolicy(ni int) []string {
+	if p.suggestedGraph != p.graph || p.suggestedFor != ni {
+		p.suggested = suggestedPolicy(&p.c.Styles, p.graph, ni)
+		p.suggestedGraph, p.suggestedFor = p.graph, ni
+	}
+	return p.suggested
 }
 
 // runningLine renders one container the pods run: its name, the image
