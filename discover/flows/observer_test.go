@@ -4,10 +4,12 @@ package flows
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,7 +168,10 @@ func sink(t *testing.T) (ln net.Listener, closed <-chan struct{}) {
 }
 
 // ping makes n connections to ln, each sending a few bytes, one after the
-// other: each ends once the sink closed it.
+// other: each ends once the sink closed it. It returns once the kernel
+// closed both ends of every one: the sink's close returns before the
+// client's last ACK reaches it, and on a slow machine (a kernel under
+// emulation) an observer stopped then would miss the last close.
 func ping(t *testing.T, ln net.Listener, closed <-chan struct{}, n int) {
 	t.Helper()
 	for range n {
@@ -177,6 +182,34 @@ func ping(t *testing.T, ln net.Listener, closed <-chan struct{}, n int) {
 		c.Write([]byte("ping"))
 		c.Close()
 		<-closed
+	}
+	waitClosed(t, ln.Addr().(*net.TCPAddr).Port)
+}
+
+// waitClosed waits until no IPv4 TCP socket of this network namespace on
+// port is open: /proc/net/tcp lists none on it but the listener (state
+// 0A) and those in TIME_WAIT (06), which the kernel has already closed.
+func waitClosed(t *testing.T, port int) {
+	t.Helper()
+	hexPort := fmt.Sprintf(":%04X", port)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		data, err := os.ReadFile("/proc/net/tcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		open := 0
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) > 3 && (strings.HasSuffix(f[1], hexPort) || strings.HasSuffix(f[2], hexPort)) && f[3] != "0A" && f[3] != "06" {
+				open++
+			}
+		}
+		if open == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sockets on port %d still open after 10s", open, port)
+		}
 	}
 }
 
