@@ -55,8 +55,15 @@ failed=0
 while read -r pkg name; do
 	[ -n "$pkg" ] || continue
 	start=$SECONDS
+	corpus="$pkg/testdata/fuzz/$name"
+	before=$(ls "$corpus" 2>/dev/null || true)
 	if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" >"$log" 2>&1; then
 		status=ok
+	elif [ "$(ls "$corpus" 2>/dev/null || true)" = "$before" ] && grep -q '^    context deadline exceeded$' "$log" && ! grep -q 'Failing input written' "$log"; then
+		# Go's fuzzing coordinator can report its own -fuzztime deadline
+		# as a failure when a busy worker stops late (go.dev/issue/75804,
+		# fixed in Go 1.27): no input failed, none was written.
+		status=ok*
 	else
 		status=FAILED
 		failed=1
@@ -67,6 +74,6 @@ while read -r pkg name; do
 	echo "fuzz: $line"
 	summary+="$line"$'\n'
 done <<<"$TARGETS"
-echo "== fuzz summary (FUZZTIME=$FUZZTIME)"
+echo "== fuzz summary (FUZZTIME=$FUZZTIME; ok* = stopped late by go.dev/issue/75804, no failing input)"
 printf '%s' "$summary"
 exit "$failed"
