@@ -69,7 +69,7 @@ while read -r pkg name; do
 		failed=1
 		cat "$log"
 	fi
-	execs=$(grep -oE 'execs: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+	execs=$(grep -oE 'execs: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
 	line=$(printf '%-24s %-24s %6s %5ss %12s execs' "$pkg" "$name" "$status" "$((SECONDS - start))" "${execs:-?}")
 	echo "fuzz: $line"
 	summary+="$line"$'\n'
