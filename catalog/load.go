@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/stridemap/stridemap/internal/yamlerr"
 )
 
 //go:embed rules/*.yaml
@@ -128,7 +130,7 @@ var ruleID = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 func (l *loader) file(file string, data []byte, user bool) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		l.problem(file, yamlLine(err), "", "invalid YAML: %v", err)
+		l.problem(file, yamlLine(err), "", "invalid YAML: %v", yamlerr.OneLine(err))
 		return
 	}
 	if len(doc.Content) == 0 {
@@ -142,12 +144,12 @@ func (l *loader) file(file string, data []byte, user bool) {
 	for _, item := range list.Content {
 		var r Rule
 		if err := item.Decode(&r); err != nil {
-			l.problem(file, item.Line, "", "%v", err)
+			l.problem(file, item.Line, "", "%v", yamlerr.OneLine(err))
 			continue
 		}
 		r.Source = fmt.Sprintf("%s:%d", file, item.Line)
 		if !ruleID.MatchString(r.ID) {
-			l.problem(file, item.Line, r.ID, "id must be lower-case words joined by '-' (like container-privileged)")
+			l.problem(file, item.Line, "", "id %q: an id is lower-case words joined by '-' (like container-privileged)", r.ID)
 			continue
 		}
 		existing := l.rules[r.ID]

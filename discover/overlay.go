@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/stridemap/stridemap/internal/yamlerr"
 )
 
 // Overlay is what a team knows that manifests do not say, kept in a small
@@ -48,14 +50,14 @@ func ReadOverlay(r io.Reader, name string) (*Overlay, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, yamlerr.OneLine(err))
 	}
 	o := &Overlay{File: name}
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s: empty overlay; see stridemap scan --help for its format", name)
 	}
 	if err := doc.Content[0].Decode(o); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, yamlerr.OneLine(err))
 	}
 	if o.Version != 1 {
 		return nil, fmt.Errorf("%s: version %d; this stridemap reads overlay version 1", name, o.Version)

@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"encoding/json"
@@ -196,7 +197,7 @@ func parseLayout(data []byte) (*Layout, error) {
 		case o.BB != "":
 			c, err := floats(o.BB, 4)
 			if err != nil {
-				return nil, fmt.Errorf("read Graphviz layout: cluster %s: %w", o.Name, err)
+				return nil, fmt.Errorf("read Graphviz layout: cluster %q: %w", o.Name, err)
 			}
 			id, ok := strings.CutPrefix(o.Name, "cluster_")
 			if !ok {
@@ -206,11 +207,13 @@ func parseLayout(data []byte) (*Layout, error) {
 		case o.Pos != "":
 			p, err := floats(o.Pos, 2)
 			if err != nil {
-				return nil, fmt.Errorf("read Graphviz layout: node %s: %w", o.Name, err)
+				return nil, fmt.Errorf("read Graphviz layout: node %q: %w", o.Name, err)
 			}
-			w, _ := strconv.ParseFloat(o.Width, 64)
-			h, _ := strconv.ParseFloat(o.Height, 64)
-			w, h = w*72, h*72
+			size, err := floats(cmp.Or(o.Width, "0")+","+cmp.Or(o.Height, "0"), 2)
+			if err != nil {
+				return nil, fmt.Errorf("read Graphviz layout: node %q: size: %w", o.Name, err)
+			}
+			w, h := size[0]*72, size[1]*72
 			l.Nodes[o.Name] = Box{X: p[0] - w/2, Y: flip(p[1]) - h/2, Width: w, Height: h}
 		}
 	}
@@ -227,6 +230,9 @@ func floats(s string, n int) ([]float64, error) {
 		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
 		if err != nil {
 			return nil, err
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("%q is not a finite number", p)
 		}
 		out[i] = v
 	}

@@ -101,8 +101,9 @@ func isReference(v string) bool {
 // several hosts), "db\SQLEXPRESS" (a named instance on db).
 func splitConnStringHosts(v string) []string {
 	v = strings.TrimSpace(v)
-	if rest, ok := strings.CutPrefix(strings.ToLower(v), "tcp:"); ok {
-		v = v[len(v)-len(rest):]
+	// Not through strings.ToLower: it lengthens invalid UTF-8.
+	if len(v) >= 4 && strings.EqualFold(v[:4], "tcp:") {
+		v = v[4:]
 	}
 	if i := strings.Index(v, `\`); i >= 0 {
 		j := strings.IndexAny(v[i:], ",:")

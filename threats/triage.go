@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/stridemap/stridemap/internal/yamlerr"
 	"github.com/stridemap/stridemap/model/store"
 )
 
@@ -94,7 +95,7 @@ func ReadTriageFile(r io.Reader, name string) ([]TriageEntry, error) {
 	dec := yaml.NewDecoder(r)
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, yamlerr.OneLine(err))
 	}
 	if f.Version != 1 {
 		return nil, fmt.Errorf("%s: version %d; this stridemap reads version 1", name, f.Version)
@@ -105,7 +106,7 @@ func ReadTriageFile(r io.Reader, name string) ([]TriageEntry, error) {
 		}
 		st, err := ParseStatus(string(e.Status))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", name, e.Finding, err)
+			return nil, fmt.Errorf("%s: finding %q: %w", name, e.Finding, err)
 		}
 		f.Decisions[i].Status = st // as stored, whatever its case in the file
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -94,10 +95,23 @@ func TestClassify(t *testing.T) {
 func FuzzClassify(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\n"), []byte("HTTP/1.1 200"))
 	f.Add([]byte{0x16, 0x03, 0x01, 0x00, 0x10, 0x01}, []byte{})
+	f.Add([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), []byte(nil))
+	f.Add([]byte("*1\r\n$4\r\nPING\r\n"), []byte("+PONG\r\n"))
+	f.Add([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}, []byte("S"))
+	known := []string{"", ProtoTLS, ProtoHTTP, ProtoHTTP2, ProtoPostgres, ProtoMySQL, ProtoRedis, ProtoMongoDB, ProtoAMQP, ProtoKafka}
 	f.Fuzz(func(t *testing.T, req, resp []byte) {
 		v := Classify(req, resp)
 		if v.Protocol == "" && v.Encryption != "" {
 			t.Errorf("encryption %q without a protocol", v.Encryption)
+		}
+		if !slices.Contains(known, v.Protocol) || v.Encryption != "" && v.Encryption != EncryptionTLS && v.Encryption != EncryptionPlaintext {
+			t.Errorf("Classify(%q, %q) = %+v: not a verdict it documents", req, resp, v)
+		}
+		if v.Protocol == ProtoTLS && !bytes.HasPrefix(req, []byte{0x16}) && !bytes.HasPrefix(resp, []byte{0x16}) {
+			t.Errorf("Classify(%q, %q): TLS without a handshake record", req, resp)
+		}
+		if again := Classify(req, resp); again != v {
+			t.Errorf("Classify(%q, %q) = %+v, then %+v", req, resp, v, again)
 		}
 	})
 }

@@ -340,7 +340,7 @@ func (c *converter) mapping(n *yaml.Node) error {
 		}
 		switch at {
 		case atRoot:
-			if c.rules.secret && (p.key == "data" || p.key == "stringData") {
+			if c.rules.secret && isSecretValues(p.key) {
 				if secretDone {
 					continue
 				}
@@ -387,6 +387,13 @@ func (c *converter) mapping(n *yaml.Node) error {
 	return nil
 }
 
+// isSecretValues reports whether a key of a Secret holds its values: data
+// or stringData in any case, since the typed decoder (encoding/json)
+// matches field names regardless of case, "dAtA" and "ſtringData" too.
+func isSecretValues(key string) bool {
+	return strings.EqualFold(key, "data") || strings.EqualFold(key, "stringData")
+}
+
 // secretData writes "data" for a Secret: the keys of data and stringData,
 // every value null. The values are never converted, so they cannot reach
 // the JSON, the line index or a message.
@@ -411,7 +418,7 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 	var entries []entry
 	var index map[string]int
 	for _, p := range pairs {
-		if p.key != "data" && p.key != "stringData" {
+		if !isSecretValues(p.key) {
 			continue
 		}
 		v, err := c.deref(p.value)
@@ -448,7 +455,7 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 			} else {
 				key, kline, value = inner[i].key, inner[i].kline, inner[i].value
 			}
-			public := c.publicSecretValue(key, value, p.key == "data")
+			public := c.publicSecretValue(key, value, strings.EqualFold(p.key, "data"))
 			if j, ok := index[key]; ok {
 				entries[j].public = entries[j].public && public
 				continue

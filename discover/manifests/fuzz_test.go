@@ -9,6 +9,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/stridemap/stridemap/discover"
 )
 
 // fuzzSeeds are small inputs that reach every branch of the decoder: lists,
@@ -66,28 +68,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			o.LineOf("spec.template.spec.containers[0].env[0].value")
 			o.LineOf("metadata.annotations[a.b/c]")
-			if s, ok := o.Typed.(*corev1.Secret); ok {
-				for k, v := range s.Data {
-					if len(v) != 0 {
-						t.Fatalf("%s: value kept for key %q", o.Ref(), k)
-					}
-				}
-				if len(s.StringData) != 0 {
-					t.Fatalf("%s: stringData kept", o.Ref())
-				}
-			}
-			if o.Kind == "Secret" && o.Fields != nil {
-				if _, ok := o.Fields["stringData"]; ok {
-					t.Fatalf("%s: stringData kept", o.Ref())
-				}
-				if d, ok := o.Fields["data"].(map[string]any); ok {
-					for k, v := range d {
-						if v != nil {
-							t.Fatalf("%s: value kept for key %q", o.Ref(), k)
-						}
-					}
-				}
-			}
+			checkNoSecretValues(t, o)
 		}
 		for _, p := range probs {
 			if p.Code == "" || p.Message == "" || p.Location.File != "fuzz.yaml" {
@@ -98,6 +79,34 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkNoSecretValues fails when a Secret kept a value: decoding keeps
+// keys, never values.
+func checkNoSecretValues(t *testing.T, o *discover.Object) {
+	t.Helper()
+	if s, ok := o.Typed.(*corev1.Secret); ok {
+		for k, v := range s.Data {
+			if len(v) != 0 {
+				t.Fatalf("%s: value kept for key %q", o.Ref(), k)
+			}
+		}
+		if len(s.StringData) != 0 {
+			t.Fatalf("%s: stringData kept", o.Ref())
+		}
+	}
+	if o.Kind == "Secret" && o.Fields != nil {
+		if _, ok := o.Fields["stringData"]; ok {
+			t.Fatalf("%s: stringData kept", o.Ref())
+		}
+		if d, ok := o.Fields["data"].(map[string]any); ok {
+			for k, v := range d {
+				if v != nil {
+					t.Fatalf("%s: value kept for key %q", o.Ref(), k)
+				}
+			}
+		}
+	}
 }
 
 // corpusSeedDir is the shared corpus if present; fuzzing works without it.

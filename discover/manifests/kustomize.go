@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -240,9 +241,34 @@ func withOriginAnnotations(data []byte) []byte {
 			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "buildMetadata"},
 			&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{item}})
 	}
+	explicitNulls(&doc)
 	out, err := yaml.Marshal(&doc)
-	if err != nil {
-		return data
+	if err != nil || !sameButBuildMetadata(data, out) {
+		return data // the encoder cannot write this one back faithfully
 	}
 	return out
+}
+
+// sameButBuildMetadata reports whether two kustomizations read as the same
+// fields, buildMetadata aside. The YAML encoder does not write back every
+// document it reads (block scalars with indentation indicators, say).
+func sameButBuildMetadata(a, b []byte) bool {
+	var x, y map[string]any
+	if yaml.Unmarshal(a, &x) != nil || yaml.Unmarshal(b, &y) != nil {
+		return false
+	}
+	delete(x, "buildMetadata")
+	delete(y, "buildMetadata")
+	return reflect.DeepEqual(x, y)
+}
+
+// explicitNulls writes out the nulls left implicit ("{a, b: c}"), which the
+// YAML encoder would otherwise turn into empty strings.
+func explicitNulls(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Value == "" {
+		n.Value = "null"
+	}
+	for _, c := range n.Content {
+		explicitNulls(c)
+	}
 }
