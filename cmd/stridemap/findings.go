@@ -13,8 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stridemap/stridemap/catalog"
+
 	"github.com/stridemap/stridemap/discover"
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -142,7 +143,7 @@ func (a *app) runNotAssessed(ctx context.Context, s *store.Store, id int64, opts
 	fmt.Fprintln(tw, "RULE\tELEMENT\tREASON")
 	for _, n := range list {
 		// The gap's kind and reason come from the API server: escaped.
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.RuleID, flows.Graphic(n.Element), flows.Graphic(n.Reason()))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.RuleID, safetext.Text(n.Element), safetext.Text(n.Reason()))
 	}
 	return tw.Flush()
 }
@@ -156,7 +157,7 @@ func scanHeadline(info store.ScanInfo) string {
 		if src.Kind == discover.SourceStdin {
 			p = "stdin"
 		}
-		paths = append(paths, flows.Graphic(p)) // paths are input: escaped for the terminal
+		paths = append(paths, safetext.Text(p)) // paths are input: escaped for the terminal
 	}
 	const shown = 3
 	if len(paths) > shown {
