@@ -422,20 +422,20 @@ func writeMergeSummary(w io.Writer, base, id int64, g *model.Graph, touched []st
 		id, base, len(touched), rep.Resolved, rep.Flows, rep.External, rep.Loopback, rep.Unknown, meshSummary(rep))
 	fmt.Fprintf(w, "\nObserved and declared: %d\n", len(both))
 	for _, l := range both {
-		fmt.Fprintln(w, "  "+l)
+		fmt.Fprintln(w, "  "+safetext.Text(l))
 	}
 	fmt.Fprintf(w, "\nObserved, not declared: %d\n", len(only))
 	for _, l := range only {
-		fmt.Fprintln(w, "  "+l)
+		fmt.Fprintln(w, "  "+safetext.Text(l))
 	}
 	fmt.Fprintf(w, "\nDeclared, not observed: %d\n", len(unseen))
 	for _, l := range unseen {
-		fmt.Fprintln(w, "  "+l)
+		fmt.Fprintln(w, "  "+safetext.Text(l))
 	}
 	if len(contradicted) > 0 {
 		fmt.Fprintf(w, "\nPlaintext on the wire where encryption is declared: %d\n", len(contradicted))
 		for _, l := range contradicted {
-			fmt.Fprintln(w, "  "+l)
+			fmt.Fprintln(w, "  "+safetext.Text(l))
 		}
 	}
 }

@@ -55,13 +55,13 @@ func writeScanSummary(w io.Writer, info store.ScanInfo, g *model.Graph, inv *dis
 			if via == "" && len(e.Evidence) > 0 {
 				via = e.Evidence[0].Object
 			}
-			fmt.Fprintf(&b, "  internet → %s :%d %s via %s\n", e.To, e.Port, e.Protocol, via)
+			fmt.Fprintf(&b, "  internet → %s :%d %s via %s\n", safetext.Cell(e.To), e.Port, safetext.Text(string(e.Protocol)), safetext.Cell(via))
 		}
 	}
 	if len(g.Dangling) > 0 {
 		b.WriteString("\nDangling references (named but not found):\n")
 		for _, d := range g.Dangling {
-			fmt.Fprintf(&b, "  %s → %s: %s (%s)\n", d.From, d.Target, d.Reason, d.Evidence.Location())
+			fmt.Fprintf(&b, "  %s → %s: %s (%s)\n", safetext.Cell(d.From), safetext.Cell(d.Target), safetext.Text(d.Reason), safetext.Cell(d.Evidence.Location()))
 		}
 	}
 	writeCoverageGaps(&b, info, g.Gaps)
@@ -110,7 +110,7 @@ func writeLiveSummary(w io.Writer, live *pipeline.Live) {
 				fmt.Fprintf(w, "  … and %d more (stridemap graph --format json lists every element with its origin)\n", len(side.refs)-i)
 				break
 			}
-			fmt.Fprintf(w, "  %s\n", safetext.Text(ref))
+			fmt.Fprintf(w, "  %s\n", safetext.Cell(ref))
 		}
 	}
 }

@@ -136,7 +136,7 @@ func (a *app) watchTick(ctx context.Context, opts watchOptions, last pipeline.Re
 	previous := diff.Old.ID
 	fmt.Fprintf(a.stdout, "%s scan #%d stored, changed since #%d:\n", now, id, previous)
 	if err := export.WriteDiffText(a.stdout, diff); err != nil {
-		fmt.Fprintf(a.stderr, "%s %s\n", now, err)
+		fmt.Fprintf(a.stderr, "%s %s\n", now, safetext.Message(err.Error()))
 	}
 	if opts.driftDir != "" {
 		// JSON for tools, Markdown for people: a pull request, a ticket.

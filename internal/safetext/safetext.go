@@ -24,6 +24,7 @@
 package safetext
 
 import (
+	"io"
 	"strconv"
 	"strings"
 	"unicode"
@@ -53,6 +54,81 @@ func Text(s string) string {
 		i += n
 	}
 	return b.String()
+}
+
+// Lines is Text for text of several lines (a rule's description, a
+// message): line feeds are kept, everything else is escaped as Text
+// escapes it.
+func Lines(s string) string {
+	if clean(s) {
+		return s
+	}
+	parts := strings.Split(s, "\n")
+	for i, p := range parts {
+		parts[i] = Text(p)
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Message is the last guard for a message the program composed, such as
+// an error, which may quote input that was escaped where it was quoted, or
+// not: what could act on a terminal or hide is escaped as Text escapes it,
+// while line feeds and backslashes are kept, so parts escaped at the
+// source read as they did.
+func Message(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] == '\\' || s[i] == '\n' {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		piece, n := next(s, i)
+		b.WriteString(piece)
+		i += n
+	}
+	return b.String()
+}
+
+// Writer passes what is written through Message, for a document written
+// in pieces (an HTML or Markdown report) as a last guard behind the
+// escaping of each value. A rune split between two writes is held back
+// until it is complete; Flush writes what is held.
+type Writer struct {
+	w       io.Writer
+	pending []byte
+}
+
+// NewWriter returns a Writer that writes to w.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+
+func (sw *Writer) Write(p []byte) (int, error) {
+	data := append(sw.pending, p...)
+	cut := len(data)
+	// Hold back the start of a rune whose remaining bytes have not come yet.
+	for back := 1; back < utf8.UTFMax && back <= len(data); back++ {
+		if c := data[len(data)-back]; utf8.RuneStart(c) {
+			if c >= utf8.RuneSelf && !utf8.FullRune(data[len(data)-back:]) {
+				cut = len(data) - back
+			}
+			break
+		}
+	}
+	if _, err := io.WriteString(sw.w, Message(string(data[:cut]))); err != nil {
+		return 0, err
+	}
+	sw.pending = append(sw.pending[:0], data[cut:]...)
+	return len(p), nil
+}
+
+// Flush writes what an unfinished rune left held back, escaped.
+func (sw *Writer) Flush() error {
+	if len(sw.pending) == 0 {
+		return nil
+	}
+	_, err := io.WriteString(sw.w, Message(string(sw.pending)))
+	sw.pending = sw.pending[:0]
+	return err
 }
 
 // Truncate returns Text(s), cut to at most limit runes with an ellipsis at

@@ -121,6 +121,42 @@ func unescape(t *testing.T, s string) string {
 	return b.String()
 }
 
+func TestLines(t *testing.T) {
+	if got, want := safetext.Lines("first line\n\x1b[2Jsecond\u202e\n"), "first line\n\\x1b[2Jsecond\\u202e\n"; got != want {
+		t.Errorf("Lines = %q, want %q", got, want)
+	}
+}
+
+func TestMessage(t *testing.T) {
+	quoted := safetext.Text("bad\x1b[2J.yaml")
+	in := "open " + quoted + ": line 1\nand raw \x1b]0;t\a\u202e"
+	if got, want := safetext.Message(in), `open bad\x1b[2J.yaml: line 1`+"\n"+`and raw \x1b]0;t\a\u202e`; got != want {
+		t.Errorf("Message = %q, want %q", got, want)
+	}
+}
+
+// TestWriter: written in pieces of every size, a document comes out as
+// Message gives it whole, runes split between writes included.
+func TestWriter(t *testing.T) {
+	doc := "<p>日本 \x1b]0;t\a</p>\n\u202e ünï \xff end\xe6\x97"
+	want := safetext.Message(doc)
+	for size := 1; size <= len(doc); size++ {
+		var b strings.Builder
+		w := safetext.NewWriter(&b)
+		for i := 0; i < len(doc); i += size {
+			if _, err := w.Write([]byte(doc[i:min(i+size, len(doc))])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != want {
+			t.Errorf("in pieces of %d: %q, want %q", size, b.String(), want)
+		}
+	}
+}
+
 func TestTruncate(t *testing.T) {
 	long := strings.Repeat("a", 70000)
 	for _, tc := range []struct {
