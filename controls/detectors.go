@@ -23,6 +23,7 @@ func Detectors() []model.Detector {
 		addNetworkPolicyVerdicts,        // netpol.go: verdicts per edge, Cilium and Calico policies
 		addSecretAndSupplyChainControls, // secrets_supply_chain.go: secrets, storage, admission
 		addObservabilityControls,        // observability.go: metrics, traces, logs, backups, availability
+		addDeceptiveText,                // deceptive.go: names and labels that can display as something else
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
@@ -493,7 +493,7 @@ func (d *Diff) CountsLine() string {
 // cannot move the cursor or recolour the screen.
 func WriteDiffText(w io.Writer, d *Diff) error {
 	b := bufio.NewWriter(w)
-	fmt.Fprintln(b, flows.Graphic(d.Headline()))
+	fmt.Fprintln(b, safetext.Text(d.Headline()))
 	fmt.Fprintln(b, d.CountsLine())
 	sections := d.sections()
 	if len(sections) == 0 {
@@ -502,7 +502,7 @@ func WriteDiffText(w io.Writer, d *Diff) error {
 	for _, s := range sections {
 		fmt.Fprintf(b, "\n%s\n", s.Title)
 		for _, l := range s.Lines {
-			fmt.Fprintf(b, "  %s %s  %s\n", l.Sign, flows.Graphic(l.What), flows.Graphic(l.Detail))
+			fmt.Fprintf(b, "  %s %s  %s\n", l.Sign, safetext.Text(l.What), safetext.Text(l.Detail))
 		}
 	}
 	return b.Flush()

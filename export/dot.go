@@ -6,7 +6,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 )
 
@@ -187,12 +189,12 @@ func (d *dotWriter) line(depth int, format string, args ...any) {
 // nodeLabel is what a node box says: its name, its kind (and engine), and
 // its open threats.
 func nodeLabel(n *model.Node) string {
-	label := n.Name
+	label := clip(n.Name)
 	if n.Kind != "" && n.Type != model.ExternalEntity {
-		label += "\n" + n.Kind
+		label += "\n" + clip(n.Kind)
 	}
 	if n.DataStore != nil {
-		label += " (" + n.DataStore.Engine + ")"
+		label += " (" + clip(n.DataStore.Engine) + ")"
 	}
 	return label
 }
@@ -308,15 +310,16 @@ func (d *dotWriter) legend() {
 	d.line(1, `"legend:key" [shape=plaintext, fontsize=9, margin=0, label=%s];`, b.String())
 }
 
-// quote makes s a DOT double-quoted string. DOT gives meaning to few
-// characters inside quotes: the quote itself, the backslash (escape
-// sequences such as \l and \N) and raw newlines; everything else is
-// literal. A newline becomes DOT's \n, a centred line break; other control
-// characters, which XML (and so SVG) cannot hold, become spaces.
+// quote makes s a DOT double-quoted string, the one way every name, label
+// and tooltip reaches the diagram. Text from the input is escaped
+// (safetext.Lines) so no control, bidi or other invisible character reaches
+// the drawing; then DOT's own syntax: the quote, the backslash (escape
+// sequences such as \l and \N) and the newline, which becomes DOT's \n,
+// a centred line break.
 func quote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, r := range s {
+	for _, r := range safetext.Lines(s) {
 		switch r {
 		case '"':
 			b.WriteString(`\"`)
@@ -324,16 +327,22 @@ func quote(s string) string {
 			b.WriteString(`\\`)
 		case '\n':
 			b.WriteString(`\n`)
-		case '\r':
 		default:
-			if r < 0x20 || r == 0x7f {
-				r = ' '
-			}
 			b.WriteRune(r)
 		}
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// clip cuts a name for a label to safetext.CellLimit runes, before quote
+// escapes it: a box as wide as a 70,000-character name helps nobody, and
+// the tooltip still holds the element's whole ID.
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= safetext.CellLimit {
+		return s
+	}
+	return string([]rune(s)[:safetext.CellLimit-1]) + "…"
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -83,7 +84,8 @@ type htmlPage struct {
 // place, a note saying how to draw one namespace and a table of namespaces
 // by open risk, so the report stays quick to make and to open.
 //
-// Text from manifests is escaped by html/template; the SVG comes from
+// Text from manifests is escaped by html/template, and what it leaves
+// (controls, bidi and other invisible characters) is made visible; the SVG comes from
 // Graphviz, which escapes the text it draws, and is checked to hold no
 // script or event handler before it is inlined.
 func WriteReportHTML(ctx context.Context, w io.Writer, r *Report, opts HTMLOptions) error {
@@ -129,7 +131,13 @@ func WriteReportHTML(ctx context.Context, w io.Writer, r *Report, opts HTMLOptio
 		page.SVG = template.HTML(inline) // checked by safeInlineSVG
 	}
 	b := bufio.NewWriterSize(w, 256<<10)
-	if err := reportTemplate.Execute(b, page); err != nil {
+	// html/template escapes markup, not control or bidi characters: the
+	// page goes through safetext so that none reaches a reader.
+	sw := safetext.NewWriter(b)
+	if err := reportTemplate.Execute(sw, page); err != nil {
+		return err
+	}
+	if err := sw.Flush(); err != nil {
 		return err
 	}
 	return b.Flush()

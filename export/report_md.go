@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -227,20 +228,20 @@ func dashIfEmpty(s string) string {
 const mdSpecial = "\\`*_[]<>#|~&!"
 
 // md escapes text for a Markdown paragraph or table cell: line breaks
-// become spaces and syntax characters are backslash-escaped.
+// become spaces, what a terminal or a renderer would act on or hide is
+// made visible (safetext.Text), and syntax characters are
+// backslash-escaped.
 func md(s string) string {
+	s = safetext.Text(mdSpaces.Replace(s))
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			b.WriteByte(' ')
-		case r < 0x80 && strings.ContainsRune(mdSpecial, r):
+		if r < 0x80 && strings.ContainsRune(mdSpecial, r) {
 			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
 		}
+		b.WriteRune(r)
 	}
 	return b.String()
 }
+
+var mdSpaces = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ")

@@ -142,11 +142,11 @@ func writePoliciesMarkdown(p func(string, ...any), policies []NamespacePolicies)
 		p("\nNo namespace of this report has workloads.\n")
 	}
 	for _, np := range shown {
-		p("\n### Namespace %s\n\n", md(codeText(np.Namespace)))
+		p("\n### Namespace %s\n\n", md(np.Namespace))
 		if len(np.Notes) > 0 {
 			p("What these policies cannot express:\n\n")
 			for _, n := range np.Notes {
-				p("- %s: %s\n", md(codeText(n.Subject)), md(codeText(n.Reason)))
+				p("- %s: %s\n", md(n.Subject), md(n.Reason))
 			}
 			p("\n")
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 )
 
@@ -17,22 +18,22 @@ func WriteTable(w io.Writer, g *model.Graph) error {
 	for _, n := range g.Nodes {
 		var exposed []string
 		for _, x := range n.Exposure {
-			exposed = append(exposed, x.Kind)
+			exposed = append(exposed, safetext.Text(x.Kind))
 		}
 		detail := ""
 		if n.DataStore != nil {
-			detail = n.DataStore.Engine + " (" + n.DataStore.Evidence.Detail + ")"
+			detail = safetext.Cell(n.DataStore.Engine) + " (" + safetext.Cell(n.DataStore.Evidence.Detail) + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.ID, n.Type, n.Kind, dash(strings.Join(exposed, ",")), detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", safetext.Cell(n.ID), n.Type, safetext.Cell(n.Kind), dash(strings.Join(exposed, ",")), detail)
 	}
 	fmt.Fprintln(tw, "\t\t\t\t")
 	fmt.Fprintln(tw, "FLOW\tPORT\tPROTOCOL\tENCRYPTION\tDECLARED AT")
 	for _, e := range g.Edges {
 		at := ""
 		if len(e.Evidence) > 0 {
-			at = e.Evidence[0].Location()
+			at = safetext.Cell(e.Evidence[0].Location())
 		}
-		fmt.Fprintf(tw, "%s → %s\t%d\t%s\t%s\t%s\n", e.From, e.To, e.Port, e.Protocol, e.Encryption, at)
+		fmt.Fprintf(tw, "%s → %s\t%d\t%s\t%s\t%s\n", safetext.Cell(e.From), safetext.Cell(e.To), e.Port, safetext.Cell(string(e.Protocol)), e.Encryption, at)
 	}
 	return tw.Flush()
 }

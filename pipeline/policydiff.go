@@ -8,10 +8,11 @@ import (
 	"strings"
 
 	"github.com/stridemap/stridemap/controls"
+
 	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/discover/cluster"
-	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/discover/manifests"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/policy"
@@ -60,7 +61,7 @@ func PolicyDiff(ctx context.Context, env Env, info store.ScanInfo, stored *model
 		return nil, nothingRead{problems: inv.Problems}
 	}
 	if req.Sources == nil && live != nil && live.Server != info.Target.Server {
-		return nil, fmt.Errorf("scan #%d read the cluster at %s, and the kubeconfig context %q now reaches %s: name the cluster with --kubeconfig and --context", info.ID, flows.Graphic(info.Target.Server), flows.Graphic(info.Target.Context), flows.Graphic(live.Server))
+		return nil, fmt.Errorf("scan #%d read the cluster at %s, and the kubeconfig context %q now reaches %s: name the cluster with --kubeconfig and --context", info.ID, safetext.Text(info.Target.Server), safetext.Text(info.Target.Context), safetext.Text(live.Server))
 	}
 
 	today, rebuilt := policyEvaluator(inv)
@@ -95,7 +96,7 @@ func sourcesOf(info store.ScanInfo, defaultNamespace string) (Request, error) {
 	}
 	for _, p := range append(append([]string{}, t.Files...), t.Kustomize...) {
 		if _, err := os.Stat(p); err != nil {
-			gone = append(gone, flows.Graphic(p))
+			gone = append(gone, safetext.Text(p))
 		}
 	}
 	if len(gone) > 0 {

@@ -9,7 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 )
 
@@ -171,7 +171,7 @@ func NotesText(notes []Note) string {
 	for _, n := range notes {
 		line := n.Namespace + "  " + n.String()
 		if strings.IndexFunc(line, func(r rune) bool { return !strconv.IsGraphic(r) }) >= 0 {
-			line = flows.Graphic(line)
+			line = safetext.Text(line)
 		}
 		b.WriteString(line + "\n")
 	}

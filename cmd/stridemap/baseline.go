@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/export"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
@@ -32,14 +32,14 @@ func (a *app) loadBaseline(ctx context.Context, ref string) (*threats.Baseline, 
 		f, err := os.Open(ref)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--baseline %s: no such file; name a scan (its number, latest, or a date YYYY-MM-DD: stridemap scans lists them) or a report written by stridemap report --format json -o FILE", flows.Graphic(ref))}
+				return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--baseline %s: no such file; name a scan (its number, latest, or a date YYYY-MM-DD: stridemap scans lists them) or a report written by stridemap report --format json -o FILE", safetext.Text(ref))}
 			}
 			return nil, fmt.Errorf("--baseline: %w", err)
 		}
 		defer f.Close()
 		b, err := export.ReadBaseline(f, ref)
 		if err != nil {
-			return nil, &exitError{code: exitUsage, message: flows.Graphic(err.Error())}
+			return nil, &exitError{code: exitUsage, message: safetext.Text(err.Error())}
 		}
 		return b, nil
 	}
@@ -53,11 +53,11 @@ func (a *app) loadBaseline(ctx context.Context, ref string) (*threats.Baseline, 
 		return nil, err
 	}
 	if len(scans) == 0 {
-		return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--baseline %s: the store has no scans yet; scan once without --baseline, or name a report file", flows.Graphic(ref))}
+		return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--baseline %s: the store has no scans yet; scan once without --baseline, or name a report file", safetext.Text(ref))}
 	}
 	picked, err := store.Pick(scans, ref, nil)
 	if err != nil {
-		return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--baseline %s: %s (stridemap scans lists them)", flows.Graphic(ref), flows.Graphic(err.Error()))}
+		return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--baseline %s: %s (stridemap scans lists them)", safetext.Text(ref), safetext.Text(err.Error()))}
 	}
 	id := picked.ID
 	g, err := s.Graph(ctx, id)
@@ -103,7 +103,7 @@ func (a *app) pinBaseline(ctx context.Context, ref string) error {
 // baseline: the new findings, those fixed, and new ways in and plaintext
 // flows.
 func writeBaselineSummary(w io.Writer, b *threats.Baseline, since threats.SinceBaseline) {
-	fmt.Fprintf(w, "\nSince the baseline (%s): %d new %s, %d fixed, %d unchanged", flows.Graphic(b.Name), len(since.New), map[bool]string{true: "finding", false: "findings"}[len(since.New) == 1], len(since.Fixed), len(since.Unchanged))
+	fmt.Fprintf(w, "\nSince the baseline (%s): %d new %s, %d fixed, %d unchanged", safetext.Text(b.Name), len(since.New), map[bool]string{true: "finding", false: "findings"}[len(since.New) == 1], len(since.Fixed), len(since.Unchanged))
 	if n := len(since.NoLongerAssessed); n > 0 {
 		fmt.Fprintf(w, ", %d no longer assessed (coverage gaps)", n)
 	}
@@ -113,14 +113,14 @@ func writeBaselineSummary(w io.Writer, b *threats.Baseline, since threats.SinceB
 		findings []threats.Finding
 	}{{"new", since.New}, {"fixed", since.Fixed}, {"not assessed", since.NoLongerAssessed}} {
 		for _, f := range group.findings {
-			fmt.Fprintf(w, "  %-12s %-8s %s  %s\n", group.label, f.Severity, f.Stride.Letter(), flows.Graphic(f.ID))
+			fmt.Fprintf(w, "  %-12s %-8s %s  %s\n", group.label, f.Severity, f.Stride.Letter(), safetext.Text(f.ID))
 		}
 	}
 	for _, e := range since.NewEntryPoints {
-		fmt.Fprintf(w, "  new entry point from the internet: %s\n", flows.Graphic(edgeLine(e)))
+		fmt.Fprintf(w, "  new entry point from the internet: %s\n", safetext.Text(edgeLine(e)))
 	}
 	for _, e := range since.NewPlaintext {
-		fmt.Fprintf(w, "  new plaintext flow: %s\n", flows.Graphic(edgeLine(e)))
+		fmt.Fprintf(w, "  new plaintext flow: %s\n", safetext.Text(edgeLine(e)))
 	}
 }
 
@@ -137,7 +137,7 @@ func gateOnBaseline(b *threats.Baseline, since threats.SinceBaseline, failOnNew 
 		if found := since.NewOpenAtOrAbove(min); len(found) > 0 {
 			ids := make([]string, len(found))
 			for i, f := range found {
-				ids[i] = flows.Graphic(f.ID)
+				ids[i] = safetext.Text(f.ID)
 			}
 			reasons = append(reasons, fmt.Sprintf("%d new open finding(s) at or above %s (--fail-on-new): %s", len(found), min, joinShort(ids)))
 		}
@@ -157,7 +157,7 @@ func gateOnBaseline(b *threats.Baseline, since threats.SinceBaseline, failOnNew 
 	for _, r := range reasons[1:] {
 		msg += "; " + r
 	}
-	return &exitError{code: exitFindings, message: msg + " since " + flows.Graphic(b.Name)}
+	return &exitError{code: exitFindings, message: msg + " since " + safetext.Text(b.Name)}
 }
 
 // joinShort joins a few IDs, and counts the rest.

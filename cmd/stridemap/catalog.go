@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/internal/safetext"
 )
 
 func (a *app) catalogCommand() *cobra.Command {
@@ -70,7 +71,7 @@ docs/catalog.md lists what a condition can see and the control types detected.`,
 				for _, t := range r.AppliesTo {
 					targets = append(targets, string(t))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s/%s\t%s\n", r.ID, r.Stride.Letter(), strings.Join(targets, ","), r.Likelihood, r.Impact, r.Title)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s/%s\t%s\n", safetext.Cell(r.ID), r.Stride.Letter(), safetext.Cell(strings.Join(targets, ",")), safetext.Text(string(r.Likelihood)), safetext.Text(string(r.Impact)), safetext.Text(r.Title))
 			}
 			return tw.Flush()
 		},
@@ -107,7 +108,7 @@ field the model does not have. Exits 2 when there are problems.`,
 			var le *catalog.LoadError
 			if errors.As(err, &le) {
 				for _, p := range le.Problems {
-					fmt.Fprintln(a.stdout, p)
+					fmt.Fprintln(a.stdout, safetext.Message(fmt.Sprint(p)))
 				}
 				return &exitError{code: exitUsage, message: fmt.Sprintf("%d problem(s) in the catalog", len(le.Problems))}
 			}
@@ -148,7 +149,7 @@ func writeRule(w interface{ Write([]byte) (int, error) }, r *catalog.Rule) error
 			fmt.Fprintf(&b, "%s: %s\n", ref.name, strings.Join(ref.ids, "; "))
 		}
 	}
-	_, err := w.Write([]byte(b.String()))
+	_, err := w.Write([]byte(safetext.Message(b.String()))) // a user catalog is input too
 	return err
 }
 

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/export"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -92,11 +92,11 @@ func (a *app) runDiff(ctx context.Context, args []string, opts diffOptions) erro
 		return err
 	}
 	if len(scans) == 0 {
-		return &exitError{code: exitUsage, message: "no scans in " + flows.Graphic(s.Path()) + " yet; run `stridemap scan -f DIR` first"}
+		return &exitError{code: exitUsage, message: "no scans in " + safetext.Text(s.Path()) + " yet; run `stridemap scan -f DIR` first"}
 	}
 	old, new, err := pickPair(scans, args)
 	if err != nil {
-		return &exitError{code: exitUsage, message: flows.Graphic(err.Error())}
+		return &exitError{code: exitUsage, message: safetext.Text(err.Error())}
 	}
 	if err := comparable(old, new, opts.anyTarget); err != nil {
 		return err
@@ -125,7 +125,7 @@ func (a *app) runDiff(ctx context.Context, args []string, opts diffOptions) erro
 			for i, f := range found {
 				ids[i] = f.ID
 			}
-			return &exitError{code: exitFindings, message: flows.Graphic(fmt.Sprintf("%d new open finding(s) at or above %s since scan %d (--fail-on): %s",
+			return &exitError{code: exitFindings, message: safetext.Text(fmt.Sprintf("%d new open finding(s) at or above %s since scan %d (--fail-on): %s",
 				len(found), min, old.ID, wordList(ids, "and")))}
 		}
 	}
@@ -140,7 +140,7 @@ func comparable(old, new store.ScanInfo, anyTarget bool) error {
 	}
 	known := !old.Target.IsZero() && !new.Target.IsZero()
 	if known && !old.Target.Same(new.Target) && !anyTarget {
-		return &exitError{code: exitUsage, message: flows.Graphic(fmt.Sprintf("scans %d and %d are of different targets (%s; %s): pass --any-target to compare them anyway",
+		return &exitError{code: exitUsage, message: safetext.Text(fmt.Sprintf("scans %d and %d are of different targets (%s; %s): pass --any-target to compare them anyway",
 			old.ID, new.ID, old.Target, new.Target))}
 	}
 	return nil

@@ -13,8 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stridemap/stridemap/catalog"
+
 	"github.com/stridemap/stridemap/discover"
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -142,7 +143,7 @@ func (a *app) runNotAssessed(ctx context.Context, s *store.Store, id int64, opts
 	fmt.Fprintln(tw, "RULE\tELEMENT\tREASON")
 	for _, n := range list {
 		// The gap's kind and reason come from the API server: escaped.
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.RuleID, flows.Graphic(n.Element), flows.Graphic(n.Reason()))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", safetext.Cell(n.RuleID), safetext.Cell(n.Element), safetext.Text(n.Reason()))
 	}
 	return tw.Flush()
 }
@@ -156,7 +157,7 @@ func scanHeadline(info store.ScanInfo) string {
 		if src.Kind == discover.SourceStdin {
 			p = "stdin"
 		}
-		paths = append(paths, flows.Graphic(p)) // paths are input: escaped for the terminal
+		paths = append(paths, safetext.Text(p)) // paths are input: escaped for the terminal
 	}
 	const shown = 3
 	if len(paths) > shown {
@@ -226,7 +227,7 @@ func writeFindingsTable(w io.Writer, findings []threats.Finding, detail bool) er
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEVERITY\tS\tSTATUS\tRULE\tELEMENT\tMISSING CONTROL")
 	for _, f := range findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Stride.Letter(), statusOf(f), f.RuleID, f.Element, f.MissingControl)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Stride.Letter(), statusOf(f), safetext.Cell(f.RuleID), safetext.Cell(f.Element), safetext.Cell(f.MissingControl))
 		if detail {
 			tw.Flush()
 			writeFindingDetail(w, f)
@@ -236,29 +237,29 @@ func writeFindingsTable(w io.Writer, findings []threats.Finding, detail bool) er
 }
 
 func writeFindingDetail(w io.Writer, f threats.Finding) {
-	fmt.Fprintf(w, "    %s — %s\n", f.ID, f.Title)
+	fmt.Fprintf(w, "    %s — %s\n", safetext.Cell(f.ID), safetext.Text(f.Title))
 	if len(f.Raised) > 0 {
-		fmt.Fprintf(w, "    severity raised: %s\n", strings.Join(f.Raised, "; "))
+		fmt.Fprintf(w, "    severity raised: %s\n", safetext.Text(strings.Join(f.Raised, "; ")))
 	}
 	if t := f.Triage; t != nil {
-		fmt.Fprintf(w, "    triage: %s by %s on %s: %s\n", t.Status, t.By, t.At.Local().Format("2006-01-02"), t.Reason)
+		fmt.Fprintf(w, "    triage: %s by %s on %s: %s\n", t.Status, safetext.Text(t.By), t.At.Local().Format("2006-01-02"), safetext.Text(t.Reason))
 	}
 	for _, ev := range f.Evidence {
-		line := ev.Location()
+		line := safetext.Cell(ev.Location())
 		if ev.Object != "" {
-			line += "  " + ev.Object
+			line += "  " + safetext.Cell(ev.Object)
 		}
 		if ev.Field != "" {
-			line += "  " + ev.Field
+			line += "  " + safetext.Cell(ev.Field)
 		}
 		if ev.Detail != "" {
-			line += "  " + ev.Detail
+			line += "  " + safetext.Text(ev.Detail)
 		}
 		fmt.Fprintf(w, "    evidence: %s\n", strings.TrimSpace(line))
 	}
-	fmt.Fprintf(w, "    %s\n    mitigation: %s\n", strings.TrimSpace(f.Description), strings.TrimSpace(f.Mitigation))
+	fmt.Fprintf(w, "    %s\n    mitigation: %s\n", safetext.Lines(strings.TrimSpace(f.Description)), safetext.Lines(strings.TrimSpace(f.Mitigation)))
 	if refs := f.References.CWE; len(refs) > 0 {
-		fmt.Fprintf(w, "    references: %s\n", strings.Join(slices.Concat(refs, f.References.CAPEC, f.References.ATTACK), ", "))
+		fmt.Fprintf(w, "    references: %s\n", safetext.Text(strings.Join(slices.Concat(refs, f.References.CAPEC, f.References.ATTACK), ", ")))
 	}
 	fmt.Fprintln(w)
 }
@@ -288,14 +289,14 @@ func writeFindingsSummary(w io.Writer, info store.ScanInfo, findings []threats.F
 			triaged++
 		}
 	}
-	fmt.Fprintf(w, "\nFindings: %d (%s) — %s, %d triaged; catalog %s\n", c.Findings, strings.Join(bySeverity, ", "), strings.Join(strides, " "), triaged, info.Catalog)
+	fmt.Fprintf(w, "\nFindings: %d (%s) — %s, %d triaged; catalog %s\n", c.Findings, strings.Join(bySeverity, ", "), strings.Join(strides, " "), triaged, safetext.Text(info.Catalog))
 	top := slices.Clone(findings)
 	sortBySeverity(top)
 	if len(top) > 5 {
 		top = top[:5]
 	}
 	for _, f := range top {
-		fmt.Fprintf(w, "  %-8s %s  %s\n", f.Severity, f.Stride.Letter(), f.ID)
+		fmt.Fprintf(w, "  %-8s %s  %s\n", f.Severity, f.Stride.Letter(), safetext.Cell(f.ID))
 	}
 	if len(findings) > len(top) {
 		fmt.Fprintf(w, "  … stridemap findings lists all %d\n", len(findings))

@@ -8,6 +8,7 @@ import (
 	"github.com/stridemap/stridemap/discover/cluster"
 	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/discover/flows/resolve"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/pipeline"
 )
 
@@ -16,7 +17,7 @@ import (
 func (a *app) writeFlowNotes(m *pipeline.FlowsMerged) {
 	for _, src := range m.Inventory {
 		if src.Kind == cluster.SourceAPI {
-			fmt.Fprintf(a.stderr, "inventory: %d pods and services from %s\n", src.Objects, src.Path)
+			fmt.Fprintf(a.stderr, "inventory: %d pods and services from %s\n", src.Objects, safetext.Text(src.Path))
 		}
 	}
 	writeObservationSummary(a.stderr, m.Nodes)
@@ -33,7 +34,7 @@ func writeObservationSummary(w io.Writer, nodes []flows.Summary) {
 			lost = fmt.Sprintf("INCOMPLETE: %d events dropped by the kernel (ring buffer full: retry with a larger --ring-buffer), %d undecodable, %d flows beyond the observer's bound, %d sockets without owner",
 				s.Dropped, s.DecodeErrors, s.Overflow, s.Unattributed)
 		}
-		fmt.Fprintf(w, "observed %d flows on %s in %s from %d events; %s\n", s.Flows, s.Node, s.Duration.Round(time.Millisecond), s.Events, lost)
+		fmt.Fprintf(w, "observed %d flows on %s in %s from %d events; %s\n", s.Flows, safetext.Text(s.Node), s.Duration.Round(time.Millisecond), s.Events, lost)
 		for _, line := range s.MissingLines() {
 			fmt.Fprintln(w, "warning:", line)
 		}

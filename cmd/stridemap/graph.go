@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/export"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -241,7 +241,7 @@ func diffBase(ctx context.Context, s *store.Store, drawn int64, name string, any
 	}
 	old, new, err := pickPair(scans, []string{name, strconv.FormatInt(drawn, 10)})
 	if err != nil {
-		return store.ScanInfo{}, &exitError{code: exitUsage, message: flows.Graphic(err.Error())}
+		return store.ScanInfo{}, &exitError{code: exitUsage, message: safetext.Text(err.Error())}
 	}
 	if err := comparable(old, new, anyTarget); err != nil {
 		return store.ScanInfo{}, err
@@ -290,7 +290,7 @@ func scanIDArg(ctx context.Context, s *store.Store, args []string) (int64, error
 		id, err := s.LatestScanID(ctx)
 		if errors.Is(err, store.ErrNoScans) {
 			// The store's error says what to run; the path in it is escaped.
-			return 0, &exitError{code: exitUsage, message: flows.Graphic(err.Error())}
+			return 0, &exitError{code: exitUsage, message: safetext.Text(err.Error())}
 		}
 		return id, err
 	}

@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/stridemap/stridemap/internal/safetext"
 )
 
 // Exit codes, documented in the README and in "stridemap --help".
@@ -49,11 +51,11 @@ func (a *app) execute(ctx context.Context, args []string) int {
 		return exitOK
 	case errors.As(err, &exit):
 		if exit.message != "" {
-			fmt.Fprintln(a.stderr, "stridemap:", exit.message)
+			fmt.Fprintln(a.stderr, "stridemap:", safetext.Message(exit.message))
 		}
 		return exit.code
 	default:
-		fmt.Fprintln(a.stderr, "stridemap:", err)
+		fmt.Fprintln(a.stderr, "stridemap:", safetext.Message(err.Error()))
 		return exitUsage
 	}
 }

@@ -19,9 +19,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stridemap/stridemap/discover"
+
 	"github.com/stridemap/stridemap/discover/cluster"
 	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/discover/flows/resolve"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/pipeline"
@@ -174,7 +176,7 @@ func (a *app) runObserve(ctx context.Context, opts observeOptions) error {
 		return noStore(err, "observed flows are merged into a stored scan, so run stridemap scan first (-f DIR), or name the store with --db PATH")
 	case errors.Is(err, store.ErrNoScans):
 		// The store's error says what to run.
-		return &exitError{code: exitUsage, message: flows.Graphic(err.Error()) + " (observed flows are merged into a scan)"}
+		return &exitError{code: exitUsage, message: safetext.Text(err.Error()) + " (observed flows are merged into a scan)"}
 	}
 	if err != nil {
 		return err
@@ -420,20 +422,20 @@ func writeMergeSummary(w io.Writer, base, id int64, g *model.Graph, touched []st
 		id, base, len(touched), rep.Resolved, rep.Flows, rep.External, rep.Loopback, rep.Unknown, meshSummary(rep))
 	fmt.Fprintf(w, "\nObserved and declared: %d\n", len(both))
 	for _, l := range both {
-		fmt.Fprintln(w, "  "+l)
+		fmt.Fprintln(w, "  "+safetext.Text(l))
 	}
 	fmt.Fprintf(w, "\nObserved, not declared: %d\n", len(only))
 	for _, l := range only {
-		fmt.Fprintln(w, "  "+l)
+		fmt.Fprintln(w, "  "+safetext.Text(l))
 	}
 	fmt.Fprintf(w, "\nDeclared, not observed: %d\n", len(unseen))
 	for _, l := range unseen {
-		fmt.Fprintln(w, "  "+l)
+		fmt.Fprintln(w, "  "+safetext.Text(l))
 	}
 	if len(contradicted) > 0 {
 		fmt.Fprintf(w, "\nPlaintext on the wire where encryption is declared: %d\n", len(contradicted))
 		for _, l := range contradicted {
-			fmt.Fprintln(w, "  "+l)
+			fmt.Fprintln(w, "  "+safetext.Text(l))
 		}
 	}
 }

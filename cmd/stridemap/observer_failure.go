@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 )
 
 // observerFailure is a run of stridemap-observer that failed, as stridemap
@@ -40,9 +40,9 @@ func (f observerFailure) reason() (reason string, cut bool) {
 		return "it said nothing", false
 	}
 	if r := []rune(reason); len(r) > maxReason {
-		return flows.Graphic(string(r[:maxReason])) + "…", true
+		return safetext.Text(string(r[:maxReason])) + "…", true
 	}
-	return flows.Graphic(reason), false
+	return safetext.Text(reason), false
 }
 
 // more reports whether the observer said more than its reason shows: a
@@ -64,7 +64,7 @@ func (f observerFailure) message(p privileges, shown bool, saved string) string 
 	}
 	switch {
 	case saved != "":
-		msg += fmt.Sprintf("; its whole output (%d lines) is in %s", len(f.output), flows.Graphic(saved))
+		msg += fmt.Sprintf("; its whole output (%d lines) is in %s", len(f.output), safetext.Text(saved))
 	case f.more() && !shown:
 		msg += "; run with -v to see its whole output"
 	}
@@ -83,7 +83,7 @@ func refusedPrivileges(output []string) bool {
 // observerLine is a line the observer said, for a terminal: a verifier
 // log's tab indents as spaces, anything else not graphic escaped.
 func observerLine(s string) string {
-	return "observer: " + flows.Graphic(strings.ReplaceAll(s, "\t", "    "))
+	return "observer: " + safetext.Text(strings.ReplaceAll(s, "\t", "    "))
 }
 
 // saveObserverOutput writes what a failed observer said to a file of its
@@ -113,7 +113,7 @@ type privileges struct {
 func (p privileges) advice(bin string) string {
 	switch {
 	case !p.root:
-		return fmt.Sprintf(" (run stridemap observe as root, or give the observer the capabilities once: sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep %s)", flows.Graphic(bin))
+		return fmt.Sprintf(" (run stridemap observe as root, or give the observer the capabilities once: sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep %s)", safetext.Text(bin))
 	case !p.caps:
 		return " (root here lacks CAP_BPF and CAP_PERFMON, as in a container that was not given them: add BPF, PERFMON and NET_ADMIN to its capabilities)"
 	default:

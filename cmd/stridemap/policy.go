@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/policy"
 )
 
@@ -145,7 +145,7 @@ func (a *app) runPolicySuggest(ctx context.Context, args []string, opts policySu
 	for _, ns := range opts.namespaces {
 		if !slices.Contains(known, ns) {
 			return &exitError{code: exitUsage, message: fmt.Sprintf("-n %s: scan #%d has no workloads in that namespace; namespaces with workloads: %s",
-				flows.Graphic(ns), id, flows.Graphic(strings.Join(known, ", ")))}
+				safetext.Text(ns), id, safetext.Text(strings.Join(known, ", ")))}
 		}
 	}
 	sug := policy.Suggest(g, policy.Options{From: from, Namespaces: opts.namespaces})
@@ -157,7 +157,7 @@ func (a *app) runPolicySuggest(ctx context.Context, args []string, opts policySu
 	if from == policy.FromObserved && len(allowed) == 0 {
 		none := fmt.Sprintf("scan #%d has no observed flows", id)
 		if policy.HasObserved(g) {
-			none = fmt.Sprintf("no observed flow of scan #%d that a policy can allow reaches %s", id, flows.Graphic(strings.Join(sug.Namespaces(), ", ")))
+			none = fmt.Sprintf("no observed flow of scan #%d that a policy can allow reaches %s", id, safetext.Text(strings.Join(sug.Namespaces(), ", ")))
 		}
 		return &exitError{code: exitUsage, message: none + ": --from observed would deny everything but DNS; add flows with stridemap observe, or use --from declared or both"}
 	}
@@ -188,12 +188,12 @@ func (a *app) writePolicyDir(dir string, out policy.Rendered, header, summary st
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", flows.Graphic(dir), err)
+		return fmt.Errorf("create %s: %w", safetext.Text(dir), err)
 	}
 	for _, f := range files {
 		path := filepath.Join(dir, f.Name)
 		if err := writeOutput(nil, path, func(w io.Writer) error { _, err := w.Write(f.Data); return err }); err != nil {
-			return fmt.Errorf("%s", flows.Graphic(err.Error()))
+			return fmt.Errorf("%s", safetext.Text(err.Error()))
 		}
 		what := ""
 		switch f.Name {
@@ -204,10 +204,10 @@ func (a *app) writePolicyDir(dir string, out policy.Rendered, header, summary st
 		default:
 			what = policyCount(f.Policies)
 		}
-		fmt.Fprintf(a.stdout, "wrote %s  (%s)\n", flows.Graphic(path), what)
+		fmt.Fprintf(a.stdout, "wrote %s  (%s)\n", safetext.Text(path), what)
 	}
 	if len(out.Notes) > 0 {
-		summary += " (in " + flows.Graphic(filepath.Join(dir, policy.NotesFile)) + ")"
+		summary += " (in " + safetext.Text(filepath.Join(dir, policy.NotesFile)) + ")"
 	}
 	fmt.Fprintln(a.stderr, summary)
 	return nil
@@ -223,7 +223,7 @@ func escapeLines(data []byte) []byte {
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.IndexFunc(line, func(r rune) bool { return !strconv.IsGraphic(r) }) >= 0 {
-			line = flows.Graphic(line)
+			line = safetext.Text(line)
 		}
 		out.WriteString(line + "\n")
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/pipeline"
 	"github.com/stridemap/stridemap/policy"
@@ -160,7 +160,7 @@ func writePolicyDiff(w io.Writer, scan int64, policies int, r policy.Report) err
 	p.flows("Flows the suggestion would not allow", r.Broken)
 	p.section("Notes of the suggestion", len(r.Notes))
 	for _, n := range r.Notes {
-		p.line("  %s: %s", flows.Graphic(n.Subject), flows.Graphic(n.Reason))
+		p.line("  %s: %s", safetext.Text(n.Subject), safetext.Text(n.Reason))
 	}
 	// The suggested rules behind a change are the suggestion's whole
 	// file; --format json lists them.
@@ -200,7 +200,7 @@ func (p *printer) flows(title string, list []policy.Flow) {
 		if f.Observed {
 			how = append(how, "observed")
 		}
-		text := fmt.Sprintf("  %s → %s %s, %s", flows.Graphic(f.From), flows.Graphic(f.To), portText(f.Port), strings.Join(how, " and "))
+		text := fmt.Sprintf("  %s → %s %s, %s", safetext.Text(f.From), safetext.Text(f.To), portText(f.Port), strings.Join(how, " and "))
 		switch {
 		case f.Reason != "":
 			text += ": " + f.Reason
@@ -222,13 +222,13 @@ func (p *printer) pairs(title string, list []policy.Pairs, rules bool) {
 	for _, g := range list {
 		from := make([]string, len(g.From))
 		for i, f := range g.From {
-			from[i] = flows.Graphic(f)
+			from[i] = safetext.Text(f)
 		}
-		text := fmt.Sprintf("  → %s %s from %s", flows.Graphic(g.To), portText(g.Port), strings.Join(from, ", "))
+		text := fmt.Sprintf("  → %s %s from %s", safetext.Text(g.To), portText(g.Port), strings.Join(from, ", "))
 		if rules && len(g.By) > 0 {
 			by := make([]string, len(g.By))
 			for i, b := range g.By {
-				by[i] = flows.Graphic(b)
+				by[i] = safetext.Text(b)
 			}
 			text += "; by " + strings.Join(by, "; ")
 		}
@@ -253,7 +253,7 @@ func portText(p model.PodPort) string {
 	if p.Number == 0 {
 		text = p.Name + "/" + p.Protocol
 	} else if p.Name != "" {
-		text += " (" + flows.Graphic(p.Name) + ")"
+		text += " (" + safetext.Text(p.Name) + ")"
 	}
 	return text
 }
@@ -266,7 +266,7 @@ func evidenceText(evidence []model.Evidence) string {
 		if part == "" {
 			part = e.Detail
 		}
-		parts = append(parts, flows.Graphic(part))
+		parts = append(parts, safetext.Text(part))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -63,7 +64,7 @@ stored with who gave them and when, and stay until they are changed.`,
 				if d, ok := answers[q.ID]; ok {
 					answer = d.Status
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", q.ID, answer, q.Question)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", safetext.Cell(q.ID), safetext.Cell(answer), safetext.Text(q.Question))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -131,7 +132,7 @@ func (a *app) answerCommand() *cobra.Command {
 			if err := s.AddAnswer(cmd.Context(), d); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s: %s by %s\n", args[0], answer, d.Who)
+			fmt.Fprintf(a.stdout, "%s: %s by %s\n", safetext.Cell(args[0]), safetext.Text(answer), safetext.Text(d.Who))
 			return nil
 		},
 	}

@@ -11,8 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stridemap/stridemap/catalog"
-	"github.com/stridemap/stridemap/discover/flows"
+
 	"github.com/stridemap/stridemap/export"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -250,11 +251,11 @@ func (a *app) changesSince(ctx context.Context, s *store.Store, scan store.ScanI
 	case errors.Is(err, store.ErrNothingToCompare) && since == "previous":
 		return nil, nil
 	case err != nil:
-		return nil, &exitError{code: exitUsage, message: flows.Graphic("--changes-since: " + err.Error())}
+		return nil, &exitError{code: exitUsage, message: safetext.Text("--changes-since: " + err.Error())}
 	case old.ID == scan.ID:
 		return nil, &exitError{code: exitUsage, message: fmt.Sprintf("--changes-since names scan %d, the one reported: name an earlier scan (`stridemap scans` lists them)", scan.ID)}
 	case !store.SameTarget(old, scan):
-		return nil, &exitError{code: exitUsage, message: flows.Graphic(fmt.Sprintf("--changes-since: scan %d is of another target (%s) than scan %d (%s); compare them with stridemap diff --any-target",
+		return nil, &exitError{code: exitUsage, message: safetext.Text(fmt.Sprintf("--changes-since: scan %d is of another target (%s) than scan %d (%s); compare them with stridemap diff --any-target",
 			old.ID, old.Target, scan.ID, scan.Target))}
 	}
 	return &old, nil

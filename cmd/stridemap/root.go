@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 )
 
@@ -142,5 +142,5 @@ func (a *app) readStore(ctx context.Context) (*store.Store, error) {
 // noStore is the one line said when there is no store: the path looked
 // for, escaped (it may come from $STRIDEMAP_DB), and what to do.
 func noStore(err error, advice string) *exitError {
-	return &exitError{code: exitUsage, message: flows.Graphic(err.Error()) + ": " + advice}
+	return &exitError{code: exitUsage, message: safetext.Text(err.Error()) + ": " + advice}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/discover/cluster"
 	"github.com/stridemap/stridemap/discover/manifests"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/pipeline"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -367,12 +368,12 @@ func (r *stderrReporter) Reading(path string) { r.progress.file(path) }
 
 func (r *stderrReporter) Problem(p discover.Problem) {
 	r.progress.done()
-	fmt.Fprintf(r.w, "%s: %s\n", p.Severity, p)
+	fmt.Fprintf(r.w, "%s: %s\n", p.Severity, safetext.Message(p.String()))
 }
 
 func (r *stderrReporter) Warning(msg string) {
 	r.progress.done()
-	fmt.Fprintln(r.w, "warning:", msg)
+	fmt.Fprintln(r.w, "warning:", safetext.Message(msg))
 }
 
 func (r *stderrReporter) done() { r.progress.done() }
@@ -403,7 +404,7 @@ func (p *progress) file(path string) {
 		return
 	}
 	p.last, p.active = time.Now(), true
-	fmt.Fprintf(p.out, "\r\033[Kreading %d: %s", p.count, path)
+	fmt.Fprintf(p.out, "\r\033[Kreading %d: %s", p.count, safetext.Truncate(path, 100))
 }
 
 func (p *progress) done() {

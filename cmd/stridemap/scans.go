@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 )
 
@@ -71,7 +71,7 @@ that failed since the latest scan of their target was stored or confirmed.`,
 				// Paths come from input: escaped for the terminal.
 				fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", sc.ID, sc.FinishedAt.Local().Format(time.DateTime),
 					sc.Counts.Objects, sc.Counts.Nodes, sc.Counts.Edges, sc.Counts.Exposed, sc.Counts.Dangling, status,
-					flows.Graphic(shortTarget(sc.Target.Short(cwd))), flows.Graphic(strings.Join(sources, " ")))
+					safetext.Text(shortTarget(sc.Target.Short(cwd))), safetext.Text(strings.Join(sources, " ")))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -106,7 +106,7 @@ func (a *app) writeFailedRescans(ctx context.Context, s *store.Store, cwd string
 		}
 		// The target and the error come from input: escaped for the terminal.
 		fmt.Fprintf(a.stdout, "watch: %s of %s failed %s, %s: %s\n", plural(f.Count, "re-scan"),
-			flows.Graphic(shortTarget(f.Target.Short(cwd))), since, when, flows.Graphic(f.Last.Message))
+			safetext.Text(shortTarget(f.Target.Short(cwd))), since, when, safetext.Text(f.Last.Message))
 	}
 	return nil
 }
@@ -165,7 +165,7 @@ kept go too.`,
 				fmt.Fprintf(a.stdout, "%s scan %d (finished %s)\n", verb, sc.ID, sc.FinishedAt.Local().Format(time.DateTime))
 			}
 			for _, p := range res.Protected {
-				fmt.Fprintf(a.stdout, "Kept scan %d: %s\n", p.ID, flows.Graphic(p.Reason))
+				fmt.Fprintf(a.stdout, "Kept scan %d: %s\n", p.ID, safetext.Text(p.Reason))
 			}
 			if res.Failures > 0 {
 				fmt.Fprintf(a.stdout, "Removed %s older than the oldest scan kept.\n", plural(int(res.Failures), "failed re-scan record"))

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 )
 
@@ -56,7 +56,7 @@ opened at all.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := a.readStore(cmd.Context())
 			if errors.Is(err, store.ErrDamaged) {
-				return &exitError{code: exitDamaged, message: flows.Graphic(err.Error())}
+				return &exitError{code: exitDamaged, message: safetext.Text(err.Error())}
 			}
 			if err != nil {
 				return err
@@ -64,9 +64,9 @@ opened at all.`,
 			defer s.Close()
 			res, err := s.Check(cmd.Context())
 			if err != nil {
-				return &exitError{code: exitDamaged, message: flows.Graphic(err.Error())}
+				return &exitError{code: exitDamaged, message: safetext.Text(err.Error())}
 			}
-			path := flows.Graphic(s.Path())
+			path := safetext.Text(s.Path())
 			if res.OK() {
 				fmt.Fprintf(a.stdout, "Store %s is sound: %d scans, every one reads back.\n", path, len(res.Scans))
 				return nil
@@ -74,7 +74,7 @@ opened at all.`,
 			fmt.Fprintf(a.stdout, "Store %s is damaged.\n", path)
 			for _, msg := range res.Integrity {
 				for line := range strings.Lines(msg) { // SQLite's first message holds several
-					fmt.Fprintf(a.stdout, "  integrity: %s\n", flows.Graphic(strings.TrimRight(line, "\n")))
+					fmt.Fprintf(a.stdout, "  integrity: %s\n", safetext.Text(strings.TrimRight(line, "\n")))
 				}
 			}
 			ids := make([]int64, 0, len(res.Unreadable))
@@ -84,7 +84,7 @@ opened at all.`,
 			slices.Sort(ids)
 			fmt.Fprintf(a.stdout, "%d of %d scans read back whole.\n", len(res.Scans)-len(ids), len(res.Scans))
 			for _, id := range ids {
-				fmt.Fprintf(a.stdout, "  scan %d: %s\n", id, flows.Graphic(res.Unreadable[id].Error()))
+				fmt.Fprintf(a.stdout, "  scan %d: %s\n", id, safetext.Text(res.Unreadable[id].Error()))
 			}
 			return &exitError{code: exitDamaged, message: fmt.Sprintf("copy what can still be read into a new store with: stridemap store recover --db %s -o NEW.db", path)}
 		},
@@ -121,9 +121,9 @@ part or not at all, 2 when nothing could be done.`,
 			defer s.Close()
 			res, err := s.Recover(cmd.Context(), out)
 			if err != nil {
-				return errors.New(flows.Graphic(err.Error()))
+				return errors.New(safetext.Text(err.Error()))
 			}
-			fmt.Fprintf(a.stdout, "Copied %d scans into %s", len(res.Copied), flows.Graphic(out))
+			fmt.Fprintf(a.stdout, "Copied %d scans into %s", len(res.Copied), safetext.Text(out))
 			if len(res.Incomplete) > 0 {
 				fmt.Fprintf(a.stdout, " (%d in part: see their problems)", len(res.Incomplete))
 			}
@@ -134,12 +134,12 @@ part or not at all, 2 when nothing could be done.`,
 			}
 			slices.Sort(lost)
 			for _, id := range lost {
-				fmt.Fprintf(a.stdout, "  lost scan %d: %s\n", id, flows.Graphic(res.Lost[id].Error()))
+				fmt.Fprintf(a.stdout, "  lost scan %d: %s\n", id, safetext.Text(res.Lost[id].Error()))
 			}
 			if res.DecisionsLost+res.FailuresLost > 0 {
 				fmt.Fprintf(a.stdout, "  lost %d triage decisions or answers and %d failed re-scans\n", res.DecisionsLost, res.FailuresLost)
 			}
-			fmt.Fprintf(a.stdout, "Check it with: stridemap store check --db %s\n", flows.Graphic(out))
+			fmt.Fprintf(a.stdout, "Check it with: stridemap store check --db %s\n", safetext.Text(out))
 			if len(lost)+len(res.Incomplete)+res.DecisionsLost+res.FailuresLost > 0 {
 				return &exitError{code: exitDamaged}
 			}
@@ -174,7 +174,7 @@ refuses a damaged store. A store already up to date is left as it is.`,
 				return err
 			}
 			defer s.Close()
-			fmt.Fprintf(a.stdout, "Store %s is up to date.\n", flows.Graphic(s.Path()))
+			fmt.Fprintf(a.stdout, "Store %s is up to date.\n", safetext.Text(s.Path()))
 			return nil
 		},
 	}

@@ -7,8 +7,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/stridemap/stridemap/discover"
+
 	"github.com/stridemap/stridemap/discover/cluster"
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/pipeline"
@@ -54,13 +55,13 @@ func writeScanSummary(w io.Writer, info store.ScanInfo, g *model.Graph, inv *dis
 			if via == "" && len(e.Evidence) > 0 {
 				via = e.Evidence[0].Object
 			}
-			fmt.Fprintf(&b, "  internet → %s :%d %s via %s\n", e.To, e.Port, e.Protocol, via)
+			fmt.Fprintf(&b, "  internet → %s :%d %s via %s\n", safetext.Cell(e.To), e.Port, safetext.Text(string(e.Protocol)), safetext.Cell(via))
 		}
 	}
 	if len(g.Dangling) > 0 {
 		b.WriteString("\nDangling references (named but not found):\n")
 		for _, d := range g.Dangling {
-			fmt.Fprintf(&b, "  %s → %s: %s (%s)\n", d.From, d.Target, d.Reason, d.Evidence.Location())
+			fmt.Fprintf(&b, "  %s → %s: %s (%s)\n", safetext.Cell(d.From), safetext.Cell(d.Target), safetext.Text(d.Reason), safetext.Cell(d.Evidence.Location()))
 		}
 	}
 	writeCoverageGaps(&b, info, g.Gaps)
@@ -75,7 +76,7 @@ func readFrom(objects int, sources []discover.Source) string {
 	var servers []string
 	for _, s := range sources {
 		if s.Kind == cluster.SourceAPI {
-			servers = append(servers, "the cluster at "+flows.Graphic(s.Path))
+			servers = append(servers, "the cluster at "+safetext.Text(s.Path))
 			continue
 		}
 		files += s.Files
@@ -109,7 +110,7 @@ func writeLiveSummary(w io.Writer, live *pipeline.Live) {
 				fmt.Fprintf(w, "  … and %d more (stridemap graph --format json lists every element with its origin)\n", len(side.refs)-i)
 				break
 			}
-			fmt.Fprintf(w, "  %s\n", flows.Graphic(ref))
+			fmt.Fprintf(w, "  %s\n", safetext.Cell(ref))
 		}
 	}
 }
@@ -126,7 +127,7 @@ func writeCoverageGaps(b *strings.Builder, info store.ScanInfo, gaps []discover.
 	}
 	b.WriteString("\nCoverage gaps (could not be read; what depends on them is not assessed):\n")
 	for _, gap := range gaps {
-		fmt.Fprintf(b, "  %s\n", flows.Graphic(gap.String()))
+		fmt.Fprintf(b, "  %s\n", safetext.Text(gap.String()))
 	}
 	if n := info.Counts.NotAssessed; n > 0 {
 		fmt.Fprintf(b, "%s not assessed, not counted as findings: stridemap findings %d --not-assessed lists them\n", plural(n, "check"), info.ID)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -78,7 +79,7 @@ func (a *app) runTriage(ctx context.Context, id string, status threats.Status, r
 	if err := s.AddTriage(ctx, d); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "%s: %s by %s\n", id, status, d.Who)
+	fmt.Fprintf(a.stdout, "%s: %s by %s\n", safetext.Cell(id), status, safetext.Text(d.Who))
 	return nil
 }
 
@@ -110,7 +111,7 @@ func (a *app) triageListCommand() *cobra.Command {
 			fmt.Fprintln(tw, "FINDING\tSTATUS\tBY\tWHEN\tREASON")
 			for _, id := range ids {
 				d := decisions[id]
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id, d.Status, d.Who, d.At.Local().Format(time.DateTime), d.Reason)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", safetext.Cell(id), safetext.Cell(d.Status), safetext.Cell(d.Who), d.At.Local().Format(time.DateTime), safetext.Text(d.Reason))
 			}
 			return tw.Flush()
 		},
@@ -183,7 +184,7 @@ twice changes nothing.`,
 				}
 				changed++
 			}
-			fmt.Fprintf(a.stdout, "%d decision(s) read from %s, %d recorded (the rest were already in force)\n", len(entries), args[0], changed)
+			fmt.Fprintf(a.stdout, "%d decision(s) read from %s, %d recorded (the rest were already in force)\n", len(entries), safetext.Text(args[0]), changed)
 			return nil
 		},
 	}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stridemap/stridemap/discover/flows"
 	"github.com/stridemap/stridemap/export"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/pipeline"
 	"github.com/stridemap/stridemap/threats"
@@ -113,7 +113,7 @@ func (a *app) watchTick(ctx context.Context, opts watchOptions, last pipeline.Re
 	case err != nil && ctx.Err() != nil:
 		return last // stopped: the scan in progress was not stored
 	case err != nil:
-		fmt.Fprintf(a.stderr, "%s scan failed, nothing stored (the next tick tries again): %s\n", now, flows.Graphic(err.Error()))
+		fmt.Fprintf(a.stderr, "%s scan failed, nothing stored (the next tick tries again): %s\n", now, safetext.Text(err.Error()))
 		return last
 	}
 	next := pipeline.Rescan{Target: res.Scan.Target}
@@ -127,7 +127,7 @@ func (a *app) watchTick(ctx context.Context, opts watchOptions, last pipeline.Re
 	diff, err := a.diffSince(context.WithoutCancel(ctx), res.Scan)
 	switch {
 	case err != nil:
-		fmt.Fprintf(a.stderr, "%s scan #%d stored; what changed could not be read: %s\n", now, id, flows.Graphic(err.Error()))
+		fmt.Fprintf(a.stderr, "%s scan #%d stored; what changed could not be read: %s\n", now, id, safetext.Text(err.Error()))
 		return next
 	case diff == nil:
 		fmt.Fprintf(a.stdout, "%s scan #%d stored, the first of its target: %s, %s, %s\n", now, id, plural(res.Scan.Counts.Nodes, "element"), plural(res.Scan.Counts.Edges, "flow"), plural(len(res.Findings), "finding"))
@@ -136,7 +136,7 @@ func (a *app) watchTick(ctx context.Context, opts watchOptions, last pipeline.Re
 	previous := diff.Old.ID
 	fmt.Fprintf(a.stdout, "%s scan #%d stored, changed since #%d:\n", now, id, previous)
 	if err := export.WriteDiffText(a.stdout, diff); err != nil {
-		fmt.Fprintf(a.stderr, "%s %s\n", now, err)
+		fmt.Fprintf(a.stderr, "%s %s\n", now, safetext.Message(err.Error()))
 	}
 	if opts.driftDir != "" {
 		// JSON for tools, Markdown for people: a pull request, a ticket.
@@ -146,7 +146,7 @@ func (a *app) watchTick(ctx context.Context, opts watchOptions, last pipeline.Re
 		}{{"json", export.WriteDiffJSON}, {"md", export.WriteDiffMarkdown}} {
 			path := filepath.Join(opts.driftDir, fmt.Sprintf("drift-%d-%d.%s", previous, id, f.ext))
 			if err := writeOutput(a.stdout, path, func(w io.Writer) error { return f.write(w, diff) }); err != nil {
-				fmt.Fprintf(a.stderr, "%s %s\n", now, flows.Graphic(err.Error()))
+				fmt.Fprintf(a.stderr, "%s %s\n", now, safetext.Text(err.Error()))
 			}
 		}
 	}

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/stridemap/stridemap/discover/flows/bpf"
+	"github.com/stridemap/stridemap/internal/safetext"
 )
 
 // Summary closes one observer's output: where and how long it observed,
@@ -56,18 +56,10 @@ func (m Missing) String() string {
 func (s Summary) MissingLines() []string {
 	var out []string
 	for _, m := range s.Missing {
-		m.Part, m.Reason = Graphic(m.Part), Graphic(m.Reason)
-		out = append(out, fmt.Sprintf("%s (kernel %s): %s", Graphic(s.Node), Graphic(s.Kernel), m))
+		m.Part, m.Reason = safetext.Text(m.Part), safetext.Text(m.Reason)
+		out = append(out, fmt.Sprintf("%s (kernel %s): %s", safetext.Text(s.Node), safetext.Text(s.Kernel), m))
 	}
 	return out
-}
-
-// Graphic escapes what is not a graphic character (controls, bidi
-// overrides) as Go would quote it, so that input printed to a terminal
-// cannot move the cursor, recolour it or reorder what follows.
-func Graphic(s string) string {
-	q := strconv.QuoteToGraphic(s)
-	return q[1 : len(q)-1]
 }
 
 // Classified reports whether the observer peeked at payloads to classify

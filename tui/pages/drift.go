@@ -9,7 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 	"github.com/stridemap/stridemap/tui/common"
@@ -329,7 +329,7 @@ func (p *Drift) pick() tea.Cmd {
 	}
 	if p.otherTarget(scan) && p.confirm != scan.ID {
 		p.confirm = scan.ID
-		return statusCmd(flows.Graphic(fmt.Sprintf("scan #%d is of another target (%s): enter again to compare anyway, esc to cancel",
+		return statusCmd(safetext.Text(fmt.Sprintf("scan #%d is of another target (%s): enter again to compare anyway, esc to cancel",
 			scan.ID, scan.Target)))
 	}
 	if p.picking == pickOld {
@@ -363,9 +363,9 @@ func (p *Drift) showOnMap() tea.Cmd {
 		return nil
 	}
 	if r.Target == "" {
-		return errorCmd(fmt.Errorf("%s is not an element or a flow: nothing to show on the Map", flows.Graphic(r.ID)))
+		return errorCmd(fmt.Errorf("%s is not an element or a flow: nothing to show on the Map", safetext.Text(r.ID)))
 	}
-	target := flows.Graphic(r.Target)
+	target := safetext.Text(r.Target)
 	if p.graph == nil {
 		return statusCmd("The Map is still loading the graph; try again in a moment")
 	}
@@ -477,7 +477,7 @@ func (p *Drift) scanCells(row int) ([]string, []lipgloss.Style) {
 	case p.new != nil && s.ID == p.new.ID:
 		mark = "new"
 	}
-	target := flows.Graphic(s.Target.String())
+	target := safetext.Text(s.Target.String())
 	targetStyle := st.Muted
 	if p.otherTarget(*s) {
 		target, targetStyle = "≠ "+target, st.Error
@@ -496,7 +496,7 @@ func (p *Drift) header() string {
 	line := scan(p.old) + " → " + scan(p.new)
 	switch {
 	case p.old.Target.Same(p.new.Target):
-		line += st.Muted.Render(" of " + flows.Graphic(p.new.Target.String()))
+		line += st.Muted.Render(" of " + safetext.Text(p.new.Target.String()))
 	case store.SameTarget(*p.old, *p.new):
 		line += st.Muted.Render(" (a scan stored before targets were recorded)")
 	default:
@@ -548,7 +548,7 @@ func (p *Drift) View() string {
 	case p.loading:
 		body = st.Muted.Render(fmt.Sprintf("Comparing scan #%d with scan #%d…", p.old.ID, p.new.ID))
 	case p.err != nil:
-		body = st.Error.Render("Could not compare the scans:") + "\n" + components.Wrap(flows.Graphic(p.err.Error()), p.width)
+		body = st.Error.Render("Could not compare the scans:") + "\n" + components.Wrap(safetext.Text(p.err.Error()), p.width)
 	case len(p.all) == 0:
 		body = fmt.Sprintf("Nothing changed from scan #%d to scan #%d.", p.old.ID, p.new.ID)
 	case p.wide():
@@ -591,7 +591,7 @@ func (p *Drift) pickerView() string {
 	var body string
 	switch {
 	case p.scansErr != nil:
-		body = st.Error.Render("Could not list the scans: ") + flows.Graphic(p.scansErr.Error())
+		body = st.Error.Render("Could not list the scans: ") + safetext.Text(p.scansErr.Error())
 	case p.scans == nil:
 		body = st.Muted.Render("Listing the scans…")
 	default:
@@ -618,7 +618,7 @@ func (p *Drift) refreshDetail() {
 	case r.Gone && (r.Section == ElementsSection || r.Section == FlowsSection):
 		text += "\n\n" + st.Muted.Render("Removed: the Map cannot show it.")
 	default:
-		text += "\n\n" + st.Muted.Render(components.Wrap(p.c.Keys.ShowOnMap.Help().Key+" shows "+flows.Graphic(r.Target)+" on the Map.", p.detail.Width()))
+		text += "\n\n" + st.Muted.Render(components.Wrap(p.c.Keys.ShowOnMap.Help().Key+" shows "+safetext.Text(r.Target)+" on the Map.", p.detail.Width()))
 	}
 	p.detail.SetContent(r.Section.String()+r.Sign+r.ID, text)
 }

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/threats"
 	"github.com/stridemap/stridemap/tui/common"
@@ -25,7 +25,7 @@ type driftDetail struct {
 }
 
 func (d *driftDetail) title(sign, what, id string) {
-	d.lines = append(d.lines, d.st.Bold.Render(sign+" "+what), d.st.Muted.Render(flows.Graphic(id)))
+	d.lines = append(d.lines, d.st.Bold.Render(sign+" "+what), d.st.Muted.Render(safetext.Text(id)))
 }
 
 func (d *driftDetail) section(title string) {
@@ -35,11 +35,11 @@ func (d *driftDetail) section(title string) {
 // field adds "name: value" when value is not empty.
 func (d *driftDetail) field(name, value string) {
 	if value != "" {
-		d.lines = append(d.lines, "  "+name+": "+flows.Graphic(value))
+		d.lines = append(d.lines, "  "+name+": "+safetext.Text(value))
 	}
 }
 
-func (d *driftDetail) line(s string) { d.lines = append(d.lines, "  "+flows.Graphic(s)) }
+func (d *driftDetail) line(s string) { d.lines = append(d.lines, "  "+safetext.Text(s)) }
 
 func (d *driftDetail) changes(list []threats.Change) {
 	for _, c := range list {
@@ -90,7 +90,7 @@ func driftRows(c *common.Common, d *threats.Drift, oldID, newID int64) []DriftRo
 		if strings.HasPrefix(target, boundaryPrefix) {
 			target = "" // a namespace or the cluster: not on the Map
 		}
-		rows = append(rows, DriftRow{Section: section, Sign: sign, ID: flows.Graphic(id), Summary: flows.Graphic(summary),
+		rows = append(rows, DriftRow{Section: section, Sign: sign, ID: safetext.Text(id), Summary: safetext.Text(summary),
 			Target: target, Gone: gone, detail: func(width int) string {
 				dd := &driftDetail{st: st}
 				fill(dd)

@@ -9,7 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/tui/common"
 	"github.com/stridemap/stridemap/tui/components"
@@ -477,7 +477,7 @@ func (p *Map) suggestedPolicy(ni int) []string {
 // the pod names and the digest that runs, and whether admission injected
 // it. Names and images come from the cluster, so they are escaped.
 func runningLine(st *common.Styles, c model.RunningContainer) string {
-	name := flows.Graphic(c.Name)
+	name := safetext.Text(c.Name)
 	if c.Init {
 		name += " (init)"
 	}
@@ -488,7 +488,7 @@ func runningLine(st *common.Styles, c model.RunningContainer) string {
 	if digest == "" {
 		digest = "not started"
 	}
-	line := "  " + name + "  " + flows.Graphic(c.Image) + "  " + st.Muted.Render("@ "+flows.Graphic(digest))
+	line := "  " + name + "  " + safetext.Text(c.Image) + "  " + st.Muted.Render("@ "+safetext.Text(digest))
 	if c.Injected {
 		line += " " + st.BadgeInfo.Render("[injected]")
 	}

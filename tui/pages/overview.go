@@ -10,8 +10,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stridemap/stridemap/catalog"
+
 	"github.com/stridemap/stridemap/discover"
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
@@ -189,7 +190,7 @@ func (p *Overview) coverageLines(b *strings.Builder) {
 			fmt.Fprintf(b, "\n    %s", st.Muted.Render(fmt.Sprintf("… and %d more (stridemap report lists them)", len(p.gaps)-i)))
 			break
 		}
-		fmt.Fprintf(b, "\n    %s", st.Muted.Render("not read: "+flows.Graphic(gap.String())))
+		fmt.Fprintf(b, "\n    %s", st.Muted.Render("not read: "+safetext.Text(gap.String())))
 	}
 }
 
@@ -337,7 +338,7 @@ func (p *Overview) driftSection() string {
 		return title + "\n" + st.Muted.Render("  comparing…")
 	}
 	if p.drift.Err != nil {
-		return title + "\n" + st.Error.Render("  could not compare: ") + flows.Graphic(p.drift.Err.Error())
+		return title + "\n" + st.Error.Render("  could not compare: ") + safetext.Text(p.drift.Err.Error())
 	}
 	d := p.drift.Drift
 	if d.Empty() {

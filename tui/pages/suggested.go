@@ -10,7 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/stridemap/stridemap/discover/flows"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/policy"
 	"github.com/stridemap/stridemap/tui/common"
@@ -38,7 +38,7 @@ func suggestedPolicy(st *common.Styles, x *common.GraphIndex, ni int) []string {
 			add("  no flows: the namespace's " + policy.DefaultDenyName + " leaves it DNS only")
 		}
 	} else {
-		add(st.Heading.Render("Suggested NetworkPolicy") + st.Muted.Render("  "+flows.Graphic(np.Name)+" · "+suggestCommand+" writes it"))
+		add(st.Heading.Render("Suggested NetworkPolicy") + st.Muted.Render("  "+safetext.Text(np.Name)+" · "+suggestCommand+" writes it"))
 		add("  selects " + selectorText(&np.Spec.PodSelector) + st.Muted.Render("  with the namespace's "+policy.DefaultDenyName+" and "+policy.DNSName))
 		in, out := allowedFlows(st, x, ni, np)
 		for i, r := range np.Spec.Ingress {
@@ -51,12 +51,12 @@ func suggestedPolicy(st *common.Styles, x *common.GraphIndex, ni int) []string {
 		}
 		for _, assumes := range strings.Split(np.Annotations[policy.AnnotationNote], "\n") {
 			if assumes != "" {
-				add("  " + st.BadgeInfo.Render("assumes:") + " " + flows.Graphic(assumes))
+				add("  " + st.BadgeInfo.Render("assumes:") + " " + safetext.Text(assumes))
 			}
 		}
 	}
 	for _, note := range notes {
-		add("  " + st.BadgeBad.Render("note:") + " " + flows.Graphic(note.String()))
+		add("  " + st.BadgeBad.Render("note:") + " " + safetext.Text(note.String()))
 	}
 	return lines
 }
@@ -100,7 +100,7 @@ func allowedFlows(st *common.Styles, x *common.GraphIndex, ni int, np *networkin
 				return slices.ContainsFunc(peers, func(p networkingv1.NetworkPolicyPeer) bool { return peerAdmits(p, np.Namespace, &x.Graph.Nodes[oi]) })
 			})
 			if i >= 0 {
-				buckets[i] = append(buckets[i], "    "+arrow+" "+flows.Graphic(edge.ID)+"  "+st.Muted.Render(flows.Graphic(evidence)))
+				buckets[i] = append(buckets[i], "    "+arrow+" "+safetext.Text(edge.ID)+"  "+st.Muted.Render(safetext.Text(evidence)))
 			}
 		}
 		return buckets
@@ -197,7 +197,7 @@ func selectorText(sel *metav1.LabelSelector) string {
 	if len(parts) == 0 {
 		return "every pod"
 	}
-	return flows.Graphic(strings.Join(parts, ","))
+	return safetext.Text(strings.Join(parts, ","))
 }
 
 // peersText names who a rule admits: pods by selector (and namespace), or
@@ -207,11 +207,11 @@ func peersText(peers []networkingv1.NetworkPolicyPeer) string {
 	for _, p := range peers {
 		switch {
 		case p.IPBlock != nil:
-			parts = append(parts, "ipBlock "+flows.Graphic(p.IPBlock.CIDR))
+			parts = append(parts, "ipBlock "+safetext.Text(p.IPBlock.CIDR))
 		case p.NamespaceSelector != nil:
 			ns := selectorText(p.NamespaceSelector)
 			if name, ok := p.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]; ok && len(p.NamespaceSelector.MatchLabels) == 1 {
-				ns = flows.Graphic(name)
+				ns = safetext.Text(name)
 			}
 			parts = append(parts, "pods "+selectorText(p.PodSelector)+" of namespace "+ns)
 		default:
@@ -243,5 +243,5 @@ func portsText(ports []networkingv1.NetworkPolicyPort) string {
 		}
 		parts = append(parts, s)
 	}
-	return flows.Graphic(strings.Join(parts, ", "))
+	return safetext.Text(strings.Join(parts, ", "))
 }
