@@ -11,6 +11,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 	"github.com/stridemap/stridemap/tui/common"
@@ -430,7 +431,7 @@ func (p *Threats) cells(row int) ([]string, []lipgloss.Style) {
 	st := p.c.Styles
 	sev := threats.Severity(r.Severity)
 	status := common.StatusOf(p.triage, r.ID)
-	return []string{r.Severity, catalog.Stride(r.Stride).Letter(), shortStatus(status), r.RuleID, r.Element},
+	return []string{r.Severity, catalog.Stride(r.Stride).Letter(), shortStatus(status), safetext.Text(r.RuleID), safetext.Text(r.Element)},
 		[]lipgloss.Style{st.Severity(sev), st.Bold, st.Status(status), st.Row, st.Muted}
 }
 
@@ -544,9 +545,10 @@ func (p *Threats) refreshDetail() {
 func FindingDetail(c *common.Common, f *threats.Finding, status threats.Status, history []store.Decision, historyLoaded bool, width int) string {
 	st := c.Styles
 	var b strings.Builder
+	// Every text of a finding may quote the input: escaped before wrapping.
 	wrap := func(s string, indent int) string {
 		pad := strings.Repeat(" ", indent)
-		lines := strings.Split(components.Wrap(strings.TrimSpace(s), width-indent), "\n")
+		lines := strings.Split(components.Wrap(safetext.Lines(strings.TrimSpace(s)), width-indent), "\n")
 		return pad + strings.Join(lines, "\n"+pad)
 	}
 	section := func(title string) {
@@ -586,7 +588,7 @@ func FindingDetail(c *common.Common, f *threats.Finding, status threats.Status, 
 				if j > 0 {
 					prefix = "  " + strings.Repeat(" ", min(j-1, 6)) + "└→ "
 				}
-				b.WriteString(components.Fit(prefix+hop, width) + "\n")
+				b.WriteString(components.Fit(prefix+safetext.Text(hop), width) + "\n")
 			}
 		}
 		for _, g := range gaps {
