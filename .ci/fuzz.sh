@@ -28,6 +28,7 @@ TARGETS="
 ./export FuzzReadBaseline
 ./export FuzzReadGraphJSON
 ./internal/secretvalue FuzzOf
+./internal/safetext FuzzText
 ./model FuzzParseConnectionString
 ./threats FuzzReadTriageFile
 "
