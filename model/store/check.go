@@ -75,23 +75,7 @@ func (s *Store) Check(ctx context.Context) (CheckResult, error) {
 
 // scanIDs lists the IDs of the scans table, in order.
 func (s *Store) scanIDs(ctx context.Context) ([]int64, error) {
-	var ids []int64
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM scans ORDER BY id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
-	})
-	return ids, err
+	return s.ids(ctx, `SELECT id FROM scans ORDER BY id`)
 }
 
 // savedScan is a scan as read back, ready to be saved elsewhere.
@@ -258,9 +242,14 @@ func (s *Store) copyFailures(ctx context.Context, out *Store, res *RecoverResult
 
 // rowIDs lists a table's row IDs in order.
 func (s *Store) rowIDs(ctx context.Context, table string) ([]int64, error) {
+	return s.ids(ctx, `SELECT rowid FROM `+table+` ORDER BY rowid`)
+}
+
+// ids runs a query of one integer column and lists what it returns.
+func (s *Store) ids(ctx context.Context, query string) ([]int64, error) {
 	var ids []int64
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT rowid FROM `+table+` ORDER BY rowid`)
+		rows, err := tx.QueryContext(ctx, query)
 		if err != nil {
 			return err
 		}
