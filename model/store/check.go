@@ -245,11 +245,12 @@ func (s *Store) rowIDs(ctx context.Context, table string) ([]int64, error) {
 	return s.ids(ctx, `SELECT rowid FROM `+table+` ORDER BY rowid`)
 }
 
-// ids runs a query of one integer column and lists what it returns.
-func (s *Store) ids(ctx context.Context, query string) ([]int64, error) {
+// ids runs a query of one integer column and lists what it returns, as
+// far as it could read: on an error, the IDs before it.
+func (s *Store) ids(ctx context.Context, query string, args ...any) ([]int64, error) {
 	var ids []int64
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, query)
+		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -340,22 +341,7 @@ func (s *Store) salvageScan(ctx context.Context, id int64) (savedScan, error) {
 // (over the content table as c) and hands it to add. lost counts the rows
 // listed that could not be read.
 func salvage(ctx context.Context, s *Store, table string, id int64, cols string, add func(*sql.Row) error) (string, int, bool) {
-	var contents []int64
-	listErr := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT content FROM `+table+` WHERE scan_id = ? ORDER BY ord`, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c int64
-			if err := rows.Scan(&c); err != nil {
-				return err
-			}
-			contents = append(contents, c)
-		}
-		return rows.Err()
-	})
+	contents, listErr := s.ids(ctx, `SELECT content FROM `+table+` WHERE scan_id = ? ORDER BY ord`, id)
 	lost := 0
 	for _, c := range contents {
 		err := s.read(ctx, func(tx *sql.Tx) error {
