@@ -26,6 +26,8 @@ type scanOptions struct {
 	namespaces     []string
 	allNamespaces  bool
 	requestTimeout time.Duration
+	qps            float32
+	burst          int
 	maxFileSize    int64
 	catalogs       []string
 	failOn         string
@@ -194,6 +196,9 @@ func (opts *scanOptions) checkSources(command string) error {
 	if opts.requestTimeout < 0 || (opts.requestTimeout > 0 && !opts.live) {
 		return fmt.Errorf("--request-timeout: give a positive duration, such as 30s, for the requests of --live")
 	}
+	if opts.qps < 0 || opts.burst < 0 || ((opts.qps > 0 || opts.burst > 0) && !opts.live) {
+		return fmt.Errorf("--qps and --burst: give positive numbers, such as --qps 10 --burst 20, for the requests of --live")
+	}
 	return nil
 }
 
@@ -222,6 +227,8 @@ func (opts *scanOptions) registerReadSources(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&opts.kubeconfig, "kubeconfig", "", "like --live, with the cluster of this kubeconfig file")
 	cmd.Flags().StringVar(&opts.kubeCtx, "context", "", "the kubeconfig context --live reads (default: its current context)")
 	cmd.Flags().DurationVar(&opts.requestTimeout, "request-timeout", 0, fmt.Sprintf("with --live: how long one request to the API server may take (default %s)", cluster.DefaultTimeout))
+	cmd.Flags().Float32Var(&opts.qps, "qps", 0, fmt.Sprintf("with --live: requests a second the scan may send on average, to spare a busy API server (default %d)", cluster.DefaultQPS))
+	cmd.Flags().IntVar(&opts.burst, "burst", 0, fmt.Sprintf("with --live: requests the scan may send at once after a pause (default %d)", cluster.DefaultBurst))
 	_ = cmd.MarkFlagDirname("kustomize")
 }
 
@@ -326,7 +333,7 @@ func (opts *scanOptions) request() pipeline.Request {
 		Inventory:   opts.inventory,
 	}
 	if opts.live {
-		live := &cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx, Namespaces: opts.namespaces, Timeout: opts.requestTimeout}
+		live := &cluster.Request{Kubeconfig: opts.kubeconfig, Context: opts.kubeCtx, Namespaces: opts.namespaces, Timeout: opts.requestTimeout, QPS: opts.qps, Burst: opts.burst}
 		req.Cluster = live
 		if len(opts.flowLogs) > 0 {
 			req.Live = live

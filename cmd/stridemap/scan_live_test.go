@@ -54,7 +54,7 @@ func TestScanLiveCLI(t *testing.T) {
 	srv.Apply(t, "shop", []byte(liveShop+"---\n"+liveDebug))
 	c := newCLI(t)
 
-	r := c.mustRun("scan", "--kubeconfig", srv.Kubeconfig, "-n", "shop", "--request-timeout", "20s")
+	r := c.mustRun("scan", "--kubeconfig", srv.Kubeconfig, "-n", "shop", "--request-timeout", "20s", "--qps", "20", "--burst", "40")
 	if want := "from the cluster at " + srv.URL; !strings.Contains(r.stdout, want) {
 		t.Errorf("summary lacks %q:\n%s", want, r.stdout)
 	}
@@ -154,6 +154,8 @@ func TestScanLiveUsage(t *testing.T) {
 		{[]string{"scan", "-f", "x.yaml", "-n", "a", "-n", "b"}, "-n is given 2 times"},
 		{[]string{"scan", "-f", "x.yaml", "--request-timeout", "5s"}, "for the requests of --live"},
 		{[]string{"scan", "--live", "--request-timeout", "-1s"}, "positive duration"},
+		{[]string{"scan", "-f", "x.yaml", "--qps", "5"}, "for the requests of --live"},
+		{[]string{"scan", "--live", "--burst", "-3"}, "positive numbers"},
 	} {
 		if r := c.run("", tc.args...); r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d, want %d and %q:\n%s", tc.args, r.code, exitUsage, tc.want, r.stderr)

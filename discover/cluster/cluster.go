@@ -52,7 +52,23 @@ type Request struct {
 	PageSize int64
 	// Timeout bounds each request to the server; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// QPS and Burst are the client's own rate limit: requests a second
+	// on average, and how many may go at once after a pause. 0 means
+	// DefaultQPS and DefaultBurst. A shared or busy API server may
+	// deserve less than a scan would otherwise ask of it.
+	QPS   float32
+	Burst int
 }
+
+// DefaultQPS and DefaultBurst are the rate a live scan asks of a server
+// unless told otherwise: ten times client-go's own 5 a second, which would
+// make paging through a big cluster slow for no one's benefit, and still
+// far below what the API server's priority and fairness admits from one
+// client.
+const (
+	DefaultQPS   = 50
+	DefaultBurst = 100
+)
 
 // DefaultTimeout bounds each request: kubectl waits forever on a silent
 // server, and an inventory read should not.

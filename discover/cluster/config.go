@@ -60,10 +60,12 @@ func connect(req Request) (*connection, error) {
 	case config.Timeout == 0:
 		config.Timeout = DefaultTimeout
 	}
-	// client-go's default of 5 requests a second would make paging through
-	// a big cluster slow for no one's benefit.
-	if config.QPS == 0 {
-		config.QPS, config.Burst = 50, 100
+	config.QPS, config.Burst = DefaultQPS, DefaultBurst
+	if req.QPS > 0 {
+		config.QPS = req.QPS
+	}
+	if req.Burst > 0 {
+		config.Burst = req.Burst
 	}
 	return conn, nil
 }

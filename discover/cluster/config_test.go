@@ -89,3 +89,36 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRateLimit: the client a scan reads with is held to the rate asked
+// for, and to the defaults when none is.
+func TestRateLimit(t *testing.T) {
+	kubeconfig := writeKubeconfig(t, map[string]string{"c": "https://" + closedPort(t)}, "c")
+	for _, tc := range []struct {
+		name  string
+		req   Request
+		qps   float32
+		burst int
+	}{
+		{"defaults", Request{Kubeconfig: kubeconfig}, DefaultQPS, DefaultBurst},
+		{"both set", Request{Kubeconfig: kubeconfig, QPS: 2, Burst: 3}, 2, 3},
+		{"rate only", Request{Kubeconfig: kubeconfig, QPS: 500}, 500, DefaultBurst},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := connect(tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			client, err := rawClient(conn.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := client.GetRateLimiter().QPS(); got != tc.qps {
+				t.Errorf("client limited to %v requests a second, want %v", got, tc.qps)
+			}
+			if conn.config.Burst != tc.burst {
+				t.Errorf("burst %d, want %d", conn.config.Burst, tc.burst)
+			}
+		})
+	}
+}
