@@ -114,7 +114,7 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	}
 	// A store the scan could not save into is said before the work.
 	if err := store.CheckWritable(env.Store); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, err
 	}
 	opening := openExisting(ctx, env.Store)
 

@@ -30,7 +30,7 @@ var ErrNoStore = errors.New("no store")
 
 // ErrReadOnly is returned when a command that writes meets a store it may
 // not write: a read-only file, directory or medium.
-var ErrReadOnly = errors.New("read-only")
+var ErrReadOnly = errors.New("cannot write the store")
 
 // ErrScanNotFound is returned when a scan ID names no scan in the store.
 var ErrScanNotFound = errors.New("scan not found")
@@ -241,7 +241,7 @@ func CheckWritable(path string) error {
 
 func checkWritable(path, abs string) error {
 	if _, err := os.Stat(abs); err == nil && !writable(abs) {
-		return fmt.Errorf("store %s is read-only: %w; this command writes to it, so pass a writable file with --db", path, ErrReadOnly)
+		return fmt.Errorf("store %s: %w: the file is read-only to this user; this command writes to it, so pass a writable file with --db", path, ErrReadOnly)
 	}
 	dir := filepath.Dir(abs)
 	for {
@@ -251,7 +251,7 @@ func checkWritable(path, abs string) error {
 		dir = filepath.Dir(dir)
 	}
 	if !writable(dir) {
-		return fmt.Errorf("store %s: directory %s is read-only (SQLite keeps its write-ahead log beside the file): %w; this command writes to it, so pass a file in a writable directory with --db", path, dir, ErrReadOnly)
+		return fmt.Errorf("store %s: %w: directory %s is read-only, and SQLite keeps its write-ahead log beside the file; this command writes to it, so pass a file in a writable directory with --db", path, ErrReadOnly, dir)
 	}
 	return nil
 }
