@@ -84,8 +84,13 @@ func RenderSVG(ctx context.Context, r Renderer, g *model.Graph, opts DOTOptions)
 	if err := WriteDOTOptions(&dot, g, opts); err != nil {
 		return nil, err
 	}
+	return renderSVG(ctx, r, dot.Bytes())
+}
+
+// renderSVG lays out dot with r and checks that an SVG document came back.
+func renderSVG(ctx context.Context, r Renderer, dot []byte) ([]byte, error) {
 	var svg bytes.Buffer
-	if err := r.Render(ctx, dot.Bytes(), FormatSVG, &svg); err != nil {
+	if err := r.Render(ctx, dot, FormatSVG, &svg); err != nil {
 		return nil, err
 	}
 	if !bytes.Contains(svg.Bytes(), []byte("<svg")) {

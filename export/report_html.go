@@ -51,9 +51,13 @@ const (
 type HTMLOptions struct {
 	// Renderer lays out the diagram; nil leaves the diagram out.
 	Renderer Renderer
-	// Force draws the diagram even when the graph has more than
-	// MaxDiagramNodes elements.
+	// Force draws every element even when the graph has more than
+	// MaxDiagramNodes elements, which are otherwise drawn as an overview.
 	Force bool
+	// Overview draws the overview (WriteOverviewDOT) whatever the size,
+	// grouped by GroupBy.
+	Overview bool
+	GroupBy  string
 }
 
 // htmlPage is what the template reads.
@@ -79,10 +83,11 @@ type htmlPage struct {
 // CSS, the diagram as inline SVG, no scripts and nothing loaded from the
 // network (a Content-Security-Policy says so to the browser).
 //
-// The diagram is drawn when the report's graph has at most
-// MaxDiagramNodes elements (or opts.Force); a larger system gets, in its
-// place, a note saying how to draw one namespace and a table of namespaces
-// by open risk, so the report stays quick to make and to open.
+// The diagram is drawn element by element when the report's graph has at
+// most MaxDiagramNodes elements (or opts.Force); a larger system gets its
+// overview, one box per namespace, with a note saying how to draw one
+// namespace and a table of namespaces by open risk, so the report stays
+// quick to make and to open.
 //
 // Text from manifests is escaped by html/template, and what it leaves
 // (controls, bidi and other invisible characters) is made visible; the SVG comes from
@@ -108,22 +113,31 @@ func WriteReportHTML(ctx context.Context, w io.Writer, r *Report, opts HTMLOptio
 	if g == nil {
 		g = &model.Graph{}
 	}
-	switch err := CheckDiagramSize(g); {
+	var big *TooLargeError
+	if err := CheckDiagramSize(g); err != nil && !errors.As(err, &big) {
+		return err
+	}
+	var svg []byte
+	switch {
 	case opts.Renderer == nil:
 		page.DiagramNote = "The diagram was left out (no Graphviz renderer). The namespaces by open risk:"
-	case err != nil && !opts.Force:
-		var big *TooLargeError
-		if !errors.As(err, &big) {
-			return err
+	case opts.Overview || (big != nil && !opts.Force):
+		groupBy := opts.GroupBy
+		if groupBy == "" {
+			groupBy = GroupByNamespace
 		}
-		page.DiagramNote = fmt.Sprintf("The system has %d elements; a diagram of more than %d is not readable, so none is drawn here. "+
-			"Make a report of one namespace (stridemap report --namespace NS) or of one element's neighbourhood (--focus ELEMENT --depth N) to get its diagram. "+
-			"The namespaces by open risk:", big.Nodes, big.Max)
+		if svg, err = RenderOverviewSVG(ctx, opts.Renderer, g, OverviewOptions{Title: r.Title + " — overview by " + groupBy, Threats: CountOpenThreats(r.Findings), GroupBy: groupBy}); err != nil {
+			return fmt.Errorf("draw the report's overview: %w", err)
+		}
+		page.DiagramNote = fmt.Sprintf("The system has %d elements; the overview above draws one box per %s with the flows between boxes counted. "+
+			"Make a report of one namespace (stridemap report --namespace NS) or of one element's neighbourhood (--focus ELEMENT --depth N) to get its elements drawn. "+
+			"The namespaces by open risk:", len(g.Nodes), groupBy)
 	default:
-		svg, err := RenderSVG(ctx, opts.Renderer, g, DOTOptions{Title: r.Title, Threats: CountOpenThreats(r.Findings)})
-		if err != nil {
+		if svg, err = RenderSVG(ctx, opts.Renderer, g, DOTOptions{Title: r.Title, Threats: CountOpenThreats(r.Findings)}); err != nil {
 			return fmt.Errorf("draw the report's diagram: %w", err)
 		}
+	}
+	if svg != nil {
 		inline, err := safeInlineSVG(svg)
 		if err != nil {
 			return err

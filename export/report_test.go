@@ -128,25 +128,45 @@ func TestHTMLReportSections(t *testing.T) {
 	}
 }
 
-func TestHTMLReportOfALargeSystemOmitsTheDiagram(t *testing.T) {
+// TestHTMLReportOfALargeSystemDrawsAnOverview: a system over the diagram
+// limit gets its overview, one box per namespace, with the note that says
+// how to draw a part and the namespaces by risk; Force draws every element
+// and Overview an overview of any size.
+func TestHTMLReportOfALargeSystemDrawsAnOverview(t *testing.T) {
 	g := &model.Graph{}
 	for i := range export.MaxDiagramNodes + 5 {
-		ns := "ns-" + string(rune('a'+i%3))
+		ns := "ns" + string(rune('a'+i%3)) // Graphviz would write a "-" as &#45;
 		g.Nodes = append(g.Nodes, model.Node{ID: "workload:" + ns + "/w" + strconv.Itoa(i), Type: model.Process, Name: "w", Namespace: ns})
 	}
-	r := report(t, scanned{graph: g}, export.Scope{})
-	var b bytes.Buffer
-	renderer := &countingRenderer{}
-	if err := export.WriteReportHTML(context.Background(), &b, r, export.HTMLOptions{Renderer: renderer}); err != nil {
-		t.Fatal(err)
-	}
-	if renderer.calls != 0 {
-		t.Error("the diagram of a too-large graph was laid out")
-	}
-	for _, want := range []string{"--namespace NS", "ns-a", "ns-b", "ns-c"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("the page should explain the missing diagram and list namespaces; lacks %q", want)
+	page := func(opts export.HTMLOptions) (string, int) {
+		t.Helper()
+		r := report(t, scanned{graph: g}, export.Scope{})
+		var b bytes.Buffer
+		renderer := &countingRenderer{}
+		opts.Renderer = renderer
+		if err := export.WriteReportHTML(context.Background(), &b, r, opts); err != nil {
+			t.Fatal(err)
 		}
+		return b.String(), renderer.calls
+	}
+	out, calls := page(export.HTMLOptions{})
+	if calls != 1 {
+		t.Errorf("%d renders, want the overview's one", calls)
+	}
+	for _, want := range []string{"<title>group:namespace:nsa</title>", "102 processes", "one box per namespace", "--namespace NS", "<code>nsb</code>", "<code>nsc</code>"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the page should hold the overview, explain it and list namespaces; lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "<title>workload:nsa/w0</title>") {
+		t.Error("the overview draws elements one by one")
+	}
+	if out, _ := page(export.HTMLOptions{Force: true}); !strings.Contains(out, "<title>workload:nsa/w0</title>") || strings.Contains(out, "group:namespace:") {
+		t.Error("Force should draw every element")
+	}
+	g.Nodes = g.Nodes[:10]
+	if out, _ := page(export.HTMLOptions{Overview: true, GroupBy: export.GroupByApp}); !strings.Contains(out, "<title>group:app:nsa/</title>") {
+		t.Error("Overview should draw a small system's overview too, grouped as asked")
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stridemap/stridemap/export"
 	"github.com/stridemap/stridemap/internal/safetext"
+	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
 	"github.com/stridemap/stridemap/threats"
 )
@@ -26,13 +27,19 @@ type scopeFlags struct {
 	focus     string
 	depth     int
 	force     bool
+	// overview draws one box per group (export.WriteOverviewDOT), which
+	// graphs of more than export.MaxDiagramNodes get without asking.
+	overview bool
+	groupBy  string
 }
 
 func (f *scopeFlags) register(cmd *cobra.Command, what string) {
 	cmd.Flags().StringVarP(&f.namespace, "namespace", "n", "", "only this namespace (and the elements its flows reach) in the "+what)
 	cmd.Flags().StringVar(&f.focus, "focus", "", "only this element and its neighbours (ID, NAMESPACE/NAME or name) in the "+what)
 	cmd.Flags().IntVar(&f.depth, "depth", 1, "with --focus: how many flows away from the element to include")
-	cmd.Flags().BoolVar(&f.force, "force", false, fmt.Sprintf("draw graphs of more than %d elements anyway (slow and hard to read)", export.MaxDiagramNodes))
+	cmd.Flags().BoolVar(&f.force, "force", false, fmt.Sprintf("draw every element of a graph of more than %d (slow and hard to read; without it such a graph is drawn as an overview)", export.MaxDiagramNodes))
+	cmd.Flags().BoolVar(&f.overview, "overview", false, fmt.Sprintf("draw one box per namespace, with the flows between them counted (the default above %d elements)", export.MaxDiagramNodes))
+	cmd.Flags().StringVar(&f.groupBy, "group-by", export.GroupByNamespace, "what a box of an overview holds: namespace, or app (one box per application label in each namespace)")
 }
 
 func (f *scopeFlags) scope() export.Scope {
@@ -47,7 +54,27 @@ func (f *scopeFlags) check() error {
 	if f.depth < 0 {
 		return fmt.Errorf("--depth %d: use 0 or more", f.depth)
 	}
-	return nil
+	if f.overview && f.force {
+		return errors.New("--overview draws boxes of elements and --force every element: give one of them")
+	}
+	var err error
+	f.groupBy, err = choice("--group-by", f.groupBy, export.GroupByNamespace, export.GroupByApp)
+	return err
+}
+
+// drawOverview says whether a diagram of g is an overview: when asked, or
+// when g is too large to draw element by element and --force was not
+// given, which the note written to stderr says.
+func (f *scopeFlags) drawOverview(g *model.Graph, stderr io.Writer) bool {
+	if f.overview {
+		return true
+	}
+	var big *export.TooLargeError
+	if f.force || !errors.As(export.CheckDiagramSize(g), &big) {
+		return false
+	}
+	fmt.Fprintf(stderr, "%d elements are more than a diagram shows readably (%d): drawing an overview, one box per %s. --namespace NS or --focus ELEMENT draws a part element by element, --force all of it.\n", big.Nodes, big.Max, f.groupBy)
+	return true
 }
 
 // tooLarge turns export's size error into the message that says what to do.
@@ -98,9 +125,18 @@ ones "~" with each change ("field: before → after") in the tooltip. OLD must
 be a scan of the same target unless --any-target is given; stridemap diff
 lists the same changes, and those of controls and findings, as text.
 
-Large systems: --namespace NS draws one namespace, --focus ELEMENT --depth N
-one element's neighbourhood (with --diff, removed elements count too).
-Diagrams of more than 300 elements are refused unless --force is given.
+Large systems: a graph of more than 300 elements is drawn as an overview:
+one box per namespace (--group-by app: per application label in each
+namespace) that counts its processes, names its data stores and what the
+internet reaches, and sums its open threats; one arrow per pair of boxes
+that exchange flows, with their number, protocols and the colour of the
+worst encryption among them. Elements outside every namespace (the
+internet, external services) stay as they are. Large overviews are laid out
+by Graphviz's sfdp engine. --overview asks for one at any size; --force
+draws every element instead. --namespace NS draws one namespace, --focus
+ELEMENT --depth N one element's neighbourhood, element by element (with
+--diff, removed elements count too); --diff of more than 300 elements is
+refused unless --force is given, since an overview cannot mark changes.
 
 SVG is rendered by the stridemap-render program (built with stridemap:
 "make build", or go install .../cmd/stridemap-render), looked for in
@@ -110,6 +146,7 @@ $STRIDEMAP_RENDER, next to stridemap, then on PATH.`,
   stridemap graph --format svg -o graph.svg
   stridemap graph --format svg --namespace shop -o shop.svg
   stridemap graph --format svg --focus shop/checkout --depth 2 -o checkout.svg
+  stridemap graph --format svg --overview --group-by app -o apps.svg       # one box per application
   stridemap graph 3 --format dot | dot -Tpng > scan3.png
   stridemap graph --format svg --diff previous -o changes.svg   # what changed since the last review`,
 		Args: cobra.MaximumNArgs(1),
@@ -149,6 +186,9 @@ func (o *graphOptions) checkDiff() error {
 			return errors.New("--any-target goes with --diff OLD: add --diff, or leave --any-target out")
 		}
 		return nil
+	}
+	if o.scope.overview {
+		return errors.New("--diff marks changes on elements, which --overview does not draw: leave one out (--namespace NS narrows a large diagram with changes)")
 	}
 	if o.format != "dot" && o.format != "svg" {
 		return fmt.Errorf("--diff marks changes on a diagram, not in --format %s: add --format svg or --format dot (stridemap diff lists the changes as a table or JSON)", o.format)
@@ -195,23 +235,31 @@ func (a *app) runGraph(ctx context.Context, args []string, opts graphOptions) er
 		return err
 	}
 	var dot export.DOTOptions
+	var overview *export.OverviewOptions
 	if opts.format == "dot" || opts.format == "svg" {
-		if err := export.CheckDiagramSize(g); err != nil && !opts.scope.force {
-			var big *export.TooLargeError
-			if errors.As(err, &big) {
-				return tooLarge(big)
+		// Changes are marked on elements, which an overview does not draw.
+		if drift != nil {
+			if err := export.CheckDiagramSize(g); err != nil && !opts.scope.force {
+				var big *export.TooLargeError
+				if errors.As(err, &big) {
+					return tooLarge(big)
+				}
+				return err
 			}
-			return err
 		}
 		findings, err := threats.Load(ctx, s, id)
 		if err != nil {
 			return err
 		}
+		counts := export.CountOpenThreats(findings)
+		if drift == nil && opts.scope.drawOverview(g, a.stderr) {
+			overview = &export.OverviewOptions{Title: diagramTitle(id, scope, "overview by "+opts.scope.groupBy), Threats: counts, GroupBy: opts.scope.groupBy}
+		}
 		var shows []string
 		if drift != nil {
 			shows = append(shows, fmt.Sprintf("changes since scan #%d", old.ID))
 		}
-		dot = export.DOTOptions{Title: diagramTitle(id, scope, shows...), Threats: export.CountOpenThreats(findings), Drift: drift}
+		dot = export.DOTOptions{Title: diagramTitle(id, scope, shows...), Threats: counts, Drift: drift}
 	}
 	var renderer export.Renderer
 	if opts.format == "svg" {
@@ -220,6 +268,17 @@ func (a *app) runGraph(ctx context.Context, args []string, opts graphOptions) er
 		}
 	}
 	return writeOutput(a.stdout, opts.output, func(w io.Writer) error {
+		switch {
+		case opts.format == "dot" && overview != nil:
+			return export.WriteOverviewDOT(w, g, *overview)
+		case opts.format == "svg" && overview != nil:
+			svg, err := export.RenderOverviewSVG(ctx, renderer, g, *overview)
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(svg)
+			return err
+		}
 		switch opts.format {
 		case "dot":
 			return export.WriteDOTOptions(w, g, dot)

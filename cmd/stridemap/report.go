@@ -69,8 +69,11 @@ scan of a target has no such section.
 
 --namespace NS or --focus ELEMENT --depth N make a report of one part of the
 system (its elements, flows and findings). The HTML report draws its diagram
-when the system has at most 300 elements; larger systems get a table of
-namespaces by open risk instead, and --force draws it anyway.
+element by element when the system has at most 300 elements; a larger system
+gets an overview (one box per namespace, or per application with --group-by
+app, flows between boxes counted; see stridemap graph --help) and a table of
+namespaces by open risk; --overview draws an overview at any size, --force
+every element.
 
 For CI: with --fail-on SEVERITY the report is written and the command exits 1
 when an open (untriaged) finding in the report is at or above SEVERITY.
@@ -96,6 +99,9 @@ no scan.`,
 			}
 			if err := opts.scope.check(); err != nil {
 				return err
+			}
+			if opts.scope.overview && (opts.format != "html" || opts.noDiagram) {
+				return errors.New("--overview draws the HTML report's diagram: use it with --format html and without --no-diagram")
 			}
 			if opts.since != "previous" && opts.since != "none" && !slices.Contains([]string{"html", "md", "json"}, opts.format) {
 				return fmt.Errorf("--changes-since adds a section to the html, md and json reports, not to --format %s", opts.format)
@@ -213,7 +219,7 @@ func (a *app) runReport(ctx context.Context, args []string, opts reportOptions) 
 	err = writeOutput(a.stdout, opts.output, func(w io.Writer) error {
 		switch opts.format {
 		case "html":
-			return export.WriteReportHTML(ctx, w, rep, export.HTMLOptions{Renderer: renderer, Force: opts.scope.force})
+			return export.WriteReportHTML(ctx, w, rep, export.HTMLOptions{Renderer: renderer, Force: opts.scope.force, Overview: opts.scope.overview, GroupBy: opts.scope.groupBy})
 		case "md":
 			return export.WriteReportMarkdown(w, rep)
 		case "sarif":

@@ -73,31 +73,65 @@ func TestGraphSVG(t *testing.T) {
 	}
 }
 
-// TestGraphTooLargeNamesTheWayOut: a graph over the diagram limit is
-// refused with the options that narrow it, and --force draws it anyway.
-func TestGraphTooLargeNamesTheWayOut(t *testing.T) {
+// TestGraphTooLargeDrawsAnOverview: a graph over the diagram limit is
+// drawn as an overview, with a note naming the options that draw elements;
+// --force draws every element, --namespace one namespace's, --overview an
+// overview of any size; changes (--diff) are not drawn on an overview.
+func TestGraphTooLargeDrawsAnOverview(t *testing.T) {
 	dir := t.TempDir()
 	var b strings.Builder
 	for i := range export.MaxDiagramNodes + 10 {
-		fmt.Fprintf(&b, "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w%d, namespace: ns%d}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: nginx}]\n", i, i%4)
+		fmt.Fprintf(&b, "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w%d, namespace: ns%d, labels: {app.kubernetes.io/part-of: app%d}}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: nginx}]\n", i, i%4, i%2)
 	}
 	writeFile(t, filepath.Join(dir, "many.yaml"), b.String())
 	c := newCLI(t)
 	c.mustRun("scan", "-f", dir, "--skip-threats")
-	r := c.run("", "graph", "--format", "dot")
-	if r.code != exitUsage {
-		t.Fatalf("exit %d, want %d", r.code, exitUsage)
-	}
-	for _, want := range []string{"310 elements", "--namespace NS", "--focus ELEMENT --depth N", "--force"} {
+	r := c.mustRun("graph", "--format", "dot")
+	for _, want := range []string{"310 elements", "overview, one box per namespace", "--namespace NS", "--focus ELEMENT", "--force"} {
 		if !strings.Contains(r.stderr, want) {
-			t.Errorf("message lacks %q: %s", want, r.stderr)
+			t.Errorf("the note lacks %q: %s", want, r.stderr)
 		}
 	}
-	if out := c.mustRun("graph", "--format", "dot", "--force").stdout; !strings.Contains(out, "workload:ns1/w309") {
-		t.Error("--force should draw everything")
+	if strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("the note should be one line: %q", r.stderr)
+	}
+	for i, n := range []int{78, 78, 77, 77} {
+		if !strings.Contains(r.stdout, fmt.Sprintf(`"group:namespace:ns%d" [label="namespace ns%d\n%d processes`, i, i, n)) {
+			t.Errorf("no box of namespace ns%d with its %d workloads:\n%s", i, n, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "workload:ns1/w309") {
+		t.Error("the overview draws an element")
+	}
+	useRenderer(t)
+	if out := c.mustRun("graph", "--format", "svg").stdout; !strings.Contains(out, "<title>group:namespace:ns1</title>") {
+		t.Error("the SVG is not the overview")
+	}
+	if r := c.mustRun("graph", "--format", "dot", "--group-by", "app"); !strings.Contains(r.stdout, `"group:app:ns1/app1"`) || !strings.Contains(r.stderr, "one box per app") {
+		t.Errorf("--group-by app:\n%s", r.stderr)
+	}
+	if r := c.mustRun("graph", "--format", "dot", "--force"); !strings.Contains(r.stdout, "workload:ns1/w309") || r.stderr != "" {
+		t.Error("--force should draw everything, without a note")
 	}
 	if out := c.mustRun("graph", "--format", "dot", "--namespace", "ns1").stdout; strings.Count(out, "shape=box, style=\"rounded,filled\"") != 78 {
 		t.Errorf("--namespace ns1 should draw its 78 workloads")
+	}
+	if out := c.mustRun("graph", "--format", "dot", "--namespace", "ns1", "--overview").stdout; !strings.Contains(out, `"group:namespace:ns1"`) || strings.Contains(out, `"group:namespace:ns2"`) {
+		t.Errorf("--overview of one namespace:\n%s", out)
+	}
+	c.mustRun("scan", "-f", dir, "--skip-threats")
+	if r := c.run("", "graph", "--format", "dot", "--diff", "previous"); r.code != exitUsage || !strings.Contains(r.stderr, "--namespace NS") {
+		t.Errorf("changes of a graph too large: exit %d %s", r.code, r.stderr)
+	}
+	for _, args := range [][]string{
+		{"graph", "--format", "dot", "--overview", "--force"},
+		{"graph", "--format", "dot", "--overview", "--diff", "previous"},
+		{"graph", "--format", "dot", "--group-by", "team"},
+		{"report", "--format", "md", "--overview"},
+	} {
+		if r := c.run("", args...); r.code != exitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, want %d with one line:\n%s", args, r.code, exitUsage, r.stderr)
+		}
 	}
 }
 
