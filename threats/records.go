@@ -11,6 +11,7 @@ import (
 
 	"github.com/stridemap/stridemap/catalog"
 
+	"github.com/stridemap/stridemap/internal/parallel"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
 )
@@ -113,11 +114,22 @@ func FromRecords(records []store.Finding, rules []store.Rule) ([]Finding, error)
 	if err != nil {
 		return nil, err
 	}
+	// Decoding is most of the time a report of a large scan takes to read
+	// its findings: it is spread over the cores.
+	type decoded struct {
+		finding Finding
+		err     error
+	}
+	results := parallel.Map(len(records), func(i int) decoded {
+		f, err := Decode(records[i], texts)
+		return decoded{f, err}
+	})
 	out := make([]Finding, len(records))
-	for i, r := range records {
-		if out[i], err = Decode(r, texts); err != nil {
-			return nil, err
+	for i, r := range results {
+		if r.err != nil {
+			return nil, r.err
 		}
+		out[i] = r.finding
 	}
 	return out, nil
 }
@@ -171,12 +183,16 @@ func AtOrAbove(findings []Finding, min Severity) []Finding {
 // findings with the triage in force, and what its coverage gaps left
 // unassessed.
 func LoadSnapshot(ctx context.Context, s *store.Store, scan int64) (Snapshot, error) {
-	g, err := s.Graph(ctx, scan)
-	if err != nil {
-		return Snapshot{}, err
-	}
+	var g *model.Graph
+	var graphErr error
+	graph := make(chan struct{})
+	go func() { // the graph and the findings are read side by side
+		defer close(graph)
+		g, graphErr = s.Graph(ctx, scan)
+	}()
 	findings, err := Load(ctx, s, scan)
-	if err != nil {
+	<-graph
+	if err := errors.Join(graphErr, err); err != nil {
 		return Snapshot{}, err
 	}
 	unassessed, err := s.NotAssessed(ctx, scan)

@@ -28,3 +28,26 @@ func BenchmarkScan(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReportHTML writes the HTML report of a 500-copy scan in-process,
+// its overview drawn by stridemap-render: what an auditor waits for after
+// a scan of a whole cluster (the performance issue's budget is 2 s).
+func BenchmarkReportHTML(b *testing.B) {
+	in := discovertest.BoutiqueInput(b, 500)
+	bin, err := renderBin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Setenv(rendererEnv, bin)
+	db := filepath.Join(b.TempDir(), "stridemap.db")
+	if code := run(context.Background(), []string{"--db", db, "scan", "-f", in.Dir}, nil, io.Discard, io.Discard); code != 0 {
+		b.Fatalf("scan exited %d", code)
+	}
+	out := filepath.Join(b.TempDir(), "report.html")
+	b.ReportAllocs()
+	for b.Loop() {
+		if code := run(context.Background(), []string{"--db", db, "report", "--format", "html", "-o", out}, nil, io.Discard, io.Discard); code != 0 {
+			b.Fatalf("report exited %d", code)
+		}
+	}
+}

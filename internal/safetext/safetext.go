@@ -76,10 +76,16 @@ func Lines(s string) string {
 // while line feeds and backslashes are kept, so parts escaped at the
 // source read as they did.
 func Message(s string) string {
+	plain := messageASCII(s)
+	if plain == len(s) {
+		return s
+	}
 	var b strings.Builder
-	for i := 0; i < len(s); {
-		if s[i] == '\\' || s[i] == '\n' {
-			b.WriteByte(s[i])
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:plain])
+	for i := plain; i < len(s); {
+		if c := s[i]; printableASCII(c) || c == '\n' {
+			b.WriteByte(c)
 			i++
 			continue
 		}
@@ -103,6 +109,13 @@ type Writer struct {
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 
 func (sw *Writer) Write(p []byte) (int, error) {
+	// Most of a report is ASCII that Message keeps as it is.
+	if len(sw.pending) == 0 && messageASCII(p) == len(p) {
+		if _, err := sw.w.Write(p); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
 	data := append(sw.pending, p...)
 	cut := len(data)
 	// Hold back the start of a rune whose remaining bytes have not come yet.
@@ -181,9 +194,35 @@ func Suspicious(s string) bool {
 	return false
 }
 
+// printableASCII reports whether c is an ASCII letter, digit, punctuation
+// or space: written as itself everywhere but a backslash, which Text may
+// double.
+func printableASCII(c byte) bool { return c >= 0x20 && c < 0x7f }
+
+// messageASCII is the length of the start of s that Message writes as it
+// is, byte for byte: printable ASCII, backslashes and line feeds.
+func messageASCII[T string | []byte](s T) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !printableASCII(c) && c != '\n' {
+			return i
+		}
+	}
+	return len(s)
+}
+
 // clean reports whether s needs no escaping, the common case, without
 // allocating.
 func clean(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\\' || !printableASCII(c) {
+			return cleanRunes(s[i:])
+		}
+	}
+	return true
+}
+
+// cleanRunes is clean for text beyond printable ASCII.
+func cleanRunes(s string) bool {
 	for _, r := range s {
 		if r == '\\' || !shown(r) {
 			return false

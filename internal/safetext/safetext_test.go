@@ -222,9 +222,27 @@ func FuzzText(f *testing.F) {
 		if back := unescape(t, out); back != s {
 			t.Fatalf("Text(%q) = %q reads back as %q", s, out, back)
 		}
+		msg := safetext.Message(s)
+		for _, r := range msg {
+			if r != ' ' && r != '\n' && !unicode.IsGraphic(r) {
+				t.Fatalf("Message(%q) holds %U", s, r)
+			}
+		}
+		if !strings.Contains(s, `\`) && msg != safetext.Lines(s) {
+			t.Fatalf("Message(%q) = %q, Lines gives %q", s, msg, safetext.Lines(s))
+		}
 		limit = limit%500 + 1
 		if limit < 1 {
 			limit += 500
+		}
+		// A document written in two pieces comes out as Message gives it.
+		var b strings.Builder
+		w := safetext.NewWriter(&b)
+		cutAt := limit % (len(s) + 1)
+		w.Write([]byte(s[:cutAt]))
+		w.Write([]byte(s[cutAt:]))
+		if err := w.Flush(); err != nil || b.String() != msg {
+			t.Fatalf("Writer of %q in two pieces at %d: %q, Message gives %q (%v)", s, cutAt, b.String(), msg, err)
 		}
 		cut := safetext.Truncate(s, limit)
 		if utf8.RuneCountInString(cut) > limit {
