@@ -6,6 +6,11 @@
 // 500-copy target is missed: discovery and storage (--skip-threats) in 2 s
 // and 300 MiB, and the full catalog adding less than 1 s.
 //
+// Then it draws the overview of the largest scan and writes its HTML
+// report, and, when a kube-score binary is on PATH, runs it and a full scan
+// alternately on the largest input in one file and compares their CPU
+// time.
+//
 // Then it re-scans the largest input 100 times (-rescans), one change each,
 // and prints the store's bytes per scan with and without rows shared
 // between scans, and what "scans prune --keep 10" hands back.
@@ -57,6 +62,10 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// kubeScoreRuns is how many times each of stridemap and kube-score runs,
+// alternately, in the comparison.
+const kubeScoreRuns = 5
 
 // Targets for the largest input: discovery and storage from the foundation
 // issue, the catalog's extra time from the threat engine's.
@@ -119,6 +128,12 @@ func run(bin, corpus, sizeList string, runs, liveCopies, rescans int, keep strin
 		results = append(results, r)
 	}
 	err = report(results)
+	if len(results) > 0 {
+		large := results[len(results)-1]
+		db := filepath.Join(work, fmt.Sprintf("bench-full-%d-%d.db", large.copies, runs-1))
+		err = errors.Join(err, runViews(bin, db, large.copies, runs, work))
+		err = errors.Join(err, runKubeScore(bin, filepath.Join(work, fmt.Sprintf("copies-%d", large.copies)), large.copies, kubeScoreRuns, work))
+	}
 	if rescans > 0 && len(results) > 0 {
 		err = errors.Join(err, runHistory(bin, base, results[len(results)-1].copies, rescans, work))
 	}
