@@ -26,18 +26,13 @@ type Rescan struct {
 // findings, and the problems met reading (a scan that became partial has
 // changed), without what changes between two reads of the same thing (the
 // resourceVersion of API objects, the counts and times of observed
-// flows). Maps are encoded with sorted keys, so equal content hashes
-// equal.
+// flows). The graph's JSON is deterministic (maps are encoded with sorted
+// keys), so equal content hashes equal.
 func contentHash(g *model.Graph, findings []threats.Finding, notAssessed []store.NotAssessed, problems []discover.Problem) (string, error) {
-	data, err := json.Marshal(g)
-	if err != nil {
-		return "", fmt.Errorf("hash the scan's content: %w", err)
-	}
-	var graph any
-	if err := json.Unmarshal(data, &graph); err != nil {
-		return "", fmt.Errorf("hash the scan's content: %w", err)
-	}
-	graph = withoutVolatile(graph)
+	// The volatile fields are cleared for the encoding and put back, so
+	// the graph is encoded once, straight into the hash.
+	restore := clearVolatile(g)
+	defer restore()
 	type verdict struct{ ID, Severity string }
 	verdicts := make([]verdict, 0, len(findings)+len(notAssessed))
 	for _, f := range findings {
@@ -48,33 +43,36 @@ func contentHash(g *model.Graph, findings []threats.Finding, notAssessed []store
 	}
 	h := sha256.New()
 	if err := json.NewEncoder(h).Encode(struct {
-		Graph    any
+		Graph    *model.Graph
 		Verdicts []verdict
 		Problems []discover.Problem
-	}{graph, verdicts, problems}); err != nil {
+	}{g, verdicts, problems}); err != nil {
 		return "", fmt.Errorf("hash the scan's content: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// volatile are the keys of the graph's JSON that differ between two reads
-// of unchanged sources.
-var volatile = map[string]bool{"resourceVersion": true, "observation": true}
-
-func withoutVolatile(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, child := range v {
-			if volatile[k] {
-				delete(v, k)
-				continue
-			}
-			v[k] = withoutVolatile(child)
-		}
-	case []any:
-		for i := range v {
-			v[i] = withoutVolatile(v[i])
+// clearVolatile clears what differs between two reads of unchanged
+// sources (evidence's resourceVersion, flows' observations) and returns
+// the function that puts it back.
+func clearVolatile(g *model.Graph) (restore func()) {
+	var versions []string
+	g.EachEvidence(func(e *model.Evidence) {
+		versions = append(versions, e.Version)
+		e.Version = ""
+	})
+	observations := make([]*model.Observation, len(g.Edges))
+	for i := range g.Edges {
+		observations[i], g.Edges[i].Observation = g.Edges[i].Observation, nil
+	}
+	return func() {
+		i := 0
+		g.EachEvidence(func(e *model.Evidence) {
+			e.Version = versions[i]
+			i++
+		})
+		for i := range g.Edges {
+			g.Edges[i].Observation = observations[i]
 		}
 	}
-	return v
 }
