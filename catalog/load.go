@@ -97,6 +97,18 @@ func (l *loader) problem(file string, line int, id, format string, args ...any) 
 	l.problems = append(l.problems, Problem{File: file, Line: line, RuleID: id, Message: fmt.Sprintf(format, args...)})
 }
 
+// lastLine is the number of data's last line, counted as YAML counts
+// them: \r\n, \n and a lone \r each end one.
+func lastLine(data []byte) int {
+	n := 1
+	for i, c := range data {
+		if c == '\n' || (c == '\r' && (i+1 == len(data) || data[i+1] != '\n')) {
+			n++
+		}
+	}
+	return n
+}
+
 // dir reads every .yaml/.yml file of a user catalog directory.
 func (l *loader) dir(dir string) {
 	entries, err := os.ReadDir(dir)
@@ -138,7 +150,8 @@ func (l *loader) file(file string, data []byte, user bool) {
 	}
 	list := doc.Content[0]
 	if list.Kind != yaml.SequenceNode {
-		l.problem(file, list.Line, "", "a catalog file is a YAML list of rules (each item starting with \"- id: …\")")
+		// An empty document ("---") is placed after its end.
+		l.problem(file, min(list.Line, lastLine(data)), "", "a catalog file is a YAML list of rules (each item starting with \"- id: …\")")
 		return
 	}
 	for _, item := range list.Content {
