@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,9 @@ type policyDiffOptions struct {
 	format     string
 	from       string
 	namespaces []string
+	// failOn are the sections that, when not empty, make the command exit
+	// 1: "denied", "open", "broken".
+	failOn []string
 	// sources, when named, replace the scan's own as where today's
 	// policies are read.
 	sources scanOptions
@@ -58,11 +62,18 @@ A scan of standard input, or of files since moved, names its sources with -f,
 one -n, it is also the namespace of manifests that name none, as for scan.
 
 Pairs are compared on each port the destination's containers declare; past
-250000 pairs only pairs within a namespace are (said in the output).`,
+250000 pairs only pairs within a namespace are (said in the output).
+
+For CI: --fail-on denied,open,broken (any of them) exits 1 after the report
+when flows are used but denied today (denied), pass only because no policy
+selects their destination (open), or would not be allowed by the suggestion
+(broken). Exit codes: 0 done, 1 a --fail-on section has flows, 2 usage error
+or nothing could be read.`,
 		Example: `  stridemap scan -f shop/ -f shop-policies/
   stridemap policy diff
   stridemap policy diff 3 --format json
-  stridemap policy diff -f today/ --from observed`,
+  stridemap policy diff -f today/ --from observed
+  stridemap policy diff --fail-on denied,broken     # in CI: policies must admit every flow`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
@@ -72,12 +83,18 @@ Pairs are compared on each port the destination's containers declare; past
 			if _, err := policy.ParseFrom(opts.from); err != nil {
 				return err
 			}
+			for _, section := range opts.failOn {
+				if _, err := choice("--fail-on", section, failOnSections...); err != nil {
+					return err
+				}
+			}
 			return a.runPolicyDiff(cmd.Context(), args, opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.format, "format", "text", "text or json")
 	cmd.Flags().StringVar(&opts.from, "from", string(policy.FromBoth), "the flows the suggestion allows: declared, observed or both")
 	cmd.Flags().StringArrayVarP(&opts.namespaces, "namespace", "n", nil, "suggest for and compare in this namespace (repeatable; default: every namespace)")
+	cmd.Flags().StringSliceVar(&opts.failOn, "fail-on", nil, "exit 1 when these sections have flows: denied (used but denied today), open (no policy selects the destination), broken (the suggestion would not allow them)")
 	opts.sources.registerReadSources(cmd)
 	return cmd
 }
@@ -129,12 +146,37 @@ func (a *app) runPolicyDiff(ctx context.Context, args []string, opts policyDiffO
 	if opts.format == "json" {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+		err = enc.Encode(struct {
 			Scan int64 `json:"scan"`
 			policy.Report
 		}{id, res.Report})
+	} else {
+		err = writePolicyDiff(a.stdout, id, len(res.Suggestion.Policies), res.Report)
 	}
-	return writePolicyDiff(a.stdout, id, len(res.Suggestion.Policies), res.Report)
+	if err != nil {
+		return err
+	}
+	return failOnFlows(res.Report, opts.failOn)
+}
+
+// failOnSections are the sections of a policy diff --fail-on names.
+var failOnSections = []string{"denied", "open", "broken"}
+
+// failOnFlows is the exit of a policy diff with --fail-on: 1, saying how
+// many flows, when a section named has any.
+func failOnFlows(r policy.Report, sections []string) error {
+	counts := map[string]int{"denied": len(r.Denied), "open": len(r.Ungoverned), "broken": len(r.Broken)}
+	what := map[string]string{"denied": "used but denied today", "open": "allowed only because no policy selects their destination", "broken": "the suggestion would not allow"}
+	var failed []string
+	for _, section := range failOnSections {
+		if slices.Contains(sections, section) && counts[section] > 0 {
+			failed = append(failed, fmt.Sprintf("%d flow(s) %s", counts[section], what[section]))
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &exitError{code: exitFindings, message: strings.Join(failed, "; ") + " (--fail-on)"}
 }
 
 // writePolicyDiff prints the report's sections; every name from the input

@@ -96,6 +96,30 @@ func TestPolicyDiffDemo(t *testing.T) {
 			}
 		}
 	}
+	// --fail-on: exit 1 after the whole report when a section named has
+	// flows, with one line saying which and how many.
+	for _, tc := range []struct {
+		sections string
+		flows    int
+		says     string
+	}{
+		{"broken", len(r.Broken), "the suggestion would not allow"},
+		{"open", len(r.Ungoverned), "allowed only because no policy selects their destination"},
+		{"denied,broken", len(r.Denied) + len(r.Broken), "used but denied today"},
+	} {
+		res := c.run("", "policy", "diff", "--format", "json", "--fail-on", tc.sections)
+		switch {
+		case tc.flows == 0 && res.code != 0:
+			t.Errorf("--fail-on %s with no such flows: exit %d %s", tc.sections, res.code, res.stderr)
+		case tc.flows > 0 && (res.code != exitFindings || !strings.Contains(res.stderr, tc.says) || strings.Count(strings.TrimSpace(res.stderr), "\n") != 0):
+			t.Errorf("--fail-on %s with %d flows: exit %d, want %d and one line saying %q:\n%s", tc.sections, tc.flows, res.code, exitFindings, tc.says, res.stderr)
+		case !json.Valid([]byte(res.stdout)):
+			t.Errorf("--fail-on %s: the report was not written whole", tc.sections)
+		}
+	}
+	if res := c.run("", "policy", "diff", "--fail-on", "leaky"); res.code != exitUsage {
+		t.Errorf("--fail-on leaky: exit %d, want %d", res.code, exitUsage)
+	}
 	text := c.mustRun("policy", "diff").stdout
 	for _, section := range []string{"Flows allowed and used (", "Flows allowed only because no policy selects their destination (", "Pairs allowed today, not declared", "Connectivity the suggestion removes ("} {
 		if !strings.Contains(text, section) {
