@@ -116,20 +116,16 @@ func FromRecords(records []store.Finding, rules []store.Rule) ([]Finding, error)
 	}
 	// Decoding is most of the time a report of a large scan takes to read
 	// its findings: it is spread over the cores.
-	type decoded struct {
-		finding Finding
-		err     error
-	}
-	results := parallel.Map(len(records), func(i int) decoded {
+	errs := make([]error, len(records))
+	out := parallel.Map(len(records), func(i int) Finding {
 		f, err := Decode(records[i], texts)
-		return decoded{f, err}
+		errs[i] = err
+		return f
 	})
-	out := make([]Finding, len(records))
-	for i, r := range results {
-		if r.err != nil {
-			return nil, r.err
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
-		out[i] = r.finding
 	}
 	return out, nil
 }

@@ -164,6 +164,9 @@ $STRIDEMAP_RENDER, next to stridemap, then on PATH.`,
 			if err := opts.scope.check(); err != nil {
 				return err
 			}
+			if opts.scope.overview && opts.format != "dot" && opts.format != "svg" {
+				return fmt.Errorf("--overview draws a diagram, not --format %s: add --format svg or --format dot", opts.format)
+			}
 			if err := opts.checkDiff(); err != nil {
 				return err
 			}

@@ -127,6 +127,7 @@ func TestGraphTooLargeDrawsAnOverview(t *testing.T) {
 		{"graph", "--format", "dot", "--overview", "--force"},
 		{"graph", "--format", "dot", "--overview", "--diff", "previous"},
 		{"graph", "--format", "dot", "--group-by", "team"},
+		{"graph", "--format", "table", "--overview"},
 		{"report", "--format", "md", "--overview"},
 	} {
 		if r := c.run("", args...); r.code != exitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
