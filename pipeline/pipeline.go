@@ -164,7 +164,7 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 		description = cat.Description
 		r.log.Debug("evaluated catalog", "rules", len(cat.Rules.Rules), "findings", len(findings), "not assessed", len(notAssessed), "took", time.Since(step))
 	}
-	records, ruleTexts, err := threats.Records(findings)
+	records, encodeFinding, ruleTexts, err := threats.ForStore(findings)
 	if err != nil {
 		return nil, err
 	}
@@ -193,10 +193,13 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 		Problems:    in.problems,
 		Graph:       g,
 		Findings:    records,
-		Rules:       ruleTexts,
-		NotAssessed: notAssessed,
-		Catalog:     description,
-		ContentHash: hash,
+		// Encoded as they are saved: a large scan's findings are not all
+		// held as JSON at once.
+		EncodeFinding: encodeFinding,
+		Rules:         ruleTexts,
+		NotAssessed:   notAssessed,
+		Catalog:       description,
+		ContentHash:   hash,
 	})
 	if err != nil {
 		return nil, err

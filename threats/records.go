@@ -31,7 +31,24 @@ type RuleText struct {
 // A large scan has tens of thousands of findings, so they are encoded on
 // all cores.
 func Records(findings []Finding) ([]store.Finding, []store.Rule, error) {
-	var rules []store.Rule
+	records, encode, rules, err := ForStore(findings)
+	if err != nil {
+		return nil, nil, err
+	}
+	errs := make([]error, len(findings))
+	parallelFor(len(findings), func(i int) {
+		records[i].Data, errs[i] = encode(i)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	return records, rules, nil
+}
+
+// ForStore is Records without the findings' JSON: encode gives finding
+// i's, for store.ScanRecord.EncodeFinding, so a large scan's findings are
+// encoded as they are saved rather than all held as JSON at once.
+func ForStore(findings []Finding) (records []store.Finding, encode func(i int) (json.RawMessage, error), rules []store.Rule, err error) {
 	seen := map[string]bool{}
 	for _, f := range findings {
 		if seen[f.RuleID] {
@@ -40,27 +57,26 @@ func Records(findings []Finding) ([]store.Finding, []store.Rule, error) {
 		seen[f.RuleID] = true
 		data, err := json.Marshal(RuleText{f.Title, f.Description, f.Mitigation, f.References})
 		if err != nil {
-			return nil, nil, fmt.Errorf("rule %s: %w", f.RuleID, err)
+			return nil, nil, nil, fmt.Errorf("rule %s: %w", f.RuleID, err)
 		}
 		rules = append(rules, store.Rule{ID: f.RuleID, Data: data})
 	}
-	out := make([]store.Finding, len(findings))
-	errs := make([]error, len(findings))
-	parallelFor(len(findings), func(i int) {
+	records = make([]store.Finding, len(findings))
+	for i := range findings {
+		f := &findings[i]
+		records[i] = store.Finding{ID: f.ID, RuleID: f.RuleID, Stride: string(f.Stride), Severity: string(f.Severity),
+			Element: f.Element, Namespace: f.Namespace}
+	}
+	encode = func(i int) (json.RawMessage, error) {
 		f := findings[i]
 		f.Title, f.Description, f.Mitigation, f.References = "", "", "", catalog.References{}
 		data, err := json.Marshal(f)
 		if err != nil {
-			errs[i] = fmt.Errorf("finding %s: %w", f.ID, err)
-			return
+			return nil, fmt.Errorf("finding %s: %w", f.ID, err)
 		}
-		out[i] = store.Finding{ID: f.ID, RuleID: f.RuleID, Stride: string(f.Stride), Severity: string(f.Severity),
-			Element: f.Element, Namespace: f.Namespace, Data: data}
-	})
-	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
+		return data, nil
 	}
-	return out, rules, nil
+	return records, encode, rules, nil
 }
 
 // parallelFor calls fn(0) … fn(n-1) on all cores.

@@ -36,7 +36,11 @@ type ScanRecord struct {
 	Problems []discover.Problem
 	Graph    *model.Graph // nil is saved as an empty graph
 	Findings []Finding
-	Rules    []Rule // the text of the rules the findings refer to
+	// EncodeFinding, when set, gives finding i's Data, which is then left
+	// nil: the findings of a large scan are encoded as they are saved
+	// rather than all held as JSON first.
+	EncodeFinding func(i int) (json.RawMessage, error)
+	Rules         []Rule // the text of the rules the findings refer to
 	// NotAssessed are the rules the graph's gaps left open; never findings.
 	NotAssessed []NotAssessed
 	Catalog     string // which rules produced the findings, for the record
@@ -174,11 +178,22 @@ func (s *Store) saveScan(ctx context.Context, rec ScanRecord, id int64) (int64, 
 		return 0, s.saveErr(err)
 	}
 
-	// The graph's JSON columns are encoded on another core while the
-	// transaction inserts rows: SQLite's work is single-threaded, encoding
-	// is not, and together they are most of a scan's save time.
-	enc := encodeGraph(g)
-	defer enc.wait()
+	// The JSON columns of the largest tables are encoded on another core
+	// while the transaction inserts rows (see aheadEncoder).
+	nodesJSON := encodeJSON(len(g.Nodes), func(i int) any { return &g.Nodes[i] })
+	defer nodesJSON.close()
+	edgesJSON := encodeJSON(len(g.Edges), func(i int) any { return &g.Edges[i] })
+	defer edgesJSON.close()
+	controlsJSON := encodeJSON(len(g.Controls), func(i int) any { return &g.Controls[i] })
+	defer controlsJSON.close()
+	var findingsJSON *aheadEncoder
+	if rec.EncodeFinding != nil {
+		findingsJSON = encodeAhead(len(rec.Findings), func(i int) (string, error) {
+			data, err := rec.EncodeFinding(i)
+			return string(data), err
+		})
+		defer findingsJSON.close()
+	}
 
 	db, err := s.writer(ctx)
 	if err != nil {
@@ -230,17 +245,17 @@ func (s *Store) saveScan(ctx context.Context, rec ScanRecord, id int64) (int64, 
 	w.table(elements{table: "nodes", what: "node", cols: []string{"id", "type", "namespace", "name", "kind", "data"}, n: len(g.Nodes),
 		values: func(i int, args []any) ([]any, error) {
 			n := &g.Nodes[i]
-			data, err := enc.nodes.get(i)
+			data, err := nodesJSON.get(i)
 			return append(args, n.ID, string(n.Type), n.Namespace, n.Name, n.Kind, data), err
 		},
-		name: func(i int) string { return g.Nodes[i].ID }, id: func(i int) string { return g.Nodes[i].ID }})
+		name: func(i int) string { return g.Nodes[i].ID }, id: func(i int) string { return g.Nodes[i].ID }, release: nodesJSON.release})
 	w.table(elements{table: "edges", what: "edge", cols: []string{"id", "from_id", "to_id", "port", "protocol", "encryption", "declared", "observed", "data"}, n: len(g.Edges),
 		values: func(i int, args []any) ([]any, error) {
 			e := &g.Edges[i]
-			data, err := enc.edges.get(i)
+			data, err := edgesJSON.get(i)
 			return append(args, e.ID, e.From, e.To, e.Port, e.Protocol, string(e.Encryption), e.Declared, e.Observed, data), err
 		},
-		name: func(i int) string { return g.Edges[i].ID }, id: func(i int) string { return g.Edges[i].ID }})
+		name: func(i int) string { return g.Edges[i].ID }, id: func(i int) string { return g.Edges[i].ID }, release: edgesJSON.release})
 	w.table(elements{table: "boundaries", what: "boundary", cols: []string{"id", "type", "name", "parent", "data"}, n: len(g.Boundaries),
 		values: func(i int, args []any) ([]any, error) {
 			b := &g.Boundaries[i]
@@ -251,10 +266,10 @@ func (s *Store) saveScan(ctx context.Context, rec ScanRecord, id int64) (int64, 
 	w.table(elements{table: "controls", what: "control", cols: []string{"id", "type", "target", "data"}, n: len(g.Controls),
 		values: func(i int, args []any) ([]any, error) {
 			c := &g.Controls[i]
-			data, err := enc.controls.get(i)
+			data, err := controlsJSON.get(i)
 			return append(args, c.ID, c.Type, c.Target, data), err
 		},
-		name: func(i int) string { return g.Controls[i].ID }, id: func(i int) string { return g.Controls[i].ID }})
+		name: func(i int) string { return g.Controls[i].ID }, id: func(i int) string { return g.Controls[i].ID }, release: controlsJSON.release})
 	w.table(elements{table: "dangling", what: "dangling reference", cols: []string{"from_id", "target", "reason", "data"}, n: len(g.Dangling),
 		values: func(i int, args []any) ([]any, error) {
 			d := &g.Dangling[i]
@@ -265,9 +280,19 @@ func (s *Store) saveScan(ctx context.Context, rec ScanRecord, id int64) (int64, 
 	w.table(elements{table: "findings", what: "finding", cols: []string{"id", "rule_id", "stride", "severity", "element", "namespace", "data"}, n: len(rec.Findings),
 		values: func(i int, args []any) ([]any, error) {
 			f := &rec.Findings[i]
-			return append(args, f.ID, f.RuleID, f.Stride, f.Severity, f.Element, f.Namespace, string(f.Data)), nil
+			data := string(f.Data)
+			var err error
+			if findingsJSON != nil {
+				data, err = findingsJSON.get(i)
+			}
+			return append(args, f.ID, f.RuleID, f.Stride, f.Severity, f.Element, f.Namespace, data), err
 		},
-		name: func(i int) string { return rec.Findings[i].ID }, id: func(i int) string { return rec.Findings[i].ID }})
+		name: func(i int) string { return rec.Findings[i].ID }, id: func(i int) string { return rec.Findings[i].ID },
+		release: func(upTo int) {
+			if findingsJSON != nil {
+				findingsJSON.release(upTo)
+			}
+		}})
 	w.table(elements{table: "scan_rules", what: "rule", cols: []string{"rule_id", "data"}, n: len(rec.Rules),
 		values: func(i int, args []any) ([]any, error) {
 			return append(args, rec.Rules[i].ID, string(rec.Rules[i].Data)), nil
@@ -336,6 +361,9 @@ type elements struct {
 	name func(i int) string
 	// id, if set, is row i's element ID, which must be unique in the scan.
 	id func(i int) string
+	// release, if set, is told that rows [0, upTo) are inserted: their
+	// encoded columns are not read again.
+	release func(upTo int)
 }
 
 // table saves n rows: each distinct row's columns once in table_content,
@@ -417,6 +445,9 @@ func (w *writer) table(e elements) {
 		}
 		if n, err := res.RowsAffected(); err != nil || n != int64(to-from) {
 			return fmt.Errorf("insert into %s: %d of %d rows found their content (%v)", e.table, n, to-from, err)
+		}
+		if e.release != nil {
+			e.release(to)
 		}
 		return nil
 	}
@@ -518,61 +549,6 @@ func (w *writer) json(v any) (string, error) {
 	}
 	return string(bytes.TrimSuffix(w.buf.Bytes(), []byte{'\n'})), nil
 }
-
-// encodedGraph holds the JSON columns of a graph's largest tables, filled
-// in by a background goroutine, table by table in the order they are
-// inserted.
-type encodedGraph struct {
-	nodes, edges, controls encodedTable
-	done                   chan struct{}
-}
-
-// encodedTable is one table's JSON column; ready closes when data is filled.
-type encodedTable struct {
-	data  []string
-	err   error
-	ready chan struct{}
-}
-
-func (t *encodedTable) get(i int) (string, error) {
-	<-t.ready
-	if t.err != nil {
-		return "", t.err
-	}
-	return t.data[i], nil
-}
-
-func encodeGraph(g *model.Graph) *encodedGraph {
-	e := &encodedGraph{done: make(chan struct{})}
-	for _, t := range []*encodedTable{&e.nodes, &e.edges, &e.controls} {
-		t.ready = make(chan struct{})
-	}
-	go func() {
-		defer close(e.done)
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		fill := func(t *encodedTable, n int, item func(i int) any) {
-			defer close(t.ready)
-			t.data = make([]string, n)
-			for i := range n {
-				buf.Reset()
-				if t.err = enc.Encode(item(i)); t.err != nil {
-					return
-				}
-				t.data[i] = string(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
-			}
-		}
-		fill(&e.nodes, len(g.Nodes), func(i int) any { return &g.Nodes[i] })
-		fill(&e.edges, len(g.Edges), func(i int) any { return &g.Edges[i] })
-		fill(&e.controls, len(g.Controls), func(i int) any { return &g.Controls[i] })
-	}()
-	return e
-}
-
-// wait blocks until the encoder goroutine has finished, so SaveScan never
-// returns while it still reads the graph.
-func (e *encodedGraph) wait() { <-e.done }
 
 // timeFormat stores times as sortable, readable UTC text.
 const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"

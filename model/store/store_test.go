@@ -169,6 +169,60 @@ func TestFindingsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestFindingsEncodedAsSaved: findings whose JSON EncodeFinding gives as
+// they are saved (more than fit in the encoder's window) read back as the
+// same findings given whole; an error encoding one fails the save, naming
+// it, and saves nothing.
+func TestFindingsEncodedAsSaved(t *testing.T) {
+	s := modeltest.OpenStore(t)
+	ctx := context.Background()
+	const n = 10000
+	data := func(i int) json.RawMessage { return json.RawMessage(fmt.Sprintf(`{"id":"r@workload:shop/w%d"}`, i)) }
+	whole := modeltest.SampleScan(1)
+	lazy := modeltest.SampleScan(1)
+	for i := range n {
+		f := store.Finding{ID: fmt.Sprintf("r@workload:shop/w%d", i), RuleID: "r", Stride: "tampering", Severity: "high", Element: fmt.Sprintf("workload:shop/w%d", i), Namespace: "shop"}
+		lazy.Findings = append(lazy.Findings, f)
+		f.Data = data(i)
+		whole.Findings = append(whole.Findings, f)
+	}
+	lazy.EncodeFinding = func(i int) (json.RawMessage, error) { return data(i), nil }
+	read := func(rec store.ScanRecord) []store.Finding {
+		t.Helper()
+		id, err := s.SaveScan(ctx, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Findings(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			got[i].Content = 0
+		}
+		return got
+	}
+	if got, want := read(lazy), read(whole); !reflect.DeepEqual(got, want) || len(got) != n {
+		t.Fatalf("%d findings encoded as saved differ from the %d given whole", len(got), len(want))
+	}
+	before, err := s.Scans(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazy.EncodeFinding = func(i int) (json.RawMessage, error) {
+		if i == 7000 {
+			return nil, errors.New("finding r@workload:shop/w7000: cannot encode")
+		}
+		return data(i), nil
+	}
+	if _, err := s.SaveScan(ctx, lazy); err == nil || !strings.Contains(err.Error(), "w7000: cannot encode") || !strings.Contains(err.Error(), "nothing was saved") {
+		t.Errorf("a finding that cannot be encoded: %v", err)
+	}
+	if after, err := s.Scans(ctx); err != nil || len(after) != len(before) {
+		t.Errorf("the failed save left %d scans, want %d (%v)", len(after), len(before), err)
+	}
+}
+
 func TestScansNewestFirstWithCounts(t *testing.T) {
 	s := modeltest.OpenStore(t)
 	ctx := context.Background()
