@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/stridemap/stridemap/catalog"
 
@@ -36,11 +34,16 @@ func Records(findings []Finding) ([]store.Finding, []store.Rule, error) {
 		return nil, nil, err
 	}
 	errs := make([]error, len(findings))
-	parallelFor(len(findings), func(i int) {
-		records[i].Data, errs[i] = encode(i)
+	data := parallel.Map(len(findings), func(i int) json.RawMessage {
+		d, err := encode(i)
+		errs[i] = err
+		return d
 	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
+	}
+	for i := range records {
+		records[i].Data = data[i]
 	}
 	return records, rules, nil
 }
@@ -77,20 +80,6 @@ func ForStore(findings []Finding) (records []store.Finding, encode func(i int) (
 		return data, nil
 	}
 	return records, encode, rules, nil
-}
-
-// parallelFor calls fn(0) … fn(n-1) on all cores.
-func parallelFor(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < n; i += workers {
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // DecodeRules reads the rule texts saved with a scan (store.Rules).
