@@ -76,7 +76,6 @@ type overviewLink struct {
 	worst    model.Encryption
 	ports    []string // protocol:port, distinct
 	declared bool     // some flow is declared
-	observed bool     // some flow is observed
 	onlyBoth bool     // every flow is declared and observed
 	threats  SeverityCounts
 }
@@ -86,16 +85,10 @@ type overview struct {
 	boxes   []*overviewBox
 	outside []*model.Node // drawn as themselves
 	links   []*overviewLink
-	// elsewhere are the open threats of elements no box holds (the
-	// cluster's boundary), shown under the title.
+	// elsewhere are the open threats of trust boundaries no box stands
+	// for (the cluster's; with GroupByApp, the namespaces' too), shown
+	// under the title.
 	elsewhere SeverityCounts
-	groupBy   string
-}
-
-// OverviewSize is the number of boxes and elements an overview of g draws.
-func OverviewSize(g *model.Graph, groupBy string) int {
-	o := buildOverview(g, nil, groupBy)
-	return len(o.boxes) + len(o.outside)
 }
 
 // encryptionRank orders encryption verdicts from best to worst, for the colour of an
@@ -132,7 +125,7 @@ func groupOf(n *model.Node, groupBy string) (id, title string) {
 }
 
 func buildOverview(g *model.Graph, threats ThreatCounts, groupBy string) *overview {
-	o := &overview{groupBy: groupBy}
+	o := &overview{}
 	boxes := map[string]*overviewBox{}
 	// where is the box, or the element itself, each node is drawn as.
 	where := make(map[string]string, len(g.Nodes))
@@ -194,7 +187,6 @@ func buildOverview(g *model.Graph, threats ThreatCounts, groupBy string) *overvi
 			l.ports = append(l.ports, p)
 		}
 		l.declared = l.declared || e.Declared
-		l.observed = l.observed || e.Observed
 		l.onlyBoth = l.onlyBoth && e.Declared && e.Observed
 		l.threats = addCounts(l.threats, threats[e.ID])
 	}
@@ -275,7 +267,7 @@ func WriteOverviewDOT(w io.Writer, g *model.Graph, opts OverviewOptions) error {
 	d := &dotWriter{w: w, threats: opts.Threats}
 	title := opts.Title
 	if o.elsewhere.Total() > 0 {
-		title = strings.TrimPrefix(title+"\n⚠ cluster-wide: "+o.elsewhere.String(), "\n")
+		title = strings.TrimPrefix(title+"\n⚠ trust boundaries: "+o.elsewhere.String(), "\n")
 	}
 	d.line(0, "digraph stridemap {")
 	if len(o.boxes)+len(o.outside) >= overviewSpringFrom {
