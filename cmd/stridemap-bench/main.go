@@ -22,7 +22,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -150,14 +149,8 @@ func median(d []time.Duration) time.Duration {
 
 // measure runs one scan and returns its wall time and peak resident memory.
 func measure(bin, db, dir string, extra ...string) (time.Duration, int64, error) {
-	cmd := exec.Command(bin, append([]string{"--db", db, "scan", "-f", dir}, extra...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return 0, 0, fmt.Errorf("%s scan -f %s: %w\n%s", bin, dir, err, stderr.String())
-	}
-	return time.Since(start), peakRSS(cmd.ProcessState), nil
+	u, err := measureCommand(exec.Command(bin, append([]string{"--db", db, "scan", "-f", dir}, extra...)...))
+	return u.wall, u.rss, err
 }
 
 func report(results []result) error {
