@@ -28,25 +28,39 @@ type Rescan struct {
 // resourceVersion of API objects, the counts and times of observed
 // flows). The graph's JSON is deterministic (maps are encoded with sorted
 // keys), so equal content hashes equal.
+//
+// Each element is encoded on its own, straight into the hash: encoding
+// the whole graph at once would first build its JSON in memory, tens of
+// megabytes for a large cluster.
 func contentHash(g *model.Graph, findings []threats.Finding, notAssessed []store.NotAssessed, problems []discover.Problem) (string, error) {
-	// The volatile fields are cleared for the encoding and put back, so
-	// the graph is encoded once, straight into the hash.
+	// The volatile fields are cleared for the encoding and put back.
 	restore := clearVolatile(g)
 	defer restore()
-	type verdict struct{ ID, Severity string }
-	verdicts := make([]verdict, 0, len(findings)+len(notAssessed))
-	for _, f := range findings {
-		verdicts = append(verdicts, verdict{f.ID, string(f.Severity)})
-	}
-	for _, n := range notAssessed {
-		verdicts = append(verdicts, verdict{n.ID(), "not assessed"})
-	}
 	h := sha256.New()
-	if err := json.NewEncoder(h).Encode(struct {
-		Graph    *model.Graph
-		Verdicts []verdict
-		Problems []discover.Problem
-	}{g, verdicts, problems}); err != nil {
+	enc := json.NewEncoder(h)
+	var err error
+	// section hashes a name and a count before the n items, so an element
+	// moved from one section to another changes the hash.
+	section := func(name string, n int, item func(i int) any) {
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(h, "%s %d\n", name, n)
+		for i := 0; i < n && err == nil; i++ {
+			err = enc.Encode(item(i))
+		}
+	}
+	section("nodes", len(g.Nodes), func(i int) any { return &g.Nodes[i] })
+	section("edges", len(g.Edges), func(i int) any { return &g.Edges[i] })
+	section("boundaries", len(g.Boundaries), func(i int) any { return &g.Boundaries[i] })
+	section("controls", len(g.Controls), func(i int) any { return &g.Controls[i] })
+	section("dangling", len(g.Dangling), func(i int) any { return &g.Dangling[i] })
+	section("gaps", len(g.Gaps), func(i int) any { return &g.Gaps[i] })
+	type verdict struct{ ID, Severity string }
+	section("findings", len(findings), func(i int) any { return verdict{findings[i].ID, string(findings[i].Severity)} })
+	section("not assessed", len(notAssessed), func(i int) any { return verdict{notAssessed[i].ID(), "not assessed"} })
+	section("problems", len(problems), func(i int) any { return &problems[i] })
+	if err != nil {
 		return "", fmt.Errorf("hash the scan's content: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/stridemap/stridemap/discover"
@@ -55,6 +56,37 @@ func TestContentHash(t *testing.T) {
 	} {
 		if h == base {
 			t.Errorf("%s did not change the hash", name)
+		}
+	}
+}
+
+// TestContentHashCoversTheGraph: an element added to any of the graph's
+// lists changes the hash, so a list added to model.Graph cannot be left
+// out of it unnoticed.
+func TestContentHashCoversTheGraph(t *testing.T) {
+	base, err := contentHash(&model.Graph{}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphType := reflect.TypeFor[model.Graph]()
+	for i := range graphType.NumField() {
+		field := graphType.Field(i)
+		if !field.IsExported() {
+			continue
+		}
+		if field.Type.Kind() != reflect.Slice {
+			t.Errorf("model.Graph.%s is not a list: say in contentHash how it is hashed, and here how to test it", field.Name)
+			continue
+		}
+		var g model.Graph
+		list := reflect.ValueOf(&g).Elem().Field(i)
+		list.Set(reflect.MakeSlice(field.Type, 1, 1))
+		h, err := contentHash(&g, nil, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h == base {
+			t.Errorf("an element in model.Graph.%s does not change the content hash", field.Name)
 		}
 	}
 }
