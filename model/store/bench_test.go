@@ -62,3 +62,24 @@ func BenchmarkGraph(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSaveFirstScan saves the scan into a new store each time: every
+// row is new content. BenchmarkSaveScan saves it again and again into one
+// store, as a re-scan of an unchanged system does: only places are new.
+func BenchmarkSaveFirstScan(b *testing.B) {
+	rec := benchScan(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		s := modeltest.OpenStore(b)
+		b.StartTimer()
+		if _, err := s.SaveScan(ctx, rec); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+}
