@@ -24,6 +24,7 @@ TARGETS="
 ./discover/manifests FuzzDecode
 ./discover/manifests FuzzKustomizationFile
 ./discover/manifests FuzzKustomize
+./discover/manifests FuzzSimpleYAML
 ./export FuzzParseLayout
 ./export FuzzReadBaseline
 ./export FuzzReadGraphJSON

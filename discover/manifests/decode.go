@@ -48,11 +48,15 @@ func Decode(file string, data []byte, defaultNamespace string) ([]*discover.Obje
 
 // decoder holds the buffers one goroutine reuses across streams.
 type decoder struct {
-	conv      converter
-	file      string
-	namespace string
-	objs      []*discover.Object
-	probs     []discover.Problem
+	// goYAMLOnly reads every document with go-yaml, never parseSimple:
+	// tests compare the two ways.
+	goYAMLOnly bool
+	simple     simpleParser
+	conv       converter
+	file       string
+	namespace  string
+	objs       []*discover.Object
+	probs      []discover.Problem
 }
 
 func (d *decoder) decode(file string, data []byte, defaultNamespace string) ([]*discover.Object, []discover.Problem) {
@@ -67,25 +71,28 @@ func (d *decoder) decode(file string, data []byte, defaultNamespace string) ([]*
 			"file is binary, not YAML or JSON; leave it out of the paths to scan")
 		return d.objs, d.probs
 	}
-	// One parser over the whole stream is the fast path. Only when the
-	// YAML is malformed is the stream cut into documents, so that one bad
-	// document does not hide the ones after it.
-	if !d.chunk(data, 1) {
-		d.objs, d.probs = nil, nil
-		splitDocuments(data, func(piece []byte, first int) { d.chunk(piece, first) })
-	}
+	// Each document is read on its own, so that one bad document does not
+	// hide the ones after it: by parseSimple when it is written in the
+	// simple part of YAML most manifests are, else by go-yaml.
+	splitDocuments(data, func(piece []byte, first int) {
+		if doc, ok := d.simple.parse(piece); ok && !d.goYAMLOnly {
+			d.document(doc, first-1)
+			return
+		}
+		d.chunk(piece, first)
+	})
 	return d.objs, d.probs
 }
 
 // chunk decodes the documents of one piece of the stream, which starts at
-// line first. It reports false when the piece is not valid YAML.
-func (d *decoder) chunk(data []byte, first int) bool {
+// line first, with go-yaml, up to the first error in it.
+func (d *decoder) chunk(data []byte, first int) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
-			return true
+			return
 		}
 		if err != nil {
 			line, msg := yamlErrorLine(err, data)
@@ -94,7 +101,7 @@ func (d *decoder) chunk(data []byte, first int) bool {
 			}
 			d.problem(discover.SeverityError, CodeYAML, line+first-1, "",
 				"invalid YAML: %s; fix the syntax (documents after the next '---' are still read)", msg)
-			return false
+			return
 		}
 		d.document(&doc, first-1)
 	}

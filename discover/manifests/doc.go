@@ -8,6 +8,12 @@
 // kustomize directories that is the file kustomize read the object from,
 // not the rendered output.
 //
+// Each document is parsed on its own, so one bad document does not hide the
+// ones after it. Most manifests are written in a small, plain part of YAML,
+// which a reader of its own parses line by line several times faster than
+// go-yaml (simpleyaml.go); every other document goes to go-yaml. Both give
+// the same yaml.Node tree, which a fuzz target holds.
+//
 // Core kinds are decoded into k8s.io/api types; kinds of other API groups
 // (CRDs such as Istio, Gateway API or Cilium policies) and the rarer
 // built-in kinds stay unstructured. A kind that a built-in API group does
