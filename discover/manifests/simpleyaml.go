@@ -8,13 +8,13 @@ import (
 )
 
 // Most manifests are written in a small part of YAML: block mappings and
-// sequences, plain and quoted one-line scalars, literal blocks ("|"),
+// sequences, plain scalars, quoted one-line scalars, literal blocks ("|"),
 // comments, "{}" and "[]". go-yaml reads that part at about 20 MB/s, a
 // third of a large scan's time, through a general scanner and parser.
 // parseSimple reads only that part, line by line, into the tree go-yaml
-// builds, and gives up on anything else (anchors, tags, folded and
-// multi-line scalars, flow collections with content, tabs, non-ASCII
-// text, …), which go-yaml then reads as before. TestSimpleYAMLCases,
+// builds, and gives up on anything else (anchors, tags, folded blocks,
+// quoted scalars over several lines, flow collections with content, tabs,
+// non-ASCII text, …), which go-yaml then reads as before. TestSimpleYAMLCases,
 // TestSimpleYAMLOnTheCorpus and FuzzSimpleYAML hold that whatever it
 // reads, go-yaml reads into an equal tree, and the objects decoded are
 // the same.
@@ -250,8 +250,8 @@ func (p *simpleParser) mapping(indent int) (*yaml.Node, bool) {
 			continue
 		}
 		if len(rest) > 0 && rest[0] != '#' {
-			v, ok := p.scalarValue(rest, l.num, valueColumn+skipped)
-			if !ok {
+			v, open, ok := p.scalarValue(rest, l.num, valueColumn+skipped)
+			if !ok || open && !p.continuePlain(v, indent) {
 				return nil, false
 			}
 			m.Content = append(m.Content, v)
@@ -313,7 +313,9 @@ func (p *simpleParser) sequence(indent int) (*yaml.Node, bool) {
 		if rest[0] == '|' {
 			v, ok = p.literal(rest, l.num, column+1, indent)
 		} else {
-			v, ok = p.scalarValue(rest, l.num, column+1)
+			var open bool
+			v, open, ok = p.scalarValue(rest, l.num, column+1)
+			ok = ok && (!open || p.continuePlain(v, indent))
 		}
 		if !ok {
 			return nil, false
@@ -389,6 +391,48 @@ func (p *simpleParser) literal(text []byte, line, column, parentIndent int) (*ya
 	return p.node(yaml.Node{Kind: yaml.ScalarNode, Style: yaml.LiteralStyle, Value: string(value), Line: line, Column: column}), true
 }
 
+// continuePlain extends n, a plain scalar that ends its line, with the
+// lines below it indented more than its parent at parentIndent: go-yaml
+// folds them into it, the line break between two lines becoming a space and
+// each empty line between them a line break. It stops at a comment, and is
+// false for a line that may not continue a plain scalar.
+func (p *simpleParser) continuePlain(n *yaml.Node, parentIndent int) bool {
+	var value []byte
+	empty := 0
+	for i := p.pos; i < len(p.lines); i++ {
+		l := p.lines[i]
+		if l.blank {
+			if len(l.text) > 0 {
+				break // a comment ends the scalar
+			}
+			empty++
+			continue
+		}
+		if l.indent <= parentIndent {
+			break
+		}
+		if !plainStart(l.text) || bytes.Contains(l.text, []byte(": ")) || bytes.Contains(l.text, []byte(" #")) || l.text[len(l.text)-1] == ':' {
+			return false
+		}
+		if value == nil {
+			value = []byte(n.Value)
+		}
+		if empty == 0 {
+			value = append(value, ' ')
+		}
+		for range empty {
+			value = append(value, '\n')
+		}
+		empty = 0
+		value = append(value, l.text...)
+		p.pos = i + 1
+	}
+	if value != nil {
+		n.Value = string(value)
+	}
+	return true
+}
+
 // splitKey splits "key: rest" or "key:" at the colon. Keys are plain and
 // made of letters, digits and "-_./", not starting with "-".
 func splitKey(text []byte) (key, rest []byte, ok bool) {
@@ -420,15 +464,16 @@ func trimSpaces(b []byte) ([]byte, int) {
 
 // scalarValue reads the value that fills the rest of a line: a plain or
 // quoted scalar, "{}" or "[]", with an optional comment after it. column
-// is where it starts, from 1.
-func (p *simpleParser) scalarValue(text []byte, line, column int) (*yaml.Node, bool) {
-	n := p.node(yaml.Node{Kind: yaml.ScalarNode, Line: line, Column: column})
+// is where it starts, from 1. open is set for a plain scalar that no
+// comment ends, which the next lines may continue.
+func (p *simpleParser) scalarValue(text []byte, line, column int) (n *yaml.Node, open, ok bool) {
+	n = p.node(yaml.Node{Kind: yaml.ScalarNode, Line: line, Column: column})
 	var rest []byte
 	switch text[0] {
 	case '"':
 		end := bytes.IndexByte(text[1:], '"')
 		if end < 0 || bytes.IndexByte(text[1:end+1], '\\') >= 0 {
-			return nil, false // escapes, or a string that goes on
+			return nil, false, false // escapes, or a string that goes on
 		}
 		n.Value, n.Style, rest = string(text[1:end+1]), yaml.DoubleQuotedStyle, text[end+2:]
 	case '\'':
@@ -436,7 +481,7 @@ func (p *simpleParser) scalarValue(text []byte, line, column int) (*yaml.Node, b
 		i := 1
 		for {
 			if i >= len(text) {
-				return nil, false
+				return nil, false, false
 			}
 			if text[i] == '\'' {
 				if i+1 < len(text) && text[i+1] == '\'' {
@@ -452,7 +497,7 @@ func (p *simpleParser) scalarValue(text []byte, line, column int) (*yaml.Node, b
 		n.Value, n.Style, rest = string(value), yaml.SingleQuotedStyle, text[i+1:]
 	case '{', '[':
 		if len(text) < 2 || text[1] != text[0]+2 { // "{}" or "[]"
-			return nil, false
+			return nil, false, false
 		}
 		n.Kind, n.Style, rest = yaml.MappingNode, yaml.FlowStyle, text[2:]
 		if text[0] == '[' {
@@ -460,31 +505,32 @@ func (p *simpleParser) scalarValue(text []byte, line, column int) (*yaml.Node, b
 		}
 	default:
 		if !plainStart(text) {
-			return nil, false
+			return nil, false, false
 		}
 		end := len(text)
 		if i := bytes.Index(text, []byte(" #")); i >= 0 {
 			end = i
 		}
+		open = end == len(text)
 		value := bytes.TrimRight(text[:end], " ")
 		if bytes.Contains(value, []byte(": ")) || value[len(value)-1] == ':' {
-			return nil, false
+			return nil, false, false
 		}
 		n.Value = string(value)
-		return n, true
+		return n, open, true
 	}
 	// After a quoted scalar or an empty collection: nothing, or a comment.
 	if len(rest) > 0 {
 		trimmed, skipped := trimSpaces(rest)
 		if skipped == 0 || len(trimmed) > 0 && trimmed[0] != '#' {
-			return nil, false
+			return nil, false, false
 		}
 	}
-	return n, true
+	return n, false, true
 }
 
 // plainStart reports whether text may start a plain scalar here: not with
-// an indicator, except "-" and "." followed by more.
+// an indicator, except "-" followed by more than a space.
 func plainStart(text []byte) bool {
 	switch c := text[0]; {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
@@ -492,7 +538,7 @@ func plainStart(text []byte) bool {
 	case c == '/' || c == '_' || c == '(' || c == '+' || c == '$' || c == '=' || c == '~' || c == '^' || c == '<' || c == ';' || c == '.' || c == '\\':
 		return c != '<' || len(text) < 2 || text[1] != '<'
 	case c == '-':
-		return len(text) > 1 && text[1] != ' ' && text[1] != '-'
+		return len(text) > 1 && text[1] != ' '
 	}
 	return false
 }
