@@ -205,6 +205,10 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 		return nil, err
 	}
 	r.log.Debug("stored", "scan", id, "took", time.Since(step))
+	// The scan is stored: a stop that comes now still gets its result,
+	// which the two quick reads below complete, rather than an error that
+	// says nothing was stored.
+	ctx = context.WithoutCancel(ctx)
 	info, err := s.Scan(ctx, id)
 	if err != nil {
 		return nil, err
