@@ -76,7 +76,9 @@ func (d *decoder) decode(file string, data []byte, defaultNamespace string) ([]*
 	// simple part of YAML most manifests are, else by go-yaml.
 	splitDocuments(data, func(piece []byte, first int) {
 		if doc, ok := d.simple.parse(piece); ok && !d.goYAMLOnly {
-			d.document(doc, first-1)
+			if doc != nil {
+				d.document(doc, first-1)
+			}
 			return
 		}
 		d.chunk(piece, first)
@@ -506,11 +508,13 @@ func isBinary(data []byte) bool {
 
 // splitDocuments cuts a YAML stream at its "---" lines, so one malformed
 // document does not hide the ones after it, and calls fn with each piece and
-// the line it starts on. A piece holding only comments, blank lines or
-// directives is joined to the next one.
+// the line it starts on. Comments, blank lines and directives before the
+// first "---" of a piece are joined to it; a "---" after another starts a
+// piece, even with nothing between them but comments (an empty document).
 func splitDocuments(data []byte, fn func(piece []byte, firstLine int)) {
 	start, startLine := 0, 1
 	content := false
+	marked := false // the piece has its "---"
 	line := 1
 	for pos := 0; pos < len(data); line++ {
 		end := bytes.IndexByte(data[pos:], '\n')
@@ -520,11 +524,12 @@ func splitDocuments(data []byte, fn func(piece []byte, firstLine int)) {
 		}
 		l := data[pos:next]
 		if isSeparator(l) {
-			if content {
+			if content || marked {
 				fn(data[start:pos], startLine)
 				start, startLine = pos, line
 				content = false
 			}
+			marked = true
 			// A separator may carry content: "--- {a: 1}" or "--- |".
 			rest := bytes.TrimSpace(l[3:])
 			if len(rest) > 0 && rest[0] != '#' {

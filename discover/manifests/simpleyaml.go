@@ -96,8 +96,10 @@ func (p *simpleParser) key(key []byte) string {
 }
 
 // parseSimple parses piece, one document as splitDocuments cuts them, into
-// the document node go-yaml would give; ok is false when the piece is
-// outside the simple part of YAML or holds no mapping.
+// the document node go-yaml would give, or nil for a piece of nothing but
+// comments and a "---" (go-yaml reads it as an empty document, or none); ok
+// is false when the piece is outside the simple part of YAML or its
+// document is not a mapping.
 func parseSimple(piece []byte) (doc *yaml.Node, ok bool) {
 	var p simpleParser
 	return p.parse(piece)
@@ -111,8 +113,11 @@ func (p *simpleParser) parse(piece []byte) (doc *yaml.Node, ok bool) {
 		return nil, false
 	}
 	first, more := p.next()
-	if !more || isSequenceItem(first.text) {
-		return nil, false // an empty document, or a list: go-yaml says so
+	if !more {
+		return nil, true
+	}
+	if isSequenceItem(first.text) {
+		return nil, false // a list: go-yaml says what is wrong with it
 	}
 	// The document starts at its "---", else at its first token.
 	docColumn := 1
@@ -361,7 +366,9 @@ func (p *simpleParser) literal(text []byte, line, column, parentIndent int) (*ya
 			if l.indent > indent {
 				return nil, false // spaces that would be content
 			}
-			trailing++
+			if l.broken { // the piece's last line, without a break, adds none
+				trailing++
+			}
 			continue
 		}
 		if l.indent < indent {

@@ -55,7 +55,7 @@ var simpleCases = []struct {
 	{"- a\n- b\n", false},
 	{"a: 1\n...\n", false},
 	{"%YAML 1.2\n---\na: 1\n", false},
-	{"---\n---\na: 1\n", false},
+	{"---\n---\na: 1\n", false}, // splitDocuments cuts it in two
 	{"--- a: 1\n", false},
 	{"\"quoted key\": 1\n", false},
 	{"<<: {a: 1}\n", false},
@@ -69,7 +69,10 @@ var simpleCases = []struct {
 	{"a: 1\na: 2\n", true}, // duplicates are the converter's to report
 	{"? a\n: b\n", false},
 	{"just text\n", false},
-	{"", false},
+	{"", true},
+	{"# only a comment\n", true},
+	{"---\n# an empty document\n", true},
+	{"---\n---\n", false},
 }
 
 func TestSimpleYAMLCases(t *testing.T) {
@@ -196,6 +199,14 @@ func checkSimple(t testing.TB, piece []byte) bool {
 	docs, err := goYAMLDocuments(piece)
 	if err != nil {
 		t.Errorf("parseSimple read %q, which go-yaml refuses: %v", piece, err)
+		return true
+	}
+	if got == nil {
+		for _, doc := range docs {
+			if len(doc.Content) != 1 || doc.Content[0].ShortTag() != "!!null" || doc.Content[0].Value != "" {
+				t.Errorf("parseSimple found nothing in %q; go-yaml reads a document", piece)
+			}
+		}
 		return true
 	}
 	if len(docs) != 1 {
