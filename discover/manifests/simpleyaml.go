@@ -51,9 +51,14 @@ type simpleParser struct {
 	lines []simpleLine
 	pos   int
 	depth int
-	// slab is where nodes come from: a document's nodes live and die
-	// together, so they are allocated in blocks.
-	slab []yaml.Node
+	// nodes and ptrs are where the nodes of a document and their Content
+	// come from. Once the decoder has converted a document nothing points
+	// into its tree, so the next document reuses them.
+	nodes []yaml.Node
+	ptrs  []*yaml.Node
+	// items gathers the children of the mapping or list being read at
+	// each depth, copied into ptrs once it is complete.
+	items [][]*yaml.Node
 	// keys holds the short keys read so far, which repeat from one
 	// manifest to the next, to allocate each once. Values are not kept:
 	// they may be secrets.
@@ -61,20 +66,33 @@ type simpleParser struct {
 }
 
 const (
-	slabNodes     = 256
+	minArena      = 1024
 	maxInternLen  = 64
 	maxInternKeys = 4096
 )
 
-// node returns a new node with n's fields from p's slab.
+// node returns a new node with n's fields.
 func (p *simpleParser) node(n yaml.Node) *yaml.Node {
-	if len(p.slab) == 0 {
-		p.slab = make([]yaml.Node, slabNodes)
+	if len(p.nodes) == cap(p.nodes) {
+		// The nodes handed out stay where they are; the next document
+		// starts in this larger array.
+		p.nodes = make([]yaml.Node, 0, max(2*cap(p.nodes), minArena))
 	}
-	out := &p.slab[0]
-	*out = n
-	p.slab = p.slab[1:]
-	return out
+	p.nodes = append(p.nodes, n)
+	return &p.nodes[len(p.nodes)-1]
+}
+
+// content returns a copy of items for a node's Content.
+func (p *simpleParser) content(items []*yaml.Node) []*yaml.Node {
+	if len(items) == 0 {
+		return nil
+	}
+	if cap(p.ptrs)-len(p.ptrs) < len(items) {
+		p.ptrs = make([]*yaml.Node, 0, max(2*cap(p.ptrs), minArena, len(items)))
+	}
+	start := len(p.ptrs)
+	p.ptrs = append(p.ptrs, items...)
+	return p.ptrs[start:len(p.ptrs):len(p.ptrs)]
 }
 
 // key returns key as a string, a short one shared with its earlier copies.
@@ -109,6 +127,7 @@ func parseSimple(piece []byte) (doc *yaml.Node, ok bool) {
 func (p *simpleParser) parse(piece []byte) (doc *yaml.Node, ok bool) {
 	lines, docLine, ok := simpleLines(p.lines[:0], piece)
 	p.lines, p.pos, p.depth = lines, 0, 0
+	p.nodes, p.ptrs = p.nodes[:0], p.ptrs[:0]
 	if !ok {
 		return nil, false
 	}
@@ -128,7 +147,7 @@ func (p *simpleParser) parse(piece []byte) (doc *yaml.Node, ok bool) {
 	if _, more := p.next(); !ok || more {
 		return nil, false
 	}
-	return p.node(yaml.Node{Kind: yaml.DocumentNode, Line: docLine, Column: docColumn, Content: []*yaml.Node{root}}), true
+	return p.node(yaml.Node{Kind: yaml.DocumentNode, Line: docLine, Column: docColumn, Content: p.content([]*yaml.Node{root})}), true
 }
 
 // simpleLines appends the lines of piece to lines, and gives the line of
@@ -217,11 +236,24 @@ func (p *simpleParser) open(kind yaml.Kind, indent int) (*yaml.Node, bool) {
 	if p.depth++; p.depth > maxSimpleDepth {
 		return nil, false
 	}
+	for len(p.items) <= p.depth {
+		p.items = append(p.items, nil)
+	}
+	p.items[p.depth] = p.items[p.depth][:0]
 	first, _ := p.next()
 	return p.node(yaml.Node{Kind: kind, Line: first.num, Column: indent + 1}), true
 }
 
 func (p *simpleParser) close() { p.depth-- }
+
+// add adds a child to the mapping or list being read.
+func (p *simpleParser) add(n *yaml.Node) { p.items[p.depth] = append(p.items[p.depth], n) }
+
+// done gives the mapping or list being read its children.
+func (p *simpleParser) done(n *yaml.Node) (*yaml.Node, bool) {
+	n.Content = p.content(p.items[p.depth])
+	return n, true
+}
 
 // mapping parses the block mapping whose keys sit at indent.
 func (p *simpleParser) mapping(indent int) (*yaml.Node, bool) {
@@ -233,7 +265,7 @@ func (p *simpleParser) mapping(indent int) (*yaml.Node, bool) {
 	for {
 		l, more := p.next()
 		if !more || l.indent < indent {
-			return m, true
+			return p.done(m)
 		}
 		if l.indent > indent || isSequenceItem(l.text) {
 			return nil, false
@@ -243,7 +275,7 @@ func (p *simpleParser) mapping(indent int) (*yaml.Node, bool) {
 			return nil, false
 		}
 		p.pos++
-		m.Content = append(m.Content, p.node(yaml.Node{Kind: yaml.ScalarNode, Value: p.key(key), Line: l.num, Column: indent + 1}))
+		p.add(p.node(yaml.Node{Kind: yaml.ScalarNode, Value: p.key(key), Line: l.num, Column: indent + 1}))
 		valueColumn := indent + len(key) + 2 // just after the colon, as go-yaml places an empty value
 		rest, skipped := trimSpaces(rest)
 		if len(rest) > 0 && rest[0] == '|' {
@@ -251,7 +283,7 @@ func (p *simpleParser) mapping(indent int) (*yaml.Node, bool) {
 			if !ok {
 				return nil, false
 			}
-			m.Content = append(m.Content, v)
+			p.add(v)
 			continue
 		}
 		if len(rest) > 0 && rest[0] != '#' {
@@ -259,7 +291,7 @@ func (p *simpleParser) mapping(indent int) (*yaml.Node, bool) {
 			if !ok || open && !p.continuePlain(v, indent) {
 				return nil, false
 			}
-			m.Content = append(m.Content, v)
+			p.add(v)
 			if n, more := p.next(); more && n.indent > indent {
 				return nil, false // a scalar continued on the next line
 			}
@@ -273,9 +305,9 @@ func (p *simpleParser) mapping(indent int) (*yaml.Node, bool) {
 			if !ok {
 				return nil, false
 			}
-			m.Content = append(m.Content, v)
+			p.add(v)
 		default:
-			m.Content = append(m.Content, p.node(yaml.Node{Kind: yaml.ScalarNode, Line: l.num, Column: valueColumn}))
+			p.add(p.node(yaml.Node{Kind: yaml.ScalarNode, Line: l.num, Column: valueColumn}))
 		}
 	}
 }
@@ -292,7 +324,7 @@ func (p *simpleParser) sequence(indent int) (*yaml.Node, bool) {
 		if !more || l.indent < indent || l.indent == indent && !isSequenceItem(l.text) {
 			// The end of the list; a key at its indentation belongs to
 			// the mapping the list is a value of.
-			return s, true
+			return p.done(s)
 		}
 		if l.indent > indent {
 			return nil, false
@@ -309,7 +341,7 @@ func (p *simpleParser) sequence(indent int) (*yaml.Node, bool) {
 			if !ok {
 				return nil, false
 			}
-			s.Content = append(s.Content, v)
+			p.add(v)
 			continue
 		}
 		p.pos++
@@ -325,7 +357,7 @@ func (p *simpleParser) sequence(indent int) (*yaml.Node, bool) {
 		if !ok {
 			return nil, false
 		}
-		s.Content = append(s.Content, v)
+		p.add(v)
 		if n, more := p.next(); more && n.indent > indent {
 			return nil, false
 		}
