@@ -83,6 +83,7 @@ func (d *decoder) decode(file string, data []byte, defaultNamespace string) ([]*
 		}
 		d.chunk(piece, first)
 	})
+	d.simple.release()
 	return d.objs, d.probs
 }
 

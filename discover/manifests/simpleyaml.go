@@ -66,7 +66,10 @@ type simpleParser struct {
 }
 
 const (
-	minArena      = 1024
+	minArena = 1024
+	// maxKeptArena is the most nodes (and Content pointers) kept from one
+	// document for the next: a huge document's arrays are let go.
+	maxKeptArena  = 1 << 16
 	maxInternLen  = 64
 	maxInternKeys = 4096
 )
@@ -123,11 +126,27 @@ func parseSimple(piece []byte) (doc *yaml.Node, ok bool) {
 	return p.parse(piece)
 }
 
-// parse is parseSimple with p's buffers.
+// release lets go of the last stream read: its lines point into it.
+func (p *simpleParser) release() {
+	clear(p.lines[:cap(p.lines)])
+	p.lines = p.lines[:0]
+	if cap(p.lines) > maxKeptArena {
+		p.lines = nil
+	}
+}
+
+// parse is parseSimple with p's buffers: the tree it returns is valid
+// until the next call.
 func (p *simpleParser) parse(piece []byte) (doc *yaml.Node, ok bool) {
 	lines, docLine, ok := simpleLines(p.lines[:0], piece)
 	p.lines, p.pos, p.depth = lines, 0, 0
 	p.nodes, p.ptrs = p.nodes[:0], p.ptrs[:0]
+	if cap(p.nodes) > maxKeptArena {
+		p.nodes = nil
+	}
+	if cap(p.ptrs) > maxKeptArena {
+		p.ptrs = nil
+	}
 	if !ok {
 		return nil, false
 	}
