@@ -285,7 +285,7 @@ func compareDecoders(file string, data []byte) string {
 // hasDocument reports whether piece holds more than comments and markers.
 func hasDocument(piece []byte) bool {
 	for _, l := range bytes.Split(piece, []byte("\n")) {
-		if hasContent(l) && !isSeparator(append(bytes.TrimRight(l, "\r"), '\n')) {
+		if hasContent(l) && !isSeparator(l) {
 			return true
 		}
 	}
