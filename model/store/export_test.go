@@ -30,3 +30,11 @@ var Tables = []string{"scans", "sources", "objects", "problems", "nodes", "edges
 
 // ContentTables are the element tables whose rows live in table_content.
 var ContentTables = contentTables
+
+// WriterTempStore is the writer connection's PRAGMA temp_store: 2 when it
+// keeps temporary data (statement journals) in memory.
+func WriterTempStore(s *Store) (int, error) {
+	var v int
+	err := s.w.QueryRow("PRAGMA temp_store").Scan(&v)
+	return v, err
+}

@@ -267,10 +267,21 @@ func reclaim(ctx context.Context, w *sql.DB) error {
 		}
 		return rows.Close()
 	}
-	if _, err := w.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
+	// VACUUM copies the whole store into a temporary database, which the
+	// writer's temp_store=MEMORY (see dsn) would hold in memory: it gets a
+	// file instead, on the one connection the statements share.
+	conn, err := w.Conn(ctx)
+	if err != nil {
 		return err
 	}
-	_, err := w.ExecContext(ctx, `VACUUM`)
+	defer conn.Close()
+	for _, stmt := range []string{`PRAGMA auto_vacuum = INCREMENTAL`, `PRAGMA temp_store = FILE`, `VACUUM`} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`)
+			return err
+		}
+	}
+	_, err = conn.ExecContext(ctx, `PRAGMA temp_store = MEMORY`)
 	return err
 }
 

@@ -204,6 +204,10 @@ func TestPruneVacuumsAnOldStoreOnce(t *testing.T) {
 	if err != nil || res.Reclaimed <= 0 {
 		t.Fatalf("Prune = %+v, %v; want space reclaimed", res, err)
 	}
+	// VACUUM ran with a temporary file; the writer is back to memory.
+	if mode, err := store.WriterTempStore(s); err != nil || mode != 2 {
+		t.Errorf("writer's temp_store = %d, %v after the vacuum; want 2 (memory)", mode, err)
+	}
 	db = rawDB(t, path)
 	defer db.Close()
 	if mode := pragma(t, db, "auto_vacuum"); mode != 2 {

@@ -541,6 +541,11 @@ func TestReadersDuringWrite(t *testing.T) {
 	}
 	first := modeltest.SampleScan(2)
 	mustSave(t, s, first)
+	// A save's statement journals stay in memory, not in a file written
+	// page by page.
+	if mode, err := store.WriterTempStore(s); err != nil || mode != 2 {
+		t.Errorf("writer's temp_store = %d, %v; want 2 (memory)", mode, err)
+	}
 
 	stalled, release := make(chan struct{}), make(chan struct{})
 	store.SetSaveHook(s, func(table string) {
