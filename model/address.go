@@ -232,10 +232,14 @@ func schemeEncryption(scheme string, query url.Values) (Encryption, string) {
 var addressSuffixes = []string{"host", "hostname", "addr", "address", "url", "uri", "endpoint", "server", "servers", "broker",
 	"brokers", "dsn", "upstream", "backend", "peers", "seeds", "nodes", "service_name", "svc"}
 
+// nameSeparators turns the separators of variable and flag names into '_',
+// so "redis-addr" and "orders.endpoint" compare as REDIS_ADDR would.
+var nameSeparators = strings.NewReplacer("-", "_", ".", "_")
+
 // isAddressName reports whether name (an env var or a "--flag") announces an
 // address. "DB_HOST", "--redis-addr", "orders.endpoint" all do.
 func isAddressName(name string) bool {
-	name = strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToLower(strings.TrimLeft(name, "-")))
+	name = nameSeparators.Replace(strings.ToLower(strings.TrimLeft(name, "-")))
 	for _, suffix := range addressSuffixes {
 		if strings.HasSuffix(name, suffix) {
 			return true
