@@ -141,7 +141,7 @@ func (c *converter) stringField(m *yaml.Node, key string) (value, bad string, er
 	case yaml.SequenceNode:
 		return "", "a list", nil
 	}
-	switch v.ShortTag() {
+	switch shortTag(v) {
 	case "!!null":
 		return "", "", nil
 	case "!!str":
@@ -425,7 +425,7 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 		if err != nil {
 			return err
 		}
-		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+		if v.Kind == yaml.ScalarNode && shortTag(v) == "!!null" {
 			continue
 		}
 		if v.Kind != yaml.MappingNode {
@@ -532,7 +532,7 @@ func (c *converter) pairs(n *yaml.Node) (pairs []pair, simple bool, err error) {
 		if k.Kind != yaml.ScalarNode {
 			return nil, false, c.fail(k, CodeYAML, "mapping at %s has a key that is not a scalar; Kubernetes objects need string keys", c.pathString())
 		}
-		if k.ShortTag() == "!!merge" {
+		if shortTag(k) == "!!merge" {
 			merge = true
 		}
 	}
@@ -603,7 +603,7 @@ func (c *converter) collectPairs(n *yaml.Node, depth int) ([]pair, error) {
 			return nil, c.fail(k, CodeYAML, "mapping at %s has a key that is not a scalar; Kubernetes objects need string keys", c.pathString())
 		}
 		v := n.Content[i+1]
-		if k.ShortTag() == "!!merge" {
+		if shortTag(k) == "!!merge" {
 			src, err := c.deref(v)
 			if err != nil {
 				return nil, err
@@ -663,7 +663,7 @@ func (c *converter) collectPairs(n *yaml.Node, depth int) ([]pair, error) {
 // scalar writes a scalar as the JSON value its YAML tag says it is. Plain
 // yes/no/on/off are booleans, as in the YAML 1.1 that kubectl reads.
 func (c *converter) scalar(n *yaml.Node) error {
-	tag := n.ShortTag()
+	tag := shortTag(n)
 	v := n.Value
 	switch tag {
 	case "!!null":
@@ -715,6 +715,36 @@ func (c *converter) scalar(n *yaml.Node) error {
 	c.out = appendJSONString(c.out, v)
 	return nil
 }
+
+// shortTag is n.ShortTag() without go-yaml's cost for the commonest plain
+// scalars. For an untagged node, which is what the plain YAML reader
+// builds, ShortTag runs go-yaml's resolver, which allocates for every value
+// it looks at. The resolver reads no further than the first byte unless it
+// is a sign, a digit, '.', '~' or the first letter of a boolean or null
+// word: any other plain scalar resolves to !!str. A short run of decimal
+// digits without a leading zero (a port, a user ID) is an !!int.
+func shortTag(n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode || n.Tag != "" || n.Style != 0 || n.Value == "" {
+		return n.ShortTag()
+	}
+	v := n.Value
+	if !resolvedByValue[v[0]] {
+		return "!!str"
+	}
+	if len(v) <= 18 && (v[0] != '0' || len(v) == 1) && strings.Trim(v, "0123456789") == "" {
+		return "!!int"
+	}
+	return n.ShortTag()
+}
+
+// resolvedByValue are the first bytes for which go-yaml's resolver looks at
+// the rest of a plain scalar (its resolveTable).
+var resolvedByValue = func() (first [256]bool) {
+	for _, c := range []byte("+-0123456789.~yYnNtTfFoO") {
+		first[c] = true
+	}
+	return first
+}()
 
 func special(v string) bool {
 	switch strings.ToLower(strings.TrimLeft(v, "+-")) {

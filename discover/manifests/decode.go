@@ -185,7 +185,7 @@ func (d *decoder) document(doc *yaml.Node, offset int) {
 			return // "{}" is as empty as an empty document
 		}
 	case yaml.ScalarNode:
-		if root.ShortTag() == "!!null" {
+		if shortTag(root) == "!!null" {
 			return // an empty document
 		}
 		d.problem(discover.SeverityError, CodeNotObject, line, "",
@@ -229,7 +229,7 @@ func (d *decoder) list(items *yaml.Node, err error, apiVersion, kind string) {
 		d.convertProblem(err, "")
 		return
 	}
-	if items.Kind == yaml.ScalarNode && items.ShortTag() == "!!null" {
+	if items.Kind == yaml.ScalarNode && shortTag(items) == "!!null" {
 		return
 	}
 	if items.Kind != yaml.SequenceNode {

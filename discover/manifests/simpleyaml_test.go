@@ -327,3 +327,26 @@ func BenchmarkSimpleYAML(b *testing.B) {
 		}
 	})
 }
+
+// TestShortTagAgreesWithGoYAML checks the converter's shortcut for untagged
+// plain scalars, the nodes the plain reader builds, against go-yaml's own
+// resolution: every first byte, alone and followed by text that would make
+// a number, a boolean or a timestamp.
+func TestShortTagAgreesWithGoYAML(t *testing.T) {
+	suffixes := []string{"", "x", "0", "1.5", "rue", "ull", "es", "o", "ff", "inf", "2026-01-02", "_000", "e3", "x1F", " a"}
+	values := []string{"", "~", "<<", "true", "False", "null", "yes", "Off", ".inf", "-.Inf", ".nan", "0x1F", "0o17", "0b101", "1_000", "1e3", "2026-12-06", "2026-12-06T10:00:00Z", "+1", "-0", "8080", "a8080", "ǅ", "\xff",
+		"0", "00", "07", "08", "123456789012345678", "1234567890123456789", "9223372036854775807", "9223372036854775808", "99999999999999999999", "1 2", "12:30"}
+	for c := range 256 {
+		for _, suffix := range suffixes {
+			values = append(values, string([]byte{byte(c)})+suffix)
+		}
+	}
+	for _, v := range values {
+		for _, style := range []yaml.Style{0, yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle, yaml.LiteralStyle} {
+			n := &yaml.Node{Kind: yaml.ScalarNode, Style: style, Value: v}
+			if got, want := shortTag(n), n.ShortTag(); got != want {
+				t.Errorf("shortTag(%q, style %d) = %s, go-yaml resolves %s", v, style, got, want)
+			}
+		}
+	}
+}
