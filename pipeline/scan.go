@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -163,7 +164,14 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 		}
 	}
 	objects := objectRefs(inv.Objects)
-	inv.Objects = nil // the decoded objects are no longer needed: let the store's work reuse their memory
+	inv.Objects = nil
+	// The decoded objects, about half the heap, are garbage now, but the
+	// collector's next goal was set while they were live: without a
+	// collection here, evaluation and the store would grow the heap to
+	// twice objects and graph together before reusing their memory. One
+	// collection costs a mark of the graph; it lowered the peak by 20 MB at
+	// 500 copies of Online Boutique and by 240 MB at 313,000 objects.
+	runtime.GC()
 
 	s, err := opening.wait(ctx)
 	if err != nil {
