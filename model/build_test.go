@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/modeltest"
@@ -347,5 +348,35 @@ spec:
 				t.Errorf("unread config %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestEvidenceSharesText checks that evidence naming the same object,
+// field or detail holds one string, not a copy per control or edge: the
+// graph of a large scan is mostly evidence.
+func TestEvidenceSharesText(t *testing.T) {
+	g := build(t,
+		modeltest.Deployment("shop", "web", modeltest.Env("CART_ADDR", "cart:80"), modeltest.Env("CART_HOST", "cart")),
+		modeltest.Deployment("shop", "cart"), modeltest.Service("shop", "cart"))
+	first := map[string]*byte{}
+	repeated := 0
+	g.EachEvidence(func(e *model.Evidence) {
+		for _, s := range []string{e.File, e.Object, e.Field, e.Detail} {
+			if s == "" {
+				continue
+			}
+			p, ok := first[s]
+			if !ok {
+				first[s] = unsafe.StringData(s)
+				continue
+			}
+			repeated++
+			if p != unsafe.StringData(s) {
+				t.Errorf("evidence text %q is held twice", s)
+			}
+		}
+	})
+	if repeated == 0 {
+		t.Fatal("no evidence text repeats: the fixture does not test sharing")
 	}
 }
