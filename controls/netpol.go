@@ -1,7 +1,9 @@
 package controls
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -168,7 +170,16 @@ type netPolicy struct {
 	// default deny, so what no policy denies passes unless another policy
 	// selecting the pod does.
 	allowByDefault [2]bool
+	// requires is a label a pod must carry to be selected, when the pod
+	// selector names one (a NetworkPolicy's matchLabels); requiresLabel
+	// says whether it does. seq is the order the policy was read in.
+	requires      podLabel
+	requiresLabel bool
+	seq           int
 }
+
+// podLabel is one label of pods in one namespace.
+type podLabel struct{ namespace, key, value string }
 
 func (p *netPolicy) evidence(field, detail string) model.Evidence {
 	return model.Evidence{File: p.obj.Location.File, Line: p.obj.LineOf(field), Object: p.obj.Ref(), Field: field, Detail: detail}
@@ -178,6 +189,14 @@ func (p *netPolicy) evidence(field, detail string) model.Evidence {
 // of a workload looks only at its own namespace and the cluster-wide ones.
 type policyIndex struct {
 	byNamespace map[string][]*netPolicy
+	// byLabel holds the namespaced policies that require a label under
+	// that label, and anyLabels the other namespaced ones, so a pod is
+	// tried against the policies under one of its labels rather than every
+	// policy of its namespace: a namespace with a policy per workload stays
+	// linear.
+	byLabel     map[podLabel][]*netPolicy
+	anyLabels   map[string][]*netPolicy
+	read        int // policies added so far
 	clusterWide []*netPolicy
 	cni         []*netPolicy // the Cilium and Calico ones, in the order read
 	nsLabels    map[string]map[string]string
@@ -193,7 +212,7 @@ func addNetworkPolicyPresence(ix *model.Index) {
 			continue
 		}
 		ev := model.Evidence{File: obj.Location.File, Line: obj.LineOf("spec.podSelector"), Object: obj.Ref(), Field: "spec.podSelector"}
-		for _, w := range selectWorkloads(ix.WorkloadsIn(obj.Namespace), &o.Spec.PodSelector) {
+		for _, w := range selectWorkloads(ix, obj.Namespace, &o.Spec.PodSelector) {
 			ix.AddControl(NetworkPolicy, w.ID, ev)
 		}
 		if len(o.Spec.PodSelector.MatchLabels) > 0 || len(o.Spec.PodSelector.MatchExpressions) > 0 {
@@ -279,7 +298,7 @@ func NewPolicyEvaluator(ix *model.Index) *PolicyEvaluator {
 		ep := ev.policies.workloadEndpoint(w)
 		ev.workloads[w.ID], ev.endpoints[w.ID] = w, ep
 		var sel [2][]*netPolicy
-		for _, p := range ev.policies.candidates(ep.ns) {
+		for _, p := range ev.policies.candidates(ep) {
 			if !p.selects(ep) {
 				continue
 			}
@@ -521,12 +540,16 @@ func (r policyRule) portAdmits(port policyPort) bool {
 	return false
 }
 
-// candidates are the policies that may select a pod of namespace ns.
-func (pols *policyIndex) candidates(ns string) []*netPolicy {
-	if len(pols.clusterWide) == 0 {
-		return pols.byNamespace[ns]
+// candidates are the policies that may select a pod, in the order read:
+// those of its namespace that require none of the labels it lacks, then the
+// cluster-wide ones.
+func (pols *policyIndex) candidates(ep *policyEndpoint) []*netPolicy {
+	out := slices.Clone(pols.anyLabels[ep.ns])
+	for k, v := range ep.labels {
+		out = append(out, pols.byLabel[podLabel{ep.ns, k, v}]...)
 	}
-	return append(append([]*netPolicy(nil), pols.byNamespace[ns]...), pols.clusterWide...)
+	slices.SortFunc(out, func(a, b *netPolicy) int { return cmp.Compare(a.seq, b.seq) })
+	return append(out, pols.clusterWide...)
 }
 
 func (pols *policyIndex) workloadEndpoint(w *model.IndexedWorkload) *policyEndpoint {
@@ -548,17 +571,25 @@ func (pols *policyIndex) namespaceLabels(ns string) map[string]string {
 }
 
 func (pols *policyIndex) add(p *netPolicy) {
+	p.seq = pols.read
+	pols.read++
 	if p.namespace == "" {
 		pols.clusterWide = append(pols.clusterWide, p)
 		return
 	}
 	pols.byNamespace[p.namespace] = append(pols.byNamespace[p.namespace], p)
+	if p.requiresLabel {
+		l := podLabel{p.namespace, p.requires.key, p.requires.value}
+		pols.byLabel[l] = append(pols.byLabel[l], p)
+	} else {
+		pols.anyLabels[p.namespace] = append(pols.anyLabels[p.namespace], p)
+	}
 }
 
 // indexPolicies reads every policy kind into the common form, and the
 // labels of the Namespaces that namespace selectors match against.
 func indexPolicies(ix *model.Index) *policyIndex {
-	pols := &policyIndex{byNamespace: map[string][]*netPolicy{}, nsLabels: map[string]map[string]string{}}
+	pols := &policyIndex{byNamespace: map[string][]*netPolicy{}, byLabel: map[podLabel][]*netPolicy{}, anyLabels: map[string][]*netPolicy{}, nsLabels: map[string]map[string]string{}}
 	for _, obj := range ix.TypedObjects() {
 		switch o := obj.Typed.(type) {
 		case *corev1.Namespace:
@@ -632,6 +663,10 @@ func k8sPolicy(obj *discover.Object, o *networkingv1.NetworkPolicy) *netPolicy {
 	p := &netPolicy{obj: obj, namespace: obj.Namespace, field: "spec.podSelector"}
 	sel := selectorMatch(&o.Spec.PodSelector)
 	p.selects = func(ep *policyEndpoint) bool { return sel(ep.labels) }
+	if keys := sortedKeys(o.Spec.PodSelector.MatchLabels); len(keys) > 0 {
+		p.requires = podLabel{obj.Namespace, keys[0], o.Spec.PodSelector.MatchLabels[keys[0]]}
+		p.requiresLabel = true
+	}
 	if len(o.Spec.PolicyTypes) == 0 {
 		p.applies[dirIngress] = true
 		p.applies[dirEgress] = len(o.Spec.Egress) > 0

@@ -139,15 +139,16 @@ func addDisruptionBudgets(ix *model.Index) {
 	for _, obj := range ix.TypedObjects() {
 		if o, ok := obj.Typed.(*policyv1.PodDisruptionBudget); ok {
 			ev := model.Evidence{File: obj.Location.File, Line: obj.LineOf("spec.selector"), Object: obj.Ref(), Field: "spec.selector"}
-			for _, w := range selectWorkloads(ix.WorkloadsIn(obj.Namespace), o.Spec.Selector) {
+			for _, w := range selectWorkloads(ix, obj.Namespace, o.Spec.Selector) {
 				ix.AddControl(PodDisruptionBudget, w.ID, ev)
 			}
 		}
 	}
 }
 
-// selectWorkloads lists the workloads whose pod labels a selector matches.
-func selectWorkloads(ws []*model.IndexedWorkload, sel *metav1.LabelSelector) []*model.IndexedWorkload {
+// selectWorkloads lists the workloads of a namespace whose pod labels a
+// selector matches, in inventory order.
+func selectWorkloads(ix *model.Index, namespace string, sel *metav1.LabelSelector) []*model.IndexedWorkload {
 	if sel == nil {
 		return nil
 	}
@@ -156,7 +157,7 @@ func selectWorkloads(ws []*model.IndexedWorkload, sel *metav1.LabelSelector) []*
 		return nil
 	}
 	var out []*model.IndexedWorkload
-	for _, w := range ws {
+	for _, w := range ix.SelectionCandidates(namespace, sel.MatchLabels) {
 		if selector.Matches(labels.Set(w.Template.Labels)) {
 			out = append(out, w)
 		}

@@ -110,9 +110,12 @@ type builder struct {
 	dangling     map[string]bool
 	workloads    []*IndexedWorkload
 	workloadsIn  map[string][]*IndexedWorkload // by namespace, in inventory order
-	services     map[nsName]*IndexedService
-	serviceIPs   map[string]*IndexedService
-	configMaps   map[nsName]*corev1.ConfigMap
+	// workloadsLabelled lists the workloads by a label their pod template
+	// sets, in inventory order (see selectionCandidates).
+	workloadsLabelled map[labelPair][]*IndexedWorkload
+	services          map[nsName]*IndexedService
+	serviceIPs        map[string]*IndexedService
+	configMaps        map[nsName]*corev1.ConfigMap
 	// configMapObjects are the same ConfigMaps with where they were read,
 	// for evidence that points at a key; configMapObjectsIn lists them by
 	// namespace, for loaders that pick them by label.
@@ -137,6 +140,7 @@ func newBuilder() *builder {
 		controlIndex:       map[string]int{},
 		dangling:           map[string]bool{},
 		workloadsIn:        map[string][]*IndexedWorkload{},
+		workloadsLabelled:  map[labelPair][]*IndexedWorkload{},
 		services:           map[nsName]*IndexedService{},
 		serviceIPs:         map[string]*IndexedService{},
 		configMaps:         map[nsName]*corev1.ConfigMap{},
@@ -205,6 +209,39 @@ func (b *builder) addWorkload(tmpl PodTemplate) {
 	w := &IndexedWorkload{Template: tmpl}
 	b.workloads = append(b.workloads, w)
 	b.workloadsIn[tmpl.Object.Namespace] = append(b.workloadsIn[tmpl.Object.Namespace], w)
+	for k, v := range tmpl.Labels {
+		key := labelPair{tmpl.Object.Namespace, k, v}
+		b.workloadsLabelled[key] = append(b.workloadsLabelled[key], w)
+	}
+}
+
+// labelPair is one label of a pod template in one namespace.
+type labelPair struct{ namespace, key, value string }
+
+// selectionCandidates narrows the workloads of a namespace to those a
+// selector's matchLabels may select: the ones whose pod template sets the
+// rarest of its labels that a template must set (any but those controllers
+// add to pods). A selector without such a label gets every workload of the
+// namespace. Callers still match the whole selector: this keeps matching
+// linear where a namespace holds thousands of workloads, each selected by
+// its own Service, NetworkPolicy or PodDisruptionBudget. The candidates come
+// in inventory order, as the namespace's list does.
+func (b *builder) selectionCandidates(namespace string, matchLabels map[string]string) []*IndexedWorkload {
+	var best []*IndexedWorkload
+	found := false
+	for k, v := range matchLabels {
+		if IsControllerLabel(k) {
+			continue
+		}
+		ws := b.workloadsLabelled[labelPair{namespace, k, v}]
+		if !found || len(ws) < len(best) {
+			best, found = ws, true
+		}
+	}
+	if !found {
+		return b.workloadsIn[namespace]
+	}
+	return best
 }
 
 // selectBackends matches each Service's selector against pod template
@@ -216,7 +253,7 @@ func (b *builder) selectBackends() {
 		}
 		selector := labels.SelectorFromSet(s.Service.Spec.Selector)
 		byController := hasControllerLabel(s.Service.Spec.Selector)
-		for _, w := range b.workloadsIn[s.Object.Namespace] {
+		for _, w := range b.selectionCandidates(s.Object.Namespace, s.Service.Spec.Selector) {
 			if byController && selectsPodsOf(s.Service.Spec.Selector, w) || !byController && selector.Matches(labels.Set(w.Template.Labels)) {
 				s.Backends = append(s.Backends, w)
 			}

@@ -45,6 +45,15 @@ func (ix *Index) Workloads() []*IndexedWorkload { return ix.b.workloads }
 // what a namespaced policy's selector is tried on.
 func (ix *Index) WorkloadsIn(namespace string) []*IndexedWorkload { return ix.b.workloadsIn[namespace] }
 
+// SelectionCandidates lists, in inventory order, the workloads of a
+// namespace that a label selector with these matchLabels may select: a
+// subset of WorkloadsIn when the selector names a label pod templates set,
+// so matching stays linear in large namespaces. The caller still matches
+// the whole selector (matchExpressions too).
+func (ix *Index) SelectionCandidates(namespace string, matchLabels map[string]string) []*IndexedWorkload {
+	return ix.b.selectionCandidates(namespace, matchLabels)
+}
+
 // Services lists the Services in namespace/name order.
 func (ix *Index) Services() []*IndexedService { return sortedServices(ix.b.services) }
 

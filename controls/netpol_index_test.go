@@ -1,0 +1,72 @@
+package controls
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/stridemap/stridemap/discover"
+)
+
+// TestPolicyCandidatesKeepEverySelectingPolicy checks the policy label
+// index against the namespace's whole list: for random policies and pods,
+// the candidates that select a pod are exactly the policies of its
+// namespace, then the cluster-wide ones, that select it, in the order read.
+func TestPolicyCandidatesKeepEverySelectingPolicy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	keys := []string{"app", "tier", "role"}
+	values := []string{"a", "b", "c"}
+	randomLabels := func(max int) map[string]string {
+		l := map[string]string{}
+		for range rng.IntN(max + 1) {
+			l[keys[rng.IntN(len(keys))]] = values[rng.IntN(len(values))]
+		}
+		return l
+	}
+	pols := &policyIndex{byNamespace: map[string][]*netPolicy{}, byLabel: map[podLabel][]*netPolicy{}, anyLabels: map[string][]*netPolicy{}, nsLabels: map[string]map[string]string{}}
+	for i := range 200 {
+		if rng.IntN(10) == 0 { // a cluster-wide policy that selects by a function, as Cilium's do
+			want := randomLabels(1)
+			pols.add(&netPolicy{selects: func(ep *policyEndpoint) bool { return subset(want, ep.labels) }})
+			continue
+		}
+		sel := metav1.LabelSelector{MatchLabels: randomLabels(2)}
+		if rng.IntN(4) == 0 {
+			sel.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: keys[rng.IntN(len(keys))], Operator: metav1.LabelSelectorOpExists}}
+		}
+		obj := &discover.Object{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: []string{"shop", "data"}[rng.IntN(2)], Name: fmt.Sprintf("p%d", i)}
+		pols.add(k8sPolicy(obj, &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{PodSelector: sel}}))
+	}
+	if len(pols.byLabel) == 0 {
+		t.Fatal("no policy is indexed by a label")
+	}
+	for range 1000 {
+		ep := &policyEndpoint{ns: []string{"shop", "data", "empty"}[rng.IntN(3)], labels: randomLabels(3)}
+		selecting := func(ps []*netPolicy) []int {
+			var out []int
+			for _, p := range ps {
+				if p.selects(ep) {
+					out = append(out, p.seq)
+				}
+			}
+			return out
+		}
+		want := selecting(append(slices.Clone(pols.byNamespace[ep.ns]), pols.clusterWide...))
+		if got := selecting(pols.candidates(ep)); !slices.Equal(got, want) {
+			t.Fatalf("pod %v in %s: candidates select policies %v, the namespace's list %v", ep.labels, ep.ns, got, want)
+		}
+	}
+}
+
+func subset(want, have map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
