@@ -11,6 +11,10 @@
 // alternately on the largest input in one file and compares their CPU
 // time.
 //
+// Then it scans copies all in one namespace, each workload with its own
+// Service, NetworkPolicy and PodDisruptionBudget, at two sizes, and exits
+// non-zero when the CPU time per object grows with the namespace.
+//
 // Then it re-scans the largest input 100 times (-rescans), one change each,
 // and prints the store's bytes per scan with and without rows shared
 // between scans, and what "scans prune --keep 10" hands back.
@@ -45,6 +49,7 @@ func main() {
 	keep := flag.String("keep", "", "write the generated inputs and stores into this directory and keep them")
 	rescans := flag.Int("rescans", 100, "re-scans of the largest size, one change each, to measure the store's growth; 0 skips it")
 	liveCopies := flag.Int("live-copies", 100, "copies loaded into a test API server and scanned live; 0 skips the live scan")
+	namespaceCopies := flag.String("namespace-copies", "100,400", "two numbers of copies scanned all in one namespace, to check the work per object stays flat; empty skips it")
 	child := flag.String("child", "", "internal: scan once (files or live) and print what the scan did as JSON")
 	childDB := flag.String("child-db", "", "internal: the child's store")
 	childInput := flag.String("child-input", "", "internal: the child's directory of manifests, or kubeconfig")
@@ -56,7 +61,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*bin, *corpus, *sizes, *runs, *liveCopies, *rescans, *keep); err != nil {
+	if err := run(*bin, *corpus, *sizes, *runs, *liveCopies, *rescans, *namespaceCopies, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "stridemap-bench:", err)
 		os.Exit(1)
 	}
@@ -83,7 +88,7 @@ type result struct {
 	fullRSS         int64
 }
 
-func run(bin, corpus, sizeList string, runs, liveCopies, rescans int, keep string) error {
+func run(bin, corpus, sizeList string, runs, liveCopies, rescans int, namespaceCopies, keep string) error {
 	base, err := os.ReadFile(corpus)
 	if err != nil {
 		return fmt.Errorf("read corpus: %w (the benchmark needs ../shared/corpus)", err)
@@ -132,6 +137,15 @@ func run(bin, corpus, sizeList string, runs, liveCopies, rescans int, keep strin
 		db := filepath.Join(work, fmt.Sprintf("bench-full-%d-%d.db", large.copies, runs-1))
 		err = errors.Join(err, runViews(bin, db, large.copies, runs, work))
 		err = errors.Join(err, runKubeScore(bin, filepath.Join(work, fmt.Sprintf("copies-%d", large.copies)), large.copies, kubeScoreRuns, work))
+	}
+	if namespaceCopies != "" {
+		small, large, ok := strings.Cut(namespaceCopies, ",")
+		s, err1 := strconv.Atoi(strings.TrimSpace(small))
+		l, err2 := strconv.Atoi(strings.TrimSpace(large))
+		if !ok || err1 != nil || err2 != nil || s < 1 || l <= s {
+			return fmt.Errorf("bad -namespace-copies %q: want two numbers of copies, the smaller first, as in 100,400", namespaceCopies)
+		}
+		err = errors.Join(err, runOneNamespace(bin, base, s, l, runs, work))
 	}
 	if rescans > 0 && len(results) > 0 {
 		err = errors.Join(err, runHistory(bin, base, results[len(results)-1].copies, rescans, work))

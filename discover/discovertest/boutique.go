@@ -111,3 +111,60 @@ func BoutiqueInput(tb testing.TB, copies int) BoutiqueCopies {
 	}
 	return in
 }
+
+var (
+	objectName = regexp.MustCompile(`(?m)^  name: ([a-z][a-z0-9-]*)[ \t]*$`)
+	nameToken  = regexp.MustCompile(`[a-z0-9][a-z0-9-]*`)
+	deployment = regexp.MustCompile(`(?m)^kind: Deployment\nmetadata:\n(?:  .*\n)*?  name: ([a-z][a-z0-9-]*)`)
+)
+
+// WriteBoutiqueOneNamespace writes the other scale input into dir: copies
+// of base all in one namespace, "shop", as a large application shares one.
+// Copy i renames every object (cartservice becomes cartservice-0007) and
+// each use of the name as a word (labels, selectors, service addresses,
+// service accounts), and gives each Deployment a NetworkPolicy and a
+// PodDisruptionBudget selecting its pods by the "app" label: every
+// Service, policy and budget then selects one workload among thousands in
+// the namespace, which is where matching selectors against every workload
+// of the namespace grows with its square.
+func WriteBoutiqueOneNamespace(dir string, base []byte, copies int) (BoutiqueCopies, error) {
+	out := BoutiqueCopies{Dir: dir, Files: copies}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return out, err
+	}
+	names := map[string]bool{}
+	for _, m := range objectName.FindAllSubmatch(base, -1) {
+		names[string(m[1])] = true
+	}
+	perCopy := len(documentStart.FindAllIndex(base, -1))
+	for i := 0; i < copies; i++ {
+		var b bytes.Buffer
+		if i == 0 {
+			b.WriteString("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\n")
+			out.Objects++
+		}
+		suffix := fmt.Sprintf("-%04d", i)
+		text := nameToken.ReplaceAllFunc(base, func(word []byte) []byte {
+			if names[string(word)] {
+				return append(word[:len(word):len(word)], suffix...)
+			}
+			return word
+		})
+		text = topLevelMetadata.ReplaceAll(text, []byte("metadata:\n  namespace: shop"))
+		b.Write(text)
+		out.Objects += perCopy
+		for _, m := range deployment.FindAllSubmatch(text, -1) {
+			name := m[1]
+			fmt.Fprintf(&b, "\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: %s\n  namespace: shop\n"+
+				"spec:\n  podSelector:\n    matchLabels:\n      app: %s\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - podSelector: {}\n", name, name)
+			fmt.Fprintf(&b, "---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: %s\n  namespace: shop\n"+
+				"spec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: %s\n", name, name)
+			out.Objects += 2
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("shop-%04d.yaml", i)), b.Bytes(), 0o644); err != nil {
+			return out, err
+		}
+		out.Bytes += int64(b.Len())
+	}
+	return out, nil
+}
