@@ -232,6 +232,36 @@ spec: {mtls: {mode: STRICT}}`, model.EncryptionMTLS},
 kind: PeerAuthentication
 metadata: {name: default, namespace: shop}
 spec: {mtls: {mode: PERMISSIVE}}`, model.EncryptionPlaintext},
+		{"the later DestinationRule for a host wins", `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: first, namespace: shop}
+spec: {host: cart, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: second, namespace: shop}
+spec: {host: cart.shop.svc.cluster.local, trafficPolicy: {tls: {mode: DISABLE}}}`, model.EncryptionPlaintext},
+		{"STRICT PeerAuthentication wins over a DestinationRule", `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: cart, namespace: shop}
+spec: {selector: {matchLabels: {app: cart}}, mtls: {mode: STRICT}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: cart, namespace: shop}
+spec: {host: cart, trafficPolicy: {tls: {mode: DISABLE}}}`, model.EncryptionMTLS},
+		{"PeerAuthentication selecting other pods changes nothing", `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: web, namespace: shop}
+spec: {selector: {matchLabels: {app: web}}, mtls: {mode: STRICT}}`, model.EncryptionPlaintext},
+		{"PeerAuthentication of another namespace changes nothing", `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: data}
+spec: {mtls: {mode: STRICT}}`, model.EncryptionPlaintext},
+		{"mesh-wide PeerAuthentication in istio-system", `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec: {mtls: {mode: STRICT}}`, model.EncryptionMTLS},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

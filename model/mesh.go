@@ -15,7 +15,17 @@ const istioSecurity = "security.istio.io"
 // policy: a DestinationRule's client TLS mode for its host, and a STRICT
 // PeerAuthentication for the workloads it covers. A mesh verdict wins over
 // what the application's URL says, because the sidecar wraps the traffic.
+//
+// Each policy's verdict is gathered by the Service or workload it covers,
+// a later policy replacing an earlier one's, and the edges are then read
+// once: a DestinationRule or PeerAuthentication per service would
+// otherwise read every edge once per policy.
 func (b *builder) applyMeshEncryption() {
+	type verdict struct {
+		enc    Encryption
+		source string
+	}
+	byVia := map[string]verdict{} // by the Service an edge goes through
 	for _, dr := range b.byKind[istioNetworking+"/DestinationRule"] {
 		host := strings.ToLower(fields.String(dr.Fields, "spec", "host"))
 		mode := fields.String(dr.Fields, "spec", "trafficPolicy", "tls", "mode")
@@ -25,33 +35,41 @@ func (b *builder) applyMeshEncryption() {
 		}
 		source := fmt.Sprintf("DestinationRule %s/%s tls mode %s (%s:%d)", dr.Namespace, dr.Name, mode, dr.Location.File, dr.LineOf("spec.trafficPolicy.tls.mode"))
 		for _, s := range b.servicesMatching(dr.Namespace, host) {
-			via := s.Ref()
-			for i := range b.graph.Edges {
-				e := &b.graph.Edges[i]
-				if e.Via == via && e.From != InternetID {
-					e.Encryption, e.EncryptionSource = enc, source
-				}
-			}
+			byVia[s.Ref()] = verdict{enc, source}
 		}
 	}
+	strict := map[string]string{} // the source of each covered workload's STRICT mTLS
 	for _, pa := range b.byKind[istioSecurity+"/PeerAuthentication"] {
 		if fields.String(pa.Fields, "spec", "mtls", "mode") != "STRICT" {
 			continue
 		}
-		selector := labels.SelectorFromSet(fields.StringMap(pa.Fields, "spec", "selector", "matchLabels"))
-		meshWide := pa.Namespace == "istio-system" && len(fields.StringMap(pa.Fields, "spec", "selector", "matchLabels")) == 0
+		matchLabels := fields.StringMap(pa.Fields, "spec", "selector", "matchLabels")
+		selector := labels.SelectorFromSet(matchLabels)
+		meshWide := pa.Namespace == "istio-system" && len(matchLabels) == 0
 		source := fmt.Sprintf("PeerAuthentication %s/%s mtls STRICT (%s:%d)", pa.Namespace, pa.Name, pa.Location.File, pa.LineOf("spec.mtls.mode"))
-		covered := map[string]bool{}
-		for _, w := range b.workloads {
-			if (meshWide || w.Template.Object.Namespace == pa.Namespace) && selector.Matches(labels.Set(w.Template.Labels)) {
-				covered[w.ID] = true
+		candidates := b.workloads
+		if !meshWide {
+			candidates = b.selectionCandidates(pa.Namespace, matchLabels)
+		}
+		for _, w := range candidates {
+			if selector.Matches(labels.Set(w.Template.Labels)) {
+				strict[w.ID] = source
 			}
 		}
-		for i := range b.graph.Edges {
-			e := &b.graph.Edges[i]
-			if covered[e.To] && e.From != InternetID && !strings.HasPrefix(e.From, "external:") {
-				e.Encryption, e.EncryptionSource = EncryptionMTLS, source
-			}
+	}
+	if len(byVia) == 0 && len(strict) == 0 {
+		return
+	}
+	for i := range b.graph.Edges {
+		e := &b.graph.Edges[i]
+		if e.From == InternetID {
+			continue
+		}
+		if v, ok := byVia[e.Via]; ok {
+			e.Encryption, e.EncryptionSource = v.enc, v.source
+		}
+		if source, ok := strict[e.To]; ok && !strings.HasPrefix(e.From, "external:") {
+			e.Encryption, e.EncryptionSource = EncryptionMTLS, source
 		}
 	}
 }
