@@ -492,10 +492,11 @@ func istioTargets(ix *model.Index, obj *discover.Object, selectorField string, g
 	}
 	var out []policyTarget
 	selector := labels.SelectorFromSet(sel)
-	for _, w := range ix.Workloads() {
-		if !meshWide && w.Template.Object.Namespace != obj.Namespace {
-			continue
-		}
+	candidates := ix.Workloads()
+	if !meshWide {
+		candidates = ix.SelectionCandidates(obj.Namespace, sel)
+	}
+	for _, w := range candidates {
 		if !selector.Matches(labels.Set(w.Template.Labels)) || injectionDisabled(ix, w) {
 			continue
 		}
@@ -659,8 +660,12 @@ func addMTLSRequired(ix *model.Index) {
 		}
 		pas = append(pas, pa)
 	}
+	byNamespace := map[string][]*peerAuthentication{}
+	for i := range pas {
+		byNamespace[pas[i].obj.Namespace] = append(byNamespace[pas[i].obj.Namespace], &pas[i])
+	}
 	for _, w := range ix.Workloads() {
-		if pa := governingPeerAuthentication(pas, w); pa != nil && !injectionDisabled(ix, w) {
+		if pa := governingPeerAuthentication(byNamespace, w); pa != nil && !injectionDisabled(ix, w) {
 			field := "spec.mtls.mode"
 			ix.AddControl(MTLSRequired, w.ID, model.Evidence{File: pa.obj.Location.File, Line: pa.obj.LineOf(field), Object: pa.obj.Ref(), Field: field,
 				Detail: "PeerAuthentication STRICT governs this workload"})
@@ -670,24 +675,28 @@ func addMTLSRequired(ix *model.Index) {
 }
 
 // governingPeerAuthentication returns the policy that makes a workload
-// STRICT, or nil when the effective mode is anything else.
-func governingPeerAuthentication(pas []peerAuthentication, w *model.IndexedWorkload) *peerAuthentication {
+// STRICT, or nil when the effective mode is anything else; byNamespace
+// holds the PeerAuthentications by namespace, in the order read.
+func governingPeerAuthentication(byNamespace map[string][]*peerAuthentication, w *model.IndexedWorkload) *peerAuthentication {
 	ns := w.Template.Object.Namespace
 	var levels [3]*peerAuthentication // workload, namespace, mesh
-	for i := range pas {
-		pa := &pas[i]
+	for _, pa := range byNamespace[ns] {
 		switch {
-		case pa.obj.Namespace == ns && len(pa.selector) > 0 && labels.SelectorFromSet(pa.selector).Matches(labels.Set(w.Template.Labels)):
+		case len(pa.selector) > 0 && labels.SelectorFromSet(pa.selector).Matches(labels.Set(w.Template.Labels)):
 			if levels[0] == nil {
 				levels[0] = pa
 			}
-		case pa.obj.Namespace == ns && len(pa.selector) == 0:
+		case len(pa.selector) == 0:
 			if levels[1] == nil {
 				levels[1] = pa
 			}
-		case pa.obj.Namespace == meshRootNamespace && len(pa.selector) == 0:
-			if levels[2] == nil {
+		}
+	}
+	if ns != meshRootNamespace {
+		for _, pa := range byNamespace[meshRootNamespace] {
+			if len(pa.selector) == 0 {
 				levels[2] = pa
+				break
 			}
 		}
 	}
