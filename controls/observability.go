@@ -160,10 +160,15 @@ func addMetricsScraping(ix *model.Index) {
 			}
 		}
 	}
+	services := ix.Services() // sorted by namespace, then name
 	for _, kind := range serviceScrapeKinds {
 		for _, obj := range ix.Unstructured(kind) {
 			sel := selectorFrom(fields.Map(obj.Fields, "spec", "selector"))
-			for _, s := range ix.Services() {
+			candidates := services
+			if ownNamespaceOnly(obj) {
+				candidates = servicesIn(services, obj.Namespace)
+			}
+			for _, s := range candidates {
 				if !scrapeNamespace(obj, s.Object.Namespace) || !sel.Matches(labels.Set(s.Service.Labels)) {
 					continue
 				}
@@ -177,13 +182,34 @@ func addMetricsScraping(ix *model.Index) {
 	for _, kind := range podScrapeKinds {
 		for _, obj := range ix.Unstructured(kind) {
 			sel := selectorFrom(fields.Map(obj.Fields, "spec", "selector"))
-			for _, w := range ix.Workloads() {
+			candidates := ix.Workloads()
+			if ownNamespaceOnly(obj) {
+				candidates = ix.SelectionCandidates(obj.Namespace, fields.StringMap(obj.Fields, "spec", "selector", "matchLabels"))
+			}
+			for _, w := range candidates {
 				if scrapeNamespace(obj, w.Template.Object.Namespace) && sel.Matches(labels.Set(w.Template.Labels)) {
 					ix.AddControl(MetricsScraping, w.ID, fieldEvidence(obj, "spec.selector", obj.Kind+" selects the pods of "+w.Template.Object.Ref()))
 				}
 			}
 		}
 	}
+}
+
+// ownNamespaceOnly reports whether a scrape resource covers only its own
+// namespace (no namespaceSelector), so only that namespace's Services and
+// workloads need trying: a ServiceMonitor per Service is common.
+func ownNamespaceOnly(obj *discover.Object) bool {
+	return obj.Namespace != "" && len(fields.Map(obj.Fields, "spec", "namespaceSelector")) == 0
+}
+
+// servicesIn narrows services, sorted by namespace, to those of ns.
+func servicesIn(services []*model.IndexedService, ns string) []*model.IndexedService {
+	from, _ := slices.BinarySearchFunc(services, ns, func(s *model.IndexedService, ns string) int { return strings.Compare(s.Object.Namespace, ns) })
+	to := from
+	for to < len(services) && services[to].Object.Namespace == ns {
+		to++
+	}
+	return services[from:to]
 }
 
 // scrapeNamespace reports whether a scrape resource covers namespace ns:

@@ -75,6 +75,16 @@ spec:
 		{"PodMonitor selects the pods", []string{webPod,
 			"apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  podMetricsEndpoints: [{port: metrics}]"},
 			web, true, "PodMonitor selects the pods of Deployment shop/web"},
+		{"PodMonitor in another namespace needs a namespaceSelector", []string{webPod,
+			"apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: web, namespace: monitoring}\nspec:\n  selector: {matchLabels: {app: web}}\n  podMetricsEndpoints: [{port: metrics}]"},
+			web, false, ""},
+		{"PodMonitor with namespaceSelector any", []string{webPod,
+			"apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: web, namespace: monitoring}\nspec:\n  namespaceSelector: {any: true}\n  selector: {matchLabels: {app: web}}\n  podMetricsEndpoints: [{port: metrics}]"},
+			web, true, "PodMonitor selects the pods of Deployment shop/web"},
+		{"ServiceMonitor among Services of other namespaces", []string{webPod, webSvc,
+			strings.ReplaceAll(webSvc, "namespace: shop", "namespace: aaa"), strings.ReplaceAll(webSvc, "namespace: shop", "namespace: zzz"),
+			"apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: shop, namespace: shop}\nspec:\n  selector: {matchLabels: {team: shop}}\n  endpoints: [{port: http}]"},
+			web, true, "ServiceMonitor selects Service shop/web"},
 	})
 }
 
