@@ -660,12 +660,9 @@ func addMTLSRequired(ix *model.Index) {
 		}
 		pas = append(pas, pa)
 	}
-	byNamespace := map[string][]*peerAuthentication{}
-	for i := range pas {
-		byNamespace[pas[i].obj.Namespace] = append(byNamespace[pas[i].obj.Namespace], &pas[i])
-	}
+	levels := indexPeerAuthentications(pas)
 	for _, w := range ix.Workloads() {
-		if pa := governingPeerAuthentication(byNamespace, w); pa != nil && !injectionDisabled(ix, w) {
+		if pa := levels.governing(w); pa != nil && !injectionDisabled(ix, w) {
 			field := "spec.mtls.mode"
 			ix.AddControl(MTLSRequired, w.ID, model.Evidence{File: pa.obj.Location.File, Line: pa.obj.LineOf(field), Object: pa.obj.Ref(), Field: field,
 				Detail: "PeerAuthentication STRICT governs this workload"})
@@ -674,31 +671,56 @@ func addMTLSRequired(ix *model.Index) {
 	addLinkerdAuthenticated(ix)
 }
 
-// governingPeerAuthentication returns the policy that makes a workload
-// STRICT, or nil when the effective mode is anything else; byNamespace
-// holds the PeerAuthentications by namespace, in the order read.
-func governingPeerAuthentication(byNamespace map[string][]*peerAuthentication, w *model.IndexedWorkload) *peerAuthentication {
-	ns := w.Template.Object.Namespace
-	var levels [3]*peerAuthentication // workload, namespace, mesh
-	for _, pa := range byNamespace[ns] {
-		switch {
-		case len(pa.selector) > 0 && labels.SelectorFromSet(pa.selector).Matches(labels.Set(w.Template.Labels)):
-			if levels[0] == nil {
-				levels[0] = pa
-			}
-		case len(pa.selector) == 0:
-			if levels[1] == nil {
-				levels[1] = pa
-			}
+// peerAuthLevels holds the PeerAuthentications by the level of Istio's
+// precedence they apply at: those with a selector under the first of its
+// labels (so a workload is tried only against those naming one of its
+// labels), and the first without a selector of each namespace.
+type peerAuthLevels struct {
+	selecting     map[podLabel][]int // indexes into pas, in the order read
+	namespaceWide map[string]*peerAuthentication
+	pas           []peerAuthentication
+}
+
+func indexPeerAuthentications(pas []peerAuthentication) *peerAuthLevels {
+	l := &peerAuthLevels{selecting: map[podLabel][]int{}, namespaceWide: map[string]*peerAuthentication{}, pas: pas}
+	for i := range pas {
+		pa := &pas[i]
+		ns := pa.obj.Namespace
+		if keys := sortedKeys(pa.selector); len(keys) > 0 {
+			key := podLabel{ns, keys[0], pa.selector[keys[0]]}
+			l.selecting[key] = append(l.selecting[key], i)
+		} else if l.namespaceWide[ns] == nil {
+			l.namespaceWide[ns] = pa
 		}
 	}
-	if ns != meshRootNamespace {
-		for _, pa := range byNamespace[meshRootNamespace] {
-			if len(pa.selector) == 0 {
-				levels[2] = pa
+	return l
+}
+
+// governing returns the policy that makes a workload STRICT, or nil when
+// the effective mode is anything else: the first policy of its namespace
+// whose selector matches it, else its namespace's, else the mesh-wide one
+// in the root namespace.
+func (l *peerAuthLevels) governing(w *model.IndexedWorkload) *peerAuthentication {
+	ns := w.Template.Object.Namespace
+	var levels [3]*peerAuthentication // workload, namespace, mesh
+	first := -1
+	for k, v := range w.Template.Labels {
+		for _, i := range l.selecting[podLabel{ns, k, v}] {
+			if first >= 0 && i > first {
+				break // later than one already found
+			}
+			if labels.SelectorFromSet(l.pas[i].selector).Matches(labels.Set(w.Template.Labels)) {
+				first = i
 				break
 			}
 		}
+	}
+	if first >= 0 {
+		levels[0] = &l.pas[first]
+	}
+	levels[1] = l.namespaceWide[ns]
+	if ns != meshRootNamespace {
+		levels[2] = l.namespaceWide[meshRootNamespace]
 	}
 	for _, pa := range levels {
 		if pa == nil || pa.mode == "" {

@@ -20,21 +20,14 @@ func TestPolicyCandidatesKeepEverySelectingPolicy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	keys := []string{"app", "tier", "role"}
 	values := []string{"a", "b", "c"}
-	randomLabels := func(max int) map[string]string {
-		l := map[string]string{}
-		for range rng.IntN(max + 1) {
-			l[keys[rng.IntN(len(keys))]] = values[rng.IntN(len(values))]
-		}
-		return l
-	}
 	pols := &policyIndex{byNamespace: map[string][]*netPolicy{}, byLabel: map[podLabel][]*netPolicy{}, anyLabels: map[string][]*netPolicy{}, nsLabels: map[string]map[string]string{}}
 	for i := range 200 {
 		if rng.IntN(10) == 0 { // a cluster-wide policy that selects by a function, as Cilium's do
-			want := randomLabels(1)
+			want := randomLabels(rng, keys, values, 1)
 			pols.add(&netPolicy{selects: func(ep *policyEndpoint) bool { return subset(want, ep.labels) }})
 			continue
 		}
-		sel := metav1.LabelSelector{MatchLabels: randomLabels(2)}
+		sel := metav1.LabelSelector{MatchLabels: randomLabels(rng, keys, values, 2)}
 		if rng.IntN(4) == 0 {
 			sel.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: keys[rng.IntN(len(keys))], Operator: metav1.LabelSelectorOpExists}}
 		}
@@ -45,7 +38,7 @@ func TestPolicyCandidatesKeepEverySelectingPolicy(t *testing.T) {
 		t.Fatal("no policy is indexed by a label")
 	}
 	for range 1000 {
-		ep := &policyEndpoint{ns: []string{"shop", "data", "empty"}[rng.IntN(3)], labels: randomLabels(3)}
+		ep := &policyEndpoint{ns: []string{"shop", "data", "empty"}[rng.IntN(3)], labels: randomLabels(rng, keys, values, 3)}
 		selecting := func(ps []*netPolicy) []int {
 			var out []int
 			for _, p := range ps {

@@ -166,7 +166,7 @@ func addMetricsScraping(ix *model.Index) {
 			sel := selectorFrom(fields.Map(obj.Fields, "spec", "selector"))
 			candidates := services
 			if ownNamespaceOnly(obj) {
-				candidates = servicesIn(services, obj.Namespace)
+				candidates = ix.ServiceCandidates(obj.Namespace, fields.StringMap(obj.Fields, "spec", "selector", "matchLabels"))
 			}
 			for _, s := range candidates {
 				if !scrapeNamespace(obj, s.Object.Namespace) || !sel.Matches(labels.Set(s.Service.Labels)) {
@@ -200,16 +200,6 @@ func addMetricsScraping(ix *model.Index) {
 // workloads need trying: a ServiceMonitor per Service is common.
 func ownNamespaceOnly(obj *discover.Object) bool {
 	return obj.Namespace != "" && len(fields.Map(obj.Fields, "spec", "namespaceSelector")) == 0
-}
-
-// servicesIn narrows services, sorted by namespace, to those of ns.
-func servicesIn(services []*model.IndexedService, ns string) []*model.IndexedService {
-	from, _ := slices.BinarySearchFunc(services, ns, func(s *model.IndexedService, ns string) int { return strings.Compare(s.Object.Namespace, ns) })
-	to := from
-	for to < len(services) && services[to].Object.Namespace == ns {
-		to++
-	}
-	return services[from:to]
 }
 
 // scrapeNamespace reports whether a scrape resource covers namespace ns:

@@ -114,8 +114,12 @@ type builder struct {
 	// sets, in inventory order (see selectionCandidates).
 	workloadsLabelled map[labelPair][]*IndexedWorkload
 	services          map[nsName]*IndexedService
-	serviceIPs        map[string]*IndexedService
-	configMaps        map[nsName]*corev1.ConfigMap
+	// servicesIn and servicesLabelled list the Services by namespace and
+	// by a label of theirs, each list in name order (see indexServices).
+	servicesIn       map[string][]*IndexedService
+	servicesLabelled map[labelPair][]*IndexedService
+	serviceIPs       map[string]*IndexedService
+	configMaps       map[nsName]*corev1.ConfigMap
 	// configMapObjects are the same ConfigMaps with where they were read,
 	// for evidence that points at a key; configMapObjectsIn lists them by
 	// namespace, for loaders that pick them by label.
@@ -201,6 +205,23 @@ func (b *builder) index(objects []*discover.Object) {
 	for _, obj := range operated {
 		if tmpl, ok := operatedTemplate(obj, operator); ok && !statefulSets[nsName{tmpl.Object.Namespace, tmpl.Name()}] {
 			b.addWorkload(tmpl)
+		}
+	}
+	b.indexServices()
+}
+
+// indexServices lists the Services by namespace and by each of their
+// labels, in namespace and name order as Index.Services does, for
+// selectors that pick Services by label (a ServiceMonitor's).
+func (b *builder) indexServices() {
+	b.servicesIn = map[string][]*IndexedService{}
+	b.servicesLabelled = map[labelPair][]*IndexedService{}
+	for _, s := range sortedServices(b.services) {
+		ns := s.Object.Namespace
+		b.servicesIn[ns] = append(b.servicesIn[ns], s)
+		for k, v := range s.Service.Labels {
+			key := labelPair{ns, k, v}
+			b.servicesLabelled[key] = append(b.servicesLabelled[key], s)
 		}
 	}
 }

@@ -57,6 +57,26 @@ func (ix *Index) SelectionCandidates(namespace string, matchLabels map[string]st
 // Services lists the Services in namespace/name order.
 func (ix *Index) Services() []*IndexedService { return sortedServices(ix.b.services) }
 
+// ServiceCandidates lists, in name order, the Services of a namespace that
+// a label selector with these matchLabels may select by their labels: those
+// carrying the rarest of its labels, or every Service of the namespace for
+// a selector without matchLabels. The caller still matches the whole
+// selector.
+func (ix *Index) ServiceCandidates(namespace string, matchLabels map[string]string) []*IndexedService {
+	var best []*IndexedService
+	found := false
+	for k, v := range matchLabels {
+		ss := ix.b.servicesLabelled[labelPair{namespace, k, v}]
+		if !found || len(ss) < len(best) {
+			best, found = ss, true
+		}
+	}
+	if !found {
+		return ix.b.servicesIn[namespace]
+	}
+	return best
+}
+
 // Service returns a Service by namespace and name, or nil.
 func (ix *Index) Service(namespace, name string) *IndexedService {
 	return ix.b.services[nsName{namespace, name}]

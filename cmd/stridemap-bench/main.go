@@ -12,7 +12,7 @@
 // time.
 //
 // Then it scans copies all in one namespace, each workload with its own
-// Service, NetworkPolicy and PodDisruptionBudget, at two sizes, and exits
+// Service, policies and monitor, at two sizes, and exits
 // non-zero when the CPU time per object grows with the namespace.
 //
 // Then it re-scans the largest input 100 times (-rescans), one change each,

@@ -19,7 +19,7 @@ import (
 const targetNamespaceGrowth = 1.5
 
 // runOneNamespace scans copies of Online Boutique all in one namespace,
-// each workload with its own Service, NetworkPolicy and PodDisruptionBudget
+// each workload with its own Service, policies and monitor
 // (discovertest.WriteBoutiqueOneNamespace), at two sizes, and checks that
 // the work per object does not grow with the namespace.
 func runOneNamespace(bin string, base []byte, small, large, runs int, work string) error {
@@ -44,7 +44,7 @@ func runOneNamespace(bin string, base []byte, small, large, runs int, work strin
 		}
 		sizes = append(sizes, size{copies, in.Objects, medianUsage(us)})
 	}
-	fmt.Printf("\none namespace (a Service, NetworkPolicy and PodDisruptionBudget per workload), full scan, median of %d runs:\n", runs)
+	fmt.Printf("\none namespace (a Service, NetworkPolicy, PodDisruptionBudget, AuthorizationPolicy, PeerAuthentication and ServiceMonitor per workload), full scan, median of %d runs:\n", runs)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "copies\tobjects\twall\tCPU\tpeak MiB\tCPU µs/object\t")
 	for _, s := range sizes {

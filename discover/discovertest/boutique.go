@@ -122,11 +122,12 @@ var (
 // of base all in one namespace, "shop", as a large application shares one.
 // Copy i renames every object (cartservice becomes cartservice-0007) and
 // each use of the name as a word (labels, selectors, service addresses,
-// service accounts), and gives each Deployment a NetworkPolicy and a
-// PodDisruptionBudget selecting its pods by the "app" label: every
-// Service, policy and budget then selects one workload among thousands in
-// the namespace, which is where matching selectors against every workload
-// of the namespace grows with its square.
+// service accounts), and gives each Deployment a NetworkPolicy, a
+// PodDisruptionBudget, an Istio AuthorizationPolicy and PeerAuthentication
+// and a ServiceMonitor, each selecting by the "app" label: every Service,
+// policy, budget and monitor then selects one workload or Service among
+// thousands in the namespace, which is where matching selectors against
+// every workload of the namespace grows with its square.
 func WriteBoutiqueOneNamespace(dir string, base []byte, copies int) (BoutiqueCopies, error) {
 	out := BoutiqueCopies{Dir: dir, Files: copies}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -159,7 +160,13 @@ func WriteBoutiqueOneNamespace(dir string, base []byte, copies int) (BoutiqueCop
 				"spec:\n  podSelector:\n    matchLabels:\n      app: %s\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - podSelector: {}\n", name, name)
 			fmt.Fprintf(&b, "---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: %s\n  namespace: shop\n"+
 				"spec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: %s\n", name, name)
-			out.Objects += 2
+			fmt.Fprintf(&b, "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: %s\n  namespace: shop\n"+
+				"spec:\n  selector:\n    matchLabels:\n      app: %s\n  rules:\n  - from:\n    - source:\n        namespaces: [shop]\n", name, name)
+			fmt.Fprintf(&b, "---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: %s\n  namespace: shop\n"+
+				"spec:\n  selector:\n    matchLabels:\n      app: %s\n  mtls:\n    mode: STRICT\n", name, name)
+			fmt.Fprintf(&b, "---\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: %s\n  namespace: shop\n"+
+				"spec:\n  selector:\n    matchLabels:\n      app: %s\n  endpoints:\n  - port: http\n", name, name)
+			out.Objects += 5
 		}
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("shop-%04d.yaml", i)), b.Bytes(), 0o644); err != nil {
 			return out, err

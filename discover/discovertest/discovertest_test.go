@@ -68,8 +68,10 @@ func TestWriteBoutiqueOneNamespace(t *testing.T) {
 			t.Errorf("%s is in namespace %q", o.Ref(), o.Namespace)
 		}
 	}
-	if kinds["Deployment"] == 0 || kinds["NetworkPolicy"] != kinds["Deployment"] || kinds["PodDisruptionBudget"] != kinds["Deployment"] {
-		t.Errorf("kinds %v: want a NetworkPolicy and a PodDisruptionBudget per Deployment", kinds)
+	for _, kind := range []string{"NetworkPolicy", "PodDisruptionBudget", "AuthorizationPolicy", "PeerAuthentication", "ServiceMonitor"} {
+		if kinds["Deployment"] == 0 || kinds[kind] != kinds["Deployment"] {
+			t.Errorf("kinds %v: want a %s per Deployment", kinds, kind)
+		}
 	}
 	for _, o := range inv.Objects {
 		s, ok := o.Typed.(*corev1.Service)
