@@ -44,9 +44,12 @@ const (
 	calicoCRDGroup     = "crd.projectcalico.org"
 	ciliumNamespaceKey = "io.kubernetes.pod.namespace"
 	ciliumNSLabelsKey  = "io.cilium.k8s.namespace.labels."
-	calicoNamespaceKey = "projectcalico.org/namespace"
-	calicoNSNameKey    = "projectcalico.org/name"
-	calicoSAKey        = "projectcalico.org/serviceaccount"
+	// ciliumServiceAccountKey is the label Cilium gives a pod's service
+	// account.
+	ciliumServiceAccountKey = "io.cilium.k8s.policy.serviceaccount"
+	calicoNamespaceKey      = "projectcalico.org/namespace"
+	calicoNSNameKey         = "projectcalico.org/name"
+	calicoSAKey             = "projectcalico.org/serviceaccount"
 )
 
 // direction is the side of a flow a policy governs.
@@ -628,9 +631,12 @@ func indexPolicies(ix *model.Index) *policyIndex {
 // addNetworkPolicyPresence records for NetworkPolicies: the workloads a policy
 // selects, and namespaces where a policy selecting every pod admits nothing.
 func addCNIPolicyControls(ix *model.Index, p *netPolicy) {
-	candidates := ix.WorkloadsIn(p.namespace) // its own namespace only: linear in policies and workloads
-	if p.namespace == "" {
+	candidates := ix.WorkloadsIn(p.namespace) // its own namespace only
+	switch {
+	case p.namespace == "":
 		candidates = ix.Workloads()
+	case p.requiresLabel:
+		candidates = ix.SelectionCandidates(p.namespace, map[string]string{p.requires.key: p.requires.value})
 	}
 	for _, w := range candidates {
 		ep := &policyEndpoint{id: w.ID, known: true, ns: w.Template.Object.Namespace, labels: w.Template.Labels}
@@ -790,6 +796,9 @@ func ciliumPolicies(obj *discover.Object) []*netPolicy {
 		}
 		sel := ciliumSelector(fields.AsMap(s.m["endpointSelector"]))
 		p.selects = func(ep *policyEndpoint) bool { return sel(ep, p.namespace) }
+		if k, v, ok := ciliumRequiredLabel(fields.AsMap(s.m["endpointSelector"])); ok && p.namespace != "" {
+			p.requires, p.requiresLabel = podLabel{p.namespace, k, v}, true
+		}
 		for _, sec := range []struct {
 			key      string
 			d        policyDirection
@@ -902,6 +911,28 @@ func ciliumKey(k string) string {
 	return k
 }
 
+// ciliumRequiredLabel is a pod label an endpoint selector's matchLabels
+// requires, when it names one: not a label Cilium derives (namespace,
+// namespace labels, service account), which pod labels cannot satisfy.
+func ciliumRequiredLabel(sel map[string]any) (key, value string, ok bool) {
+	required := map[string]string{}
+	for k, v := range fields.Map(sel, "matchLabels") {
+		ck := ciliumKey(k)
+		if strings.HasPrefix(k, "reserved:") || ck == ciliumNamespaceKey || strings.HasPrefix(ck, ciliumNSLabelsKey) || ck == ciliumServiceAccountKey {
+			continue
+		}
+		s, _ := v.(string)
+		if prev, seen := required[ck]; seen && prev != s {
+			return "", "", false // "k8s:app" and "any:app" disagree: leave it to the selector
+		}
+		required[ck] = s
+	}
+	for _, k := range sortedKeys(required) {
+		return k, required[k], true
+	}
+	return "", "", false
+}
+
 func ciliumNamesNamespace(sel map[string]any) bool {
 	for k := range fields.Map(sel, "matchLabels") {
 		if k = ciliumKey(k); k == ciliumNamespaceKey || strings.HasPrefix(k, ciliumNSLabelsKey) {
@@ -958,7 +989,7 @@ func ciliumLabels(ep *policyEndpoint) map[string]string {
 	}
 	l[ciliumNamespaceKey] = ep.ns
 	if ep.sa != "" {
-		l["io.cilium.k8s.policy.serviceaccount"] = ep.sa
+		l[ciliumServiceAccountKey] = ep.sa
 	}
 	return l
 }

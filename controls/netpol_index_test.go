@@ -27,6 +27,18 @@ func TestPolicyCandidatesKeepEverySelectingPolicy(t *testing.T) {
 			pols.add(&netPolicy{selects: func(ep *policyEndpoint) bool { return subset(want, ep.labels) }})
 			continue
 		}
+		if rng.IntN(4) == 0 { // a CiliumNetworkPolicy, whose keys may carry a source or name a derived label
+			matchLabels := map[string]any{}
+			for k, v := range randomLabels(rng, append(slices.Clone(keys), "k8s:app", "any:tier", ciliumNamespaceKey, ciliumServiceAccountKey), values, 2) {
+				matchLabels[k] = v
+			}
+			obj := &discover.Object{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: []string{"shop", "data"}[rng.IntN(2)], Name: fmt.Sprintf("c%d", i),
+				Fields: map[string]any{"spec": map[string]any{"endpointSelector": map[string]any{"matchLabels": matchLabels}, "ingress": []any{map[string]any{}}}}}
+			for _, p := range ciliumPolicies(obj) {
+				pols.add(p)
+			}
+			continue
+		}
 		sel := metav1.LabelSelector{MatchLabels: randomLabels(rng, keys, values, 2)}
 		if rng.IntN(4) == 0 {
 			sel.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: keys[rng.IntN(len(keys))], Operator: metav1.LabelSelectorOpExists}}
@@ -38,7 +50,8 @@ func TestPolicyCandidatesKeepEverySelectingPolicy(t *testing.T) {
 		t.Fatal("no policy is indexed by a label")
 	}
 	for range 1000 {
-		ep := &policyEndpoint{ns: []string{"shop", "data", "empty"}[rng.IntN(3)], labels: randomLabels(rng, keys, values, 3)}
+		ns := []string{"shop", "data", "empty"}[rng.IntN(3)]
+		ep := &policyEndpoint{ns: ns, labels: randomLabels(rng, keys, values, 3), nsLabels: map[string]string{namespaceNameLabel: ns}, sa: values[rng.IntN(len(values))]}
 		selecting := func(ps []*netPolicy) []int {
 			var out []int
 			for _, p := range ps {
