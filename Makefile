@@ -47,6 +47,8 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 # Scale benchmark: 10, 100 and 500 copies of Online Boutique (needs ../shared/corpus);
+# then 100 and 400 copies all in one namespace, a Service, policies and a monitor per
+# workload (target: CPU per object grows at most 1.5x);
 # then 100 re-scans of the 500 copies, one change each: store bytes per scan;
 # then 100 copies loaded into a test kube-apiserver (built by .ci/kube-apiserver.sh,
 # else skipped with a note) scanned live beside a scan of their files: wall and CPU
