@@ -160,11 +160,10 @@ func addMetricsScraping(ix *model.Index) {
 			}
 		}
 	}
-	services := ix.Services() // sorted by namespace, then name
 	for _, kind := range serviceScrapeKinds {
 		for _, obj := range ix.Unstructured(kind) {
 			sel := selectorFrom(fields.Map(obj.Fields, "spec", "selector"))
-			candidates := services
+			candidates := ix.Services()
 			if ownNamespaceOnly(obj) {
 				candidates = ix.ServiceCandidates(obj.Namespace, fields.StringMap(obj.Fields, "spec", "selector", "matchLabels"))
 			}

@@ -114,8 +114,10 @@ type builder struct {
 	// sets, in inventory order (see selectionCandidates).
 	workloadsLabelled map[labelPair][]*IndexedWorkload
 	services          map[nsName]*IndexedService
-	// servicesIn and servicesLabelled list the Services by namespace and
-	// by a label of theirs, each list in name order (see indexServices).
+	// servicesSorted lists the Services in namespace and name order;
+	// servicesIn and servicesLabelled list them by namespace and by a
+	// label of theirs, each list in name order (see indexServices).
+	servicesSorted   []*IndexedService
 	servicesIn       map[string][]*IndexedService
 	servicesLabelled map[labelPair][]*IndexedService
 	serviceIPs       map[string]*IndexedService
@@ -214,9 +216,10 @@ func (b *builder) index(objects []*discover.Object) {
 // labels, in namespace and name order as Index.Services does, for
 // selectors that pick Services by label (a ServiceMonitor's).
 func (b *builder) indexServices() {
+	b.servicesSorted = sortedServices(b.services)
 	b.servicesIn = map[string][]*IndexedService{}
 	b.servicesLabelled = map[labelPair][]*IndexedService{}
-	for _, s := range sortedServices(b.services) {
+	for _, s := range b.servicesSorted {
 		ns := s.Object.Namespace
 		b.servicesIn[ns] = append(b.servicesIn[ns], s)
 		for k, v := range s.Service.Labels {
@@ -224,6 +227,13 @@ func (b *builder) indexServices() {
 			b.servicesLabelled[key] = append(b.servicesLabelled[key], s)
 		}
 	}
+}
+
+// serviceCandidates is selectionCandidates for selectors of Services by
+// their labels: the Services of a namespace carrying the rarest of its
+// labels, in name order, or all of the namespace's.
+func (b *builder) serviceCandidates(namespace string, matchLabels map[string]string) []*IndexedService {
+	return rarestLabel(b.servicesLabelled, b.servicesIn[namespace], namespace, matchLabels, func(string) bool { return true })
 }
 
 func (b *builder) addWorkload(tmpl PodTemplate) {
@@ -236,7 +246,7 @@ func (b *builder) addWorkload(tmpl PodTemplate) {
 	}
 }
 
-// labelPair is one label of a pod template in one namespace.
+// labelPair is one label of a pod template or a Service in one namespace.
 type labelPair struct{ namespace, key, value string }
 
 // selectionCandidates narrows the workloads of a namespace to those a
@@ -248,19 +258,25 @@ type labelPair struct{ namespace, key, value string }
 // its own Service, NetworkPolicy or PodDisruptionBudget. The candidates come
 // in inventory order, as the namespace's list does.
 func (b *builder) selectionCandidates(namespace string, matchLabels map[string]string) []*IndexedWorkload {
-	var best []*IndexedWorkload
+	return rarestLabel(b.workloadsLabelled, b.workloadsIn[namespace], namespace, matchLabels, func(key string) bool { return !IsControllerLabel(key) })
+}
+
+// rarestLabel is the shortest of the lists byLabel holds for the labels of
+// matchLabels that usable accepts, or all when none is usable.
+func rarestLabel[T any](byLabel map[labelPair][]T, all []T, namespace string, matchLabels map[string]string, usable func(key string) bool) []T {
+	var best []T
 	found := false
 	for k, v := range matchLabels {
-		if IsControllerLabel(k) {
+		if !usable(k) {
 			continue
 		}
-		ws := b.workloadsLabelled[labelPair{namespace, k, v}]
-		if !found || len(ws) < len(best) {
-			best, found = ws, true
+		list := byLabel[labelPair{namespace, k, v}]
+		if !found || len(list) < len(best) {
+			best, found = list, true
 		}
 	}
 	if !found {
-		return b.workloadsIn[namespace]
+		return all
 	}
 	return best
 }

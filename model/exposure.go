@@ -34,7 +34,7 @@ func isInternalLoadBalancer(annotations map[string]string) (string, bool) {
 // addServiceExposure adds internet edges for LoadBalancer and NodePort
 // Services.
 func (b *builder) addServiceExposure() {
-	for _, s := range sortedServices(b.services) {
+	for _, s := range b.servicesSorted {
 		kind := s.Service.Spec.Type
 		if kind != corev1.ServiceTypeLoadBalancer && kind != corev1.ServiceTypeNodePort {
 			continue

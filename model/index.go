@@ -54,8 +54,9 @@ func (ix *Index) SelectionCandidates(namespace string, matchLabels map[string]st
 	return ix.b.selectionCandidates(namespace, matchLabels)
 }
 
-// Services lists the Services in namespace/name order.
-func (ix *Index) Services() []*IndexedService { return sortedServices(ix.b.services) }
+// Services lists the Services in namespace/name order. The list is the
+// index's own: callers must not change it.
+func (ix *Index) Services() []*IndexedService { return ix.b.servicesSorted }
 
 // ServiceCandidates lists, in name order, the Services of a namespace that
 // a label selector with these matchLabels may select by their labels: those
@@ -63,18 +64,7 @@ func (ix *Index) Services() []*IndexedService { return sortedServices(ix.b.servi
 // a selector without matchLabels. The caller still matches the whole
 // selector.
 func (ix *Index) ServiceCandidates(namespace string, matchLabels map[string]string) []*IndexedService {
-	var best []*IndexedService
-	found := false
-	for k, v := range matchLabels {
-		ss := ix.b.servicesLabelled[labelPair{namespace, k, v}]
-		if !found || len(ss) < len(best) {
-			best, found = ss, true
-		}
-	}
-	if !found {
-		return ix.b.servicesIn[namespace]
-	}
-	return best
+	return ix.b.serviceCandidates(namespace, matchLabels)
 }
 
 // Service returns a Service by namespace and name, or nil.

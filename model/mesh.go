@@ -81,7 +81,7 @@ func (b *builder) servicesMatching(ns, host string) []*IndexedService {
 	if strings.HasPrefix(host, "*") {
 		suffix := strings.TrimPrefix(host, "*")
 		var out []*IndexedService
-		for _, s := range sortedServices(b.services) {
+		for _, s := range b.servicesSorted {
 			fqdn := s.Object.Name + "." + s.Object.Namespace + ".svc.cluster.local"
 			if strings.HasSuffix(fqdn, suffix) {
 				out = append(out, s)

@@ -151,13 +151,24 @@ func monitorCovers(monitor *discover.Object, ns string) bool {
 	return ns == monitor.Namespace
 }
 
+// monitorsOwnNamespace reports whether a monitor has no namespaceSelector,
+// so covers only its own namespace (monitorCovers): only that namespace's
+// Services or workloads need trying, where each Service may have its own.
+func monitorsOwnNamespace(monitor *discover.Object) bool {
+	return len(fields.Map(monitor.Fields, "spec", "namespaceSelector")) == 0
+}
+
 // serviceMonitorTargets lists the pods a ServiceMonitor's endpoints
 // scrape: the backends of the Services it selects, at the pod port the
 // named Service port targets.
 func (b *builder) serviceMonitorTargets(sm *discover.Object) []scrape {
 	sel := labelSelector(fields.Map(sm.Fields, "spec", "selector"))
+	candidates := b.servicesSorted
+	if monitorsOwnNamespace(sm) {
+		candidates = b.serviceCandidates(sm.Namespace, fields.StringMap(sm.Fields, "spec", "selector", "matchLabels"))
+	}
 	var out []scrape
-	for _, s := range sortedServices(b.services) {
+	for _, s := range candidates {
 		if !monitorCovers(sm, s.Object.Namespace) || !sel.Matches(labels.Set(s.Service.Labels)) {
 			continue
 		}
@@ -184,8 +195,12 @@ func (b *builder) serviceMonitorTargets(sm *discover.Object) []scrape {
 // scrape.
 func (b *builder) podMonitorTargets(pm *discover.Object) []scrape {
 	sel := labelSelector(fields.Map(pm.Fields, "spec", "selector"))
+	candidates := b.workloads
+	if monitorsOwnNamespace(pm) {
+		candidates = b.selectionCandidates(pm.Namespace, fields.StringMap(pm.Fields, "spec", "selector", "matchLabels"))
+	}
 	var out []scrape
-	for _, w := range b.workloads {
+	for _, w := range candidates {
 		if !monitorCovers(pm, w.Template.Object.Namespace) || !sel.Matches(labels.Set(w.Template.Labels)) {
 			continue
 		}
@@ -321,7 +336,7 @@ func (b *builder) podAnnotationTargets() []scrape {
 // port's target).
 func (b *builder) serviceAnnotationTargets() []scrape {
 	var out []scrape
-	for _, s := range sortedServices(b.services) {
+	for _, s := range b.servicesSorted {
 		if !strings.EqualFold(s.Service.Annotations[scrapeAnnotation], "true") {
 			continue
 		}

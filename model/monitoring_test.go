@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/modeltest"
 )
 
@@ -106,14 +107,7 @@ func TestServiceMonitorNamespaceSelector(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			docs := append([]string{prometheus(tc.selector)}, app("shop", "monitoring: enabled")...)
 			g := build(t, append(docs, app("legacy", "team: billing")...)...)
-			var got []string
-			for _, id := range modeltest.EdgeIDs(g) {
-				if strings.HasPrefix(id, "workload:monitoring/prometheus-k8s->") {
-					got = append(got, id)
-				}
-			}
-			slices.Sort(got)
-			if !slices.Equal(got, tc.want) {
+			if got := scrapeEdges(g); !slices.Equal(got, tc.want) {
 				t.Errorf("scrape edges = %v\nwant %v", got, tc.want)
 			}
 		})
@@ -160,4 +154,49 @@ func TestOperatorSettings(t *testing.T) {
 			t.Error("no config-reloader container")
 		})
 	}
+}
+
+// TestPodMonitorTargets holds that a PodMonitor reaches the pods its
+// selector picks in its own namespace, or in the namespaces its
+// namespaceSelector names, and no others.
+func TestPodMonitorTargets(t *testing.T) {
+	prometheus := "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: k8s, namespace: monitoring}\nspec:\n  podMonitorSelector: {}\n  podMonitorNamespaceSelector: {}"
+	app := func(ns string) string {
+		return modeltest.Deployment(ns, "api", "ports: [{name: metrics, containerPort: 9102}]")
+	}
+	podMonitor := func(ns, nsSelector string) string {
+		return "apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: api, namespace: " + ns + "}\nspec:\n" + nsSelector +
+			"  selector: {matchLabels: {app: api}}\n  podMetricsEndpoints: [{port: metrics}]"
+	}
+	const shop, legacy = "workload:monitoring/prometheus-k8s->workload:shop/api:9102", "workload:monitoring/prometheus-k8s->workload:legacy/api:9102"
+	tests := []struct {
+		name, monitor string
+		want          []string
+	}{
+		{"own namespace", podMonitor("shop", ""), []string{shop}},
+		{"another namespace without a namespaceSelector", podMonitor("monitoring", ""), nil},
+		{"matchNames", podMonitor("monitoring", "  namespaceSelector: {matchNames: [legacy]}\n"), []string{legacy}},
+		{"any", podMonitor("monitoring", "  namespaceSelector: {any: true}\n"), []string{legacy, shop}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := build(t, prometheus, app("shop"), app("legacy"), tc.monitor)
+			if got := scrapeEdges(g); !slices.Equal(got, tc.want) {
+				t.Errorf("scrape edges = %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// scrapeEdges lists, sorted, the edges from the Prometheus of the tests
+// above, prometheus-k8s in namespace monitoring.
+func scrapeEdges(g *model.Graph) []string {
+	var out []string
+	for _, id := range modeltest.EdgeIDs(g) {
+		if strings.HasPrefix(id, "workload:monitoring/prometheus-k8s->") {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

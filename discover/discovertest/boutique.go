@@ -124,7 +124,8 @@ var (
 // each use of the name as a word (labels, selectors, service addresses,
 // service accounts), and gives each Deployment a NetworkPolicy, a
 // PodDisruptionBudget, an Istio AuthorizationPolicy and PeerAuthentication
-// and a ServiceMonitor, each selecting by the "app" label: every Service,
+// and a ServiceMonitor, each selecting by the "app" label, and one
+// Prometheus scrapes what the ServiceMonitors select: every Service,
 // policy, budget and monitor then selects one workload or Service among
 // thousands in the namespace, which is where matching selectors against
 // every workload of the namespace grows with its square.
@@ -141,8 +142,11 @@ func WriteBoutiqueOneNamespace(dir string, base []byte, copies int) (BoutiqueCop
 	for i := 0; i < copies; i++ {
 		var b bytes.Buffer
 		if i == 0 {
+			// The namespace, and a Prometheus the operator runs that
+			// scrapes what every ServiceMonitor selects.
 			b.WriteString("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\n")
-			out.Objects++
+			b.WriteString("apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata:\n  name: k8s\n  namespace: shop\nspec:\n  serviceMonitorSelector: {}\n---\n")
+			out.Objects += 2
 		}
 		suffix := fmt.Sprintf("-%04d", i)
 		text := nameToken.ReplaceAllFunc(base, func(word []byte) []byte {
