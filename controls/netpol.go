@@ -1036,6 +1036,9 @@ func calicoPolicy(obj *discover.Object) *netPolicy {
 	p.selects = func(ep *policyEndpoint) bool {
 		return (p.namespace == "" || ep.ns == p.namespace) && sel(calicoLabels(ep))
 	}
+	if k, v, ok := calicoRequiredLabel(fields.String(spec, "selector")); ok && p.namespace != "" {
+		p.requires, p.requiresLabel = podLabel{p.namespace, k, v}, true
+	}
 	types := fields.List(spec, "types")
 	if len(types) == 0 {
 		// Calico's default: Ingress, or Egress alone when only egress rules exist.
@@ -1196,6 +1199,27 @@ func calicoSelector(expr string) (labelMatch, bool) {
 		}
 		return false
 	}, true
+}
+
+// calicoRequiredLabel is a pod label a selector calicoSelector reads
+// requires, when it has one: a "key == 'value'" term of a selector without
+// alternatives, on a key other than those Calico derives (namespace,
+// service account).
+func calicoRequiredLabel(expr string) (key, value string, ok bool) {
+	if strings.Contains(expr, "||") {
+		return "", "", false
+	}
+	for _, t := range strings.Split(expr, "&&") {
+		k, v, found := strings.Cut(strings.TrimSpace(t), "==")
+		k = strings.TrimSpace(k)
+		if !found || k == "" || k == calicoNamespaceKey || k == calicoSAKey || strings.ContainsAny(k, "!()") {
+			continue
+		}
+		if val, ok := calicoString(strings.TrimSpace(v)); ok {
+			return k, val, true
+		}
+	}
+	return "", "", false
 }
 
 func calicoTerm(t string) (labelMatch, bool) {

@@ -39,6 +39,19 @@ func TestPolicyCandidatesKeepEverySelectingPolicy(t *testing.T) {
 			}
 			continue
 		}
+		if rng.IntN(4) == 0 { // a Calico NetworkPolicy, whose selector is an expression
+			terms := []string{"app == 'a'", "tier == 'b'", "role != 'c'", "has(app)", "!has(tier)", calicoNamespaceKey + " == 'shop'", calicoSAKey + " == 'a'", "all()"}
+			expr := terms[rng.IntN(len(terms))]
+			for range rng.IntN(3) {
+				expr += []string{" && ", " || "}[rng.IntN(2)] + terms[rng.IntN(len(terms))]
+			}
+			obj := &discover.Object{APIVersion: "projectcalico.org/v3", Kind: "NetworkPolicy", Namespace: []string{"shop", "data"}[rng.IntN(2)], Name: fmt.Sprintf("calico%d", i),
+				Fields: map[string]any{"spec": map[string]any{"selector": expr, "ingress": []any{map[string]any{"action": "Allow"}}}}}
+			if p := calicoPolicy(obj); p != nil {
+				pols.add(p)
+			}
+			continue
+		}
 		sel := metav1.LabelSelector{MatchLabels: randomLabels(rng, keys, values, 2)}
 		if rng.IntN(4) == 0 {
 			sel.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: keys[rng.IntN(len(keys))], Operator: metav1.LabelSelectorOpExists}}
@@ -49,7 +62,7 @@ func TestPolicyCandidatesKeepEverySelectingPolicy(t *testing.T) {
 	if len(pols.byLabel) == 0 {
 		t.Fatal("no policy is indexed by a label")
 	}
-	for range 1000 {
+	for range 3000 {
 		ns := []string{"shop", "data", "empty"}[rng.IntN(3)]
 		ep := &policyEndpoint{ns: ns, labels: randomLabels(rng, keys, values, 3), nsLabels: map[string]string{namespaceNameLabel: ns}, sa: values[rng.IntN(len(values))]}
 		selecting := func(ps []*netPolicy) []int {
