@@ -174,8 +174,10 @@ type netPolicy struct {
 	// selecting the pod does.
 	allowByDefault [2]bool
 	// requires is a label a pod must carry to be selected, when the pod
-	// selector names one (a NetworkPolicy's matchLabels); requiresLabel
-	// says whether it does. seq is the order the policy was read in.
+	// selector names one (in a NetworkPolicy's or Cilium endpoint
+	// selector's matchLabels, or a Calico selector's "key == 'value'");
+	// requiresLabel says whether it does. seq is the order the policy was
+	// read in.
 	requires      podLabel
 	requiresLabel bool
 	seq           int
