@@ -198,15 +198,7 @@ func resolveElement(g *model.Graph, name string) (string, error) {
 }
 
 func namespaces(g *model.Graph) []string {
-	seen := map[string]bool{}
-	var out []string
-	for i := range g.Nodes {
-		if ns := g.Nodes[i].Namespace; ns != "" && !seen[ns] {
-			seen[ns] = true
-			out = append(out, ns)
-		}
-	}
-	slices.Sort(out)
+	out := Namespaces(g)
 	if len(out) > 10 {
 		out = append(out[:10], fmt.Sprintf("… (%d in all)", len(out)))
 	}

@@ -30,6 +30,35 @@ const (
 	GroupByApp = "app"
 )
 
+// OverviewGroupFor is how an overview of g groups its elements: as asked
+// when groupBy is set, else by namespace, or by application when every
+// element of g that has a namespace has the same one (a large namespace,
+// or a diagram narrowed to one), where one box per namespace would be a
+// single box.
+func OverviewGroupFor(g *model.Graph, groupBy string) string {
+	if groupBy != "" {
+		return groupBy
+	}
+	if len(Namespaces(g)) <= 1 {
+		return GroupByApp
+	}
+	return GroupByNamespace
+}
+
+// Namespaces lists, sorted, the namespaces of g's elements.
+func Namespaces(g *model.Graph) []string {
+	seen := map[string]bool{}
+	var out []string
+	for i := range g.Nodes {
+		if ns := g.Nodes[i].Namespace; ns != "" && !seen[ns] {
+			seen[ns] = true
+			out = append(out, ns)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // appLabels are the labels GroupByApp reads, in order.
 var appLabels = []string{"app.kubernetes.io/part-of", "app.kubernetes.io/name", "app", "k8s-app"}
 
@@ -38,7 +67,8 @@ type OverviewOptions struct {
 	Title string
 	// Threats are the open findings per element, summed per box and arrow.
 	Threats ThreatCounts
-	// GroupBy is GroupByNamespace (the default) or GroupByApp.
+	// GroupBy is GroupByNamespace (the default) or GroupByApp; see
+	// OverviewGroupFor.
 	GroupBy  string
 	NoLegend bool
 }

@@ -122,16 +122,17 @@ func WriteReportHTML(ctx context.Context, w io.Writer, r *Report, opts HTMLOptio
 	case opts.Renderer == nil:
 		page.DiagramNote = "The diagram was left out (no Graphviz renderer). The namespaces by open risk:"
 	case opts.Overview || (big != nil && !opts.Force):
-		groupBy := opts.GroupBy
-		if groupBy == "" {
-			groupBy = GroupByNamespace
-		}
+		groupBy := OverviewGroupFor(g, opts.GroupBy)
 		if svg, err = RenderOverviewSVG(ctx, opts.Renderer, g, OverviewOptions{Title: r.Title + " — overview by " + groupBy, Threats: CountOpenThreats(r.Findings), GroupBy: groupBy}); err != nil {
 			return fmt.Errorf("draw the report's overview: %w", err)
 		}
+		narrower := "one namespace (stridemap report --namespace NS) or of one element's neighbourhood (--focus ELEMENT --depth N)"
+		if len(Namespaces(g)) <= 1 {
+			narrower = "one element's neighbourhood (stridemap report --focus ELEMENT --depth N)"
+		}
 		page.DiagramNote = fmt.Sprintf("The system has %d elements; the overview above draws one box per %s with the flows between boxes counted. "+
-			"Make a report of one namespace (stridemap report --namespace NS) or of one element's neighbourhood (--focus ELEMENT --depth N) to get its elements drawn. "+
-			"The namespaces by open risk:", len(g.Nodes), groupBy)
+			"Make a report of %s to get its elements drawn. "+
+			"The namespaces by open risk:", len(g.Nodes), groupBy, narrower)
 	default:
 		if svg, err = RenderSVG(ctx, opts.Renderer, g, DOTOptions{Title: r.Title, Threats: CountOpenThreats(r.Findings)}); err != nil {
 			return fmt.Errorf("draw the report's diagram: %w", err)

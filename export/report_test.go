@@ -168,6 +168,22 @@ func TestHTMLReportOfALargeSystemDrawsAnOverview(t *testing.T) {
 	if out, _ := page(export.HTMLOptions{Overview: true, GroupBy: export.GroupByApp}); !strings.Contains(out, "<title>group:app:nsa/</title>") {
 		t.Error("Overview should draw a small system's overview too, grouped as asked")
 	}
+	// One large namespace: a box per application, and no advice to narrow
+	// to a namespace.
+	g.Nodes = nil
+	for i := range export.MaxDiagramNodes + 5 {
+		app := "app" + strconv.Itoa(i%2)
+		g.Nodes = append(g.Nodes, model.Node{ID: "workload:big/w" + strconv.Itoa(i), Type: model.Process, Name: "w", Namespace: "big", Labels: map[string]string{"app": app}})
+	}
+	out, _ = page(export.HTMLOptions{})
+	for _, want := range []string{"<title>group:app:big/app0</title>", "<title>group:app:big/app1</title>", "one box per app", "--focus ELEMENT"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the overview of one namespace should be by application; lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "--namespace NS") {
+		t.Error("the note of one namespace's overview offers --namespace")
+	}
 }
 
 type countingRenderer struct{ calls int }

@@ -38,8 +38,8 @@ func (f *scopeFlags) register(cmd *cobra.Command, what string) {
 	cmd.Flags().StringVar(&f.focus, "focus", "", "only this element and its neighbours (ID, NAMESPACE/NAME or name) in the "+what)
 	cmd.Flags().IntVar(&f.depth, "depth", 1, "with --focus: how many flows away from the element to include")
 	cmd.Flags().BoolVar(&f.force, "force", false, fmt.Sprintf("draw every element of a graph of more than %d (slow and hard to read; without it such a graph is drawn as an overview)", export.MaxDiagramNodes))
-	cmd.Flags().BoolVar(&f.overview, "overview", false, fmt.Sprintf("draw one box per namespace, with the flows between them counted (the default above %d elements)", export.MaxDiagramNodes))
-	cmd.Flags().StringVar(&f.groupBy, "group-by", export.GroupByNamespace, "what a box of an overview holds: namespace, or app (one box per application label in each namespace)")
+	cmd.Flags().BoolVar(&f.overview, "overview", false, fmt.Sprintf("draw one box per namespace (or application: --group-by), with the flows between them counted (the default above %d elements)", export.MaxDiagramNodes))
+	cmd.Flags().StringVar(&f.groupBy, "group-by", "", "what a box of an overview holds: namespace, or app (one box per application label in each namespace); by default namespace, or app when the "+what+" holds one namespace")
 }
 
 func (f *scopeFlags) scope() export.Scope {
@@ -57,6 +57,9 @@ func (f *scopeFlags) check() error {
 	if f.overview && f.force {
 		return errors.New("--overview draws boxes of elements and --force every element: give one of them")
 	}
+	if f.groupBy == "" {
+		return nil // chosen with the graph: export.OverviewGroupFor
+	}
 	var err error
 	f.groupBy, err = choice("--group-by", f.groupBy, export.GroupByNamespace, export.GroupByApp)
 	return err
@@ -65,15 +68,24 @@ func (f *scopeFlags) check() error {
 // drawOverview says whether a diagram of g is an overview: when asked, or
 // when g is too large to draw element by element and --force was not
 // given, which the note written to stderr says.
+// It settles the overview's grouping (export.OverviewGroupFor) when the
+// flags left it open.
 func (f *scopeFlags) drawOverview(g *model.Graph, stderr io.Writer) bool {
+	groupBy := export.OverviewGroupFor(g, f.groupBy)
 	if f.overview {
+		f.groupBy = groupBy
 		return true
 	}
 	var big *export.TooLargeError
 	if f.force || !errors.As(export.CheckDiagramSize(g), &big) {
 		return false
 	}
-	fmt.Fprintf(stderr, "%d elements are more than a diagram shows readably (%d): drawing an overview, one box per %s. --namespace NS or --focus ELEMENT draws a part element by element, --force all of it.\n", big.Nodes, big.Max, f.groupBy)
+	f.groupBy = groupBy
+	narrower := "--namespace NS or --focus ELEMENT"
+	if len(export.Namespaces(g)) <= 1 {
+		narrower = "--focus ELEMENT" // already one namespace
+	}
+	fmt.Fprintf(stderr, "%d elements are more than a diagram shows readably (%d): drawing an overview, one box per %s. %s draws a part element by element, --force all of it.\n", big.Nodes, big.Max, groupBy, narrower)
 	return true
 }
 
@@ -126,17 +138,18 @@ be a scan of the same target unless --any-target is given; stridemap diff
 lists the same changes, and those of controls and findings, as text.
 
 Large systems: a graph of more than 300 elements is drawn as an overview:
-one box per namespace (--group-by app: per application label in each
-namespace) that counts its processes, names its data stores and what the
-internet reaches, and sums its open threats; one arrow per pair of boxes
-that exchange flows, with their number, protocols and the colour of the
-worst encryption among them. Elements outside every namespace (the
-internet, external services) stay as they are. Large overviews are laid out
-by Graphviz's sfdp engine. --overview asks for one at any size; --force
-draws every element instead. --namespace NS draws one namespace, --focus
-ELEMENT --depth N one element's neighbourhood, element by element (with
---diff, removed elements count too); --diff of more than 300 elements is
-refused unless --force is given, since an overview cannot mark changes.
+one box per namespace, or per application label when all its elements are
+in one namespace (--group-by namespace|app chooses), that counts its
+processes, names its data stores and what the internet reaches, and sums
+its open threats; one arrow per pair of boxes that exchange flows, with
+their number, protocols and the colour of the worst encryption among them.
+Elements outside every namespace (the internet, external services) stay as
+they are. Large overviews are laid out by Graphviz's sfdp engine.
+--overview asks for one at any size; --force draws every element instead.
+--namespace NS draws one namespace, --focus ELEMENT --depth N one
+element's neighbourhood, element by element (with --diff, removed elements
+count too); --diff of more than 300 elements is refused unless --force is
+given, since an overview cannot mark changes.
 
 SVG is rendered by the stridemap-render program (built with stridemap:
 "make build", or go install .../cmd/stridemap-render), looked for in

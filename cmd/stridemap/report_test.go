@@ -73,6 +73,31 @@ func TestGraphSVG(t *testing.T) {
 	}
 }
 
+// TestGraphOfOneLargeNamespace: a namespace over the diagram limit is drawn
+// as an overview by application, not as one box, and the note does not
+// send the user to --namespace, which the diagram already is.
+func TestGraphOfOneLargeNamespace(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range export.MaxDiagramNodes + 10 {
+		fmt.Fprintf(&b, "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w%d, namespace: big, labels: {app.kubernetes.io/part-of: app%d}}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: nginx}]\n", i, i%3)
+	}
+	writeFile(t, filepath.Join(dir, "big.yaml"), b.String())
+	c := newCLI(t)
+	c.mustRun("scan", "-f", dir, "--skip-threats")
+	for _, args := range [][]string{{"graph", "--format", "dot"}, {"graph", "--format", "dot", "--namespace", "big"}} {
+		r := c.mustRun(args...)
+		if !strings.Contains(r.stderr, "one box per app") || strings.Contains(r.stderr, "--namespace NS") || !strings.Contains(r.stderr, "--focus ELEMENT") {
+			t.Errorf("%v: the note should offer --focus, not --namespace: %s", args, r.stderr)
+		}
+		for i, n := range []int{104, 103, 103} {
+			if !strings.Contains(r.stdout, fmt.Sprintf(`"group:app:big/app%d" [label="app app%d · namespace big\n%d processes`, i, i, n)) {
+				t.Errorf("%v: no box of app%d with its %d workloads:\n%s", args, i, n, r.stdout)
+			}
+		}
+	}
+}
+
 // TestGraphTooLargeDrawsAnOverview: a graph over the diagram limit is
 // drawn as an overview, with a note naming the options that draw elements;
 // --force draws every element, --namespace one namespace's, --overview an
@@ -116,8 +141,13 @@ func TestGraphTooLargeDrawsAnOverview(t *testing.T) {
 	if out := c.mustRun("graph", "--format", "dot", "--namespace", "ns1").stdout; strings.Count(out, "shape=box, style=\"rounded,filled\"") != 78 {
 		t.Errorf("--namespace ns1 should draw its 78 workloads")
 	}
-	if out := c.mustRun("graph", "--format", "dot", "--namespace", "ns1", "--overview").stdout; !strings.Contains(out, `"group:namespace:ns1"`) || strings.Contains(out, `"group:namespace:ns2"`) {
+	// An overview of one namespace is one box per application, unless a
+	// box per namespace is asked for.
+	if out := c.mustRun("graph", "--format", "dot", "--namespace", "ns1", "--overview").stdout; !strings.Contains(out, `"group:app:ns1/app1"`) || strings.Contains(out, `"group:app:ns2`) {
 		t.Errorf("--overview of one namespace:\n%s", out)
+	}
+	if out := c.mustRun("graph", "--format", "dot", "--namespace", "ns1", "--overview", "--group-by", "namespace").stdout; !strings.Contains(out, `"group:namespace:ns1"`) || strings.Contains(out, `"group:namespace:ns2"`) {
+		t.Errorf("--overview --group-by namespace of one namespace:\n%s", out)
 	}
 	c.mustRun("scan", "-f", dir, "--skip-threats")
 	if r := c.run("", "graph", "--format", "dot", "--diff", "previous"); r.code != exitUsage || !strings.Contains(r.stderr, "--namespace NS") {
