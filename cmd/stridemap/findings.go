@@ -215,12 +215,42 @@ func statusOf(f threats.Finding) threats.Status {
 }
 
 func sortBySeverity(findings []threats.Finding) {
-	sort.SliceStable(findings, func(i, j int) bool {
-		if a, b := findings[i].Severity.Rank(), findings[j].Severity.Rank(); a != b {
-			return a > b
+	sort.SliceStable(findings, func(i, j int) bool { return severityFirst(&findings[i], &findings[j]) })
+}
+
+// severityFirst orders findings the most severe first, then by ID.
+func severityFirst(a, b *threats.Finding) bool {
+	if ra, rb := a.Severity.Rank(), b.Severity.Rank(); ra != rb {
+		return ra > rb
+	}
+	return a.ID < b.ID
+}
+
+// topBySeverity returns the first n findings sortBySeverity would give,
+// without copying and sorting all of them: a scan's summary shows five of
+// tens of thousands.
+func topBySeverity(findings []threats.Finding, n int) []threats.Finding {
+	if n <= 0 {
+		return nil
+	}
+	var top []*threats.Finding // sorted, at most n
+	for i := range findings {
+		f := &findings[i]
+		if len(top) == n && !severityFirst(f, top[n-1]) {
+			continue
 		}
-		return findings[i].ID < findings[j].ID
-	})
+		at := sort.Search(len(top), func(j int) bool { return severityFirst(f, top[j]) })
+		if len(top) < n {
+			top = append(top, nil)
+		}
+		copy(top[at+1:], top[at:len(top)-1])
+		top[at] = f
+	}
+	out := make([]threats.Finding, len(top))
+	for i, f := range top {
+		out[i] = *f
+	}
+	return out
 }
 
 func writeFindingsTable(w io.Writer, findings []threats.Finding, detail bool) error {
@@ -290,11 +320,7 @@ func writeFindingsSummary(w io.Writer, info store.ScanInfo, findings []threats.F
 		}
 	}
 	fmt.Fprintf(w, "\nFindings: %d (%s) — %s, %d triaged; catalog %s\n", c.Findings, strings.Join(bySeverity, ", "), strings.Join(strides, " "), triaged, safetext.Text(info.Catalog))
-	top := slices.Clone(findings)
-	sortBySeverity(top)
-	if len(top) > 5 {
-		top = top[:5]
-	}
+	top := topBySeverity(findings, 5)
 	for _, f := range top {
 		fmt.Fprintf(w, "  %-8s %s  %s\n", f.Severity, f.Stride.Letter(), safetext.Cell(f.ID))
 	}
