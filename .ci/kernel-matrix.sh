@@ -25,7 +25,12 @@
 #    load; cached by content), the kernel's modules, and the project's part:
 #    .ci/kernel-guest/init as /init, the tests, the observer.
 # 4. Each kernel boots with -smp 2 -m 2G under timeout; its serial console
-#    is its log. Kernels of the series in STRIDEMAP_HYBRID_CGROUP (default
+#    is its log. QEMU emulates both CPUs on one host thread (TCG
+#    thread=single): with a thread per CPU (thread=multi), a CPU could run
+#    code another CPU had just patched back (the kernel's int3-based live
+#    patching of static keys), and 6.18 died of "Oops: int3" in
+#    inet6_ehashfn at its first IPv6 connection. One thread costs about 10%
+#    (the tests mostly wait); STRIDEMAP_QEMU_ACCEL overrides it. Kernels of the series in STRIDEMAP_HYBRID_CGROUP (default
 #    6.1) boot with cgroup v1 controllers and cgroup v2 at
 #    /sys/fs/cgroup/unified, as hosts with systemd's hybrid layout have it;
 #    the others with cgroup v2 alone.
@@ -42,12 +47,14 @@
 # STRIDEMAP_KERNEL_TESTS (some of the test binaries: "bpf flows"),
 # STRIDEMAP_HYBRID_CGROUP (series booted with hybrid cgroups, default 6.1),
 # STRIDEMAP_KERNELS_REFUSED (series the observer must refuse, default 5.10),
-# STRIDEMAP_KERNEL_ARGS (more kernel command line, e.g. lockdown=confidentiality).
+# STRIDEMAP_KERNEL_ARGS (more kernel command line, e.g. lockdown=confidentiality),
+# STRIDEMAP_QEMU_ACCEL (QEMU's -accel, default tcg,thread=single; see 4.).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${STRIDEMAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stridemap}
 timeout=${STRIDEMAP_KERNEL_TIMEOUT:-900}
+accel=${STRIDEMAP_QEMU_ACCEL:-tcg,thread=single}
 hybrid=${STRIDEMAP_HYBRID_CGROUP:-6.1}
 # Series the observer refuses, as it should: its required program calls
 # bpf_sk_storage_get, which tracing programs may only since 5.11. On these
@@ -244,7 +251,7 @@ boot() {
 	mkdir -p "$m/usr/lib/modules/$release" # not lib/: the base's link to usr/lib would be replaced
 	cp "$k"/modules/* "$m/usr/lib/modules/$release/"
 	cat "$base" <(newc "$m") "$work/project.cpio" >"$work/initrd.cpio"
-	timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2G \
+	timeout -k 10 "$timeout" qemu-system-x86_64 -accel "$accel" -cpu max -smp 2 -m 2G \
 		-nodefaults -no-user-config -display none -serial stdio -no-reboot \
 		-kernel "$k/vmlinuz" -initrd "$work/initrd.cpio" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=3 mitigations=off random.trust_cpu=on stridemap.cgroup=$cg stridemap.tests=$tests stridemap.timeout=$((timeout / 3))s ${STRIDEMAP_KERNEL_ARGS:-}" \
@@ -306,6 +313,12 @@ for k in "${kernels[@]}"; do
 	check_rc=$(sed -n 's/^== CHECK END rc=//p' "$log")
 	# what went wrong, if anything
 	problems=()
+	# a kernel that crashed says where, in its first Oops, BUG or panic line
+	crash=$(grep -a -m1 -E '^\[ *[0-9.]+\] (Oops|BUG|Kernel panic)' "$log" | sed -E 's/^\[ *[0-9.]+\] //' || true)
+	if [ -n "$crash" ]; then
+		rip=$(grep -a -m1 -E '^\[ *[0-9.]+\] RIP: ' "$log" | sed -E 's/^\[ *[0-9.]+\] RIP: [0-9a-f]+://' || true)
+		problems+=("the kernel crashed: $crash${rip:+ at $rip}")
+	fi
 	grep -aq '^== MODULES ok' "$log" || problems+=("the modules did not load")
 	grep -aq '^== SMOKE ok' "$log" || problems+=("network namespaces, veth, the bridge or iptables failed")
 	if [ -n "$refused" ]; then
@@ -317,11 +330,12 @@ for k in "${kernels[@]}"; do
 		grep -aq '^== RESULT rc=0' "$log" || problems+=("tests failed")
 		tests="✓"
 		[ ${#problems[@]} -eq 0 ] || tests=$(tests_cell "$results")
+		[ -z "$crash" ] || tests=${tests//(did not finish)/(the kernel crashed)}
 	fi
 	if grep -aq '^== RESULT' "$log"; then
 		[ ${#problems[@]} -eq 0 ] || failed=$((failed + 1))
 	else
-		problems+=("no result: it did not finish in ${timeout}s, or the kernel died")
+		[ -n "$crash" ] || problems+=("no result: it did not finish in ${timeout}s, or the kernel died")
 		failed=$((failed + 1))
 	fi
 
