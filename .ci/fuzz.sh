@@ -28,6 +28,8 @@ TARGETS="
 ./export FuzzParseLayout
 ./export FuzzReadBaseline
 ./export FuzzReadGraphJSON
+./internal/memlimit FuzzCgroupDirs
+./internal/mountinfo FuzzParseLine
 ./internal/secretvalue FuzzOf
 ./internal/safetext FuzzText
 ./model FuzzParseConnectionString

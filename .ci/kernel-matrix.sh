@@ -17,7 +17,8 @@
 # 2. The tests, built static on the host (CGO_ENABLED=0 go test -c) with
 #    stridemap-observer: every test of ./discover/flows/bpf, ./discover/flows
 #    and ./cmd/stridemap-observer, and the root tests of ./cmd/stridemap
-#    that observe pods (see plan below). They run as root with CI=true, so
+#    that observe pods, and the memory limit read from a real cgroup
+#    (./internal/memlimit; see plan below). They run as root with CI=true, so
 #    none skips; -test.short skips the benchmarks and the eBPF drift check
 #    (which needs clang: they run on the host).
 # 3. An initramfs: a base part that depends only on the host's packages
@@ -70,6 +71,8 @@ plan=(
 	# go list needs the Go toolchain: that test runs on the host
 	"stridemap-observer cmd/stridemap-observer - ^TestLinksNothingItDoesNotNeed$"
 	"stridemap cmd/stridemap ^(TestObserveEndToEnd|TestObserveThroughMeshSidecars|TestObserveResolvesByCgroup)$ -"
+	# the memory limit read from cgroup v2, and from v1 on hybrid hosts
+	"memlimit internal/memlimit ^TestApplyInARealCgroup$ -"
 )
 
 # STRIDEMAP_KERNEL_TESTS="bpf flows" runs only those of the plan.

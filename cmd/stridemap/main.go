@@ -12,10 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/stridemap/stridemap/internal/memlimit"
 	"github.com/stridemap/stridemap/internal/safetext"
 )
 
@@ -30,7 +32,18 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// Before any work: a scan in a container with a memory limit keeps
+	// its heap below it (internal/memlimit); -v says what was set.
+	memory, memoryErr := memlimit.Apply(os.Getenv)
+	a := newApp(os.Stdin, os.Stdout, os.Stderr)
+	a.startup = func(log *slog.Logger) {
+		if memoryErr != nil {
+			log.Debug("no memory limit from the cgroup", "error", memoryErr)
+		} else if memory != "" {
+			log.Debug(memory)
+		}
+	}
+	os.Exit(a.execute(ctx, os.Args[1:]))
 }
 
 // run executes the CLI and returns the process exit code. It is separate

@@ -21,6 +21,8 @@ type app struct {
 	dbPath         string
 	verbose        bool
 	log            *slog.Logger
+	// startup, if set, logs what main did before the command ran.
+	startup func(*slog.Logger)
 
 	// isTerminal says whether a stream is a terminal, which decides
 	// defaults meant for people (graph's table, report's refusal to pour
@@ -61,6 +63,9 @@ Start with a scan, then look at what was found:
 The store is .stridemap/stridemap.db in the current directory unless --db or
 STRIDEMAP_DB says otherwise.
 
+In a container or cgroup with a memory limit, Go's soft memory limit is set a tenth
+(at least 64 MiB) below it, unless GOMEMLIMIT is set; -v logs it.
+
 Exit codes: 0 success; 1 open findings at or above "scan|report --fail-on"; 2 usage error
 or nothing could be read; 3 the scan was stored but some inputs could not be
 used (each is listed on stderr).`,
@@ -82,6 +87,9 @@ used (each is listed on stderr).`,
 	root.PersistentPreRun = func(*cobra.Command, []string) {
 		if a.verbose {
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+		if a.startup != nil {
+			a.startup(a.log)
 		}
 	}
 	root.AddCommand(a.scanCommand(), a.watchCommand(), a.scansCommand(), a.diffCommand(), a.graphCommand(), a.findingsCommand(), a.reportCommand(), a.triageCommand(), a.questionsCommand(), a.catalogCommand(), a.storeCommand(), versionCommand())

@@ -3,19 +3,18 @@
 package flows
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/stridemap/stridemap/internal/mountinfo"
 )
 
 // CgroupPaths turns the cgroup v2 ids the kernel reports into paths under
@@ -31,48 +30,22 @@ type CgroupPaths struct {
 // CgroupRoot finds where cgroup v2 is mounted (/sys/fs/cgroup, or
 // /sys/fs/cgroup/unified on hybrid systems); "" when it is not.
 func CgroupRoot() string {
-	f, err := os.Open("/proc/self/mountinfo")
+	table, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	return cgroup2Mount(f)
+	return cgroup2Mount(string(table))
 }
 
 // cgroup2Mount reads a mountinfo table (proc(5)) and returns the mount
 // point of the first cgroup2 file system in it, "" when there is none.
-func cgroup2Mount(mountinfo io.Reader) string {
-	sc := bufio.NewScanner(mountinfo)
-	for sc.Scan() {
-		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPER
-		fields := strings.Fields(sc.Text())
-		for i, f := range fields {
-			if f == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 {
-				return unescapeMountinfo(fields[4])
-			}
+func cgroup2Mount(table string) string {
+	for _, m := range mountinfo.Parse(table) {
+		if m.FSType == "cgroup2" {
+			return m.Point
 		}
 	}
 	return ""
-}
-
-// unescapeMountinfo undoes mountinfo's octal escapes of space, tab,
-// newline and backslash in paths ("\040" for a space).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, "\\") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // NewCgroupPaths resolves ids under root (see CgroupRoot).

@@ -68,7 +68,7 @@ func TestCgroup2Mount(t *testing.T) {
 		{"empty", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := cgroup2Mount(strings.NewReader(tc.mountinfo)); got != tc.want {
+			if got := cgroup2Mount(tc.mountinfo); got != tc.want {
 				t.Errorf("cgroup2Mount = %q, want %q", got, tc.want)
 			}
 		})
@@ -81,7 +81,7 @@ func FuzzCgroup2Mount(f *testing.F) {
 	f.Add("31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n")
 	f.Add("40 22 0:30 / /a\\040b\\ rw - cgroup2 none rw\n")
 	f.Fuzz(func(t *testing.T, mountinfo string) {
-		if got := cgroup2Mount(strings.NewReader(mountinfo)); got != "" && !strings.Contains(mountinfo, "cgroup2") {
+		if got := cgroup2Mount(mountinfo); got != "" && !strings.Contains(mountinfo, "cgroup2") {
 			t.Errorf("found %q in a table without cgroup2", got)
 		}
 	})
