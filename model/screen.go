@@ -3,6 +3,7 @@ package model
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"strings"
 )
 
@@ -28,16 +29,29 @@ func screened(key, value string) string {
 	return RedactedPrefix + hex.EncodeToString(sum[:6])
 }
 
-// screenedLabels copies labels with credential-like values fingerprinted,
+// screenedLabels gives labels with credential-like values fingerprinted,
 // so the graph, the store and exports never hold them. Selectors are
-// matched on the objects before this, so nothing else changes.
+// matched on the objects before this, so nothing else changes. Labels
+// with nothing to screen, nearly all, are the object's own map rather than
+// a copy: the graph outlives the decoded objects, and nothing writes to
+// either (at 313,000 objects the copies were 78 MB).
 func screenedLabels(in map[string]string) Labels {
 	if len(in) == 0 {
 		return nil
 	}
-	out := make(Labels, len(in))
+	var out Labels
 	for k, v := range in {
-		out[k] = screened(k, v)
+		s := screened(k, v)
+		if s == v && out == nil {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(in)
+		}
+		out[k] = s
+	}
+	if out == nil {
+		return Labels(in)
 	}
 	return out
 }
