@@ -22,6 +22,7 @@ TARGETS="
 ./discover/flows FuzzDecode
 ./discover/flows FuzzReadLog
 ./discover/manifests FuzzDecode
+./discover/manifests FuzzDecodeValue
 ./discover/manifests FuzzKustomizationFile
 ./discover/manifests FuzzKustomize
 ./discover/manifests FuzzSimpleYAML

@@ -514,7 +514,8 @@ var serverAnnotations = []string{
 }
 
 // object turns one listed item into an Object, through the manifests'
-// decoder, so that it reads like one from a file. Its location is its API
+// decoder (DecodeValue, which reads the decoded item as Decode reads a
+// file), so that it reads like one from a file. Its location is its API
 // path; an item the decoder refuses becomes a problem naming it.
 func (s *scanner) object(t target, item map[string]any) *discover.Object {
 	item["apiVersion"], item["kind"] = t.apiVersion(), t.kind.Kind
@@ -550,15 +551,7 @@ func (s *scanner) object(t target, item map[string]any) *discover.Object {
 		item = map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": meta}
 	}
 	where := s.conn.server + t.path(ns) + "/" + name
-	data, err := json.Marshal(item)
-	if err != nil {
-		s.problem(t.path(ns)+"/"+name, fmt.Sprintf("%s %s cannot be read again as JSON: %v; it was left out", t.kind.Kind, name, err))
-		return nil
-	}
-	objects, problems := manifests.Decode(where, data, "")
-	for i := range problems {
-		problems[i].Location.Line = 0
-	}
+	objects, problems := manifests.DecodeValue(where, item)
 	s.mu.Lock()
 	s.inv.Problems = append(s.inv.Problems, problems...)
 	s.mu.Unlock()
@@ -566,8 +559,6 @@ func (s *scanner) object(t target, item map[string]any) *discover.Object {
 		return nil
 	}
 	obj := objects[0]
-	obj.Location = discover.Location{File: where}
-	obj.Lines = discover.LineIndex{}
 	obj.ResourceVersion = version
 	return obj
 }
