@@ -722,7 +722,8 @@ func (c *converter) scalar(n *yaml.Node) error {
 // it looks at. The resolver reads no further than the first byte unless it
 // is a sign, a digit, '.', '~' or the first letter of a boolean or null
 // word: any other plain scalar resolves to !!str. A short run of decimal
-// digits without a leading zero (a port, a user ID) is an !!int.
+// digits without a leading zero (a port, a user ID) is an !!int, and one
+// led by a number with a letter no number can hold is a !!str.
 func shortTag(n *yaml.Node) string {
 	if n.Kind != yaml.ScalarNode || n.Tag != "" || n.Style != 0 || n.Value == "" {
 		return n.ShortTag()
@@ -734,7 +735,36 @@ func shortTag(n *yaml.Node) string {
 	if len(v) <= 18 && (v[0] != '0' || len(v) == 1) && strings.Trim(v, "0123456789") == "" {
 		return "!!int"
 	}
+	if numberLed(v) && strings.IndexFunc(v, neverInNumber) >= 0 {
+		return "!!str" // a quantity ("64Mi", "250m"), a duration ("30s"), a JVM flag
+	}
 	return n.ShortTag()
+}
+
+// numberLed says whether v starts with a digit, or a sign and a digit:
+// the plain scalars go-yaml tries as an integer, a float or a timestamp.
+func numberLed(v string) bool {
+	if v[0] == '+' || v[0] == '-' {
+		v = v[1:]
+	}
+	return v != "" && v[0] >= '0' && v[0] <= '9'
+}
+
+// neverInNumber is a letter no integer (hexadecimal, octal and binary
+// included: 0x1F, 0o17, 0b101), float (1e3) or timestamp (2001-12-14t21:59:43Z)
+// that go-yaml resolves can hold.
+func neverInNumber(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z':
+		r -= 'a' - 'A'
+	case r < 'A' || r > 'Z':
+		return false
+	}
+	switch r {
+	case 'A', 'B', 'C', 'D', 'E', 'F', 'O', 'T', 'X', 'Z':
+		return false
+	}
+	return true
 }
 
 // resolvedByValue are the first bytes for which go-yaml's resolver looks at

@@ -335,7 +335,21 @@ func BenchmarkSimpleYAML(b *testing.B) {
 func TestShortTagAgreesWithGoYAML(t *testing.T) {
 	suffixes := []string{"", "x", "0", "1.5", "rue", "ull", "es", "o", "ff", "inf", "2026-01-02", "_000", "e3", "x1F", " a"}
 	values := []string{"", "~", "<<", "true", "False", "null", "yes", "Off", ".inf", "-.Inf", ".nan", "0x1F", "0o17", "0b101", "1_000", "1e3", "2026-12-06", "2026-12-06T10:00:00Z", "+1", "-0", "8080", "a8080", "ǅ", "\xff",
-		"0", "00", "07", "08", "123456789012345678", "1234567890123456789", "9223372036854775807", "9223372036854775808", "99999999999999999999", "1 2", "12:30"}
+		"0", "00", "07", "08", "123456789012345678", "1234567890123456789", "9223372036854775807", "9223372036854775808", "99999999999999999999", "1 2", "12:30",
+		"64Mi", "100m", "1Gi", "500M", "2Ki", "1e3Mi", "0x1Mi", "1d", "1h30m", "30s", "-Xmx512m", "+.inf", "-.nan", "-1_0", "1_000Mi", "0xFF", "0xfg", "0XAB", "0O17", "0B11",
+		"2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10", "2001-12-14T21:59:43Z", "2001-12-14z", "1T", "1t", "1e", "1E+3", "-1e-3", "1.5e3x", "9ℵ", "1ǅ"}
+	// every string of up to three characters that starts with a sign or a
+	// digit, over the characters numbers, timestamps and quantities use
+	const alphabet = "0123456789+-._: abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	for _, a := range "+-0123456789" {
+		values = append(values, string(a))
+		for _, b := range alphabet {
+			values = append(values, string(a)+string(b))
+			for _, c := range alphabet {
+				values = append(values, string(a)+string(b)+string(c))
+			}
+		}
+	}
 	for c := range 256 {
 		for _, suffix := range suffixes {
 			values = append(values, string([]byte{byte(c)})+suffix)
