@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,12 +16,13 @@ import (
 )
 
 // TestScanWithinAContainersMemoryLimit scans 500 copies of Online Boutique
-// in a cgroup limited to two thirds of the scan's peak without a limit:
-// room for what the scan holds, not for the garbage Go's collector lets
-// pile up by default, as a CI container's limit may be. With the soft
-// limit stridemap sets from the cgroup the scan completes and is stored;
-// without it (GOMEMLIMIT=off) the kernel kills it, which shows that the
-// soft limit made the difference.
+// in a cgroup whose limit leaves room for twice what the scan holds live
+// (measured first, from the collector's trace), as a CI container's limit
+// may, and lets garbage pile up to four times that (GOGC=300). With the
+// soft limit stridemap sets from the cgroup the collector works before the
+// limit, and the scan completes and is stored; without it (GOMEMLIMIT=off)
+// the kernel kills it: the soft limit made the difference. The limit is
+// relative to the live heap, not to a peak, which a busy machine inflates.
 func TestScanWithinAContainersMemoryLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping in -short: three scans of 18,000 objects")
@@ -30,40 +33,56 @@ func TestScanWithinAContainersMemoryLimit(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	scan := func(cmd *exec.Cmd, gomemlimit string) ([]byte, error) {
-		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+gomemlimit)
+	scan := func(cmd *exec.Cmd, env ...string) ([]byte, error) {
+		cmd.Env = append(os.Environ(), env...)
 		return cmd.CombinedOutput()
 	}
 
-	free := exec.Command(bin, "--db", filepath.Join(dir, "free.db"), "scan", "-f", in.Dir)
-	if out, err := scan(free, ""); err != nil {
-		t.Fatalf("scan without a limit: %v\n%s", err, out)
+	out, err := scan(exec.Command(bin, "--db", filepath.Join(dir, "free.db"), "scan", "-f", in.Dir), "GOMEMLIMIT=", "GODEBUG=gctrace=1")
+	if err != nil {
+		t.Fatalf("scan without a limit: %v\n%s", err, tail(out))
 	}
-	peak := free.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
-	// Measured at 500 copies, with a peak of 245 MB: the scan completes
-	// with the soft limit down to 150 MB, and is killed without it at up
-	// to 200 MB; two thirds sits between.
-	limit := peak * 2 / 3
+	live := maxLiveHeap(out)
+	if live < 20<<20 {
+		t.Fatalf("the collector's trace gives a live heap of %d bytes for 18,000 objects:\n%s", live, tail(out))
+	}
+	limit := 2*live + 64<<20 // memlimit.Soft leaves 64 MiB of it outside the heap
+	t.Logf("live heap at most %d MiB: limit %d MiB", live>>20, limit>>20)
 
 	for _, g := range memlimittest.New(t, limit) {
 		t.Run(g.Hierarchy, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "limited.db")
-			out, err := scan(g.Command(bin, "-v", "--db", db, "scan", "-f", in.Dir), "")
+			out, err := scan(g.Command(bin, "-v", "--db", db, "scan", "-f", in.Dir), "GOMEMLIMIT=", "GOGC=300")
 			if err != nil {
-				t.Fatalf("scan in %s limited to %d bytes (its peak without a limit: %d): %v\n%s", g.Dir, limit, peak, err, tail(out))
+				t.Fatalf("scan in %s limited to %d bytes (live heap %d): %v\n%s", g.Dir, limit, live, err, tail(out))
 			}
 			if !strings.Contains(string(out), "soft memory limit") || !strings.Contains(string(out), "Scan #1 stored") {
 				t.Errorf("the scan did not say it set the soft limit and stored the scan:\n%s", tail(out))
 			}
 
-			out, err = scan(g.Command(bin, "--db", filepath.Join(t.TempDir(), "off.db"), "scan", "-f", in.Dir), "off")
+			out, err = scan(g.Command(bin, "--db", filepath.Join(t.TempDir(), "off.db"), "scan", "-f", in.Dir), "GOMEMLIMIT=off", "GOGC=300")
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || !exit.Sys().(syscall.WaitStatus).Signaled() {
-				t.Errorf("with GOMEMLIMIT=off the scan was not killed (%v), so this limit (2/3 of the peak, %d bytes) no longer shows what the soft limit does: the scan's memory changed, revisit the fraction\n%s", err, limit, tail(out))
+				t.Errorf("with GOMEMLIMIT=off and GOGC=300 the scan was not killed (%v) under a limit of %d bytes, twice its live heap and 64 MiB: it should have grown to four times its live heap\n%s", err, limit, tail(out))
 			}
 		})
 	}
 }
+
+// maxLiveHeap reads GODEBUG=gctrace=1 output ("gc 7 @0.4s 9%: …, 90->95->61 MB,
+// …": the heap at the start and end of a cycle, then what was marked live)
+// and returns the largest live heap, in bytes.
+func maxLiveHeap(trace []byte) int64 {
+	var most int64
+	for _, m := range gcTraceHeap.FindAllSubmatch(trace, -1) {
+		if mb, err := strconv.ParseInt(string(m[1]), 10, 64); err == nil && mb > most {
+			most = mb
+		}
+	}
+	return most << 20
+}
+
+var gcTraceHeap = regexp.MustCompile(`\d+->\d+->(\d+) MB`)
 
 // tail is the end of a command's output, for a failure message.
 func tail(out []byte) string {
