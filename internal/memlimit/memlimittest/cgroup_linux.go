@@ -62,6 +62,9 @@ func New(t *testing.T, limit int64) []*Cgroup {
 			if err := os.WriteFile(filepath.Join(g.Dir, g.LimitFile), []byte(fmt.Sprint(limit)), 0o644); err != nil {
 				t.Fatalf("%s: set the limit: %v", g.Hierarchy, err)
 			}
+			if err := g.noSwap(limit); err != nil {
+				t.Fatalf("%s: %v", g.Hierarchy, err)
+			}
 			groups = append(groups, g)
 		}
 	}
@@ -114,6 +117,24 @@ func makeDir(parent string) (string, error) {
 	}
 	dir := filepath.Join(parent, "stridemap-test-"+hex.EncodeToString(b[:]))
 	return dir, os.Mkdir(dir, 0o755)
+}
+
+// noSwap keeps the cgroup's memory out of swap, where the host has swap
+// accounting: a process over the limit is then killed, as in a container
+// without swap, rather than swapped out.
+func (g *Cgroup) noSwap(limit int64) error {
+	file, value := "memory.swap.max", "0"
+	if g.Hierarchy == "cgroup v1" {
+		file, value = "memory.memsw.limit_in_bytes", fmt.Sprint(limit) // memory and swap together
+	}
+	err := os.WriteFile(filepath.Join(g.Dir, file), []byte(value), 0o644)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // no swap accounting
+	}
+	if err != nil {
+		return fmt.Errorf("keep it out of swap (%s): %w", file, err)
+	}
+	return nil
 }
 
 // Command runs name with args in the cgroup: a shell moves itself into
