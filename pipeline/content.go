@@ -70,21 +70,27 @@ func contentHash(g *model.Graph, findings []threats.Finding, notAssessed []store
 // sources (evidence's resourceVersion, flows' observations) and returns
 // the function that puts it back.
 func clearVolatile(g *model.Graph) (restore func()) {
-	var versions []string
+	// Only evidence read from an API server has a version: a scan of
+	// files, whose evidence runs to hundreds of thousands, keeps nothing.
+	type versioned struct {
+		evidence *model.Evidence
+		version  string
+	}
+	var versions []versioned
 	g.EachEvidence(func(e *model.Evidence) {
-		versions = append(versions, e.Version)
-		e.Version = ""
+		if e.Version != "" {
+			versions = append(versions, versioned{e, e.Version})
+			e.Version = ""
+		}
 	})
 	observations := make([]*model.Observation, len(g.Edges))
 	for i := range g.Edges {
 		observations[i], g.Edges[i].Observation = g.Edges[i].Observation, nil
 	}
 	return func() {
-		i := 0
-		g.EachEvidence(func(e *model.Evidence) {
-			e.Version = versions[i]
-			i++
-		})
+		for _, v := range versions {
+			v.evidence.Version = v.version
+		}
 		for i := range g.Edges {
 			g.Edges[i].Observation = observations[i]
 		}
