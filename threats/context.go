@@ -1,6 +1,7 @@
 package threats
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -14,36 +15,33 @@ import (
 type graphFacts struct {
 	g        *model.Graph
 	controls map[string][]string // target ID → control types
-	// controlsOf are the controls themselves by target, for their evidence.
+	// controlsOf are the controls themselves by target, for their evidence:
+	// what a rule's detail quotes, and what a boundary finding points at,
+	// since a boundary has no lines of its own.
 	controlsOf map[string][]*model.Control
-	// controlEvidence is the evidence of a target's controls: what a
-	// boundary finding points at, since a boundary has no lines of its own.
-	controlEvidence map[string][]model.Evidence
-	anywhere        []string // control types present on any element, sorted
-	observed        bool     // some edge was seen on the wire
-	callers         map[string][]string
-	callees         map[string][]string
-	exposed         map[string]bool        // reachable from the internet along flows
-	entry           map[string]bool        // reached directly from the internet, or through an exposed gateway
-	data            map[string][]string    // node ID → data classes, propagated
-	guessed         map[string][]string    // node ID → those of its classes only a name suggests
-	sharedSA        map[string][]string    // node ID → other workloads with the same service account
-	parent          map[string]*model.Edge // node ID → the edge that reaches it first from the internet
+	anywhere   []string // control types present on any element, sorted
+	observed   bool     // some edge was seen on the wire
+	callers    map[string][]string
+	callees    map[string][]string
+	exposed    map[string]bool        // reachable from the internet along flows
+	entry      map[string]bool        // reached directly from the internet, or through an exposed gateway
+	data       map[string][]string    // node ID → data classes, propagated
+	guessed    map[string][]string    // node ID → those of its classes only a name suggests
+	sharedSA   map[string][]string    // node ID → other workloads with the same service account
+	parent     map[string]*model.Edge // node ID → the edge that reaches it first from the internet
 }
 
 func newGraphFacts(g *model.Graph) *graphFacts {
 	f := &graphFacts{g: g, controls: map[string][]string{}, callers: map[string][]string{}, callees: map[string][]string{},
 		exposed: map[string]bool{}, entry: map[string]bool{}, parent: map[string]*model.Edge{}, data: map[string][]string{}, guessed: map[string][]string{}, sharedSA: map[string][]string{}}
 	f.controlsOf = map[string][]*model.Control{}
-	f.controlEvidence = map[string][]model.Evidence{}
+	types := map[string]bool{}
 	for i, c := range g.Controls {
 		f.controls[c.Target] = append(f.controls[c.Target], c.Type)
-		f.controlEvidence[c.Target] = append(f.controlEvidence[c.Target], c.Evidence...)
 		f.controlsOf[c.Target] = append(f.controlsOf[c.Target], &g.Controls[i])
-		f.anywhere = append(f.anywhere, c.Type)
+		types[c.Type] = true
 	}
-	sort.Strings(f.anywhere)
-	f.anywhere = slices.Compact(f.anywhere)
+	f.anywhere = slices.Sorted(maps.Keys(types))
 	for _, e := range g.Edges {
 		f.observed = f.observed || e.Observed
 		f.callers[e.To] = append(f.callers[e.To], e.From)
@@ -53,6 +51,15 @@ func newGraphFacts(g *model.Graph) *graphFacts {
 	f.classify()
 	f.serviceAccounts()
 	return f
+}
+
+// controlEvidence is the evidence of a target's controls, in order.
+func (f *graphFacts) controlEvidence(target string) []model.Evidence {
+	var out []model.Evidence
+	for _, c := range f.controlsOf[target] {
+		out = append(out, c.Evidence...)
+	}
+	return out
 }
 
 // reach marks every node reachable from the internet along flows, and the

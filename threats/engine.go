@@ -49,7 +49,7 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 		target := catalog.Target(n.Type)
 		jobs = append(jobs, func() (results, error) {
 			v := &catalog.Vars{Node: n, Ctx: facts.nodeContext(n)}
-			return evaluate(c, gaps, target, v, element{n.ID, n.Namespace, []string{n.Namespace}, n.Evidence, facts.controlEvidence[n.ID], facts.data[n.ID], facts.guessed[n.ID], facts.entry[n.ID]})
+			return evaluate(c, gaps, target, v, element{n.ID, n.Namespace, []string{n.Namespace}, n.Evidence, facts.controlsOf[n.ID], facts.data[n.ID], facts.guessed[n.ID], facts.entry[n.ID]})
 		})
 	}
 	for i := range g.Edges {
@@ -62,7 +62,7 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 			ctx := facts.edgeContext(e, from, to)
 			v := &catalog.Vars{Edge: e, From: from, To: to, Ctx: ctx}
 			_, guessed := facts.edgeData(e, from, to)
-			return evaluate(c, gaps, catalog.TargetFlow, v, element{e.ID, to.Namespace, flowNamespaces(from, to), e.Evidence, facts.controlEvidence[e.ID], ctx.Data, guessed, e.From == model.InternetID})
+			return evaluate(c, gaps, catalog.TargetFlow, v, element{e.ID, to.Namespace, flowNamespaces(from, to), e.Evidence, facts.controlsOf[e.ID], ctx.Data, guessed, e.From == model.InternetID})
 		})
 	}
 	for i := range g.Boundaries {
@@ -80,7 +80,7 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 			if b.Type == model.BoundaryNamespace {
 				ns = b.Name
 			}
-			return evaluate(c, gaps, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, []string{ns}, facts.controlEvidence[b.ID], nil, ctx.Data, nil, false})
+			return evaluate(c, gaps, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, []string{ns}, facts.controlEvidence(b.ID), nil, ctx.Data, nil, false})
 		})
 	}
 	all, err := runParallel(jobs)
@@ -135,9 +135,9 @@ type element struct {
 	// read; "" for the cluster and what lies outside it.
 	scopes   []string
 	evidence []model.Evidence
-	// located is evidence that says where a rule's detail was seen: the
-	// element's controls and weaknesses, whose details rules quote.
-	located []model.Evidence
+	// located are the element's controls (and weaknesses), whose
+	// evidence says where a detail a rule quotes was seen.
+	located []*model.Control
 	data    []string // data classes it touches
 	guessed []string // those of them only element names suggest
 	entry   bool     // an entry point from the internet
@@ -203,12 +203,13 @@ func covering(gaps []discover.Gap, namespaces []string) (discover.Gap, bool) {
 }
 
 // findingEvidence lists what proves a finding, the line that proves it
-// first: details that carry their own location (catalog.Located: the line
-// of a setting), then details the rule quotes from a control or weakness
-// of the element, which keep that evidence's place (the ConfigMap key, the
-// Secret, the env var); then the element's own evidence; then the other
-// details, attached to the element's first location.
-func findingEvidence(element, located []model.Evidence, details []string) []model.Evidence {
+// first: in the details' order, those that carry their own location
+// (catalog.Located: the line of a setting) and those the rule quotes from
+// a control or weakness of the element, which keep that evidence's place
+// (the ConfigMap key, the Secret, the env var); then the element's own
+// evidence; then the other details, attached to the element's first
+// location.
+func findingEvidence(element []model.Evidence, located []*model.Control, details []string) []model.Evidence {
 	out := make([]model.Evidence, 0, len(element)+len(details))
 	var rest []string
 	for _, d := range details {
@@ -216,12 +217,11 @@ func findingEvidence(element, located []model.Evidence, details []string) []mode
 			out = append(out, ev)
 			continue
 		}
-		i := slices.IndexFunc(located, func(ev model.Evidence) bool { return ev.Detail == d && ev.File != "" })
-		if i < 0 {
-			rest = append(rest, d)
+		if ev, ok := quoted(located, d); ok {
+			out = append(out, ev)
 			continue
 		}
-		out = append(out, located[i])
+		rest = append(rest, d)
 	}
 	out = append(out, element...)
 	var at model.Evidence
@@ -234,6 +234,18 @@ func findingEvidence(element, located []model.Evidence, details []string) []mode
 		out = append(out, ev)
 	}
 	return out
+}
+
+// quoted is the first evidence of the controls that located detail d.
+func quoted(controls []*model.Control, d string) (model.Evidence, bool) {
+	for _, c := range controls {
+		for _, ev := range c.Evidence {
+			if ev.Detail == d && ev.File != "" {
+				return ev, true
+			}
+		}
+	}
+	return model.Evidence{}, false
 }
 
 // runParallel runs jobs on all cores and gathers their results.
