@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stridemap/stridemap/discover/cluster/clustertest"
 	"github.com/stridemap/stridemap/discover/discovertest"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/policy"
@@ -182,4 +183,42 @@ func TestPolicyDiffSources(t *testing.T) {
 			t.Errorf("policy diff of removed files: exit %d, stderr %q; want the path and what to do", r.code, r.stderr)
 		}
 	})
+}
+
+// TestPolicyDiffLive: policy diff of a scan of a cluster reads the
+// cluster's policies again, as they are now, from a real API server: a
+// policy applied after the scan changes the verdict without a re-scan.
+func TestPolicyDiffLive(t *testing.T) {
+	srv := clustertest.Start(t)
+	const client = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: client}
+spec:
+  selector: {matchLabels: {app: client}}
+  template:
+    metadata: {labels: {app: client}}
+    spec: {containers: [{name: client, image: curlimages/curl:8.10.1, env: [{name: WEB_ADDR, value: "web:80"}]}]}
+`
+	srv.Apply(t, "shop", []byte(liveShop+"---\n"+client))
+	t.Setenv("KUBECONFIG", srv.Kubeconfig) // what policy diff reads the cluster with
+	c := newCLI(t)
+	c.mustRun("scan", "--skip-threats", "--live", "-n", "shop")
+
+	r := c.run("", "policy", "diff", "--fail-on", "open")
+	if r.code != exitFindings || !strings.Contains(r.stdout, "Flows allowed only because no policy selects their destination (1)") || !strings.Contains(r.stdout, "workload:shop/client") {
+		t.Fatalf("before any policy: exit %d, want the client's flow open\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	c.mustRun("policy", "diff", "--fail-on", "denied")
+
+	srv.Apply(t, "shop", []byte(`apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+`))
+	r = c.run("", "policy", "diff", "--fail-on", "denied")
+	if r.code != exitFindings || !strings.Contains(r.stdout, "Flows used but denied today (1)") {
+		t.Fatalf("after a default-deny policy, without a re-scan: exit %d, want the client's flow denied\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 }
