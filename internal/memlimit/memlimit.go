@@ -89,8 +89,7 @@ func (c cgroupDir) chain() []limitFile {
 // directories of the process's cgroup v2 and of its cgroup v1 memory
 // controller, where those hierarchies are mounted.
 func cgroupDirs(groups, mounts []byte) []cgroupDir {
-	var v2Path, v1Path string
-	var haveV2, haveV1 bool
+	var v2Path, v1Path string // "" until found, then until mounted
 	for _, line := range lines(groups) {
 		// hierarchy-ID:controller-list:cgroup-path
 		id, rest, ok := strings.Cut(line, ":")
@@ -103,23 +102,23 @@ func cgroupDirs(groups, mounts []byte) []cgroupDir {
 		}
 		switch {
 		case id == "0" && controllers == "":
-			v2Path, haveV2 = p, true
+			v2Path = p
 		case mountinfo.HasOption(controllers, "memory"):
-			v1Path, haveV1 = p, true
+			v1Path = p
 		}
 	}
 	var out []cgroupDir
 	for _, m := range mountinfo.Parse(string(mounts)) {
 		switch {
-		case haveV2 && m.FSType == "cgroup2":
+		case v2Path != "" && m.FSType == "cgroup2":
 			if dir, ok := within(m, v2Path); ok {
 				out = append(out, cgroupDir{mount: m.Point, dir: dir, file: "memory.max"})
-				haveV2 = false
+				v2Path = ""
 			}
-		case haveV1 && m.FSType == "cgroup" && mountinfo.HasOption(m.SuperOptions, "memory"):
+		case v1Path != "" && m.FSType == "cgroup" && mountinfo.HasOption(m.SuperOptions, "memory"):
 			if dir, ok := within(m, v1Path); ok {
 				out = append(out, cgroupDir{mount: m.Point, dir: dir, file: "memory.limit_in_bytes"})
-				haveV1 = false
+				v1Path = ""
 			}
 		}
 	}
@@ -144,6 +143,7 @@ func within(m mountinfo.Mount, cgroupPath string) (string, bool) {
 	return dir, true
 }
 
+// ignoreMissing is err, or nil when it says a file does not exist.
 func ignoreMissing(err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -155,11 +155,8 @@ func ignoreMissing(err error) error {
 // hierarchy without the memory controller) or says there is no limit.
 func readLimit(dir, file string) (Limit, bool, error) {
 	data, err := os.ReadFile(path.Join(dir, file))
-	if errors.Is(err, fs.ErrNotExist) {
-		return Limit{}, false, nil
-	}
 	if err != nil {
-		return Limit{}, false, err
+		return Limit{}, false, ignoreMissing(err)
 	}
 	text := strings.TrimSpace(string(data))
 	if text == "max" {
