@@ -77,6 +77,9 @@ type pair struct {
 // covers the whole document, List items included.
 func (c *converter) startDocument(doc *yaml.Node, lineOffset int) {
 	c.doc = doc
+	// An object the document before failed in may have left its path:
+	// messages about this document's root must not name it.
+	c.path = c.path[:0]
 	c.visits = 0
 	c.budget = 0
 	c.rules = objectRules{lineOffset: lineOffset}

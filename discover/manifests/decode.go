@@ -8,8 +8,11 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -51,13 +54,22 @@ type decoder struct {
 	// goYAMLOnly reads every document with go-yaml, never parseSimple:
 	// tests compare the two ways.
 	goYAMLOnly bool
-	simple     simpleParser
-	conv       converter
-	file       string
-	namespace  string
-	objs       []*discover.Object
-	probs      []discover.Problem
+	// workers, when above zero, is how many goroutines decode a stream
+	// of parallelBytes or more (GOMAXPROCS when zero); tests set it.
+	workers   int
+	simple    simpleParser
+	conv      converter
+	file      string
+	namespace string
+	objs      []*discover.Object
+	probs     []discover.Problem
 }
+
+// parallelBytes is the size from which the documents of one stream are
+// decoded on all cores. A directory's files are already read in parallel,
+// but one large stream (a cluster's dump, helm template's output piped
+// in) would otherwise be decoded on one core.
+const parallelBytes = 1 << 20
 
 func (d *decoder) decode(file string, data []byte, defaultNamespace string) ([]*discover.Object, []discover.Problem) {
 	d.file = file
@@ -74,17 +86,96 @@ func (d *decoder) decode(file string, data []byte, defaultNamespace string) ([]*
 	// Each document is read on its own, so that one bad document does not
 	// hide the ones after it: by parseSimple when it is written in the
 	// simple part of YAML most manifests are, else by go-yaml.
-	splitDocuments(data, func(piece []byte, first int) {
-		if doc, ok := d.simple.parse(piece); ok && !d.goYAMLOnly {
-			if doc != nil {
-				d.document(doc, first-1)
-			}
-			return
-		}
-		d.chunk(piece, first)
-	})
-	d.simple.release()
+	workers := d.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if len(data) < parallelBytes || workers < 2 {
+		splitDocuments(data, d.piece)
+		d.simple.release()
+		return d.objs, d.probs
+	}
+	var pieces []docPiece
+	splitDocuments(data, func(data []byte, first int) { pieces = append(pieces, docPiece{data, first}) })
+	d.decodeParallel(pieces, workers, parallelGroupBytes)
 	return d.objs, d.probs
+}
+
+// docPiece is one document of a stream, or several go-yaml reads together,
+// and the line it starts on (see splitDocuments).
+type docPiece struct {
+	data  []byte
+	first int
+}
+
+// piece decodes the documents of one piece of the stream.
+func (d *decoder) piece(data []byte, first int) {
+	if doc, ok := d.simple.parse(data); ok && !d.goYAMLOnly {
+		if doc != nil {
+			d.document(doc, first-1)
+		}
+		return
+	}
+	d.chunk(data, first)
+}
+
+// parallelGroupBytes is about how much of a stream one goroutine takes at
+// a time: small enough that the cores finish together, large enough that
+// handing out groups costs nothing.
+const parallelGroupBytes = 256 << 10
+
+// decodeParallel decodes pieces on workers goroutines, each with its own
+// decoder, taking consecutive pieces of about groupBytes at a time. The
+// objects and problems stay in stream order, as a sequential decode gives
+// them: documents do not depend on one another.
+func (d *decoder) decodeParallel(pieces []docPiece, workers, groupBytes int) {
+	// Group g is pieces [bounds[g], bounds[g+1]).
+	bounds := []int{0}
+	size := 0
+	for i, p := range pieces {
+		size += len(p.data)
+		if size >= groupBytes && i+1 < len(pieces) {
+			bounds = append(bounds, i+1)
+			size = 0
+		}
+	}
+	bounds = append(bounds, len(pieces))
+	type decoded struct {
+		objs  []*discover.Object
+		probs []discover.Problem
+	}
+	groups := make([]decoded, len(bounds)-1)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, len(groups)) {
+		wg.Go(func() {
+			w := decoder{goYAMLOnly: d.goYAMLOnly, file: d.file, namespace: d.namespace}
+			for {
+				g := int(next.Add(1)) - 1
+				if g >= len(groups) {
+					break
+				}
+				w.objs, w.probs = nil, nil
+				for _, p := range pieces[bounds[g]:bounds[g+1]] {
+					w.piece(p.data, p.first)
+				}
+				groups[g] = decoded{w.objs, w.probs}
+			}
+			w.simple.release()
+		})
+	}
+	wg.Wait()
+	objs, probs := 0, 0
+	for _, g := range groups {
+		objs, probs = objs+len(g.objs), probs+len(g.probs)
+	}
+	if objs > 0 {
+		d.objs = make([]*discover.Object, 0, objs)
+	}
+	for _, g := range groups {
+		d.objs = append(d.objs, g.objs...)
+		d.probs = append(d.probs, g.probs...)
+	}
 }
 
 // chunk decodes the documents of one piece of the stream, which starts at

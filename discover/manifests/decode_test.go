@@ -746,3 +746,17 @@ func TestDecodeErrorsDoNotQuoteValues(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeProblemPathsDoNotCarryOver decodes a document whose root is at
+// fault after one that failed deep inside a field: the second problem
+// names the document, not the field the first failed in.
+func TestDecodeProblemPathsDoNotCarryOver(t *testing.T) {
+	data := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: &x\n  a: *x\n--- !!map\n? [complex]\n: key\n"
+	_, probs := Decode("m.yaml", []byte(data), "")
+	if len(probs) != 2 {
+		t.Fatalf("want 2 problems, got %v", probs)
+	}
+	if want := "m.yaml:7: mapping at the document has a key that is not a scalar"; !strings.HasPrefix(probs[1].String(), want) {
+		t.Errorf("second problem %q, want it to start %q", probs[1], want)
+	}
+}

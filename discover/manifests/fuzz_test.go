@@ -56,6 +56,13 @@ func FuzzDecode(f *testing.F) {
 		slow := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("SLOW INPUT %q", data)) })
 		defer slow.Stop()
 		objs, probs := Decode("fuzz.yaml", data, "")
+		// A large stream's documents are decoded in parallel: the same
+		// objects and problems, in the same order.
+		if !isBinary(data) {
+			if msg := sameDecoding(decodeInParallel("fuzz.yaml", data, 3), &decoder{objs: objs, probs: probs}); msg != "" {
+				t.Fatal(msg)
+			}
+		}
 		for _, o := range objs {
 			if o.APIVersion == "" || o.Kind == "" || o.Name == "" {
 				t.Fatalf("object without identity: %+v", o)
