@@ -38,6 +38,10 @@ type Env struct {
 type Reporter interface {
 	// Reading is called as each manifest file is read (progress).
 	Reading(path string)
+	// Step is called as each later stage of the work starts, saying what
+	// it works on ("building the graph of 18000 objects"): a large scan
+	// spends most of its time after the reading.
+	Step(what string)
 	// Problem is an input, or part of one, that could not be used; the rest
 	// is still scanned. It is also stored with the scan.
 	Problem(p discover.Problem)
@@ -132,6 +136,7 @@ func (r run) problems(ps []discover.Problem) {
 type quiet struct{}
 
 func (quiet) Reading(string)           {}
+func (quiet) Step(string)              {}
 func (quiet) Problem(discover.Problem) {}
 func (quiet) Warning(string)           {}
 
@@ -154,6 +159,7 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 	var notAssessed []store.NotAssessed
 	description := "none (--skip-threats)"
 	if cat != nil {
+		r.report.Step(fmt.Sprintf("evaluating %d rules on %d elements", len(cat.Rules.Rules), len(g.Nodes)+len(g.Edges)+len(g.Boundaries)))
 		a, err := threats.Assess(g, cat.Rules)
 		findings, notAssessed = a.Findings, a.NotAssessed
 		if err != nil {
@@ -183,6 +189,7 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 		}
 	}
 	step = time.Now()
+	r.report.Step("storing the scan")
 	id, err := s.SaveScan(ctx, store.ScanRecord{
 		StartedAt:   in.started,
 		FinishedAt:  time.Now(),

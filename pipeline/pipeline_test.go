@@ -22,11 +22,13 @@ import (
 // recorder is a Reporter that keeps what it is told.
 type recorder struct {
 	read     []string
+	steps    []string
 	problems []discover.Problem
 	warnings []string
 }
 
 func (r *recorder) Reading(path string)        { r.read = append(r.read, path) }
+func (r *recorder) Step(what string)           { r.steps = append(r.steps, what) }
 func (r *recorder) Problem(p discover.Problem) { r.problems = append(r.problems, p) }
 func (r *recorder) Warning(msg string)         { r.warnings = append(r.warnings, msg) }
 func (r *recorder) problemText() (out []string) {
@@ -88,6 +90,19 @@ func TestScanAndMergeOnBoutique(t *testing.T) {
 	}
 	if !slices.Equal(rec.read, []string{manifestsFile}) {
 		t.Errorf("progress: read %v", rec.read)
+	}
+	cat, err := pipeline.LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	elements := len(res.Graph.Nodes) + len(res.Graph.Edges) + len(res.Graph.Boundaries)
+	if want := []string{
+		fmt.Sprintf("building the graph of %d objects", res.Scan.Counts.Objects),
+		"merging the flow logs",
+		fmt.Sprintf("evaluating %d rules on %d elements", len(cat.Rules.Rules), elements),
+		"storing the scan",
+	}; !slices.Equal(rec.steps, want) {
+		t.Errorf("progress: steps\n got %q\nwant %q", rec.steps, want)
 	}
 	if want := []string{log + ":2: not JSON: invalid character 'o' in literal null (expecting 'u'); the line was left out (fix or delete it)"}; !slices.Equal(rec.problemText(), want) {
 		t.Errorf("problems reported:\n got %q\nwant %q", rec.problemText(), want)

@@ -132,6 +132,7 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	}
 
 	step := time.Now()
+	r.report.Step(fmt.Sprintf("building the graph of %d objects", len(inv.Objects)))
 	graph := model.Build(inv, controls.Detectors()...)
 	r.log.Debug("built graph", "nodes", len(graph.Nodes), "edges", len(graph.Edges), "controls", len(graph.Controls), "took", time.Since(step))
 	for _, hint := range model.NamespaceHints(graph) {
@@ -142,6 +143,7 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	if len(req.FlowLogs) > 0 {
 		// Before the overlay, so it can classify elements only flows show.
 		step = time.Now()
+		r.report.Step("merging the flow logs")
 		obs := FlowLogs(req.FlowLogs)
 		// A cluster that could not be scanned cannot name pods either: its
 		// problem is already reported.

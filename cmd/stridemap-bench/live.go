@@ -208,6 +208,7 @@ func childScan(source, db, input string) error {
 type problemCount struct{ n int }
 
 func (p *problemCount) Reading(string)           {}
+func (p *problemCount) Step(string)              {}
 func (p *problemCount) Problem(discover.Problem) { p.n++ }
 func (p *problemCount) Warning(string)           {}
 

@@ -198,6 +198,7 @@ func (a *app) runObserve(ctx context.Context, opts observeOptions) error {
 	// interrupted.
 	ctx = context.WithoutCancel(ctx)
 	res, err := merge.Run(ctx, obs)
+	report.done()
 	if errors.Is(err, pipeline.ErrNothingObserved) {
 		return &exitError{code: exitUsage, message: err.Error()}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -53,7 +54,8 @@ func (a *app) scanCommand() *cobra.Command {
 		Long: `Read Kubernetes manifests, a live cluster, or both, build the architecture graph
 (workloads, data stores, gateways, data flows, trust boundaries, detected
 controls) and store it as a new scan. A summary is printed; problems with individual files are listed on stderr
-while the rest is still scanned. When most workloads (of five or more) have no
+while the rest is still scanned. On a terminal, stderr shows the file being read,
+then each stage (graph, catalog, store) with its seconds. When most workloads (of five or more) have no
 flow in or out, the calls are probably made in code, which manifests do not
 show: the summary says so, and how to see them (observe, or --flows).
 
@@ -361,7 +363,8 @@ func (a *app) env(r pipeline.Reporter) pipeline.Env {
 }
 
 // reporter prints the pipeline's problems and warnings on stderr as they
-// happen, and which file is being read on a terminal.
+// happen, and on a terminal which file is being read and which stage of
+// the work runs.
 func (a *app) reporter() *stderrReporter {
 	return &stderrReporter{w: a.stderr, progress: newProgress(a.stderr)}
 }
@@ -373,6 +376,8 @@ type stderrReporter struct {
 
 func (r *stderrReporter) Reading(path string) { r.progress.file(path) }
 
+func (r *stderrReporter) Step(what string) { r.progress.step(what) }
+
 func (r *stderrReporter) Problem(p discover.Problem) {
 	r.progress.done()
 	fmt.Fprintf(r.w, "%s: %s\n", p.Severity, safetext.Message(p.String()))
@@ -383,15 +388,22 @@ func (r *stderrReporter) Warning(msg string) {
 	fmt.Fprintln(r.w, "warning:", safetext.Message(msg))
 }
 
+// done clears the progress line; call it once the work is over.
 func (r *stderrReporter) done() { r.progress.done() }
 
-// progress shows which file is being read, on a terminal only, so logs
-// and pipes stay clean.
+// progress shows on a terminal, and only there so that logs and pipes
+// stay clean, one line that says which file is being read or which stage
+// runs, with the seconds a stage has taken once it passes one: the stages
+// after the reading take most of a large scan.
 type progress struct {
-	out    *os.File
+	out   *os.File
+	every time.Duration // how often a stage's seconds are updated
+
+	mu     sync.Mutex
 	count  int
 	last   time.Time
 	active bool
+	stage  chan struct{} // closed when the stage shown ends; nil if none
 }
 
 func newProgress(w any) *progress {
@@ -399,13 +411,16 @@ func newProgress(w any) *progress {
 	if !ok || !isatty.IsTerminal(f.Fd()) {
 		return &progress{}
 	}
-	return &progress{out: f}
+	return &progress{out: f, every: time.Second}
 }
 
 func (p *progress) file(path string) {
 	if p.out == nil {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.endStage()
 	p.count++
 	if time.Since(p.last) < 100*time.Millisecond {
 		return
@@ -414,7 +429,52 @@ func (p *progress) file(path string) {
 	fmt.Fprintf(p.out, "\r\033[Kreading %d: %s", p.count, safetext.Truncate(path, 100))
 }
 
+// step shows what, then how long it has run, until the next line or done.
+func (p *progress) step(what string) {
+	if p.out == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.endStage()
+	line := "\r\033[K" + safetext.Truncate(what, 100) + "…"
+	fmt.Fprint(p.out, line)
+	p.active = true
+	stage, started := make(chan struct{}), time.Now()
+	p.stage = stage
+	go func() {
+		tick := time.NewTicker(p.every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stage:
+				return
+			case now := <-tick.C:
+				p.mu.Lock()
+				if p.stage == stage {
+					fmt.Fprintf(p.out, "%s %ds", line, int(now.Sub(started).Seconds()))
+				}
+				p.mu.Unlock()
+			}
+		}
+	}()
+}
+
+// endStage stops updating the stage shown; p.mu is held.
+func (p *progress) endStage() {
+	if p.stage != nil {
+		close(p.stage)
+		p.stage = nil
+	}
+}
+
 func (p *progress) done() {
+	if p.out == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.endStage()
 	if p.active {
 		fmt.Fprint(p.out, "\r\033[K")
 		p.active = false
