@@ -53,11 +53,12 @@ func (a *app) scanCommand() *cobra.Command {
 		Short: "Discover the architecture from manifests or a live cluster and store it as a new scan",
 		Long: `Read Kubernetes manifests, a live cluster, or both, build the architecture graph
 (workloads, data stores, gateways, data flows, trust boundaries, detected
-controls) and store it as a new scan. A summary is printed; problems with individual files are listed on stderr
-while the rest is still scanned. On a terminal, stderr shows the file being read,
-then each stage (graph, catalog, store) with its seconds. When most workloads (of five or more) have no
-flow in or out, the calls are probably made in code, which manifests do not
-show: the summary says so, and how to see them (observe, or --flows).
+controls) and store it as a new scan. A summary is printed; problems with
+individual files are listed on stderr while the rest is still scanned. On a
+terminal, stderr shows the file being read, then each stage (graph, catalog,
+store) with its seconds. When most workloads (of five or more) have no flow in
+or out, the calls are probably made in code, which manifests do not show: the
+summary says so, and how to see them (observe, or --flows).
 
 Sources:
   -f PATH   a YAML or JSON file, a directory (read recursively for .yaml, .yml and
