@@ -115,6 +115,11 @@ type job struct {
 }
 
 func (c *collector) problem(s *source, sev discover.Severity, code, file, format string, args ...any) {
+	for i, a := range args {
+		if text, ok := a.(string); ok {
+			args[i] = oneLine(text)
+		}
+	}
 	s.problems = append(s.problems, discover.Problem{
 		Severity: sev,
 		Code:     code,
@@ -404,7 +409,7 @@ func (c *collector) inventory() *discover.Inventory {
 						Severity: discover.SeverityError,
 						Code:     CodeDuplicate,
 						Location: o.Location,
-						Object:   o.Ref(),
+						Object:   oneLine(o.Ref()),
 						Message:  fmt.Sprintf("defined again; the first definition, at %s, is kept — remove or rename one of them", first),
 					})
 					continue

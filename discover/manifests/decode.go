@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -244,13 +245,29 @@ func yamlErrorLine(err error, piece []byte) (int, string) {
 }
 
 func (d *decoder) problem(sev discover.Severity, code string, line int, object, format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = oneLine(s)
+		}
+	}
 	d.probs = append(d.probs, discover.Problem{
 		Severity: sev,
 		Code:     code,
 		Location: discover.Location{File: d.file, Line: line},
-		Object:   object,
+		Object:   oneLine(object),
 		Message:  fmt.Sprintf(format, args...),
 	})
+}
+
+// oneLine is text from the input as a problem quotes it: as it is, or
+// quoted with Go's escapes when it holds a line break or another control
+// character (a kind written over two lines), so that the problem stays
+// one line and says exactly what the input held.
+func oneLine(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 // document handles one YAML document; offset is the stream line before the

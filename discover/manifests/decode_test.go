@@ -1,9 +1,12 @@
 package manifests
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -758,5 +761,35 @@ func TestDecodeProblemPathsDoNotCarryOver(t *testing.T) {
 	}
 	if want := "m.yaml:7: mapping at the document has a key that is not a scalar"; !strings.HasPrefix(probs[1].String(), want) {
 		t.Errorf("second problem %q, want it to start %q", probs[1], want)
+	}
+}
+
+// TestDecodeProblemsQuoteLineBreaks decodes kinds written over several
+// lines (a plain scalar folds a blank line into a line feed): the problems
+// quote them with Go's escapes and stay one line each.
+func TestDecodeProblemsQuoteLineBreaks(t *testing.T) {
+	for data, want := range map[string]string{
+		"kind: 0\n\n 0": `m.yaml:1: "0\n0": document has a kind but no apiVersion; add the apiVersion of "0\n0"`,
+		"apiVersion: v1\nkind: a\n\n b\nmetadata: {name: x}": `m.yaml:1: "a\nb default/x": apiVersion v1 has no kind "a\nb", so the object is skipped; check the spelling of kind and apiVersion`,
+	} {
+		_, probs := Decode("m.yaml", []byte(data), "")
+		if len(probs) != 1 || probs[0].String() != want {
+			t.Errorf("%q: problems %q, want one: %s", data, probs, want)
+		}
+	}
+
+	// A custom kind is kept whatever it holds; defined twice, it is the
+	// duplicate's object.
+	file := filepath.Join(t.TempDir(), "twice.yaml")
+	object := "apiVersion: example.com/v1\nkind: a\n\n b\nmetadata: {name: x}\n"
+	if err := os.WriteFile(file, []byte(object+"---\n"+object), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := Collect(context.Background(), Request{Paths: []string{file}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Problems) != 1 || inv.Problems[0].Code != CodeDuplicate || inv.Problems[0].Object != `"a\nb default/x"` {
+		t.Errorf("problems %q, want one duplicate of \"a\\nb default/x\"", inv.Problems)
 	}
 }
