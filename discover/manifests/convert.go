@@ -48,11 +48,15 @@ type objectRules struct {
 	lineOffset int    // added to node lines: the stream line before the document
 }
 
-// converter turns one YAML node tree into JSON, records the line of every
-// field in a LineIndexBuilder and expands aliases within a budget. It walks
-// each node once and holds no state between objects except reusable buffers.
+// converter turns one YAML node tree into the tokens of its JSON value,
+// which emit receives, records the line of every field in a
+// LineIndexBuilder and expands aliases within a budget. It walks each node
+// once and holds no state between objects except reusable buffers.
 type converter struct {
-	out   []byte
+	emit  emitter
+	json  jsonEmitter  // emit when the JSON text is wanted
+	typed valueEmitter // emit when the object is decoded straight into a value
+	num   []byte       // a number's text
 	path  []byte
 	lines discover.LineIndexBuilder
 	rules objectRules
@@ -88,9 +92,10 @@ func (c *converter) startDocument(doc *yaml.Node, lineOffset int) {
 	c.warnings = c.warnings[:0]
 }
 
-// startObject prepares to convert one object of the current document.
-func (c *converter) startObject(rules objectRules) {
-	c.out = c.out[:0]
+// startObject prepares to convert one object of the current document
+// into the tokens emit receives.
+func (c *converter) startObject(rules objectRules, emit emitter) {
+	c.emit = emit
 	c.path = c.path[:0]
 	c.rules = rules
 	clear(c.active)
@@ -271,12 +276,9 @@ func (c *converter) value(n *yaml.Node) error {
 }
 
 func (c *converter) sequence(n *yaml.Node) error {
-	c.out = append(c.out, '[')
+	c.emit.beginArray(len(n.Content))
 	base := len(c.path)
 	for i, item := range n.Content {
-		if i > 0 {
-			c.out = append(c.out, ',')
-		}
 		c.path = append(c.path, '[')
 		c.path = strconv.AppendInt(c.path, int64(i), 10)
 		c.path = append(c.path, ']')
@@ -286,7 +288,7 @@ func (c *converter) sequence(n *yaml.Node) error {
 		}
 		c.path = c.path[:base]
 	}
-	c.out = append(c.out, ']')
+	c.emit.endArray()
 	return nil
 }
 
@@ -319,9 +321,8 @@ func (c *converter) mapping(n *yaml.Node) error {
 		return err
 	}
 	at := c.where()
-	c.out = append(c.out, '{')
+	c.emit.beginObject()
 	base := len(c.path)
-	first := true
 	secretDone := false
 	count := len(n.Content) / 2
 	if !simple {
@@ -348,10 +349,6 @@ func (c *converter) mapping(n *yaml.Node) error {
 					continue
 				}
 				secretDone = true
-				if !first {
-					c.out = append(c.out, ',')
-				}
-				first = false
 				if err := c.secretData(n, pairs, simple); err != nil {
 					return err
 				}
@@ -366,12 +363,7 @@ func (c *converter) mapping(n *yaml.Node) error {
 				continue // may embed a whole Secret
 			}
 		}
-		if !first {
-			c.out = append(c.out, ',')
-		}
-		first = false
-		c.out = appendJSONString(c.out, p.key)
-		c.out = append(c.out, ':')
+		c.emit.key(p.key)
 		c.path = appendPathKey(c.path, p.key)
 		c.lines.AddBytes(c.path, p.kline)
 		if err := c.value(p.value); err != nil {
@@ -380,13 +372,10 @@ func (c *converter) mapping(n *yaml.Node) error {
 		c.path = c.path[:base]
 	}
 	if at == atMetadata && c.rules.namespace != "" {
-		if !first {
-			c.out = append(c.out, ',')
-		}
-		c.out = append(c.out, `"namespace":`...)
-		c.out = appendJSONString(c.out, c.rules.namespace)
+		c.emit.key("namespace")
+		c.emit.str(c.rules.namespace)
 	}
-	c.out = append(c.out, '}')
+	c.emit.endObject()
 	return nil
 }
 
@@ -470,25 +459,22 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 			entries = append(entries, entry{key, kline, public})
 		}
 	}
-	c.out = append(c.out, `"data":{`...)
+	c.emit.key("data")
+	c.emit.beginObject()
 	base := len(c.path)
-	for i, e := range entries {
-		if i > 0 {
-			c.out = append(c.out, ',')
-		}
-		c.out = appendJSONString(c.out, e.key)
+	for _, e := range entries {
+		c.emit.key(e.key)
 		if e.public {
-			c.out = append(c.out, ':')
-			c.out = appendJSONString(c.out, publicMaterialBase64)
+			c.emit.str(publicMaterialBase64)
 		} else {
-			c.out = append(c.out, ":null"...)
+			c.emit.null()
 		}
 		c.path = append(c.path, "data"...)
 		c.path = appendPathKey(c.path, e.key)
 		c.lines.AddBytes(c.path, e.kline+c.rules.lineOffset)
 		c.path = c.path[:base]
 	}
-	c.out = append(c.out, '}')
+	c.emit.endObject()
 	return nil
 }
 
@@ -670,52 +656,55 @@ func (c *converter) scalar(n *yaml.Node) error {
 	v := n.Value
 	switch tag {
 	case "!!null":
-		c.out = append(c.out, "null"...)
+		c.emit.null()
 		return nil
 	case "!!bool":
 		b, ok := parseBool(v)
 		if !ok {
 			return c.fail(n, CodeYAML, "value at %s is tagged !!bool but is not true or false; fix the value or its tag", c.pathString())
 		}
-		c.out = strconv.AppendBool(c.out, b)
+		c.emit.boolean(b)
 		return nil
 	case "!!int":
-		out, ok := appendInt(c.out, v)
+		out, ok := appendInt(c.num[:0], v)
 		if !ok {
 			return c.fail(n, CodeYAML, "value at %s is tagged !!int but is not an integer; fix the value or its tag", c.pathString())
 		}
-		c.out = out
+		c.num = out
+		c.emit.number(out)
 		return nil
 	case "!!float":
 		plain := strings.ReplaceAll(v, "_", "")
 		f, err := strconv.ParseFloat(plain, 64)
 		if err != nil {
-			if out, ok := appendInt(c.out, v); ok { // "!!float 0x10" and friends
-				c.out = out
+			if out, ok := appendInt(c.num[:0], v); ok { // "!!float 0x10" and friends
+				c.num = out
+				c.emit.number(out)
 				return nil
 			}
 			if special(v) {
-				c.out = appendJSONString(c.out, v) // .inf and .nan have no JSON form
+				c.emit.str(v) // .inf and .nan have no JSON form
 				return nil
 			}
 			return c.fail(n, CodeYAML, "value at %s is tagged !!float but is not a number; fix the value or its tag", c.pathString())
 		}
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			c.out = appendJSONString(c.out, v)
+			c.emit.str(v)
 			return nil
 		}
-		c.out = strconv.AppendFloat(c.out, f, 'g', -1, 64)
+		c.num = strconv.AppendFloat(c.num[:0], f, 'g', -1, 64)
+		c.emit.number(c.num)
 		return nil
 	case "!!str":
 		if n.Style == 0 {
 			if b, ok := yaml11Bool(v); ok {
-				c.out = strconv.AppendBool(c.out, b)
+				c.emit.boolean(b)
 				return nil
 			}
 		}
 	}
 	// Strings, timestamps, binary and custom tags keep their text.
-	c.out = appendJSONString(c.out, v)
+	c.emit.str(v)
 	return nil
 }
 

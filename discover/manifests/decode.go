@@ -55,6 +55,11 @@ type decoder struct {
 	// goYAMLOnly reads every document with go-yaml, never parseSimple:
 	// tests compare the two ways.
 	goYAMLOnly bool
+	// viaJSON decodes every object through its JSON text and
+	// encoding/json, never the value emitter: tests compare the two ways.
+	viaJSON bool
+	// gaveUp counts the objects the value emitter left to encoding/json.
+	gaveUp int
 	// workers, when above zero, is how many goroutines decode a stream
 	// of parallelBytes or more (GOMAXPROCS when zero); tests set it.
 	workers   int
@@ -150,7 +155,7 @@ func (d *decoder) decodeParallel(pieces []docPiece, workers, groupBytes int) {
 	var wg sync.WaitGroup
 	for range min(workers, len(groups)) {
 		wg.Go(func() {
-			w := decoder{goYAMLOnly: d.goYAMLOnly, file: d.file, namespace: d.namespace}
+			w := decoder{goYAMLOnly: d.goYAMLOnly, viaJSON: d.viaJSON, file: d.file, namespace: d.namespace}
 			for {
 				g := int(next.Add(1)) - 1
 				if g >= len(groups) {
@@ -470,40 +475,74 @@ func (d *decoder) object(n *yaml.Node, defaultAPIVersion, defaultKind string) {
 		return
 	}
 
-	c.startObject(rules)
+	var typed any
+	if check == kindTyped {
+		typed = typedKinds[apiVersion+" "+kind]()
+	} else {
+		typed = &map[string]any{}
+	}
+	c.typed.start(reflect.ValueOf(typed))
+	c.startObject(rules, &c.typed)
 	err = c.value(n)
 	for _, w := range c.warnings {
 		d.problem(discover.SeverityWarning, w.code, w.line, ref, "%s", w.msg)
+	}
+	if err == nil && !c.typed.ok() {
+		d.gaveUp++
+	}
+	if err == nil && (!c.typed.ok() || d.viaJSON) {
+		// Decode the object through its JSON text, with encoding/json's
+		// every rule and message.
+		c.json.reset()
+		c.startObject(rules, &c.json)
+		err = c.value(n)
+		if err == nil {
+			typed = d.unmarshal(obj, rules, c.json.out, check == kindTyped, apiVersion+" "+kind)
+		}
 	}
 	if err != nil {
 		c.lines.Reset()
 		d.convertProblem(err, ref)
 		return
 	}
+	if typed == nil {
+		return
+	}
 	obj.Lines = c.lines.Build()
-
 	if check == kindTyped {
-		typed := typedKinds[apiVersion+" "+kind]()
-		if err := json.Unmarshal(c.out, typed); err != nil {
+		obj.Typed = typed
+	} else {
+		obj.Fields = *typed.(*map[string]any)
+	}
+	d.objs = append(d.objs, obj)
+}
+
+// unmarshal decodes the JSON text of an object through encoding/json: a
+// new value of its kind's type when typed, else a map. It reports the
+// problem and returns nil when the text does not fit the type.
+func (d *decoder) unmarshal(obj *discover.Object, rules objectRules, text []byte, typed bool, typeKey string) any {
+	ref := obj.Ref()
+	if typed {
+		value := typedKinds[typeKey]()
+		if err := json.Unmarshal(text, value); err != nil {
 			field, msg := describeDecodeError(err, rules.secret)
-			at := line
+			at := obj.Location.Line
 			if field != "" {
+				obj.Lines = d.conv.lines.Build()
 				at = obj.LineOf(field)
 			}
 			d.problem(discover.SeverityError, CodeInvalid, at, ref, "%s", msg)
-			return
+			return nil
 		}
-		obj.Typed = typed
-	} else {
-		var fields map[string]any
-		if err := json.Unmarshal(c.out, &fields); err != nil {
-			d.problem(discover.SeverityError, CodeInvalid, line, ref,
-				"cannot read the object as JSON; check its syntax")
-			return
-		}
-		obj.Fields = fields
+		return value
 	}
-	d.objs = append(d.objs, obj)
+	fields := map[string]any{}
+	if err := json.Unmarshal(text, &fields); err != nil {
+		d.problem(discover.SeverityError, CodeInvalid, obj.Location.Line, ref,
+			"cannot read the object as JSON; check its syntax")
+		return nil
+	}
+	return &fields
 }
 
 // convertProblem reports a conversion failure of the object named ref.

@@ -63,6 +63,13 @@ func FuzzDecode(f *testing.F) {
 				t.Fatal(msg)
 			}
 		}
+		// Objects decoded straight into their values are the ones
+		// encoding/json makes of their JSON text, with the same problems.
+		viaJSON := decoder{viaJSON: true}
+		jsonObjs, jsonProbs := viaJSON.decode("fuzz.yaml", data, "")
+		if msg := sameDecoding(&decoder{objs: objs, probs: probs}, &decoder{objs: jsonObjs, probs: jsonProbs}); msg != "" {
+			t.Fatalf("straight into values, against through JSON: %s", msg)
+		}
 		for _, o := range objs {
 			if o.APIVersion == "" || o.Kind == "" || o.Name == "" {
 				t.Fatalf("object without identity: %+v", o)

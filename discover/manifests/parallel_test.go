@@ -20,19 +20,19 @@ func decodeInParallel(file string, data []byte, workers int) *decoder {
 // sameDecoding says how two decodes of one stream differ, or "".
 func sameDecoding(got, want *decoder) string {
 	if len(got.probs) != len(want.probs) {
-		return fmt.Sprintf("%d problems, sequentially %d", len(got.probs), len(want.probs))
+		return fmt.Sprintf("%d problems, the other decode %d", len(got.probs), len(want.probs))
 	}
 	for i := range got.probs {
 		if got.probs[i] != want.probs[i] {
-			return fmt.Sprintf("problem %d: %s\nsequentially: %s", i, got.probs[i], want.probs[i])
+			return fmt.Sprintf("problem %d: %s\nthe other decode: %s", i, got.probs[i], want.probs[i])
 		}
 	}
 	if len(got.objs) != len(want.objs) {
-		return fmt.Sprintf("%d objects, sequentially %d", len(got.objs), len(want.objs))
+		return fmt.Sprintf("%d objects, the other decode %d", len(got.objs), len(want.objs))
 	}
 	for i := range got.objs {
 		if !reflect.DeepEqual(got.objs[i], want.objs[i]) {
-			return fmt.Sprintf("object %d (%s) differs from the sequential decode's %s", i, got.objs[i].Ref(), want.objs[i].Ref())
+			return fmt.Sprintf("object %d (%s) differs from the other decode's %s:\n%#v\n%#v", i, got.objs[i].Ref(), want.objs[i].Ref(), got.objs[i], want.objs[i])
 		}
 	}
 	return ""
