@@ -227,16 +227,16 @@ func (o storeOpening) wait(ctx context.Context) (*store.Store, error) {
 	return r.s, r.err
 }
 
-// discard closes the store once it is open, when the scan stores nothing.
+// discard closes the store, when the scan stores nothing. It waits for
+// the opening, so that nothing touches the store once the scan returned:
+// a caller may remove it then, as a test's cleanup does.
 func (o storeOpening) discard() {
 	if o.result == nil {
 		return
 	}
-	go func() {
-		if r := <-o.result; r.s != nil {
-			r.s.Close()
-		}
-	}()
+	if r := <-o.result; r.s != nil {
+		r.s.Close()
+	}
 }
 
 // collect reads the manifests, the live cluster, or both. With both, an
