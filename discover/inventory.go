@@ -31,6 +31,10 @@ func (l Location) String() string {
 // key names remain, each with a nil value, or PublicSecretValue where the
 // value was only public material (a certificate, a public key, a config
 // file without credentials).
+//
+// Objects are read-only once decoded: equal small maps (labels,
+// selectors, resource lists) are one map shared by every object that holds
+// them, so a change to one would change them all.
 type Object struct {
 	APIVersion string
 	Kind       string

@@ -64,7 +64,7 @@ func Collect(ctx context.Context, req Request) (*discover.Inventory, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("reading manifests: %w", err)
 	}
-	c := &collector{req: req, limit: req.MaxFileBytes}
+	c := &collector{req: req, limit: req.MaxFileBytes, maps: newSharedMaps()}
 	if c.limit <= 0 {
 		c.limit = DefaultMaxFileBytes
 	}
@@ -87,6 +87,7 @@ func Collect(ctx context.Context, req Request) (*discover.Inventory, error) {
 type collector struct {
 	req       Request
 	limit     int64
+	maps      *sharedMaps // shared by every object read
 	sources   []*source
 	jobs      []job
 	stdinUsed bool
@@ -300,7 +301,7 @@ func (c *collector) readFiles(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var d decoder
+			d := decoder{maps: c.maps}
 			for i := range next {
 				if ctx.Err() != nil {
 					continue

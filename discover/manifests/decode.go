@@ -46,7 +46,7 @@ const (
 // namespace get defaultNamespace ("" means "default"). Exposed for tests and
 // fuzzing; Collect is the entry point for reading sources.
 func Decode(file string, data []byte, defaultNamespace string) ([]*discover.Object, []discover.Problem) {
-	var d decoder
+	d := decoder{maps: newSharedMaps()}
 	return d.decode(file, data, defaultNamespace)
 }
 
@@ -60,6 +60,8 @@ type decoder struct {
 	viaJSON bool
 	// gaveUp counts the objects the value emitter left to encoding/json.
 	gaveUp int
+	// maps, when set, shares small maps between the objects decoded.
+	maps *sharedMaps
 	// workers, when above zero, is how many goroutines decode a stream
 	// of parallelBytes or more (GOMAXPROCS when zero); tests set it.
 	workers   int
@@ -155,7 +157,7 @@ func (d *decoder) decodeParallel(pieces []docPiece, workers, groupBytes int) {
 	var wg sync.WaitGroup
 	for range min(workers, len(groups)) {
 		wg.Go(func() {
-			w := decoder{goYAMLOnly: d.goYAMLOnly, viaJSON: d.viaJSON, file: d.file, namespace: d.namespace}
+			w := decoder{goYAMLOnly: d.goYAMLOnly, viaJSON: d.viaJSON, maps: d.maps, file: d.file, namespace: d.namespace}
 			for {
 				g := int(next.Add(1)) - 1
 				if g >= len(groups) {
@@ -482,6 +484,7 @@ func (d *decoder) object(n *yaml.Node, defaultAPIVersion, defaultKind string) {
 		typed = &map[string]any{}
 	}
 	c.typed.start(reflect.ValueOf(typed))
+	c.typed.maps = d.maps
 	c.startObject(rules, &c.typed)
 	err = c.value(n)
 	for _, w := range c.warnings {

@@ -47,7 +47,7 @@ func (c *collector) kustomize(dir string) {
 		return
 	}
 
-	var d decoder
+	d := decoder{maps: c.maps}
 	display := "kustomize:" + dir
 	originals := map[string][]*discover.Object{}
 	for _, r := range m.Resources() {

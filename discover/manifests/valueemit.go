@@ -40,6 +40,9 @@ type valueEmitter struct {
 	capturing    bool
 	captureDepth int
 	captureTo    json.Unmarshaler
+	// maps, when set, shares the small maps decoded with other objects.
+	maps *sharedMaps
+	keys mapKeys
 }
 
 type frameKind uint8
@@ -347,6 +350,11 @@ func (b *valueEmitter) end(array bool) {
 		b.finishAny(f.anyMap, f.anyDest)
 	case anyArrayFrame:
 		b.finishAny(f.anyList, f.anyDest)
+	case mapFrame:
+		if b.maps != nil {
+			b.maps.share(f.v, &b.keys)
+		}
+		b.done()
 	default:
 		b.done()
 	}

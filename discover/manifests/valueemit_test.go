@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -153,7 +155,6 @@ func TestValueEmitterDecodesEveryTypedKind(t *testing.T) {
 	sort.Strings(keys)
 	rng := rand.New(rand.NewPCG(17, 4))
 	total := 0
-	defer func() { t.Logf("%d bytes", total) }()
 	for _, key := range keys {
 		apiVersion, kind, _ := strings.Cut(key, " ")
 		for i := range 40 {
@@ -191,6 +192,9 @@ func TestValueEmitterDecodesEveryTypedKind(t *testing.T) {
 				t.Fatalf("%s: %d objects, %v, the value emitter gave up on %d\n%s", key, len(objs), probs, straight.gaveUp, text)
 			}
 		}
+	}
+	if total < 500_000 {
+		t.Fatalf("the random objects came to only %d bytes of JSON", total)
 	}
 }
 
@@ -279,4 +283,77 @@ func fill(rng *rand.Rand, v reflect.Value, depth int) {
 func randomString(rng *rand.Rand) string {
 	words := []string{"a", "yes", "0x10", "1e3", "null", "~", "true", "-", "é", "a\"b\\c", "line\nbreak", "\u2028", "<tag>", "", "2024-01-31", "  spaced  "}
 	return words[rng.IntN(len(words))] + words[rng.IntN(len(words))]
+}
+
+// TestDecodeSharesRepeatedMaps: the labels a Deployment repeats in its
+// selector and pod template, the Service's selector of them, and resource
+// lists two containers have alike are one map each; maps that differ, or
+// are too large to be worth it, are not shared.
+func TestDecodeSharesRepeatedMaps(t *testing.T) {
+	var data strings.Builder
+	data.WriteString(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}, annotations: {app: web, other: x}}
+    spec:
+      nodeSelector: {app: db}
+      containers:
+      - {name: a, resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: "1"}}}
+      - {name: b, resources: {requests: {memory: 64Mi, cpu: 100m}, limits: {cpu: "2"}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: big, labels: {app: web}}
+data:
+`)
+	for i := range maxSharedEntries + 1 {
+		fmt.Fprintf(&data, "  k%d: v\n", i)
+	}
+	data.WriteString("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: big2}\ndata:\n")
+	for i := range maxSharedEntries + 1 {
+		fmt.Fprintf(&data, "  k%d: v\n", i)
+	}
+	objs, probs := Decode("shared.yaml", []byte(data.String()), "")
+	if len(objs) != 4 || len(probs) != 0 {
+		t.Fatalf("%d objects, problems %v", len(objs), probs)
+	}
+	d := objs[0].Typed.(*appsv1.Deployment)
+	svc := objs[1].Typed.(*corev1.Service)
+	big, big2 := objs[2].Typed.(*corev1.ConfigMap), objs[3].Typed.(*corev1.ConfigMap)
+	same := func(a, b any) bool { return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() }
+	pod := &d.Spec.Template.Spec
+	for what, m := range map[string]any{
+		"the selector":          d.Spec.Selector.MatchLabels,
+		"the template's labels": d.Spec.Template.Labels,
+		"the Service selector":  svc.Spec.Selector,
+		"a ConfigMap's labels":  big.Labels,
+	} {
+		if !same(d.Labels, m) {
+			t.Errorf("%s is not the map of the Deployment's labels", what)
+		}
+	}
+	if !same(pod.Containers[0].Resources.Requests, pod.Containers[1].Resources.Requests) {
+		t.Error("equal requests written in another order are two maps")
+	}
+	for what, pair := range map[string][2]any{
+		"other annotations": {d.Labels, d.Spec.Template.Annotations},
+		"another value":     {d.Labels, pod.NodeSelector},
+		"other limits":      {pod.Containers[0].Resources.Limits, pod.Containers[1].Resources.Limits},
+		"large maps":        {big.Data, big2.Data},
+	} {
+		if same(pair[0], pair[1]) {
+			t.Errorf("maps with %s are shared", what)
+		}
+	}
+	if !reflect.DeepEqual(big.Data, big2.Data) || d.Spec.Template.Annotations["other"] != "x" || pod.NodeSelector["app"] != "db" {
+		t.Error("maps decoded wrong")
+	}
 }
