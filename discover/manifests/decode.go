@@ -58,8 +58,10 @@ type decoder struct {
 	// viaJSON decodes every object through its JSON text and
 	// encoding/json, never the value emitter: tests compare the two ways.
 	viaJSON bool
-	// gaveUp counts the objects the value emitter left to encoding/json.
-	gaveUp int
+	// gaveUp counts the objects the value emitter left to encoding/json;
+	// panicked is the last panic of the emitter, for tests to report.
+	gaveUp   int
+	panicked string
 	// maps, when set, shares small maps between the objects decoded.
 	maps *sharedMaps
 	// workers, when above zero, is how many goroutines decode a stream
@@ -486,7 +488,7 @@ func (d *decoder) object(n *yaml.Node, defaultAPIVersion, defaultKind string) {
 	c.typed.start(reflect.ValueOf(typed))
 	c.typed.maps = d.maps
 	c.startObject(rules, &c.typed)
-	err = c.value(n)
+	err = d.convertStraight(n)
 	for _, w := range c.warnings {
 		d.problem(discover.SeverityWarning, w.code, w.line, ref, "%s", w.msg)
 	}
@@ -518,6 +520,21 @@ func (d *decoder) object(n *yaml.Node, defaultAPIVersion, defaultKind string) {
 		obj.Fields = *typed.(*map[string]any)
 	}
 	d.objs = append(d.objs, obj)
+}
+
+// convertStraight converts object n into the value emitter. A panic in
+// the emitter, which no input should cause, leaves it failed: the object
+// is then decoded through JSON like any the emitter gives up on, and
+// panicked tells tests.
+func (d *decoder) convertStraight(n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d.conv.typed.fail()
+			d.panicked = fmt.Sprint(r)
+			err = nil
+		}
+	}()
+	return d.conv.value(n)
 }
 
 // unmarshal decodes the JSON text of an object through encoding/json: a

@@ -189,7 +189,7 @@ func TestValueEmitterDecodesEveryTypedKind(t *testing.T) {
 				t.Fatalf("%s: %s\n%s", key, msg, text)
 			}
 			if len(objs) != 1 || straight.gaveUp != 0 {
-				t.Fatalf("%s: %d objects, %v, the value emitter gave up on %d\n%s", key, len(objs), probs, straight.gaveUp, text)
+				t.Fatalf("%s: %d objects, %v, the value emitter gave up on %d (%s)\n%s", key, len(objs), probs, straight.gaveUp, straight.panicked, text)
 			}
 		}
 	}
