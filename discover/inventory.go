@@ -1,8 +1,9 @@
 package discover
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Location is where something was read: a file path as the user gave it
@@ -13,12 +14,18 @@ type Location struct {
 }
 
 // String renders the location as file:line, the form editors and CI
-// annotations understand.
+// annotations understand. A file name that holds a line break or another
+// control character is quoted, with Go's escapes, so that the location
+// stays on one line.
 func (l Location) String() string {
-	if l.Line > 0 {
-		return fmt.Sprintf("%s:%d", l.File, l.Line)
+	file := l.File
+	if strings.IndexFunc(file, unicode.IsControl) >= 0 {
+		file = strconv.Quote(file)
 	}
-	return l.File
+	if l.Line > 0 {
+		return file + ":" + strconv.Itoa(l.Line)
+	}
+	return file
 }
 
 // Object is one Kubernetes object read from a source.

@@ -53,3 +53,20 @@ func TestPathKey(t *testing.T) {
 		t.Errorf("PathIndex = %q", got)
 	}
 }
+
+// TestLocationStaysOneLine: a file name with a control character is
+// quoted; any other is written as it is.
+func TestLocationStaysOneLine(t *testing.T) {
+	for loc, want := range map[Location]string{
+		{File: "a/b.yaml", Line: 3}:       "a/b.yaml:3",
+		{File: "-"}:                       "-",
+		{File: "dir/é b.yaml", Line: 1}:   "dir/é b.yaml:1",
+		{File: "a\nb.yaml", Line: 2}:      `"a\nb.yaml":2`,
+		{File: "a\x1b[2Jb.yaml"}:          `"a\x1b[2Jb.yaml"`,
+		{File: "tab\there.yaml", Line: 9}: `"tab\there.yaml":9`,
+	} {
+		if got := loc.String(); got != want {
+			t.Errorf("%#v: %q, want %q", loc, got, want)
+		}
+	}
+}

@@ -192,6 +192,28 @@ func TestPartialScan(t *testing.T) {
 	}
 }
 
+// TestProblemsOfOddFileNamesStayOneLine: a file whose name holds a line
+// break is named quoted in its problem, which stays one line.
+func TestProblemsOfOddFileNamesStayOneLine(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "good.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n")
+	odd := filepath.Join(dir, "bad\nerror: forged.yaml")
+	writeFile(t, odd, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [broken\n")
+	r := newCLI(t).run("", "scan", "-f", dir)
+	if r.code != exitPartial {
+		t.Fatalf("exit %d, want %d (partial)\n%s", r.code, exitPartial, r.stderr)
+	}
+	want := "error: " + strconv.Quote(odd) + ":4: "
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(line, "error: forged") {
+			t.Errorf("a file name's line break started a line of its own:\n%s", r.stderr)
+		}
+	}
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+}
+
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "notes.yaml"), "just some text\n")
