@@ -106,7 +106,7 @@ func Scan(ctx context.Context, req ScanRequest) (*discover.Inventory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", conn, err)
 	}
-	s := &scanner{conn: conn, client: client, req: req, inv: &discover.Inventory{}}
+	s := &scanner{conn: conn, client: client, req: req, inv: &discover.Inventory{}, maps: manifests.NewSharedMaps()}
 	if s.req.PageSize <= 0 {
 		s.req.PageSize = DefaultPageSize
 	}
@@ -157,6 +157,8 @@ type scanner struct {
 	reading map[Kind]bool
 	// running gathers what the pods run, for their workloads.
 	running *running
+	// maps lets the objects read share the small maps they repeat.
+	maps *manifests.SharedMaps
 }
 
 func (s *scanner) problem(where, msg string) {
@@ -551,7 +553,7 @@ func (s *scanner) object(t target, item map[string]any) *discover.Object {
 		item = map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": meta}
 	}
 	where := s.conn.server + t.path(ns) + "/" + name
-	objects, problems := manifests.DecodeValue(where, item)
+	objects, problems := manifests.DecodeValue(where, item, s.maps)
 	s.mu.Lock()
 	s.inv.Problems = append(s.inv.Problems, problems...)
 	s.mu.Unlock()

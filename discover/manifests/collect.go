@@ -64,7 +64,7 @@ func Collect(ctx context.Context, req Request) (*discover.Inventory, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("reading manifests: %w", err)
 	}
-	c := &collector{req: req, limit: req.MaxFileBytes, maps: newSharedMaps()}
+	c := &collector{req: req, limit: req.MaxFileBytes, maps: NewSharedMaps()}
 	if c.limit <= 0 {
 		c.limit = DefaultMaxFileBytes
 	}
@@ -87,7 +87,7 @@ func Collect(ctx context.Context, req Request) (*discover.Inventory, error) {
 type collector struct {
 	req       Request
 	limit     int64
-	maps      *sharedMaps // shared by every object read
+	maps      *SharedMaps // shared by every object read
 	sources   []*source
 	jobs      []job
 	stdinUsed bool

@@ -46,7 +46,7 @@ const (
 // namespace get defaultNamespace ("" means "default"). Exposed for tests and
 // fuzzing; Collect is the entry point for reading sources.
 func Decode(file string, data []byte, defaultNamespace string) ([]*discover.Object, []discover.Problem) {
-	d := decoder{maps: newSharedMaps()}
+	d := decoder{maps: NewSharedMaps()}
 	return d.decode(file, data, defaultNamespace)
 }
 
@@ -63,7 +63,7 @@ type decoder struct {
 	gaveUp   int
 	panicked string
 	// maps, when set, shares small maps between the objects decoded.
-	maps *sharedMaps
+	maps *SharedMaps
 	// workers, when above zero, is how many goroutines decode a stream
 	// of parallelBytes or more (GOMAXPROCS when zero); tests set it.
 	workers   int

@@ -55,7 +55,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		slow := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("SLOW INPUT %q", data)) })
 		defer slow.Stop()
-		straight := decoder{maps: newSharedMaps()}
+		straight := decoder{maps: NewSharedMaps()}
 		objs, probs := straight.decode("fuzz.yaml", data, "")
 		if straight.panicked != "" {
 			t.Fatalf("the value emitter panicked: %s", straight.panicked)

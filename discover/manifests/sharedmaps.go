@@ -9,16 +9,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// sharedMaps hands the decoders of one collection a single copy of each
-// small string map and resource list they decode. Kubernetes objects
-// repeat them: a Deployment's labels, its selector and its pod template's
-// labels are usually one set, which its Service selects by again, and
-// containers share requests and limits. Such maps were about a third of
-// the memory of decoded objects.
+// SharedMaps hands the objects of one scan a single copy of each small
+// string map and resource list they decode. Kubernetes objects repeat
+// them: a Deployment's labels, its selector and its pod template's labels
+// are usually one set, which its Service selects by again, and containers
+// share requests and limits. Such maps were about a third of the memory of
+// decoded objects. Collect makes its own; a caller of DecodeValue keeps one
+// for a whole scan. It is safe for concurrent use.
 //
 // The maps of decoded objects are therefore shared: nothing may modify
 // them (discover.Object says so).
-type sharedMaps struct {
+type SharedMaps struct {
 	mu        sync.Mutex
 	strings   map[string]map[string]string
 	resources map[string]corev1.ResourceList
@@ -32,8 +33,9 @@ const (
 	maxSharedBytes   = 1024
 )
 
-func newSharedMaps() *sharedMaps {
-	return &sharedMaps{strings: map[string]map[string]string{}, resources: map[string]corev1.ResourceList{}}
+// NewSharedMaps returns an empty SharedMaps.
+func NewSharedMaps() *SharedMaps {
+	return &SharedMaps{strings: map[string]map[string]string{}, resources: map[string]corev1.ResourceList{}}
 }
 
 // mapKeys is a decoder's buffer for the key of a map.
@@ -44,7 +46,7 @@ type mapKeys struct {
 
 // share replaces the map v holds with an equal one met before, or keeps it
 // as the one later equal maps are replaced with.
-func (s *sharedMaps) share(v reflect.Value, buf *mapKeys) {
+func (s *SharedMaps) share(v reflect.Value, buf *mapKeys) {
 	switch m := v.Interface().(type) {
 	case map[string]string:
 		if !buf.start(len(m)) {

@@ -18,9 +18,10 @@ import (
 // converter reads straight from the value, where printing the value as
 // JSON for Decode made go-yaml parse it again, most of a live scan's
 // extra cost. The object has no line index and its problems no line:
-// the value has none.
-func DecodeValue(file string, value map[string]any) ([]*discover.Object, []discover.Problem) {
-	var d decoder
+// the value has none. Objects decoded with one shared (which may be nil)
+// share their repeated maps.
+func DecodeValue(file string, value map[string]any, shared *SharedMaps) ([]*discover.Object, []discover.Problem) {
+	d := decoder{maps: shared}
 	d.file, d.namespace = file, "default"
 	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{valueNode(value)}}
 	d.document(doc, 0)

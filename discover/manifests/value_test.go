@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+
 	"github.com/stridemap/stridemap/discover"
 )
 
@@ -31,7 +33,7 @@ func decodedAs(t *testing.T, value map[string]any) bool {
 			return false
 		}
 	}
-	gotObjs, gotProbs := DecodeValue("api", value)
+	gotObjs, gotProbs := DecodeValue("api", value, nil)
 	if len(gotObjs) != len(wantObjs) {
 		t.Fatalf("%s: %d objects, Decode gives %d (problems %v / %v)", data, len(gotObjs), len(wantObjs), gotProbs, wantProbs)
 	}
@@ -144,7 +146,7 @@ func FuzzDecodeValue(f *testing.F) {
 		if json.Unmarshal(data, &value) != nil {
 			return
 		}
-		objs, probs := DecodeValue("api", value)
+		objs, probs := DecodeValue("api", value, nil)
 		for _, o := range objs {
 			if o.Location.Line != 0 || o.Lines.Len() != 0 {
 				t.Fatalf("%s: located at %v with %d lines", o.Ref(), o.Location, o.Lines.Len())
@@ -185,7 +187,7 @@ func BenchmarkDecodeValue(b *testing.B) {
 	b.Run("value", func(b *testing.B) {
 		for b.Loop() {
 			for _, v := range values {
-				DecodeValue("api", v)
+				DecodeValue("api", v, nil)
 			}
 		}
 	})
@@ -197,4 +199,33 @@ func BenchmarkDecodeValue(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestDecodeValueSharesMapsAcrossCalls: objects a live scan decodes one by
+// one with the same SharedMaps share the maps they repeat; without one,
+// each keeps its own.
+func TestDecodeValueSharesMapsAcrossCalls(t *testing.T) {
+	deployment := func(name string) map[string]any {
+		labels := map[string]any{"app": "web", "tier": "front"}
+		return map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": name, "namespace": "shop", "labels": labels},
+			"spec":     map[string]any{"selector": map[string]any{"matchLabels": labels}}}
+	}
+	labelsOf := func(shared *SharedMaps, name string) map[string]string {
+		objs, probs := DecodeValue("api", deployment(name), shared)
+		if len(objs) != 1 || len(probs) != 0 {
+			t.Fatalf("%d objects, problems %v", len(objs), probs)
+		}
+		return objs[0].Typed.(*appsv1.Deployment).Labels
+	}
+	same := func(a, b map[string]string) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
+	shared := NewSharedMaps()
+	if a, b := labelsOf(shared, "a"), labelsOf(shared, "b"); !same(a, b) || a["tier"] != "front" {
+		t.Errorf("two objects decoded with one SharedMaps have two label maps: %v %v", a, b)
+	}
+	if a, b := labelsOf(nil, "a"), labelsOf(nil, "b"); same(a, b) {
+		t.Error("objects decoded without a SharedMaps share a map")
+	}
 }

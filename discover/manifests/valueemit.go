@@ -34,7 +34,7 @@ type valueEmitter struct {
 	captureDepth int
 	captureTo    json.Unmarshaler
 	// maps, when set, shares the small maps decoded with other objects.
-	maps *sharedMaps
+	maps *SharedMaps
 	keys mapKeys
 }
 
