@@ -488,6 +488,9 @@ func (d *decoder) object(n *yaml.Node, defaultAPIVersion, defaultKind string) {
 	c.typed.start(reflect.ValueOf(typed))
 	c.typed.maps = d.maps
 	c.startObject(rules, &c.typed)
+	// The walk through JSON, if needed, counts aliases from where this
+	// one starts: the document's budget is spent once.
+	visits, budget := c.visits, c.budget
 	err = d.convertStraight(n)
 	for _, w := range c.warnings {
 		d.problem(discover.SeverityWarning, w.code, w.line, ref, "%s", w.msg)
@@ -500,6 +503,7 @@ func (d *decoder) object(n *yaml.Node, defaultAPIVersion, defaultKind string) {
 		// every rule and message.
 		c.json.reset()
 		c.startObject(rules, &c.json)
+		c.visits, c.budget = visits, budget
 		err = c.value(n)
 		if err == nil {
 			typed = d.unmarshal(obj, rules, c.json.out, check == kindTyped, apiVersion+" "+kind)

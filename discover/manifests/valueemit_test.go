@@ -357,3 +357,37 @@ data:
 		t.Error("maps decoded wrong")
 	}
 }
+
+// TestDecodeThroughJSONKeepsTheAliasBudget: an object the value emitter
+// leaves to encoding/json is walked twice, and the second walk must not
+// count the aliases the first one expanded: a document within its budget
+// is decoded, not refused as an alias bomb.
+func TestDecodeThroughJSONKeepsTheAliasBudget(t *testing.T) {
+	var doc strings.Builder
+	// "Data" names ConfigMap.data only ignoring case, which the emitter
+	// leaves to encoding/json; "extra" expands aliases to about 6,000
+	// nodes, more than half of the budget of a small document (10,000).
+	doc.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nData: {k: v}\nitems: &i [")
+	for i := range 100 {
+		if i > 0 {
+			doc.WriteString(", ")
+		}
+		doc.WriteString("x")
+	}
+	doc.WriteString("]\nextra: [")
+	for i := range 58 {
+		if i > 0 {
+			doc.WriteString(", ")
+		}
+		doc.WriteString("*i")
+	}
+	doc.WriteString("]\n")
+	d := decoder{maps: NewSharedMaps()}
+	objs, probs := d.decode("aliases.yaml", []byte(doc.String()), "")
+	if len(objs) != 1 || len(probs) != 0 || d.gaveUp != 1 {
+		t.Fatalf("%d objects, %d left to encoding/json, problems %v", len(objs), d.gaveUp, probs)
+	}
+	if cm := objs[0].Typed.(*corev1.ConfigMap); cm.Data["k"] != "v" {
+		t.Errorf("data %v", cm.Data)
+	}
+}
