@@ -84,7 +84,8 @@ func fileNode(node string) string {
 // the oldest is given up and the error says so.
 func (e *exporter) export(now time.Time, fl []flows.Flow, ls []flows.Listener, stats flows.Stats, agg flows.AggregatorStats) ([]string, error) {
 	s := flows.Stats{Events: stats.Events - e.stats.Events, DecodeErrors: stats.DecodeErrors - e.stats.DecodeErrors,
-		Dropped: stats.Dropped - e.stats.Dropped, Unattributed: stats.Unattributed - e.stats.Unattributed, Reported: stats.Reported - e.stats.Reported}
+		Dropped: stats.Dropped - e.stats.Dropped, Unattributed: stats.Unattributed - e.stats.Unattributed,
+		Skipped: stats.Skipped - e.stats.Skipped, Reported: stats.Reported - e.stats.Reported}
 	d := flows.AggregatorStats{Overflow: agg.Overflow - e.overflow, Flows: len(fl), Listeners: len(ls)}
 	summary := flows.NewSummary(e.node, e.since, now.Sub(e.since), s, d)
 	summary.Kernel, summary.Missing = e.kernel, e.missing

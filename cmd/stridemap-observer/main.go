@@ -381,7 +381,7 @@ func observe(ctx context.Context, opts options, cfg flows.Config, stdout, stderr
 			name(agg.Flows(), agg.Listeners())
 			s, _ := o.Stats()
 			a := agg.Stats()
-			fmt.Fprintf(stderr, "progress flows=%d events=%d dropped=%d unattributed=%d overflow=%d\n", a.Flows, s.Events, s.Dropped, s.Unattributed, a.Overflow)
+			fmt.Fprintf(stderr, "progress flows=%d events=%d dropped=%d skipped=%d unattributed=%d overflow=%d\n", a.Flows, s.Events, s.Dropped, s.Skipped, s.Unattributed, a.Overflow)
 		case <-exportTick:
 			if err := export(); err != nil {
 				fmt.Fprintf(stderr, "warning: %v; retrying at the next interval\n", err)
@@ -411,8 +411,8 @@ func observe(ctx context.Context, opts options, cfg flows.Config, stdout, stderr
 		fmt.Fprintf(stderr, "note: the kernel's table of busy flows was full: %d connections were reported one by one, which costs more (try a bigger --max-flows)\n", summary.Reported)
 	}
 	if summary.Lost() > 0 || summary.Unattributed > 0 {
-		fmt.Fprintf(stderr, "warning: incomplete: %d events dropped by the kernel (ring buffer full: try --ring-buffer), %d undecodable, %d beyond --max-flows, %d sockets without owner\n",
-			summary.Dropped, summary.DecodeErrors, summary.Overflow, summary.Unattributed)
+		fmt.Fprintf(stderr, "warning: incomplete: %d events dropped by the kernel (ring buffer full: try --ring-buffer), %d socket state changes the kernel skipped (another eBPF program was running on the CPU), %d undecodable, %d beyond --max-flows, %d sockets without owner\n",
+			summary.Dropped, summary.Skipped, summary.DecodeErrors, summary.Overflow, summary.Unattributed)
 	}
 	return nil
 }

@@ -31,8 +31,8 @@ func writeObservationSummary(w io.Writer, nodes []flows.Summary) {
 	for _, s := range nodes {
 		lost := "nothing lost"
 		if s.Lost() > 0 || s.Unattributed > 0 {
-			lost = fmt.Sprintf("INCOMPLETE: %d events dropped by the kernel (ring buffer full: retry with a larger --ring-buffer), %d undecodable, %d flows beyond the observer's bound, %d sockets without owner",
-				s.Dropped, s.DecodeErrors, s.Overflow, s.Unattributed)
+			lost = fmt.Sprintf("INCOMPLETE: %d events dropped by the kernel (ring buffer full: retry with a larger --ring-buffer), %d socket state changes the kernel skipped (another eBPF program was running on the CPU), %d undecodable, %d flows beyond the observer's bound, %d sockets without owner",
+				s.Dropped, s.Skipped, s.DecodeErrors, s.Overflow, s.Unattributed)
 		}
 		fmt.Fprintf(w, "observed %d flows on %s in %s from %d events; %s\n", s.Flows, safetext.Text(s.Node), s.Duration.Round(time.Millisecond), s.Events, lost)
 		for _, line := range s.MissingLines() {

@@ -24,6 +24,7 @@ type Summary struct {
 	DecodeErrors uint64 `json:"decodeErrors"`
 	Dropped      uint64 `json:"dropped"`
 	Unattributed uint64 `json:"unattributed"`
+	Skipped      uint64 `json:"skipped,omitempty"`  // Stats.Skipped
 	Reported     uint64 `json:"reported,omitempty"` // Stats.Reported: the kernel's flow table was full
 	Flows        int    `json:"flows"`
 	Listeners    int    `json:"listeners"`
@@ -78,13 +79,13 @@ func (s Summary) Classified() bool {
 func NewSummary(node string, started time.Time, d time.Duration, s Stats, a AggregatorStats) Summary {
 	return Summary{
 		Node: node, Started: started, Duration: d,
-		Events: s.Events, DecodeErrors: s.DecodeErrors, Dropped: s.Dropped, Unattributed: s.Unattributed, Reported: s.Reported,
+		Events: s.Events, DecodeErrors: s.DecodeErrors, Dropped: s.Dropped, Unattributed: s.Unattributed, Skipped: s.Skipped, Reported: s.Reported,
 		Flows: a.Flows, Listeners: a.Listeners, Overflow: a.Overflow,
 	}
 }
 
 // Lost is the number of events that did not make it into the flows.
-func (s Summary) Lost() uint64 { return s.Dropped + s.DecodeErrors + s.Overflow }
+func (s Summary) Lost() uint64 { return s.Dropped + s.DecodeErrors + s.Overflow + s.Skipped }
 
 // Line is one line of stridemap's flow log (JSON lines): exactly one field
 // is set. The observer writes its flows, then its listeners, then one
@@ -132,6 +133,7 @@ func (l *Log) NodeSummaries() []Summary {
 		t.DecodeErrors += s.DecodeErrors
 		t.Dropped += s.Dropped
 		t.Unattributed += s.Unattributed
+		t.Skipped += s.Skipped
 		t.Reported += s.Reported
 		t.Flows += s.Flows
 		t.Listeners += s.Listeners

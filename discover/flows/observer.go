@@ -231,8 +231,9 @@ func (o *Observer) Stats() (Stats, error) {
 	if err != nil {
 		return s, err
 	}
-	s.Dropped, s.Unattributed, s.Reported = d[bpf.DropRingBufferFull], d[bpf.DropNoStorage], d[bpf.DropFlowsFull]
-	return s, nil
+	s.Dropped, s.Unattributed, s.Reported, s.Rescued = d[bpf.DropRingBufferFull], d[bpf.DropNoStorage], d[bpf.DropFlowsFull], d[bpf.DropRescued]
+	s.Skipped, err = o.objs.Skipped()
+	return s, err
 }
 
 // Close detaches the program and frees everything; a Run in progress

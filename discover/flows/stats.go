@@ -10,6 +10,14 @@ type Stats struct {
 	// Unattributed counts sockets the kernel could not keep owner storage
 	// for (out of memory): their owner and close were not seen.
 	Unattributed uint64
+	// Skipped counts state changes of TCP sockets the kernel did not run
+	// the tracker for, because it was already running on that CPU, and
+	// that its spare copy did not see either: each a connection missed,
+	// or seen without its owner or its end.
+	Skipped uint64
+	// Rescued counts state changes the kernel skipped the tracker for and
+	// its spare copy saw: not a loss.
+	Rescued uint64
 	// Reported counts connections of new flows that the kernel reported
 	// one by one because its table of counted flows (Config.MaxFlows) was
 	// full: nothing is lost, but busy flows cost more to observe.

@@ -21,6 +21,21 @@
 // the current task is whoever the interrupt happened to stop. Storage maps
 // flagged BPF_F_CLONE are copied to the sockets a listener accepts.
 //
+// The kernel does not run a tracing program on a CPU where it is already
+// running: a state change in a softirq that interrupts the tracker in a
+// task, or in a task that preempts it (7.x kernels run it preemptible), is
+// skipped, and counted as a "recursion miss". So user space attaches a
+// spare copy of the tracker after it. The tracker marks its CPU while it
+// runs; the spare does the work only when the CPU is marked, that is when
+// the kernel skipped the tracker for this change. Each socket remembers
+// the last state it was handled for, so that a change is never handled
+// twice, whatever the scheduler interleaves. A change is lost only when
+// the kernel skips both (the spare is running too, in a third task), and
+// user space counts those: the tracker's skips the spare did not make up
+// for. (Holding off interrupts in the tracker, where kernels allow it,
+// does not help: the interrupts held come the moment they are let in,
+// while the tracker is still running.)
+//
 // Events go to user space through a ring buffer. When it is full the event
 // is counted in a per-CPU drop counter, which user space reports.
 //
@@ -79,7 +94,8 @@ enum drop_reason {
 	DROP_RINGBUF_FULL = 0, // an event was lost: the ring buffer was full
 	DROP_NO_STORAGE = 1,   // socket storage could not be allocated: owner and close lost
 	DROP_FLOWS_FULL = 2,   // not a loss: the flows map was full, so a connection was reported one by one
-	DROP_REASONS = 3,
+	DROP_RESCUED = 3,      // not a loss: the tracker was skipped for a change, and its spare copy handled it
+	DROP_REASONS = 4,
 };
 
 // owner is what socket storage keeps for each TCP socket we care about.
@@ -88,7 +104,7 @@ struct owner {
 	__u32 pid;
 	__u16 local_port; // kept: a closing socket has already given its port back
 	__u8 flags;       // enum event_flags
-	__u8 pad;
+	__u8 handled;     // the TCP state of the last change handled for this socket
 	char comm[TASK_COMM_LEN];
 };
 
@@ -198,6 +214,14 @@ struct {
 	__type(key, struct listener_key);
 	__type(value, struct owner);
 } adopted SEC(".maps");
+
+// tracking is 1 on a CPU while the tracker runs there.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tracking SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -472,8 +496,18 @@ static __always_inline void adopt_owner(struct sock *sk, __u8 family, struct own
 	o->flags |= FLAG_OWNER_KNOWN;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+// handled marks o as handled for the change to newstate, so that the
+// tracker's spare copy does not handle it again.
+static __always_inline void handled(struct owner *o, int newstate)
+{
+	if (o)
+		o->handled = newstate;
+}
+
+// track handles one state change of sk. rescue is set in the tracker's
+// spare copy, which runs it only when the tracker was skipped: it then
+// leaves alone a change the tracker did handle after all.
+static __always_inline int track(struct sock *sk, int oldstate, int newstate, bool rescue)
 {
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
@@ -482,12 +516,18 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 		return 0;
 
 	struct owner *o;
+	if (rescue) {
+		o = bpf_sk_storage_get(&owners, sk, 0, 0);
+		if (o && o->handled == newstate)
+			return 0;
+	}
 	switch (newstate) {
 	case TCP_SYN_SENT:
-		record_owner(sk);
+		handled(record_owner(sk), newstate);
 		return 0;
 	case TCP_LISTEN:
 		o = record_owner(sk);
+		handled(o, newstate);
 		return emit(sk, bpf_get_socket_cookie(sk), family, EVENT_LISTEN, 0, o, 0);
 	case TCP_ESTABLISHED: {
 		__u8 role, type;
@@ -508,6 +548,7 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 			return emit(sk, bpf_get_socket_cookie(sk), family, type, 0, 0, role);
 		}
 		o->flags |= role;
+		o->handled = newstate;
 		o->local_port = sk->__sk_common.skc_num;
 		if (role == FLAG_SERVER && !(o->flags & FLAG_OWNER_KNOWN))
 			adopt_owner(sk, family, o);
@@ -521,6 +562,7 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 		o = bpf_sk_storage_get(&owners, sk, 0, 0);
 		if (!o)
 			return 0;
+		o->handled = newstate;
 		if (oldstate == TCP_SYN_SENT) {
 			if (aggregate && close_counted(sk, family, o, FLAG_CLIENT, 1))
 				return 0;
@@ -533,6 +575,38 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 		return emit(sk, bpf_get_socket_cookie(sk), family, EVENT_CLOSE, oldstate, o, 0);
 	}
 	return 0;
+}
+
+// inet_sock_set_state is the tracker. It marks its CPU while it runs, and
+// puts the mark back as it was rather than clearing it, so that a test can
+// hold it.
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0;
+	__u32 *mark = bpf_map_lookup_elem(&tracking, &zero);
+	if (!mark)
+		return track(sk, oldstate, newstate, false);
+	__u32 was = *mark;
+	*mark = 1;
+	track(sk, oldstate, newstate, false);
+	*mark = was;
+	return 0;
+}
+
+// tracker_spare is the tracker's spare copy, attached after it: it handles
+// the changes the kernel skipped the tracker for, which it knows by the
+// tracker's mark on this CPU: the tracker is running elsewhere, so it was
+// not run for this change.
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tracker_spare, struct sock *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0;
+	__u32 *mark = bpf_map_lookup_elem(&tracking, &zero);
+	if (!mark || !*mark)
+		return 0;
+	count_drop(DROP_RESCUED);
+	return track(sk, oldstate, newstate, true);
 }
 
 // peek reports the first payload bytes a tracked, open TCP socket sends or

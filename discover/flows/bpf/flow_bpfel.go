@@ -26,7 +26,8 @@ const (
 	flowDropReasonDROP_RINGBUF_FULL flowDropReason = 0
 	flowDropReasonDROP_NO_STORAGE   flowDropReason = 1
 	flowDropReasonDROP_FLOWS_FULL   flowDropReason = 2
-	flowDropReasonDROP_REASONS      flowDropReason = 3
+	flowDropReasonDROP_RESCUED      flowDropReason = 3
+	flowDropReasonDROP_REASONS      flowDropReason = 4
 )
 
 type flowEvent struct {
@@ -115,7 +116,7 @@ type flowOwner struct {
 	Pid       uint32
 	LocalPort uint16
 	Flags     uint8
-	Pad       uint8
+	Handled   uint8
 	Comm      [16]int8
 }
 
@@ -128,10 +129,12 @@ const (
 	flowMapEvents            = "events"
 	flowMapFlows             = "flows"
 	flowMapOwners            = "owners"
+	flowMapTracking          = "tracking"
 	flowProgAdoptListeners   = "adopt_listeners"
 	flowProgInetSockSetState = "inet_sock_set_state"
 	flowProgPeekEgress       = "peek_egress"
 	flowProgPeekIngress      = "peek_ingress"
+	flowProgTrackerSpare     = "tracker_spare"
 	flowVarAggregate         = "aggregate"
 	flowVarUnusedDirection   = "unused_direction"
 	flowVarUnusedDropReason  = "unused_drop_reason"
@@ -188,17 +191,19 @@ type flowProgramSpecs struct {
 	InetSockSetState *ebpf.ProgramSpec `ebpf:"inet_sock_set_state"`
 	PeekEgress       *ebpf.ProgramSpec `ebpf:"peek_egress"`
 	PeekIngress      *ebpf.ProgramSpec `ebpf:"peek_ingress"`
+	TrackerSpare     *ebpf.ProgramSpec `ebpf:"tracker_spare"`
 }
 
 // flowMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowMapSpecs struct {
-	Adopted *ebpf.MapSpec `ebpf:"adopted"`
-	Drops   *ebpf.MapSpec `ebpf:"drops"`
-	Events  *ebpf.MapSpec `ebpf:"events"`
-	Flows   *ebpf.MapSpec `ebpf:"flows"`
-	Owners  *ebpf.MapSpec `ebpf:"owners"`
+	Adopted  *ebpf.MapSpec `ebpf:"adopted"`
+	Drops    *ebpf.MapSpec `ebpf:"drops"`
+	Events   *ebpf.MapSpec `ebpf:"events"`
+	Flows    *ebpf.MapSpec `ebpf:"flows"`
+	Owners   *ebpf.MapSpec `ebpf:"owners"`
+	Tracking *ebpf.MapSpec `ebpf:"tracking"`
 }
 
 // flowVariableSpecs contains global variables before they are loaded into the kernel.
@@ -235,11 +240,12 @@ func (o *flowObjects) Close() error {
 //
 // It can be passed to loadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowMaps struct {
-	Adopted *ebpf.Map `ebpf:"adopted"`
-	Drops   *ebpf.Map `ebpf:"drops"`
-	Events  *ebpf.Map `ebpf:"events"`
-	Flows   *ebpf.Map `ebpf:"flows"`
-	Owners  *ebpf.Map `ebpf:"owners"`
+	Adopted  *ebpf.Map `ebpf:"adopted"`
+	Drops    *ebpf.Map `ebpf:"drops"`
+	Events   *ebpf.Map `ebpf:"events"`
+	Flows    *ebpf.Map `ebpf:"flows"`
+	Owners   *ebpf.Map `ebpf:"owners"`
+	Tracking *ebpf.Map `ebpf:"tracking"`
 }
 
 func (m *flowMaps) Close() error {
@@ -249,6 +255,7 @@ func (m *flowMaps) Close() error {
 		m.Events,
 		m.Flows,
 		m.Owners,
+		m.Tracking,
 	)
 }
 
@@ -274,6 +281,7 @@ type flowPrograms struct {
 	InetSockSetState *ebpf.Program `ebpf:"inet_sock_set_state"`
 	PeekEgress       *ebpf.Program `ebpf:"peek_egress"`
 	PeekIngress      *ebpf.Program `ebpf:"peek_ingress"`
+	TrackerSpare     *ebpf.Program `ebpf:"tracker_spare"`
 }
 
 func (p *flowPrograms) Close() error {
@@ -282,6 +290,7 @@ func (p *flowPrograms) Close() error {
 		p.InetSockSetState,
 		p.PeekEgress,
 		p.PeekIngress,
+		p.TrackerSpare,
 	)
 }
 

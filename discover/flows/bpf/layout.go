@@ -42,9 +42,10 @@ const (
 	DropRingBufferFull = int(flowDropReasonDROP_RINGBUF_FULL)
 	DropNoStorage      = int(flowDropReasonDROP_NO_STORAGE)
 	DropFlowsFull      = int(flowDropReasonDROP_FLOWS_FULL)
+	DropRescued        = int(flowDropReasonDROP_RESCUED)
 	dropReasons        = int(flowDropReasonDROP_REASONS)
 )
 
 // Drops are the kernel-side drop counters summed over CPUs, indexed by
-// DropRingBufferFull, DropNoStorage and DropFlowsFull.
+// DropRingBufferFull, DropNoStorage, DropFlowsFull and DropRescued.
 type Drops [dropReasons]uint64

@@ -31,12 +31,13 @@ type Options struct {
 type Objects struct {
 	maps        flowMaps
 	connections *ebpf.Program
+	spare       *ebpf.Program // the tracker's spare copy (flow.c)
 	adopt       *ebpf.Program // nil when ListenerAdoption is missing
 	peekEgress  *ebpf.Program // nil when ProtocolPeek is missing, as peekIngress
 	peekIngress *ebpf.Program
 	// missing says why each optional part that is not at work is not.
 	missing map[Part]error
-	link    link.Link
+	links   []link.Link // the connections program's, then its spare's
 	peeks   []link.Link
 }
 
@@ -79,17 +80,17 @@ func Load(opts Options) (*Objects, error) {
 	}
 	shared := &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{
 		flowMapAdopted: o.maps.Adopted, flowMapDrops: o.maps.Drops, flowMapEvents: o.maps.Events,
-		flowMapFlows: o.maps.Flows, flowMapOwners: o.maps.Owners,
+		flowMapFlows: o.maps.Flows, flowMapOwners: o.maps.Owners, flowMapTracking: o.maps.Tracking,
 	}, Cache: types}
 
 	// The connections program counts busy flows in place unless the
 	// verifier refuses that part, or it is turned off: then it reports
 	// every connection.
 	aggregate := o.missing[Aggregation] == nil
-	o.connections, err = loadConnections(spec, shared, aggregate)
+	o.connections, o.spare, err = loadConnections(spec, shared, aggregate)
 	if err != nil && aggregate {
 		var without error
-		if o.connections, without = loadConnections(spec, shared, false); without == nil {
+		if o.connections, o.spare, without = loadConnections(spec, shared, false); without == nil {
 			o.missing[Aggregation] = err
 		} else {
 			err = without
@@ -113,13 +114,20 @@ func Load(opts Options) (*Objects, error) {
 	return o, nil
 }
 
-// loadConnections loads the required program, with in-kernel aggregation
-// or without.
-func loadConnections(spec *ebpf.CollectionSpec, shared *ebpf.CollectionOptions, aggregate bool) (*ebpf.Program, error) {
+// loadConnections loads the required program and its spare copy, with
+// in-kernel aggregation or without.
+func loadConnections(spec *ebpf.CollectionSpec, shared *ebpf.CollectionOptions, aggregate bool) (tracker, spare *ebpf.Program, err error) {
 	if err := spec.Variables[flowVarAggregate].Set(aggregate); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return loadProgram(spec, shared, flowProgInetSockSetState)
+	if tracker, err = loadProgram(spec, shared, flowProgInetSockSetState); err != nil {
+		return nil, nil, err
+	}
+	if spare, err = loadProgram(spec, shared, flowProgTrackerSpare); err != nil {
+		tracker.Close()
+		return nil, nil, err
+	}
+	return tracker, spare, nil
 }
 
 // loadPeek loads both payload-peeking programs, or neither.
@@ -160,23 +168,38 @@ func (o *Objects) Parts() []Status {
 }
 
 // Attach attaches the connections program to the inet_sock_set_state
-// tracepoint; from then on every TCP state change on the machine runs it.
-// Then it gives the sockets already listening their owner (flow.c,
+// tracepoint, and its spare copy after it; from then on every TCP state
+// change on the machine runs them. Then it gives the sockets already listening their owner (flow.c,
 // adopt_listeners), unless that part is missing or fails now: only
-// attaching the required program is an error.
+// attaching the required programs is an error.
 func (o *Objects) Attach() error {
-	if o.link != nil {
+	if o.links != nil {
 		return nil
 	}
-	l, err := link.AttachTracing(link.TracingOptions{Program: o.connections, AttachType: ebpf.AttachTraceRawTp})
-	if err != nil {
-		return fmt.Errorf("attach to tracepoint inet_sock_set_state: %w", err)
+	if err := o.attachTrackers(o.connections, o.spare); err != nil {
+		return err
 	}
-	o.link = l
 	if o.adopt != nil {
 		if err := o.adoptListeners(); err != nil {
 			o.missing[ListenerAdoption] = err
 		}
+	}
+	return nil
+}
+
+// attachTrackers attaches progs to the inet_sock_set_state tracepoint, in
+// order, or none of them.
+func (o *Objects) attachTrackers(progs ...*ebpf.Program) error {
+	for _, p := range progs {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p, AttachType: ebpf.AttachTraceRawTp})
+		if err != nil {
+			for _, l := range o.links {
+				l.Close()
+			}
+			o.links = nil
+			return fmt.Errorf("attach to tracepoint inet_sock_set_state: %w", err)
+		}
+		o.links = append(o.links, l)
 	}
 	return nil
 }
@@ -245,10 +268,10 @@ func (o *Objects) Detach() error {
 		errs = append(errs, l.Close())
 	}
 	o.peeks = nil
-	if o.link != nil {
-		errs = append(errs, o.link.Close())
-		o.link = nil
+	for _, l := range o.links {
+		errs = append(errs, l.Close())
 	}
+	o.links = nil
 	return errors.Join(errs...)
 }
 
@@ -268,6 +291,29 @@ func (o *Objects) Drops() (Drops, error) {
 		}
 	}
 	return d, nil
+}
+
+// Skipped is how many TCP state changes the connection tracker did not
+// see, because the kernel does not run a program on a CPU where it is
+// already running (a change in a softirq that interrupts the tracker in a
+// task, for example): each is a connection missed, or seen without its
+// owner or its end. It is the tracker's skips that its spare copy did not
+// make up for; the kernel counts skips since 5.12, before which this is 0.
+// It can read low, never high: where the scheduler switches tasks between
+// the tracker and its spare, the spare may count a rescue of a change the
+// tracker handled (and then leaves alone).
+func (o *Objects) Skipped() (uint64, error) {
+	// Rescues first: each follows a skip, so this way round the
+	// difference is never negative.
+	d, err := o.Drops()
+	if err != nil {
+		return 0, err
+	}
+	st, err := o.connections.Stats()
+	if err != nil {
+		return 0, fmt.Errorf("read the connection tracker's statistics: %w", err)
+	}
+	return st.RecursionMisses - min(st.RecursionMisses, d[DropRescued]), nil
 }
 
 // flowBatch is how many flows one system call reads: more than any hash
@@ -308,7 +354,7 @@ func (o *Objects) RemoveFlow(k *FlowKey) (FlowCounts, error) {
 // Close detaches the programs and frees them and the maps.
 func (o *Objects) Close() error {
 	errs := []error{o.Detach(), o.maps.Close()}
-	for _, p := range []*ebpf.Program{o.connections, o.adopt, o.peekEgress, o.peekIngress} {
+	for _, p := range []*ebpf.Program{o.connections, o.spare, o.adopt, o.peekEgress, o.peekIngress} {
 		if p != nil {
 			errs = append(errs, p.Close())
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
 )
 
@@ -49,25 +50,99 @@ func TestLoopbackEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer o.Close()
+	checkLoopbackEvents(t, o, o.Attach)
+	d, err := o.Drops()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d != (Drops{}) {
+		t.Errorf("drops %v", d)
+	}
+	if n, err := o.Skipped(); err != nil || n != 0 {
+		t.Errorf("%d state changes skipped (%v)", n, err)
+	}
+}
+
+// holdTracking marks every CPU as if the tracker were running there: the
+// spare copy then handles every state change (flow.c).
+func holdTracking(t *testing.T, o *Objects) {
+	t.Helper()
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := make([]uint32, cpus)
+	for i := range busy {
+		busy[i] = 1
+	}
+	if err := o.maps.Tracking.Update(uint32(0), busy, ebpf.UpdateAny); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSpareCopy holds every CPU marked, as when the kernel skipped the
+// tracker for every state change: the spare alone must see every
+// connection as the tracker would; and after the tracker, which it then
+// follows for every change, as when the scheduler switches tasks between
+// the two, it must report nothing twice.
+func TestSpareCopy(t *testing.T) {
+	needRoot(t)
+	for _, tc := range []struct {
+		name     string
+		trackers func(o *Objects) []*ebpf.Program
+	}{
+		{"alone", func(o *Objects) []*ebpf.Program { return []*ebpf.Program{o.spare} }},
+		{"after the tracker", func(o *Objects) []*ebpf.Program { return []*ebpf.Program{o.connections, o.spare} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := Load(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o.Close()
+			holdTracking(t, o)
+			checkLoopbackEvents(t, o, func() error { return o.attachTrackers(tc.trackers(o)...) })
+			d, err := o.Drops()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d[DropRescued] == 0 {
+				t.Errorf("drops %v: the spare never ran", d)
+			}
+		})
+	}
+}
+
+// checkLoopbackEvents attaches o's programs with attach, connects over
+// loopback with IPv4 and IPv6 and fails a connect, then detaches them and
+// checks every raw event of those connections: one listen, one connect,
+// one accept and two closes each, with the owner recorded at connect()
+// and listen() time and the bytes each side sent, and one failed connect.
+func checkLoopbackEvents(t *testing.T, o *Objects, attach func() error) {
+	t.Helper()
 	rd, err := ringbuf.NewReader(o.Events())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rd.Close()
-	if err := o.Attach(); err != nil {
+	if err := attach(); err != nil {
 		t.Fatal(err)
 	}
 
-	for _, tc := range []struct{ network, addr string }{
+	type conn struct{ network, addr string }
+	conns := []conn{
 		{"tcp4", "127.0.0.1:0"},
 		{"tcp6", "[::1]:0"},
 		{"tcp", "[::]:0"}, // dual stack, dialled over IPv4: IPv4-mapped addresses
-	} {
+	}
+	ports := map[uint16]conn{}
+	for _, tc := range conns {
 		ln, err := net.Listen(tc.network, tc.addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		port := ln.Addr().(*net.TCPAddr).Port
+		ports[uint16(port)] = tc
 		dial := ln.Addr().String()
 		if tc.network == "tcp" {
 			dial = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)).String()
@@ -93,53 +168,8 @@ func TestLoopbackEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		ln.Close()
-
-		seen := map[uint8]int{}
-		deadline := time.Now().Add(5 * time.Second)
-		for seen[EventClose] < 2 || seen[EventListen] < 1 || seen[EventConnect] < 1 || seen[EventAccept] < 1 {
-			rd.SetDeadline(deadline)
-			rec, err := rd.Read()
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatalf("%s: events seen %v, want listen, connect, accept and two closes", tc.network, seen)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := rawEvent(t, rec.RawSample)
-			server := e.LocalPort == uint16(port)
-			client := e.RemotePort == uint16(port)
-			if !server && !client {
-				continue // another connection on this machine
-			}
-			seen[e.Type]++
-			if e.Pid != uint32(os.Getpid()) || e.Flags&FlagOwnerKnown == 0 {
-				t.Errorf("%s: event %d: owner pid %d flags %#x, want this process", tc.network, e.Type, e.Pid, e.Flags)
-			}
-			if e.CgroupId == 0 || e.Netns == 0 || e.Cookie == 0 {
-				t.Errorf("%s: event %d: cgroup %d netns %d cookie %d", tc.network, e.Type, e.CgroupId, e.Netns, e.Cookie)
-			}
-			local := netip.AddrFrom16(e.LocalAddr).Unmap()
-			if e.Type != EventListen && !local.IsLoopback() {
-				t.Errorf("%s: event %d: local address %s", tc.network, e.Type, local)
-			}
-			switch e.Type {
-			case EventConnect:
-				if e.Flags&FlagClient == 0 || !client {
-					t.Errorf("%s: connect event flags %#x ports %d->%d", tc.network, e.Flags, e.LocalPort, e.RemotePort)
-				}
-			case EventAccept:
-				if e.Flags&FlagServer == 0 || !server {
-					t.Errorf("%s: accept event flags %#x ports %d<-%d", tc.network, e.Flags, e.LocalPort, e.RemotePort)
-				}
-			case EventClose:
-				if e.Flags&FlagBytes == 0 {
-					t.Errorf("%s: close without bytes", tc.network)
-				}
-				if client && e.BytesSent != 1000 || server && e.BytesReceived != 1000 {
-					t.Errorf("%s: close (server %v): sent %d received %d, want 1000 from the client", tc.network, server, e.BytesSent, e.BytesReceived)
-				}
-			}
-		}
+		// Both ends closed, but the kernel may end the connection later.
+		waitClosed(t, uint16(port))
 	}
 
 	// A refused connect ends in EVENT_CONNECT_FAILED from SYN_SENT.
@@ -147,35 +177,119 @@ func TestLoopbackEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	refused := ln.Addr().(*net.TCPAddr).Port
+	refused := uint16(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	if c, err := net.Dial("tcp4", ln.Addr().String()); err == nil {
 		c.Close()
 		t.Fatal("dialled a closed port")
 	}
-	for {
-		rd.SetDeadline(time.Now().Add(5 * time.Second))
-		rec, err := rd.Read()
-		if err != nil {
-			t.Fatalf("waiting for the failed connect: %v", err)
-		}
-		e := rawEvent(t, rec.RawSample)
-		if e.RemotePort != uint16(refused) {
-			continue
-		}
-		if e.Type != EventConnectFailed || e.State != 2 /* TCP_SYN_SENT */ || e.Flags&FlagClient == 0 || e.Pid != uint32(os.Getpid()) {
-			t.Errorf("refused connect: type %d state %d flags %#x pid %d", e.Type, e.State, e.Flags, e.Pid)
-		}
-		break
-	}
 
-	d, err := o.Drops()
-	if err != nil {
+	// Detached, the programs have written every event they will.
+	if err := o.Detach(); err != nil {
 		t.Fatal(err)
 	}
-	if d != (Drops{}) {
-		t.Errorf("drops %v", d)
+	seen := map[uint16]map[uint8]int{}
+	for {
+		rd.SetDeadline(time.Now())
+		rec, err := rd.Read()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := rawEvent(t, rec.RawSample)
+		port := e.LocalPort
+		if _, ok := ports[port]; !ok {
+			port = e.RemotePort
+		}
+		if seen[port] == nil {
+			seen[port] = map[uint8]int{}
+		}
+		if port == refused {
+			seen[port][e.Type]++
+			if e.Type != EventConnectFailed || e.State != 2 /* TCP_SYN_SENT */ || e.Flags&FlagClient == 0 || e.Pid != uint32(os.Getpid()) {
+				t.Errorf("refused connect: type %d state %d flags %#x pid %d", e.Type, e.State, e.Flags, e.Pid)
+			}
+			continue
+		}
+		tc, ok := ports[port]
+		if !ok {
+			continue // another connection on this machine
+		}
+		seen[port][e.Type]++
+		server, client := e.LocalPort == port, e.RemotePort == port
+		if e.Pid != uint32(os.Getpid()) || e.Flags&FlagOwnerKnown == 0 {
+			t.Errorf("%s: event %d: owner pid %d flags %#x, want this process", tc.network, e.Type, e.Pid, e.Flags)
+		}
+		if e.Type != EventListen && (e.CgroupId == 0 || e.Netns == 0 || e.Cookie == 0) {
+			t.Errorf("%s: event %d: cgroup %d netns %d cookie %d", tc.network, e.Type, e.CgroupId, e.Netns, e.Cookie)
+		}
+		local := netip.AddrFrom16(e.LocalAddr).Unmap()
+		if e.Type != EventListen && !local.IsLoopback() {
+			t.Errorf("%s: event %d: local address %s", tc.network, e.Type, local)
+		}
+		switch e.Type {
+		case EventConnect:
+			if e.Flags&FlagClient == 0 || !client {
+				t.Errorf("%s: connect event flags %#x ports %d->%d", tc.network, e.Flags, e.LocalPort, e.RemotePort)
+			}
+		case EventAccept:
+			if e.Flags&FlagServer == 0 || !server {
+				t.Errorf("%s: accept event flags %#x ports %d<-%d", tc.network, e.Flags, e.LocalPort, e.RemotePort)
+			}
+		case EventClose:
+			if e.Flags&FlagBytes == 0 {
+				t.Errorf("%s: close without bytes", tc.network)
+			}
+			if client && e.BytesSent != 1000 || server && e.BytesReceived != 1000 {
+				t.Errorf("%s: close (server %v): sent %d received %d, want 1000 from the client", tc.network, server, e.BytesSent, e.BytesReceived)
+			}
+		}
 	}
+	for port, tc := range ports {
+		want := map[uint8]int{EventListen: 1, EventConnect: 1, EventAccept: 1, EventClose: 2}
+		if fmt.Sprint(seen[port]) != fmt.Sprint(want) {
+			t.Errorf("%s: events by type %v, want %v", tc.network, seen[port], want)
+		}
+	}
+	if want := map[uint8]int{EventConnectFailed: 1}; fmt.Sprint(seen[refused]) != fmt.Sprint(want) {
+		t.Errorf("refused connect: events by type %v, want %v", seen[refused], want)
+	}
+}
+
+// waitClosed waits until no TCP socket of this machine's network
+// namespace uses port.
+func waitClosed(t *testing.T, port uint16) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if !portInUse(t, port) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("connections on port %d still open after 5s", port)
+}
+
+// portInUse reports whether /proc/net/tcp or tcp6 lists a socket on port,
+// other than in TIME_WAIT (whose socket is gone already).
+func portInUse(t *testing.T, port uint16) bool {
+	t.Helper()
+	hex := fmt.Sprintf(":%04X ", port)
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			if len(fields) > 3 && fields[3] != "06" /* TIME_WAIT */ && (strings.Contains(fields[1]+" ", hex) || strings.Contains(fields[2]+" ", hex)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // cgroup2Root finds the cgroup v2 mount for the test.
