@@ -23,6 +23,21 @@ type RuleText struct {
 	References  catalog.References `json:"references"`
 }
 
+// stored is what a finding's store record holds as JSON: the rest of the
+// finding is in the record's columns (ID, rule, STRIDE category, severity,
+// element, namespace), or in its rule's text, which the store keeps once
+// per scan. Writing the columns' values again would make a large scan's
+// findings a third bigger. Records written before held the whole finding:
+// their extra keys are ignored, the columns having the same values.
+type stored struct {
+	Likelihood     int              `json:"likelihood"`
+	Impact         int              `json:"impact"`
+	Raised         []string         `json:"raised,omitempty"`
+	ElementType    catalog.Target   `json:"elementType"`
+	Evidence       []model.Evidence `json:"evidence"`
+	MissingControl string           `json:"missingControl"`
+}
+
 // Records converts findings to the store's form: each finding without its
 // rule's text, and the text of each rule once.
 //
@@ -71,9 +86,9 @@ func ForStore(findings []Finding) (records []store.Finding, encode func(i int) (
 			Element: f.Element, Namespace: f.Namespace}
 	}
 	encode = func(i int) (json.RawMessage, error) {
-		f := findings[i]
-		f.Title, f.Description, f.Mitigation, f.References = "", "", "", catalog.References{}
-		data, err := json.Marshal(f)
+		f := &findings[i]
+		data, err := json.Marshal(stored{Likelihood: f.Likelihood, Impact: f.Impact, Raised: f.Raised, ElementType: f.ElementType,
+			Evidence: f.Evidence, MissingControl: f.MissingControl})
 		if err != nil {
 			return nil, fmt.Errorf("finding %s: %w", f.ID, err)
 		}
@@ -98,10 +113,13 @@ func DecodeRules(rules []store.Rule) (map[string]RuleText, error) {
 // Decode reads one stored finding and gives it its rule's text. Views that
 // show thousands of findings decode only the ones on screen.
 func Decode(record store.Finding, texts map[string]RuleText) (Finding, error) {
-	var f Finding
-	if err := json.Unmarshal(record.Data, &f); err != nil {
+	var d stored
+	if err := json.Unmarshal(record.Data, &d); err != nil {
 		return Finding{}, fmt.Errorf("finding %s: %w", record.ID, err)
 	}
+	f := Finding{ID: record.ID, RuleID: record.RuleID, Stride: catalog.Stride(record.Stride), Severity: Severity(record.Severity),
+		Likelihood: d.Likelihood, Impact: d.Impact, Raised: d.Raised, Element: record.Element, ElementType: d.ElementType,
+		Namespace: record.Namespace, Evidence: d.Evidence, MissingControl: d.MissingControl}
 	return withText(f, texts), nil
 }
 
