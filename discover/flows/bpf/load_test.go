@@ -55,6 +55,7 @@ func TestLoopbackEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	d[DropRescued] = 0 // not a loss: the spare saw what the kernel skipped the tracker for
 	if d != (Drops{}) {
 		t.Errorf("drops %v", d)
 	}
