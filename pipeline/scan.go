@@ -101,14 +101,6 @@ func (nothingRead) Is(target error) bool { return target == ErrNothingRead }
 func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	r := newRun(env)
 	started := time.Now()
-	var cat *Catalog
-	if !req.SkipThreats {
-		c, err := LoadCatalog(req.Catalogs...)
-		if err != nil {
-			return nil, err
-		}
-		cat = &c
-	}
 	overlay, err := readOverlay(req.Overlay)
 	if err != nil {
 		return nil, err
@@ -118,8 +110,17 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 		return nil, err
 	}
 	opening := openExisting(ctx, env.Store)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	catalogDone := loadCatalogWhileReading(req, stop)
 
 	inv, live, err := r.collect(ctx, req)
+	// A catalog that does not load stops the reading, and is the error.
+	cat, catErr := catalogDone()
+	if catErr != nil {
+		opening.discard()
+		return nil, catErr
+	}
 	if err != nil {
 		opening.discard()
 		return nil, err
@@ -186,6 +187,33 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	}
 	res.Manifests, res.Flows, res.Cluster = inv.Sources, merged, live
 	return res, nil
+}
+
+// loadCatalogWhileReading compiles the threat catalog on another goroutine
+// while the scan reads its sources (about 70 ms for the built-in rules),
+// unless the scan skips threats. A catalog that fails stops the reading
+// through stop. The function returned waits for the catalog: nil when
+// threats are skipped.
+func loadCatalogWhileReading(req Request, stop context.CancelCauseFunc) func() (*Catalog, error) {
+	if req.SkipThreats {
+		return func() (*Catalog, error) { return nil, nil }
+	}
+	done := make(chan struct{})
+	var cat Catalog
+	var err error
+	go func() {
+		defer close(done)
+		if cat, err = LoadCatalog(req.Catalogs...); err != nil {
+			stop(err)
+		}
+	}()
+	return func() (*Catalog, error) {
+		<-done
+		if err != nil {
+			return nil, err
+		}
+		return &cat, nil
+	}
 }
 
 // storeOpening is a store being opened while the scan reads: opening an

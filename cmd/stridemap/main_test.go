@@ -461,6 +461,15 @@ func TestCatalogCommands(t *testing.T) {
 	if r.code != exitUsage || !strings.Contains(r.stdout, filepath.Join(bad, "r.yaml")+":1: rule my-rule") || !strings.Contains(r.stdout, "wrkload") {
 		t.Errorf("lint of a bad catalog: exit %d\n%s", r.code, r.stdout)
 	}
+	// A catalog that does not compile stops the scan, which reads while it
+	// compiles, with the catalog's error alone; nothing is stored.
+	r = c.run("", "scan", "-f", demoDir, "--catalog", bad)
+	if r.code != exitUsage || !strings.Contains(r.stderr, filepath.Join(bad, "r.yaml")+":1: rule my-rule") || strings.Contains(r.stderr, "cancel") {
+		t.Errorf("scan with a bad catalog: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := c.run("", "scans"); !strings.Contains(r.stderr, "no store at") {
+		t.Errorf("a scan with a bad catalog made a store (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	// A user catalog changes what scan finds.
 	r = c.run("", "scan", "-f", demoDir, "--catalog", good)
 	if r.code != 0 || strings.Contains(c.mustRun("findings").stdout, "container-privileged") {
