@@ -36,7 +36,9 @@ func FuzzReadOverlay(f *testing.F) {
 		if o.File != name || o.Version != 1 {
 			t.Fatalf("overlay %q version %d", o.File, o.Version)
 		}
-		lines := bytes.Count(data, []byte("\n")) + 1
+		// YAML breaks lines at CR LF, LF and a lone CR.
+		breaks := bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\r"), []byte("\n"))
+		lines := bytes.Count(breaks, []byte("\n")) + 1
 		for _, e := range o.Elements {
 			if e.Match == "" || e.Line < 1 || e.Line > lines {
 				t.Fatalf("entry %+v of a %d-line file", e, lines)
