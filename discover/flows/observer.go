@@ -232,7 +232,7 @@ func (o *Observer) Stats() (Stats, error) {
 		return s, err
 	}
 	s.Dropped, s.Unattributed, s.Reported, s.Rescued = d[bpf.DropRingBufferFull], d[bpf.DropNoStorage], d[bpf.DropFlowsFull], d[bpf.DropRescued]
-	s.Skipped, err = o.objs.Skipped()
+	s.Skipped, err = o.objs.Skipped(d)
 	return s, err
 }
 

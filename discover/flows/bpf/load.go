@@ -301,14 +301,10 @@ func (o *Objects) Drops() (Drops, error) {
 // make up for; the kernel counts skips since 5.12, before which this is 0.
 // It can read low, never high: where the scheduler switches tasks between
 // the tracker and its spare, the spare may count a rescue of a change the
-// tracker handled (and then leaves alone).
-func (o *Objects) Skipped() (uint64, error) {
-	// Rescues first: each follows a skip, so this way round the
-	// difference is never negative.
-	d, err := o.Drops()
-	if err != nil {
-		return 0, err
-	}
+// tracker handled (and then leaves alone). d are the drop counters, read
+// before: each rescue follows a skip, so read this way round the
+// difference is never negative.
+func (o *Objects) Skipped(d Drops) (uint64, error) {
 	st, err := o.connections.Stats()
 	if err != nil {
 		return 0, fmt.Errorf("read the connection tracker's statistics: %w", err)
