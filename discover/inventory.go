@@ -278,6 +278,24 @@ func (g Gap) Covers(ns string) bool {
 	return g.Namespace == "" || ns == "" || g.Namespace == ns
 }
 
+// CodeChangedWhileRead marks a file that was listed, then gone when the
+// scan came to read it: the source was being changed (a checkout, a sync, a
+// directory moved away). Unlike an unreadable file, it says nothing about
+// the input, so a periodic re-scan tries again rather than store the half
+// it saw.
+const CodeChangedWhileRead = "changed-while-read"
+
+// ChangedWhileRead returns the first problem that says a source changed
+// while it was read.
+func (inv *Inventory) ChangedWhileRead() (Problem, bool) {
+	for _, p := range inv.Problems {
+		if p.Code == CodeChangedWhileRead {
+			return p, true
+		}
+	}
+	return Problem{}, false
+}
+
 // Partial reports whether any input could not be used.
 func (inv *Inventory) Partial() bool {
 	for _, p := range inv.Problems {

@@ -232,3 +232,70 @@ func TestNothingStored(t *testing.T) {
 		t.Errorf("only the first scan is stored: %d scans, %v", len(scans), err)
 	}
 }
+
+// removing is a Reporter that removes a file as the scan starts reading
+// it: the file was listed, then gone, as in a checkout in progress.
+type removing struct {
+	recorder
+	t    *testing.T
+	file string
+}
+
+func (r *removing) Reading(path string) {
+	if path == r.file {
+		if err := os.Remove(path); err != nil {
+			r.t.Error(err)
+		}
+	}
+}
+
+// TestRescanOfChangingSources: a re-scan (stridemap watch) that sees a
+// file vanish between listing and reading stores nothing, since half the
+// source would read as drift, and records the failure; a one-shot scan
+// stores what it read, partial, as it does any unreadable file.
+func TestRescanOfChangingSources(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	service := "apiVersion: v1\nkind: Service\nmetadata: {name: %s}\nspec: {ports: [{port: 80}]}\n"
+	writeFile(t, filepath.Join(src, "a.yaml"), fmt.Sprintf(service, "a"))
+	writeFile(t, filepath.Join(src, "b.yaml"), fmt.Sprintf(service, "b"))
+	env := pipeline.Env{Store: filepath.Join(dir, "stridemap.db")}
+	req := pipeline.Request{Manifests: manifests.Request{Paths: []string{src}, DefaultNamespace: "shop"}, SkipThreats: true}
+	first, err := pipeline.Scan(ctx, env, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	gone := filepath.Join(src, "a.yaml")
+	env.Report = &removing{t: t, file: gone}
+	rescan := req
+	rescan.Rescan = &pipeline.Rescan{Target: first.Scan.Target}
+	_, err = pipeline.Scan(ctx, env, rescan)
+	if err == nil || !strings.Contains(err.Error(), gone) || !strings.Contains(err.Error(), "changed while") {
+		t.Fatalf("re-scan of a file that vanished: %v; want an error naming it", err)
+	}
+	s, err := store.Open(ctx, env.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scans, err := s.Scans(ctx)
+	if err != nil || len(scans) != 1 {
+		t.Errorf("%d scans stored (%v), want the first only", len(scans), err)
+	}
+	failures, err := s.Failures(ctx, 10)
+	if err != nil || len(failures) != 1 || !strings.Contains(failures[0].Message, gone) {
+		t.Errorf("recorded failures %+v (%v), want the one naming %s", failures, err, gone)
+	}
+	s.Close()
+
+	writeFile(t, gone, fmt.Sprintf(service, "a"))
+	env.Report = &removing{t: t, file: gone}
+	res, err := pipeline.Scan(ctx, env, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Partial() || res.Scan.Counts.Objects != 1 {
+		t.Errorf("one-shot scan of a file that vanished: partial %v, %d objects; want partial, 1", res.Partial(), res.Scan.Counts.Objects)
+	}
+}

@@ -126,6 +126,12 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 		return nil, err
 	}
 	r.log.Debug("collected", "objects", len(inv.Objects), "problems", len(inv.Problems), "took", time.Since(started))
+	if p, changed := inv.ChangedWhileRead(); changed && req.Rescan != nil {
+		// Half a source would be stored as drift, and undone by the next
+		// tick: a re-scan waits for the files to be still.
+		opening.discard()
+		return nil, fmt.Errorf("the sources changed while they were read, so nothing was stored: %s", p)
+	}
 	r.problems(inv.Problems)
 	if len(inv.Objects) == 0 {
 		opening.discard()

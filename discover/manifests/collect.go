@@ -192,6 +192,17 @@ func describeReadError(err error) string {
 	return "cannot read: " + detail
 }
 
+// goneWhileRead is the problem of a file or directory that was listed,
+// then gone before it could be read.
+const goneWhileRead = "was there when the scan listed its directory, then gone: the files were changing during the scan; scan again once they are still"
+
+// exists reports whether path names anything, a broken symbolic link
+// included.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
 // walker lists the manifest files under one directory, following symlinks
 // and refusing loops.
 type walker struct {
@@ -219,6 +230,11 @@ func isManifestFile(name string) bool {
 // symlink back to one of them is reported as a loop.
 func (w *walker) walk(dir, rel string, ancestors []string) {
 	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		// It was there a moment ago: the caller found it.
+		w.c.problem(w.s, discover.SeverityError, discover.CodeChangedWhileRead, dir, "%s", goneWhileRead)
+		return
+	}
 	if err != nil {
 		w.c.problem(w.s, discover.SeverityError, CodeRead, dir, "%s", describeReadError(err))
 		return
@@ -231,6 +247,14 @@ func (w *walker) walk(dir, rel string, ancestors []string) {
 		path := filepath.Join(dir, name)
 		relPath := filepath.Join(rel, name)
 		fi, err := os.Stat(path) // follows symlinks
+		if errors.Is(err, fs.ErrNotExist) && !exists(path) {
+			// Listed, then gone: an editor's or a checkout's file that
+			// came and went does not matter unless it held manifests.
+			if e.IsDir() || isManifestFile(name) {
+				w.c.problem(w.s, discover.SeverityError, discover.CodeChangedWhileRead, path, "%s", goneWhileRead)
+			}
+			continue
+		}
 		if err != nil {
 			// A link that loops, or a manifest that cannot be read, may
 			// hold objects the scan then lacks: the scan is partial.
@@ -360,6 +384,10 @@ func (c *collector) readInput(j *job) ([]byte, *discover.Problem) {
 		r = c.req.Stdin
 	} else {
 		f, err := os.Open(j.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			// The file was found when its source was listed.
+			return nil, fail(discover.CodeChangedWhileRead, "%s", goneWhileRead)
+		}
 		if err != nil {
 			return nil, fail(CodeRead, "%s", describeReadError(err))
 		}

@@ -202,6 +202,33 @@ func TestCollectProblems(t *testing.T) {
 			code: CodeRead, file: "m/b.yaml", good: []string{"good"}, severity: discover.SeverityError,
 		},
 		{
+			name: "broken symbolic link",
+			setup: func(t *testing.T, dir string) Request {
+				writeTree(t, dir, map[string]string{"m/good.yaml": serviceAccount("good")})
+				if err := os.Symlink("gone.yaml", filepath.Join(dir, "m", "link.yaml")); err != nil {
+					t.Fatal(err)
+				}
+				return Request{Paths: []string{filepath.Join(dir, "m")}}
+			},
+			// Not a file changing under the scan: it stays broken.
+			code: CodeRead, file: "m/link.yaml", good: []string{"good"}, severity: discover.SeverityError,
+		},
+		{
+			name: "file removed after its directory was listed",
+			setup: func(t *testing.T, dir string) Request {
+				writeTree(t, dir, map[string]string{"m/a.yaml": serviceAccount("gone"), "m/b.yaml": serviceAccount("good")})
+				return Request{Paths: []string{filepath.Join(dir, "m")}, Progress: func(path string) {
+					// Called as each file starts: a.yaml goes just before.
+					if filepath.Base(path) == "a.yaml" {
+						if err := os.Remove(path); err != nil {
+							t.Error(err)
+						}
+					}
+				}}
+			},
+			code: discover.CodeChangedWhileRead, file: "m/a.yaml", good: []string{"good"}, severity: discover.SeverityError,
+		},
+		{
 			name: "duplicate object across files",
 			setup: func(t *testing.T, dir string) Request {
 				writeTree(t, dir, map[string]string{
