@@ -140,6 +140,10 @@ func Check(ctx context.Context, cfg Config) KernelCheck {
 	if dialErr != nil {
 		seen += fmt.Sprintf(" (%v)", dialErr)
 	}
+	st, statsErr := o.Stats()
+	if statsErr == nil {
+		seen += losses(st)
+	}
 	row(string(bpf.Connections), true, connects > 0 && closes > 0, seen)
 	row(Owners, false, owned > 0 && owned == connects, fmt.Sprintf("%d of %d reported connections attributed to this process", owned, connects))
 	tried := func(part bpf.Part, ok bool, detail string) {
@@ -158,12 +162,40 @@ func Check(ctx context.Context, cfg Config) KernelCheck {
 	aggregated := fmt.Sprintf("%d connections counted in the kernel", counted)
 	if counted == 0 {
 		// Say what the kernel side saw, so a failure explains itself.
-		if st, err := o.Stats(); err == nil {
+		if statsErr == nil {
 			aggregated += fmt.Sprintf(" (%d connections reported one by one; the kernel could not count %d flows, lost %d events)", connects, st.Reported, st.Dropped)
 		}
 	}
 	tried(bpf.Aggregation, counted > 0, aggregated)
 	return report
+}
+
+// losses says what the kernel missed or could not deliver while the check
+// ran, which explains a count that falls short and tells how often this
+// kernel skips the tracker; "" when nothing was lost or rescued.
+func losses(st Stats) string {
+	var parts []string
+	if st.Skipped > 0 || st.Rescued > 0 {
+		parts = append(parts, fmt.Sprintf("the kernel skipped the tracker for %s, %d of them caught by its spare copy", count(st.Skipped+st.Rescued, "state change"), st.Rescued))
+	}
+	if st.Dropped > 0 {
+		parts = append(parts, count(st.Dropped, "event")+" dropped with the ring buffer full")
+	}
+	if st.Unattributed > 0 {
+		parts = append(parts, count(st.Unattributed, "socket")+" without owner storage")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, "; ")
+}
+
+// count is "1 thing" or "n things".
+func count(n uint64, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // The check's server and client use the socket system calls directly, not

@@ -156,3 +156,20 @@ func TestOpenSockets(t *testing.T) {
 		}
 	}
 }
+
+// TestLosses: the check's connections row names every kind of loss the
+// kernel reports, with its count, and says nothing when there is none.
+func TestLosses(t *testing.T) {
+	if got := losses(Stats{Events: 40, Reported: 3}); got != "" {
+		t.Errorf("no losses: %q, want nothing", got)
+	}
+	got := losses(Stats{Skipped: 2, Rescued: 5, Dropped: 7, Unattributed: 11})
+	for _, want := range []string{"skipped the tracker for 7 state changes, 5 of them caught by its spare copy", "7 events dropped", "11 sockets without owner storage"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("losses %q lack %q", got, want)
+		}
+	}
+	if got := losses(Stats{Rescued: 1}); !strings.Contains(got, "for 1 state change, 1 of them caught") {
+		t.Errorf("a rescue alone: %q", got)
+	}
+}
