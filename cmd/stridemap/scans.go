@@ -26,7 +26,9 @@ each found, and the target each looked at (the resolved paths or kustomizations,
 or the API server, context and namespaces): "stridemap diff" compares the scans
 of one target. Scans stay until "scans prune" removes them; a scan pinned with
 "scans keep" stays for good. Under the table: the re-scans of stridemap watch
-that failed since the latest scan of their target was stored or confirmed.`,
+that failed since the latest scan of their target was stored or confirmed; in
+JSON, that latest scan's FailedRescans (the count, and the last one's time and
+error).`,
 		Example: `  stridemap scans
   stridemap scans --format json | jq '.[0].ID'`,
 		Args: cobra.NoArgs,
@@ -45,9 +47,13 @@ that failed since the latest scan of their target was stored or confirmed.`,
 				return err
 			}
 			if format == "json" {
+				out, err := scansJSON(cmd.Context(), s, scans)
+				if err != nil {
+					return err
+				}
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(scans)
+				return enc.Encode(out)
 			}
 			cwd, _ := os.Getwd() // "" when unknown: targets are then shown whole
 			if len(scans) == 0 {
@@ -82,6 +88,44 @@ that failed since the latest scan of their target was stored or confirmed.`,
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	cmd.AddCommand(a.scansPruneCommand(), a.scansKeepCommand(true), a.scansKeepCommand(false))
 	return cmd
+}
+
+// scanJSON is a scan as scans --format json lists it.
+type scanJSON struct {
+	store.ScanInfo
+	// FailedRescans is set on the latest scan of a target that stridemap
+	// watch has failed to re-scan since it was stored or confirmed.
+	FailedRescans *failedRescansJSON `json:",omitempty"`
+}
+
+// failedRescansJSON is how many re-scans failed, and the last of them.
+type failedRescansJSON struct {
+	Count int
+	Last  struct {
+		At      time.Time
+		Message string
+	}
+}
+
+// scansJSON pairs each scan with the failed re-scans of its target since.
+func scansJSON(ctx context.Context, s *store.Store, scans []store.ScanInfo) ([]scanJSON, error) {
+	failed, err := s.FailedSinceLatest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	since := make(map[int64]*failedRescansJSON, len(failed))
+	for _, f := range failed {
+		if f.Since != 0 {
+			j := &failedRescansJSON{Count: f.Count}
+			j.Last.At, j.Last.Message = f.Last.At, f.Last.Message
+			since[f.Since] = j
+		}
+	}
+	out := make([]scanJSON, len(scans))
+	for i, sc := range scans {
+		out[i] = scanJSON{ScanInfo: sc, FailedRescans: since[sc.ID]}
+	}
+	return out, nil
 }
 
 // writeFailedRescans says, per target, how many re-scans failed since its

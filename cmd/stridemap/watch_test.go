@@ -90,6 +90,10 @@ func TestWatch(t *testing.T) {
 	if r := c.run("", "scans"); r.code != exitOK || !failedLine.MatchString(r.stdout) {
 		t.Errorf("scans while the source is away: exit %d\n%s%s\n%+v", r.code, r.stdout, r.stderr, watchFailures(t, c.db))
 	}
+	// And in JSON, on the scan the failures came after.
+	if failed := jsonFailedRescans(t, c); failed[2] == nil || failed[2].Count < 2 || !strings.Contains(failed[2].Last.Message, src) || failed[1] != nil {
+		t.Errorf("scans --format json while the source is away: %+v; want scan 2's failures, naming %s", failed, src)
+	}
 	if err := os.Rename(moved, src); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +102,9 @@ func TestWatch(t *testing.T) {
 	// Confirmed again: the failures are behind it, and kept in the store.
 	if r := c.run("", "scans"); r.code != exitOK || strings.Contains(r.stdout, "watch:") || len(watchFailures(t, c.db)) < 2 {
 		t.Errorf("scans after the source came back: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if failed := jsonFailedRescans(t, c); len(failed) != 0 {
+		t.Errorf("scans --format json after the source came back: %+v; want no failures", failed)
 	}
 	cancel()
 	r := <-done
@@ -133,6 +140,26 @@ func TestWatch(t *testing.T) {
 	if entries, _ := os.ReadDir(drift); len(entries) != 2 {
 		t.Errorf("%d drift files for 1 change, want its JSON and Markdown", len(entries))
 	}
+}
+
+// jsonFailedRescans is what scans --format json says of failed re-scans,
+// by scan ID.
+func jsonFailedRescans(t *testing.T, c *cli) map[int64]*failedRescansJSON {
+	t.Helper()
+	var scans []struct {
+		ID            int64
+		FailedRescans *failedRescansJSON
+	}
+	if err := json.Unmarshal([]byte(c.mustRun("scans", "--format", "json").stdout), &scans); err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64]*failedRescansJSON{}
+	for _, sc := range scans {
+		if sc.FailedRescans != nil {
+			out[sc.ID] = sc.FailedRescans
+		}
+	}
+	return out
 }
 
 // watchFailures reads the failed re-scans a watch has recorded, newest
