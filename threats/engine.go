@@ -2,13 +2,12 @@ package threats
 
 import (
 	"errors"
-	"runtime"
 	"slices"
 	"sort"
-	"sync"
 
 	"github.com/stridemap/stridemap/catalog"
 	"github.com/stridemap/stridemap/discover"
+	"github.com/stridemap/stridemap/internal/parallel"
 	"github.com/stridemap/stridemap/model"
 	"github.com/stridemap/stridemap/model/store"
 )
@@ -248,33 +247,27 @@ func quoted(controls []*model.Control, d string) (model.Evidence, bool) {
 	return model.Evidence{}, false
 }
 
-// runParallel runs jobs on all cores and gathers their results.
+// runParallel runs jobs on all cores and gathers their results, in the
+// jobs' order.
 func runParallel(jobs []func() (results, error)) (results, error) {
-	workers := runtime.GOMAXPROCS(0)
-	each := make([]results, len(jobs))
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				each[i], errs[i] = jobs[i]()
-			}
-		})
+	type done struct {
+		results
+		err error
 	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	each := parallel.Map(len(jobs), func(i int) done {
+		r, err := jobs[i]()
+		return done{r, err}
+	})
 	total := 0
 	for _, r := range each {
 		total += len(r.findings)
 	}
 	all := results{findings: make([]Finding, 0, total)}
+	var errs []error
 	for _, r := range each {
 		all.findings = append(all.findings, r.findings...)
 		all.notAssessed = append(all.notAssessed, r.notAssessed...)
+		errs = append(errs, r.err)
 	}
 	return all, errors.Join(errs...)
 }
