@@ -42,15 +42,14 @@ const WeaknessLiteralCredential = "literal-credential"
 // the weakest container decides.
 func addWorkloadControls(ix *model.Index) {
 	workloads := ix.Workloads()
-	perWorkload := parallel.Map(len(workloads), func(i int) []model.Control {
+	parallel.MapInOrder(len(workloads), func(i int) []model.Control {
 		w := workloads[i]
 		return workloadControls(w, ix.Node(w.ID))
-	})
-	for _, found := range perWorkload {
+	}, func(_ int, found []model.Control) {
 		for _, c := range found {
 			ix.AddControl(c.Type, c.Target, c.Evidence...)
 		}
-	}
+	})
 }
 
 // containerCheck is one per-container control: whether a container has it,

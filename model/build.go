@@ -50,33 +50,36 @@ func Build(inv *discover.Inventory, detectors ...Detector) *Graph {
 	b.graph.Gaps = slices.Clone(inv.Gaps)
 	g := b.finish()
 	stampVersions(g, inv.Objects)
-	shareEvidenceText(g)
+	g.EachEvidence(b.text.shareEvidence)
 	return g
 }
 
-// shareEvidenceText makes the evidence that names the same object, field
-// or detail share one string. Detectors write them per control ("Deployment
+// sharedText makes the evidence that names the same object, field or
+// detail share one string. Detectors write them per control ("Deployment
 // shop/cart" once for each control of the workload, the same field path in
 // every copy of a workload): at 500 copies of Online Boutique the copies
 // were a tenth of the graph, and the graph outlives the decoded objects.
-func shareEvidenceText(g *Graph) {
-	seen := map[string]string{}
-	share := func(s *string) {
-		if *s == "" {
-			return
-		}
-		if v, ok := seen[*s]; ok {
-			*s = v
-			return
-		}
-		seen[*s] = *s
+// Controls share theirs as they are added, so the copies do not pile up
+// while the graph is built, beside the decoded objects; the rest of the
+// evidence is shared once the graph is done.
+type sharedText map[string]string
+
+func (t sharedText) share(s *string) {
+	if *s == "" {
+		return
 	}
-	g.EachEvidence(func(e *Evidence) {
-		share(&e.File)
-		share(&e.Object)
-		share(&e.Field)
-		share(&e.Detail)
-	})
+	if v, ok := t[*s]; ok {
+		*s = v
+		return
+	}
+	t[*s] = *s
+}
+
+func (t sharedText) shareEvidence(e *Evidence) {
+	t.share(&e.File)
+	t.share(&e.Object)
+	t.share(&e.Field)
+	t.share(&e.Detail)
 }
 
 // stampVersions adds the resourceVersion of each object read from an API
@@ -107,6 +110,7 @@ type builder struct {
 	nodeIndex    map[string]int
 	edgeIndex    map[string]int
 	controlIndex map[string]int
+	text         sharedText
 	dangling     map[string]bool
 	workloads    []*IndexedWorkload
 	workloadsIn  map[string][]*IndexedWorkload // by namespace, in inventory order
@@ -144,6 +148,7 @@ func newBuilder() *builder {
 		nodeIndex:          map[string]int{},
 		edgeIndex:          map[string]int{},
 		controlIndex:       map[string]int{},
+		text:               sharedText{},
 		dangling:           map[string]bool{},
 		workloadsIn:        map[string][]*IndexedWorkload{},
 		workloadsLabelled:  map[labelPair][]*IndexedWorkload{},

@@ -41,7 +41,7 @@ func (b *builder) addDeclaredFlows() {
 		ref  reference
 		addr address
 	}
-	perWorkload := parallel.Map(len(b.workloads), func(i int) []found {
+	parallel.MapInOrder(len(b.workloads), func(i int) []found {
 		var out []found
 		for _, ref := range b.referencesOf(b.workloads[i].Template) {
 			for _, a := range addressesIn(ref.value) {
@@ -49,12 +49,11 @@ func (b *builder) addDeclaredFlows() {
 			}
 		}
 		return out
-	})
-	for i, w := range b.workloads {
-		for _, f := range perWorkload[i] {
-			b.resolveReference(w, f.ref, f.addr)
+	}, func(i int, found []found) {
+		for _, f := range found {
+			b.resolveReference(b.workloads[i], f.ref, f.addr)
 		}
-	}
+	})
 }
 
 // referencesOf lists the values of one pod template that may name peers.

@@ -147,6 +147,9 @@ func (ix *Index) HintNamespace(namespace, one, many string) {
 // element.
 func (ix *Index) AddControl(kind, target string, evidence ...Evidence) {
 	b := ix.b
+	for i := range evidence {
+		b.text.shareEvidence(&evidence[i])
+	}
 	id := kind + "@" + target
 	if i, ok := b.controlIndex[id]; ok {
 		b.graph.Controls[i].Evidence = append(b.graph.Controls[i].Evidence, evidence...)

@@ -46,3 +46,24 @@ func Map[T any](n int, fn func(i int) T) []T {
 	wg.Wait()
 	return out
 }
+
+// window is how many results MapInOrder holds at once: enough batches to
+// keep every core busy, few enough that a large input's results are never
+// all in memory together.
+const window = 64 * batch
+
+// MapInOrder computes fn(0) … fn(n-1) on all cores and calls use with each
+// result in index order, on the calling goroutine, a window of results at
+// a time. When the results are large and only consumed (turned into edges,
+// added to a graph), holding them all at once, as Map does, would add
+// their whole size to the peak. fn must only read shared state. use may
+// change it, since fn never runs while use does, but then fn must not read
+// what use changes: the fn of a later window would see it.
+func MapInOrder[T any](n int, fn func(i int) T, use func(i int, v T)) {
+	for start := 0; start < n; start += window {
+		results := Map(min(window, n-start), func(i int) T { return fn(start + i) })
+		for i, v := range results {
+			use(start+i, v)
+		}
+	}
+}

@@ -26,3 +26,36 @@ func TestMap(t *testing.T) {
 		}
 	}
 }
+
+// TestMapInOrder: every index is computed once and used once, in order,
+// across windows, and fn never runs while use does.
+func TestMapInOrder(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	for _, n := range []int{0, 1, window - 1, window, window + 1, 3*window + 5} {
+		calls := make([]atomic.Int32, n)
+		var using atomic.Bool
+		next := 0
+		MapInOrder(n, func(i int) int {
+			if using.Load() {
+				t.Errorf("n=%d: fn(%d) ran while use did", n, i)
+			}
+			calls[i].Add(1)
+			return -i
+		}, func(i, v int) {
+			using.Store(true)
+			defer using.Store(false)
+			if i != next || v != -i {
+				t.Fatalf("n=%d: used %d (value %d), want %d (value %d)", n, i, v, next, -next)
+			}
+			next++
+		})
+		if next != n {
+			t.Fatalf("n=%d: %d results used", n, next)
+		}
+		for i := range n {
+			if calls[i].Load() != 1 {
+				t.Fatalf("n=%d: fn(%d) called %d times", n, i, calls[i].Load())
+			}
+		}
+	}
+}
