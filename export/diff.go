@@ -294,7 +294,7 @@ func diffControl(c model.Control) DiffControl {
 }
 
 func diffFinding(f threats.Finding) DiffFinding {
-	return DiffFinding{ID: f.ID, Rule: f.RuleID, Title: f.Title, Severity: f.Severity, Element: f.Element, Triage: f.Triage}
+	return DiffFinding{ID: f.ID, Rule: f.RuleID, Title: f.Title(), Severity: f.Severity, Element: f.Element, Triage: f.Triage}
 }
 
 // mapList converts each element; never nil, so JSON lists are [] not null.

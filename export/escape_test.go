@@ -26,12 +26,13 @@ func hostileReport(t *testing.T) *export.Report {
 	id := g.Nodes[0].ID
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	findings := []threats.Finding{{
-		ID: "rule-x@" + id, RuleID: "rule-x", Title: "Title " + hostile, Stride: catalog.Tampering, Severity: threats.High,
+		ID: "rule-x@" + id, RuleID: "rule-x", Stride: catalog.Tampering, Severity: threats.High,
 		Element: id, ElementType: catalog.TargetProcess, Namespace: "ns",
 		Evidence:       []model.Evidence{{File: "dir/" + hostile + ".yaml", Line: 3, Object: "Deployment ns/" + hostile, Detail: "detail " + hostile}},
-		MissingControl: "control " + hostile, Description: "desc " + hostile, Mitigation: "fix " + hostile,
-		References: catalog.References{CWE: []string{"CWE-79"}},
-		Triage:     &threats.Triage{Status: threats.Accepted, Reason: "reason " + hostile, By: hostile, At: at},
+		MissingControl: "control " + hostile,
+		Texts: &threats.RuleText{Title: "Title " + hostile, Description: "desc " + hostile, Mitigation: "fix " + hostile,
+			References: catalog.References{CWE: []string{"CWE-79"}}},
+		Triage: &threats.Triage{Status: threats.Accepted, Reason: "reason " + hostile, By: hostile, At: at},
 	}}
 	r, err := export.BuildReport(export.ReportInput{
 		Title: "T " + hostile, ToolVersion: "v", GeneratedAt: at, Scan: store.ScanInfo{ID: 1},

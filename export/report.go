@@ -572,8 +572,8 @@ func (r *Report) RuleGroups() []*RuleGroup {
 		f := &r.Findings[i]
 		g := byRule[f.RuleID]
 		if g == nil {
-			g = &RuleGroup{RuleID: f.RuleID, Title: f.Title, Stride: f.Stride, Description: f.Description, Mitigation: f.Mitigation,
-				References: f.References, MissingControl: f.MissingControl, Worst: f.Severity}
+			g = &RuleGroup{RuleID: f.RuleID, Title: f.Title(), Stride: f.Stride, Description: f.Description(), Mitigation: f.Mitigation(),
+				References: f.References(), MissingControl: f.MissingControl, Worst: f.Severity}
 			byRule[f.RuleID] = g
 			groups = append(groups, g) // findings are sorted, so groups come in order of their worst
 		}

@@ -347,7 +347,7 @@ func sarifRuleName(id string) string {
 }
 
 func sarifResultText(f *threats.Finding) string {
-	text := f.Title + " — " + f.Element + " (" + string(f.Severity) + ", " + string(f.Stride) + "; missing control: " + f.MissingControl + ")."
+	text := f.Title() + " — " + f.Element + " (" + string(f.Severity) + ", " + string(f.Stride) + "; missing control: " + f.MissingControl + ")."
 	var details []string
 	for _, ev := range f.Evidence {
 		if ev.Detail != "" {

@@ -416,7 +416,7 @@ func writeThreatDragon(w io.Writer, r *Report, g *model.Graph, layout *Layout) e
 
 func tdThreatOf(f *threats.Finding, number int) tdThreat {
 	var desc strings.Builder
-	desc.WriteString(strings.TrimSpace(f.Description))
+	desc.WriteString(strings.TrimSpace(f.Description()))
 	desc.WriteString("\n\nstridemap finding " + f.ID + " (missing control: " + f.MissingControl + ").")
 	for _, ev := range f.Evidence {
 		desc.WriteString("\nEvidence: " + EvidenceText(ev))
@@ -427,13 +427,13 @@ func tdThreatOf(f *threats.Finding, number int) tdThreat {
 	if t := f.Triage; t != nil {
 		desc.WriteString(fmt.Sprintf("\nTriage: %s by %s on %s: %s", t.Status, t.By, t.At.UTC().Format("2006-01-02"), t.Reason))
 	}
-	if refs := ReferenceList(f.References); len(refs) > 0 {
+	if refs := ReferenceList(f.References()); len(refs) > 0 {
 		desc.WriteString("\nReferences: " + strings.Join(refs, ", "))
 	}
 	id := tdUUID("finding", f.ID)
 	return tdThreat{
-		ID: id, ThreatID: id, Title: f.Title, Status: tdStatus(f), Severity: tdSeverity[f.Severity],
-		Type: tdStride[f.Stride], Description: desc.String(), Mitigation: strings.TrimSpace(f.Mitigation),
+		ID: id, ThreatID: id, Title: f.Title(), Status: tdStatus(f), Severity: tdSeverity[f.Severity],
+		Type: tdStride[f.Stride], Description: desc.String(), Mitigation: strings.TrimSpace(f.Mitigation()),
 		ModelType: "STRIDE", Number: number, Score: string(f.Severity),
 	}
 }

@@ -38,6 +38,10 @@ func Evaluate(g *model.Graph, c *catalog.Catalog) ([]Finding, error) {
 func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 	facts := newGraphFacts(g)
 	gaps := gapsByRule(g.Gaps, c)
+	texts := make(map[*catalog.Rule]*RuleText, len(c.Rules))
+	for _, r := range c.Rules {
+		texts[r] = &RuleText{Title: r.Title, Description: r.Description, Mitigation: r.Mitigation, References: r.References}
+	}
 	nodes := map[string]*model.Node{}
 	for i := range g.Nodes {
 		nodes[g.Nodes[i].ID] = &g.Nodes[i]
@@ -48,7 +52,7 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 		target := catalog.Target(n.Type)
 		jobs = append(jobs, func() (results, error) {
 			v := &catalog.Vars{Node: n, Ctx: facts.nodeContext(n)}
-			return evaluate(c, gaps, target, v, element{n.ID, n.Namespace, []string{n.Namespace}, n.Evidence, facts.controlsOf[n.ID], facts.data[n.ID], facts.guessed[n.ID], facts.entry[n.ID]})
+			return evaluate(c, gaps, texts, target, v, element{n.ID, n.Namespace, []string{n.Namespace}, n.Evidence, facts.controlsOf[n.ID], facts.data[n.ID], facts.guessed[n.ID], facts.entry[n.ID]})
 		})
 	}
 	for i := range g.Edges {
@@ -61,7 +65,7 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 			ctx := facts.edgeContext(e, from, to)
 			v := &catalog.Vars{Edge: e, From: from, To: to, Ctx: ctx}
 			_, guessed := facts.edgeData(e, from, to)
-			return evaluate(c, gaps, catalog.TargetFlow, v, element{e.ID, to.Namespace, flowNamespaces(from, to), e.Evidence, facts.controlsOf[e.ID], ctx.Data, guessed, e.From == model.InternetID})
+			return evaluate(c, gaps, texts, catalog.TargetFlow, v, element{e.ID, to.Namespace, flowNamespaces(from, to), e.Evidence, facts.controlsOf[e.ID], ctx.Data, guessed, e.From == model.InternetID})
 		})
 	}
 	for i := range g.Boundaries {
@@ -79,7 +83,7 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 			if b.Type == model.BoundaryNamespace {
 				ns = b.Name
 			}
-			return evaluate(c, gaps, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, []string{ns}, facts.controlEvidence(b.ID), nil, ctx.Data, nil, false})
+			return evaluate(c, gaps, texts, target, &catalog.Vars{Boundary: b, Ctx: ctx}, element{b.ID, ns, []string{ns}, facts.controlEvidence(b.ID), nil, ctx.Data, nil, false})
 		})
 	}
 	all, err := runParallel(jobs)
@@ -143,7 +147,7 @@ type element struct {
 }
 
 // evaluate runs the rules that apply to one element.
-func evaluate(c *catalog.Catalog, gaps map[*catalog.Rule][]discover.Gap, target catalog.Target, v *catalog.Vars, el element) (results, error) {
+func evaluate(c *catalog.Catalog, gaps map[*catalog.Rule][]discover.Gap, texts map[*catalog.Rule]*RuleText, target catalog.Target, v *catalog.Vars, el element) (results, error) {
 	var out results
 	var errs []error
 	// The rules that hold, gathered first so that the findings, a few
@@ -178,9 +182,9 @@ func evaluate(c *catalog.Catalog, gaps map[*catalog.Rule][]discover.Gap, target 
 	for _, m := range matches {
 		r, details := m.rule, m.details
 		f := Finding{
-			ID: r.ID + "@" + el.id, RuleID: r.ID, Title: r.Title, Stride: r.Stride,
+			ID: r.ID + "@" + el.id, RuleID: r.ID, Stride: r.Stride,
 			Element: el.id, ElementType: target, Namespace: el.namespace,
-			MissingControl: r.MissingControl, Description: r.Description, Mitigation: r.Mitigation, References: r.References,
+			MissingControl: r.MissingControl, Texts: texts[r],
 			Evidence: findingEvidence(el.evidence, el.located, details),
 		}
 		rate(&f, r, el.entry, v.Edge, el.data, el.guessed)

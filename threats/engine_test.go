@@ -135,7 +135,7 @@ func TestFindingShape(t *testing.T) {
 	}
 	if f.RuleID != "writable-root-filesystem" || f.Stride != catalog.Tampering || f.Element != "workload:shop/orders" ||
 		f.ElementType != catalog.TargetProcess || f.Namespace != "shop" || f.MissingControl != "read-only-root-filesystem" ||
-		f.Mitigation == "" || len(f.References.CWE) == 0 {
+		f.Mitigation() == "" || len(f.References().CWE) == 0 {
 		t.Errorf("finding = %+v", f)
 	}
 	if len(f.Evidence) < 2 || !strings.HasSuffix(f.Evidence[0].File, "shop.yaml") || f.Evidence[0].Line == 0 ||
@@ -159,7 +159,7 @@ func TestFindingIDsAreStable(t *testing.T) {
 			t.Errorf("finding %s disappeared when a title changed", id)
 		}
 	}
-	if second["writable-root-filesystem@workload:shop/orders"].Title != "Something else entirely" {
+	if second["writable-root-filesystem@workload:shop/orders"].Title() != "Something else entirely" {
 		t.Error("the override did not apply")
 	}
 }

@@ -73,7 +73,7 @@ func ForStore(findings []Finding) (records []store.Finding, encode func(i int) (
 			continue
 		}
 		seen[f.RuleID] = true
-		data, err := json.Marshal(RuleText{f.Title, f.Description, f.Mitigation, f.References})
+		data, err := json.Marshal(f.text())
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("rule %s: %w", f.RuleID, err)
 		}
@@ -98,11 +98,11 @@ func ForStore(findings []Finding) (records []store.Finding, encode func(i int) (
 }
 
 // DecodeRules reads the rule texts saved with a scan (store.Rules).
-func DecodeRules(rules []store.Rule) (map[string]RuleText, error) {
-	texts := make(map[string]RuleText, len(rules))
+func DecodeRules(rules []store.Rule) (map[string]*RuleText, error) {
+	texts := make(map[string]*RuleText, len(rules))
 	for _, r := range rules {
-		var t RuleText
-		if err := json.Unmarshal(r.Data, &t); err != nil {
+		t := new(RuleText)
+		if err := json.Unmarshal(r.Data, t); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
 		}
 		texts[r.ID] = t
@@ -112,7 +112,7 @@ func DecodeRules(rules []store.Rule) (map[string]RuleText, error) {
 
 // Decode reads one stored finding and gives it its rule's text. Views that
 // show thousands of findings decode only the ones on screen.
-func Decode(record store.Finding, texts map[string]RuleText) (Finding, error) {
+func Decode(record store.Finding, texts map[string]*RuleText) (Finding, error) {
 	var d stored
 	if err := json.Unmarshal(record.Data, &d); err != nil {
 		return Finding{}, fmt.Errorf("finding %s: %w", record.ID, err)
@@ -123,10 +123,10 @@ func Decode(record store.Finding, texts map[string]RuleText) (Finding, error) {
 	return withText(f, texts), nil
 }
 
-// withText gives a decoded finding its rule's text.
-func withText(f Finding, texts map[string]RuleText) Finding {
-	t := texts[f.RuleID]
-	f.Title, f.Description, f.Mitigation, f.References = t.Title, t.Description, t.Mitigation, t.References
+// withText gives a decoded finding its rule's text, shared with the
+// other findings of the rule.
+func withText(f Finding, texts map[string]*RuleText) Finding {
+	f.Texts = texts[f.RuleID]
 	return f
 }
 

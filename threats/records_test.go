@@ -3,6 +3,7 @@ package threats_test
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stridemap/stridemap/catalog"
@@ -15,17 +16,19 @@ import (
 func fullFinding(t *testing.T) threats.Finding {
 	t.Helper()
 	f := threats.Finding{
-		ID: "privileged-container@workload:shop/cart", RuleID: "privileged-container", Title: "Privileged container",
+		ID: "privileged-container@workload:shop/cart", RuleID: "privileged-container",
 		Stride: catalog.ElevationOfPrivilege, Severity: threats.High, Likelihood: 3, Impact: 4, Raised: []string{"exposed to the internet"},
 		Element: "workload:shop/cart", ElementType: catalog.TargetProcess, Namespace: "shop",
 		Evidence:       []model.Evidence{{File: "cart.yaml", Line: 12, Version: "42", Object: "Deployment shop/cart", Field: "spec", Detail: "privileged"}},
-		MissingControl: "no-privileged", Description: "It runs privileged.", Mitigation: "Do not.",
-		References: catalog.References{CWE: []string{"CWE-250"}, CAPEC: []string{"CAPEC-122"}, ATTACK: []string{"T1611"}, OWASP: []string{"K01"}, NSA: []string{"Pod security"}},
+		MissingControl: "no-privileged",
+		Texts: &threats.RuleText{Title: "Privileged container", Description: "It runs privileged.", Mitigation: "Do not.",
+			References: catalog.References{CWE: []string{"CWE-250"}, CAPEC: []string{"CAPEC-122"}, ATTACK: []string{"T1611"}, OWASP: []string{"K01"}, NSA: []string{"Pod security"}}},
 	}
-	v := reflect.ValueOf(f)
-	for i := range v.NumField() {
-		if name := v.Type().Field(i).Name; name != "Triage" && v.Field(i).IsZero() {
-			t.Fatalf("the fixture leaves Finding.%s empty: set it", name)
+	for _, v := range []reflect.Value{reflect.ValueOf(f), reflect.ValueOf(*f.Texts)} {
+		for i := range v.NumField() {
+			if name := v.Type().Field(i).Name; name != "Triage" && v.Field(i).IsZero() {
+				t.Fatalf("the fixture leaves %s.%s empty: set it", v.Type().Name(), name)
+			}
 		}
 	}
 	return f
@@ -71,7 +74,7 @@ func TestRecordsWrittenWholeStillRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	whole := f
-	whole.Title, whole.Description, whole.Mitigation, whole.References = "", "", "", catalog.References{}
+	whole.Texts = nil // the rule texts were in the rule table already
 	if records[0].Data, err = json.Marshal(whole); err != nil {
 		t.Fatal(err)
 	}
@@ -81,5 +84,53 @@ func TestRecordsWrittenWholeStillRead(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back, []threats.Finding{f}) {
 		t.Errorf("read back\n %+v\nwant\n %+v", back[0], f)
+	}
+}
+
+// TestFindingJSON: a finding's JSON is what it was when the rule's texts
+// were fields of their own, in the same order, and reads back whole; a
+// finding without texts reads as one with none.
+func TestFindingJSON(t *testing.T) {
+	f := fullFinding(t)
+	f.Triage = &threats.Triage{Status: threats.Accepted, Reason: "known", By: "ana"}
+	type before struct {
+		ID             string             `json:"id"`
+		RuleID         string             `json:"rule"`
+		Title          string             `json:"title,omitempty"`
+		Stride         catalog.Stride     `json:"stride"`
+		Severity       threats.Severity   `json:"severity"`
+		Likelihood     int                `json:"likelihood"`
+		Impact         int                `json:"impact"`
+		Raised         []string           `json:"raised,omitempty"`
+		Element        string             `json:"element"`
+		ElementType    catalog.Target     `json:"elementType"`
+		Namespace      string             `json:"namespace,omitempty"`
+		Evidence       []model.Evidence   `json:"evidence"`
+		MissingControl string             `json:"missingControl"`
+		Description    string             `json:"description,omitempty"`
+		Mitigation     string             `json:"mitigation,omitempty"`
+		References     catalog.References `json:"references,omitzero"`
+		Triage         *threats.Triage    `json:"triage,omitempty"`
+	}
+	want, err := json.Marshal(before{f.ID, f.RuleID, f.Title(), f.Stride, f.Severity, f.Likelihood, f.Impact, f.Raised, f.Element,
+		f.ElementType, f.Namespace, f.Evidence, f.MissingControl, f.Description(), f.Mitigation(), f.References(), f.Triage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.Marshal(f)
+	if err != nil || string(got) != string(want) {
+		t.Fatalf("JSON %s (%v)\nwant %s", got, err, want)
+	}
+	var back threats.Finding
+	if err := json.Unmarshal(got, &back); err != nil || !reflect.DeepEqual(back, f) {
+		t.Errorf("read back %+v (%v)\nwant %+v", back, err, f)
+	}
+
+	bare := threats.Finding{ID: "r@x", RuleID: "r"}
+	if bare.Title() != "" || bare.Description() != "" || bare.Mitigation() != "" || !reflect.ValueOf(bare.References()).IsZero() {
+		t.Errorf("a finding without texts has some: %q %q %q %v", bare.Title(), bare.Description(), bare.Mitigation(), bare.References())
+	}
+	if data, err := json.Marshal(bare); err != nil || strings.Contains(string(data), "title") || strings.Contains(string(data), "references") {
+		t.Errorf("a finding without texts: %s (%v)", data, err)
 	}
 }

@@ -267,7 +267,7 @@ func writeFindingsTable(w io.Writer, findings []threats.Finding, detail bool) er
 }
 
 func writeFindingDetail(w io.Writer, f threats.Finding) {
-	fmt.Fprintf(w, "    %s — %s\n", safetext.Cell(f.ID), safetext.Text(f.Title))
+	fmt.Fprintf(w, "    %s — %s\n", safetext.Cell(f.ID), safetext.Text(f.Title()))
 	if len(f.Raised) > 0 {
 		fmt.Fprintf(w, "    severity raised: %s\n", safetext.Text(strings.Join(f.Raised, "; ")))
 	}
@@ -287,9 +287,9 @@ func writeFindingDetail(w io.Writer, f threats.Finding) {
 		}
 		fmt.Fprintf(w, "    evidence: %s\n", strings.TrimSpace(line))
 	}
-	fmt.Fprintf(w, "    %s\n    mitigation: %s\n", safetext.Lines(strings.TrimSpace(f.Description)), safetext.Lines(strings.TrimSpace(f.Mitigation)))
-	if refs := f.References.CWE; len(refs) > 0 {
-		fmt.Fprintf(w, "    references: %s\n", safetext.Text(strings.Join(slices.Concat(refs, f.References.CAPEC, f.References.ATTACK), ", ")))
+	fmt.Fprintf(w, "    %s\n    mitigation: %s\n", safetext.Lines(strings.TrimSpace(f.Description())), safetext.Lines(strings.TrimSpace(f.Mitigation())))
+	if refs := f.References().CWE; len(refs) > 0 {
+		fmt.Fprintf(w, "    references: %s\n", safetext.Text(strings.Join(slices.Concat(refs, f.References().CAPEC, f.References().ATTACK), ", ")))
 	}
 	fmt.Fprintln(w)
 }

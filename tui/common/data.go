@@ -69,7 +69,7 @@ func NewFindings(records []store.Finding, rules []store.Rule) (*Findings, error)
 		if err != nil {
 			return nil, err
 		}
-		f.Rules[records[i].RuleID] = RuleInfo{Title: decoded[0].Title, MissingControl: decoded[0].MissingControl}
+		f.Rules[records[i].RuleID] = RuleInfo{Title: decoded[0].Title(), MissingControl: decoded[0].MissingControl}
 	}
 
 	byID := make([]int, len(records))

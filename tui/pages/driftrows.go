@@ -333,7 +333,7 @@ func boundaryFields(dd *driftDetail, b *model.Boundary) {
 }
 
 func findingFields(dd *driftDetail, f *threats.Finding) {
-	dd.field("title", f.Title)
+	dd.field("title", f.Title())
 	dd.field("severity", string(f.Severity))
 	dd.field("category", string(f.Stride))
 	dd.field("element", f.Element)

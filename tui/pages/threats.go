@@ -554,16 +554,16 @@ func FindingDetail(c *common.Common, f *threats.Finding, status threats.Status, 
 	section := func(title string) {
 		b.WriteString("\n" + st.Heading.Render(title) + "\n")
 	}
-	b.WriteString(st.Bold.Render(wrap(f.Title, 0)) + "\n")
+	b.WriteString(st.Bold.Render(wrap(f.Title(), 0)) + "\n")
 	b.WriteString(st.Muted.Render(wrap(f.ID, 0)) + "\n")
 	b.WriteString(st.Severity(f.Severity).Render(string(f.Severity)) + " · " + f.Stride.Letter() + " " + string(f.Stride) +
 		" · likelihood " + strconv.Itoa(f.Likelihood) + " × impact " + strconv.Itoa(f.Impact) + " · " + st.Status(status).Render(string(status)) + "\n")
 	if len(f.Raised) > 0 {
 		b.WriteString(wrap("raised: "+strings.Join(f.Raised, "; "), 0) + "\n")
 	}
-	if f.Description != "" {
+	if f.Description() != "" {
 		section("Description")
-		b.WriteString(wrap(f.Description, 2) + "\n")
+		b.WriteString(wrap(f.Description(), 2) + "\n")
 	}
 
 	var path, gaps []string
@@ -597,11 +597,11 @@ func FindingDetail(c *common.Common, f *threats.Finding, status threats.Status, 
 	}
 	section("Missing control")
 	b.WriteString(wrap(f.MissingControl, 2) + "\n")
-	if f.Mitigation != "" {
+	if f.Mitigation() != "" {
 		section("Mitigation")
-		b.WriteString(wrap(f.Mitigation, 2) + "\n")
+		b.WriteString(wrap(f.Mitigation(), 2) + "\n")
 	}
-	refs := f.References
+	refs := f.References()
 	if len(refs.CWE)+len(refs.CAPEC)+len(refs.ATTACK)+len(refs.OWASP)+len(refs.NSA) > 0 {
 		section("References")
 		for _, r := range []struct {
