@@ -32,18 +32,19 @@ func (s Severity) Rank() int {
 
 // Finding is one threat on one element.
 type Finding struct {
-	ID             string           // RULE@ELEMENT
-	RuleID         string           // its rule
-	Stride         catalog.Stride   //
-	Severity       Severity         //
-	Likelihood     int              // 1–4 after context
-	Impact         int              // 1–4 after context
-	Raised         []string         // why severity went above the rule's base
-	Element        string           // node, edge or boundary ID
-	ElementType    catalog.Target   //
-	Namespace      string           //
-	Evidence       []model.Evidence //
-	MissingControl string           //
+	ID          string // RULE@ELEMENT
+	RuleID      string
+	Stride      catalog.Stride
+	Severity    Severity
+	Likelihood  int      // 1–4 after context
+	Impact      int      // 1–4 after context
+	Raised      []string // why severity went above the rule's base
+	Element     string   // node, edge or boundary ID
+	ElementType catalog.Target
+	Namespace   string
+	Evidence    []model.Evidence
+	// MissingControl is the control whose absence the rule found.
+	MissingControl string
 	// Texts are the title, description, mitigation and references of the
 	// rule, shared by all its findings: a large scan has tens of thousands
 	// of findings of a hundred rules, and a copy of the texts' headers was

@@ -176,13 +176,13 @@ func Check(ctx context.Context, cfg Config) KernelCheck {
 func losses(st Stats) string {
 	var parts []string
 	if st.Skipped > 0 || st.Rescued > 0 {
-		parts = append(parts, fmt.Sprintf("the kernel skipped the tracker for %s, %d of them caught by its spare copy", count(st.Skipped+st.Rescued, "state change"), st.Rescued))
+		parts = append(parts, fmt.Sprintf("the kernel skipped the tracker for %s, %d of them caught by its spare copy", plural(st.Skipped+st.Rescued, "state change"), st.Rescued))
 	}
 	if st.Dropped > 0 {
-		parts = append(parts, count(st.Dropped, "event")+" dropped with the ring buffer full")
+		parts = append(parts, plural(st.Dropped, "event")+" dropped with the ring buffer full")
 	}
 	if st.Unattributed > 0 {
-		parts = append(parts, count(st.Unattributed, "socket")+" without owner storage")
+		parts = append(parts, plural(st.Unattributed, "socket")+" without owner storage")
 	}
 	if len(parts) == 0 {
 		return ""
@@ -190,8 +190,8 @@ func losses(st Stats) string {
 	return "; " + strings.Join(parts, "; ")
 }
 
-// count is "1 thing" or "n things".
-func count(n uint64, thing string) string {
+// plural is "1 thing" or "n things".
+func plural(n uint64, thing string) string {
 	if n == 1 {
 		return "1 " + thing
 	}
