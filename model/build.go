@@ -441,7 +441,13 @@ func (b *builder) finish() *Graph {
 	g := b.graph
 	sort.SliceStable(g.Nodes, func(i, j int) bool { return g.Nodes[i].ID < g.Nodes[j].ID })
 	sort.SliceStable(g.Edges, func(i, j int) bool { return g.Edges[i].ID < g.Edges[j].ID })
-	sort.SliceStable(g.Controls, func(i, j int) bool { return g.Controls[i].ID < g.Controls[j].ID })
+	sort.SliceStable(g.Controls, func(i, j int) bool {
+		a, c := &g.Controls[i], &g.Controls[j]
+		if a.Target != c.Target {
+			return a.Target < c.Target
+		}
+		return a.ID < c.ID
+	})
 	sort.SliceStable(g.Dangling, func(i, j int) bool {
 		a, c := g.Dangling[i], g.Dangling[j]
 		if a.From != c.From {

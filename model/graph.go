@@ -408,11 +408,13 @@ type DanglingRef struct {
 
 // Graph is the architecture of one scan.
 type Graph struct {
-	Nodes      []Node        `json:"nodes"`
-	Edges      []Edge        `json:"edges"`
-	Boundaries []Boundary    `json:"boundaries"`
-	Controls   []Control     `json:"controls"`
-	Dangling   []DanglingRef `json:"dangling"`
+	Nodes      []Node     `json:"nodes"`
+	Edges      []Edge     `json:"edges"`
+	Boundaries []Boundary `json:"boundaries"`
+	// Controls are sorted by target, then ID: each element's controls sit
+	// together, which is how views list them and how the store keeps them.
+	Controls []Control     `json:"controls"`
+	Dangling []DanglingRef `json:"dangling"`
 	// Gaps are the kinds a live scan could not read: what depends on them
 	// is not assessed rather than reported missing.
 	Gaps []discover.Gap `json:"gaps,omitempty"`

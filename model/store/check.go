@@ -296,7 +296,10 @@ func (s *Store) salvageScan(ctx context.Context, id int64) (savedScan, error) {
 	tally(salvageJSON(ctx, s, "nodes", id, &g.Nodes))
 	tally(salvageJSON(ctx, s, "edges", id, &g.Edges))
 	tally(salvageJSON(ctx, s, "boundaries", id, &g.Boundaries))
-	tally(salvageJSON(ctx, s, "controls", id, &g.Controls))
+	var controls []controlGroup
+	lostControls, n, brokeOff := salvageJSON(ctx, s, "controls", id, &controls)
+	tally(lostControls+" of elements", n, brokeOff)
+	g.Controls = appendControls(g.Controls, controls)
 	tally(salvageJSON(ctx, s, "dangling", id, &g.Dangling))
 	tally(salvageJSON(ctx, s, "gaps", id, &g.Gaps))
 	tally(salvageJSON(ctx, s, "not_assessed", id, &r.NotAssessed))

@@ -18,6 +18,7 @@ import (
 // user_version to 5, as a store written before content sharing would be.
 func undoContent(t *testing.T, db *sql.DB) {
 	t.Helper()
+	modeltest.UndoControlGroups(t, db)
 	for _, table := range store.ContentTables {
 		rows, err := db.Query(`SELECT name FROM pragma_table_info(?) WHERE name NOT IN ('content_id', 'hash') ORDER BY cid`, table+"_content")
 		if err != nil {
@@ -113,42 +114,15 @@ func scanWithFindings(n int) store.ScanRecord {
 // between scans reads back the same after the upgrade, and a scan saved
 // afterwards shares the elements it has in common with the old ones.
 func TestStoreBeforeContentOpens(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "stridemap.db")
-	s, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := scanWithFindings(2)
-	ids := []int64{mustSave(t, s, rec), mustSave(t, s, scanWithFindings(3))}
-	want := map[int64]scanReads{}
-	for _, id := range ids {
-		want[id] = readScan(t, s, id)
-	}
-	s.Close()
-
-	db := rawDB(t, path)
-	undoContent(t, db)
-	var rows int
-	if err := db.QueryRow(`SELECT count(*) FROM nodes`).Scan(&rows); err != nil || rows == 0 {
-		t.Fatalf("old layout has %d node rows, %v", rows, err)
-	}
-	db.Close()
-
-	s, err = store.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("open a schema-5 store: %v", err)
-	}
-	defer s.Close()
-	for _, id := range ids {
-		// Compared as read through the API: the target, dropped with the
-		// later column, reads back as unknown either way.
-		if got := readScan(t, s, id); dump(got) != dump(want[id]) {
-			t.Errorf("scan %d after the upgrade:\n got %s\nwant %s", id, dump(got), dump(want[id]))
+	s, path, ids, want := afterUpgrade(t, "schema-5", func(db *sql.DB) {
+		undoContent(t, db)
+		if rows := count(t, db, `SELECT count(*) FROM nodes`); rows == 0 {
+			t.Fatalf("old layout has %d node rows", rows)
 		}
-	}
+	}, rec, scanWithFindings(3))
 	// The two old scans share namespace 0 and 1; the rows migrated once.
-	db = rawDB(t, path)
+	db := rawDB(t, path)
 	defer db.Close()
 	nodes := count(t, db, `SELECT count(*) FROM nodes_content`)
 	if places := count(t, db, `SELECT count(*) FROM nodes`); nodes >= places {
@@ -164,6 +138,43 @@ func TestStoreBeforeContentOpens(t *testing.T) {
 	if got, first := readScan(t, s, id), want[ids[0]]; !reflect.DeepEqual(got.Graph, first.Graph) || !reflect.DeepEqual(got.Findings, first.Findings) {
 		t.Errorf("the re-saved scan reads back differently")
 	}
+}
+
+// afterUpgrade saves recs into a new store, rewinds the file to an older
+// schema with rewind, which sets user_version, and opens it again: every
+// scan must read back as it did before (compared as read through the API).
+// It returns the upgraded store, closed when the test ends, its path, the
+// scans' IDs and what they read back.
+func afterUpgrade(t *testing.T, old string, rewind func(*sql.DB), recs ...store.ScanRecord) (*store.Store, string, []int64, map[int64]scanReads) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "stridemap.db")
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	want := map[int64]scanReads{}
+	for _, rec := range recs {
+		id := mustSave(t, s, rec)
+		ids, want[id] = append(ids, id), readScan(t, s, id)
+	}
+	s.Close()
+
+	db := rawDB(t, path)
+	rewind(db)
+	db.Close()
+
+	if s, err = store.Open(ctx, path); err != nil {
+		t.Fatalf("open a %s store: %v", old, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for _, id := range ids {
+		if got := readScan(t, s, id); dump(got) != dump(want[id]) {
+			t.Errorf("scan %d after the upgrade:\n got %s\nwant %s", id, dump(got), dump(want[id]))
+		}
+	}
+	return s, path, ids, want
 }
 
 func count(t *testing.T, db *sql.DB, query string) int {

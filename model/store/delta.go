@@ -14,8 +14,10 @@ import (
 // both, so it cannot have changed. Comparing scans of one target this way
 // reads a few rows instead of every one.
 type Delta struct {
-	// OnlyA and OnlyB hold the nodes, edges, boundaries and controls of
-	// each scan that the other does not hold (never nil slices).
+	// OnlyA and OnlyB hold the nodes, edges and boundaries of each scan
+	// that the other does not hold, and the controls of each element
+	// whose controls are not all the same in the other (never nil
+	// slices).
 	OnlyA, OnlyB *model.Graph
 	// FlowsA and FlowsB are the ends of every flow of each scan, shared
 	// or not: what reachability along flows needs, without decoding them.
@@ -45,11 +47,12 @@ func (s *Store) Delta(ctx context.Context, a, b int64) (Delta, error) {
 			findings    *[]Finding
 		}{{a, b, d.OnlyA, &d.FlowsA, &d.FindingsA}, {b, a, d.OnlyB, &d.FlowsB, &d.FindingsB}} {
 			args := []any{side.scan, side.other}
+			var controls []controlGroup
 			for _, err := range []error{
 				readOnly(ctx, tx, "nodes", args, &side.graph.Nodes),
 				readOnly(ctx, tx, "edges", args, &side.graph.Edges),
 				readOnly(ctx, tx, "boundaries", args, &side.graph.Boundaries),
-				readOnly(ctx, tx, "controls", args, &side.graph.Controls),
+				readOnly(ctx, tx, "controls", args, &controls),
 				eachFinding(ctx, tx, findingsOnly, args, func(f Finding) error {
 					*side.findings = append(*side.findings, f)
 					return nil
@@ -60,6 +63,7 @@ func (s *Store) Delta(ctx context.Context, a, b int64) (Delta, error) {
 					return err
 				}
 			}
+			side.graph.Controls = appendControls(side.graph.Controls, controls)
 		}
 		return tx.QueryRowContext(ctx, `SELECT count(*) FROM findings WHERE scan_id = ? AND content IN (SELECT content FROM findings WHERE scan_id = ?)`,
 			a, b).Scan(&d.SharedFindings)

@@ -34,7 +34,7 @@
 //	nodes       model.Node         unique on (scan_id, id)
 //	edges       model.Edge         unique on (scan_id, id)
 //	boundaries  model.Boundary     unique on (scan_id, id); members inside data
-//	controls    model.Control      unique on (scan_id, id)
+//	controls    model.Control      one row per element: see below
 //	dangling    model.DanglingRef
 //
 // ord is the element's position in its slice, so a graph reads back in the
@@ -48,6 +48,13 @@
 // normalisations: the Graph's five slices are never nil, and a slice or map
 // field tagged omitempty that was empty comes back nil. Objects are the
 // store's own small type and have no data column.
+//
+// Controls are the exception to one row per element: since migration 0009
+// a row holds a run of consecutive controls with one target (a column) as
+// a JSON array, which in a built graph is all of one element's controls.
+// An element has several, and a row costs more to write than its bytes, so
+// this saves most of the table's rows; control IDs are checked unique
+// before the scan is written.
 //
 // Since migration 0006 each element table T holds only (scan_id, ord,
 // content): the columns above live once in T_content, keyed by a 128-bit

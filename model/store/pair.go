@@ -25,11 +25,12 @@ func (s *Store) GraphPair(ctx context.Context, a, b int64) (*model.Graph, *model
 		if gb, err = emptyGraph(ctx, s, tx, b); err != nil {
 			return err
 		}
+		var controlsA, controlsB []controlGroup
 		for _, err := range []error{
 			readPair(ctx, tx, "nodes", a, b, &ga.Nodes, &gb.Nodes),
 			readPair(ctx, tx, "edges", a, b, &ga.Edges, &gb.Edges),
 			readPair(ctx, tx, "boundaries", a, b, &ga.Boundaries, &gb.Boundaries),
-			readPair(ctx, tx, "controls", a, b, &ga.Controls, &gb.Controls),
+			readPair(ctx, tx, "controls", a, b, &controlsA, &controlsB),
 			readPair(ctx, tx, "dangling", a, b, &ga.Dangling, &gb.Dangling),
 			readPair(ctx, tx, "gaps", a, b, &ga.Gaps, &gb.Gaps),
 		} {
@@ -37,6 +38,8 @@ func (s *Store) GraphPair(ctx context.Context, a, b int64) (*model.Graph, *model
 				return err
 			}
 		}
+		ga.Controls = appendControls(ga.Controls, controlsA)
+		gb.Controls = appendControls(gb.Controls, controlsB)
 		return nil
 	})
 	if err != nil {

@@ -142,9 +142,11 @@ func (s *Store) Graph(ctx context.Context, id int64) (*model.Graph, error) {
 		if err := readAll(ctx, tx, "boundaries", id, &g.Boundaries); err != nil {
 			return err
 		}
-		if err := readAll(ctx, tx, "controls", id, &g.Controls); err != nil {
+		var controls []controlGroup
+		if err := readAll(ctx, tx, "controls", id, &controls); err != nil {
 			return err
 		}
+		g.Controls = appendControls(g.Controls, controls)
 		if err := readAll(ctx, tx, "dangling", id, &g.Dangling); err != nil {
 			return err
 		}

@@ -184,7 +184,16 @@ func (s *Store) saveScan(ctx context.Context, rec ScanRecord, id int64) (int64, 
 	defer nodesJSON.close()
 	edgesJSON := encodeJSON(len(g.Edges), func(i int) any { return &g.Edges[i] })
 	defer edgesJSON.close()
-	controlsJSON := encodeJSON(len(g.Controls), func(i int) any { return &g.Controls[i] })
+	// Controls are saved in groups (see controlGroup), so their IDs are
+	// checked here rather than by the writer.
+	if err := uniqueIDs("control", len(g.Controls), func(i int) string { return g.Controls[i].ID }); err != nil {
+		return 0, s.saveErr(err)
+	}
+	controlRuns := controlRuns(g.Controls)
+	controlsJSON := encodeJSON(len(controlRuns)-1, func(i int) any {
+		group := groupControls(g.Controls[controlRuns[i]:controlRuns[i+1]])
+		return &group
+	})
 	defer controlsJSON.close()
 	var findingsJSON *aheadEncoder
 	if rec.EncodeFinding != nil {
@@ -263,13 +272,12 @@ func (s *Store) saveScan(ctx context.Context, rec ScanRecord, id int64) (int64, 
 			return append(args, b.ID, string(b.Type), b.Name, b.Parent, data), err
 		},
 		name: func(i int) string { return g.Boundaries[i].ID }, id: func(i int) string { return g.Boundaries[i].ID }})
-	w.table(elements{table: "controls", what: "control", cols: []string{"id", "type", "target", "data"}, n: len(g.Controls),
+	w.table(elements{table: "controls", what: "controls of", cols: []string{"target", "data"}, n: len(controlRuns) - 1,
 		values: func(i int, args []any) ([]any, error) {
-			c := &g.Controls[i]
 			data, err := controlsJSON.get(i)
-			return append(args, c.ID, c.Type, c.Target, data), err
+			return append(args, g.Controls[controlRuns[i]].Target, data), err
 		},
-		name: func(i int) string { return g.Controls[i].ID }, id: func(i int) string { return g.Controls[i].ID }, release: controlsJSON.release})
+		name: func(i int) string { return g.Controls[controlRuns[i]].Target }, release: controlsJSON.release})
 	w.table(elements{table: "dangling", what: "dangling reference", cols: []string{"from_id", "target", "reason", "data"}, n: len(g.Dangling),
 		values: func(i int, args []any) ([]any, error) {
 			d := &g.Dangling[i]
@@ -380,14 +388,8 @@ func (w *writer) table(e elements) {
 		return
 	}
 	if e.id != nil {
-		seen := make(map[string]struct{}, e.n)
-		for i := range e.n {
-			id := e.id(i)
-			if _, dup := seen[id]; dup {
-				w.err = fmt.Errorf("duplicate %s ID %q (a bug in the graph builder; please report it)", e.what, id)
-				return
-			}
-			seen[id] = struct{}{}
+		if w.err = uniqueIDs(e.what, e.n, e.id); w.err != nil {
+			return
 		}
 	}
 	stmts := make(map[int]*[2]*sql.Stmt, 2)
@@ -482,6 +484,19 @@ func (w *writer) table(e elements) {
 		w.hook(e.table)
 	}
 	w.err = w.ctx.Err()
+}
+
+// uniqueIDs fails on the first of n IDs that repeats an earlier one.
+func uniqueIDs(what string, n int, id func(i int) string) error {
+	seen := make(map[string]struct{}, n)
+	for i := range n {
+		key := id(i)
+		if _, dup := seen[key]; dup {
+			return fmt.Errorf("duplicate %s ID %q (a bug in the graph builder; please report it)", what, key)
+		}
+		seen[key] = struct{}{}
+	}
+	return nil
 }
 
 // sources inserts the scan's few sources, which are not shared between
