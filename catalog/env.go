@@ -59,6 +59,10 @@ type Context struct {
 	// (stridemap observe), so a rule can tell "declared, never observed"
 	// from "nothing was observed at all".
 	GraphObserved bool `json:"graphObserved"`
+
+	// lists holds the CEL value of each list field once a rule has read it
+	// (see contextListCache), so a Context must not change after that.
+	lists [12]any
 }
 
 // costLimit bounds the work one condition may do on one element, so a
@@ -89,7 +93,7 @@ func newEnvs() (*envs, error) {
 		ext.ParseStructField(celFieldName),
 	)
 	var adapter celtypes.Adapter // set once the first environment exists; the types are the same in all three
-	common := []cel.EnvOption{types, ext.Strings(), ext.Lists(), ext.Sets(), cel.Variable("ctx", cel.ObjectType("catalog.Context")),
+	common := []cel.EnvOption{types, contextListCache(), ext.Strings(), ext.Lists(), ext.Sets(), cel.Variable("ctx", cel.ObjectType("catalog.Context")),
 		settingFunctions(func() celtypes.Adapter { return adapter })}
 	nodeType, edgeType := cel.ObjectType("model.Node"), cel.ObjectType("model.Edge")
 	e := &envs{}
