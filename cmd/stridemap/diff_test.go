@@ -403,7 +403,7 @@ func downgradeToSchema6(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	modeltest.UndoControlGroups(t, db) // 0009
+	modeltest.UndoRowGroups(t, db) // 0010, 0009
 	for _, stmt := range []string{`DROP TABLE rescan_failures` /* 0008 */, `DROP INDEX scans_target`, `ALTER TABLE scans DROP COLUMN target`, `PRAGMA user_version = 6`} {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)

@@ -303,14 +303,10 @@ func (s *Store) salvageScan(ctx context.Context, id int64) (savedScan, error) {
 	tally(salvageJSON(ctx, s, "dangling", id, &g.Dangling))
 	tally(salvageJSON(ctx, s, "gaps", id, &g.Gaps))
 	tally(salvageJSON(ctx, s, "not_assessed", id, &r.NotAssessed))
-	tally(salvage(ctx, s, "objects", id, "c.api_version, c.kind, c.namespace, c.name, c.file, c.line", func(row *sql.Row) error {
-		var o ObjectRef
-		if err := row.Scan(&o.APIVersion, &o.Kind, &o.Namespace, &o.Name, &o.Location.File, &o.Location.Line); err != nil {
-			return err
-		}
-		r.Objects = append(r.Objects, o)
-		return nil
-	}))
+	var objects []objectGroup
+	lostObjects, n, brokeOff := salvageJSON(ctx, s, "objects", id, &objects)
+	tally(lostObjects+" of files", n, brokeOff)
+	r.Objects = appendObjects(r.Objects, objects)
 	tally(salvage(ctx, s, "findings", id, "c.id, c.rule_id, c.stride, c.severity, c.element, c.namespace, c.data", func(row *sql.Row) error {
 		var f Finding
 		if err := row.Scan(&f.ID, &f.RuleID, &f.Stride, &f.Severity, &f.Element, &f.Namespace, &f.Data); err != nil {

@@ -18,7 +18,7 @@ import (
 // user_version to 5, as a store written before content sharing would be.
 func undoContent(t *testing.T, db *sql.DB) {
 	t.Helper()
-	modeltest.UndoControlGroups(t, db)
+	modeltest.UndoRowGroups(t, db)
 	for _, table := range store.ContentTables {
 		rows, err := db.Query(`SELECT name FROM pragma_table_info(?) WHERE name NOT IN ('content_id', 'hash') ORDER BY cid`, table+"_content")
 		if err != nil {

@@ -26,13 +26,7 @@ type groupedControl struct {
 // controlRuns returns where each run of consecutive controls with the same
 // target starts, and len(controls) last: run i is [at[i], at[i+1]).
 func controlRuns(controls []model.Control) []int {
-	at := []int{}
-	for i := range controls {
-		if i == 0 || controls[i].Target != controls[i-1].Target {
-			at = append(at, i)
-		}
-	}
-	return append(at, len(controls))
+	return runs(len(controls), func(i int) bool { return controls[i].Target == controls[i-1].Target })
 }
 
 // groupControls is the row for the run controls, which share one target.

@@ -26,7 +26,7 @@ func controlsScan() store.ScanRecord {
 		{ID: "network-policy-default-deny@boundary:namespace:shop", Type: "network-policy-default-deny", Target: "boundary:namespace:shop", Evidence: ev},
 		{ID: "read-only-root-fs@workload:shop/a", Type: "read-only-root-fs", Target: "workload:shop/a", Evidence: ev},
 		{ID: "run-as-non-root@workload:shop/a", Type: "run-as-non-root", Target: "workload:shop/a", Evidence: []model.Evidence{}},
-		{ID: "custom id", Type: "seccomp", Target: "workload:shop/a"},
+		{ID: "custom \u2028 id", Type: "seccomp", Target: "workload:shop/a"},
 		{ID: "", Type: "empty-id", Target: "workload:shop/a", Evidence: ev},
 		{ID: "mtls@workload:shop/b", Type: "mtls", Target: "workload:shop/b", Evidence: ev},
 		{ID: "run-as-non-root@workload:shop/b", Type: "run-as-non-root", Target: "workload:shop/b", Evidence: ev},
@@ -105,7 +105,7 @@ func TestControlGroups(t *testing.T) {
 func TestStoreBeforeControlGroupsOpens(t *testing.T) {
 	first, second := controlsScan(), scanWithFindings(3)
 	s, path, ids, want := afterUpgrade(t, "schema-8", func(db *sql.DB) {
-		modeltest.UndoControlGroups(t, db)
+		modeltest.UndoRowGroups(t, db)
 		if _, err := db.Exec(`PRAGMA user_version = 8`); err != nil {
 			t.Fatal(err)
 		}

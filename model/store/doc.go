@@ -29,7 +29,7 @@
 // their scan (ON DELETE CASCADE):
 //
 //	sources     discover.Source    the inputs named on the command line
-//	objects     ObjectRef          the inventory index: names and lines, no content
+//	objects     ObjectRef          the inventory index (names and lines, no content): see below
 //	problems    discover.Problem   what went wrong reading the sources
 //	nodes       model.Node         unique on (scan_id, id)
 //	edges       model.Edge         unique on (scan_id, id)
@@ -46,15 +46,17 @@
 // so a field added to the model is stored without a migration, and the
 // graph read back equals the one saved (reflect.DeepEqual) with two
 // normalisations: the Graph's five slices are never nil, and a slice or map
-// field tagged omitempty that was empty comes back nil. Objects are the
-// store's own small type and have no data column.
+// field tagged omitempty that was empty comes back nil.
 //
-// Controls are the exception to one row per element: since migration 0009
-// a row holds a run of consecutive controls with one target (a column) as
-// a JSON array, which in a built graph is all of one element's controls.
-// An element has several, and a row costs more to write than its bytes, so
-// this saves most of the table's rows; control IDs are checked unique
-// before the scan is written.
+// Controls and objects are the exceptions to one row per element: a row
+// costs more to write than their bytes do, so they are kept in groups.
+// Since migration 0009 a controls row holds a run of consecutive controls
+// with one target (a column) as a JSON array, which in a built graph is
+// all of one element's controls; control IDs are checked unique before the
+// scan is written. Since migration 0010 an objects row holds a run of
+// consecutive objects read from one file in one namespace (columns), with
+// their names and lines as JSON; an object read from an API server has a
+// file of its own, so a live scan keeps a row per object.
 //
 // Since migration 0006 each element table T holds only (scan_id, ord,
 // content): the columns above live once in T_content, keyed by a 128-bit

@@ -136,7 +136,7 @@ func TestStoreBeforeFailuresOpens(t *testing.T) {
 	s.Close()
 
 	db := rawDB(t, path)
-	modeltest.UndoControlGroups(t, db)
+	modeltest.UndoRowGroups(t, db)
 	for _, stmt := range []string{`DROP TABLE rescan_failures`, `PRAGMA user_version = 7`} {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)

@@ -177,21 +177,12 @@ func (s *Store) Objects(ctx context.Context, id int64) ([]ObjectRef, error) {
 		if err != nil {
 			return err
 		}
-		out = make([]ObjectRef, 0, info.Counts.Objects)
-		rows, err := tx.QueryContext(ctx, `SELECT c.api_version, c.kind, c.namespace, c.name, c.file, c.line
-			FROM `+inScan("objects"), id)
-		if err != nil {
+		var groups []objectGroup
+		if err := readAll(ctx, tx, "objects", id, &groups); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var o ObjectRef
-			if err := rows.Scan(&o.APIVersion, &o.Kind, &o.Namespace, &o.Name, &o.Location.File, &o.Location.Line); err != nil {
-				return err
-			}
-			out = append(out, o)
-		}
-		return rows.Err()
+		out = appendObjects(make([]ObjectRef, 0, info.Counts.Objects), groups)
+		return nil
 	})
 	if err != nil {
 		return nil, s.readErr(fmt.Sprintf("read the objects of scan %d", id), err)

@@ -238,12 +238,14 @@ func (s *Store) saveScan(ctx context.Context, rec ScanRecord, id int64) (int64, 
 	w.enc.SetEscapeHTML(false)
 
 	w.sources(rec.Sources)
-	w.table(elements{table: "objects", what: "object", cols: []string{"api_version", "kind", "namespace", "name", "file", "line"}, n: len(rec.Objects),
+	objectRuns := objectRuns(rec.Objects)
+	w.table(elements{table: "objects", what: "objects of", cols: []string{"file", "namespace", "data"}, n: len(objectRuns) - 1,
 		values: func(i int, args []any) ([]any, error) {
-			o := &rec.Objects[i]
-			return append(args, o.APIVersion, o.Kind, o.Namespace, o.Name, o.Location.File, o.Location.Line), nil
+			group := groupObjects(rec.Objects[objectRuns[i]:objectRuns[i+1]])
+			data, err := w.json(&group)
+			return append(args, group.File, group.Namespace, data), err
 		},
-		name: func(i int) string { o := &rec.Objects[i]; return o.Kind + " " + o.Namespace + "/" + o.Name }})
+		name: func(i int) string { o := &rec.Objects[objectRuns[i]]; return o.Location.File + " " + o.Namespace }})
 	w.table(elements{table: "problems", what: "problem", cols: []string{"severity", "code", "file", "line", "object", "data"}, n: len(rec.Problems),
 		values: func(i int, args []any) ([]any, error) {
 			p := &rec.Problems[i]

@@ -60,7 +60,7 @@ func TestTargets(t *testing.T) {
 	// Back to schema 6, as an older stridemap left the store: the targets
 	// (and the failed re-scans of 0008) are gone, the sources are there.
 	db := rawDB(t, path)
-	modeltest.UndoControlGroups(t, db)
+	modeltest.UndoRowGroups(t, db)
 	for _, stmt := range []string{`DROP TABLE rescan_failures`, `DROP INDEX scans_target`, `ALTER TABLE scans DROP COLUMN target`, `PRAGMA user_version = 6`} {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)

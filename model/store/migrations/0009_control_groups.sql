@@ -25,9 +25,11 @@ CREATE TEMP TABLE control_runs AS
         END AS entry
     FROM controls m JOIN controls_content c ON c.content_id = m.content;
 
+-- Go's encoder escapes U+2028 and U+2029, which SQLite writes as they are.
 CREATE TEMP TABLE control_groups AS
     SELECT scan_id, min(ord) AS first, target,
-        json_object('target', target, 'controls', json_group_array(json(entry) ORDER BY ord)) AS data
+        replace(replace(json_object('target', target, 'controls', json_group_array(json(entry) ORDER BY ord)),
+            char(8232), '\u2028'), char(8233), '\u2029') AS data
     FROM control_runs GROUP BY scan_id, target, run;
 
 CREATE TABLE controls_grouped_content (
