@@ -1,6 +1,7 @@
 package threats
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,14 +45,16 @@ type stored struct {
 // A large scan has tens of thousands of findings, so they are encoded on
 // all cores.
 func Records(findings []Finding) ([]store.Finding, []store.Rule, error) {
-	records, encode, rules, err := ForStore(findings)
+	records, _, rules, err := ForStore(findings)
 	if err != nil {
 		return nil, nil, err
 	}
 	errs := make([]error, len(findings))
 	data := parallel.Map(len(findings), func(i int) json.RawMessage {
-		d, err := encode(i)
-		errs[i] = err
+		d, err := json.Marshal(storedOf(&findings[i]))
+		if err != nil {
+			errs[i] = fmt.Errorf("finding %s: %w", findings[i].ID, err)
+		}
 		return d
 	})
 	if err := errors.Join(errs...); err != nil {
@@ -65,7 +68,9 @@ func Records(findings []Finding) ([]store.Finding, []store.Rule, error) {
 
 // ForStore is Records without the findings' JSON: encode gives finding
 // i's, for store.ScanRecord.EncodeFinding, so a large scan's findings are
-// encoded as they are saved rather than all held as JSON at once.
+// encoded as they are saved rather than all held as JSON at once. The
+// bytes encode returns are only valid until its next call, and it is not
+// safe for concurrent use.
 func ForStore(findings []Finding) (records []store.Finding, encode func(i int) (json.RawMessage, error), rules []store.Rule, err error) {
 	seen := map[string]bool{}
 	for _, f := range findings {
@@ -85,16 +90,25 @@ func ForStore(findings []Finding) (records []store.Finding, encode func(i int) (
 		records[i] = store.Finding{ID: f.ID, RuleID: f.RuleID, Stride: string(f.Stride), Severity: string(f.Severity),
 			Element: f.Element, Namespace: f.Namespace}
 	}
+	// One buffer for every finding: the store copies each one's JSON
+	// before asking for the next. The encoder escapes HTML, as
+	// json.Marshal, which Records uses, does: the bytes are the same.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	encode = func(i int) (json.RawMessage, error) {
-		f := &findings[i]
-		data, err := json.Marshal(stored{Likelihood: f.Likelihood, Impact: f.Impact, Raised: f.Raised, ElementType: f.ElementType,
-			Evidence: f.Evidence, MissingControl: f.MissingControl})
-		if err != nil {
-			return nil, fmt.Errorf("finding %s: %w", f.ID, err)
+		buf.Reset()
+		if err := enc.Encode(storedOf(&findings[i])); err != nil {
+			return nil, fmt.Errorf("finding %s: %w", findings[i].ID, err)
 		}
-		return data, nil
+		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 	}
 	return records, encode, rules, nil
+}
+
+// storedOf is the JSON part of f's store record.
+func storedOf(f *Finding) stored {
+	return stored{Likelihood: f.Likelihood, Impact: f.Impact, Raised: f.Raised, ElementType: f.ElementType,
+		Evidence: f.Evidence, MissingControl: f.MissingControl}
 }
 
 // DecodeRules reads the rule texts saved with a scan (store.Rules).

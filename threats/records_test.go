@@ -134,3 +134,29 @@ func TestFindingJSON(t *testing.T) {
 		t.Errorf("a finding without texts: %s (%v)", data, err)
 	}
 }
+
+// TestForStoreEncodesAsRecords: the JSON ForStore's encode gives, one
+// finding after another through one buffer, is byte for byte the JSON
+// Records gives, HTML escaping included, so a scan saved either way shares
+// its stored findings.
+func TestForStoreEncodesAsRecords(t *testing.T) {
+	f := fullFinding(t)
+	other := f
+	other.ID, other.Element = "privileged-container@workload:web/<front>", "workload:web/<front>"
+	other.Evidence = append([]model.Evidence{{File: "a&b.yaml", Line: 3, Detail: "<script> \u2028"}}, f.Evidence...)
+	findings := []threats.Finding{f, other, f}
+	records, _, err := threats.Records(findings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, encode, _, err := threats.ForStore(findings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range findings {
+		got, err := encode(i)
+		if err != nil || string(got) != string(records[i].Data) {
+			t.Errorf("encode(%d) = %s, %v\nRecords gives %s", i, got, err, records[i].Data)
+		}
+	}
+}

@@ -38,7 +38,8 @@ type ScanRecord struct {
 	Findings []Finding
 	// EncodeFinding, when set, gives finding i's Data, which is then left
 	// nil: the findings of a large scan are encoded as they are saved
-	// rather than all held as JSON first.
+	// rather than all held as JSON first. It is called from one goroutine,
+	// and the bytes it returns need only stay valid until its next call.
 	EncodeFinding func(i int) (json.RawMessage, error)
 	Rules         []Rule // the text of the rules the findings refer to
 	// NotAssessed are the rules the graph's gaps left open; never findings.
