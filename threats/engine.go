@@ -87,9 +87,31 @@ func Assess(g *model.Graph, c *catalog.Catalog) (Assessment, error) {
 		})
 	}
 	all, err := runParallel(jobs)
+	shareDetails(all.findings)
 	sort.Slice(all.findings, func(i, j int) bool { return all.findings[i].ID < all.findings[j].ID })
 	sort.Slice(all.notAssessed, func(i, j int) bool { return all.notAssessed[i].ID() < all.notAssessed[j].ID() })
 	return Assessment{Findings: all.findings, NotAssessed: all.notAssessed}, err
+}
+
+// shareDetails makes equal evidence details of the findings one string.
+// The rules build them element by element ("container server", "port
+// 80"), and a large scan's findings repeat half of them: the copies were
+// a tenth of the findings' memory, which lives until the scan is stored.
+func shareDetails(findings []Finding) {
+	seen := map[string]string{}
+	for i := range findings {
+		for j := range findings[i].Evidence {
+			ev := &findings[i].Evidence[j]
+			if ev.Detail == "" {
+				continue
+			}
+			if shared, ok := seen[ev.Detail]; ok {
+				ev.Detail = shared
+			} else {
+				seen[ev.Detail] = ev.Detail
+			}
+		}
+	}
 }
 
 // results are what the rules gave on some elements.

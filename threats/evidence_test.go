@@ -3,6 +3,7 @@ package threats
 import (
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/stridemap/stridemap/catalog"
 	"github.com/stridemap/stridemap/model"
@@ -33,5 +34,31 @@ func TestFindingEvidence(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("findingEvidence:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestShareDetails: equal details of different findings become one
+// string, and no finding's evidence changes.
+func TestShareDetails(t *testing.T) {
+	detail := func(s string) string { return string([]byte(s)) } // a copy of its own
+	findings := []Finding{
+		{ID: "a", Evidence: []model.Evidence{{File: "a.yaml", Line: 1}, {File: "a.yaml", Line: 1, Detail: detail("container server")}}},
+		{ID: "b", Evidence: []model.Evidence{{File: "b.yaml", Line: 2, Detail: detail("container server")}, {Detail: detail("port 80")}}},
+		{ID: "c"},
+		{ID: "d", Evidence: []model.Evidence{{Detail: detail("port 80")}, {Detail: detail("port 8080")}}},
+	}
+	want := []Finding{
+		{ID: "a", Evidence: []model.Evidence{{File: "a.yaml", Line: 1}, {File: "a.yaml", Line: 1, Detail: "container server"}}},
+		{ID: "b", Evidence: []model.Evidence{{File: "b.yaml", Line: 2, Detail: "container server"}, {Detail: "port 80"}}},
+		{ID: "c"},
+		{ID: "d", Evidence: []model.Evidence{{Detail: "port 80"}, {Detail: "port 8080"}}},
+	}
+	shareDetails(findings)
+	if !reflect.DeepEqual(findings, want) {
+		t.Fatalf("shareDetails changed the findings:\n got %+v\nwant %+v", findings, want)
+	}
+	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+	if !same(findings[0].Evidence[1].Detail, findings[1].Evidence[0].Detail) || !same(findings[1].Evidence[1].Detail, findings[3].Evidence[0].Detail) {
+		t.Errorf("equal details are still separate strings")
 	}
 }
