@@ -713,7 +713,8 @@ func (c *converter) scalar(n *yaml.Node) error {
 // builds, ShortTag runs go-yaml's resolver, which allocates for every value
 // it looks at. The resolver reads no further than the first byte unless it
 // is a sign, a digit, '.', '~' or the first letter of a boolean or null
-// word: any other plain scalar resolves to !!str. A short run of decimal
+// word: any other plain scalar resolves to !!str, and so does such a word
+// that is not one of go-yaml's booleans or nulls. A short run of decimal
 // digits without a leading zero (a port, a user ID) is an !!int, and one
 // led by a number with a letter no number can hold is a !!str.
 func shortTag(n *yaml.Node) string {
@@ -722,6 +723,18 @@ func shortTag(n *yaml.Node) string {
 	}
 	v := n.Value
 	if !resolvedByValue[v[0]] {
+		return "!!str"
+	}
+	switch v[0] {
+	case 'y', 'Y', 'n', 'N', 't', 'T', 'f', 'F', 'o', 'O', '~':
+		// The resolver looks a word with such a first letter up among the
+		// booleans and nulls it knows, and takes any other as a string.
+		switch v {
+		case "true", "True", "TRUE", "false", "False", "FALSE":
+			return "!!bool"
+		case "~", "null", "Null", "NULL":
+			return "!!null"
+		}
 		return "!!str"
 	}
 	if len(v) <= 18 && (v[0] != '0' || len(v) == 1) && strings.Trim(v, "0123456789") == "" {

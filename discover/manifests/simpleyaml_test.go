@@ -333,8 +333,8 @@ func BenchmarkSimpleYAML(b *testing.B) {
 // resolution: every first byte, alone and followed by text that would make
 // a number, a boolean or a timestamp.
 func TestShortTagAgreesWithGoYAML(t *testing.T) {
-	suffixes := []string{"", "x", "0", "1.5", "rue", "ull", "es", "o", "ff", "inf", "2026-01-02", "_000", "e3", "x1F", " a"}
-	values := []string{"", "~", "<<", "true", "False", "null", "yes", "Off", ".inf", "-.Inf", ".nan", "0x1F", "0o17", "0b101", "1_000", "1e3", "2026-12-06", "2026-12-06T10:00:00Z", "+1", "-0", "8080", "a8080", "ǅ", "\xff",
+	suffixes := []string{"", "x", "0", "1.5", "rue", "RUE", "ull", "ULL", "alse", "ALSE", "es", "ES", "o", "ff", "FF", "n", "inf", "2026-01-02", "_000", "e3", "x1F", " a", "rue ", "ullx"}
+	values := []string{"", "~", "<<", "true", "False", "null", "yes", "TRUE", "FALSE", "Null", "NULL", "nULL", "tRUE", "~~", "y", "n", "on", "ON", "no", "No", "Off", ".inf", "-.Inf", ".nan", "0x1F", "0o17", "0b101", "1_000", "1e3", "2026-12-06", "2026-12-06T10:00:00Z", "+1", "-0", "8080", "a8080", "ǅ", "\xff",
 		"0", "00", "07", "08", "123456789012345678", "1234567890123456789", "9223372036854775807", "9223372036854775808", "99999999999999999999", "1 2", "12:30",
 		"64Mi", "100m", "1Gi", "500M", "2Ki", "1e3Mi", "0x1Mi", "1d", "1h30m", "30s", "-Xmx512m", "+.inf", "-.nan", "-1_0", "1_000Mi", "0xFF", "0xfg", "0XAB", "0O17", "0B11",
 		"2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10", "2001-12-14T21:59:43Z", "2001-12-14z", "1T", "1t", "1e", "1E+3", "-1e-3", "1.5e3x", "9ℵ", "1ǅ"}
