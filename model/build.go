@@ -242,6 +242,7 @@ func (b *builder) serviceCandidates(namespace string, matchLabels map[string]str
 }
 
 func (b *builder) addWorkload(tmpl PodTemplate) {
+	tmpl.containers = tmpl.listContainers()
 	w := &IndexedWorkload{Template: tmpl}
 	b.workloads = append(b.workloads, w)
 	b.workloadsIn[tmpl.Object.Namespace] = append(b.workloadsIn[tmpl.Object.Namespace], w)

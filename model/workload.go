@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -27,6 +28,11 @@ type PodTemplate struct {
 	// creates ("prometheus-k8s", "StatefulSet"). Empty means the object's.
 	WorkloadName   string
 	ControllerKind string
+
+	// containers, once listed, is what Containers returns: the graph
+	// builder and every detector ask for a workload's containers, some
+	// twenty times each.
+	containers []ContainerRef
 }
 
 // Name is the name of the workload the template's pods belong to.
@@ -80,14 +86,25 @@ type ContainerRef struct {
 	Init      bool
 }
 
-// Containers lists the init containers, then the containers.
+// Containers lists the init containers, then the containers. The list of
+// a workload's template is made once and shared: do not change it.
 func (t PodTemplate) Containers() []ContainerRef {
-	var out []ContainerRef
+	if t.containers != nil {
+		return t.containers
+	}
+	return t.listContainers()
+}
+
+func (t PodTemplate) listContainers() []ContainerRef {
+	if t.Spec == nil {
+		return nil
+	}
+	out := make([]ContainerRef, 0, len(t.Spec.InitContainers)+len(t.Spec.Containers))
 	for i := range t.Spec.InitContainers {
-		out = append(out, ContainerRef{Container: &t.Spec.InitContainers[i], Path: fmt.Sprintf("%s.initContainers[%d]", t.SpecPath, i), Init: true})
+		out = append(out, ContainerRef{Container: &t.Spec.InitContainers[i], Path: t.SpecPath + ".initContainers[" + strconv.Itoa(i) + "]", Init: true})
 	}
 	for i := range t.Spec.Containers {
-		out = append(out, ContainerRef{Container: &t.Spec.Containers[i], Path: fmt.Sprintf("%s.containers[%d]", t.SpecPath, i)})
+		out = append(out, ContainerRef{Container: &t.Spec.Containers[i], Path: t.SpecPath + ".containers[" + strconv.Itoa(i) + "]"})
 	}
 	return out
 }
