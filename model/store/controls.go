@@ -35,11 +35,17 @@ func groupControls(controls []model.Control) controlGroup {
 	for i := range controls {
 		c := &controls[i]
 		g.Controls[i] = groupedControl{Type: c.Type, Evidence: c.Evidence}
-		if c.ID != c.Type+"@"+c.Target {
+		if !isTypeAtTarget(c) {
 			g.Controls[i].ID = &c.ID
 		}
 	}
 	return g
+}
+
+// isTypeAtTarget says c's ID is TYPE@TARGET, without building it.
+func isTypeAtTarget(c *model.Control) bool {
+	id, n := c.ID, len(c.Type)
+	return len(id) == n+1+len(c.Target) && id[:n] == c.Type && id[n] == '@' && id[n+1:] == c.Target
 }
 
 // appendControls appends the controls the groups hold, in order.

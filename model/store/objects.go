@@ -43,6 +43,15 @@ func groupObjects(objects []ObjectRef) objectGroup {
 	return g
 }
 
+// objectsName names the run of objects that starts with o in an error:
+// its file, and its namespace if it has one.
+func objectsName(o *ObjectRef) string {
+	if o.Namespace == "" {
+		return o.Location.File
+	}
+	return o.Location.File + ", namespace " + o.Namespace
+}
+
 // appendObjects appends the objects the groups hold, in order.
 func appendObjects(out []ObjectRef, groups []objectGroup) []ObjectRef {
 	for _, g := range groups {

@@ -246,7 +246,7 @@ func (s *Store) saveScan(ctx context.Context, rec ScanRecord, id int64) (int64, 
 			data, err := w.json(&group)
 			return append(args, group.File, group.Namespace, data), err
 		},
-		name: func(i int) string { o := &rec.Objects[objectRuns[i]]; return o.Location.File + " " + o.Namespace }})
+		name: func(i int) string { return objectsName(&rec.Objects[objectRuns[i]]) }})
 	w.table(elements{table: "problems", what: "problem", cols: []string{"severity", "code", "file", "line", "object", "data"}, n: len(rec.Problems),
 		values: func(i int, args []any) ([]any, error) {
 			p := &rec.Problems[i]
