@@ -80,7 +80,20 @@ func (s *Store) migrate(ctx context.Context, w *sql.DB) error {
 	} else if v == len(ms) {
 		return nil
 	}
-	tx, err := w.BeginTx(ctx, nil)
+	// Migrations that regroup rows (0009, 0010) go through temporary
+	// tables and sorts over every scan, which the writer's
+	// temp_store=MEMORY (see dsn) would hold in memory: a long history
+	// gets a file instead, on the one connection the migration uses.
+	conn, err := w.Conn(ctx)
+	if err != nil {
+		return s.openErr(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
+		return s.openErr(err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY")
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return s.openErr(err)
 	}
