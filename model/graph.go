@@ -412,7 +412,7 @@ type Graph struct {
 	Edges      []Edge     `json:"edges"`
 	Boundaries []Boundary `json:"boundaries"`
 	// Controls are sorted by target, then ID: each element's controls sit
-	// together, which is how views list them and how the store keeps them.
+	// together, as the store keeps them (one row per element).
 	Controls []Control     `json:"controls"`
 	Dangling []DanglingRef `json:"dangling"`
 	// Gaps are the kinds a live scan could not read: what depends on them
