@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -29,10 +30,15 @@ type Rescan struct {
 // flows). The graph's JSON is deterministic (maps are encoded with sorted
 // keys), so equal content hashes equal.
 //
+// A plain scan stores no hash: only a re-scan compares content, and
+// hashing encodes the whole scan a second time, a twentieth of a scan's
+// work. A re-scan that finds the latest scan without one computes it from
+// what the store holds (storedContentHash).
+//
 // Each element is encoded on its own, straight into the hash: encoding
 // the whole graph at once would first build its JSON in memory, tens of
 // megabytes for a large cluster.
-func contentHash(g *model.Graph, findings []threats.Finding, notAssessed []store.NotAssessed, problems []discover.Problem) (string, error) {
+func contentHash(g *model.Graph, findings []verdict, notAssessed []store.NotAssessed, problems []discover.Problem) (string, error) {
 	// The volatile fields are cleared for the encoding and put back.
 	restore := clearVolatile(g)
 	defer restore()
@@ -56,8 +62,7 @@ func contentHash(g *model.Graph, findings []threats.Finding, notAssessed []store
 	section("controls", len(g.Controls), func(i int) any { return &g.Controls[i] })
 	section("dangling", len(g.Dangling), func(i int) any { return &g.Dangling[i] })
 	section("gaps", len(g.Gaps), func(i int) any { return &g.Gaps[i] })
-	type verdict struct{ ID, Severity string }
-	section("findings", len(findings), func(i int) any { return verdict{findings[i].ID, string(findings[i].Severity)} })
+	section("findings", len(findings), func(i int) any { return findings[i] })
 	section("not assessed", len(notAssessed), func(i int) any { return verdict{notAssessed[i].ID(), "not assessed"} })
 	section("problems", len(problems), func(i int) any { return &problems[i] })
 	if err != nil {
@@ -95,4 +100,47 @@ func clearVolatile(g *model.Graph) (restore func()) {
 			g.Edges[i].Observation = observations[i]
 		}
 	}
+}
+
+// verdict is what the content hash keeps of a finding or of a rule not
+// assessed. Its JSON, {"ID":…,"Severity":…}, is part of every hash
+// stored: changing it would make each re-scan store its content again.
+type verdict struct{ ID, Severity string }
+
+// verdictsOf lists the verdicts of findings as they are stored, before
+// triage (which never changes a severity).
+func verdictsOf(findings []threats.Finding) []verdict {
+	out := make([]verdict, len(findings))
+	for i := range findings {
+		out[i] = verdict{findings[i].ID, string(findings[i].Severity)}
+	}
+	return out
+}
+
+// storedContentHash is the content hash of scan id computed from what the
+// store holds, for a scan stored without one: by a plain scan, or by a
+// version before re-scans. The store reads back exactly what was saved,
+// so it equals the hash the scan had in memory.
+func storedContentHash(ctx context.Context, s *store.Store, id int64) (string, error) {
+	g, err := s.Graph(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	records, err := s.Findings(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	findings := make([]verdict, len(records))
+	for i := range records {
+		findings[i] = verdict{records[i].ID, records[i].Severity}
+	}
+	notAssessed, err := s.NotAssessed(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	problems, err := s.Problems(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return contentHash(g, findings, notAssessed, problems)
 }

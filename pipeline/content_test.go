@@ -33,7 +33,7 @@ func TestContentHash(t *testing.T) {
 	findings := []threats.Finding{{ID: "plaintext@e", Severity: threats.High}}
 	hash := func(g *model.Graph, f []threats.Finding, problems ...discover.Problem) string {
 		t.Helper()
-		h, err := contentHash(g, f, nil, problems)
+		h, err := contentHash(g, verdictsOf(f), nil, problems)
 		if err != nil {
 			t.Fatal(err)
 		}

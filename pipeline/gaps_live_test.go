@@ -84,6 +84,8 @@ spec:
 	}
 
 	partial := scan(reader)
+	sameContentHash(t, full)
+	sameContentHash(t, partial)
 	if !partial.Partial() || !partial.Scan.Partial {
 		t.Errorf("a scan that could not read NetworkPolicies is not partial")
 	}

@@ -174,13 +174,12 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 	if err != nil {
 		return nil, err
 	}
-	// Every scan records its content hash, so a watch started after a
-	// plain scan can confirm it rather than store the same content again.
-	hash, err := contentHash(g, findings, notAssessed, in.problems)
-	if err != nil {
-		return nil, err
-	}
+	// Only a re-scan hashes its content (see contentHash).
+	var hash string
 	if in.rescan != nil {
+		if hash, err = contentHash(g, verdictsOf(findings), notAssessed, in.problems); err != nil {
+			return nil, err
+		}
 		if res, err := r.confirmUnchanged(ctx, s, in.target, hash); res != nil || err != nil {
 			if res != nil {
 				res.Graph, res.Findings, res.NotAssessed, res.Evaluated, res.Problems = g, findings, notAssessed, cat != nil, in.problems
@@ -243,10 +242,20 @@ func (r run) confirmUnchanged(ctx context.Context, s *store.Store, target discov
 	}
 	previous := latest.ID
 	c, ok, err := s.Content(ctx, previous)
-	if err != nil || !ok || c.Hash != hash {
+	if err != nil {
 		return nil, err
 	}
-	if err := s.Confirm(ctx, previous, time.Now()); err != nil {
+	if !ok {
+		// Stored by a plain scan: its hash is computed once, here, and
+		// kept with it when it matches.
+		if c.Hash, err = storedContentHash(ctx, s, previous); err != nil {
+			return nil, err
+		}
+	}
+	if c.Hash != hash {
+		return nil, nil
+	}
+	if err := s.Confirm(ctx, previous, hash, time.Now()); err != nil {
 		return nil, err
 	}
 	info, err := s.Scan(ctx, previous)

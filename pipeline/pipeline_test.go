@@ -154,6 +154,7 @@ func TestScanAndMergeOnBoutique(t *testing.T) {
 	if src := res.Scan.Sources; len(src) != 2 || src[0].Path != manifestsFile || src[1].Kind != flowlog.SourceFlows || src[1].Files != 1 || src[1].Objects != 2 {
 		t.Errorf("stored sources: %+v", src)
 	}
+	sameContentHash(t, res)
 
 	// Flows observed later are merged into the stored scan the same way.
 	later := writeFile(t, filepath.Join(dir, "later", "hubble.jsonl"),
@@ -188,6 +189,20 @@ func TestScanAndMergeOnBoutique(t *testing.T) {
 	}
 	if p, _ := s.Problems(ctx, merged.Scan.ID); len(p) != 1 {
 		t.Errorf("the base's problems are kept: %v", p)
+	}
+}
+
+// sameContentHash checks that the content hash of a scan computed from
+// the store, as a watch started after a plain scan computes it, equals
+// the one computed from the scan in memory.
+func sameContentHash(t *testing.T, res *pipeline.Result) {
+	t.Helper()
+	inMemory, stored, err := pipeline.ContentHashes(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inMemory != stored {
+		t.Errorf("scan %d: content hash %s from the store, %s in memory", res.Scan.ID, stored, inMemory)
 	}
 }
 

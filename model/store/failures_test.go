@@ -67,7 +67,7 @@ func TestFailedRescans(t *testing.T) {
 
 	// A re-scan that finds the shop again confirms its scan: its failures
 	// are behind it.
-	if err := s.Confirm(ctx, id, t0.Add(7*time.Minute)); err != nil {
+	if err := s.Confirm(ctx, id, "h1", t0.Add(7*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.FailedSinceLatest(ctx); err != nil || len(got) != 1 || !got[0].Target.Same(live) {
@@ -155,5 +155,50 @@ func TestStoreBeforeFailuresOpens(t *testing.T) {
 	}
 	if got, err := s.FailedSinceLatest(ctx); err != nil || len(got) != 1 || got[0].Since != id || !got[0].Target.IsZero() {
 		t.Errorf("after the upgrade: %+v, %v; want one failure of the unknown target since scan %d", got, err, id)
+	}
+}
+
+// TestConfirm: a re-scan's confirmation gives a scan stored without a
+// content hash (by a plain scan) the hash confirmed, moves the time of a
+// scan that has the same one, and is refused, changing nothing, for a
+// scan whose content hashes differently.
+func TestConfirm(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "stridemap.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	rec := modeltest.SampleScan(1)
+	rec.StartedAt, rec.FinishedAt = t0, t0.Add(time.Minute)
+	id := mustSave(t, s, rec)
+	content := func() store.Content {
+		t.Helper()
+		c, ok, err := s.Content(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return store.Content{}
+		}
+		return c
+	}
+	if c := content(); c.Hash != "" {
+		t.Fatalf("a scan saved without a hash has %+v", c)
+	}
+	for i, at := range []time.Time{t0.Add(time.Hour), t0.Add(2 * time.Hour)} {
+		if err := s.Confirm(ctx, id, "h1", at); err != nil {
+			t.Fatalf("confirmation %d: %v", i+1, err)
+		}
+		if c := content(); c.Hash != "h1" || !c.ConfirmedAt.Equal(at) {
+			t.Errorf("after confirmation %d at %v: %+v", i+1, at, c)
+		}
+	}
+	if err := s.Confirm(ctx, id, "h2", t0.Add(3*time.Hour)); err == nil || !strings.Contains(err.Error(), "hashes differently") {
+		t.Errorf("confirming other content: %v", err)
+	}
+	if c := content(); c.Hash != "h1" || !c.ConfirmedAt.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("a refused confirmation changed the content record: %+v", c)
 	}
 }

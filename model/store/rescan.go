@@ -16,7 +16,8 @@ type Content struct {
 }
 
 // Content reads the content hash of scan id; ok is false for a scan stored
-// without one (before watch existed, or by a plain scan of an old version).
+// without one (by a plain scan, or before watch existed) that no re-scan
+// has confirmed.
 func (s *Store) Content(ctx context.Context, id int64) (c Content, ok bool, err error) {
 	err = s.read(ctx, func(tx *sql.Tx) error {
 		if _, err := s.scanRow(ctx, tx, id); err != nil {
@@ -40,18 +41,22 @@ func (s *Store) Content(ctx context.Context, id int64) (c Content, ok bool, err 
 	return c, ok, nil
 }
 
-// Confirm records that a re-scan at found scan id's content unchanged.
-func (s *Store) Confirm(ctx context.Context, id int64, at time.Time) error {
+// Confirm records that a re-scan at found scan id's content, which
+// hashes to hash, unchanged. A scan stored without a hash gets this one;
+// a scan stored with another is refused: it is not the content confirmed.
+func (s *Store) Confirm(ctx context.Context, id int64, hash string, at time.Time) error {
 	w, err := s.writer(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := w.ExecContext(ctx, `UPDATE scan_content SET confirmed_at = ? WHERE scan_id = ?`, formatTime(at), id)
+	res, err := w.ExecContext(ctx, `INSERT INTO scan_content (scan_id, hash, confirmed_at) VALUES (?, ?, ?)
+		ON CONFLICT (scan_id) DO UPDATE SET confirmed_at = excluded.confirmed_at WHERE hash = excluded.hash`,
+		id, hash, formatTime(at))
 	if err != nil {
 		return fmt.Errorf("confirm scan %d in %s: %w", id, s.path, err)
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return fmt.Errorf("confirm scan %d in %s: it has no content hash", id, s.path)
+		return fmt.Errorf("confirm scan %d in %s: its content hashes differently", id, s.path)
 	}
 	return nil
 }
