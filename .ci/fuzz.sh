@@ -34,6 +34,7 @@ TARGETS="
 ./internal/secretvalue FuzzOf
 ./internal/safetext FuzzText
 ./model FuzzParseConnectionString
+./model/store FuzzDecodeFindingGroup
 ./threats FuzzReadTriageFile
 "
 

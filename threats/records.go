@@ -287,8 +287,8 @@ func loadFindingsPair(ctx context.Context, s *store.Store, before, after int64) 
 }
 
 // loadFindings decodes scan's finding records with its rule texts; a
-// record that is one of known's (the same stored row) is taken from its
-// decoded twin instead of decoded again.
+// record that is one of known's (the same finding in the same stored row)
+// is taken from its decoded twin instead of decoded again.
 func loadFindings(ctx context.Context, s *store.Store, scan int64, records, known []store.Finding, decoded []Finding) ([]Finding, error) {
 	rules, err := s.Rules(ctx, scan)
 	if err != nil {
@@ -298,13 +298,19 @@ func loadFindings(ctx context.Context, s *store.Store, scan int64, records, know
 	if err != nil {
 		return nil, err
 	}
-	twin := make(map[int64]int, len(known))
+	// A stored row holds the findings of one element: a finding is the
+	// row and its ID.
+	type rowFinding struct {
+		content int64
+		id      string
+	}
+	twin := make(map[rowFinding]int, len(known))
 	for i, r := range known {
-		twin[r.Content] = i
+		twin[rowFinding{r.Content, r.ID}] = i
 	}
 	out := make([]Finding, len(records))
 	for i, r := range records {
-		j, ok := twin[r.Content]
+		j, ok := twin[rowFinding{r.Content, r.ID}]
 		if !ok {
 			if out[i], err = Decode(r, texts); err != nil {
 				return nil, err

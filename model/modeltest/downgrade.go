@@ -102,11 +102,58 @@ func UndoObjectGroups(t testing.TB, db *sql.DB) {
 	exec(`ALTER TABLE old_objects_content RENAME TO objects_content`)
 }
 
-// UndoRowGroups undoes migrations 0010 and 0009 (UndoObjectGroups and
-// UndoControlGroups), for a test that rewinds a store to schema 8 or
-// earlier.
+// UndoFindingGroups rewrites a store's findings tables in the layout
+// before migration 0011, one row per finding with its columns and its
+// data, as an older stridemap left them; keyed as UndoControlGroups keys
+// its rows. Each scan's findings are in the order of its groups. It
+// leaves user_version alone.
+func UndoFindingGroups(t testing.TB, db *sql.DB) {
+	t.Helper()
+	type group struct {
+		Element   string `json:"element"`
+		Namespace string `json:"namespace"`
+		Findings  []struct {
+			ID       *string         `json:"id"`
+			RuleID   string          `json:"rule"`
+			Stride   string          `json:"stride"`
+			Severity string          `json:"severity"`
+			Data     json.RawMessage `json:"data"`
+		} `json:"findings"`
+	}
+	places := groupedRows[group](t, db, "findings")
+	exec := execer(t, db)
+	exec(`CREATE TABLE old_findings_content (content_id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,
+		id TEXT NOT NULL, rule_id TEXT NOT NULL, stride TEXT NOT NULL, severity TEXT NOT NULL, element TEXT NOT NULL,
+		namespace TEXT NOT NULL, data TEXT NOT NULL) STRICT`)
+	exec(`CREATE TABLE old_findings (scan_id INTEGER NOT NULL REFERENCES scans (id) ON DELETE CASCADE, ord INTEGER NOT NULL,
+		content INTEGER NOT NULL, PRIMARY KEY (scan_id, ord)) STRICT, WITHOUT ROWID`)
+	ord := map[int64]int{}
+	for _, p := range places {
+		for _, f := range p.group.Findings {
+			id := f.RuleID + "@" + p.group.Element
+			if f.ID != nil {
+				id = *f.ID
+			}
+			sum := sha256.Sum256([]byte(strings.Join([]string{id, f.RuleID, f.Stride, f.Severity, p.group.Element, p.group.Namespace, string(f.Data)}, "\x00")))
+			exec(`INSERT INTO old_findings_content (hash, id, rule_id, stride, severity, element, namespace, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (hash) DO NOTHING`, sum[:16], id, f.RuleID, f.Stride, f.Severity, p.group.Element, p.group.Namespace, string(f.Data))
+			exec(`INSERT INTO old_findings (scan_id, ord, content) SELECT ?, ?, content_id FROM old_findings_content WHERE hash = ?`,
+				p.scan, ord[p.scan], sum[:16])
+			ord[p.scan]++
+		}
+	}
+	exec(`DROP TABLE findings`)
+	exec(`DROP TABLE findings_content`)
+	exec(`ALTER TABLE old_findings RENAME TO findings`)
+	exec(`ALTER TABLE old_findings_content RENAME TO findings_content`)
+}
+
+// UndoRowGroups undoes migrations 0011, 0010 and 0009
+// (UndoFindingGroups, UndoObjectGroups and UndoControlGroups), for a test
+// that rewinds a store to schema 8 or earlier.
 func UndoRowGroups(t testing.TB, db *sql.DB) {
 	t.Helper()
+	UndoFindingGroups(t, db)
 	UndoObjectGroups(t, db)
 	UndoControlGroups(t, db)
 }
@@ -117,8 +164,8 @@ type groupRow[G any] struct {
 	group G
 }
 
-// groupedRows reads every row of a grouped table (controls, objects), by
-// scan and in order.
+// groupedRows reads every row of a grouped table (controls, objects,
+// findings), by scan and in order.
 func groupedRows[G any](t testing.TB, db *sql.DB, table string) []groupRow[G] {
 	t.Helper()
 	rows, err := db.Query(`SELECT m.scan_id, c.data FROM ` + table + ` m JOIN ` + table + `_content c ON c.content_id = m.content ORDER BY m.scan_id, m.ord`)

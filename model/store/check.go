@@ -307,14 +307,13 @@ func (s *Store) salvageScan(ctx context.Context, id int64) (savedScan, error) {
 	lostObjects, n, brokeOff := salvageJSON(ctx, s, "objects", id, &objects)
 	tally(lostObjects+" of files", n, brokeOff)
 	r.Objects = appendObjects(r.Objects, objects)
-	tally(salvage(ctx, s, "findings", id, "c.id, c.rule_id, c.stride, c.severity, c.element, c.namespace, c.data", func(row *sql.Row) error {
-		var f Finding
-		if err := row.Scan(&f.ID, &f.RuleID, &f.Stride, &f.Severity, &f.Element, &f.Namespace, &f.Data); err != nil {
-			return err
-		}
-		r.Findings = append(r.Findings, f)
-		return nil
-	}))
+	var findings []findingGroup
+	lostFindings, n, brokeOff := salvageJSON(ctx, s, "findings", id, &findings)
+	tally(lostFindings+" of elements", n, brokeOff)
+	for i := range findings {
+		r.Findings = appendFindings(r.Findings, 0, &findings[i])
+	}
+	sortFindings(r.Findings)
 	tally(salvage(ctx, s, "scan_rules", id, "c.rule_id, c.data", func(row *sql.Row) error {
 		var rule Rule
 		if err := row.Scan(&rule.ID, &rule.Data); err != nil {

@@ -1,11 +1,13 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -106,6 +108,8 @@ func scanWithFindings(n int) store.ScanRecord {
 		rec.Findings = append(rec.Findings, store.Finding{ID: id, RuleID: "no-probe", Stride: "denial-of-service", Severity: "low",
 			Element: node.ID, Namespace: node.Namespace, Data: data})
 	}
+	// In ID order, as the catalog lists findings and the store reads them.
+	slices.SortFunc(rec.Findings, func(a, b store.Finding) int { return cmp.Compare(a.ID, b.ID) })
 	rec.Rules = []store.Rule{{ID: "no-probe", Data: []byte(`{"title":"No probe"}`)}}
 	return rec
 }

@@ -22,8 +22,9 @@ type Delta struct {
 	// FlowsA and FlowsB are the ends of every flow of each scan, shared
 	// or not: what reachability along flows needs, without decoding them.
 	FlowsA, FlowsB []FlowEnds
-	// FindingsA and FindingsB are the finding records of each scan that
-	// the other does not hold; SharedFindings counts those both hold.
+	// FindingsA and FindingsB are the finding records of each element
+	// whose findings are not all the same in the other scan, in ID order;
+	// SharedFindings counts the findings of the others.
 	FindingsA, FindingsB []Finding
 	SharedFindings       int
 }
@@ -53,8 +54,8 @@ func (s *Store) Delta(ctx context.Context, a, b int64) (Delta, error) {
 				readOnly(ctx, tx, "edges", args, &side.graph.Edges),
 				readOnly(ctx, tx, "boundaries", args, &side.graph.Boundaries),
 				readOnly(ctx, tx, "controls", args, &controls),
-				eachFinding(ctx, tx, findingsOnly, args, func(f Finding) error {
-					*side.findings = append(*side.findings, f)
+				eachFindingGroup(ctx, tx, findingsOnly, args, func(content int64, g *findingGroup) error {
+					*side.findings = appendFindings(*side.findings, content, g)
 					return nil
 				}),
 				readFlowEnds(ctx, tx, side.scan, side.flows),
@@ -64,8 +65,11 @@ func (s *Store) Delta(ctx context.Context, a, b int64) (Delta, error) {
 				}
 			}
 			side.graph.Controls = appendControls(side.graph.Controls, controls)
+			sortFindings(*side.findings)
 		}
-		return tx.QueryRowContext(ctx, `SELECT count(*) FROM findings WHERE scan_id = ? AND content IN (SELECT content FROM findings WHERE scan_id = ?)`,
+		return tx.QueryRowContext(ctx, `SELECT coalesce(sum(json_array_length(c.data, '$.findings')), 0)
+			FROM findings m JOIN findings_content c ON c.content_id = m.content
+			WHERE m.scan_id = ? AND m.content IN (SELECT content FROM findings WHERE scan_id = ?)`,
 			a, b).Scan(&d.SharedFindings)
 	})
 	if err != nil {
@@ -124,9 +128,11 @@ func readOnly[T any](ctx context.Context, tx *sql.Tx, table string, args []any, 
 	})
 }
 
-// findingsOnly reads the findings of one scan that another does not hold
-// (parameters: the scan, the other).
-var findingsOnly = `SELECT ` + findingColumns + `, c.data FROM findings m JOIN findings_content c ON c.content_id = m.content
+// findingsOnly reads the rows of findings of one scan that another does
+// not hold (parameters: the scan, the other). A row holds all of one
+// element's findings, so where one of them changed, the others are read
+// too: they compare equal.
+var findingsOnly = `SELECT m.content, c.data FROM findings m JOIN findings_content c ON c.content_id = m.content
 	WHERE m.scan_id = ? AND m.content NOT IN (SELECT content FROM findings WHERE scan_id = ?) ORDER BY m.ord`
 
 func readFlowEnds(ctx context.Context, tx *sql.Tx, scan int64, out *[]FlowEnds) error {

@@ -56,7 +56,11 @@
 // scan is written. Since migration 0010 an objects row holds a run of
 // consecutive objects read from one file in one namespace (columns), with
 // their names and lines as JSON; an object read from an API server has a
-// file of its own, so a live scan keeps a row per object.
+// file of its own, so a live scan keeps a row per object. Since migration
+// 0011 a findings row holds all the findings of one element (columns: the
+// element and its namespace), each with its rule, STRIDE category,
+// severity and the data the threats package encoded; findings read back
+// in ID order, the order the catalog lists them in.
 //
 // Since migration 0006 each element table T holds only (scan_id, ord,
 // content): the columns above live once in T_content, keyed by a 128-bit

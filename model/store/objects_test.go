@@ -75,6 +75,7 @@ func TestObjectGroups(t *testing.T) {
 func TestStoreBeforeObjectGroupsOpens(t *testing.T) {
 	first, second := objectsScan(), scanWithFindings(3)
 	s, path, ids, want := afterUpgrade(t, "schema-9", func(db *sql.DB) {
+		modeltest.UndoFindingGroups(t, db)
 		modeltest.UndoObjectGroups(t, db)
 		if _, err := db.Exec(`PRAGMA user_version = 9`); err != nil {
 			t.Fatal(err)

@@ -132,8 +132,8 @@ func eachContent(ctx context.Context, tx *sql.Tx, query string, args []any, fn f
 
 // FindingsPair loads the findings of scans a and b, to compare them: a
 // finding both scans hold is read once and b's record is a's (its Data
-// shared). Each record's Content says which stored row it is, so callers
-// can decode a shared one once.
+// shared). Each record's Content says which stored row holds it, so
+// callers can decode a shared one once.
 func (s *Store) FindingsPair(ctx context.Context, a, b int64) ([]Finding, []Finding, error) {
 	fa, fb := []Finding{}, []Finding{}
 	err := s.read(ctx, func(tx *sql.Tx) error {
@@ -143,27 +143,31 @@ func (s *Store) FindingsPair(ctx context.Context, a, b int64) ([]Finding, []Find
 		if _, err := s.scanRow(ctx, tx, b); err != nil {
 			return err
 		}
-		at := map[int64]int{}
-		err := eachFinding(ctx, tx, findingsOf, []any{a}, func(f Finding) error {
-			at[f.Content] = len(fa)
-			fa = append(fa, f)
+		at := map[int64][2]int{} // where each row's findings are in fa
+		err := eachFindingGroup(ctx, tx, findingsOf, []any{a}, func(content int64, g *findingGroup) error {
+			from := len(fa)
+			fa = appendFindings(fa, content, g)
+			at[content] = [2]int{from, len(fa)}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		return eachFinding(ctx, tx, sharedFindings, []any{a, b}, func(f Finding) error {
-			if f.Data != nil {
-				fb = append(fb, f)
+		err = eachFindingGroup(ctx, tx, sharedFindings, []any{a, b}, func(content int64, g *findingGroup) error {
+			if g != nil {
+				fb = appendFindings(fb, content, g)
 				return nil
 			}
-			i, ok := at[f.Content]
+			span, ok := at[content]
 			if !ok {
-				return fmt.Errorf("findings: scan %d shares row %d with scan %d, which does not hold it", b, f.Content, a)
+				return fmt.Errorf("findings: scan %d shares row %d with scan %d, which does not hold it", b, content, a)
 			}
-			fb = append(fb, fa[i])
+			fb = append(fb, fa[span[0]:span[1]]...)
 			return nil
 		})
+		sortFindings(fa)
+		sortFindings(fb)
+		return err
 	})
 	if err != nil {
 		return nil, nil, s.readErr(fmt.Sprintf("read findings of scans %d and %d", a, b), err)
@@ -171,35 +175,25 @@ func (s *Store) FindingsPair(ctx context.Context, a, b int64) ([]Finding, []Find
 	return fa, fb, nil
 }
 
-// sharedFindings reads scan b's findings with the columns of those scan a
-// holds too NULL (parameters a, b).
-var sharedFindings = `SELECT ` + findingColumns + `,
-	CASE WHEN m.content IN (SELECT content FROM findings WHERE scan_id = ?) THEN NULL ELSE c.data END FROM ` + inScan("findings")
+// sharedFindings reads scan b's rows of findings, with the data of those
+// scan a holds too NULL (parameters a, b).
+var sharedFindings = sharedWith("findings")
 
-// findingColumns are the columns of a finding eachFinding reads, but its
-// data; findingsOf reads them and the data of one scan's findings.
-const findingColumns = `m.content, c.id, c.rule_id, c.stride, c.severity, c.element, c.namespace`
+// findingsOf reads the rows of findings of one scan.
+var findingsOf = `SELECT m.content, c.data FROM ` + inScan("findings")
 
-var findingsOf = `SELECT ` + findingColumns + `, c.data FROM ` + inScan("findings")
-
-// eachFinding runs query and calls fn with each finding it reads; Data is
-// a copy, nil for NULL.
-func eachFinding(ctx context.Context, tx *sql.Tx, query string, args []any, fn func(Finding) error) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var f Finding
-		var data []byte
-		if err := rows.Scan(&f.Content, &f.ID, &f.RuleID, &f.Stride, &f.Severity, &f.Element, &f.Namespace, &data); err != nil {
-			return err
+// eachFindingGroup runs query, which reads content IDs and data of rows
+// of findings, and calls fn with each row decoded; g is nil where the
+// data is NULL.
+func eachFindingGroup(ctx context.Context, tx *sql.Tx, query string, args []any, fn func(content int64, g *findingGroup) error) error {
+	return eachContent(ctx, tx, query, args, func(content int64, data []byte) error {
+		if data == nil {
+			return fn(content, nil)
 		}
-		f.Data = data
-		if err := fn(f); err != nil {
-			return err
+		g, err := decodeFindingGroup(data)
+		if err != nil {
+			return fmt.Errorf("findings row %d: %w", content, err)
 		}
-	}
-	return rows.Err()
+		return fn(content, &g)
+	})
 }

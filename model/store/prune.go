@@ -218,8 +218,8 @@ func triagedScans(ctx context.Context, tx *sql.Tx) (map[int64]string, error) {
 			JOIN (SELECT finding_id, max(seq) AS seq FROM triage GROUP BY finding_id) cur ON cur.seq = t.seq
 		)
 		SELECT d.finding_id, max(m.scan_id)
-		FROM decision d
-		JOIN findings_content c ON c.id = d.finding_id
+		FROM findings_content c, json_each(c.data, '$.findings') f
+		JOIN decision d ON d.finding_id = coalesce(f.value ->> 'id', (f.value ->> 'rule') || '@' || c.element)
 		JOIN findings m ON m.content = c.content_id
 		JOIN scans s ON s.id = m.scan_id AND s.finished_at <= d.at
 		GROUP BY d.finding_id`)

@@ -61,16 +61,16 @@ func TestPrune(t *testing.T) {
 		leavesAll bool
 	}{
 		{name: "keep 2", opts: func(time.Time) store.PruneOptions { return store.PruneOptions{Keep: 2} },
-			pruned: []int64{4, 1}, protected: []store.Protected{{ID: 3, Reason: "triage of no-probe@external:internet"}, {ID: 2, Reason: "kept"}}},
+			pruned: []int64{4, 1}, protected: []store.Protected{{ID: 3, Reason: "triage of no-probe@external:api.stripe.com"}, {ID: 2, Reason: "kept"}}},
 		{name: "keep 2 including triaged", opts: func(time.Time) store.PruneOptions { return store.PruneOptions{Keep: 2, IncludeTriaged: true} },
 			pruned: []int64{4, 3, 1}, protected: []store.Protected{{ID: 2, Reason: "kept"}}},
 		{name: "older than day 6", opts: func(d time.Time) store.PruneOptions { return store.PruneOptions{Before: d.Add(6 * 24 * time.Hour)} },
-			pruned: []int64{5, 4, 1}, protected: []store.Protected{{ID: 3, Reason: "triage of no-probe@external:internet"}, {ID: 2, Reason: "kept"}}},
+			pruned: []int64{5, 4, 1}, protected: []store.Protected{{ID: 3, Reason: "triage of no-probe@external:api.stripe.com"}, {ID: 2, Reason: "kept"}}},
 		{name: "older than everything keeps the latest", opts: func(d time.Time) store.PruneOptions { return store.PruneOptions{Before: d.Add(99 * 24 * time.Hour)} },
-			pruned: []int64{5, 4, 1}, protected: []store.Protected{{ID: 6, Reason: "latest"}, {ID: 3, Reason: "triage of no-probe@external:internet"}, {ID: 2, Reason: "kept"}}},
+			pruned: []int64{5, 4, 1}, protected: []store.Protected{{ID: 6, Reason: "latest"}, {ID: 3, Reason: "triage of no-probe@external:api.stripe.com"}, {ID: 2, Reason: "kept"}}},
 		{name: "keep more than there are", opts: func(time.Time) store.PruneOptions { return store.PruneOptions{Keep: 10} }},
 		{name: "dry run", opts: func(time.Time) store.PruneOptions { return store.PruneOptions{Keep: 1, DryRun: true} },
-			pruned: []int64{5, 4, 1}, protected: []store.Protected{{ID: 3, Reason: "triage of no-probe@external:internet"}, {ID: 2, Reason: "kept"}}, leavesAll: true},
+			pruned: []int64{5, 4, 1}, protected: []store.Protected{{ID: 3, Reason: "triage of no-probe@external:api.stripe.com"}, {ID: 2, Reason: "kept"}}, leavesAll: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -271,18 +271,20 @@ func scanInfo(row interface{ Scan(...any) error }) (ScanInfo, error) {
 	return info, nil
 }
 
-// Findings loads the findings of scan id in the order they were saved (the
-// threats package saves them in ID order).
+// Findings loads the findings of scan id in ID order, the order in which
+// the threats package lists them.
 func (s *Store) Findings(ctx context.Context, id int64) ([]Finding, error) {
 	out := []Finding{}
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		if _, err := s.scanRow(ctx, tx, id); err != nil {
 			return err
 		}
-		return eachFinding(ctx, tx, findingsOf, []any{id}, func(f Finding) error {
-			out = append(out, f)
+		err := eachFindingGroup(ctx, tx, findingsOf, []any{id}, func(content int64, g *findingGroup) error {
+			out = appendFindings(out, content, g)
 			return nil
 		})
+		sortFindings(out)
+		return err
 	})
 	if err != nil {
 		return nil, s.readErr(fmt.Sprintf("read findings of scan %d", id), err)

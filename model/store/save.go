@@ -68,8 +68,10 @@ type Finding struct {
 	Element   string
 	Namespace string
 	Data      json.RawMessage
-	// Content identifies the stored row, shared by every scan that holds
-	// the same finding; set by reads, ignored by SaveScan.
+	// Content identifies the stored row that holds the finding, with the
+	// other findings of its element (see findingGroup): with the ID it
+	// identifies the stored finding, shared by every scan that holds the
+	// same row. Set by reads, ignored by SaveScan.
 	Content int64
 }
 
@@ -196,14 +198,20 @@ func (s *Store) saveScan(ctx context.Context, rec ScanRecord, id int64) (int64, 
 		return &group
 	})
 	defer controlsJSON.close()
-	var findingsJSON *aheadEncoder
-	if rec.EncodeFinding != nil {
-		findingsJSON = encodeAhead(len(rec.Findings), func(i int) (string, error) {
-			data, err := rec.EncodeFinding(i)
-			return string(data), err
-		})
-		defer findingsJSON.close()
+	// Findings are saved in groups too (see findingGroup).
+	if err := uniqueIDs("finding", len(rec.Findings), func(i int) string { return rec.Findings[i].ID }); err != nil {
+		return 0, s.saveErr(err)
 	}
+	findingGroups := findingGroups(rec.Findings)
+	findingData := rec.EncodeFinding
+	if findingData == nil {
+		findingData = func(i int) (json.RawMessage, error) { return rec.Findings[i].Data, nil }
+	}
+	groupEncoder := newFindingGroupEncoder()
+	findingsJSON := encodeAhead(len(findingGroups), func(i int) (string, error) {
+		return groupEncoder.encode(rec.Findings, findingGroups[i], findingData)
+	})
+	defer findingsJSON.close()
 
 	db, err := s.writer(ctx)
 	if err != nil {
@@ -288,22 +296,13 @@ func (s *Store) saveScan(ctx context.Context, rec ScanRecord, id int64) (int64, 
 			return append(args, d.From, d.Target, d.Reason, data), err
 		},
 		name: func(i int) string { d := &g.Dangling[i]; return d.From + " -> " + d.Target }})
-	w.table(elements{table: "findings", what: "finding", cols: []string{"id", "rule_id", "stride", "severity", "element", "namespace", "data"}, n: len(rec.Findings),
+	w.table(elements{table: "findings", what: "findings of", cols: []string{"element", "namespace", "data"}, n: len(findingGroups),
 		values: func(i int, args []any) ([]any, error) {
-			f := &rec.Findings[i]
-			data := string(f.Data)
-			var err error
-			if findingsJSON != nil {
-				data, err = findingsJSON.get(i)
-			}
-			return append(args, f.ID, f.RuleID, f.Stride, f.Severity, f.Element, f.Namespace, data), err
+			f := &rec.Findings[findingGroups[i][0]]
+			data, err := findingsJSON.get(i)
+			return append(args, f.Element, f.Namespace, data), err
 		},
-		name: func(i int) string { return rec.Findings[i].ID }, id: func(i int) string { return rec.Findings[i].ID },
-		release: func(upTo int) {
-			if findingsJSON != nil {
-				findingsJSON.release(upTo)
-			}
-		}})
+		name: func(i int) string { return rec.Findings[findingGroups[i][0]].Element }, release: findingsJSON.release})
 	w.table(elements{table: "scan_rules", what: "rule", cols: []string{"rule_id", "data"}, n: len(rec.Rules),
 		values: func(i int, args []any) ([]any, error) {
 			return append(args, rec.Rules[i].ID, string(rec.Rules[i].Data)), nil

@@ -1,0 +1,189 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"slices"
+)
+
+// findingGroup is how the store keeps findings: one row for the findings
+// of one element. An element has several findings (about four at 500
+// copies of Online Boutique) and a row costs far more to write than its
+// bytes do, so a scan writes a fourth of the rows it would one per
+// finding; and an element whose findings did not change still shares its
+// row with the scans before. The rows are read back in ID order, the
+// order in which the catalog lists findings.
+type findingGroup struct {
+	Element   string           `json:"element"`
+	Namespace string           `json:"namespace"`
+	Findings  []groupedFinding `json:"findings"`
+}
+
+// groupedFinding is a finding without the element and namespace its group
+// holds, and without its ID when that is RULE@ELEMENT, as the catalog
+// makes every ID (a pointer, so that any other ID is kept).
+type groupedFinding struct {
+	ID       *string         `json:"id,omitempty"`
+	RuleID   string          `json:"rule"`
+	Stride   string          `json:"stride"`
+	Severity string          `json:"severity"`
+	Data     json.RawMessage `json:"data"`
+}
+
+// findingGroups lists the findings of each group, by index into findings:
+// one group per element and namespace, in the order each first appears.
+func findingGroups(findings []Finding) [][]int {
+	type key struct{ element, namespace string }
+	at := make(map[key]int)
+	var groups [][]int
+	for i := range findings {
+		k := key{findings[i].Element, findings[i].Namespace}
+		g, ok := at[k]
+		if !ok {
+			g = len(groups)
+			at[k] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	return groups
+}
+
+// isRuleAtElement says f's ID is RULE@ELEMENT, without building it.
+func isRuleAtElement(f *Finding) bool {
+	id, n := f.ID, len(f.RuleID)
+	return len(id) == n+1+len(f.Element) && id[:n] == f.RuleID && id[n] == '@' && id[n+1:] == f.Element
+}
+
+// findingGroupEncoder writes the JSON of a findingGroup without holding
+// its findings' data at once: each finding's data is needed only while
+// its own entry is written, so one reused buffer serves EncodeFinding.
+// The bytes are those json.Marshal writes for the group (without HTML
+// escaping).
+type findingGroupEncoder struct {
+	out   bytes.Buffer
+	entry bytes.Buffer
+	enc   *json.Encoder
+}
+
+func newFindingGroupEncoder() *findingGroupEncoder {
+	e := &findingGroupEncoder{}
+	e.enc = json.NewEncoder(&e.entry)
+	e.enc.SetEscapeHTML(false)
+	return e
+}
+
+// encode returns the group of findings[members]; data gives finding i's
+// JSON, valid until its next call.
+func (e *findingGroupEncoder) encode(findings []Finding, members []int, data func(i int) (json.RawMessage, error)) (string, error) {
+	first := &findings[members[0]]
+	e.out.Reset()
+	e.out.WriteString(`{"element":`)
+	if err := e.value(first.Element); err != nil {
+		return "", err
+	}
+	e.out.WriteString(`,"namespace":`)
+	if err := e.value(first.Namespace); err != nil {
+		return "", err
+	}
+	e.out.WriteString(`,"findings":[`)
+	for n, i := range members {
+		f := &findings[i]
+		d, err := data(i)
+		if err != nil {
+			return "", err
+		}
+		entry := groupedFinding{RuleID: f.RuleID, Stride: f.Stride, Severity: f.Severity, Data: d}
+		if !isRuleAtElement(f) {
+			entry.ID = &f.ID
+		}
+		if n > 0 {
+			e.out.WriteByte(',')
+		}
+		if err := e.value(&entry); err != nil {
+			return "", err
+		}
+	}
+	e.out.WriteString(`]}`)
+	return e.out.String(), nil
+}
+
+// value appends v's JSON to the group.
+func (e *findingGroupEncoder) value(v any) error {
+	e.entry.Reset()
+	if err := e.enc.Encode(v); err != nil {
+		return err
+	}
+	e.out.Write(bytes.TrimSuffix(e.entry.Bytes(), []byte{'\n'}))
+	return nil
+}
+
+// appendFindings appends the findings of the group stored in row content.
+func appendFindings(out []Finding, content int64, g *findingGroup) []Finding {
+	for _, f := range g.Findings {
+		id := f.RuleID + "@" + g.Element
+		if f.ID != nil {
+			id = *f.ID
+		}
+		data := f.Data
+		if string(data) == "null" { // saved from nil
+			data = nil
+		}
+		out = append(out, Finding{ID: id, RuleID: f.RuleID, Stride: f.Stride, Severity: f.Severity,
+			Element: g.Element, Namespace: g.Namespace, Data: data, Content: content})
+	}
+	return out
+}
+
+// sortFindings puts findings read group by group in ID order.
+func sortFindings(findings []Finding) {
+	slices.SortStableFunc(findings, func(a, b Finding) int { return cmp.Compare(a.ID, b.ID) })
+}
+
+// decodeFindingGroup reads a row of findings. It is decodeJSON for a
+// findingGroup without validating each finding's data, which the threats
+// package decodes next anyway: with encoding/json every byte of a scan's
+// findings was scanned twice more, a third of the time to load them.
+// Keys are matched exactly, in any order; anything but a group is an
+// error.
+func decodeFindingGroup(data []byte) (findingGroup, error) {
+	var g findingGroup
+	err := eachMember(data, func(key string, value []byte) error {
+		switch key {
+		case "element":
+			return decodeString(value, &g.Element)
+		case "namespace":
+			return decodeString(value, &g.Namespace)
+		case "findings":
+			g.Findings = g.Findings[:0]
+			return eachElement(value, func(entry []byte) error {
+				var f groupedFinding
+				err := eachMember(entry, func(key string, value []byte) error {
+					switch key {
+					case "id":
+						if string(value) == "null" {
+							f.ID = nil
+							return nil
+						}
+						f.ID = new(string)
+						return decodeString(value, f.ID)
+					case "rule":
+						return decodeString(value, &f.RuleID)
+					case "stride":
+						return decodeString(value, &f.Stride)
+					case "severity":
+						return decodeString(value, &f.Severity)
+					case "data":
+						f.Data = bytes.Clone(value)
+					}
+					return nil
+				})
+				g.Findings = append(g.Findings, f)
+				return err
+			})
+		}
+		return nil
+	})
+	return g, err
+}
