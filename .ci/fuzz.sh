@@ -29,6 +29,7 @@ TARGETS="
 ./export FuzzParseLayout
 ./export FuzzReadBaseline
 ./export FuzzReadGraphJSON
+./internal/jsonstr FuzzAppend
 ./internal/memlimit FuzzCgroupDirs
 ./internal/mountinfo FuzzParseLine
 ./internal/secretvalue FuzzOf

@@ -1,7 +1,6 @@
 package threats
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -91,16 +90,13 @@ func ForStore(findings []Finding) (records []store.Finding, encode func(i int) (
 			Element: f.Element, Namespace: f.Namespace}
 	}
 	// One buffer for every finding: the store copies each one's JSON
-	// before asking for the next. The encoder escapes HTML, as
-	// json.Marshal, which Records uses, does: the bytes are the same.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	// before asking for the next. The bytes are those json.Marshal, which
+	// Records uses, writes (appendStored).
+	var buf []byte
 	encode = func(i int) (json.RawMessage, error) {
-		buf.Reset()
-		if err := enc.Encode(storedOf(&findings[i])); err != nil {
-			return nil, fmt.Errorf("finding %s: %w", findings[i].ID, err)
-		}
-		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+		s := storedOf(&findings[i])
+		buf = appendStored(buf[:0], &s)
+		return buf, nil
 	}
 	return records, encode, rules, nil
 }

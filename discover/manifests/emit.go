@@ -1,6 +1,10 @@
 package manifests
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+
+	"github.com/stridemap/stridemap/internal/jsonstr"
+)
 
 // emitter receives the JSON value the converter makes of an object, one
 // token at a time. jsonEmitter writes it as JSON text; valueEmitter decodes
@@ -46,7 +50,7 @@ func (e *jsonEmitter) beginObject() {
 
 func (e *jsonEmitter) key(k string) {
 	e.separate()
-	e.out = appendJSONString(e.out, k)
+	e.out = jsonstr.Append(e.out, k, false)
 	e.out = append(e.out, ':')
 	e.comma = false
 }
@@ -91,11 +95,11 @@ func (e *jsonEmitter) number(text []byte) {
 
 func (e *jsonEmitter) str(s string) {
 	e.separate()
-	e.out = appendJSONString(e.out, s)
+	e.out = jsonstr.Append(e.out, s, false)
 	e.comma = true
 }
 
-// validUTF8 is s as it reads back from the JSON appendJSONString writes:
+// validUTF8 is s as it reads back from the JSON jsonstr.Append writes:
 // each byte that is not part of valid UTF-8 becomes U+FFFD.
 func validUTF8(s string) string {
 	if utf8.ValidString(s) {

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"slices"
+
+	"github.com/stridemap/stridemap/internal/jsonstr"
 )
 
 // findingGroup is how the store keeps findings: one row for the findings
@@ -58,65 +61,62 @@ func isRuleAtElement(f *Finding) bool {
 
 // findingGroupEncoder writes the JSON of a findingGroup without holding
 // its findings' data at once: each finding's data is needed only while
-// its own entry is written, so one reused buffer serves EncodeFinding.
-// The bytes are those json.Marshal writes for the group (without HTML
-// escaping).
+// its own entry is written, so one reused buffer serves EncodeFinding. The
+// bytes are those json.Marshal writes for the group without HTML escaping
+// (TestFindingGroupEncoderIsMarshal), by hand: encoding/json checked and
+// compacted each finding's data once more.
 type findingGroupEncoder struct {
-	out   bytes.Buffer
-	entry bytes.Buffer
-	enc   *json.Encoder
-}
-
-func newFindingGroupEncoder() *findingGroupEncoder {
-	e := &findingGroupEncoder{}
-	e.enc = json.NewEncoder(&e.entry)
-	e.enc.SetEscapeHTML(false)
-	return e
+	out []byte
 }
 
 // encode returns the group of findings[members]; data gives finding i's
-// JSON, valid until its next call.
-func (e *findingGroupEncoder) encode(findings []Finding, members []int, data func(i int) (json.RawMessage, error)) (string, error) {
+// JSON, valid until its next call, and checked says whether that JSON is
+// known to be valid and compact (EncodeFinding's is), or must be compacted.
+func (e *findingGroupEncoder) encode(findings []Finding, members []int, data func(i int) (json.RawMessage, error), checked bool) (string, error) {
 	first := &findings[members[0]]
-	e.out.Reset()
-	e.out.WriteString(`{"element":`)
-	if err := e.value(first.Element); err != nil {
-		return "", err
-	}
-	e.out.WriteString(`,"namespace":`)
-	if err := e.value(first.Namespace); err != nil {
-		return "", err
-	}
-	e.out.WriteString(`,"findings":[`)
+	e.out = append(e.out[:0], `{"element":`...)
+	e.out = jsonstr.Append(e.out, first.Element, false)
+	e.out = append(e.out, `,"namespace":`...)
+	e.out = jsonstr.Append(e.out, first.Namespace, false)
+	e.out = append(e.out, `,"findings":[`...)
 	for n, i := range members {
 		f := &findings[i]
 		d, err := data(i)
 		if err != nil {
 			return "", err
 		}
-		entry := groupedFinding{RuleID: f.RuleID, Stride: f.Stride, Severity: f.Severity, Data: d}
-		if !isRuleAtElement(f) {
-			entry.ID = &f.ID
-		}
 		if n > 0 {
-			e.out.WriteByte(',')
+			e.out = append(e.out, ',')
 		}
-		if err := e.value(&entry); err != nil {
-			return "", err
+		e.out = append(e.out, '{')
+		if !isRuleAtElement(f) {
+			e.out = append(e.out, `"id":`...)
+			e.out = jsonstr.Append(e.out, f.ID, false)
+			e.out = append(e.out, ',')
 		}
+		e.out = append(e.out, `"rule":`...)
+		e.out = jsonstr.Append(e.out, f.RuleID, false)
+		e.out = append(e.out, `,"stride":`...)
+		e.out = jsonstr.Append(e.out, f.Stride, false)
+		e.out = append(e.out, `,"severity":`...)
+		e.out = jsonstr.Append(e.out, f.Severity, false)
+		e.out = append(e.out, `,"data":`...)
+		switch {
+		case d == nil:
+			e.out = append(e.out, "null"...)
+		case checked:
+			e.out = append(e.out, d...)
+		default:
+			buf := bytes.NewBuffer(e.out)
+			if err := json.Compact(buf, d); err != nil {
+				return "", fmt.Errorf("finding %s: data: %w", f.ID, err)
+			}
+			e.out = buf.Bytes()
+		}
+		e.out = append(e.out, '}')
 	}
-	e.out.WriteString(`]}`)
-	return e.out.String(), nil
-}
-
-// value appends v's JSON to the group.
-func (e *findingGroupEncoder) value(v any) error {
-	e.entry.Reset()
-	if err := e.enc.Encode(v); err != nil {
-		return err
-	}
-	e.out.Write(bytes.TrimSuffix(e.entry.Bytes(), []byte{'\n'}))
-	return nil
+	e.out = append(e.out, `]}`...)
+	return string(e.out), nil
 }
 
 // appendFindings appends the findings of the group stored in row content.

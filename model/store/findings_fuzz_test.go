@@ -18,10 +18,10 @@ func FuzzDecodeFindingGroup(f *testing.F) {
 	f.Add([]byte(` { "findings" : [ ] , "element" : "\u0065" } `), "", "", "", "", "", "null")
 	f.Add([]byte(`{"element":"a","findings":[{"data":[[{]]}]}`), "e", "n", "custom", "r", "s", `[1,{"a":[true,false,null]},-2.5e3]`)
 	f.Fuzz(func(t *testing.T, data []byte, element, namespace, id, rule, text, value string) {
-		enc := newFindingGroupEncoder()
+		var enc findingGroupEncoder
 		if g, err := decodeFindingGroup(data); err == nil {
 			findings, raw := flatten(&g)
-			if again, ok := roundTrip(t, enc, findings, raw); ok {
+			if again, ok := roundTrip(t, &enc, findings, raw); ok {
 				findingsAgain, rawAgain := flatten(&again)
 				if !reflect.DeepEqual(findingsAgain, findings) {
 					t.Fatalf("decoded %q as %+v; written again it reads %+v", data, findings, findingsAgain)
@@ -45,7 +45,7 @@ func FuzzDecodeFindingGroup(f *testing.F) {
 		}
 		findings := []Finding{{ID: id, RuleID: rule, Stride: text, Severity: text, Element: element, Namespace: namespace}}
 		raw := []json.RawMessage{json.RawMessage(value)}
-		g, ok := roundTrip(t, enc, findings, raw)
+		g, ok := roundTrip(t, &enc, findings, raw)
 		if !ok {
 			t.Fatalf("the encoder refused %+v", findings)
 		}
@@ -70,6 +70,7 @@ func flatten(g *findingGroup) ([]Finding, []json.RawMessage) {
 // roundTrip writes findings as one group and reads it back; ok is false
 // when the encoder refuses them.
 func roundTrip(t *testing.T, enc *findingGroupEncoder, findings []Finding, raw []json.RawMessage) (findingGroup, bool) {
+	t.Helper()
 	if len(findings) == 0 {
 		return findingGroup{}, false
 	}
@@ -77,7 +78,7 @@ func roundTrip(t *testing.T, enc *findingGroupEncoder, findings []Finding, raw [
 	for i := range members {
 		members[i] = i
 	}
-	text, err := enc.encode(findings, members, func(i int) (json.RawMessage, error) { return raw[i], nil })
+	text, err := enc.encode(findings, members, func(i int) (json.RawMessage, error) { return raw[i], nil }, false)
 	if err != nil {
 		return findingGroup{}, false
 	}

@@ -40,6 +40,8 @@ type ScanRecord struct {
 	// nil: the findings of a large scan are encoded as they are saved
 	// rather than all held as JSON first. It is called from one goroutine,
 	// and the bytes it returns need only stay valid until its next call.
+	// They must be valid, compact JSON, as an encoder writes it: they are
+	// stored as they are, where Data is checked and compacted.
 	EncodeFinding func(i int) (json.RawMessage, error)
 	Rules         []Rule // the text of the rules the findings refer to
 	// NotAssessed are the rules the graph's gaps left open; never findings.
@@ -203,13 +205,13 @@ func (s *Store) saveScan(ctx context.Context, rec ScanRecord, id int64) (int64, 
 		return 0, s.saveErr(err)
 	}
 	findingGroups := findingGroups(rec.Findings)
-	findingData := rec.EncodeFinding
+	findingData, checked := rec.EncodeFinding, true
 	if findingData == nil {
-		findingData = func(i int) (json.RawMessage, error) { return rec.Findings[i].Data, nil }
+		findingData, checked = func(i int) (json.RawMessage, error) { return rec.Findings[i].Data, nil }, false
 	}
-	groupEncoder := newFindingGroupEncoder()
+	var groupEncoder findingGroupEncoder
 	findingsJSON := encodeAhead(len(findingGroups), func(i int) (string, error) {
-		return groupEncoder.encode(rec.Findings, findingGroups[i], findingData)
+		return groupEncoder.encode(rec.Findings, findingGroups[i], findingData, checked)
 	})
 	defer findingsJSON.close()
 
