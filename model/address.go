@@ -3,7 +3,6 @@ package model
 import (
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -31,8 +30,20 @@ type address struct {
 	Key string
 }
 
-// hostLabel is one DNS label as Kubernetes allows it in Service names.
-var hostLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+// isHostLabel says label is one DNS label as Kubernetes allows it in
+// Service names, [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?, without a regular
+// expression: every value of every workload's environment is tested.
+func isHostLabel(label string) bool {
+	if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(label); i++ {
+		if c := label[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // nonNetworkSchemes are URL schemes that never name a network peer.
 var nonNetworkSchemes = map[string]bool{
@@ -47,7 +58,7 @@ func addressesIn(value string) []address {
 		return cs.addresses
 	}
 	var out []address
-	for _, field := range strings.FieldsFunc(value, func(r rune) bool {
+	for field := range strings.FieldsFuncSeq(value, func(r rune) bool {
 		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == ';' || r == '"' || r == '\'' || r == '`'
 	}) {
 		if strings.Contains(field, "://") {
@@ -56,7 +67,7 @@ func addressesIn(value string) []address {
 			}
 			continue
 		}
-		for _, token := range strings.Split(field, ",") {
+		for token := range strings.SplitSeq(field, ",") {
 			key := ""
 			if before, after, ok := strings.Cut(token, "="); ok {
 				key, token = before, after // --flag=host:port, -Dkey=host:port
@@ -100,7 +111,7 @@ func parseURLish(field string) ([]address, bool) {
 	}
 	enc, reason := schemeEncryption(scheme, query)
 	var out []address
-	for _, hp := range strings.Split(authority, ",") { // mongodb://a:27017,b:27017/db
+	for hp := range strings.SplitSeq(authority, ",") { // mongodb://a:27017,b:27017/db
 		if strings.Contains(hp, "$") {
 			continue // unexpanded ${VAR}
 		}
@@ -180,8 +191,8 @@ func validHost(host string) bool {
 	if host == "" || len(host) > 253 || !strings.ContainsAny(host, "abcdefghijklmnopqrstuvwxyz") {
 		return false
 	}
-	for _, label := range strings.Split(host, ".") {
-		if !hostLabel.MatchString(label) {
+	for label := range strings.SplitSeq(host, ".") {
+		if !isHostLabel(label) {
 			return false
 		}
 	}
