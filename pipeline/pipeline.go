@@ -126,6 +126,17 @@ func newRun(env Env) run {
 	return r
 }
 
+// upgrading has the store at path say, as a warning, when an older
+// stridemap wrote it and it is upgraded: the scan may wait for that.
+func (r run) upgrading(path string) store.Option {
+	if path == "" {
+		path = store.DefaultPath
+	}
+	return store.OnUpgrade(func(from, to int) {
+		r.report.Warning(fmt.Sprintf("upgrading the store %s from schema %d to %d, once: an older stridemap wrote it, and a long history takes a while", path, from, to))
+	})
+}
+
 func (r run) problems(ps []discover.Problem) {
 	for _, p := range ps {
 		r.report.Problem(p)

@@ -109,7 +109,7 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 	if err := store.CheckWritable(env.Store); err != nil {
 		return nil, err
 	}
-	opening := openExisting(ctx, env.Store)
+	opening := openExisting(ctx, env.Store, r.upgrading(env.Store))
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	catalogDone := loadCatalogWhileReading(req, stop)
@@ -228,6 +228,7 @@ func loadCatalogWhileReading(req Request, stop context.CancelCauseFunc) func() (
 // yet is created only once there is a scan to save into it.
 type storeOpening struct {
 	path   string
+	opts   []store.Option
 	result chan openResult // nil: open in wait
 }
 
@@ -236,8 +237,8 @@ type openResult struct {
 	err error
 }
 
-func openExisting(ctx context.Context, path string) storeOpening {
-	o := storeOpening{path: path}
+func openExisting(ctx context.Context, path string, opts ...store.Option) storeOpening {
+	o := storeOpening{path: path, opts: opts}
 	if path == "" {
 		path = store.DefaultPath
 	}
@@ -246,7 +247,7 @@ func openExisting(ctx context.Context, path string) storeOpening {
 	}
 	o.result = make(chan openResult, 1)
 	go func() {
-		s, err := store.Open(ctx, o.path)
+		s, err := store.Open(ctx, o.path, o.opts...)
 		o.result <- openResult{s, err}
 	}()
 	return o
@@ -255,7 +256,7 @@ func openExisting(ctx context.Context, path string) storeOpening {
 // wait returns the opened store, or opens it now.
 func (o storeOpening) wait(ctx context.Context) (*store.Store, error) {
 	if o.result == nil {
-		return store.Open(ctx, o.path)
+		return store.Open(ctx, o.path, o.opts...)
 	}
 	r := <-o.result
 	return r.s, r.err

@@ -312,7 +312,12 @@ func TestDiffAcrossMigration(t *testing.T) {
 			}
 			c.mustRun("scan", "-f", dir)
 			downgradeToSchema6(t, c.db)
-			c.mustRun("scan", "-f", dir)
+			if r := c.mustRun("scan", "-f", dir); !strings.Contains(r.stderr, "upgrading the store "+c.db+" from schema 6 to ") {
+				t.Errorf("a scan into an old store does not say it upgrades it:\n%s", r.stderr)
+			}
+			if r := c.mustRun("store", "migrate"); strings.Contains(r.stderr, "pgrading") || !strings.Contains(r.stdout, "up to date") {
+				t.Errorf("store migrate of the upgraded store:\n%s%s", r.stdout, r.stderr)
+			}
 			d := diffJSON(t, c)
 			if d.Old.ID != 1 || d.New.ID != 2 || d.Old.TargetKnown != tc.known || d.SameTarget != tc.known || d.Summary.Findings.Unchanged == 0 {
 				t.Errorf("diff across the migration: %+v %+v same %v, %+v", d.Old, d.New, d.SameTarget, d.Summary)
@@ -403,7 +408,7 @@ func downgradeToSchema6(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	modeltest.UndoRowGroups(t, db) // 0010, 0009
+	modeltest.UndoRowGroups(t, db) // 0011, 0010, 0009
 	for _, stmt := range []string{`DROP TABLE rescan_failures` /* 0008 */, `DROP INDEX scans_target`, `ALTER TABLE scans DROP COLUMN target`, `PRAGMA user_version = 6`} {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)

@@ -126,7 +126,14 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 // openStore opens the store named by --db, creating it if needed: for
 // commands that write.
 func (a *app) openStore(ctx context.Context) (*store.Store, error) {
-	s, err := store.Open(ctx, a.dbPath)
+	s, err := store.Open(ctx, a.dbPath, store.OnUpgrade(func(from, to int) {
+		path := a.dbPath
+		if path == "" {
+			path = store.DefaultPath
+		}
+		fmt.Fprintf(a.stderr, "Upgrading the store %s from schema %d to %d, once: an older stridemap wrote it, and a long history takes a while.\n",
+			safetext.Text(path), from, to)
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -18,8 +18,12 @@ func TestStoreCommands(t *testing.T) {
 	if r := c.mustRun("store", "check"); !strings.Contains(r.stdout, "is sound: 2 scans") {
 		t.Errorf("store check of a sound store:\n%s", r.stdout)
 	}
-	if r := c.mustRun("store", "migrate"); !strings.Contains(r.stdout, "up to date") {
-		t.Errorf("store migrate of an up-to-date store:\n%s", r.stdout)
+	if r := c.mustRun("store", "migrate"); !strings.Contains(r.stdout, "up to date") || r.stderr != "" {
+		t.Errorf("store migrate of an up-to-date store:\n%s%s", r.stdout, r.stderr)
+	}
+	downgradeToSchema6(t, c.db)
+	if r := c.mustRun("store", "migrate"); !strings.Contains(r.stdout, "up to date") || !strings.HasPrefix(r.stderr, "Upgrading the store "+c.db+" from schema 6 to ") {
+		t.Errorf("store migrate of an old store:\n%s%s", r.stdout, r.stderr)
 	}
 
 	damage(t, c.db)

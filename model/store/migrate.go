@@ -75,7 +75,8 @@ func (s *Store) migrate(ctx context.Context, w *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("open store %s: embedded migrations: %w", s.path, err)
 	}
-	if v, err := s.schemaVersion(ctx, w); err != nil {
+	v, err := s.schemaVersion(ctx, w)
+	if err != nil {
 		return err
 	} else if v == len(ms) {
 		return nil
@@ -93,6 +94,14 @@ func (s *Store) migrate(ctx context.Context, w *sql.DB) error {
 		return s.openErr(err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY")
+	if v == 0 {
+		// Only a new file can take incremental auto-vacuum without a
+		// VACUUM: it lets Prune hand space back without rewriting the
+		// file. SQLite ignores the setting inside a transaction.
+		if _, err := conn.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+			return s.openErr(err)
+		}
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return s.openErr(err)
@@ -105,12 +114,8 @@ func (s *Store) migrate(ctx context.Context, w *sql.DB) error {
 	if version == len(ms) {
 		return nil // another process migrated it meanwhile
 	}
-	if tables == 0 {
-		// Only a new file can take incremental auto-vacuum without a
-		// VACUUM: it lets Prune hand space back without rewriting the file.
-		if _, err := tx.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
-			return s.openErr(err)
-		}
+	if tables > 0 && s.upgrading != nil {
+		s.upgrading(version, len(ms))
 	}
 	for _, m := range ms[version:] {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {

@@ -60,6 +60,19 @@ type Store struct {
 	// hook, when set (by tests), runs inside SaveScan's transaction after
 	// each table is written, with the table's name.
 	hook func(table string)
+
+	upgrading func(from, to int) // see OnUpgrade
+}
+
+// Option changes how Open opens a store.
+type Option func(*Store)
+
+// OnUpgrade has fn told, before the schema of a store an older stridemap
+// wrote is brought up to date, from which version to which: some
+// migrations rewrite every scan in the history, seconds for each large
+// one, so a command can say why it waits. A new store is not an upgrade.
+func OnUpgrade(fn func(from, to int)) Option {
+	return func(s *Store) { s.upgrading = fn }
 }
 
 // Open opens the store at path for a command that writes, creating the
@@ -68,10 +81,13 @@ type Store struct {
 // newer stridemap, a SQLite file that is not a stridemap store, and a
 // store that fails SQLite's quick integrity check: nothing is written into
 // a damaged store (see Check and Recover).
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s, err := newStore(path)
 	if err != nil {
 		return nil, err
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	if err := os.MkdirAll(filepath.Dir(s.abs), 0o755); err != nil {
 		return nil, fmt.Errorf("open store %s: create its directory: %w; pass a writable location with --db", s.path, err)

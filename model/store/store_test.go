@@ -847,9 +847,11 @@ func TestOpenExisting(t *testing.T) {
 	}
 }
 
-// TestPageSize: a new store has pages of 16 KiB; a store an older version
-// created with 4 KiB pages keeps them, and saves and reads as before.
-func TestPageSize(t *testing.T) {
+// TestNewStoreLayout: a new store has pages of 16 KiB and incremental
+// auto-vacuum, which SQLite takes only before the file's first table; a
+// store an older version created with 4 KiB pages keeps them, and saves
+// and reads as before.
+func TestNewStoreLayout(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	fresh := filepath.Join(dir, "new.db")
@@ -862,6 +864,9 @@ func TestPageSize(t *testing.T) {
 	db := rawDB(t, fresh)
 	if n := pragma(t, db, "page_size"); n != 16384 {
 		t.Errorf("a new store has pages of %d bytes, want 16384", n)
+	}
+	if mode := pragma(t, db, "auto_vacuum"); mode != 2 {
+		t.Errorf("a new store has auto_vacuum = %d, want 2 (incremental)", mode)
 	}
 	// Rewritten as an older stridemap left it: 4 KiB pages.
 	for _, stmt := range []string{"PRAGMA journal_mode = DELETE", "PRAGMA page_size = 4096", "VACUUM"} {
@@ -889,5 +894,38 @@ func TestPageSize(t *testing.T) {
 	defer db.Close()
 	if n := pragma(t, db, "page_size"); n != 4096 {
 		t.Errorf("an old store's pages became %d bytes", n)
+	}
+}
+
+// TestOnUpgrade: a store an older stridemap wrote is upgraded once, and
+// says from which schema to which before; a new store and an up-to-date
+// one say nothing.
+func TestOnUpgrade(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "stridemap.db")
+	var told [][2]int
+	open := func() {
+		t.Helper()
+		s, err := store.Open(ctx, path, store.OnUpgrade(func(from, to int) { told = append(told, [2]int{from, to}) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustSave(t, s, findingsScan())
+		s.Close()
+	}
+	open()
+	if len(told) != 0 {
+		t.Fatalf("a new store is upgraded: %v", told)
+	}
+	db := rawDB(t, path)
+	modeltest.UndoFindingGroups(t, db)
+	if _, err := db.Exec(`PRAGMA user_version = 10`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	open()
+	open()
+	if len(told) != 1 || told[0][0] != 10 || told[0][1] <= 10 {
+		t.Errorf("told %v; want one upgrade from schema 10", told)
 	}
 }
