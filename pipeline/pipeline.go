@@ -129,12 +129,17 @@ func newRun(env Env) run {
 // upgrading has the store at path say, as a warning, when an older
 // stridemap wrote it and it is upgraded: the scan may wait for that.
 func (r run) upgrading(path string) store.Option {
+	return store.OnUpgrade(func(from, to int) { r.report.Warning(UpgradeNotice(path, from, to)) })
+}
+
+// UpgradeNotice says that the store at path ("" for the default) is
+// upgraded from schema from to to, which commands print before they wait
+// for it.
+func UpgradeNotice(path string, from, to int) string {
 	if path == "" {
 		path = store.DefaultPath
 	}
-	return store.OnUpgrade(func(from, to int) {
-		r.report.Warning(fmt.Sprintf("upgrading the store %s from schema %d to %d, once: an older stridemap wrote it, and a long history takes a while", path, from, to))
-	})
+	return fmt.Sprintf("upgrading the store %s from schema %d to %d, once: an older stridemap wrote it, and a long history takes a while", path, from, to)
 }
 
 func (r run) problems(ps []discover.Problem) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stridemap/stridemap/internal/safetext"
 	"github.com/stridemap/stridemap/model/store"
+	"github.com/stridemap/stridemap/pipeline"
 )
 
 // app holds what every command shares: the streams and the store location.
@@ -127,12 +128,7 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 // commands that write.
 func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	s, err := store.Open(ctx, a.dbPath, store.OnUpgrade(func(from, to int) {
-		path := a.dbPath
-		if path == "" {
-			path = store.DefaultPath
-		}
-		fmt.Fprintf(a.stderr, "Upgrading the store %s from schema %d to %d, once: an older stridemap wrote it, and a long history takes a while.\n",
-			safetext.Text(path), from, to)
+		fmt.Fprintln(a.stderr, safetext.Message(pipeline.UpgradeNotice(a.dbPath, from, to)))
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)

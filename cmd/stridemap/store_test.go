@@ -22,7 +22,7 @@ func TestStoreCommands(t *testing.T) {
 		t.Errorf("store migrate of an up-to-date store:\n%s%s", r.stdout, r.stderr)
 	}
 	downgradeToSchema6(t, c.db)
-	if r := c.mustRun("store", "migrate"); !strings.Contains(r.stdout, "up to date") || !strings.HasPrefix(r.stderr, "Upgrading the store "+c.db+" from schema 6 to ") {
+	if r := c.mustRun("store", "migrate"); !strings.Contains(r.stdout, "up to date") || !strings.HasPrefix(r.stderr, "upgrading the store "+c.db+" from schema 6 to ") {
 		t.Errorf("store migrate of an old store:\n%s%s", r.stdout, r.stderr)
 	}
 
