@@ -4,10 +4,12 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"cel.dev/cel-go/cel"
 	celtypes "cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/common/types/traits"
 
 	"github.com/stridemap/stridemap/model"
 )
@@ -27,11 +29,19 @@ import (
 // instead of the element's first line: the line of the setting it is about.
 func settingFunctions(adapter func() celtypes.Adapter) cel.EnvOption {
 	settingType := cel.ObjectType("model.Setting")
+	// unset is what lookup returns when no key is set, made once: config
+	// rules look up keys in every container of every workload, and almost
+	// always find none.
+	unset := sync.OnceValue(func() ref.Val { return adapter().NativeToValue(model.Setting{}) })
 	return cel.Lib(settingLib{
 		cel.Function("lookup", cel.MemberOverload("settings_lookup_keys",
 			[]*cel.Type{cel.ListType(settingType), cel.ListType(cel.StringType)}, settingType,
 			cel.BinaryBinding(func(list, keys ref.Val) ref.Val {
-				return adapter().NativeToValue(lookupSetting(list, keys))
+				found, ok := lookupSetting(list, keys)
+				if !ok {
+					return unset()
+				}
+				return adapter().NativeToValue(found)
 			}))),
 		cel.Function("located", cel.Overload("located_evidence_string",
 			[]*cel.Type{cel.ObjectType("model.Evidence"), cel.StringType}, cel.StringType,
@@ -50,24 +60,34 @@ type settingLib []cel.EnvOption
 func (l settingLib) CompileOptions() []cel.EnvOption   { return l }
 func (settingLib) ProgramOptions() []cel.ProgramOption { return nil }
 
-func lookupSetting(list, keys ref.Val) model.Setting {
+func lookupSetting(list, keys ref.Val) (model.Setting, bool) {
 	settings, err := list.ConvertToNative(reflect.TypeFor[[]model.Setting]())
 	if err != nil {
-		return model.Setting{}
-	}
-	names, err := keys.ConvertToNative(reflectStringSlice)
-	if err != nil {
-		return model.Setting{}
+		return model.Setting{}, false
 	}
 	all := settings.([]model.Setting)
-	for _, key := range names.([]string) {
+	if len(all) == 0 {
+		return model.Setting{}, false
+	}
+	// The keys are a list literal in every rule; reading its elements in
+	// place spares converting it to a new []string at every call.
+	lister, ok := keys.(traits.Lister)
+	if !ok {
+		return model.Setting{}, false
+	}
+	n, _ := lister.Size().(celtypes.Int)
+	for k := range int(n) {
+		key, ok := lister.Get(celtypes.Int(k)).(celtypes.String)
+		if !ok {
+			continue
+		}
 		for i := len(all) - 1; i >= 0; i-- {
-			if all[i].Key == key {
-				return all[i]
+			if all[i].Key == string(key) {
+				return all[i], true
 			}
 		}
 	}
-	return model.Setting{}
+	return model.Setting{}, false
 }
 
 // locatedMark starts a detail that carries its own location, fields
