@@ -8,7 +8,7 @@ func TestLineOf(t *testing.T) {
 	b.Add("spec.containers[0]", 7)
 	b.Add(PathKey("metadata.annotations", "example.com/x"), 3)
 	b.Add("metadata.annotations", 2)
-	b.AddBytes([]byte("spec.containers[0].image"), 8)
+	b.AddHashed(RootPath.ExtendString("spec.containers[0].image"), 8)
 	b.Add("spec", 99) // a repeated path keeps its first line
 	o := &Object{Location: Location{File: "f.yaml", Line: 1}, Lines: b.Build()}
 	tests := []struct {
@@ -67,6 +67,44 @@ func TestLocationStaysOneLine(t *testing.T) {
 	} {
 		if got := loc.String(); got != want {
 			t.Errorf("%#v: %q, want %q", loc, got, want)
+		}
+	}
+}
+
+// TestPathHashExtends: extending a path's hash segment by segment gives
+// the hash of the whole path, so a walk that hashes as it goes down
+// indexes the same keys as one that hashes each path.
+func TestPathHashExtends(t *testing.T) {
+	paths := []string{"", "spec", "spec.template.spec.containers[0].env[3].value", "metadata.annotations[example.com/x]", "data.é|"}
+	for _, path := range paths {
+		for cut := range len(path) + 1 {
+			h := RootPath.ExtendString(path[:cut]).Extend([]byte(path[cut:]))
+			if uint64(h) != hashPath(path) {
+				t.Errorf("%q cut at %d: %x, want %x", path, cut, h, hashPath(path))
+			}
+		}
+	}
+}
+
+// TestLineIndexKeepsFirstLine: among many paths, each repeated path keeps
+// the line it was first added with, in whatever order the keys sort.
+func TestLineIndexKeepsFirstLine(t *testing.T) {
+	var b LineIndexBuilder
+	want := map[string]int{}
+	for i := range 300 {
+		path := PathIndex("spec.containers", i%37)
+		if _, seen := want[path]; !seen {
+			want[path] = i + 1
+		}
+		b.AddHashed(RootPath.ExtendString(path), i+1)
+	}
+	idx := b.Build()
+	if idx.Len() != len(want) {
+		t.Errorf("%d paths indexed, want %d", idx.Len(), len(want))
+	}
+	for path, line := range want {
+		if got, ok := idx.Lookup(path); !ok || got != line {
+			t.Errorf("Lookup(%q) = %d, %v; want %d", path, got, ok, line)
 		}
 	}
 }

@@ -57,8 +57,11 @@ type converter struct {
 	typed valueEmitter // emit when the object is decoded straight into a value
 	num   []byte       // a number's text
 	path  []byte
-	lines discover.LineIndexBuilder
-	rules objectRules
+	// pathHash is the hash of path, extended segment by segment as the
+	// walk goes down, so indexing a field hashes only its own segment.
+	pathHash discover.PathHash
+	lines    discover.LineIndexBuilder
+	rules    objectRules
 
 	doc    *yaml.Node         // document root, to size the alias budget
 	visits int                // nodes converted, aliases expanded included
@@ -82,7 +85,7 @@ func (c *converter) startDocument(doc *yaml.Node, lineOffset int) {
 	c.doc = doc
 	// An object the document before failed in may have left its path:
 	// messages about this document's root must not name it.
-	c.path = c.path[:0]
+	c.path, c.pathHash = c.path[:0], discover.RootPath
 	c.visits = 0
 	c.budget = 0
 	c.rules = objectRules{lineOffset: lineOffset}
@@ -95,7 +98,7 @@ func (c *converter) startDocument(doc *yaml.Node, lineOffset int) {
 // into the tokens emit receives.
 func (c *converter) startObject(rules objectRules, emit emitter) {
 	c.emit = emit
-	c.path = c.path[:0]
+	c.path, c.pathHash = c.path[:0], discover.RootPath
 	c.rules = rules
 	clear(c.active)
 	c.depth = 0
@@ -261,10 +264,7 @@ func (c *converter) value(n *yaml.Node) error {
 		if n.Style&yaml.LiteralStyle != 0 && len(c.path) > 0 {
 			// A literal block keeps its lines: index where they start, so
 			// evidence can point into a config file held in a value.
-			base := len(c.path)
-			c.path = append(c.path, discover.BlockSuffix...)
-			c.lines.AddBytes(c.path, c.line(n)+1)
-			c.path = c.path[:base]
+			c.lines.AddHashed(c.pathHash.ExtendString(discover.BlockSuffix), c.line(n)+1)
 		}
 		err = c.scalar(n)
 	default:
@@ -276,16 +276,17 @@ func (c *converter) value(n *yaml.Node) error {
 
 func (c *converter) sequence(n *yaml.Node) error {
 	c.emit.beginArray(len(n.Content))
-	base := len(c.path)
+	base, baseHash := len(c.path), c.pathHash
 	for i, item := range n.Content {
 		c.path = append(c.path, '[')
 		c.path = strconv.AppendInt(c.path, int64(i), 10)
 		c.path = append(c.path, ']')
-		c.lines.AddBytes(c.path, c.line(item))
+		c.pathHash = baseHash.Extend(c.path[base:])
+		c.lines.AddHashed(c.pathHash, c.line(item))
 		if err := c.value(item); err != nil {
 			return err
 		}
-		c.path = c.path[:base]
+		c.path, c.pathHash = c.path[:base], baseHash
 	}
 	c.emit.endArray()
 	return nil
@@ -321,7 +322,7 @@ func (c *converter) mapping(n *yaml.Node) error {
 	}
 	at := c.where()
 	c.emit.beginObject()
-	base := len(c.path)
+	base, baseHash := len(c.path), c.pathHash
 	secretDone := false
 	count := len(n.Content) / 2
 	if !simple {
@@ -364,11 +365,12 @@ func (c *converter) mapping(n *yaml.Node) error {
 		}
 		c.emit.key(p.key)
 		c.path = appendPathKey(c.path, p.key)
-		c.lines.AddBytes(c.path, p.kline)
+		c.pathHash = baseHash.Extend(c.path[base:])
+		c.lines.AddHashed(c.pathHash, p.kline)
 		if err := c.value(p.value); err != nil {
 			return err
 		}
-		c.path = c.path[:base]
+		c.path, c.pathHash = c.path[:base], baseHash
 	}
 	if at == atMetadata && c.rules.namespace != "" {
 		c.emit.key("namespace")
@@ -470,7 +472,7 @@ func (c *converter) secretData(n *yaml.Node, pairs []pair, simple bool) error {
 		}
 		c.path = append(c.path, "data"...)
 		c.path = appendPathKey(c.path, e.key)
-		c.lines.AddBytes(c.path, e.kline+c.rules.lineOffset)
+		c.lines.AddHashed(c.pathHash.Extend(c.path[base:]), e.kline+c.rules.lineOffset)
 		c.path = c.path[:base]
 	}
 	c.emit.endObject()
