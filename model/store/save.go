@@ -490,8 +490,20 @@ func (w *writer) table(e elements) {
 	w.err = w.ctx.Err()
 }
 
-// uniqueIDs fails on the first of n IDs that repeats an earlier one.
+// uniqueIDs fails on the first of n IDs that repeats an earlier one. IDs
+// in increasing order, as the catalog lists findings and the graph its
+// nodes and edges, are unique without a set of them: at 500 copies of
+// Online Boutique these sets took 4 MB a scan, made while the scan's
+// findings and graph are held, where its memory peaks. Controls, listed by
+// element, still need theirs.
 func uniqueIDs(what string, n int, id func(i int) string) error {
+	increasing := true
+	for i := 1; i < n && increasing; i++ {
+		increasing = id(i-1) < id(i)
+	}
+	if increasing {
+		return nil
+	}
 	seen := make(map[string]struct{}, n)
 	for i := range n {
 		key := id(i)
