@@ -91,6 +91,8 @@ func workloadControls(w *model.IndexedWorkload, n *model.Node) []model.Control {
 		out = append(out, model.Control{ID: kind + "@" + w.ID, Type: kind, Target: w.ID, Evidence: evidence})
 	}
 	obj := w.Template.Object
+	// The object's name, made once: every control's evidence names it.
+	ref := obj.Ref()
 	refs := w.Template.Containers()
 	for _, check := range containerChecks {
 		var evidence []model.Evidence
@@ -100,7 +102,7 @@ func workloadControls(w *model.IndexedWorkload, n *model.Node) []model.Control {
 				break
 			}
 			field := refs[i].Path + "." + check.field
-			evidence = append(evidence, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field, Detail: "container " + c.Name})
+			evidence = append(evidence, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: ref, Field: field, Detail: "container " + c.Name})
 		}
 		if len(evidence) > 0 {
 			add(check.kind, evidence...)
@@ -108,7 +110,7 @@ func workloadControls(w *model.IndexedWorkload, n *model.Node) []model.Control {
 	}
 	if t := n.Workload.AutomountServiceAccountToken; t != nil && !*t {
 		field := w.Template.SpecPath + ".automountServiceAccountToken"
-		add(ServiceAccountTokenNotMounted, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field})
+		add(ServiceAccountTokenNotMounted, model.Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: ref, Field: field})
 	}
 	var fromSecrets, literals []model.Evidence
 	for i, c := range n.Workload.Containers {
@@ -116,10 +118,10 @@ func workloadControls(w *model.IndexedWorkload, n *model.Node) []model.Control {
 			switch {
 			case e.Sensitive:
 				field := discover.PathIndex(refs[i].Path+".env", j)
-				literals = append(literals, model.Evidence{File: obj.Location.File, Line: e.Line, Object: obj.Ref(), Field: field,
+				literals = append(literals, model.Evidence{File: obj.Location.File, Line: e.Line, Object: ref, Field: field,
 					Detail: "container " + c.Name + " sets " + e.Name + " to a literal value (line " + strconv.Itoa(e.Line) + ")"})
 			case e.Source == model.EnvSecret:
-				fromSecrets = append(fromSecrets, model.Evidence{File: obj.Location.File, Line: e.Line, Object: obj.Ref(), Detail: "env " + e.Name + " from " + e.From})
+				fromSecrets = append(fromSecrets, model.Evidence{File: obj.Location.File, Line: e.Line, Object: ref, Detail: "env " + e.Name + " from " + e.From})
 			}
 		}
 	}

@@ -308,6 +308,7 @@ func (b *builder) addWorkloadNodes() {
 	nodes := parallel.Map(len(b.workloads), func(i int) Node {
 		t := b.workloads[i].Template
 		obj := t.Object
+		ref := obj.Ref() // made once: the node's and each container's evidence name it
 		n := Node{
 			ID:          "workload:" + obj.Namespace + "/" + t.Name(),
 			Type:        Process,
@@ -318,14 +319,14 @@ func (b *builder) addWorkloadNodes() {
 			Workload:    t.summarise(),
 			Labels:      screenedLabels(LabelsOf(obj)),
 			Annotations: keptAnnotations(AnnotationsOf(obj)),
-			Evidence:    []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: obj.Ref()}},
+			Evidence:    []Evidence{{File: obj.Location.File, Line: obj.Location.Line, Object: ref}},
 		}
 		for c, settings := range b.settingsOf(t) {
 			n.Workload.Containers[c].Settings = settings
 		}
 		for c, cr := range t.Containers() {
 			n.Workload.Containers[c].UnreadConfig = b.unreadConfigFiles(t, cr)
-			n.Workload.Containers[c].Evidence = Evidence{File: obj.Location.File, Line: obj.LineOf(cr.Path), Object: obj.Ref(), Field: cr.Path}
+			n.Workload.Containers[c].Evidence = Evidence{File: obj.Location.File, Line: obj.LineOf(cr.Path), Object: ref, Field: cr.Path}
 		}
 		if ds := recogniseDataStore(t); ds != nil {
 			n.Type, n.DataStore = DataStore, ds

@@ -60,9 +60,13 @@ func (b *builder) settingsOf(t PodTemplate) [][]Setting {
 func (b *builder) envSettings(t PodTemplate, cr ContainerRef) []Setting {
 	var out []Setting
 	obj := t.Object
+	var ref string // the object's name, made once: each setting's evidence names it
 	for i, e := range cr.Container.Env {
+		if ref == "" {
+			ref = obj.Ref()
+		}
 		field := fmt.Sprintf("%s.env[%d]", cr.Path, i)
-		at := Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: obj.Ref(), Field: field}
+		at := Evidence{File: obj.Location.File, Line: obj.LineOf(field), Object: ref, Field: field}
 		switch {
 		case e.ValueFrom == nil:
 			out = append(out, newSetting(e.Name, e.Value, "env", "", at))
@@ -118,16 +122,20 @@ func argSettings(t PodTemplate, cr ContainerRef) []Setting {
 		}
 	}
 	obj := t.Object
+	var ref string // the object's name, made once: each setting's evidence names it
 	var out []Setting
 	for i, tok := range tokens {
 		if !strings.HasPrefix(tok.text, "-") || tok.text == "-" || tok.text == "--" {
 			continue
 		}
+		if ref == "" {
+			ref = obj.Ref()
+		}
 		key, value, hasValue := strings.Cut(tok.text, "=")
 		if !hasValue && i+1 < len(tokens) && !strings.HasPrefix(tokens[i+1].text, "-") && strings.HasPrefix(key, "--") {
 			value = tokens[i+1].text
 		}
-		at := Evidence{File: obj.Location.File, Line: obj.LineOf(tok.field), Object: obj.Ref(), Field: tok.field}
+		at := Evidence{File: obj.Location.File, Line: obj.LineOf(tok.field), Object: ref, Field: tok.field}
 		s := newSetting(key, expandVars(value, env), "arg", "", at)
 		if strings.Contains(value, "$(") && !s.Redacted && strings.Contains(s.Value, "$(") {
 			s.Value, s.Redacted = "", true // from a variable the manifest does not show: a Secret, usually
