@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 
@@ -185,6 +186,15 @@ func (r run) evaluateAndSave(ctx context.Context, s *store.Store, g *model.Graph
 		}
 		description = cat.Description
 		r.log.Debug("evaluated catalog", "rules", len(cat.Rules.Rules), "findings", len(findings), "not assessed", len(notAssessed), "took", time.Since(step))
+		// What the evaluation held besides the findings (each element's
+		// context, the per-element lists of findings before they were
+		// joined) is garbage now, but the collector's goal was set while
+		// it was live, and storing the scan would grow the heap up to it.
+		// One collection here costs a mark of the graph and findings: at
+		// 500 copies of Online Boutique it lowered the median peak of a
+		// full scan from 192 to 182 MiB in 20 alternating runs, CPU time
+		// the same within the host's noise (medians 2.95 and 2.99 s).
+		runtime.GC()
 	}
 	records, encodeFinding, ruleTexts, err := threats.ForStore(findings)
 	if err != nil {
