@@ -34,7 +34,7 @@ func (b *LineIndexBuilder) Add(path string, line int) {
 
 // AddHashed is Add for a path a walk has hashed as it went down
 // (PathHash), so each field costs the hash of its own segment, not of its
-// whole path again: hashing whole paths was a tenth of reading manifests.
+// whole path again: hashing whole paths was 5-8% of reading manifests.
 func (b *LineIndexBuilder) AddHashed(path PathHash, line int) {
 	b.entries = append(b.entries, lineEntry{key: uint64(path), line: int32(line)})
 }
