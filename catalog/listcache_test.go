@@ -8,11 +8,7 @@ import (
 // TestContextListCache: each Context keeps the CEL lists its rules read,
 // and one Context's lists never answer for another's.
 func TestContextListCache(t *testing.T) {
-	e, err := newEnvs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := loadUserFile(e, "user.yaml", []byte(`- id: two-controls
+	rule := userRule(t, "two-controls", `- id: two-controls
   title: t
   stride: T
   appliesTo: [process]
@@ -23,11 +19,7 @@ func TestContextListCache(t *testing.T) {
   impact: high
   description: d
   mitigation: m
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rule := c.Rule("two-controls")
+`)
 	first := &Context{Controls: []string{"a", "b"}, NamespaceControls: []string{"y"}}
 	second := &Context{Controls: []string{"c"}, NamespaceControls: []string{"z"}}
 	for _, tc := range []struct {

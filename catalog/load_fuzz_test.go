@@ -19,6 +19,25 @@ func loadUserFile(e *envs, name string, data []byte) (*Catalog, error) {
 	return l.finish()
 }
 
+// userRule compiles the rule id of a user catalog file, given as YAML, on
+// its own, for a test to evaluate.
+func userRule(t *testing.T, id, yaml string) *Rule {
+	t.Helper()
+	e, err := newEnvs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadUserFile(e, "user.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Rule(id)
+	if r == nil {
+		t.Fatalf("the catalog has no rule %s", id)
+	}
+	return r
+}
+
 // FuzzLoadFile: any bytes read as a user catalog file give rules or a
 // LoadError whose every problem names the file, a line within it and, if
 // any, a valid rule ID, on one line (a CEL diagnostic, which points at the

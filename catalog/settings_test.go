@@ -11,11 +11,7 @@ import (
 // set, at that key's last occurrence, and with an empty setting when none
 // is; the empty answer is shared, so no container sees another's.
 func TestSettingsLookup(t *testing.T) {
-	e, err := newEnvs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := loadUserFile(e, "user.yaml", []byte(`- id: anonymous
+	rule := userRule(t, "anonymous", `- id: anonymous
   title: t
   stride: S
   appliesTo: [process]
@@ -28,11 +24,7 @@ func TestSettingsLookup(t *testing.T) {
   impact: high
   description: d
   mitigation: m
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rule := c.Rule("anonymous")
+`)
 	setting := func(key, value string) model.Setting { return model.Setting{Key: key, Value: value, Source: "env"} }
 	node := &model.Node{Type: model.Process, Workload: &model.Workload{Containers: []model.Container{
 		// Both keys set: the first key of the list wins, though it comes first.
