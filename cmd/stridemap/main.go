@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/stridemap/stridemap/internal/gcfloor"
 	"github.com/stridemap/stridemap/internal/memlimit"
 	"github.com/stridemap/stridemap/internal/safetext"
 )
@@ -29,18 +30,29 @@ const (
 	exitPartial  = 3 // the scan was stored, but some inputs could not be used
 )
 
+// heapFloor is the heap Go's collector lets grow before it collects
+// (internal/gcfloor). A scan of 500 copies of Online Boutique peaks at
+// about 150 MiB of heap while it builds its graph; below that, a floor of
+// 64 MiB took 4% less CPU (10 collections instead of 14) at the same peak.
+// 80 MiB took 7% less, but raised the peak by a few MiB.
+const heapFloor = 64 << 20
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// Before any work: a scan in a container with a memory limit keeps
 	// its heap below it (internal/memlimit); -v says what was set.
 	memory, memoryErr := memlimit.Apply(os.Getenv)
+	floor := gcfloor.Start(heapFloor, os.Getenv)
 	a := newApp(os.Stdin, os.Stdout, os.Stderr)
 	a.startup = func(log *slog.Logger) {
 		if memoryErr != nil {
 			log.Debug("no memory limit from the cgroup", "error", memoryErr)
 		} else if memory != "" {
 			log.Debug(memory)
+		}
+		if floor {
+			log.Debug(fmt.Sprintf("the heap may reach %d MiB before Go's collector runs; GOGC, if set, paces it instead", heapFloor>>20))
 		}
 	}
 	os.Exit(a.execute(ctx, os.Args[1:]))

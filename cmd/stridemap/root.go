@@ -65,7 +65,9 @@ The store is .stridemap/stridemap.db in the current directory unless --db or
 STRIDEMAP_DB says otherwise.
 
 In a container or cgroup with a memory limit, Go's soft memory limit is set a tenth
-(at least 64 MiB) below it, unless GOMEMLIMIT is set; -v logs it.
+(at least 64 MiB) below it, unless GOMEMLIMIT is set. Unless GOGC is set, the heap
+may grow to 64 MiB before Go's collector runs, so a scan collects less often while
+it is small. -v logs both.
 
 Exit codes: 0 success; 1 open findings at or above "scan|report --fail-on"; 2 usage error
 or nothing could be read; 3 the scan was stored but some inputs could not be
