@@ -245,8 +245,17 @@ type Gap struct {
 	Group     string `json:"group,omitempty"` // API group, "" for the core group
 	Kind      string `json:"kind"`
 	Namespace string `json:"namespace,omitempty"` // "" for every namespace, or a cluster-scoped kind
-	Reason    string `json:"reason"`              // "forbidden", or what failed
+	Reason    string `json:"reason"`              // GapForbidden…, or what failed
 }
+
+// GapForbidden begins the Reason of a gap the identity may not read: the
+// same on every scan with the same credentials, unlike a list that timed
+// out or a server that did not answer.
+const GapForbidden = "forbidden"
+
+// Forbidden says the gap is one of permission, not of a failure that the
+// next scan may not meet.
+func (g Gap) Forbidden() bool { return strings.HasPrefix(g.Reason, GapForbidden) }
 
 // String names the gap in one line: "NetworkPolicy.networking.k8s.io in
 // namespace shop: forbidden".

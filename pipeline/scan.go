@@ -132,6 +132,12 @@ func scan(ctx context.Context, env Env, req Request) (*Result, error) {
 		opening.discard()
 		return nil, fmt.Errorf("the sources changed while they were read, so nothing was stored: %s", p)
 	}
+	if req.Rescan != nil {
+		if err := unanswered(live); err != nil {
+			opening.discard()
+			return nil, err
+		}
+	}
 	r.problems(inv.Problems)
 	if len(inv.Objects) == 0 {
 		opening.discard()
@@ -292,9 +298,11 @@ func (r *run) collect(ctx context.Context, req Request) (*discover.Inventory, *L
 		return inv, nil, nil
 	}
 	running, err := readCluster(ctx, *req.Cluster, r.report)
-	if err != nil && files && ctx.Err() == nil {
+	if err != nil && files && ctx.Err() == nil && req.Rescan == nil {
 		// The repository is still worth its scan: stored as partial, the
-		// cluster's side missing, and said so.
+		// cluster's side missing, and said so. A re-scan fails instead:
+		// stored, the repository alone would read as the cluster's
+		// objects removed.
 		inv.Problems = append(inv.Problems, discover.Problem{
 			Severity: discover.SeverityError, Code: "cluster", Location: discover.Location{File: "--live"},
 			Message: fmt.Sprintf("%v; only the repository was scanned", err),
@@ -344,6 +352,32 @@ func (r *run) collect(ctx context.Context, req Request) (*discover.Inventory, *L
 	inv.Problems = append(inv.Problems, running.Problems...)
 	inv.Gaps = running.Gaps
 	return inv, live, nil
+}
+
+// unanswered says which lists of a live scan failed for a reason the next
+// scan may not meet: a timeout, a server error, a server that stopped
+// answering. A re-scan that stored such a scan would show what was not
+// read as removed, and the next tick would add it back; it fails instead,
+// and the next tick tries again. What the credentials may not read is the
+// same on every tick: those gaps are stored.
+func unanswered(live *Live) error {
+	if live == nil {
+		return nil
+	}
+	var failed []discover.Gap
+	for _, g := range live.Gaps {
+		if !g.Forbidden() {
+			failed = append(failed, g)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	more := ""
+	if len(failed) > 1 {
+		more = fmt.Sprintf(" (and %d more)", len(failed)-1)
+	}
+	return fmt.Errorf("the cluster did not answer every list, and what was not read would show as removed: %s%s (a slow server may need a longer --request-timeout)", failed[0], more)
 }
 
 // Live is what a scan of a live cluster adds to the result.

@@ -40,10 +40,12 @@ changes, not ticks. A re-scan that differs is stored, and what changed is printe
 --drift-dir, written there for other tools: drift-OLD-NEW.json (the schema of
 stridemap diff --format json) and drift-OLD-NEW.md (stridemap diff --format md).
 
-A failing source (an unreachable cluster, files that change while they are
-read, as in a checkout) fails that tick only: it is reported, recorded in the
-store (stridemap scans lists the failures since the latest scan of each
-target), and the next tick tries again. Ctrl-C or SIGTERM stops between ticks,
+A failing source (an unreachable cluster, a list the cluster did not answer in
+time, files that change while they are read, as in a checkout) fails that tick
+only: it is reported, recorded in the store (stridemap scans lists the failures
+since the latest scan of each target), and the next tick tries again, so that
+what was not read does not show as removed. Kinds the credentials may not list
+are the same on every tick: they are stored as coverage gaps, as by scan. Ctrl-C or SIGTERM stops between ticks,
 or abandons the scan in progress without storing half of it.
 
 The sources take the flags of stridemap scan (see stridemap scan --help).`,

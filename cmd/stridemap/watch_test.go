@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -252,5 +254,78 @@ func TestWatchLive(t *testing.T) {
 	cancel()
 	if r := <-done; r.code != exitOK || !strings.Contains(r.stdout, "  + workload:shop/debug  process\n") {
 		t.Errorf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestWatchLiveUnansweredList: a tick whose list of Services times out
+// stores nothing, so the Service does not show as removed and added back;
+// the failure is recorded, and the next tick finds the scan unchanged. A
+// repository scanned beside a cluster that does not answer at all fails
+// its tick too, rather than store the repository alone.
+func TestWatchLiveUnansweredList(t *testing.T) {
+	srv := clustertest.Start(t)
+	srv.Apply(t, "shop", []byte(liveShop))
+	var slowServices, down atomic.Bool
+	proxy := srv.FaultyProxy(t, func(w http.ResponseWriter, r *http.Request) bool {
+		switch {
+		case down.Load():
+			http.Error(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"down for maintenance","reason":"ServiceUnavailable","code":503}`, http.StatusServiceUnavailable)
+			return true
+		case slowServices.Load() && clustertest.IsList(r, "services"):
+			select {
+			case <-r.Context().Done():
+			case <-time.After(30 * time.Second):
+			}
+			return true
+		}
+		return false
+	})
+	c := newCLI(t)
+	watch := func(extra ...string) result {
+		t.Helper()
+		return c.mustRun(append([]string{"watch", "--kubeconfig", proxy.Kubeconfig, "-n", "shop", "--request-timeout", "1s", "--every", "1ms", "--ticks", "1"}, extra...)...)
+	}
+	failures := func() []store.Failure {
+		t.Helper()
+		s, err := store.OpenExisting(context.Background(), c.db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		list, err := s.Failures(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+
+	if r := watch(); !strings.Contains(r.stdout, "scan #1 stored, the first of its target") {
+		t.Fatalf("first tick:\n%s\n%s", r.stdout, r.stderr)
+	}
+
+	slowServices.Store(true)
+	r := watch()
+	if n, _ := watchState(t, c.db); n != 1 || strings.Contains(r.stdout, "stored") {
+		t.Errorf("a tick whose Services list timed out stored a scan (%d scans):\n%s", n, r.stdout)
+	}
+	if !strings.Contains(r.stderr, "scan failed, nothing stored") || !strings.Contains(r.stderr, "the cluster did not answer every list") ||
+		!strings.Contains(r.stderr, "Service in namespace shop: not read: timed out") {
+		t.Errorf("the failed tick does not say which list went unanswered:\n%s", r.stderr)
+	}
+	if f := failures(); len(f) != 1 || !strings.Contains(f[0].Message, "Service in namespace shop") {
+		t.Errorf("failures recorded: %+v", f)
+	}
+
+	slowServices.Store(false)
+	if r := watch(); !strings.Contains(r.stdout, "unchanged since scan #1") {
+		t.Errorf("the tick after the timeout:\n%s\n%s", r.stdout, r.stderr)
+	}
+
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "debug.yaml"), liveDebug)
+	down.Store(true)
+	r = watch("-f", src)
+	if n, _ := watchState(t, c.db); n != 1 || !strings.Contains(r.stderr, "scan failed, nothing stored") || !strings.Contains(r.stderr, "503") && !strings.Contains(r.stderr, "down for maintenance") {
+		t.Errorf("a repository beside a cluster that does not answer: %d scans\n%s\n%s", n, r.stdout, r.stderr)
 	}
 }

@@ -4,71 +4,16 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-
 	"github.com/stridemap/stridemap/discover"
 	"github.com/stridemap/stridemap/discover/cluster"
 	"github.com/stridemap/stridemap/discover/cluster/clustertest"
 )
-
-// faultyProxy stands between a scan and the real API server, as the
-// administrator; fault decides, per request, whether to answer itself.
-type faultyProxy struct {
-	*httptest.Server
-	kubeconfig string
-}
-
-func newFaultyProxy(t *testing.T, srv *clustertest.Server, fault func(w http.ResponseWriter, r *http.Request) bool) *faultyProxy {
-	t.Helper()
-	config, err := srv.Config()
-	if err != nil {
-		t.Fatal(err)
-	}
-	transport, err := rest.TransportFor(config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	forward := httputil.NewSingleHostReverseProxy(target)
-	forward.Transport = transport
-	p := &faultyProxy{}
-	p.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !fault(w, r) {
-			forward.ServeHTTP(w, r)
-		}
-	}))
-	t.Cleanup(p.Close)
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["proxy"] = &clientcmdapi.Cluster{Server: p.URL, InsecureSkipTLSVerify: true}
-	cfg.AuthInfos["proxy"] = &clientcmdapi.AuthInfo{Token: "the-proxy-authenticates"}
-	cfg.Contexts["proxy"] = &clientcmdapi.Context{Cluster: "proxy", AuthInfo: "proxy"}
-	cfg.CurrentContext = "proxy"
-	p.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, p.kubeconfig); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// isList reports whether r lists the resource.
-func isList(r *http.Request, resource string) bool {
-	return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+resource)
-}
 
 func problemsOf(inv *discover.Inventory) string {
 	var lines []string
@@ -94,8 +39,8 @@ func TestScanLiveFaults(t *testing.T) {
 	t.Run("500 for one resource", func(t *testing.T) {
 		var mu sync.Mutex
 		tries := 0
-		proxy := newFaultyProxy(t, srv, func(w http.ResponseWriter, r *http.Request) bool {
-			if !isList(r, "networkpolicies") {
+		proxy := srv.FaultyProxy(t, func(w http.ResponseWriter, r *http.Request) bool {
+			if !clustertest.IsList(r, "networkpolicies") {
 				return false
 			}
 			mu.Lock()
@@ -104,7 +49,7 @@ func TestScanLiveFaults(t *testing.T) {
 			http.Error(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"etcd is sad","reason":"InternalError","code":500}`, http.StatusInternalServerError)
 			return true
 		})
-		inv, err := cluster.Scan(context.Background(), request(proxy.kubeconfig))
+		inv, err := cluster.Scan(context.Background(), request(proxy.Kubeconfig))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +60,7 @@ func TestScanLiveFaults(t *testing.T) {
 			!strings.Contains(inv.Problems[0].Message, "listing networkpolicies failed") || !strings.Contains(inv.Problems[0].Message, "etcd is sad") {
 			t.Errorf("problems:\n%s", problemsOf(inv))
 		}
-		if len(inv.Gaps) != 1 || inv.Gaps[0].Kind != "NetworkPolicy" {
+		if len(inv.Gaps) != 1 || inv.Gaps[0].Kind != "NetworkPolicy" || inv.Gaps[0].Forbidden() {
 			t.Errorf("gaps: %v", inv.Gaps)
 		}
 		if tries != 3 {
@@ -124,8 +69,8 @@ func TestScanLiveFaults(t *testing.T) {
 	})
 
 	t.Run("one slow resource", func(t *testing.T) {
-		proxy := newFaultyProxy(t, srv, func(w http.ResponseWriter, r *http.Request) bool {
-			if !isList(r, "services") {
+		proxy := srv.FaultyProxy(t, func(w http.ResponseWriter, r *http.Request) bool {
+			if !clustertest.IsList(r, "services") {
 				return false
 			}
 			select {
@@ -134,7 +79,7 @@ func TestScanLiveFaults(t *testing.T) {
 			}
 			return true
 		})
-		inv, err := cluster.Scan(context.Background(), request(proxy.kubeconfig))
+		inv, err := cluster.Scan(context.Background(), request(proxy.Kubeconfig))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,9 +93,9 @@ func TestScanLiveFaults(t *testing.T) {
 	})
 
 	t.Run("server gone mid-scan", func(t *testing.T) {
-		var proxy *faultyProxy
-		proxy = newFaultyProxy(t, srv, func(w http.ResponseWriter, r *http.Request) bool {
-			if !isList(r, "secrets") {
+		var proxy *clustertest.Proxy
+		proxy = srv.FaultyProxy(t, func(w http.ResponseWriter, r *http.Request) bool {
+			if !clustertest.IsList(r, "secrets") {
 				return false
 			}
 			// The server goes away: this and every later connection is cut.
@@ -159,7 +104,7 @@ func TestScanLiveFaults(t *testing.T) {
 			return true
 		})
 		start := time.Now()
-		inv, err := cluster.Scan(context.Background(), request(proxy.kubeconfig))
+		inv, err := cluster.Scan(context.Background(), request(proxy.Kubeconfig))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,6 +125,11 @@ func TestScanLiveFaults(t *testing.T) {
 			"Secret in namespace faults: not read: the server stopped answering",
 		}; !slices.Equal(gaps, want) {
 			t.Errorf("gaps:\n got %q\nwant %q", gaps, want)
+		}
+		for _, g := range inv.Gaps {
+			if g.Forbidden() {
+				t.Errorf("gap %s is Forbidden: a re-scan would store it as coverage", g)
+			}
 		}
 	})
 }
@@ -227,7 +177,7 @@ func TestScanLiveBadAnswers(t *testing.T) {
 		{
 			name: "garbage for one resource",
 			fault: func(w http.ResponseWriter, r *http.Request) bool {
-				if !isList(r, "networkpolicies") {
+				if !clustertest.IsList(r, "networkpolicies") {
 					return false
 				}
 				w.Header().Set("Content-Type", "application/json")
@@ -240,7 +190,7 @@ func TestScanLiveBadAnswers(t *testing.T) {
 		{
 			name: "an object that does not decode",
 			fault: func(w http.ResponseWriter, r *http.Request) bool {
-				if !isList(r, "networkpolicies") {
+				if !clustertest.IsList(r, "networkpolicies") {
 					return false
 				}
 				w.Header().Set("Content-Type", "application/json")
@@ -264,8 +214,8 @@ func TestScanLiveBadAnswers(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			proxy := newFaultyProxy(t, srv, tc.fault)
-			inv, err := cluster.Scan(context.Background(), request(proxy.kubeconfig))
+			proxy := srv.FaultyProxy(t, tc.fault)
+			inv, err := cluster.Scan(context.Background(), request(proxy.Kubeconfig))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -343,9 +343,9 @@ func (s *scanner) allowed(ctx context.Context, kinds []served) []target {
 			out = append(out, t)
 		case t.namespaced && t.namespace == "" && s.conn.namespace != "" && s.mayList(ctx, target{served: t.served, namespace: s.conn.namespace}):
 			out = append(out, target{served: t.served, namespace: s.conn.namespace})
-			s.gap(t.kind, "", "forbidden in all namespaces: read in namespace "+s.conn.namespace+" only")
+			s.gap(t.kind, "", discover.GapForbidden+" in all namespaces: read in namespace "+s.conn.namespace+" only")
 		default:
-			s.gap(t.kind, t.namespace, "forbidden")
+			s.gap(t.kind, t.namespace, discover.GapForbidden)
 		}
 	}
 	return out
@@ -439,7 +439,7 @@ func (s *scanner) list(ctx context.Context, targets []target) {
 			}
 			return
 		case apierrors.IsForbidden(err):
-			s.gap(t.kind, t.namespace, "forbidden")
+			s.gap(t.kind, t.namespace, discover.GapForbidden)
 			return
 		default:
 			s.gap(t.kind, t.namespace, "not read: "+shortError(err))

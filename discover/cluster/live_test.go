@@ -192,6 +192,11 @@ func TestScanLivePartialAccess(t *testing.T) {
 	}; !slices.Equal(gaps, want) {
 		t.Errorf("gaps:\n got %q\nwant %q", gaps, want)
 	}
+	for _, g := range inv.Gaps {
+		if !g.Forbidden() {
+			t.Errorf("gap %s is not Forbidden: a re-scan would fail on it every time", g)
+		}
+	}
 
 	// No access at all is one error that says what to grant, not a gap
 	// per kind.
