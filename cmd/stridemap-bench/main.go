@@ -12,6 +12,9 @@
 // alternately on the largest input in one file and compares their CPU
 // time.
 //
+// Then it scans 8,700 copies (313,200 objects, -huge-copies) in one file of
+// about 200 MB, once, and exits non-zero when its peak reaches 1.5 GiB.
+//
 // Then it scans copies all in one namespace, each workload with its own
 // Service, policies and monitor, at two sizes, and exits
 // non-zero when the CPU time per object grows with the namespace.
@@ -50,6 +53,7 @@ func main() {
 	keep := flag.String("keep", "", "write the generated inputs and stores into this directory and keep them")
 	rescans := flag.Int("rescans", 100, "re-scans of the largest size, one change each, to measure the store's growth; 0 skips it")
 	liveCopies := flag.Int("live-copies", 100, "copies loaded into a test API server and scanned live; 0 skips the live scan")
+	hugeCopies := flag.Int("huge-copies", 8700, "copies scanned once in one file to check the memory budget at scale (8,700 are 313,200 objects); 0 skips it")
 	namespaceCopies := flag.String("namespace-copies", "100,400", "two numbers of copies scanned all in one namespace, to check the work per object stays flat; empty skips it")
 	child := flag.String("child", "", "internal: scan once (files or live) and print what the scan did as JSON")
 	childDB := flag.String("child-db", "", "internal: the child's store")
@@ -62,7 +66,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*bin, *corpus, *sizes, *runs, *liveCopies, *rescans, *namespaceCopies, *keep); err != nil {
+	if err := run(*bin, *corpus, *sizes, *runs, *liveCopies, *rescans, *hugeCopies, *namespaceCopies, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "stridemap-bench:", err)
 		os.Exit(1)
 	}
@@ -91,7 +95,7 @@ type result struct {
 	fullRSS         int64
 }
 
-func run(bin, corpus, sizeList string, runs, liveCopies, rescans int, namespaceCopies, keep string) error {
+func run(bin, corpus, sizeList string, runs, liveCopies, rescans, hugeCopies int, namespaceCopies, keep string) error {
 	base, err := os.ReadFile(corpus)
 	if err != nil {
 		return fmt.Errorf("read corpus: %w (the benchmark needs ../shared/corpus)", err)
@@ -140,6 +144,9 @@ func run(bin, corpus, sizeList string, runs, liveCopies, rescans int, namespaceC
 		db := filepath.Join(work, fmt.Sprintf("bench-full-%d-%d.db", large.copies, runs-1))
 		err = errors.Join(err, runViews(bin, db, large.copies, runs, work))
 		err = errors.Join(err, runKubeScore(bin, filepath.Join(work, fmt.Sprintf("copies-%d", large.copies)), large.copies, kubeScoreRuns, work))
+	}
+	if hugeCopies > 0 {
+		err = errors.Join(err, runHuge(bin, base, hugeCopies, work))
 	}
 	if namespaceCopies != "" {
 		small, large, ok := strings.Cut(namespaceCopies, ",")

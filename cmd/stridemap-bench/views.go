@@ -105,23 +105,10 @@ func runKubeScore(bin, dir string, copies, runs int, work string) error {
 		return nil
 	}
 	// One file, as kube-score reads it.
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("kube-score comparison: no input in %s", dir)
-	}
-	var all bytes.Buffer
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		all.WriteString("---\n")
-		all.Write(data)
-		all.WriteString("\n")
-	}
 	input := filepath.Join(work, fmt.Sprintf("all-%d.yaml", copies))
-	if err := os.WriteFile(input, all.Bytes(), 0o644); err != nil {
-		return err
+	size, err := concatenate(dir, input)
+	if err != nil {
+		return fmt.Errorf("kube-score comparison: %w", err)
 	}
 	var ours, theirs []usage
 	for i := range runs {
@@ -139,7 +126,7 @@ func runKubeScore(bin, dir string, copies, runs int, work string) error {
 		theirs = append(theirs, u)
 	}
 	s, k := medianUsage(ours), medianUsage(theirs)
-	fmt.Printf("\nkube-score comparison on %d copies in one file (%.1f MB), %d alternating runs, medians:\n", copies, float64(all.Len())/1e6, runs)
+	fmt.Printf("\nkube-score comparison on %d copies in one file (%.1f MB), %d alternating runs, medians:\n", copies, float64(size)/1e6, runs)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "command\twall\tCPU\tpeak MiB\t")
 	fmt.Fprintf(tw, "stridemap scan (catalog included)\t%s\t%s\t%.0f\t\n", s.wall.Round(time.Millisecond), s.cpu.Round(time.Millisecond), float64(s.rss)/(1<<20))
