@@ -45,8 +45,9 @@ time, files that change while they are read, as in a checkout) fails that tick
 only: it is reported, recorded in the store (stridemap scans lists the failures
 since the latest scan of each target), and the next tick tries again, so that
 what was not read does not show as removed. Kinds the credentials may not list
-are the same on every tick: they are stored as coverage gaps, as by scan. Ctrl-C or SIGTERM stops between ticks,
-or abandons the scan in progress without storing half of it.
+are the same on every tick: they are stored as coverage gaps, as by scan.
+Ctrl-C or SIGTERM stops between ticks, or abandons the scan in progress without
+storing half of it.
 
 The sources take the flags of stridemap scan (see stridemap scan --help).`,
 		Example: `  stridemap watch -f k8s/ --every 10m
