@@ -14,6 +14,7 @@ FUZZTIME="${FUZZTIME:-20s}"
 # package target, one a line.
 TARGETS="
 ./catalog FuzzLoadFile
+./catalog FuzzNativeCheck
 ./discover FuzzReadOverlay
 ./discover/flowlog FuzzRead
 ./discover/flowlog FuzzReadFile

@@ -139,24 +139,45 @@ func (e *envs) envFor(r *Rule) (*cel.Env, error) {
 // compile type-checks a rule's condition (bool) and evidence (list of
 // strings) and prepares them to run. Rules from user catalogs run with a
 // cost limit; built-in rules are reviewed with the code and run without
-// the limit's bookkeeping, which is a quarter of their evaluation time.
+// the limit's bookkeeping, which is a quarter of their evaluation time,
+// and with a native check (nativeOf) before CEL.
 func (e *envs) compile(r *Rule, limited bool) error {
 	env, err := e.envFor(r)
 	if err != nil {
 		return err
 	}
-	if r.condition, err = program(env, r.Condition, cel.BoolType, "condition", limited); err != nil {
+	condition, err := checked(env, r.Condition, cel.BoolType, "condition")
+	if err != nil {
 		return err
 	}
+	if r.condition, err = program(env, condition, "condition", limited); err != nil {
+		return err
+	}
+	if !limited {
+		// A native check has no cost limit to stop a user's rule at.
+		r.native = nativeOf(condition.NativeRep().Expr(), variableTypes)
+	}
 	if r.Evidence != "" {
-		if r.evidence, err = program(env, r.Evidence, cel.ListType(cel.StringType), "evidence", limited); err != nil {
+		evidence, err := checked(env, r.Evidence, cel.ListType(cel.StringType), "evidence")
+		if err != nil {
+			return err
+		}
+		if r.evidence, err = program(env, evidence, "evidence", limited); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func program(env *cel.Env, src string, want *cel.Type, what string, limited bool) (cel.Program, error) {
+// variableTypes are the Go types of the variables conditions read, for
+// the checks nativeOf compiles.
+var variableTypes = scope{
+	"node": reflect.TypeFor[*model.Node](), "from": reflect.TypeFor[*model.Node](), "to": reflect.TypeFor[*model.Node](),
+	"edge": reflect.TypeFor[*model.Edge](), "boundary": reflect.TypeFor[*model.Boundary](), "ctx": reflect.TypeFor[*Context](),
+}
+
+// checked parses and type-checks src, which must yield a want.
+func checked(env *cel.Env, src string, want *cel.Type, what string) (*cel.Ast, error) {
 	ast, issues := env.Compile(src)
 	if issues != nil && issues.Err() != nil {
 		return nil, fmt.Errorf("%s does not compile:\n%s", what, issues.Err())
@@ -164,6 +185,10 @@ func program(env *cel.Env, src string, want *cel.Type, what string, limited bool
 	if !ast.OutputType().IsExactType(want) {
 		return nil, fmt.Errorf("%s must be a %s, but it is a %s", what, want, ast.OutputType())
 	}
+	return ast, nil
+}
+
+func program(env *cel.Env, ast *cel.Ast, what string, limited bool) (cel.Program, error) {
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	if limited {
 		opts = append(opts, cel.CostLimit(costLimit))

@@ -47,18 +47,26 @@ func (v *Vars) Parent() interpreter.Activation { return nil }
 // Match evaluates the rule on one element. When the condition holds it
 // also returns the details of the rule's evidence expression, if any.
 func (r *Rule) Match(v *Vars) (bool, []string, error) {
-	out, _, err := r.condition.Eval(v)
-	if err != nil {
-		return false, nil, fmt.Errorf("rule %s: %w", r.ID, err)
+	decided := unknown
+	if r.native != nil {
+		decided = r.native(v, nil)
 	}
-	matched, ok := out.Value().(bool)
-	if !ok || !matched {
+	switch decided {
+	case fails:
 		return false, nil, nil
+	case unknown:
+		out, _, err := r.condition.Eval(v)
+		if err != nil {
+			return false, nil, fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+		if matched, ok := out.Value().(bool); !ok || !matched {
+			return false, nil, nil
+		}
 	}
 	if r.evidence == nil {
 		return true, nil, nil
 	}
-	out, _, err = r.evidence.Eval(v)
+	out, _, err := r.evidence.Eval(v)
 	if err != nil {
 		return true, nil, fmt.Errorf("rule %s evidence: %w", r.ID, err)
 	}

@@ -131,6 +131,9 @@ type Rule struct {
 
 	condition cel.Program
 	evidence  cel.Program
+	// native decides the condition in Go where it can (nativeOf); nil
+	// when it never can.
+	native nativeCheck
 }
 
 // DependsOn lists the kinds the rule's verdict depends on: those that show

@@ -81,10 +81,28 @@ func lookupSetting(list, keys ref.Val) (model.Setting, bool) {
 		if !ok {
 			continue
 		}
-		for i := len(all) - 1; i >= 0; i-- {
-			if all[i].Key == string(key) {
-				return all[i], true
-			}
+		if found, ok := lastSetting(all, string(key)); ok {
+			return found, true
+		}
+	}
+	return model.Setting{}, false
+}
+
+// findSetting is lookup for the native checks (nativeOf).
+func findSetting(all []model.Setting, keys []string) (model.Setting, bool) {
+	for _, key := range keys {
+		if found, ok := lastSetting(all, key); ok {
+			return found, true
+		}
+	}
+	return model.Setting{}, false
+}
+
+// lastSetting is the last occurrence of key, which wins.
+func lastSetting(all []model.Setting, key string) (model.Setting, bool) {
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].Key == key {
+			return all[i], true
 		}
 	}
 	return model.Setting{}, false

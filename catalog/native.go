@@ -1,0 +1,685 @@
+package catalog
+
+import (
+	"maps"
+	"reflect"
+	"regexp"
+	"strings"
+	"unicode"
+
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
+	"cel.dev/cel-go/common/overloads"
+
+	"github.com/stridemap/stridemap/model"
+)
+
+// verdict is what a native check says of a condition on one element:
+// that it holds, that it does not, or that only CEL can tell.
+type verdict uint8
+
+const (
+	unknown verdict = iota
+	holds
+	fails
+)
+
+func (v verdict) not() verdict {
+	switch v {
+	case holds:
+		return fails
+	case fails:
+		return holds
+	}
+	return unknown
+}
+
+func verdictOf(b bool) verdict {
+	if b {
+		return holds
+	}
+	return fails
+}
+
+// nativeCheck evaluates a condition, or part of one, in Go, for the
+// element of v and, inside exists() and all(), the values their variables
+// take.
+type nativeCheck func(v *Vars, it *iteration) verdict
+
+// iteration is the value a variable of exists() or all() takes, and the
+// iterations it is nested in.
+type iteration struct {
+	name  string
+	value reflect.Value
+	outer *iteration
+}
+
+// lookup is the value of the innermost iteration variable called name.
+func (it *iteration) lookup(name string) (reflect.Value, bool) {
+	for ; it != nil; it = it.outer {
+		if it.name == name {
+			return it.value, true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+// scope is what a condition's names stand for where a check is compiled:
+// the variables of the rule's element, and those of the exists() and all()
+// around it, which hide variables of the same name.
+type scope map[string]reflect.Type
+
+func (s scope) with(name string, t reflect.Type) scope {
+	inner := maps.Clone(s)
+	inner[name] = t
+	return inner
+}
+
+// nativeOf compiles a checked condition into a check the engine runs
+// before CEL. The catalog evaluates every rule on every element it applies
+// to, and most pairs are decided by plain reads of the element and its
+// context: fields compared with literals, strings looked for in lists,
+// sizes, booleans, exists() and all() over lists, the string functions
+// rules use. Deciding those in Go skips the interpreter, whose set-up
+// costs more than the reads.
+//
+// What the check does not understand is unknown, and so is a read that
+// meets a nil pointer (CEL's answer then depends on its handling of null,
+// which the check does not imitate): the check only decides what CEL
+// decides, the same way, and leaves the rest to it. nativeOf returns nil
+// when it can decide nothing.
+func nativeOf(e celast.Expr, sc scope) nativeCheck {
+	switch e.Kind() {
+	case celast.ComprehensionKind:
+		return quantifier(e.AsComprehension(), sc)
+	case celast.CallKind:
+		return operation(e.AsCall(), sc)
+	}
+	return boolean(e, sc)
+}
+
+// boolean is a boolean field, variable or literal.
+func boolean(e celast.Expr, sc scope) nativeCheck {
+	x, ok := valueOf(e, sc)
+	if !ok || x.typ.Kind() != reflect.Bool {
+		return nil
+	}
+	return func(v *Vars, it *iteration) verdict {
+		b, ok := x.eval(v, it)
+		if !ok {
+			return unknown
+		}
+		return verdictOf(b.Bool())
+	}
+}
+
+// operation is a logical operator, a comparison, or a test of strings.
+func operation(call celast.CallExpr, sc scope) nativeCheck {
+	args := call.Args()
+	switch fn := call.FunctionName(); fn {
+	case operators.LogicalNot:
+		inner := nativeOf(args[0], sc)
+		if inner == nil {
+			return nil
+		}
+		return func(v *Vars, it *iteration) verdict { return inner(v, it).not() }
+	case operators.LogicalAnd:
+		return junction(nativeOf(args[0], sc), nativeOf(args[1], sc), fails)
+	case operators.LogicalOr:
+		return junction(nativeOf(args[0], sc), nativeOf(args[1], sc), holds)
+	case operators.Equals, operators.NotEquals, operators.Less, operators.LessEquals, operators.Greater, operators.GreaterEquals:
+		return comparison(fn, args[0], args[1], sc)
+	case operators.In:
+		return membership(args[0], args[1], sc)
+	case overloads.StartsWith, overloads.EndsWith, overloads.Contains, overloads.Matches:
+		return stringTest(call, sc)
+	}
+	return nil
+}
+
+// junction joins two checks by && (decisive: fails) or || (decisive:
+// holds). One side decisive decides, as in CEL, whose && and || are
+// commutative even when the other side is an error; the other answer
+// needs both sides known.
+func junction(left, right nativeCheck, decisive verdict) nativeCheck {
+	switch {
+	case left == nil && right == nil:
+		return nil
+	case left == nil:
+		left, right = right, nil
+	}
+	return func(v *Vars, it *iteration) verdict {
+		l := left(v, it)
+		if l == decisive {
+			return decisive
+		}
+		if right == nil {
+			return unknown
+		}
+		r := right(v, it)
+		if r == decisive {
+			return decisive
+		}
+		if l == unknown || r == unknown {
+			return unknown
+		}
+		return l
+	}
+}
+
+// comparison compares two strings, or two integers (sizes, integer
+// fields, literals).
+func comparison(op string, a, b celast.Expr, sc scope) nativeCheck {
+	x, ok := valueOf(a, sc)
+	if !ok {
+		return nil
+	}
+	y, ok := valueOf(b, sc)
+	if !ok {
+		return nil
+	}
+	var compare func(x, y reflect.Value) bool
+	switch {
+	case x.typ.Kind() == reflect.String && y.typ.Kind() == reflect.String:
+		switch op {
+		case operators.Equals:
+			compare = func(x, y reflect.Value) bool { return x.String() == y.String() }
+		case operators.NotEquals:
+			compare = func(x, y reflect.Value) bool { return x.String() != y.String() }
+		default:
+			return nil
+		}
+	case isInt(x.typ) && isInt(y.typ):
+		order := orders[op]
+		compare = func(x, y reflect.Value) bool { return order(x.Int(), y.Int()) }
+	default:
+		return nil
+	}
+	return func(v *Vars, it *iteration) verdict {
+		l, r, ok := evalBoth(x, y, v, it)
+		if !ok {
+			return unknown
+		}
+		return verdictOf(compare(l, r))
+	}
+}
+
+// isInt says t is one of Go's signed integers, which CEL reads as its int.
+func isInt(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return true
+	}
+	return false
+}
+
+var orders = map[string]func(a, b int64) bool{
+	operators.Equals:        func(a, b int64) bool { return a == b },
+	operators.NotEquals:     func(a, b int64) bool { return a != b },
+	operators.Less:          func(a, b int64) bool { return a < b },
+	operators.LessEquals:    func(a, b int64) bool { return a <= b },
+	operators.Greater:       func(a, b int64) bool { return a > b },
+	operators.GreaterEquals: func(a, b int64) bool { return a >= b },
+}
+
+// membership is a string in a list of strings, or among the keys of a
+// map.
+func membership(elem, list celast.Expr, sc scope) nativeCheck {
+	x, ok := valueOf(elem, sc)
+	if !ok || x.typ.Kind() != reflect.String {
+		return nil
+	}
+	l, ok := valueOf(list, sc)
+	if !ok {
+		return nil
+	}
+	if l.typ.Kind() == reflect.Map && l.typ.Key().Kind() == reflect.String {
+		return func(v *Vars, it *iteration) verdict {
+			s, m, ok := evalBoth(x, l, v, it)
+			if !ok {
+				return unknown
+			}
+			return verdictOf(m.MapIndex(s.Convert(l.typ.Key())).IsValid())
+		}
+	}
+	if l.typ.Kind() != reflect.Slice || l.typ.Elem().Kind() != reflect.String {
+		return nil
+	}
+	return func(v *Vars, it *iteration) verdict {
+		s, strs, ok := evalBoth(x, l, v, it)
+		if !ok {
+			return unknown
+		}
+		want := s.String()
+		for i := range strs.Len() {
+			if strs.Index(i).String() == want {
+				return holds
+			}
+		}
+		return fails
+	}
+}
+
+// quantifier is exists() or all() over a list, whose predicate nativeOf
+// compiles with the variable in scope. One element that decides (holds
+// for exists, fails for all) decides, as in CEL even when others would be
+// errors. Over an empty list it needs no predicate.
+func quantifier(c celast.ComprehensionExpr, sc scope) nativeCheck {
+	if c.HasIterVar2() || c.AccuInit().Kind() != celast.LiteralKind || c.Result().Kind() != celast.IdentKind ||
+		c.Result().AsIdent() != c.AccuVar() || c.LoopStep().Kind() != celast.CallKind {
+		return nil
+	}
+	all, ok := c.AccuInit().AsLiteral().Value().(bool)
+	if !ok {
+		return nil
+	}
+	step := c.LoopStep().AsCall()
+	join := map[bool]string{false: operators.LogicalOr, true: operators.LogicalAnd}[all]
+	if step.FunctionName() != join || step.Args()[0].Kind() != celast.IdentKind || step.Args()[0].AsIdent() != c.AccuVar() {
+		return nil
+	}
+	list, ok := valueOf(c.IterRange(), sc)
+	if !ok || list.typ.Kind() != reflect.Slice {
+		return nil
+	}
+	name := c.IterVar()
+	predicate := nativeOf(step.Args()[1], sc.with(name, list.typ.Elem()))
+	decisive := map[bool]verdict{false: holds, true: fails}[all]
+	return func(v *Vars, it *iteration) verdict {
+		x, ok := list.eval(v, it)
+		if !ok {
+			return unknown
+		}
+		result := decisive.not()
+		if predicate == nil {
+			if x.Len() > 0 {
+				return unknown
+			}
+			return result
+		}
+		inner := &iteration{name: name, outer: it}
+		for i := range x.Len() {
+			inner.value = x.Index(i)
+			switch predicate(v, inner) {
+			case decisive:
+				return decisive
+			case unknown:
+				result = unknown
+			}
+		}
+		return result
+	}
+}
+
+// stringTest is startsWith, endsWith or contains of two strings, or
+// matches with a literal pattern: Go's strings functions and regexp, which
+// CEL's are.
+func stringTest(call celast.CallExpr, sc scope) nativeCheck {
+	if !call.IsMemberFunction() || len(call.Args()) != 1 {
+		return nil
+	}
+	x, ok := valueOf(call.Target(), sc)
+	if !ok || x.typ.Kind() != reflect.String {
+		return nil
+	}
+	arg, ok := valueOf(call.Args()[0], sc)
+	if !ok || arg.typ.Kind() != reflect.String {
+		return nil
+	}
+	var test func(s, arg string) bool
+	switch call.FunctionName() {
+	case overloads.StartsWith:
+		test = strings.HasPrefix
+	case overloads.EndsWith:
+		test = strings.HasSuffix
+	case overloads.Contains:
+		test = strings.Contains
+	case overloads.Matches:
+		pattern, ok := stringLiteral(call.Args()[0])
+		if !ok {
+			return nil
+		}
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			return nil
+		}
+		test = func(s, _ string) bool { return re.MatchString(s) }
+	}
+	return func(v *Vars, it *iteration) verdict {
+		s, a, ok := evalBoth(x, arg, v, it)
+		if !ok {
+			return unknown
+		}
+		return verdictOf(test(s.String(), a.String()))
+	}
+}
+
+func stringLiteral(e celast.Expr) (string, bool) {
+	if e.Kind() != celast.LiteralKind {
+		return "", false
+	}
+	s, ok := e.AsLiteral().Value().(string)
+	return s, ok
+}
+
+// value is an expression of a condition compiled to yield a Go value of
+// typ: a variable, a field of one, a literal, a string transformed, a
+// setting looked up. eval is false when the value cannot be had natively:
+// a nil pointer on the way.
+type value struct {
+	typ  reflect.Type
+	eval func(v *Vars, it *iteration) (reflect.Value, bool)
+}
+
+var (
+	stringType   = reflect.TypeFor[string]()
+	stringsType  = reflect.TypeFor[[]string]()
+	intType      = reflect.TypeFor[int64]()
+	settingsType = reflect.TypeFor[[]model.Setting]()
+)
+
+// evalBoth evaluates two values; false if either cannot be had.
+func evalBoth(x, y value, v *Vars, it *iteration) (reflect.Value, reflect.Value, bool) {
+	a, ok := x.eval(v, it)
+	if !ok {
+		return reflect.Value{}, reflect.Value{}, false
+	}
+	b, ok := y.eval(v, it)
+	return a, b, ok
+}
+
+// constant is a value that does not depend on the element.
+func constant(x any) value {
+	r := reflect.ValueOf(x)
+	return value{r.Type(), func(*Vars, *iteration) (reflect.Value, bool) { return r, true }}
+}
+
+func valueOf(e celast.Expr, sc scope) (value, bool) {
+	switch e.Kind() {
+	case celast.LiteralKind:
+		switch lit := e.AsLiteral().Value().(type) {
+		case string, int64, bool:
+			return constant(lit), true
+		}
+	case celast.ListKind:
+		var strs []string
+		for _, el := range e.AsList().Elements() {
+			s, ok := stringLiteral(el)
+			if !ok {
+				return value{}, false
+			}
+			strs = append(strs, s)
+		}
+		return constant(strs), true
+	case celast.IdentKind:
+		return variable(e.AsIdent(), sc)
+	case celast.SelectKind:
+		sel := e.AsSelect()
+		if sel.IsTestOnly() { // has(): not a read
+			return value{}, false
+		}
+		operand, ok := valueOf(sel.Operand(), sc)
+		if !ok {
+			return value{}, false
+		}
+		return field(operand, sel.FieldName())
+	case celast.CallKind:
+		return callValue(e.AsCall(), sc)
+	}
+	return value{}, false
+}
+
+// variable is a variable of the element, or of an exists() or all()
+// around the expression; a variable that holds a nil pointer cannot be
+// read.
+func variable(name string, sc scope) (value, bool) {
+	t, ok := sc[name]
+	if !ok {
+		return value{}, false
+	}
+	return value{t, func(v *Vars, it *iteration) (reflect.Value, bool) {
+		x, ok := it.lookup(name)
+		if !ok {
+			x = v.root(name)
+		}
+		if !x.IsValid() || (x.Kind() == reflect.Pointer && x.IsNil()) {
+			return reflect.Value{}, false
+		}
+		return x, true
+	}}, true
+}
+
+// field is a field of a struct, or of a pointer to one, by the name rules
+// use for it (celFieldName).
+func field(of value, name string) (value, bool) {
+	t := of.typ
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return value{}, false
+	}
+	f, ok := fieldNamed(t, name)
+	if !ok {
+		return value{}, false
+	}
+	return value{f.Type, func(v *Vars, it *iteration) (reflect.Value, bool) {
+		x, ok := of.eval(v, it)
+		if !ok {
+			return reflect.Value{}, false
+		}
+		if x.Kind() == reflect.Pointer {
+			if x.IsNil() {
+				return reflect.Value{}, false
+			}
+			x = x.Elem()
+		}
+		x = x.FieldByIndex(f.Index)
+		if x.Kind() == reflect.Pointer && x.IsNil() {
+			return reflect.Value{}, false
+		}
+		return x, true
+	}}, true
+}
+
+func fieldNamed(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.IsExported() && celFieldName(f) == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// callValue is a function whose result is a value: size(), string
+// concatenation, the functions of ext.Strings rules use and
+// settings.lookup(), with literal arguments.
+func callValue(call celast.CallExpr, sc scope) (value, bool) {
+	fn, args := call.FunctionName(), call.Args()
+	switch {
+	case fn == operators.Add && len(args) == 2:
+		return concatenation(args[0], args[1], sc)
+	case fn == operators.Index && len(args) == 2:
+		return mapEntry(args[0], args[1], sc)
+	case fn == overloads.Size && !call.IsMemberFunction() && len(args) == 1:
+		return sizeOf(args[0], sc)
+	case !call.IsMemberFunction():
+		return value{}, false
+	case fn == overloads.Size && len(args) == 0:
+		return sizeOf(call.Target(), sc)
+	}
+	of, ok := valueOf(call.Target(), sc)
+	if !ok {
+		return value{}, false
+	}
+	lits, ok := literals(args)
+	if !ok {
+		return value{}, false
+	}
+	if of.typ.Kind() == reflect.String {
+		return stringFunction(of, fn, lits)
+	}
+	if fn == "lookup" && of.typ == settingsType && len(lits) == 1 {
+		keys, ok := lits[0].([]string)
+		if !ok {
+			return value{}, false
+		}
+		return derived(of, reflect.TypeFor[model.Setting](), func(x reflect.Value) any {
+			found, _ := findSetting(x.Interface().([]model.Setting), keys)
+			return found
+		}), true
+	}
+	return value{}, false
+}
+
+// literals are the values of literal arguments, a list of strings as a
+// []string; false if one is not a literal.
+func literals(args []celast.Expr) ([]any, bool) {
+	var lits []any
+	for _, a := range args {
+		switch a.Kind() {
+		case celast.LiteralKind:
+			lits = append(lits, a.AsLiteral().Value())
+		case celast.ListKind:
+			var strs []string
+			for _, el := range a.AsList().Elements() {
+				s, ok := stringLiteral(el)
+				if !ok {
+					return nil, false
+				}
+				strs = append(strs, s)
+			}
+			lits = append(lits, strs)
+		default:
+			return nil, false
+		}
+	}
+	return lits, true
+}
+
+// sizeOf is the size of a list or a map. Not of a string: CEL counts its
+// code points, not its bytes.
+func sizeOf(e celast.Expr, sc scope) (value, bool) {
+	of, ok := valueOf(e, sc)
+	if !ok {
+		return value{}, false
+	}
+	if k := of.typ.Kind(); k != reflect.Slice && k != reflect.Map {
+		return value{}, false
+	}
+	return derived(of, intType, func(x reflect.Value) any { return int64(x.Len()) }), true
+}
+
+// mapEntry is m[key] of a map with string keys. A key the map does not
+// hold is an error in CEL, and unknown here.
+func mapEntry(m, key celast.Expr, sc scope) (value, bool) {
+	of, ok := valueOf(m, sc)
+	if !ok || of.typ.Kind() != reflect.Map || of.typ.Key().Kind() != reflect.String {
+		return value{}, false
+	}
+	k, ok := valueOf(key, sc)
+	if !ok || k.typ.Kind() != reflect.String {
+		return value{}, false
+	}
+	return value{of.typ.Elem(), func(v *Vars, it *iteration) (reflect.Value, bool) {
+		x, name, ok := evalBoth(of, k, v, it)
+		if !ok {
+			return reflect.Value{}, false
+		}
+		entry := x.MapIndex(name.Convert(of.typ.Key()))
+		return entry, entry.IsValid()
+	}}, true
+}
+
+// concatenation is two strings joined by +.
+func concatenation(a, b celast.Expr, sc scope) (value, bool) {
+	x, ok := valueOf(a, sc)
+	if !ok || x.typ.Kind() != reflect.String {
+		return value{}, false
+	}
+	y, ok := valueOf(b, sc)
+	if !ok || y.typ.Kind() != reflect.String {
+		return value{}, false
+	}
+	return value{stringType, func(v *Vars, it *iteration) (reflect.Value, bool) {
+		l, r, ok := evalBoth(x, y, v, it)
+		if !ok {
+			return reflect.Value{}, false
+		}
+		return reflect.ValueOf(l.String() + r.String()), true
+	}}, true
+}
+
+// stringFunction is one of ext.Strings' functions rules use, as it
+// defines them: lowerAscii and upperAscii change only ASCII letters, of
+// the string read as runes; trim removes Unicode white space.
+func stringFunction(of value, fn string, lits []any) (value, bool) {
+	str := func(i int) string { s, _ := lits[i].(string); return s }
+	stringsOnly := func(n int) bool {
+		if len(lits) != n {
+			return false
+		}
+		for _, l := range lits {
+			if _, ok := l.(string); !ok {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case fn == "lowerAscii" && stringsOnly(0):
+		return derived(of, stringType, func(x reflect.Value) any { return mapASCII(x.String(), unicode.ToLower) }), true
+	case fn == "upperAscii" && stringsOnly(0):
+		return derived(of, stringType, func(x reflect.Value) any { return mapASCII(x.String(), unicode.ToUpper) }), true
+	case fn == "trim" && stringsOnly(0):
+		return derived(of, stringType, func(x reflect.Value) any { return strings.TrimSpace(x.String()) }), true
+	case fn == "replace" && stringsOnly(2):
+		old, replacement := str(0), str(1)
+		return derived(of, stringType, func(x reflect.Value) any { return strings.ReplaceAll(x.String(), old, replacement) }), true
+	case fn == "split" && stringsOnly(1):
+		sep := str(0)
+		return derived(of, stringsType, func(x reflect.Value) any { return strings.Split(x.String(), sep) }), true
+	}
+	return value{}, false
+}
+
+func mapASCII(s string, f func(rune) rune) string {
+	runes := []rune(s)
+	for i, r := range runes {
+		if r <= unicode.MaxASCII {
+			runes[i] = f(r)
+		}
+	}
+	return string(runes)
+}
+
+// derived is a value computed from another.
+func derived(of value, t reflect.Type, f func(reflect.Value) any) value {
+	return value{t, func(v *Vars, it *iteration) (reflect.Value, bool) {
+		x, ok := of.eval(v, it)
+		if !ok {
+			return reflect.Value{}, false
+		}
+		return reflect.ValueOf(f(x)), true
+	}}
+}
+
+// root is the value of a condition's variable.
+func (v *Vars) root(name string) reflect.Value {
+	switch name {
+	case "node":
+		return reflect.ValueOf(v.Node)
+	case "edge":
+		return reflect.ValueOf(v.Edge)
+	case "from":
+		return reflect.ValueOf(v.From)
+	case "to":
+		return reflect.ValueOf(v.To)
+	case "boundary":
+		return reflect.ValueOf(v.Boundary)
+	case "ctx":
+		return reflect.ValueOf(v.Ctx)
+	}
+	return reflect.Value{}
+}

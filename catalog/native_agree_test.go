@@ -1,0 +1,102 @@
+package catalog_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/stridemap/stridemap/catalog"
+	"github.com/stridemap/stridemap/controls"
+	"github.com/stridemap/stridemap/discover/discovertest"
+	"github.com/stridemap/stridemap/discover/manifests"
+	"github.com/stridemap/stridemap/model"
+	"github.com/stridemap/stridemap/threats"
+)
+
+// TestNativeChecksChangeNoFinding: the built-in catalog finds exactly
+// what it finds with CEL alone, on every rule's fixtures (where each rule
+// both fires and does not), the demo, and every app of the corpus.
+func TestNativeChecksChangeNoFinding(t *testing.T) {
+	c, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	interpreted := catalog.Interpreted(c)
+	inputs, err := filepath.Glob("../threats/testdata/rules/*/*.yaml")
+	if err != nil || len(inputs) < 2*len(c.Rules) {
+		t.Fatalf("%d rule fixtures for %d rules (%v)", len(inputs), len(c.Rules), err)
+	}
+	inputs = append(inputs, "../testdata/demo")
+	corpus := discovertest.CorpusDir(t)
+	apps, err := os.ReadDir(corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range apps {
+		if app.IsDir() {
+			inputs = append(inputs, filepath.Join(corpus, app.Name()))
+		}
+	}
+	var findings int
+	for _, in := range inputs {
+		g := graphOf(t, in)
+		native, err := threats.Evaluate(g, c)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		alone, err := threats.Evaluate(g, interpreted)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if !reflect.DeepEqual(native, alone) {
+			t.Errorf("%s: %d findings with native checks, %d with CEL alone", in, len(native), len(alone))
+			for _, f := range symmetricDifference(native, alone) {
+				t.Errorf("  differs: %s", f)
+			}
+		}
+		findings += len(native)
+	}
+	if findings == 0 {
+		t.Fatal("no findings at all: nothing was compared")
+	}
+}
+
+// graphOf builds the graph of a file or directory of manifests, with the
+// flows of FILE.flows.json merged when a fixture has one.
+func graphOf(t *testing.T, path string) *model.Graph {
+	t.Helper()
+	inv, err := manifests.Collect(context.Background(), manifests.Request{Paths: []string{path}})
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	g := model.Build(inv, controls.Detectors()...)
+	if b, err := os.ReadFile(strings.TrimSuffix(path, ".yaml") + ".flows.json"); err == nil {
+		var flows []model.ObservedFlow
+		if err := json.Unmarshal(b, &flows); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		model.MergeObserved(g, flows)
+	}
+	return g
+}
+
+func symmetricDifference(a, b []threats.Finding) []string {
+	count := map[string]int{}
+	for _, f := range a {
+		count[f.ID]++
+	}
+	for _, f := range b {
+		count[f.ID]--
+	}
+	var out []string
+	for id, n := range count {
+		if n != 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
