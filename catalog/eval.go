@@ -17,6 +17,10 @@ type Vars struct {
 	From, To *model.Node
 	Boundary *model.Boundary
 	Ctx      *Context
+
+	// iterations are the variables of the exists() and all() a native
+	// check is evaluating, innermost last.
+	iterations []binding
 }
 
 var _ interpreter.Activation = (*Vars)(nil)
@@ -49,7 +53,7 @@ func (v *Vars) Parent() interpreter.Activation { return nil }
 func (r *Rule) Match(v *Vars) (bool, []string, error) {
 	decided := unknown
 	if r.native != nil {
-		decided = r.native(v, nil)
+		decided = r.native(v)
 	}
 	switch decided {
 	case fails:

@@ -42,23 +42,21 @@ func verdictOf(b bool) verdict {
 }
 
 // nativeCheck evaluates a condition, or part of one, in Go, for the
-// element of v and, inside exists() and all(), the values their variables
-// take.
-type nativeCheck func(v *Vars, it *iteration) verdict
+// element of v.
+type nativeCheck func(v *Vars) verdict
 
-// iteration is the value a variable of exists() or all() takes, and the
-// iterations it is nested in.
-type iteration struct {
+// binding is the value a variable of exists() or all() takes.
+type binding struct {
 	name  string
 	value reflect.Value
-	outer *iteration
 }
 
-// lookup is the value of the innermost iteration variable called name.
-func (it *iteration) lookup(name string) (reflect.Value, bool) {
-	for ; it != nil; it = it.outer {
-		if it.name == name {
-			return it.value, true
+// bound is the value of the innermost variable of an exists() or all()
+// called name.
+func (v *Vars) bound(name string) (reflect.Value, bool) {
+	for i := len(v.iterations) - 1; i >= 0; i-- {
+		if v.iterations[i].name == name {
+			return v.iterations[i].value, true
 		}
 	}
 	return reflect.Value{}, false
@@ -104,8 +102,8 @@ func boolean(e celast.Expr, sc scope) nativeCheck {
 	if !ok || x.typ.Kind() != reflect.Bool {
 		return nil
 	}
-	return func(v *Vars, it *iteration) verdict {
-		b, ok := x.eval(v, it)
+	return func(v *Vars) verdict {
+		b, ok := x.eval(v)
 		if !ok {
 			return unknown
 		}
@@ -122,7 +120,7 @@ func operation(call celast.CallExpr, sc scope) nativeCheck {
 		if inner == nil {
 			return nil
 		}
-		return func(v *Vars, it *iteration) verdict { return inner(v, it).not() }
+		return func(v *Vars) verdict { return inner(v).not() }
 	case operators.LogicalAnd:
 		return junction(nativeOf(args[0], sc), nativeOf(args[1], sc), fails)
 	case operators.LogicalOr:
@@ -148,15 +146,15 @@ func junction(left, right nativeCheck, decisive verdict) nativeCheck {
 	case left == nil:
 		left, right = right, nil
 	}
-	return func(v *Vars, it *iteration) verdict {
-		l := left(v, it)
+	return func(v *Vars) verdict {
+		l := left(v)
 		if l == decisive {
 			return decisive
 		}
 		if right == nil {
 			return unknown
 		}
-		r := right(v, it)
+		r := right(v)
 		if r == decisive {
 			return decisive
 		}
@@ -195,8 +193,8 @@ func comparison(op string, a, b celast.Expr, sc scope) nativeCheck {
 	default:
 		return nil
 	}
-	return func(v *Vars, it *iteration) verdict {
-		l, r, ok := evalBoth(x, y, v, it)
+	return func(v *Vars) verdict {
+		l, r, ok := evalBoth(x, y, v)
 		if !ok {
 			return unknown
 		}
@@ -234,8 +232,8 @@ func membership(elem, list celast.Expr, sc scope) nativeCheck {
 		return nil
 	}
 	if l.typ.Kind() == reflect.Map && l.typ.Key().Kind() == reflect.String {
-		return func(v *Vars, it *iteration) verdict {
-			s, m, ok := evalBoth(x, l, v, it)
+		return func(v *Vars) verdict {
+			s, m, ok := evalBoth(x, l, v)
 			if !ok {
 				return unknown
 			}
@@ -245,8 +243,8 @@ func membership(elem, list celast.Expr, sc scope) nativeCheck {
 	if l.typ.Kind() != reflect.Slice || l.typ.Elem().Kind() != reflect.String {
 		return nil
 	}
-	return func(v *Vars, it *iteration) verdict {
-		s, strs, ok := evalBoth(x, l, v, it)
+	return func(v *Vars) verdict {
+		s, strs, ok := evalBoth(x, l, v)
 		if !ok {
 			return unknown
 		}
@@ -285,8 +283,8 @@ func quantifier(c celast.ComprehensionExpr, sc scope) nativeCheck {
 	name := c.IterVar()
 	predicate := nativeOf(step.Args()[1], sc.with(name, list.typ.Elem()))
 	decisive := map[bool]verdict{false: holds, true: fails}[all]
-	return func(v *Vars, it *iteration) verdict {
-		x, ok := list.eval(v, it)
+	return func(v *Vars) verdict {
+		x, ok := list.eval(v)
 		if !ok {
 			return unknown
 		}
@@ -297,10 +295,14 @@ func quantifier(c celast.ComprehensionExpr, sc scope) nativeCheck {
 			}
 			return result
 		}
-		inner := &iteration{name: name, outer: it}
+		// The variable is pushed on the element's stack of them, not
+		// allocated: a scan evaluates hundreds of thousands of these.
+		top := len(v.iterations)
+		v.iterations = append(v.iterations, binding{name: name})
+		defer func() { v.iterations = v.iterations[:top] }()
 		for i := range x.Len() {
-			inner.value = x.Index(i)
-			switch predicate(v, inner) {
+			v.iterations[top].value = x.Index(i)
+			switch predicate(v) {
 			case decisive:
 				return decisive
 			case unknown:
@@ -345,8 +347,8 @@ func stringTest(call celast.CallExpr, sc scope) nativeCheck {
 		}
 		test = func(s, _ string) bool { return re.MatchString(s) }
 	}
-	return func(v *Vars, it *iteration) verdict {
-		s, a, ok := evalBoth(x, arg, v, it)
+	return func(v *Vars) verdict {
+		s, a, ok := evalBoth(x, arg, v)
 		if !ok {
 			return unknown
 		}
@@ -368,7 +370,7 @@ func stringLiteral(e celast.Expr) (string, bool) {
 // a nil pointer on the way.
 type value struct {
 	typ  reflect.Type
-	eval func(v *Vars, it *iteration) (reflect.Value, bool)
+	eval func(v *Vars) (reflect.Value, bool)
 }
 
 var (
@@ -379,19 +381,19 @@ var (
 )
 
 // evalBoth evaluates two values; false if either cannot be had.
-func evalBoth(x, y value, v *Vars, it *iteration) (reflect.Value, reflect.Value, bool) {
-	a, ok := x.eval(v, it)
+func evalBoth(x, y value, v *Vars) (reflect.Value, reflect.Value, bool) {
+	a, ok := x.eval(v)
 	if !ok {
 		return reflect.Value{}, reflect.Value{}, false
 	}
-	b, ok := y.eval(v, it)
+	b, ok := y.eval(v)
 	return a, b, ok
 }
 
 // constant is a value that does not depend on the element.
 func constant(x any) value {
 	r := reflect.ValueOf(x)
-	return value{r.Type(), func(*Vars, *iteration) (reflect.Value, bool) { return r, true }}
+	return value{r.Type(), func(*Vars) (reflect.Value, bool) { return r, true }}
 }
 
 func valueOf(e celast.Expr, sc scope) (value, bool) {
@@ -437,8 +439,8 @@ func variable(name string, sc scope) (value, bool) {
 	if !ok {
 		return value{}, false
 	}
-	return value{t, func(v *Vars, it *iteration) (reflect.Value, bool) {
-		x, ok := it.lookup(name)
+	return value{t, func(v *Vars) (reflect.Value, bool) {
+		x, ok := v.bound(name)
 		if !ok {
 			x = v.root(name)
 		}
@@ -463,8 +465,8 @@ func field(of value, name string) (value, bool) {
 	if !ok {
 		return value{}, false
 	}
-	return value{f.Type, func(v *Vars, it *iteration) (reflect.Value, bool) {
-		x, ok := of.eval(v, it)
+	return value{f.Type, func(v *Vars) (reflect.Value, bool) {
+		x, ok := of.eval(v)
 		if !ok {
 			return reflect.Value{}, false
 		}
@@ -582,8 +584,8 @@ func mapEntry(m, key celast.Expr, sc scope) (value, bool) {
 	if !ok || k.typ.Kind() != reflect.String {
 		return value{}, false
 	}
-	return value{of.typ.Elem(), func(v *Vars, it *iteration) (reflect.Value, bool) {
-		x, name, ok := evalBoth(of, k, v, it)
+	return value{of.typ.Elem(), func(v *Vars) (reflect.Value, bool) {
+		x, name, ok := evalBoth(of, k, v)
 		if !ok {
 			return reflect.Value{}, false
 		}
@@ -602,8 +604,8 @@ func concatenation(a, b celast.Expr, sc scope) (value, bool) {
 	if !ok || y.typ.Kind() != reflect.String {
 		return value{}, false
 	}
-	return value{stringType, func(v *Vars, it *iteration) (reflect.Value, bool) {
-		l, r, ok := evalBoth(x, y, v, it)
+	return value{stringType, func(v *Vars) (reflect.Value, bool) {
+		l, r, ok := evalBoth(x, y, v)
 		if !ok {
 			return reflect.Value{}, false
 		}
@@ -656,8 +658,8 @@ func mapASCII(s string, f func(rune) rune) string {
 
 // derived is a value computed from another.
 func derived(of value, t reflect.Type, f func(reflect.Value) any) value {
-	return value{t, func(v *Vars, it *iteration) (reflect.Value, bool) {
-		x, ok := of.eval(v, it)
+	return value{t, func(v *Vars) (reflect.Value, bool) {
+		x, ok := of.eval(v)
 		if !ok {
 			return reflect.Value{}, false
 		}

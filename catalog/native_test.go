@@ -124,7 +124,7 @@ func TestNativeChecks(t *testing.T) {
 			v := nodes[name]
 			d := unknown
 			if r.native != nil {
-				d = r.native(v, nil)
+				d = r.native(v)
 			}
 			got.WriteByte("?hf"[d])
 			if d == unknown {
@@ -201,7 +201,7 @@ func FuzzNativeCheck(f *testing.F) {
 			return
 		}
 		for name, v := range nodes {
-			d := r.native(v, nil)
+			d := r.native(v)
 			if d == unknown {
 				continue
 			}
