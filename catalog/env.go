@@ -140,7 +140,8 @@ func (e *envs) envFor(r *Rule) (*cel.Env, error) {
 // strings) and prepares them to run. Rules from user catalogs run with a
 // cost limit; built-in rules are reviewed with the code and run without
 // the limit's bookkeeping, which is a quarter of their evaluation time,
-// and with a native check (nativeOf) before CEL.
+// and with their conditions and evidence evaluated in Go where they can
+// be (nativeOf, nativeEvidence).
 func (e *envs) compile(r *Rule, limited bool) error {
 	env, err := e.envFor(r)
 	if err != nil {
@@ -164,6 +165,9 @@ func (e *envs) compile(r *Rule, limited bool) error {
 		}
 		if r.evidence, err = program(env, evidence, "evidence", limited); err != nil {
 			return err
+		}
+		if !limited {
+			r.nativeEvidence = nativeEvidence(evidence.NativeRep().Expr())
 		}
 	}
 	return nil

@@ -70,6 +70,11 @@ func (r *Rule) Match(v *Vars) (bool, []string, error) {
 	if r.evidence == nil {
 		return true, nil, nil
 	}
+	if r.nativeEvidence != nil {
+		if details, ok := r.nativeEvidence(v); ok {
+			return true, details, nil
+		}
+	}
 	out, _, err := r.evidence.Eval(v)
 	if err != nil {
 		return true, nil, fmt.Errorf("rule %s evidence: %w", r.ID, err)

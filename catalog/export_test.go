@@ -6,7 +6,7 @@ func Interpreted(c *Catalog) *Catalog {
 	out := &Catalog{byID: map[string]*Rule{}}
 	for _, r := range c.Rules {
 		copied := *r
-		copied.native = nil
+		copied.native, copied.nativeEvidence = nil, nil
 		out.Rules = append(out.Rules, &copied)
 		out.byID[r.ID] = &copied
 	}

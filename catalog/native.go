@@ -404,15 +404,12 @@ func valueOf(e celast.Expr, sc scope) (value, bool) {
 			return constant(lit), true
 		}
 	case celast.ListKind:
-		var strs []string
-		for _, el := range e.AsList().Elements() {
-			s, ok := stringLiteral(el)
-			if !ok {
-				return value{}, false
-			}
-			strs = append(strs, s)
+		if lits, ok := literals([]celast.Expr{e}); ok {
+			return constant(lits[0]), true
 		}
-		return constant(strs), true
+		return listOf(e.AsList().Elements(), sc)
+	case celast.ComprehensionKind:
+		return listComprehension(e.AsComprehension(), sc)
 	case celast.IdentKind:
 		return variable(e.AsIdent(), sc)
 	case celast.SelectKind:
@@ -452,7 +449,8 @@ func variable(name string, sc scope) (value, bool) {
 }
 
 // field is a field of a struct, or of a pointer to one, by the name rules
-// use for it (celFieldName).
+// use for it (celFieldName). A pointer to a scalar (*int32 replicas) is
+// read as the scalar, which CEL reads; nil cannot be read.
 func field(of value, name string) (value, bool) {
 	t := of.typ
 	if t.Kind() == reflect.Pointer {
@@ -465,7 +463,12 @@ func field(of value, name string) (value, bool) {
 	if !ok {
 		return value{}, false
 	}
-	return value{f.Type, func(v *Vars) (reflect.Value, bool) {
+	typ := f.Type
+	scalar := typ.Kind() == reflect.Pointer && typ.Elem().Kind() != reflect.Struct
+	if scalar {
+		typ = typ.Elem()
+	}
+	return value{typ, func(v *Vars) (reflect.Value, bool) {
 		x, ok := of.eval(v)
 		if !ok {
 			return reflect.Value{}, false
@@ -477,8 +480,13 @@ func field(of value, name string) (value, bool) {
 			x = x.Elem()
 		}
 		x = x.FieldByIndex(f.Index)
-		if x.Kind() == reflect.Pointer && x.IsNil() {
-			return reflect.Value{}, false
+		if x.Kind() == reflect.Pointer {
+			if x.IsNil() {
+				return reflect.Value{}, false
+			}
+			if scalar {
+				x = x.Elem()
+			}
 		}
 		return x, true
 	}}, true
@@ -502,6 +510,12 @@ func callValue(call celast.CallExpr, sc scope) (value, bool) {
 	switch {
 	case fn == operators.Add && len(args) == 2:
 		return concatenation(args[0], args[1], sc)
+	case fn == operators.Conditional && len(args) == 3:
+		return conditional(args[0], args[1], args[2], sc)
+	case fn == overloads.TypeConvertString && !call.IsMemberFunction() && len(args) == 1:
+		return stringConversion(args[0], sc)
+	case fn == "located" && !call.IsMemberFunction() && len(args) == 2:
+		return located(args[0], args[1], sc)
 	case fn == operators.Index && len(args) == 2:
 		return mapEntry(args[0], args[1], sc)
 	case fn == overloads.Size && !call.IsMemberFunction() && len(args) == 1:
@@ -531,6 +545,9 @@ func callValue(call celast.CallExpr, sc scope) (value, bool) {
 			found, _ := findSetting(x.Interface().([]model.Setting), keys)
 			return found
 		}), true
+	}
+	if of.typ.Kind() == reflect.Slice {
+		return listFunction(of, fn, lits)
 	}
 	return value{}, false
 }
@@ -594,14 +611,20 @@ func mapEntry(m, key celast.Expr, sc scope) (value, bool) {
 	}}, true
 }
 
-// concatenation is two strings joined by +.
+// concatenation is two strings, or two lists, joined by +.
 func concatenation(a, b celast.Expr, sc scope) (value, bool) {
 	x, ok := valueOf(a, sc)
-	if !ok || x.typ.Kind() != reflect.String {
+	if !ok {
 		return value{}, false
 	}
 	y, ok := valueOf(b, sc)
-	if !ok || y.typ.Kind() != reflect.String {
+	if !ok {
+		return value{}, false
+	}
+	if x.typ.Kind() == reflect.Slice && x.typ == y.typ {
+		return listConcatenation(x, y), true
+	}
+	if x.typ.Kind() != reflect.String || y.typ.Kind() != reflect.String {
 		return value{}, false
 	}
 	return value{stringType, func(v *Vars) (reflect.Value, bool) {

@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -53,10 +54,7 @@ func TestNativeChecksChangeNoFinding(t *testing.T) {
 			t.Fatalf("%s: %v", in, err)
 		}
 		if !reflect.DeepEqual(native, alone) {
-			t.Errorf("%s: %d findings with native checks, %d with CEL alone", in, len(native), len(alone))
-			for _, f := range symmetricDifference(native, alone) {
-				t.Errorf("  differs: %s", f)
-			}
+			t.Errorf("%s: the findings differ: %s", in, firstDifference(native, alone))
 		}
 		findings += len(native)
 	}
@@ -84,19 +82,12 @@ func graphOf(t *testing.T, path string) *model.Graph {
 	return g
 }
 
-func symmetricDifference(a, b []threats.Finding) []string {
-	count := map[string]int{}
-	for _, f := range a {
-		count[f.ID]++
-	}
-	for _, f := range b {
-		count[f.ID]--
-	}
-	var out []string
-	for id, n := range count {
-		if n != 0 {
-			out = append(out, id)
+// firstDifference says where two lists of findings first differ.
+func firstDifference(native, alone []threats.Finding) string {
+	for i := range min(len(native), len(alone)) {
+		if !reflect.DeepEqual(native[i], alone[i]) {
+			return fmt.Sprintf("native %+v\nCEL alone %+v", native[i], alone[i])
 		}
 	}
-	return out
+	return fmt.Sprintf("%d findings native, %d with CEL alone", len(native), len(alone))
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -141,6 +142,56 @@ func TestNativeChecks(t *testing.T) {
 	}
 }
 
+// TestNativeEvidence: evidence built in Go is the list CEL builds; what
+// a native check cannot decide inside it leaves it to CEL.
+func TestNativeEvidence(t *testing.T) {
+	e, err := newEnvs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cart := sampleNodes()["cart"]
+	for _, tc := range []struct {
+		evidence string
+		want     []string // nil: left to CEL
+	}{
+		{`["kind " + node.kind]`, []string{"kind Deployment"}},
+		{`node.workload.containers.filter(c, !c.init).map(c, "container " + c.name + " runs " + c.image.repository)`, []string{"container app runs shop/cart"}},
+		{`node.workload.containers.map(c, c.init, c.name) + ctx.callers.filter(w, w.startsWith("workload:"))`, []string{"init", "workload:shop/frontend"}},
+		{`[ctx.callers.join(", "), ctx.data.join()]`, []string{"external:internet, workload:shop/frontend", "pii"}},
+		{`[ctx.callers.size() > 1 ? "callers: " + string(ctx.callers.size()) : "alone"]`, []string{"callers: 2"}},
+		{`node.workload.containers.map(c, c.settings.filter(s, s.key.startsWith("GF_")).map(s, s.value)).flatten().distinct()`, []string{"false", "TRUE"}},
+		{`node.workload.containers.filter(c, c.init).map(c, located(c.evidence, "init " + c.name))`, []string{Located(model.Evidence{}, "init init")}},
+		{`node.services + ["x"]`, []string{"shop/cart", "x"}},
+		// The condition inside is CEL's: a nil pointer.
+		{`[node.datastore.engine == "redis" ? "redis" : "other"]`, nil},
+		// has() is CEL's.
+		{`node.workload.containers.filter(c, has(c.security.runAsUser)).map(c, c.name)`, nil},
+	} {
+		r := &Rule{ID: "native-test", AppliesTo: []Target{TargetProcess}, Condition: "true", Evidence: tc.evidence}
+		if err := e.compile(r, false); err != nil {
+			t.Fatalf("%s: %v", tc.evidence, err)
+		}
+		var got []string
+		ok := false
+		if r.nativeEvidence != nil {
+			got, ok = r.nativeEvidence(cart)
+		}
+		if !ok {
+			got = nil
+		}
+		if !slices.Equal(got, tc.want) || (ok != (tc.want != nil)) {
+			t.Errorf("%s: %q (%v), want %q", tc.evidence, got, ok, tc.want)
+		}
+		if !ok {
+			continue
+		}
+		out, _, err := r.evidence.Eval(cart)
+		if err != nil || !slices.Equal(stringList(out), got) {
+			t.Errorf("%s: native %q, CEL %q, %v", tc.evidence, got, stringList(out), err)
+		}
+	}
+}
+
 // TestUserRulesAreInterpreted: a user's rule runs under the cost limit,
 // which a native check would escape.
 func TestUserRulesAreInterpreted(t *testing.T) {
@@ -169,16 +220,27 @@ func TestBuiltinRulesHaveNativeChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var evidence, interpreted []string
 	for _, r := range c.Rules {
 		if r.native == nil {
 			t.Errorf("rule %s has no native check", r.ID)
 		}
+		if r.Evidence != "" {
+			evidence = append(evidence, r.ID)
+			if r.nativeEvidence == nil {
+				interpreted = append(interpreted, r.ID)
+			}
+		}
+	}
+	// Some evidence asks what only CEL answers (has()), but little.
+	if len(interpreted) > len(evidence)/10 {
+		t.Errorf("the evidence of %d rules of %d is left to CEL: %v", len(interpreted), len(evidence), interpreted)
 	}
 }
 
 // FuzzNativeCheck: for any condition that compiles, on every sample
 // element, a native check that decides agrees with CEL, which then
-// evaluates without error.
+// evaluates without error; so does evidence built natively.
 func FuzzNativeCheck(f *testing.F) {
 	c, err := Load()
 	if err != nil {
@@ -187,6 +249,7 @@ func FuzzNativeCheck(f *testing.F) {
 	for _, r := range c.Rules {
 		if r.AppliesTo[0].IsNode() {
 			f.Add(r.Condition)
+			f.Add(r.Evidence)
 		}
 	}
 	f.Add(`node.annotations["a"] == "b" || node.kind.size() > 1`)
@@ -195,8 +258,24 @@ func FuzzNativeCheck(f *testing.F) {
 		f.Fatal(err)
 	}
 	nodes := sampleNodes()
-	f.Fuzz(func(t *testing.T, condition string) {
-		r := &Rule{ID: "fuzz", AppliesTo: []Target{TargetProcess}, Condition: condition}
+	f.Fuzz(func(t *testing.T, expr string) {
+		// The expression as evidence: a list of strings.
+		r := &Rule{ID: "fuzz", AppliesTo: []Target{TargetProcess}, Condition: "true", Evidence: expr}
+		if e.compile(r, false) == nil && r.nativeEvidence != nil {
+			for name, v := range nodes {
+				got, ok := r.nativeEvidence(v)
+				if !ok {
+					continue
+				}
+				out, _, err := r.evidence.Eval(v)
+				if err != nil || !slices.Equal(stringList(out), got) {
+					t.Fatalf("%s on %s: native %q, CEL %q, %v", expr, name, got, stringList(out), err)
+				}
+			}
+		}
+		// The expression as a condition.
+		condition := expr
+		r = &Rule{ID: "fuzz", AppliesTo: []Target{TargetProcess}, Condition: condition}
 		if e.compile(r, false) != nil || r.native == nil {
 			return
 		}

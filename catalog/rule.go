@@ -134,6 +134,9 @@ type Rule struct {
 	// native decides the condition in Go where it can (nativeOf); nil
 	// when it never can.
 	native nativeCheck
+	// nativeEvidence evaluates the evidence in Go where it can; nil when
+	// it never can.
+	nativeEvidence func(v *Vars) ([]string, bool)
 }
 
 // DependsOn lists the kinds the rule's verdict depends on: those that show
