@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	yaml "go.yaml.in/yaml/v2"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // YAML renders policies as one multi-document YAML stream, ready for
@@ -38,6 +38,9 @@ func yamlStream[P metav1.Object](kind string, policies []P) ([]byte, error) {
 			delete(meta, "creationTimestamp")
 		}
 		delete(m, "status")
+		// yaml.v2 directly, as sigs.k8s.io/yaml ends: its Marshal would
+		// encode m to JSON and decode it again first, a third of a large
+		// report's appendix.
 		out, err := yaml.Marshal(m)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s/%s: %w", kind, p.GetNamespace(), p.GetName(), err)
