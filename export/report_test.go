@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -125,6 +127,36 @@ func TestHTMLReportSections(t *testing.T) {
 	}
 	if strings.Contains(out, "<script") || strings.Contains(out, "<link") {
 		t.Error("the page has a script or a linked resource")
+	}
+}
+
+// TestHTMLReportWrittenAsideIsTheSame: the part of the page after the
+// diagram, written to a temporary file while the diagram is drawn, makes
+// the page written in order where no temporary file can be made, with the
+// diagram in its place; the file is removed.
+func TestHTMLReportWrittenAsideIsTheSame(t *testing.T) {
+	r := report(t, demo(t), export.Scope{})
+	write := func(tmp string) string {
+		t.Helper()
+		t.Setenv("TMPDIR", tmp)
+		var b bytes.Buffer
+		if err := export.WriteReportHTML(context.Background(), &b, r, export.HTMLOptions{Renderer: graphviz.Renderer{}}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	tmp := t.TempDir()
+	aside := write(tmp)
+	inOrder := write(filepath.Join(tmp, "missing"))
+	if aside != inOrder {
+		t.Errorf("the page differs when its end is written aside (%d bytes, %d in order)", len(aside), len(inOrder))
+	}
+	diagram, svg, findings := strings.Index(aside, `<h2 id="diagram">`), strings.Index(aside, "<svg"), strings.Index(aside, `<h2 id="findings">`)
+	if !(diagram >= 0 && diagram < svg && svg < findings) || !strings.HasSuffix(aside, "</html>\n") {
+		t.Errorf("the page's parts are out of order: diagram at %d, svg at %d, findings at %d", diagram, svg, findings)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the temporary file was left behind: %v", left)
 	}
 }
 
