@@ -49,7 +49,9 @@ func (v *Vars) ResolveName(name string) (any, bool) {
 func (v *Vars) Parent() interpreter.Activation { return nil }
 
 // Match evaluates the rule on one element. When the condition holds it
-// also returns the details of the rule's evidence expression, if any.
+// also returns the details of the rule's evidence expression, if any,
+// which are read-only: they may be the element's own (a control's
+// details) or the rule's (a list written out).
 func (r *Rule) Match(v *Vars) (bool, []string, error) {
 	decided := unknown
 	if r.native != nil {
