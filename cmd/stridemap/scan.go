@@ -29,7 +29,7 @@ type scanOptions struct {
 	requestTimeout time.Duration
 	qps            float32
 	burst          int
-	maxFileSize    int64
+	maxFileSize    sizeFlag
 	catalogs       []string
 	failOn         string
 	overlay        string
@@ -225,7 +225,8 @@ func (opts *scanOptions) registerSources(cmd *cobra.Command) {
 func (opts *scanOptions) registerReadSources(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&opts.files, "filename", "f", nil, "manifest file or directory to scan, - for stdin (repeatable)")
 	cmd.Flags().StringArrayVarP(&opts.kustomize, "kustomize", "k", nil, "kustomization directory to render and scan (repeatable)")
-	cmd.Flags().Int64Var(&opts.maxFileSize, "max-file-size", manifests.DefaultMaxFileBytes, "largest file to read, in bytes")
+	opts.maxFileSize = manifests.DefaultMaxFileBytes
+	cmd.Flags().Var(&opts.maxFileSize, "max-file-size", "largest file to read: bytes, or a size such as 400MB or 1GiB")
 	cmd.Flags().BoolVar(&opts.live, "live", false, "scan the cluster kubectl uses ($KUBECONFIG, ~/.kube/config, or in-cluster), read only; it also names the ends of --flows")
 	cmd.Flags().StringVar(&opts.kubeconfig, "kubeconfig", "", "like --live, with the cluster of this kubeconfig file")
 	cmd.Flags().StringVar(&opts.kubeCtx, "context", "", "the kubeconfig context --live reads (default: its current context)")
@@ -327,7 +328,7 @@ func (opts *scanOptions) request() pipeline.Request {
 			Paths:            opts.files,
 			Kustomize:        opts.kustomize,
 			DefaultNamespace: defaultNamespace,
-			MaxFileBytes:     opts.maxFileSize,
+			MaxFileBytes:     int64(opts.maxFileSize),
 		},
 		Catalogs:    opts.catalogs,
 		SkipThreats: opts.skipThreats,

@@ -373,7 +373,7 @@ func (c *collector) readInput(j *job) ([]byte, *discover.Problem) {
 		return &discover.Problem{Severity: sev, Code: code, Location: discover.Location{File: j.path}, Message: fmt.Sprintf(format, args...)}
 	}
 	tooLarge := func() *discover.Problem {
-		return fail(CodeTooLarge, "input is larger than the %s limit and is skipped; split it, or raise the limit (stridemap scan --max-file-size BYTES)", mib(c.limit))
+		return fail(CodeTooLarge, "input is larger than the %s limit and is skipped; split it, or raise the limit (stridemap scan --max-file-size SIZE, such as 400MB)", mib(c.limit))
 	}
 	var r io.Reader
 	var buf bytes.Buffer
