@@ -338,21 +338,8 @@ func derived(of value, t reflect.Type, f func(reflect.Value) any) value {
 	}}
 }
 
-// root is the value of a condition's variable.
+// root is the value of a condition's variable, as CEL resolves it.
 func (v *Vars) root(name string) reflect.Value {
-	switch name {
-	case "node":
-		return reflect.ValueOf(v.Node)
-	case "edge":
-		return reflect.ValueOf(v.Edge)
-	case "from":
-		return reflect.ValueOf(v.From)
-	case "to":
-		return reflect.ValueOf(v.To)
-	case "boundary":
-		return reflect.ValueOf(v.Boundary)
-	case "ctx":
-		return reflect.ValueOf(v.Ctx)
-	}
-	return reflect.Value{}
+	x, _ := v.ResolveName(name)
+	return reflect.ValueOf(x)
 }
