@@ -49,7 +49,7 @@ func (s *sizeFlag) Set(value string) error {
 	factor, known := sizeUnits[strings.ToLower(unit)]
 	n, err := strconv.ParseFloat(number, 64)
 	size := n * factor
-	if !known || err != nil || !(size >= 1) || size > math.MaxInt64 {
+	if !known || err != nil || !(size >= 1) || size >= math.MaxInt64 {
 		return fmt.Errorf("%q is not a size: give bytes, or a number with kB, MB, GB, KiB, MiB or GiB (400MB, 1GiB)", value)
 	}
 	*s = sizeFlag(size)

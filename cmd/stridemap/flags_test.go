@@ -35,6 +35,8 @@ func TestSizeFlag(t *testing.T) {
 		{"NaN", 0},
 		{"Inf", 0},
 		{"99999999999GB", 0},
+		{"8EiB", 0},
+		{"8589934592GiB", 0}, // 2^63 bytes: one over the largest
 	} {
 		var s sizeFlag
 		err := s.Set(tc.in)
